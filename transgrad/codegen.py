@@ -1,0 +1,135 @@
+"""Tree -> Python source -> callable.
+
+Resolved globals are printed under canonical names (``np.sin`` however the user spelled it),
+the source is compiled under a unique file name registered in ``linecache`` so tracebacks and
+``pdb`` show the generated lines, and the callable carries that source as ``.source``.
+"""
+
+import ast
+import builtins
+import itertools
+import linecache
+import math
+import re
+import threading
+import types
+
+import gast
+import numpy as np
+
+from . import runtime
+from .ir import clone
+from .passes.reverse import COMMENT
+
+_MODULES = {np: "np", math: "math", runtime: "tgr"}
+_SUBMODULES = [(np, "np"), (np.linalg, "np.linalg"), (np.random, "np.random"), (math, "math"),
+               (runtime, "tgr")]
+_counter = itertools.count()
+_lock = threading.Lock()
+
+
+def _canonical(obj):
+    """The dotted name generated code uses for ``obj``, if it has a standard one."""
+    if isinstance(obj, types.ModuleType) and obj in _MODULES:
+        return _MODULES[obj]
+    name = getattr(obj, "__name__", None)
+    if isinstance(name, str):
+        for module, prefix in _SUBMODULES:
+            try:
+                if getattr(module, name, None) is obj:
+                    return f"{prefix}.{name}"
+            except TypeError:
+                pass
+        if getattr(builtins, name, None) is obj:
+            return name
+    return None
+
+
+def _dotted(text):
+    parts = text.split(".")
+    node = gast.Name(id=parts[0], ctx=gast.Load(), annotation=None, type_comment=None)
+    for part in parts[1:]:
+        node = gast.Attribute(value=node, attr=part, ctx=gast.Load())
+    return node
+
+
+class _Bind(gast.NodeTransformer):
+    """Replace resolved nodes by names bound in the generated function's namespace."""
+
+    def __init__(self, namespace, taken):
+        self.namespace = namespace
+        self.taken = taken
+        self.by_id = {}
+
+    def _bind(self, obj, node):
+        canonical = _canonical(obj)
+        if canonical is not None:
+            return _dotted(canonical)
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
+                and hasattr(node.value, "resolved") \
+                and isinstance(node.value.resolved, types.ModuleType):
+            module_name = self._bind_value(node.value.resolved, node.value.id)
+            return gast.Attribute(value=_dotted(module_name), attr=node.attr, ctx=gast.Load())
+        base = node.id if isinstance(node, gast.Name) else getattr(obj, "__name__", "value")
+        return _dotted(self._bind_value(obj, base))
+
+    def _bind_value(self, obj, base):
+        if id(obj) in self.by_id:
+            return self.by_id[id(obj)]
+        if isinstance(obj, types.ModuleType) and obj in _MODULES:
+            return _MODULES[obj]
+        name = re.sub(r"\W", "_", base)
+        while name in self.taken or (name in self.namespace and self.namespace[name] is not obj):
+            name += "_"
+        self.namespace[name] = obj
+        self.taken.add(name)
+        self.by_id[id(obj)] = name
+        return name
+
+    def visit_Name(self, node):
+        if hasattr(node, "resolved"):
+            return gast.copy_location(self._bind(node.resolved, node), node)
+        return node
+
+    def visit_Attribute(self, node):
+        if hasattr(node, "resolved"):
+            return gast.copy_location(self._bind(node.resolved, node), node)
+        return self.generic_visit(node)
+
+
+def _uncomment(source):
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(COMMENT + "("):
+            indent = line[:len(line) - len(stripped)]
+            text = ast.literal_eval(stripped[len(COMMENT) + 1:-1])
+            lines.append(f"{indent}# {text}")
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def to_source(fn, namespace):
+    """Print the gast FunctionDef ``fn``; fills ``namespace`` with the globals it needs."""
+    fn = clone(fn)
+    taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+             and not hasattr(n, "resolved")} | set(_MODULES.values())
+    fn = _Bind(namespace, taken).visit(fn)
+    module = gast.Module(body=[fn], type_ignores=[])
+    tree = gast.gast_to_ast(module)
+    ast.fix_missing_locations(tree)
+    return _uncomment(ast.unparse(tree))
+
+
+def compile_function(fn, namespace, label):
+    """Compile the gast FunctionDef ``fn``; returns (callable, source)."""
+    namespace.update({"np": np, "math": math, "tgr": runtime})
+    source = to_source(fn, namespace)
+    with _lock:
+        filename = f"<transgrad-{next(_counter)} {label}>"
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = dict(namespace)
+    exec(code, scope)
+    return scope[fn.name], source

@@ -1,0 +1,62 @@
+"""One naming scheme for generated code, in one place.
+
+``bx`` is the reverse-mode adjoint of ``x`` and ``dx`` its forward-mode tangent; temporaries
+that normalization introduces are ``t``, ``t1``, ``t2``...; a reassigned variable keeps its
+name with a suffix (``h``, ``h_1``). The Namer hands out names that collide with nothing the
+user wrote nor anything already generated.
+"""
+
+import re
+
+import gast
+
+ADJOINT_PREFIX = "b"
+TANGENT_PREFIX = "d"
+
+
+class Namer:
+    """Hands out unique, readable names within one generated function."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+        self._counters = {}
+
+    @classmethod
+    def for_tree(cls, tree, reserved=()):
+        names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+        args = {a.id for a in gast.walk(tree.args) if isinstance(a, gast.Name)}
+        return cls(names | args | set(reserved))
+
+    def unique(self, base):
+        """``base`` itself if free, else ``base_1``, ``base_2``..."""
+        base = re.sub(r"\W", "_", base) or "t"
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        stem = re.sub(r"_\d+$", "", base)
+        n = self._counters.get(stem, 0)
+        while True:
+            n += 1
+            name = f"{stem}_{n}"
+            if name not in self.taken:
+                self._counters[stem] = n
+                self.taken.add(name)
+                return name
+
+    def temp(self, base="t"):
+        """A fresh temporary: ``t1``, ``t2``, ... (or ``base1``...)."""
+        n = self._counters.get(("temp", base), 0)
+        while True:
+            n += 1
+            name = f"{base}{n}"
+            if name not in self.taken:
+                self._counters[("temp", base)] = n
+                self.taken.add(name)
+                return name
+
+    def adjoint(self, name):
+        """The adjoint name of ``name``: ``bx`` for ``x``."""
+        return self.unique(ADJOINT_PREFIX + name)
+
+    def tangent(self, name):
+        return self.unique(TANGENT_PREFIX + name)

@@ -1,0 +1,107 @@
+"""Reject syntax transgrad does not differentiate, before any transformation runs.
+
+Each construct outside the supported subset raises ``TransformError`` naming the construct,
+its line and column, and what to write instead. For example::
+
+    def f(x):
+        yield x          # TransformError: generators (`yield`) are not supported ...
+"""
+
+import gast
+
+# construct -> hint
+UNSUPPORTED = {
+    gast.Yield: "generators are not supported; return a list or an array instead",
+    gast.YieldFrom: "generators are not supported; return a list or an array instead",
+    gast.Await: "async code is not supported",
+    gast.AsyncFunctionDef: "async functions are not supported",
+    gast.AsyncFor: "async loops are not supported",
+    gast.AsyncWith: "async blocks are not supported",
+    gast.Try: "try/except is not supported inside a differentiated function; move it to the "
+              "caller",
+    gast.Raise: "raise is not supported inside a differentiated function; check inputs in the "
+                "caller",
+    gast.Global: "`global` is not supported; pass the value as an argument",
+    gast.Nonlocal: "`nonlocal` is not supported; pass the value as an argument and return it",
+    gast.ClassDef: "class definitions are not supported inside a differentiated function",
+    gast.Delete: "`del` is not supported; leave the name unused instead",
+    gast.Import: "imports inside a differentiated function are not supported; import at module "
+                 "level",
+    gast.ImportFrom: "imports inside a differentiated function are not supported; import at "
+                     "module level",
+    gast.Lambda: "lambdas are not supported inside a differentiated function; use `def` at "
+                 "module level",
+    gast.ListComp: "comprehensions are not supported yet; build the list with a loop or use "
+                   "array operations",
+    gast.SetComp: "set comprehensions are not supported",
+    gast.DictComp: "dict comprehensions are not supported yet",
+    gast.GeneratorExp: "generator expressions are not supported; use array operations",
+    gast.NamedExpr: "the walrus operator `:=` is not supported; assign on its own line",
+    gast.JoinedStr: "f-strings are not supported in differentiated code",
+    gast.Starred: "`*args` unpacking is not supported; pass the arguments one by one",
+    gast.Set: "set literals are not supported",
+    gast.Match: "`match` is not supported; use if/elif",
+    gast.With: "`with` blocks are not supported inside a differentiated function",
+    gast.For: "loops are not supported by this version of transgrad; unroll the loop or "
+              "write it with array operations",
+    gast.While: "loops are not supported by this version of transgrad; write it with array "
+                "operations",
+    gast.If: "`if` statements are not supported by this version of transgrad; use np.where "
+             "for elementwise choices",
+    gast.IfExp: "conditional expressions are not supported by this version of transgrad; use "
+                "np.where",
+    gast.BoolOp: "`and`/`or` on values are not supported; use np.logical_and / np.logical_or",
+    gast.Dict: "dictionary literals are not supported by this version of transgrad",
+    gast.FunctionDef: "nested function definitions are not supported; define the helper at "
+                      "module level",
+    gast.Break: "`break` is not supported",
+    gast.Continue: "`continue` is not supported",
+    gast.Assert: "`assert` is not supported inside a differentiated function; check inputs in "
+                 "the caller",
+}
+
+NAMES = {
+    gast.Try: "try/except", gast.Yield: "yield", gast.YieldFrom: "yield from",
+    gast.Global: "global", gast.Nonlocal: "nonlocal", gast.Lambda: "lambda",
+    gast.Await: "await", gast.IfExp: "conditional expression", gast.BoolOp: "and/or",
+}
+
+FORBIDDEN_CALLS = {"exec": "exec() is not supported in differentiated code",
+                   "eval": "eval() is not supported in differentiated code",
+                   "globals": "globals() is not supported in differentiated code",
+                   "locals": "locals() is not supported in differentiated code",
+                   "setattr": "setattr() is not supported: setting attributes on objects "
+                              "is not differentiated"}
+
+
+def fence(info):
+    """Raise TransformError at the first unsupported construct in ``info.tree``."""
+    tree = info.tree
+    args = tree.args
+    if args.vararg is not None or args.kwarg is not None:
+        raise info.error(
+            f"`*{(args.vararg or args.kwarg).id}` parameters are not supported", tree,
+            hint="give each differentiable input a named parameter")
+    for stmt in tree.body:
+        for node in gast.walk(stmt):
+            kind = type(node)
+            if kind in UNSUPPORTED:
+                name = NAMES.get(kind, kind.__name__)
+                raise info.error(f"`{name}` is not supported by transgrad", node,
+                                 hint=UNSUPPORTED[kind])
+            if isinstance(node, gast.Return) and stmt is not tree.body[-1]:
+                raise info.error("`return` before the end of the function is not supported",
+                                 node, hint="return once, at the end")
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id in FORBIDDEN_CALLS:
+                raise info.error(f"`{node.func.id}()` is not supported",
+                                 node, hint=FORBIDDEN_CALLS[node.func.id])
+            if isinstance(node, (gast.Attribute, gast.Subscript)) \
+                    and isinstance(node.ctx, gast.Store):
+                what = "attributes" if isinstance(node, gast.Attribute) else "array elements"
+                raise info.error(f"assigning to {what} is not supported", node,
+                                 hint="build a new array (np.where, np.concatenate) instead of "
+                                      "modifying one")
+    if not tree.body or not isinstance(tree.body[-1], gast.Return):
+        raise info.error(f"{tree.name} must end with a `return` of the value to differentiate",
+                         tree, hint="add `return <value>` at the end")

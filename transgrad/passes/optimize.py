@@ -1,0 +1,240 @@
+"""Tighten generated straight-line code so it reads and runs like hand-written numpy.
+
+Four rewrites, repeated until nothing changes:
+
+* constant and copy propagation: ``by = 1.0; bx = by * c`` -> ``bx = 1.0 * c``;
+* algebraic simplification: ``1.0 * e`` -> ``e``, ``x ** (2 - 1)`` -> ``x``, ``if None is None``
+  -> its body;
+* broadcast elision: ``bt = np.broadcast_to(g, np.shape(t))`` used only as a factor of a
+  product that has another factor of t's shape class becomes plain ``g``;
+* dead-code elimination: assignments nobody reads disappear.
+
+    by = 1.0                      bx = 2 * x
+    bx = by * (2 * x ** (2 - 1))  ->
+"""
+
+import operator
+
+import gast
+import numpy as np
+
+from ..ir import clone, names_in
+from .shapes import shape_classes
+
+_FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+         gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
+_CMP = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operator.eq,
+        gast.NotEq: operator.ne}
+
+
+def _is_const(node, *values):
+    return isinstance(node, gast.Constant) and not isinstance(node.value, bool) and (
+        not values or (isinstance(node.value, (int, float)) and node.value in values))
+
+
+def _numeric_const(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def _float_valued(node):
+    """True when ``node`` certainly computes a float (so ``1.0 * node`` may drop the 1.0)."""
+    if isinstance(node, gast.BinOp):
+        return True if not isinstance(node.op, (gast.BitAnd, gast.BitOr)) else False
+    if isinstance(node, gast.UnaryOp):
+        return _float_valued(node.operand)
+    if isinstance(node, gast.Call):
+        return True
+    return False
+
+
+class _Simplify(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, type(node.op)
+        if _numeric_const(left) and _numeric_const(right) and op in _FOLD:
+            try:
+                return gast.Constant(value=_FOLD[op](left.value, right.value), kind=None)
+            except (ZeroDivisionError, OverflowError):
+                return node
+        if op is gast.Mult:
+            if _is_const(left, 1) and _float_valued(right):
+                return right
+            if _is_const(right, 1) and _float_valued(left):
+                return left
+        if op is gast.Div and _is_const(right, 1) and _float_valued(left):
+            return left
+        if op is gast.Pow and _is_const(right, 1) and isinstance(left, gast.Name):
+            return left
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and _numeric_const(node.operand):
+            return gast.Constant(value=-node.operand.value, kind=None)
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        op = type(node.ops[0])
+        left, right = node.left, node.comparators[0]
+        if len(node.ops) == 1 and op in _CMP and isinstance(left, gast.Constant) \
+                and isinstance(right, gast.Constant):
+            return gast.Constant(value=_CMP[op](left.value, right.value), kind=None)
+        return node
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        if all(isinstance(v, gast.Constant) for v in node.values):
+            values = [v.value for v in node.values]
+            result = all(values) if isinstance(node.op, gast.And) else any(values)
+            return gast.Constant(value=result, kind=None)
+        return node
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant):
+            return (node.body if node.test.value else node.orelse) or []
+        return node
+
+
+def _assign_counts(body):
+    counts = {}
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+class _Replace(gast.NodeTransformer):
+    def __init__(self, old, new):
+        self.old, self.new = old, new
+
+    def visit_Name(self, node):
+        if node.id == self.old and isinstance(node.ctx, gast.Load):
+            return clone(self.new)
+        return node
+
+
+def _propagate(fn):
+    """Constant and copy propagation over straight-line code; True if anything changed."""
+    body = fn.body
+    params = {a.id for a in fn.args.args}
+    counts = _assign_counts(body)
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        target, value = stmt.targets[0].id, stmt.value
+        if counts.get(target) != 1 or target in params:
+            continue
+        simple_const = _numeric_const(value)
+        copy_of = isinstance(value, gast.Name) and not hasattr(value, "resolved") \
+            and counts.get(value.id, 0) <= 1 and not (value.id in params and counts.get(value.id))
+        if not (simple_const or copy_of):
+            continue
+        replace = _Replace(target, value)
+        body[i + 1:] = [replace.visit(s) for s in body[i + 1:]]
+        del body[i]
+        return True
+    return False
+
+
+def _eliminate_dead(fn):
+    """Drop assignments whose targets are never read; True if anything changed."""
+    live, kept, changed = set(), [], False
+    for stmt in reversed(fn.body):
+        if isinstance(stmt, gast.Assign):
+            targets = {n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)}
+            if not targets & live:
+                changed = True
+                continue
+            live -= targets if isinstance(stmt.targets[0], gast.Name) else set()
+        live.update(names_in(stmt))
+        kept.append(stmt)
+    fn.body = kept[::-1]
+    return changed
+
+
+_ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+
+
+def _broadcast_source(value):
+    """``(e, x)`` when ``value`` is ``np.broadcast_to(e, np.shape(x))``, else None."""
+    if not (isinstance(value, gast.Call) and getattr(value.func, "resolved", None)
+            is np.broadcast_to and len(value.args) == 2):
+        return None
+    shape = value.args[1]
+    if isinstance(shape, gast.Call) and getattr(shape.func, "resolved", None) is np.shape \
+            and isinstance(shape.args[0], gast.Name):
+        return value.args[0], shape.args[0].id
+    return None
+
+
+def _chain_leaves(node):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, _ELEMENTWISE_OPS):
+        return _chain_leaves(node.left) + _chain_leaves(node.right)
+    return [node]
+
+
+class _ElideIn(gast.NodeTransformer):
+    """Replace ``name`` by ``expr`` inside elementwise chains that keep the full shape."""
+
+    def __init__(self, name, expr, target_class, classes):
+        self.name, self.expr = name, expr
+        self.target_class, self.classes = target_class, classes
+        self.kept_use = False
+
+    def visit_BinOp(self, node):
+        if not isinstance(node.op, _ELEMENTWISE_OPS):
+            return self.generic_visit(node)
+        leaves = _chain_leaves(node)
+        uses = [leaf for leaf in leaves if isinstance(leaf, gast.Name) and leaf.id == self.name]
+        full = any(isinstance(leaf, gast.Name) and leaf.id != self.name
+                   and self.classes.get(leaf.id) == self.target_class for leaf in leaves)
+        if uses and full:
+            return _Replace(self.name, self.expr).visit(node)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, gast.Load):
+            self.kept_use = True
+        return node
+
+
+def _elide_broadcasts(fn):
+    """Drop ``np.broadcast_to`` whose result only feeds full-shape elementwise chains."""
+    classes = shape_classes(fn)
+    counts = _assign_counts(fn.body)
+    changed = False
+    for i, stmt in enumerate(fn.body):
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        source = _broadcast_source(stmt.value)
+        if source is None or counts.get(stmt.targets[0].id) != 1 or source[1] not in classes:
+            continue
+        expr, like = source
+        elide = _ElideIn(stmt.targets[0].id, expr, classes[like], classes)
+        rest = [elide.visit(clone(s)) for s in fn.body[i + 1:]]
+        if rest != fn.body[i + 1:]:
+            fn.body[i + 1:] = rest
+            changed = True
+    return changed
+
+
+def _flatten(body):
+    out = []
+    for stmt in body:
+        out.extend(stmt if isinstance(stmt, list) else [stmt])
+    return out
+
+
+def optimize(fn, keep=()):
+    """Simplify ``fn`` (a gast FunctionDef of straight-line code) in place and return it."""
+    simplify = _Simplify()
+    changed = True
+    while changed:
+        fn.body = _flatten([simplify.visit(s) for s in fn.body])
+        changed = _propagate(fn)
+        changed = _elide_broadcasts(fn) or changed
+        changed = _eliminate_dead(fn) or changed
+    return fn

@@ -1,0 +1,58 @@
+"""Bind every non-local name to the Python object it refers to.
+
+After this pass, ``np.sin``, ``numpy.sin`` and ``sin`` (from ``from numpy import sin``) all
+carry ``node.resolved is numpy.sin``, so rules are found by object identity, never by spelling::
+
+    x = np.sin(w)      # the Attribute node np.sin gets .resolved = numpy.sin
+"""
+
+import gast
+
+_MISSING = object()
+
+
+def local_names(tree):
+    """Parameters and every name the function assigns."""
+    names = {a.id for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            names.add(node.id)
+    return names
+
+
+def resolve(info):
+    """Annotate Name and Attribute loads of globals, closures and builtins with ``.resolved``."""
+    info.local_names = local_names(info.tree)
+    resolve_body(info.tree.body, info.namespace, info.local_names, info.error)
+    return info
+
+
+def resolve_body(body, namespace, locals_, error):
+    """Resolve the non-local names of the statements ``body`` in ``namespace``.
+
+    ``error(message, node, hint=None)`` builds the exception for an undefined name.
+    """
+    for stmt in body:
+        for node in gast.walk(stmt):
+            _resolve_node(node, namespace, locals_, error)
+
+
+def _resolve_node(node, namespace, locals_, error):
+    if hasattr(node, "resolved"):
+        return
+    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+        if node.id in locals_:
+            return
+        value = namespace.get(node.id, _MISSING)
+        if value is _MISSING:
+            raise error(f"name `{node.id}` is not defined", node,
+                        hint="define it at module level or pass it as an argument")
+        node.resolved = value
+    elif isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load):
+        _resolve_node(node.value, namespace, locals_, error)
+        if not hasattr(node.value, "resolved"):
+            return
+        value = getattr(node.value.resolved, node.attr, _MISSING)
+        if value is _MISSING:
+            raise error(f"`{node.value.resolved!r}` has no attribute `{node.attr}`", node)
+        node.resolved = value

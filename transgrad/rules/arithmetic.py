@@ -1,0 +1,74 @@
+"""Rules for Python's arithmetic operators and their numpy ufunc twins."""
+
+import operator
+
+import numpy as np
+
+from .. import runtime as tgr
+from .registry import Sample, nondifferentiable, vjp
+from .specs import A, P, S
+
+_BINARY = [Sample((A(3, 4), A(3, 4))), Sample((A(3, 4), A(4))), Sample((A(2, 1, 3), A(4, 1))),
+           Sample((S(), A(3)))]
+_POSITIVE_RIGHT = [Sample((A(3, 4), P(3, 4))), Sample((A(3, 1), P(4)))]
+
+
+@vjp(operator.add, np.add, operator.iadd, broadcasting=True, elementwise=True, samples=_BINARY)
+def add(g, ans, x, y):
+    return g, g
+
+
+@vjp(operator.sub, np.subtract, operator.isub, broadcasting=True, elementwise=True,
+     samples=_BINARY)
+def subtract(g, ans, x, y):
+    return g, -g
+
+
+@vjp(operator.mul, np.multiply, operator.imul, broadcasting=True, elementwise=True,
+     samples=_BINARY)
+def multiply(g, ans, x, y):
+    return g * y, g * x
+
+
+@vjp(operator.truediv, np.divide, np.true_divide, operator.itruediv, broadcasting=True,
+     elementwise=True, samples=_POSITIVE_RIGHT)
+def divide(g, ans, x, y):
+    return g / y, -g * ans / y
+
+
+@vjp(operator.neg, np.negative, elementwise=True, samples=[Sample((A(3),)), Sample((S(),))])
+def negative(g, ans, x):
+    return -g
+
+
+@vjp(operator.pos, np.positive, elementwise=True, samples=[Sample((A(3),))])
+def positive(g, ans, x):
+    return g
+
+
+@vjp(operator.pow, np.power, operator.ipow, broadcasting=True, elementwise=True,
+     samples=[Sample((P(3, 4), A(3, 4))), Sample((A(3), 2)), Sample((A(3), 3.0), wrt=(0,)),
+              Sample((P(3), A(2, 1)))])
+def power(g, ans, x, y):
+    return g * y * x ** (y - 1), g * ans * np.log(np.where(x > 0, x, 1))
+
+
+@vjp(np.float_power, broadcasting=True, elementwise=True,
+     samples=[Sample((P(3, 4), A(3, 4)))])
+def float_power(g, ans, x, y):
+    return g * y * np.float_power(x, y - 1), g * ans * np.log(np.where(x > 0, x, 1))
+
+
+@vjp(operator.matmul, np.matmul, samples=[
+    Sample((A(3, 4), A(4, 2))), Sample((A(4), A(4, 2))), Sample((A(3, 4), A(4))),
+    Sample((A(4), A(4))), Sample((A(2, 3, 4), A(4, 5))), Sample((A(2, 3, 4), A(2, 4, 5)))])
+def matmul(g, ans, x, y):
+    return tgr.matmul_vjp_left(g, x, y), tgr.matmul_vjp_right(g, x, y)
+
+
+nondifferentiable(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
+                  operator.not_, operator.invert, operator.floordiv, operator.mod,
+                  operator.and_, operator.or_, operator.xor, operator.is_, operator.is_not,
+                  operator.contains, np.floor_divide, np.mod, np.remainder, np.less,
+                  np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+                  np.logical_and, np.logical_or, np.logical_not, np.logical_xor)

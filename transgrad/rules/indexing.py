@@ -1,0 +1,19 @@
+"""Rules for reading array elements by subscript."""
+
+import operator
+
+import numpy as np
+
+from .. import runtime as tgr
+from .registry import Sample, vjp
+from .specs import A
+
+
+@vjp(operator.getitem, samples=[
+    Sample((A(5, 4), 2)), Sample((A(5, 4), (slice(1, 4), slice(None)))),
+    Sample((A(5, 4), (Ellipsis, None, 1))), Sample((A(5), np.array([0, 2, 2, 4]))),
+    Sample((A(3, 4), np.array([[True, False, True, True]] * 3)))])
+def getitem(g, ans, a, index):
+    ba = np.zeros_like(a)
+    ba = tgr.add_at(ba, index, g)
+    return ba, None
