@@ -5,6 +5,7 @@ use (or when ``.source`` is read), caches it, and checks its arguments on every 
 """
 
 import functools
+import linecache
 import inspect
 import threading
 
@@ -42,7 +43,7 @@ def _check_wrt(wrt):
 
 def build(func, wrt_indices, single, mode):
     """Build (and cache) the generated derivative; returns (callable, source)."""
-    key = (func, func.__code__, wrt_indices, single, mode)
+    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -139,10 +140,12 @@ def _check_float(value, index, func):
         kind = f"an array of {value.dtype}"
     if kind is not None:
         code = func.__code__
+        name = code.co_varnames[index] if 0 <= index < code.co_argcount else str(index)
         raise TransformError(
             f"cannot differentiate {func.__name__} with respect to argument {index} "
-            f"({code.co_varnames[index] if index < code.co_argcount else index}), which is "
-            f"{kind}", filename=code.co_filename, lineno=code.co_firstlineno,
+            f"({name}), which is {kind}", filename=code.co_filename,
+            lineno=code.co_firstlineno,
+            source_line=linecache.getline(code.co_filename, code.co_firstlineno),
             hint="pass a float (2.0 rather than 2) or a float array (x.astype(float)), or "
                  "leave the argument out of wrt")
 

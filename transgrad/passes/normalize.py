@@ -93,7 +93,7 @@ class Normalizer:
             if stmt.value is not None:
                 self.assign(stmt.target, self.expr(stmt.value))
         elif isinstance(stmt, gast.AugAssign):
-            target = copy.copy(stmt.target)
+            target = clone(stmt.target)
             target.ctx = gast.Load()
             value = gast.BinOp(left=self.atom_of(target), op=stmt.op,
                                right=self.atom_of(stmt.value))
@@ -116,6 +116,11 @@ class Normalizer:
             self.emit(gast.Assign(targets=[self.store(target.id)], value=value,
                                   type_comment=None))
         elif isinstance(target, (gast.Tuple, gast.List)):
+            if isinstance(value, (gast.Tuple, gast.List)) \
+                    and len(value.elts) == len(target.elts):
+                for elt_target, elt_value in zip(target.elts, value.elts):
+                    self.assign(elt_target, elt_value)  # atoms: evaluated before any store
+                return
             source = self.atom(value)
             names = []
             for elt in target.elts:

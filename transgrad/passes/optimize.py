@@ -182,7 +182,7 @@ class _ElideIn(gast.NodeTransformer):
     def __init__(self, name, expr, target_class, classes):
         self.name, self.expr = name, expr
         self.target_class, self.classes = target_class, classes
-        self.kept_use = False
+        self.replaced = False
 
     def visit_BinOp(self, node):
         if not isinstance(node.op, _ELEMENTWISE_OPS):
@@ -192,13 +192,9 @@ class _ElideIn(gast.NodeTransformer):
         full = any(isinstance(leaf, gast.Name) and leaf.id != self.name
                    and self.classes.get(leaf.id) == self.target_class for leaf in leaves)
         if uses and full:
+            self.replaced = True
             return _Replace(self.name, self.expr).visit(node)
         return self.generic_visit(node)
-
-    def visit_Name(self, node):
-        if node.id == self.name and isinstance(node.ctx, gast.Load):
-            self.kept_use = True
-        return node
 
 
 def _elide_broadcasts(fn):
@@ -214,10 +210,8 @@ def _elide_broadcasts(fn):
             continue
         expr, like = source
         elide = _ElideIn(stmt.targets[0].id, expr, classes[like], classes)
-        rest = [elide.visit(clone(s)) for s in fn.body[i + 1:]]
-        if rest != fn.body[i + 1:]:
-            fn.body[i + 1:] = rest
-            changed = True
+        fn.body[i + 1:] = [elide.visit(s) for s in fn.body[i + 1:]]
+        changed = changed or elide.replaced
     return changed
 
 

@@ -206,8 +206,9 @@ def reverse(info, tree, wrt, single, mode, namer):
     args = clone(tree.args)
     if mode == "vjp":
         seed = name(namer.unique("g"))
-        args.args.append(gast.Name(id=seed.id, ctx=gast.Param(), annotation=None,
-                                   type_comment=None))
+        args.kwonlyargs.append(gast.Name(id=seed.id, ctx=gast.Param(), annotation=None,
+                                         type_comment=None))
+        args.kw_defaults.append(None)
     else:
         seed = gast.Constant(value=1.0, kind=None)
         body.append(gast.Expr(value=tgr_call("check_scalar_output", clone(ret_value),

@@ -17,6 +17,13 @@ from .. import ir
 from ..rules import lookup_vjp
 
 
+def _scalar(node):
+    """A literal number or a global bound to a Python number."""
+    if isinstance(node, gast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    return isinstance(getattr(node, "resolved", None), (int, float))
+
+
 def shape_classes(tree):
     """A dict: variable name -> shape-class id (equal ids mean equal shapes)."""
     counter = itertools.count()
@@ -32,8 +39,7 @@ def shape_classes(tree):
             continue
         target = stmt.targets[0].id
         prim = ir.primitive(stmt.value)
-        operands = [a for a in list(prim.args) + list(prim.kwargs.values())
-                    if not (isinstance(a, gast.Constant) and isinstance(a.value, (int, float)))]
+        operands = [a for a in list(prim.args) + list(prim.kwargs.values()) if not _scalar(a)]
         rule = lookup_vjp(prim.func) if prim.func not in (ir.COPY, ir.PACK) else None
         same = prim.func is ir.COPY or (rule is not None and rule.elementwise)
         if same and operands and all(isinstance(a, gast.Name) and not hasattr(a, "resolved")

@@ -26,4 +26,8 @@ def mean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
         full = g
     else:
         full = tgr.expand_reduced(g, a, axis)
-    return np.broadcast_to(full / tgr.reduced_count(a, axis), np.shape(a))
+    if axis is None:
+        count = np.size(a)
+    else:
+        count = tgr.reduced_count(a, axis)
+    return np.broadcast_to(full / count, np.shape(a))

@@ -1,0 +1,64 @@
+"""Bad input gets a clear TransformError naming the file and line, never a wrong derivative."""
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from tests.fixtures import userfuncs as uf
+
+
+def error_of(func, *args, **options):
+    with pytest.raises(tg.TransformError) as info:
+        tg.grad(func, **options)(*args)
+    return info.value
+
+
+@pytest.mark.parametrize("func, construct, line_text", [
+    (uf.with_try, "try", "try:"),
+    (uf.with_yield, "yield", "yield x"),
+    (uf.with_attribute_store, "attributes", "obj.value = x"),
+    (uf.with_global, "global", "global SCALE"),
+    (uf.with_exec, "exec", "exec("),
+])
+def test_unsupported_syntax_names_the_line(func, construct, line_text):
+    error = error_of(func, 1.0, 1.0) if func is uf.with_attribute_store else error_of(func, 1.0)
+    assert construct in str(error)
+    assert error.filename == uf.__file__
+    assert line_text in error.source_line
+    assert f"line {error.lineno}" in str(error) and error.hint
+
+
+def test_call_without_rule_or_source():
+    error = error_of(uf.no_rule, np.ones(4))
+    assert "no derivative rule" in str(error) and "np.nextafter" in str(error)
+    assert "np.nextafter(x, 2.0)" in error.source_line
+    assert "defvjp" in error.hint
+
+
+def test_integer_and_bool_arguments_are_rejected():
+    error = error_of(uf.with_int, np.ones(3), 2, wrt=1)
+    assert "argument 1 (n)" in str(error) and "int" in str(error)
+    assert error.lineno == uf.with_int.__code__.co_firstlineno
+    error = error_of(uf.with_int, np.arange(3), 2.0, wrt=0)
+    assert "int64" in str(error)
+    error = error_of(uf.with_int, True, 2.0, wrt=0)
+    assert "bool" in str(error)
+
+
+def test_wrt_out_of_range():
+    error = error_of(uf.with_int, np.ones(3), 2.0, wrt=2)
+    assert "out of range" in str(error) and "def with_int" in error.source_line
+    with pytest.raises(tg.TransformError, match="wrt must be"):
+        tg.grad(uf.with_int, wrt="x")
+
+
+def test_source_not_readable():
+    namespace = {"np": np}
+    exec("def f(x):\n    return np.sum(x * x)\n", namespace)
+    error = error_of(namespace["f"], np.ones(2))
+    assert "source" in str(error) and "exec" in error.hint
+
+
+def test_c_function_without_source():
+    error = error_of(np.tanh, np.ones(2))
+    assert "tanh" in str(error)

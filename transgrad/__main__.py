@@ -1,0 +1,62 @@
+"""Command line: ``python -m transgrad show FILE.py:FUNC [--wrt 0,1] [--mode vjp]``.
+
+Prints the generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would.
+"""
+
+import argparse
+import importlib.util
+import pathlib
+import sys
+
+from . import api
+from .errors import TransformError
+
+
+def load_function(spec):
+    """``FILE.py:FUNC`` -> the function object (FUNC may be dotted: ``Model.loss``)."""
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or not name:
+        raise SystemExit(f"expected FILE.py:FUNC, got {spec!r}")
+    file = pathlib.Path(path)
+    if not file.is_file():
+        raise SystemExit(f"no such file: {path}")
+    sys.path.insert(0, str(file.parent.resolve()))
+    module_spec = importlib.util.spec_from_file_location(file.stem, file)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[file.stem] = module
+    module_spec.loader.exec_module(module)
+    obj = module
+    for part in name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise SystemExit(f"{path} has no function {name!r}") from None
+    return getattr(obj, "__wrapped__", obj) if isinstance(obj, api.GradientFunction) else obj
+
+
+def parse_wrt(text):
+    parts = [int(p) for p in text.split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 and "," not in text else tuple(parts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m transgrad",
+                                     description="transgrad: derivatives as Python source")
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("show", help="print the generated derivative of FILE.py:FUNC")
+    show.add_argument("target", metavar="FILE.py:FUNC")
+    show.add_argument("--wrt", default="0", help="argument indices, e.g. 0 or 0,1")
+    show.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
+    args = parser.parse_args(argv)
+    func = load_function(args.target)
+    entry = {"grad": api.grad, "value_and_grad": api.value_and_grad, "vjp": api.vjp}[args.mode]
+    try:
+        print(entry(func, wrt=parse_wrt(args.wrt)).source, end="")
+    except TransformError as exc:
+        print(f"transgrad: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
