@@ -8,6 +8,8 @@ output depends on it (it is useful). Adjoints exist only for active variables::
         y = x * k         # active
         s = np.shape(y)   # not differentiable: no adjoint
         return y
+
+Loops are iterated to a fixed point: a value can become varied in a later iteration.
 """
 
 import gast
@@ -23,19 +25,35 @@ def differentiable(prim):
     return func is not getattr and not is_nondifferentiable(func)
 
 
+def assignments(body):
+    """Every Assign statement in ``body``, in program order, descending into if/for/while."""
+    for stmt in body:
+        if isinstance(stmt, gast.Assign):
+            yield stmt
+        elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+            yield from assignments(stmt.body)
+            yield from assignments(stmt.orelse)
+
+
 def activity(tree, wrt_names):
     """The set of active variable names in the normalized FunctionDef ``tree``."""
+    statements = [(s, ir.assigned(s), ir.names_in(s.value), differentiable(ir.primitive(s.value)))
+                  for s in assignments(tree.body)]
     varied = set(wrt_names)
-    for stmt in tree.body:
-        if isinstance(stmt, gast.Assign):
-            prim = ir.primitive(stmt.value)
-            if differentiable(prim) and varied.intersection(ir.names_in(stmt.value)):
-                varied.update(ir.assigned(stmt))
-    useful = set()
-    for stmt in reversed(tree.body):
-        if isinstance(stmt, gast.Return):
-            useful.update(ir.names_in(stmt.value))
-        elif isinstance(stmt, gast.Assign) and useful.intersection(ir.assigned(stmt)):
-            if differentiable(ir.primitive(stmt.value)):
-                useful.update(ir.names_in(stmt.value))
+    changed = True
+    while changed:
+        changed = False
+        for _, targets, reads, diff in statements:
+            if diff and varied.intersection(reads) and not varied.issuperset(targets):
+                varied.update(targets)
+                changed = True
+    useful = set(ir.names_in(tree.body[-1].value)) if isinstance(tree.body[-1], gast.Return) \
+        else set()
+    changed = True
+    while changed:
+        changed = False
+        for _, targets, reads, diff in reversed(statements):
+            if diff and useful.intersection(targets) and not useful.issuperset(reads):
+                useful.update(reads)
+                changed = True
     return varied & useful

@@ -42,20 +42,9 @@ UNSUPPORTED = {
     gast.Set: "set literals are not supported",
     gast.Match: "`match` is not supported; use if/elif",
     gast.With: "`with` blocks are not supported inside a differentiated function",
-    gast.For: "loops are not supported by this version of transgrad; unroll the loop or "
-              "write it with array operations",
-    gast.While: "loops are not supported by this version of transgrad; write it with array "
-                "operations",
-    gast.If: "`if` statements are not supported by this version of transgrad; use np.where "
-             "for elementwise choices",
-    gast.IfExp: "conditional expressions are not supported by this version of transgrad; use "
-                "np.where",
-    gast.BoolOp: "`and`/`or` on values are not supported; use np.logical_and / np.logical_or",
     gast.Dict: "dictionary literals are not supported by this version of transgrad",
     gast.FunctionDef: "nested function definitions are not supported; define the helper at "
                       "module level",
-    gast.Break: "`break` is not supported",
-    gast.Continue: "`continue` is not supported",
     gast.Assert: "`assert` is not supported inside a differentiated function; check inputs in "
                  "the caller",
 }

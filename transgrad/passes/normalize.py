@@ -62,6 +62,9 @@ class Normalizer:
         self.defined = set()
         self.body = []
         self.origin = None
+        # variables assigned inside if/for/while keep one name (no renaming): their old values
+        # are saved on a stack by the reverse pass where the adjoint needs them
+        self.multi = assigned_in_compound(info.tree.body)
 
     # --- statements -------------------------------------------------------------------------
     def run(self):
@@ -69,7 +72,7 @@ class Normalizer:
         for arg in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs:
             self.current[arg.id] = arg.id
             self.defined.add(arg.id)
-        for stmt in tree.body:
+        for stmt in restructure_jumps(tree.body):
             self.origin = stmt
             self.visit_stmt(stmt)
         new = gast.FunctionDef(name=tree.name, args=clone(tree.args), body=self.body,
@@ -81,6 +84,122 @@ class Normalizer:
         stmt.origin = self.origin
         gast.copy_location(stmt, self.origin)
         self.body.append(stmt)
+
+    def block(self, stmts, prefix=()):
+        """Normalize ``stmts`` into a new statement list (a branch or loop body)."""
+        outer, outer_origin = self.body, self.origin
+        self.body = list(prefix)
+        for stmt in stmts:
+            self.origin = stmt
+            self.visit_stmt(stmt)
+        body, self.body, self.origin = self.body, outer, outer_origin
+        return body or [gast.Pass()]
+
+    def fresh(self, base="t", multi=False):
+        """A new temporary; ``multi`` marks it as assigned more than once (in a loop)."""
+        name = self.namer.temp(base)
+        self.defined.add(name)
+        if multi:
+            self.multi.add(name)
+        return name
+
+    def assign_temp(self, name, value):
+        self.emit(gast.Assign(targets=[_store(name)], value=value, type_comment=None))
+        return _load(name)
+
+    def visit_if(self, stmt):
+        test = self.assign_temp(self.fresh("cond", multi=True), self.expr(stmt.test))
+        node = gast.If(test=test, body=self.block(stmt.body), orelse=self.block(stmt.orelse))
+        if not stmt.orelse:
+            node.orelse = []
+        self.emit(node)
+
+    def visit_for(self, stmt):
+        if stmt.orelse:
+            raise self.info.error("`for ... else` is not supported", stmt,
+                                  hint="use a flag variable set before `break`")
+        index, steps, binding = self.loop_header(stmt)
+        body = self.block(binding + stmt.body)
+        node = gast.For(target=_store(index), iter=steps, body=body, orelse=[],
+                        type_comment=None)
+        self.finish_loop(node, stmt)
+
+    def finish_loop(self, node, stmt):
+        """Count the loop's trips when it may leave early (break) or is a while loop."""
+        jumps = any(isinstance(n, gast.Break) for n in _walk_loop_body(stmt.body))
+        if jumps or isinstance(node, gast.While):
+            count = self.fresh("trips", multi=True)
+            self.assign_temp(count, gast.Constant(value=0, kind=None))
+            step = gast.Assign(targets=[_store(count)], value=gast.BinOp(
+                left=_load(count), op=gast.Add(), right=gast.Constant(value=1, kind=None)),
+                type_comment=None)
+            step.origin = stmt
+            gast.copy_location(step, stmt)
+            node.body.insert(0, step)
+            node.trip_count = count
+        self.emit(node)
+
+    def loop_header(self, stmt):
+        """Turn ``for TARGET in ITER`` into a loop over a saved range of indices.
+
+        Returns (index name, the range's Name, statements that bind TARGET from the index).
+        """
+        iterable, target = stmt.iter, stmt.target
+        call = iterable.func if isinstance(iterable, gast.Call) else None
+        builtin = getattr(call, "resolved", None) if call is not None else None
+        if builtin is range and isinstance(target, gast.Name) and not iterable.keywords:
+            args = [self.atom_of(a) for a in iterable.args]
+            steps = self.assign_temp(
+                self.fresh("steps", multi=True),
+                gast.Call(func=resolved_name(range), args=args, keywords=[]))
+            self.multi.add(target.id)
+            return self.store(target.id).id, steps, []
+        # every other iterable is indexed: for k in range(len(seq)): target = seq[k]
+        if builtin is enumerate:
+            seqs, bind = [self.atom_of(iterable.args[0])], "enumerate"
+        elif builtin is zip:
+            seqs, bind = [self.atom_of(a) for a in iterable.args], "zip"
+        elif builtin is reversed:
+            seqs, bind = [self.atom_of(iterable.args[0])], "reversed"
+        else:
+            seqs, bind = [self.atom_of(iterable)], "plain"
+        lengths = [self.assign_temp(self.fresh("n"), gast.Call(
+            func=resolved_name(len), args=[s], keywords=[])) for s in seqs]
+        length = lengths[0] if len(lengths) == 1 else self.assign_temp(
+            self.fresh("n"), gast.Call(func=resolved_name(min), args=lengths, keywords=[]))
+        index = self.fresh("k", multi=True)
+        steps = self.assign_temp(self.fresh("steps", multi=True), gast.Call(
+            func=resolved_name(range), args=[length], keywords=[]))
+        position = _load(index)
+        if bind == "reversed":
+            last = gast.BinOp(left=gast.BinOp(left=length, op=gast.Sub(),
+                                              right=gast.Constant(value=1, kind=None)),
+                              op=gast.Sub(), right=_load(index))
+            position = last
+        items = [gast.Subscript(value=seq, slice=position, ctx=gast.Load()) for seq in seqs]
+        if bind == "enumerate":
+            if not (isinstance(target, gast.Tuple) and len(target.elts) == 2):
+                raise self.info.error("unpack enumerate() into two names", target)
+            value = gast.Tuple(elts=[_load(index), items[0]], ctx=gast.Load())
+        elif bind == "zip":
+            value = gast.Tuple(elts=items, ctx=gast.Load())
+        else:
+            value = items[0]
+        binding = gast.Assign(targets=[target], value=value, type_comment=None)
+        gast.copy_location(binding, stmt)
+        return index, steps, [binding]
+
+    def visit_while(self, stmt):
+        if stmt.orelse:
+            raise self.info.error("`while ... else` is not supported", stmt,
+                                  hint="use a flag variable set before `break`")
+        cond = self.fresh("cond", multi=True)
+        self.assign_temp(cond, self.expr(stmt.test))
+        body = self.block(stmt.body)
+        outer, self.body = self.body, body
+        self.assign_temp(cond, self.expr(stmt.test))
+        self.body = outer
+        self.finish_loop(gast.While(test=_load(cond), body=body, orelse=[]), stmt)
 
     def visit_stmt(self, stmt):
         if isinstance(stmt, gast.Assign):
@@ -108,6 +227,16 @@ class Normalizer:
             self.emit(gast.Expr(value=self.expr(stmt.value)))
         elif isinstance(stmt, gast.Pass):
             return
+        elif isinstance(stmt, gast.If):
+            self.visit_if(stmt)
+        elif isinstance(stmt, gast.For):
+            self.visit_for(stmt)
+        elif isinstance(stmt, gast.While):
+            self.visit_while(stmt)
+        elif isinstance(stmt, gast.Break):
+            self.emit(gast.Break())
+        elif isinstance(stmt, gast.Continue):
+            return  # after restructure_jumps a continue ends its path: nothing to do
         else:
             raise self.info.error(f"`{type(stmt).__name__}` statements are not supported", stmt)
 
@@ -118,8 +247,15 @@ class Normalizer:
         elif isinstance(target, (gast.Tuple, gast.List)):
             if isinstance(value, (gast.Tuple, gast.List)) \
                     and len(value.elts) == len(target.elts):
-                for elt_target, elt_value in zip(target.elts, value.elts):
-                    self.assign(elt_target, elt_value)  # atoms: evaluated before any store
+                # parallel assignment: values are atoms, stored one by one (through
+                # temporaries when a target is also read, as in `a, b = b, a`)
+                stored = {getattr(self.current.get(getattr(e, "id", None)), "id", None)
+                          for e in target.elts} | {self.current.get(getattr(e, "id", None))
+                                                   for e in target.elts}
+                values = [self.atom(v) if not any(n in stored for n in names_of(v))
+                          else self.assign_temp(self.fresh(), v) for v in value.elts]
+                for elt_target, elt_value in zip(target.elts, values):
+                    self.assign(elt_target, elt_value)
                 return
             source = self.atom(value)
             names = []
@@ -136,7 +272,8 @@ class Normalizer:
 
     def store(self, name):
         """A Store Name for a new version of the user variable ``name``."""
-        new = self.namer.unique(name) if name in self.defined else name
+        renamed = name in self.defined and name not in self.multi
+        new = self.namer.unique(name) if renamed else name
         self.defined.add(name)
         self.defined.add(new)
         self.current[name] = new
@@ -161,10 +298,11 @@ class Normalizer:
         if hasattr(node, "resolved"):
             return node
         if isinstance(node, gast.Name):
-            if node.id not in self.current:
-                raise self.info.error(f"`{node.id}` is used before it is assigned", node)
-            return gast.copy_location(gast.Name(id=self.current[node.id], ctx=gast.Load(),
-                                                annotation=None, type_comment=None), node)
+            if node.id in self.current:
+                return gast.copy_location(_load(self.current[node.id]), node)
+            if node.id in self.defined:   # a temporary this pass made
+                return _load(node.id)
+            raise self.info.error(f"`{node.id}` is used before it is assigned", node)
         if isinstance(node, gast.Constant):
             return node
         if isinstance(node, gast.BinOp):
@@ -182,6 +320,10 @@ class Normalizer:
                 comparators=[self.atom_of(c) for c in node.comparators]), node)
         if isinstance(node, gast.Call):
             return self.call(node)
+        if isinstance(node, gast.IfExp):
+            return self.if_expression(node)
+        if isinstance(node, gast.BoolOp):
+            return self.bool_operation(node)
         if isinstance(node, gast.Attribute):
             return self.attribute(node)
         if isinstance(node, gast.Subscript):
@@ -192,6 +334,35 @@ class Normalizer:
             return gast.copy_location(type(node)(elts=[self.atom_of(e) for e in node.elts],
                                                  ctx=gast.Load()), node)
         raise self.info.error(f"`{type(node).__name__}` expressions are not supported", node)
+
+    def if_expression(self, node):
+        """``a if c else b`` -> an if statement assigning one temporary in each branch."""
+        result = self.fresh("t", multi=True)
+        test = self.assign_temp(self.fresh("cond", multi=True), self.expr(node.test))
+        outer = self.body
+        branches = []
+        for value in (node.body, node.orelse):
+            self.body = []
+            self.assign_temp(result, self.expr(value))
+            branches.append(self.body)
+        self.body = outer
+        self.emit(gast.If(test=test, body=branches[0], orelse=branches[1]))
+        return _load(result)
+
+    def bool_operation(self, node):
+        """``a and b`` / ``a or b`` with Python's short-circuit, as if statements."""
+        result = self.fresh("t", multi=True)
+        self.assign_temp(result, self.expr(node.values[0]))
+        for value in node.values[1:]:
+            test = _load(result)
+            if isinstance(node.op, gast.Or):
+                test = self.assign_temp(self.fresh("cond", multi=True),
+                                        gast.UnaryOp(op=gast.Not(), operand=_load(result)))
+            outer, self.body = self.body, []
+            self.assign_temp(result, self.expr(value))
+            branch, self.body = self.body, outer
+            self.emit(gast.If(test=test, body=branch, orelse=[]))
+        return _load(result)
 
     def index(self, node):
         if isinstance(node, gast.Slice):
@@ -239,6 +410,76 @@ class Normalizer:
             raise self.info.error(f"the attribute `.{node.attr}` is not supported", node)
         return gast.copy_location(gast.Call(func=resolved_name(function, node),
                                             args=[receiver], keywords=[]), node)
+
+
+def names_of(node):
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)]
+
+
+def _store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def _load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _walk_loop_body(stmts):
+    """The nodes of a loop body, not descending into inner loops (their breaks are theirs)."""
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, (gast.For, gast.While)):
+            continue
+        for child in gast.iter_child_nodes(stmt):
+            if isinstance(child, gast.stmt):
+                yield from _walk_loop_body([child])
+            else:
+                yield from gast.walk(child)
+
+
+def assigned_in_compound(body, inside=False):
+    """Names stored anywhere inside if/for/while statements (and loop targets)."""
+    names = set()
+    for stmt in body:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                    names.add(node.id)
+    return names
+
+
+def _may_jump(stmt):
+    return any(isinstance(n, (gast.Break, gast.Continue)) for n in _walk_loop_body([stmt]))
+
+
+def restructure_jumps(stmts):
+    """Move the statements after an ``if`` that may ``break``/``continue`` into the paths that
+    do not jump, so every jump ends its path and the adjoint sweep needs no jump flags::
+
+        for ...:                        for ...:
+            if c:                           if c:
+                continue          ->            pass
+            y = f(x)                        else:
+                                                y = f(x)
+    """
+    out = []
+    for i, stmt in enumerate(stmts):
+        if isinstance(stmt, (gast.Break, gast.Continue)):
+            out.append(stmt)
+            return out   # the rest of the block is dead
+        if isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = restructure_jumps(stmt.body)
+        elif isinstance(stmt, gast.If) and _may_jump(stmt):
+            rest = stmts[i + 1:]
+            stmt.body = restructure_jumps(stmt.body + rest)
+            stmt.orelse = restructure_jumps(stmt.orelse + [clone(r) for r in rest])
+            out.append(stmt)
+            return out
+        elif isinstance(stmt, gast.If):
+            stmt.body = restructure_jumps(stmt.body)
+            stmt.orelse = restructure_jumps(stmt.orelse)
+        out.append(stmt)
+    return out
 
 
 def normalize(info, namer):

@@ -215,6 +215,48 @@ def _elide_broadcasts(fn):
     return changed
 
 
+def _is_zero_start(stmt):
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+        and isinstance(stmt.value, gast.Constant) and type(stmt.value.value) is float \
+        and stmt.value.value == 0.0
+
+
+def _mentions(stmt, var):
+    return any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt))
+
+
+def _elide_zero_starts(body):
+    """``b = 0.0 ... b = b + e`` (nothing touching b between) -> ``b = e``, in every block."""
+    changed = False
+    for stmt in body:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(stmt, field, None), list):
+                changed = _elide_zero_starts(getattr(stmt, field)) or changed
+    i = 0
+    while i < len(body):
+        stmt = body[i]
+        if _is_zero_start(stmt):
+            var = stmt.targets[0].id
+            for j in range(i + 1, len(body)):
+                later = body[j]
+                if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
+                        and later.targets[0].id == var and isinstance(later.value, gast.BinOp) \
+                        and isinstance(later.value.op, gast.Add) \
+                        and isinstance(later.value.left, gast.Name) \
+                        and later.value.left.id == var \
+                        and not _mentions(later.value.right, var):
+                    later.value = later.value.right
+                    del body[i]
+                    changed = True
+                    break
+                if _mentions(later, var):
+                    break
+            else:
+                pass
+        i += 1
+    return changed
+
+
 def _flatten(body):
     out = []
     for stmt in body:
@@ -230,5 +272,6 @@ def optimize(fn, keep=()):
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
         changed = _propagate(fn)
         changed = _elide_broadcasts(fn) or changed
+        changed = _elide_zero_starts(fn.body) or changed
         changed = _eliminate_dead(fn) or changed
     return fn

@@ -17,14 +17,18 @@ its operand's shape unless the shapes analysis proves they are equal.
 """
 
 
+import copy
+import operator
+
 import gast
+import numpy as np
 
 from .. import ir
-from ..ir import clone
+from ..ir import clone, index_value
 from ..rules import lookup_vjp
 from ..template import inline
-from .activity import activity, differentiable
-from .shapes import shape_classes
+from .activity import activity, assignments, differentiable
+from .shapes import overwritten_names, shape_classes
 
 COMMENT = "__comment__"
 
@@ -51,15 +55,29 @@ def assign(target, value):
 
 
 class ReverseBuilder:
-    """Emits the adjoint sweep of one normalized function."""
+    """Emits the primal sweep (with stack pushes) and the adjoint sweep of one function.
 
-    def __init__(self, info, tree, wrt_names, namer):
+    Values that a loop or branch overwrites and that the adjoint reads are pushed on a stack
+    before each overwrite and popped back in the adjoint sweep; values assigned once need no
+    stack. Adjoints of variables whose contributions happen inside a loop or branch start as
+    ``0.0`` just before it; all others are created by their first contribution.
+    """
+
+    def __init__(self, info, tree, wrt_names, namer, saved=None):
         self.info = info
         self.tree = tree
         self.namer = namer
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
-        self.adjoints = {}          # variable -> adjoint name, once a contribution exists
+        self.reassigned = overwritten_names(tree.body)
+        # pass 1 saves every reassigned name; the caller then keeps only those the adjoint reads
+        self.saved = self.reassigned if saved is None else saved
+        self.stack = None
+        self.adjoints = {}          # variable -> its adjoint's name
+        self.exists = set()         # adjoints certainly defined at this point of the sweep
+        self.locals = block_locals(tree.body)
+        self.first_defs = first_definitions(tree)
+        self.owned = set()          # adjoints that are arrays this code allocated (in-place ok)
         self.out = []
 
     # --- accumulation -----------------------------------------------------------------------
@@ -70,18 +88,65 @@ class ReverseBuilder:
 
     def accumulate(self, var, contribution):
         """``bvar = c`` for the first contribution, ``bvar = bvar + c`` after."""
-        first = var not in self.adjoints
         target = self.adjoint_name(var)
-        if first:
+        if var not in self.exists:
+            self.exists.add(var)
+            self.owned.discard(var)   # may alias the contribution
             self.out.append(assign(target, contribution))
         else:
+            self.owned.add(var)       # a sum is a fresh array
             self.out.append(assign(target, gast.BinOp(left=name(target), op=gast.Add(),
                                                       right=contribution)))
+
+    def accumulate_at(self, var, index, contribution):
+        """The adjoint of ``y = x[index]``: add into ``bx`` in place when this code owns it."""
+        target = self.adjoint_name(var)
+        if var in self.owned:
+            base = name(target)
+        elif var in self.exists:
+            base = gast.BinOp(left=name(target), op=gast.Add(),
+                              right=gast.Call(func=_np("zeros_like"), args=[name(var)],
+                                              keywords=[]))
+        else:
+            base = gast.Call(func=_np("zeros_like"), args=[name(var)], keywords=[])
+        self.exists.add(var)
+        self.owned.add(var)
+        self.out.append(assign(target, tgr_call("add_at", base, index_value(clone(index)),
+                                                contribution)))
 
     def same_shape(self, a, b):
         return a in self.classes and self.classes.get(a) == self.classes.get(b)
 
-    # --- the sweep --------------------------------------------------------------------------
+    def stack_name(self):
+        if self.stack is None:
+            self.stack = self.namer.unique("stack")
+        return self.stack
+
+    # --- the primal sweep -------------------------------------------------------------------
+    def primal(self, body):
+        """``body`` with a push before each overwrite of a saved variable."""
+        out = []
+        for stmt in body:
+            if isinstance(stmt, gast.Return):
+                continue
+            if isinstance(stmt, gast.Assign):
+                for var in ir.assigned(stmt):
+                    if var in self.saved and id(stmt) not in self.first_defs:
+                        out.append(gast.Expr(value=gast.Call(
+                            func=gast.Attribute(value=name(self.stack_name()), attr="append",
+                                                ctx=gast.Load()),
+                            args=[name(var)], keywords=[])))
+                out.append(stmt)
+            elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+                node = clone_shallow(stmt)
+                node.body = self.primal(stmt.body) or [gast.Pass()]
+                node.orelse = self.primal(stmt.orelse)
+                out.append(node)
+            else:
+                out.append(stmt)
+        return out
+
+    # --- the adjoint sweep ------------------------------------------------------------------
     def seed(self, ret_value, seed_expr):
         """Give the returned value(s) their cotangent ``seed_expr``."""
         if isinstance(ret_value, gast.Name) and ret_value.id in self.active:
@@ -94,28 +159,124 @@ class ReverseBuilder:
                                           ctx=gast.Load())
                     self.accumulate(elt.id, part)
 
-    def sweep(self):
-        current_origin, block = None, []
-        for stmt in reversed(self.tree.body):
-            if not isinstance(stmt, gast.Assign):
-                continue
-            targets = ir.assigned(stmt)
-            if not any(t in self.adjoints and t in self.active for t in targets):
-                continue
+    def sweep(self, body):
+        """The adjoint statements of ``body``, in execution order."""
+        outer, self.out = self.out, []
+        current_origin = None
+        for stmt in reversed(body):
             start = len(self.out)
-            self.visit(stmt)
-            if len(self.out) > start and stmt.origin is not current_origin:
-                current_origin = stmt.origin
-                line = self.info.line(stmt.origin.lineno).strip()
-                self.out.insert(start, comment(f"grad of line {stmt.origin.lineno}: {line}"))
-        del block
-        return self.out
+            if isinstance(stmt, gast.Assign):
+                self.visit(stmt)
+            elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+                self.visit_compound(stmt)
+            origin = getattr(stmt, "origin", None)
+            if len(self.out) > start and origin is not None and origin is not current_origin \
+                    and not isinstance(stmt, (gast.If, gast.For, gast.While)):
+                current_origin = origin
+                line = self.info.line(origin.lineno).strip()
+                self.out.insert(start, comment(f"grad of line {origin.lineno}: {line}"))
+        result, self.out = self.out, outer
+        return result
+
+    def visit_compound(self, stmt):
+        """if/for/while: adjoints receiving contributions inside start at 0.0 before it."""
+        local = self.locals.get(id(stmt), set())
+        indexed = indexed_receivers(stmt, self.active)
+        for var in sorted(receivers(stmt, self.active) - self.exists - local):
+            self.exists.add(var)
+            if var in indexed:   # element-wise accumulation below: own a zero array
+                self.owned.add(var)
+                zero = gast.Call(func=_np("zeros_like"), args=[name(var)], keywords=[])
+            else:
+                zero = gast.Constant(value=0.0, kind=None)
+            self.out.append(assign(self.adjoint_name(var), zero))
+        before = set(self.exists)
+        if isinstance(stmt, gast.If):
+            body = self.sweep(stmt.body)
+            self.exists = set(before)
+            orelse = self.sweep(stmt.orelse)
+            self.exists = before
+            if body or orelse:
+                self.out.append(gast.If(test=clone(stmt.test), body=body or [gast.Pass()],
+                                        orelse=orelse))
+            return
+        body = self.sweep(stmt.body)
+        self.exists = before
+        if not body:
+            return
+        trips = getattr(stmt, "trip_count", None)
+        if isinstance(stmt, gast.For):
+            steps = clone(stmt.iter)
+            if trips is not None:
+                steps = gast.Subscript(value=steps, slice=gast.Slice(
+                    lower=None, upper=name(trips), step=None), ctx=gast.Load())
+            iterator = gast.Call(func=name("reversed"), args=[steps], keywords=[])
+            target = clone(stmt.target)
+        else:
+            iterator = gast.Call(func=name("range"), args=[name(trips)], keywords=[])
+            target = name(self.namer.unique("_"), store=True)
+        self.out.append(gast.For(target=target, iter=iterator, body=body, orelse=[],
+                                 type_comment=None))
+
+    def emit_pop(self, var, stmt):
+        if id(stmt) not in self.first_defs:   # else nothing was pushed
+            self.out.append(self.pop(var))
+
+    def pop(self, var):
+        return assign(var, gast.Call(func=gast.Attribute(
+            value=name(self.stack_name()), attr="pop", ctx=gast.Load()), args=[], keywords=[]))
 
     def visit(self, stmt):
         target = stmt.targets[0]
         if isinstance(target, gast.Tuple):
-            return self.visit_unpack(stmt)
-        bz = name(self.adjoints[target.id])
+            self.visit_unpack(stmt)
+            for var in reversed(ir.assigned(stmt)):
+                if var in self.saved:
+                    self.emit_pop(var, stmt)
+            return
+        var = target.id
+        if var not in self.active or var not in self.exists:
+            if var in self.saved:
+                self.emit_pop(var, stmt)
+            return
+        g, ans = name(self.adjoints[var]), name(var)
+        reads_itself = var in ir.names_in(stmt.value)
+        if var in self.saved and reads_itself:
+            # x = f(x): the rule needs the new value (ans) and the old one (operand)
+            g = name(self.namer.temp("g"))
+            self.out.append(assign(g.id, name(self.adjoints[var])))
+            rule = lookup_vjp(ir.primitive(stmt.value).func)
+            if rule is not None and rule.uses_ans:
+                ans = name(self.namer.temp("ans"))
+                self.out.append(assign(ans.id, name(var)))
+            self.emit_pop(var, stmt)
+            self.restart(var)
+            self.apply_rule(stmt, g, ans)
+            return
+        if reads_itself and var in self.reassigned:
+            g = name(self.namer.temp("g"))
+            self.out.append(assign(g.id, name(self.adjoints[var])))
+            self.restart(var)
+            self.apply_rule(stmt, g, ans)
+            return
+        self.apply_rule(stmt, g, ans)
+        if var in self.saved:
+            self.emit_pop(var, stmt)
+        if var in self.reassigned:
+            self.restart(var)
+        else:
+            self.exists.discard(var)
+
+    def restart(self, var):
+        """The value before an overwrite has an adjoint of its own, starting from zero."""
+        self.owned.discard(var)
+        if var in self.locals.get("all", set()):
+            self.exists.discard(var)
+        else:
+            self.out.append(assign(self.adjoints[var], gast.Constant(value=0.0, kind=None)))
+
+    def apply_rule(self, stmt, bz, ans):
+        target = stmt.targets[0].id
         prim = ir.primitive(stmt.value)
         if prim.func is ir.COPY:
             for var in ir.operand_names(stmt.value):
@@ -131,6 +292,10 @@ class ReverseBuilder:
             return
         if not differentiable(prim):
             return
+        if prim.func is operator.getitem and isinstance(prim.args[0], gast.Name):
+            if prim.args[0].id in self.active:
+                self.accumulate_at(prim.args[0].id, prim.args[1], bz)
+            return
         rule = lookup_vjp(prim.func)
         if rule is None:
             raise self.info.error(
@@ -141,14 +306,12 @@ class ReverseBuilder:
         def error(message):
             return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: {message}",
                                    stmt.origin)
-        statements, outputs = inline(rule, bz, name(target.id), prim.args, prim.kwargs,
-                                     self.namer, error)
+        statements, outputs = inline(rule, bz, ans, prim.args, prim.kwargs, self.namer, error)
         self.out.extend(statements)
-        operands = list(prim.args)
-        for i, operand in enumerate(operands):
+        for i, operand in enumerate(prim.args):
             if i >= len(outputs):
                 break
-            self.contribute(operand, outputs[i], rule, target.id, prim, i, stmt)
+            self.contribute(operand, outputs[i], rule, target, prim, i, stmt)
 
     def contribute(self, operand, output, rule, result, prim, index, stmt):
         active = [v for v in ir.operand_names(operand) if v in self.active]
@@ -175,11 +338,120 @@ class ReverseBuilder:
 
     def visit_unpack(self, stmt):
         """``a, b = t``: the cotangent of t is the tuple of theirs (None where zero)."""
-        parts = [name(self.adjoints[e.id]) if e.id in self.adjoints
-                 else gast.Constant(value=None, kind=None) for e in stmt.targets[0].elts]
+        elts = stmt.targets[0].elts
+        if not any(e.id in self.exists and e.id in self.active for e in elts):
+            return
+        parts = [name(self.adjoints[e.id]) if e.id in self.exists and e.id in self.active
+                 else gast.Constant(value=None, kind=None) for e in elts]
         for var in ir.operand_names(stmt.value):
             if var in self.active:
                 self.accumulate(var, gast.Tuple(elts=parts, ctx=gast.Load()))
+        for e in elts:
+            if e.id in self.reassigned and e.id in self.exists:
+                self.restart(e.id)
+            else:
+                self.exists.discard(e.id)
+
+
+def _np(attr):
+    node = gast.Attribute(value=name("np"), attr=attr, ctx=gast.Load())
+    node.resolved = getattr(np, attr)
+    return node
+
+
+def first_definitions(tree):
+    """Ids of top-level assignments that first define a (non-parameter) name: the value
+    before them never existed, so they push nothing."""
+    seen = {a.id for a in tree.args.args + tree.args.kwonlyargs}
+    firsts = set()
+    for stmt in tree.body:
+        if isinstance(stmt, gast.Assign):
+            new = [v for v in ir.assigned(stmt) if v not in seen]
+            if new and len(new) == len(ir.assigned(stmt)):
+                firsts.add(id(stmt))
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                seen.add(node.id)
+    return firsts
+
+
+def indexed_receivers(stmt, active):
+    """Active names read by subscript (``x[i]``) inside the compound ``stmt``."""
+    return {s.value.value.id for s in assignments([stmt])
+            if isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name)
+            and s.value.value.id in active and active.intersection(ir.assigned(s))}
+
+
+def clone_shallow(stmt):
+    node = type(stmt)(**{f: getattr(stmt, f) for f in stmt._fields})
+    for attr in ("origin", "trip_count", "lineno", "col_offset"):
+        if hasattr(stmt, attr):
+            setattr(node, attr, getattr(stmt, attr))
+    return node
+
+
+def receivers(stmt, active):
+    """Active names that may get adjoint contributions inside the compound ``stmt``."""
+    names = set()
+    for assign_stmt in assignments([stmt]):
+        targets = ir.assigned(assign_stmt)
+        if active.intersection(targets):
+            names.update(v for v in ir.names_in(assign_stmt.value) if v in active)
+            names.update(v for v in targets if v in active)
+    return names
+
+
+def block_locals(body):
+    """For each compound statement (by id): names living only inside one block within it.
+
+    Such a name is first written at the top level of that block, read only after that within
+    the same block, and never touched elsewhere: its adjoint starts fresh each time the block's
+    adjoint runs, so it needs no ``0.0`` start. ``result["all"]`` unions every block's names.
+    """
+    touched = {}
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name):
+            touched.setdefault(node.id, 0)
+            touched[node.id] += 1
+    result = {"all": set()}
+
+    def scan(block, owners):
+        counts = {}
+        for stmt in block:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name):
+                    counts[node.id] = counts.get(node.id, 0) + 1
+        first_seen = set()
+        local = set()
+        for stmt in block:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                var = stmt.targets[0].id
+                reads = set(ir.names_in(stmt.value))
+                if var not in first_seen and var not in reads \
+                        and counts.get(var) == touched.get(var):
+                    stores = sum(1 for s in block for n in gast.walk(s)
+                                 if isinstance(n, gast.Name) and n.id == var
+                                 and isinstance(n.ctx, gast.Store))
+                    if stores == 1:
+                        local.add(var)
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name):
+                    first_seen.add(node.id)
+        for owner in owners:
+            result.setdefault(id(owner), set()).update(local)
+        result["all"].update(local)
+        for stmt in block:
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                scan(stmt.body, owners + [stmt])
+                if stmt.orelse:
+                    scan(stmt.orelse, owners + [stmt])
+
+    for stmt in body:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            scan(stmt.body, [stmt])
+            if stmt.orelse:
+                scan(stmt.orelse, [stmt])
+    return result
 
 
 def _describe(func):
@@ -194,16 +466,25 @@ def reverse(info, tree, wrt, single, mode, namer):
     """The gradient FunctionDef of normalized ``tree``.
 
     ``wrt``: positional parameter indices. ``mode``: "grad" (scalar output, seed 1.0),
-    "value_and_grad" (returns the value too) or "vjp" (an extra cotangent parameter ``g``).
+    "value_and_grad" (returns the value too) or "vjp" (a keyword-only cotangent ``g``).
     ``single``: return one gradient rather than a tuple of them.
     """
     params = [a.id for a in tree.args.args]
     wrt_names = [params[i] for i in wrt]
-    builder = ReverseBuilder(info, tree, wrt_names, namer)
-    primal = [s for s in tree.body if not isinstance(s, gast.Return)]
+    # a trial build finds which overwritten values the adjoint really reads; only those are
+    # saved on the stack in the real build
+    trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer))
+    trial_fn = _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
+    read = {n.id for n in gast.walk(trial_fn) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
+    builder = ReverseBuilder(info, tree, wrt_names, namer, saved=trial.reassigned & read)
+    return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
+
+
+def _assemble(builder, info, tree, wrt_names, single, mode, namer):
     ret_value = tree.body[-1].value
-    body = list(primal)
     args = clone(tree.args)
+    body = builder.primal(tree.body)
     if mode == "vjp":
         seed = name(namer.unique("g"))
         args.kwonlyargs.append(gast.Name(id=seed.id, ctx=gast.Param(), annotation=None,
@@ -216,7 +497,7 @@ def reverse(info, tree, wrt, single, mode, namer):
     builder.seed(ret_value, seed)
     body.extend(builder.out)
     builder.out = []
-    body.extend(builder.sweep())
+    body.extend(builder.sweep(tree.body))
     grads = []
     for var in wrt_names:
         if var in builder.adjoints:
@@ -227,6 +508,12 @@ def reverse(info, tree, wrt, single, mode, namer):
     if mode == "value_and_grad":
         result = gast.Tuple(elts=[clone(ret_value), result], ctx=gast.Load())
     body.append(gast.Return(value=result))
+    if builder.stack is not None:
+        params = {a.id for a in args.args + args.kwonlyargs}
+        prologue = [assign(builder.stack, gast.List(elts=[], ctx=gast.Load()))]
+        prologue += [assign(v, gast.Constant(value=None, kind=None))
+                     for v in sorted(builder.saved - params)]
+        body = prologue + body
     fn = gast.FunctionDef(name=namer.unique("d" + info.tree.name), args=args, body=body,
                           decorator_list=[], returns=None, type_comment=None, type_params=[])
-    return gast.copy_location(fn, info.tree), builder
+    return gast.copy_location(fn, info.tree)

@@ -24,10 +24,46 @@ def _scalar(node):
     return isinstance(getattr(node, "resolved", None), (int, float))
 
 
+def reassigned_names(body):
+    """Names stored more than once, or anywhere inside if/for/while: their shape may change."""
+    seen, again = set(), set()
+    for stmt in body:
+        inside = isinstance(stmt, (gast.If, gast.For, gast.While))
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                if inside or node.id in seen:
+                    again.add(node.id)
+                seen.add(node.id)
+    return again
+
+
+def overwritten_names(body, in_loop=False):
+    """Names whose value can be overwritten while the function runs: stored inside a loop, or
+    stored by more than one statement. Only these ever need saving for the adjoint sweep."""
+    counts, looped = {}, set()
+
+    def scan(stmts, in_loop):
+        for stmt in stmts:
+            if isinstance(stmt, (gast.For, gast.While)):
+                looped.update(n.id for n in gast.walk(stmt)
+                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+                scan(stmt.body, True)
+            elif isinstance(stmt, gast.If):
+                scan(stmt.body, in_loop)
+                scan(stmt.orelse, in_loop)
+            else:
+                for n in gast.walk(stmt):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        counts[n.id] = counts.get(n.id, 0) + 1
+    scan(body, in_loop)
+    return looped | {name for name, count in counts.items() if count > 1}
+
+
 def shape_classes(tree):
     """A dict: variable name -> shape-class id (equal ids mean equal shapes)."""
     counter = itertools.count()
     classes = {}
+    reassigned = reassigned_names(tree.body)
 
     def class_of(name):
         if name not in classes:
@@ -38,12 +74,17 @@ def shape_classes(tree):
         if not isinstance(stmt, gast.Assign) or not isinstance(stmt.targets[0], gast.Name):
             continue
         target = stmt.targets[0].id
+        if target in reassigned:
+            continue
         prim = ir.primitive(stmt.value)
         operands = [a for a in list(prim.args) + list(prim.kwargs.values()) if not _scalar(a)]
         rule = lookup_vjp(prim.func) if prim.func not in (ir.COPY, ir.PACK) else None
         same = prim.func is ir.COPY or (rule is not None and rule.elementwise)
         if same and operands and all(isinstance(a, gast.Name) and not hasattr(a, "resolved")
                                      for a in operands):
+            if any(a.id in reassigned for a in operands):
+                classes[target] = next(counter)
+                continue
             ids = {class_of(a.id) for a in operands}
             if len(ids) == 1:
                 classes[target] = ids.pop()

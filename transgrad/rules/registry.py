@@ -65,6 +65,13 @@ class Rule:
         resolve_body(tree.body, namespace, local_names(tree), error)
 
     @property
+    def uses_ans(self):
+        """Whether the rule's body reads ``ans`` (its second parameter)."""
+        ans = self.template.args.args[1].id
+        return any(isinstance(n, gast.Name) and n.id == ans for s in self.template.body
+                   for n in gast.walk(s))
+
+    @property
     def params(self):
         return inspect.signature(self.vjp).parameters
 

@@ -44,8 +44,8 @@ class Spec:
     ``uses_ans``: whether it reads the output.
     """
 
-    __slots__ = ("rule", "fn", "positions", "saved", "meta", "keep", "uses_ans", "single",
-                 "opaque", "count", "_tensor_fn")
+    __slots__ = ("rule", "mask", "fn", "positions", "saved", "meta", "keep", "keep_all",
+                 "uses_ans", "single", "opaque", "count", "flat", "_tensor_fn")
 
     def tensor_fn(self):
         """``fn`` with ``np``/``tgr`` bound to the Tensor namespaces (for create_graph)."""
@@ -154,6 +154,8 @@ def _build(rule, mask):
                             f"{i + 1}, but that argument requires grad")
     spec = Spec()
     spec.rule = rule
+    spec.mask = mask
+    spec.flat = tuple(mask[i] == 2 for i in positions) if 2 in mask else None
     spec.positions = positions
     spec.count = src.count
     spec._tensor_fn = None
@@ -167,6 +169,7 @@ def _build(rule, mask):
         spec.meta = ()
         spec.uses_ans = True
         spec.keep = (True,) * len(mask)
+        spec.keep_all = True
         return spec
     spec.opaque = False
     full = len(positions) == src.count
@@ -178,13 +181,14 @@ def _build(rule, mask):
         spec.single = False
         tree = _prune(src.tree, positions)
         spec.fn = _compile(tree, rule.vjp)
-    names = [p.name for p in src.positional]
+    names = [p.name for p in src.positional][:len(mask)]
     value_uses, meta_uses = _uses(tree)
     spec.saved = tuple(i for i, n in enumerate(names) if n in value_uses)
     spec.meta = tuple(i for i, n in enumerate(names) if n in meta_uses and n not in value_uses)
     spec.uses_ans = src.ans_name in value_uses
     spec.keep = tuple(i >= len(names) or names[i] in value_uses or names[i] in meta_uses
                       for i in range(len(mask)))
+    spec.keep_all = all(spec.keep)
     return spec
 
 

@@ -1,0 +1,31 @@
+"""The dynamic Tensor: PyTorch's eager autograd API over numpy, on transgrad's rule table.
+
+``Tensor`` records the operations applied to it (``tensor``), ``backward()`` walks the record
+(``engine``) and calls, for each operation, the same derivative rule the compiler inlines
+(``transgrad/rules/``, prepared by ``specialize``; re-bound by ``namespace`` when the backward
+pass is itself recorded). ``no_grad`` and friends switch recording off (``grad_mode``);
+``Function`` lets users write their own backward (``function``).
+
+Example::
+
+    import numpy as np
+    from transgrad.tensor import tensor, no_grad
+
+    w = tensor(np.random.randn(3, 2), requires_grad=True)
+    x = tensor(np.random.randn(5, 3))
+    loss = (x.mm(w).tanh() ** 2).sum()
+    loss.backward()                  # w.grad: d loss / d w
+    with no_grad():
+        w -= 0.1 * w.grad
+"""
+
+from .engine import backward, grad
+from .function import BackwardCFunction, Function
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import OPS, Tensor, apply, cat, device, stack, tensor, where
+
+autograd_grad = grad
+
+__all__ = ["BackwardCFunction", "Function", "OPS", "Tensor", "apply", "autograd_grad",
+           "backward", "cat", "device", "enable_grad", "grad", "is_grad_enabled", "no_grad",
+           "set_grad_enabled", "stack", "tensor", "where"]
