@@ -134,6 +134,7 @@ class Normalizer:
                 left=_load(count), op=gast.Add(), right=gast.Constant(value=1, kind=None)),
                 type_comment=None)
             step.origin = stmt
+            step.counter_step = True   # its old value is never needed: no save
             gast.copy_location(step, stmt)
             node.body.insert(0, step)
             node.trip_count = count

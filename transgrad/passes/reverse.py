@@ -131,7 +131,7 @@ class ReverseBuilder:
                 continue
             if isinstance(stmt, gast.Assign):
                 for var in ir.assigned(stmt):
-                    if var in self.saved and id(stmt) not in self.first_defs:
+                    if var in self.saved and self.needs_save(stmt):
                         out.append(gast.Expr(value=gast.Call(
                             func=gast.Attribute(value=name(self.stack_name()), attr="append",
                                                 ctx=gast.Load()),
@@ -218,8 +218,12 @@ class ReverseBuilder:
         self.out.append(gast.For(target=target, iter=iterator, body=body, orelse=[],
                                  type_comment=None))
 
+    def needs_save(self, stmt):
+        """False for a first definition (no value before it) and for trip counters."""
+        return id(stmt) not in self.first_defs and not getattr(stmt, "counter_step", False)
+
     def emit_pop(self, var, stmt):
-        if id(stmt) not in self.first_defs:   # else nothing was pushed
+        if self.needs_save(stmt):   # else nothing was pushed
             self.out.append(self.pop(var))
 
     def pop(self, var):
@@ -474,9 +478,9 @@ def reverse(info, tree, wrt, single, mode, namer):
     # a trial build finds which overwritten values the adjoint really reads; only those are
     # saved on the stack in the real build
     trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer))
-    trial_fn = _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
-    read = {n.id for n in gast.walk(trial_fn) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
+    _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
+    read = {n.id for stmt in trial.adjoint_sweep for n in gast.walk(stmt)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     builder = ReverseBuilder(info, tree, wrt_names, namer, saved=trial.reassigned & read)
     return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
 
@@ -495,9 +499,9 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
         body.append(gast.Expr(value=tgr_call("check_scalar_output", clone(ret_value),
                                              gast.Constant(value=info.tree.name, kind=None))))
     builder.seed(ret_value, seed)
-    body.extend(builder.out)
+    builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
     builder.out = []
-    body.extend(builder.sweep(tree.body))
+    body.extend(builder.adjoint_sweep)
     grads = []
     for var in wrt_names:
         if var in builder.adjoints:

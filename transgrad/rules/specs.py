@@ -8,7 +8,7 @@ class ArraySpec:
     shape: tuple
     low: float = -2.0
     high: float = 2.0
-    kind: str = "float"     # "float", "spd" (symmetric positive definite), "int"
+    kind: str = "float"     # "float", "spd" (symmetric positive definite), "wc", "int"
 
     def make(self, rng):
         import numpy as np
@@ -16,6 +16,9 @@ class ArraySpec:
             n = self.shape[-1]
             a = rng.uniform(-1, 1, self.shape)
             return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+        if self.kind == "wc":
+            n = self.shape[-1]
+            return rng.uniform(-1, 1, self.shape) + n * np.eye(n)
         if self.kind == "int":
             return rng.integers(int(self.low), int(self.high), self.shape)
         if self.shape == "scalar":
@@ -51,3 +54,8 @@ def SPD(n, batch=()):
 def S(low=-2.0, high=2.0):
     """A Python float in (low, high)."""
     return ArraySpec("scalar", low, high)
+
+
+def W(n, batch=()):
+    """A well-conditioned (diagonally dominant, not symmetric) ``n x n`` matrix."""
+    return ArraySpec(tuple(batch) + (n, n), kind="wc")

@@ -236,8 +236,15 @@ def _apply1(op, x, kwargs=_EMPTY):
 
 
 def _apply2(op, a, b):
-    ad, ra = _operand(a)
-    bd, rb = _operand(b)
+    """``op.func(a, b)`` as a Tensor (either operand may be a constant), recorded as needed."""
+    if isinstance(a, Tensor):
+        ad, ra = a.data, a._rg
+    else:
+        ad, ra = _operand(a)
+    if isinstance(b, Tensor):
+        bd, rb = b.data, b._rg
+    else:
+        bd, rb = _operand(b)
     out = op.func(ad, bd)
     if type(out) is not _ndarray:
         out = np.asarray(out)
@@ -264,7 +271,7 @@ def apply(func, *args, **kwargs):
             mask.append(a._rg)
         elif type(a) in (list, tuple) and any(isinstance(t, Tensor) for t in a):
             arrays.append(type(a)(t.data if isinstance(t, Tensor) else t for t in a))
-            mask.append(any(isinstance(t, Tensor) and t._rg for t in a))
+            mask.append(2 if any(isinstance(t, Tensor) and t._rg for t in a) else False)
         else:
             arrays.append(a)
             mask.append(False)
@@ -1349,7 +1356,7 @@ def _seq_apply(op, tensors, kwargs):
     t = _wrap(out)
     needs = any(isinstance(x, Tensor) and x._rg for x in tensors)
     if needs and STATE.enabled:
-        _record(op, t, (tensors,), (True,), kwargs)
+        _record(op, t, (tensors,), (2,), kwargs)
     return t
 
 
