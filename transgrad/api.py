@@ -41,6 +41,24 @@ def _check_wrt(wrt):
     return indices, isinstance(wrt, int)
 
 
+def _front_end(func, wrt_indices):
+    """parse -> fence -> resolve -> normalize; returns (info, tree, namer, wrt indices)."""
+    info = parse_function(func)
+    params = [a.id for a in info.tree.args.args]
+    for i in wrt_indices:
+        if not -len(params) <= i < len(params):
+            raise info.error(
+                f"wrt={i} is out of range: {info.tree.name} has {len(params)} positional "
+                f"parameter(s) ({', '.join(params)})", info.tree,
+                hint=f"use an index from 0 to {len(params) - 1}")
+    wrt_norm = tuple(i % len(params) for i in wrt_indices)
+    fence(info)
+    resolve(info)
+    namer = Namer.for_tree(info.tree, reserved={"np", "math", "tgr"})
+    tree = normalize(info, namer)
+    return info, tree, namer, wrt_norm
+
+
 def build(func, wrt_indices, single, mode):
     """Build (and cache) the generated derivative; returns (callable, source)."""
     key = (func, getattr(func, "__code__", None), wrt_indices, single, mode)
@@ -48,24 +66,55 @@ def build(func, wrt_indices, single, mode):
         hit = _cache.get(key)
         if hit is not None:
             return hit
-        info = parse_function(func)
-        params = [a.id for a in info.tree.args.args]
-        for i in wrt_indices:
-            if not -len(params) <= i < len(params):
-                raise info.error(
-                    f"wrt={i} is out of range: {info.tree.name} has {len(params)} positional "
-                    f"parameter(s) ({', '.join(params)})", info.tree,
-                    hint=f"use an index from 0 to {len(params) - 1}")
-        wrt_norm = tuple(i % len(params) for i in wrt_indices)
-        fence(info)
-        resolve(info)
-        namer = Namer.for_tree(info.tree, reserved={"np", "math", "tgr"})
-        tree = normalize(info, namer)
-        fn, _ = reverse(info, tree, wrt_norm, single, mode, namer)
+        info, tree, namer, wrt = _front_end(func, wrt_indices)
+        fn, _ = reverse(info, tree, wrt, single, mode, namer)
         optimize(fn)
         result = compile_function(fn, {}, fn.name)
         _cache[key] = result
         return result
+
+
+class SplitVJP:
+    """The two halves of a user function's derivative, called from other generated code.
+
+    ``fwd(*args)`` runs the function and returns ``(value, tape)``; ``bwd(tape, g)`` returns
+    the cotangents of the differentiated arguments. Building is recursive and cached, and a
+    function that calls itself finds its own (not yet finished) pair here, so recursion works.
+    """
+
+    def __init__(self, func, wrt):
+        self.func, self.wrt = func, wrt
+        self.__name__ = f"{func.__name__}_vjp"
+        self.fwd = self.bwd = None
+        self.source = ""
+
+    def __repr__(self):
+        return f"<transgrad split vjp of {self.func.__qualname__} wrt {self.wrt}>"
+
+
+_split_cache = {}
+
+
+def split(func, wrt):
+    """The cached SplitVJP of ``func`` with respect to positional arguments ``wrt``."""
+    key = (func, func.__code__, wrt)
+    with _cache_lock:
+        pair = _split_cache.get(key)
+        if pair is not None:
+            return pair
+        pair = _split_cache[key] = SplitVJP(func, wrt)
+        try:
+            info, tree, namer, wrt = _front_end(func, wrt)
+            (fwd, bwd), _ = reverse(info, tree, wrt, False, "split", namer)
+            optimize(fwd)
+            optimize(bwd)
+            pair.fwd, fwd_source = compile_function(fwd, {}, fwd.name)
+            pair.bwd, bwd_source = compile_function(bwd, {}, bwd.name)
+            pair.source = fwd_source + "\n" + bwd_source
+        except BaseException:
+            del _split_cache[key]
+            raise
+        return pair
 
 
 class GradientFunction:

@@ -78,9 +78,6 @@ def fence(info):
                 name = NAMES.get(kind, kind.__name__)
                 raise info.error(f"`{name}` is not supported by transgrad", node,
                                  hint=UNSUPPORTED[kind])
-            if isinstance(node, gast.Return) and stmt is not tree.body[-1]:
-                raise info.error("`return` before the end of the function is not supported",
-                                 node, hint="return once, at the end")
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
                     and node.func.id in FORBIDDEN_CALLS:
                 raise info.error(f"`{node.func.id}()` is not supported",
@@ -91,6 +88,6 @@ def fence(info):
                 raise info.error(f"assigning to {what} is not supported", node,
                                  hint="build a new array (np.where, np.concatenate) instead of "
                                       "modifying one")
-    if not tree.body or not isinstance(tree.body[-1], gast.Return):
-        raise info.error(f"{tree.name} must end with a `return` of the value to differentiate",
+    if not any(isinstance(n, gast.Return) for n in gast.walk(tree)):
+        raise info.error(f"{tree.name} must `return` the value to differentiate",
                          tree, hint="add `return <value>` at the end")

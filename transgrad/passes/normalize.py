@@ -72,7 +72,7 @@ class Normalizer:
         for arg in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs:
             self.current[arg.id] = arg.id
             self.defined.add(arg.id)
-        for stmt in restructure_jumps(tree.body):
+        for stmt in restructure_jumps(lift_returns(tree.body, self.fresh("result", multi=True))):
             self.origin = stmt
             self.visit_stmt(stmt)
         new = gast.FunctionDef(name=tree.name, args=clone(tree.args), body=self.body,
@@ -453,6 +453,55 @@ def _may_jump(stmt):
     return any(isinstance(n, (gast.Break, gast.Continue)) for n in _walk_loop_body([stmt]))
 
 
+def _returns(stmt):
+    return any(isinstance(n, gast.Return) for n in gast.walk(stmt))
+
+
+def lift_returns(stmts, result, top=True):
+    """Rewrite early ``return``s inside if/elif/else into one return at the end::
+
+        if n == 0:                       if n == 0:
+            return 1.0                       result = 1.0
+        return x * f(x, n - 1)    ->     else:
+                                             result = x * f(x, n - 1)
+                                         return result
+    """
+    out = []
+    for i, stmt in enumerate(stmts):
+        if isinstance(stmt, gast.Return):
+            if top and i == len(stmts) - 1 and not out_has_lifted(out):
+                out.append(stmt)
+                return out
+            value = stmt.value if stmt.value is not None else gast.Constant(value=None,
+                                                                           kind=None)
+            out.append(gast.copy_location(gast.Assign(
+                targets=[_store(result)], value=value, type_comment=None), stmt))
+            break
+        if isinstance(stmt, (gast.For, gast.While)) and _returns(stmt):
+            node = next(n for n in gast.walk(stmt) if isinstance(n, gast.Return))
+            raise _ReturnInLoop(node)
+        if isinstance(stmt, gast.If) and _returns(stmt):
+            rest = stmts[i + 1:]
+            stmt.body = lift_returns(stmt.body + rest, result, top=False)
+            stmt.orelse = lift_returns(stmt.orelse + [clone(r) for r in rest], result, top=False)
+            stmt.lifted = True
+            out.append(stmt)
+            break
+        out.append(stmt)
+    if top and not (out and isinstance(out[-1], gast.Return)):
+        out.append(gast.Return(value=_load(result)))
+    return out
+
+
+def out_has_lifted(out):
+    return any(getattr(s, "lifted", False) for s in out)
+
+
+class _ReturnInLoop(Exception):
+    def __init__(self, node):
+        self.node = node
+
+
 def restructure_jumps(stmts):
     """Move the statements after an ``if`` that may ``break``/``continue`` into the paths that
     do not jump, so every jump ends its path and the adjoint sweep needs no jump flags::
@@ -485,4 +534,9 @@ def restructure_jumps(stmts):
 
 def normalize(info, namer):
     """Return a new FunctionDef in A-normal form (see the module docstring)."""
-    return Normalizer(info, namer).run()
+    try:
+        return Normalizer(info, namer).run()
+    except _ReturnInLoop as exc:
+        raise info.error("`return` inside a loop is not supported", exc.node,
+                         hint="set a result variable and `break`, then return after the "
+                              "loop") from None

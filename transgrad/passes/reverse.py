@@ -18,6 +18,7 @@ its operand's shape unless the shapes analysis proves they are equal.
 
 
 import copy
+import inspect
 import operator
 
 import gast
@@ -25,7 +26,7 @@ import numpy as np
 
 from .. import ir
 from ..ir import clone, index_value
-from ..rules import lookup_vjp
+from ..rules import is_nondifferentiable, lookup_vjp
 from ..template import inline
 from .activity import activity, assignments, differentiable
 from .shapes import overwritten_names, shape_classes
@@ -78,6 +79,7 @@ class ReverseBuilder:
         self.locals = block_locals(tree.body)
         self.first_defs = first_definitions(tree)
         self.owned = set()          # adjoints that are arrays this code allocated (in-place ok)
+        self.calls = {}             # id(call statement) -> UserCall, for user functions
         self.out = []
 
     # --- accumulation -----------------------------------------------------------------------
@@ -130,13 +132,22 @@ class ReverseBuilder:
             if isinstance(stmt, gast.Return):
                 continue
             if isinstance(stmt, gast.Assign):
+                call = self.user_call(stmt)
                 for var in ir.assigned(stmt):
                     if var in self.saved and self.needs_save(stmt):
                         out.append(gast.Expr(value=gast.Call(
                             func=gast.Attribute(value=name(self.stack_name()), attr="append",
                                                 ctx=gast.Load()),
                             args=[name(var)], keywords=[])))
-                out.append(stmt)
+                if call is None:
+                    out.append(stmt)
+                    continue
+                out.append(call.forward_statement(stmt))
+                if call.tape_saved:
+                    out.append(gast.Expr(value=gast.Call(
+                        func=gast.Attribute(value=name(self.stack_name()), attr="append",
+                                            ctx=gast.Load()),
+                        args=[name(call.tape)], keywords=[])))
             elif isinstance(stmt, (gast.If, gast.For, gast.While)):
                 node = clone_shallow(stmt)
                 node.body = self.primal(stmt.body) or [gast.Pass()]
@@ -218,6 +229,44 @@ class ReverseBuilder:
         self.out.append(gast.For(target=target, iter=iterator, body=body, orelse=[],
                                  type_comment=None))
 
+    def user_call(self, stmt):
+        """The UserCall for an active call of a Python function without a rule, else None."""
+        key = id(stmt)
+        if key in self.calls:
+            return self.calls[key]
+        self.calls[key] = None
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)):
+            return None
+        prim = ir.primitive(stmt.value)
+        func = prim.func
+        if not inspect.isfunction(func) or lookup_vjp(func) is not None \
+                or is_nondifferentiable(func) or not self.active.intersection(ir.assigned(stmt)):
+            return None
+        params = list(inspect.signature(func).parameters)
+        positions, operands = [], []
+        for i, arg in enumerate(prim.args):
+            if isinstance(arg, gast.Name) and arg.id in self.active:
+                positions.append(i)
+                operands.append(arg.id)
+            elif self.active.intersection(ir.operand_names(arg)):
+                raise self.info.error("pass differentiable values to user functions one by one",
+                                      stmt.origin, hint="bind the list or tuple to a name first")
+        for key_name, arg in prim.kwargs.items():
+            if isinstance(arg, gast.Name) and arg.id in self.active:
+                if key_name not in params:
+                    raise self.info.error(f"`{func.__name__}` has no parameter `{key_name}`",
+                                          stmt.origin)
+                positions.append(params.index(key_name))
+                operands.append(arg.id)
+        if not positions:
+            return None
+        from ..api import split   # the callee is built by the same pipeline
+        pair = split(func, tuple(positions))
+        tape = self.namer.temp("tape")
+        saved = bool(self.reassigned.intersection(ir.assigned(stmt)))
+        self.calls[key] = UserCall(pair, tape, operands, saved)
+        return self.calls[key]
+
     def needs_save(self, stmt):
         """False for a first definition (no value before it) and for trip counters."""
         return id(stmt) not in self.first_defs and not getattr(stmt, "counter_step", False)
@@ -239,6 +288,9 @@ class ReverseBuilder:
                     self.emit_pop(var, stmt)
             return
         var = target.id
+        call = self.user_call(stmt)
+        if call is not None and call.tape_saved:
+            self.out.append(self.pop(call.tape))
         if var not in self.active or var not in self.exists:
             if var in self.saved:
                 self.emit_pop(var, stmt)
@@ -300,6 +352,14 @@ class ReverseBuilder:
             if prim.args[0].id in self.active:
                 self.accumulate_at(prim.args[0].id, prim.args[1], bz)
             return
+        call = self.user_call(stmt)
+        if call is not None:
+            parts = self.namer.temp("b_parts")
+            self.out.append(assign(parts, call.backward_call(bz)))
+            for j, operand in enumerate(call.operands):
+                self.accumulate(operand, gast.Subscript(
+                    value=name(parts), slice=gast.Constant(value=j, kind=None), ctx=gast.Load()))
+            return
         rule = lookup_vjp(prim.func)
         if rule is None:
             raise self.info.error(
@@ -355,6 +415,32 @@ class ReverseBuilder:
                 self.restart(e.id)
             else:
                 self.exists.discard(e.id)
+
+
+class UserCall:
+    """An active call of a user function: its forward half runs in the primal sweep and
+    returns a tape; its backward half, given the tape and the output's adjoint, returns the
+    cotangents of ``operands`` (the differentiated arguments, in order)."""
+
+    def __init__(self, pair, tape, operands, tape_saved):
+        self.pair, self.tape, self.operands, self.tape_saved = pair, tape, operands, tape_saved
+
+    def _half(self, attr):
+        ref = name(self.pair.__name__)
+        ref.resolved = self.pair
+        return gast.Attribute(value=ref, attr=attr, ctx=gast.Load())
+
+    def forward_statement(self, stmt):
+        """``y, tape = f_vjp.fwd(...)`` in place of ``y = f(...)``."""
+        call = gast.Call(func=self._half("fwd"), args=[clone(a) for a in stmt.value.args],
+                         keywords=[clone(k) for k in stmt.value.keywords])
+        target = gast.Tuple(elts=[clone(stmt.targets[0]), name(self.tape, store=True)],
+                            ctx=gast.Store())
+        new = gast.Assign(targets=[target], value=call, type_comment=None)
+        return gast.copy_location(new, stmt)
+
+    def backward_call(self, g):
+        return gast.Call(func=self._half("bwd"), args=[name(self.tape), g], keywords=[])
 
 
 def _np(attr):
@@ -489,6 +575,8 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
     ret_value = tree.body[-1].value
     args = clone(tree.args)
     body = builder.primal(tree.body)
+    if mode == "split":
+        return _assemble_split(builder, info, tree, wrt_names, namer, args, body, ret_value)
     if mode == "vjp":
         seed = name(namer.unique("g"))
         args.kwonlyargs.append(gast.Name(id=seed.id, ctx=gast.Param(), annotation=None,
@@ -521,3 +609,51 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
     fn = gast.FunctionDef(name=namer.unique("d" + info.tree.name), args=args, body=body,
                           decorator_list=[], returns=None, type_comment=None, type_params=[])
     return gast.copy_location(fn, info.tree)
+
+
+def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_value):
+    """Two functions for calls from other generated code: ``fwd(*args) -> (value, tape)`` and
+    ``bwd(tape, g) -> tuple of cotangents`` (one per ``wrt`` argument)."""
+    g = namer.unique("g")
+    builder.seed(ret_value, name(g))
+    builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
+    builder.out = []
+    primal_names = {a.id for a in args.args + args.kwonlyargs} | {
+        n.id for stmt in primal for n in gast.walk(stmt)
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    read = {n.id for stmt in builder.adjoint_sweep for n in gast.walk(stmt)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    kept = sorted(read & primal_names)
+    params = {a.id for a in args.args + args.kwonlyargs}
+    # the tape reads every kept value, also those only a branch or loop defines
+    conditional = {n.id for stmt in primal if isinstance(stmt, (gast.If, gast.For, gast.While))
+                   for n in gast.walk(stmt) if isinstance(n, gast.Name)
+                   and isinstance(n.ctx, gast.Store)}
+    unset = sorted((conditional & set(kept)) - params - builder.saved)
+    primal = [assign(v, gast.Constant(value=None, kind=None)) for v in unset] + primal
+    if builder.stack is not None:
+        kept = [builder.stack] + [k for k in kept if k != builder.stack]
+        primal = [assign(builder.stack, gast.List(elts=[], ctx=gast.Load()))] + [
+            assign(v, gast.Constant(value=None, kind=None))
+            for v in sorted(builder.saved - params)] + primal
+    tape = namer.unique("tape")
+    fwd_body = primal + [gast.Return(value=gast.Tuple(elts=[
+        clone(ret_value), gast.Tuple(elts=[name(k) for k in kept], ctx=gast.Load())],
+        ctx=gast.Load()))]
+    grads = [tgr_call("match", name(builder.adjoints[v]), name(v)) if v in builder.adjoints
+             else tgr_call("zeros_like_value", name(v)) for v in wrt_names]
+    unpack = gast.Assign(targets=[gast.Tuple(elts=[name(k, store=True) for k in kept],
+                                             ctx=gast.Store())],
+                         value=name(tape), type_comment=None)
+    bwd_body = ([unpack] if kept else []) + builder.adjoint_sweep + [
+        gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load()))]
+    base = info.tree.name
+    fwd = gast.FunctionDef(name=namer.unique(f"{base}_fwd"), args=args, body=fwd_body,
+                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    bwd_args = gast.arguments(args=[gast.Name(id=n, ctx=gast.Param(), annotation=None,
+                                              type_comment=None) for n in (tape, g)],
+                              posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                              kwarg=None, defaults=[])
+    bwd = gast.FunctionDef(name=namer.unique(f"{base}_bwd"), args=bwd_args, body=bwd_body,
+                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    return gast.copy_location(fwd, info.tree), gast.copy_location(bwd, info.tree)
