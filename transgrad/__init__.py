@@ -6,7 +6,9 @@
 
 from . import rules  # noqa: F401  (registers the derivative table)
 from .api import GradientFunction, grad, source, value_and_grad, vjp
+from .custom import defvjp, stop_gradient
 from .errors import TransformError
 
 __version__ = "0.1.0"
-__all__ = ["GradientFunction", "TransformError", "grad", "source", "value_and_grad", "vjp"]
+__all__ = ["GradientFunction", "TransformError", "defvjp", "grad", "source", "stop_gradient",
+           "value_and_grad", "vjp"]

@@ -74,6 +74,13 @@ def build(func, wrt_indices, single, mode):
         return result
 
 
+def clear_cache():
+    """Forget every generated derivative (after a rule changes, they are rebuilt)."""
+    with _cache_lock:
+        _cache.clear()
+        _split_cache.clear()
+
+
 class SplitVJP:
     """The two halves of a user function's derivative, called from other generated code.
 

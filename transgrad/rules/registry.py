@@ -38,6 +38,7 @@ class Rule:
     broadcasting: bool = False
     elementwise: bool = False
     samples: list = field(default_factory=list)
+    user: bool = False      # registered with tg.defvjp (no samples: the user's own rule)
     _template: object = None
 
     @property
