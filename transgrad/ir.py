@@ -86,13 +86,22 @@ def names_in(node):
 
 
 def assigned(stmt):
-    """The names a normalized statement assigns."""
+    """The names a normalized statement binds (``y[i] = v`` binds none: see ``mutated``)."""
     if isinstance(stmt, gast.Assign):
         target = stmt.targets[0]
         if isinstance(target, gast.Name):
             return [target.id]
-        return [e.id for e in target.elts]
+        if isinstance(target, gast.Tuple):
+            return [e.id for e in target.elts]
     return []
+
+
+def set_item(stmt):
+    """For ``y[index] = v``: (y, index node); else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+        target = stmt.targets[0]
+        return target.value.id, target.slice
+    return None
 
 
 def operand_names(node):

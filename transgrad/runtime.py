@@ -74,6 +74,16 @@ def add_at(target, idx, values):
     return target
 
 
+def copy_value(x):
+    """A copy of ``x`` that later in-place updates of its source cannot change."""
+    return x.copy() if hasattr(x, "copy") else x
+
+
+def owned_copy(g, x):
+    """A fresh, writable array of ``x``'s shape holding ``g`` (for in-place adjoint updates)."""
+    return np.array(np.broadcast_to(g, np.shape(x)), dtype=np.result_type(g, x))
+
+
 def zeros_like_value(x):
     """A zero gradient for ``x``: a Python float for a Python number, else an array."""
     if isinstance(x, (float, int)):

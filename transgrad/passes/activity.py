@@ -37,8 +37,14 @@ def assignments(body):
 
 def activity(tree, wrt_names):
     """The set of active variable names in the normalized FunctionDef ``tree``."""
-    statements = [(s, ir.assigned(s), ir.names_in(s.value), differentiable(ir.primitive(s.value)))
-                  for s in assignments(tree.body)]
+    statements = []
+    for stmt in assignments(tree.body):
+        targets, reads = ir.assigned(stmt), ir.names_in(stmt.value)
+        update = ir.set_item(stmt)
+        if update is not None:   # y[i] = v reads and writes y
+            targets = [update[0]]
+            reads = reads + [update[0]]
+        statements.append((stmt, targets, reads, differentiable(ir.primitive(stmt.value))))
     varied = set(wrt_names)
     changed = True
     while changed:

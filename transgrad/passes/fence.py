@@ -82,12 +82,14 @@ def fence(info):
                     and node.func.id in FORBIDDEN_CALLS:
                 raise info.error(f"`{node.func.id}()` is not supported",
                                  node, hint=FORBIDDEN_CALLS[node.func.id])
-            if isinstance(node, (gast.Attribute, gast.Subscript)) \
-                    and isinstance(node.ctx, gast.Store):
-                what = "attributes" if isinstance(node, gast.Attribute) else "array elements"
-                raise info.error(f"assigning to {what} is not supported", node,
-                                 hint="build a new array (np.where, np.concatenate) instead of "
-                                      "modifying one")
+            if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Store):
+                raise info.error("setting attributes on objects is not supported", node,
+                                 hint="return the new value instead of storing it on an object")
+            if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                    and not isinstance(node.value, gast.Name):
+                raise info.error("only subscripts of a plain name can be assigned", node,
+                                 hint="bind the inner value to a name first: "
+                                      "`row = y[i]; row[j] = v`")
     if not any(isinstance(n, gast.Return) for n in gast.walk(tree)):
         raise info.error(f"{tree.name} must `return` the value to differentiate",
                          tree, hint="add `return <value>` at the end")

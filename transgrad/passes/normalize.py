@@ -215,6 +215,14 @@ class Normalizer:
         elif isinstance(stmt, gast.AugAssign):
             target = clone(stmt.target)
             target.ctx = gast.Load()
+            if isinstance(target, gast.Subscript):   # x[i] += v: read, update, write back
+                index = self.index(target.slice)
+                current = self.atom(gast.Subscript(value=self.atom_of(target.value),
+                                                   slice=index, ctx=gast.Load()))
+                updated = self.atom(gast.BinOp(left=current, op=stmt.op,
+                                               right=self.atom_of(stmt.value)))
+                self.set_item(target.value, clone(index), updated)
+                return
             value = gast.BinOp(left=self.atom_of(target), op=stmt.op,
                                right=self.atom_of(stmt.value))
             self.assign(stmt.target, gast.copy_location(value, stmt))
@@ -268,8 +276,17 @@ class Normalizer:
             stores = [self.store(n.id) for n in names]
             self.emit(gast.Assign(targets=[gast.Tuple(elts=stores, ctx=gast.Store())],
                                   value=source, type_comment=None))
+        elif isinstance(target, gast.Subscript):
+            self.set_item(target.value, self.index(target.slice), self.atom(value))
         else:
             raise self.info.error("this assignment target is not supported", target)
+
+    def set_item(self, array, index, value):
+        """``y[index] = value``: an in-place update; the reverse pass saves what it overwrites."""
+        array = self.expr(array)
+        self.emit(gast.Assign(targets=[gast.Subscript(value=array, slice=index,
+                                                      ctx=gast.Store())],
+                              value=value, type_comment=None))
 
     def store(self, name):
         """A Store Name for a new version of the user variable ``name``."""

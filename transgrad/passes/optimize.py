@@ -143,7 +143,7 @@ def _eliminate_dead(fn):
     """Drop assignments whose targets are never read; True if anything changed."""
     live, kept, changed = set(), [], False
     for stmt in reversed(fn.body):
-        if isinstance(stmt, gast.Assign):
+        if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
             targets = {n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)}
             if not targets & live:
                 changed = True

@@ -131,6 +131,15 @@ class ReverseBuilder:
         for stmt in body:
             if isinstance(stmt, gast.Return):
                 continue
+            if ir.set_item(stmt) is not None:
+                array, index = ir.set_item(stmt)
+                old = gast.Subscript(value=name(array), slice=clone(index), ctx=gast.Load())
+                out.append(gast.Expr(value=gast.Call(
+                    func=gast.Attribute(value=name(self.stack_name()), attr="append",
+                                        ctx=gast.Load()),
+                    args=[tgr_call("copy_value", old)], keywords=[])))
+                out.append(stmt)
+                continue
             if isinstance(stmt, gast.Assign):
                 call = self.user_call(stmt)
                 for var in ir.assigned(stmt):
@@ -201,18 +210,31 @@ class ReverseBuilder:
             else:
                 zero = gast.Constant(value=0.0, kind=None)
             self.out.append(assign(self.adjoint_name(var), zero))
-        before = set(self.exists)
+        for var in sorted((indexed & self.exists) - self.owned - local):
+            # updated element by element inside: own a copy once, not once per iteration
+            self.out.append(assign(self.adjoints[var], tgr_call(
+                "owned_copy", name(self.adjoints[var]), name(var))))
+            self.owned.add(var)
+        before, owned = set(self.exists), set(self.owned)
         if isinstance(stmt, gast.If):
             body = self.sweep(stmt.body)
-            self.exists = set(before)
+            owned_after = set(self.owned)
+            self.exists, self.owned = set(before), set(owned)
             orelse = self.sweep(stmt.orelse)
-            self.exists = before
+            self.exists, self.owned = before, self.owned & owned_after
             if body or orelse:
                 self.out.append(gast.If(test=clone(stmt.test), body=body or [gast.Pass()],
                                         orelse=orelse))
             return
-        body = self.sweep(stmt.body)
-        self.exists = before
+        while True:
+            body = self.sweep(stmt.body)
+            lost = owned - self.owned   # the next iteration may not assume these are owned
+            self.exists = set(before)
+            if not lost:
+                break
+            owned -= lost
+            self.owned = set(owned)
+        self.owned = owned
         if not body:
             return
         trips = getattr(stmt, "trip_count", None)
@@ -279,7 +301,33 @@ class ReverseBuilder:
         return assign(var, gast.Call(func=gast.Attribute(
             value=name(self.stack_name()), attr="pop", ctx=gast.Load()), args=[], keywords=[]))
 
+    def visit_set_item(self, stmt):
+        """``y[i] = v``: v gets ``by[i]``, which then restarts at zero; y's old elements come
+        back from the stack."""
+        array, index = ir.set_item(stmt)
+        if array in self.active and array in self.exists:
+            part = gast.Subscript(value=name(self.adjoints[array]), slice=clone(index),
+                                  ctx=gast.Load())
+            value = stmt.value
+            if isinstance(value, gast.Name) and value.id in self.active:
+                self.accumulate(value.id, tgr_call("unbroadcast_to", tgr_call("copy_value", part),
+                                                   name(value.id)))
+            if array not in self.owned:
+                self.out.append(assign(self.adjoints[array], tgr_call(
+                    "owned_copy", name(self.adjoints[array]), name(array))))
+                self.owned.add(array)
+            zero = gast.Subscript(value=name(self.adjoints[array]), slice=clone(index),
+                                  ctx=gast.Store())
+            self.out.append(gast.Assign(targets=[zero], value=gast.Constant(value=0.0, kind=None),
+                                        type_comment=None))
+        restore = gast.Subscript(value=name(array), slice=clone(index), ctx=gast.Store())
+        self.out.append(gast.Assign(targets=[restore], value=gast.Call(func=gast.Attribute(
+            value=name(self.stack_name()), attr="pop", ctx=gast.Load()), args=[], keywords=[]),
+            type_comment=None))
+
     def visit(self, stmt):
+        if ir.set_item(stmt) is not None:
+            return self.visit_set_item(stmt)
         target = stmt.targets[0]
         if isinstance(target, gast.Tuple):
             self.visit_unpack(stmt)
@@ -466,10 +514,14 @@ def first_definitions(tree):
 
 
 def indexed_receivers(stmt, active):
-    """Active names read by subscript (``x[i]``) inside the compound ``stmt``."""
-    return {s.value.value.id for s in assignments([stmt])
-            if isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name)
-            and s.value.value.id in active and active.intersection(ir.assigned(s))}
+    """Active names read (``x[i]``) or written (``x[i] = v``) by subscript inside ``stmt``:
+    their adjoints are updated element by element, in place."""
+    names = {s.value.value.id for s in assignments([stmt])
+             if isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name)
+             and s.value.value.id in active and active.intersection(ir.assigned(s))}
+    names.update(ir.set_item(s)[0] for s in assignments([stmt])
+                 if ir.set_item(s) is not None and ir.set_item(s)[0] in active)
+    return names
 
 
 def clone_shallow(stmt):

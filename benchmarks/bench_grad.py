@@ -1,0 +1,565 @@
+"""Benchmark transgrad's generated gradients against the alternatives.
+
+Workloads (all float64):
+
+1. ``relu2``: a two-layer ReLU net, N=64, D_in=1000, H=100, D_out=10, gradient wrt (w1, w2).
+2. ``mlp3``: a three-layer tanh MLP, batch 16, width 32, one output, mean squared error,
+   gradient wrt all three weights and biases.
+3. ``build``: how long transgrad takes to build the gradient of a generated 50-line
+   straight-line numpy function (target: under 50 ms).
+
+For 1 and 2 every implementation is checked against the hand-written numpy gradient first,
+then timed round-robin (the starting implementation rotates each round) so machine noise hits
+all of them alike. Each sample times many calls with ``time.perf_counter``; the table reports
+medians over samples, and the ratio to the hand-written gradient is the median of the per-round
+ratios. See benchmarks/README.md.
+
+Run ``python benchmarks/bench_grad.py`` (about a minute or two) or ``--quick`` (seconds).
+"""
+
+import os
+import sys
+
+
+def _threads_from_argv(argv):
+    """``--threads`` must act before numpy, torch and jax load their thread pools."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return 1
+
+
+THREADS = _threads_from_argv(sys.argv[1:])
+if THREADS > 0:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[_var] = str(THREADS)
+    if THREADS == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
+                                   "=false intra_op_parallelism_threads=1").strip()
+
+import argparse
+import gc
+import importlib
+import importlib.metadata
+import json
+import platform
+import random
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+import transgrad as tg
+import transgrad.api
+
+TARGET_RATIO = 1.2  # transgrad's gradient may take at most this times the hand-written one
+TARGET_BUILD_S = 0.050  # building the gradient of the 50-line function
+RTOL, ATOL = 1e-9, 1e-12
+
+
+def _optional(name):
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # a missing optional library skips its rows
+        print(f"note: {name} unavailable ({type(exc).__name__}: {exc}); its rows are skipped")
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Workload 1: two-layer ReLU net
+# ---------------------------------------------------------------------------------------------
+
+def relu2_loss(w1, w2, x, y):
+    h = np.maximum(x @ w1, 0.0)
+    out = h @ w2
+    return np.sum((out - y) ** 2)
+
+
+def relu2_grad_hand(w1, w2, x, y):
+    """The gradient as a careful person writes it: reuse forward values, update in place."""
+    t1 = x @ w1
+    h = np.maximum(t1, 0.0)
+    bout = h @ w2
+    bout -= y
+    bout *= 2.0
+    bw2 = h.T @ bout
+    bh = bout @ w2.T
+    bh *= t1 > 0.0
+    bw1 = x.T @ bh
+    return bw1, bw2
+
+
+def relu2_make(xp, maximum):
+    def loss(w1, w2, x, y):
+        h = maximum(x @ w1, 0.0)
+        out = h @ w2
+        return xp.sum((out - y) ** 2)
+    return loss
+
+
+def relu2_torch(torch):
+    def loss(w1, w2, x, y):
+        h = torch.relu(x @ w1)
+        out = h @ w2
+        return torch.sum((out - y) ** 2)
+    return loss
+
+
+def relu2_data(rng):
+    n, d_in, hidden, d_out = 64, 1000, 100, 10
+    w1 = rng.standard_normal((d_in, hidden)) / np.sqrt(d_in)
+    w2 = rng.standard_normal((hidden, d_out)) / np.sqrt(hidden)
+    x = rng.standard_normal((n, d_in))
+    y = rng.standard_normal((n, d_out))
+    return (w1, w2), (x, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workload 2: three-layer tanh MLP
+# ---------------------------------------------------------------------------------------------
+
+def mlp3_loss(w1, b1, w2, b2, w3, b3, x, y):
+    h1 = np.tanh(x @ w1 + b1)
+    h2 = np.tanh(h1 @ w2 + b2)
+    out = h2 @ w3 + b3
+    return np.mean((out - y) ** 2)
+
+
+def mlp3_grad_hand(w1, b1, w2, b2, w3, b3, x, y):
+    """The gradient as a careful person writes it: reuse forward values, update in place."""
+    t = x @ w1
+    t += b1
+    h1 = np.tanh(t, out=t)
+    t = h1 @ w2
+    t += b2
+    h2 = np.tanh(t, out=t)
+    bout = h2 @ w3
+    bout += b3
+    bout -= y
+    bout *= 2.0 / bout.size
+    bw3 = h2.T @ bout
+    bb3 = bout.sum(axis=0)
+    bt = bout @ w3.T
+    bt *= 1.0 - h2 * h2
+    bw2 = h1.T @ bt
+    bb2 = bt.sum(axis=0)
+    bt1 = bt @ w2.T
+    bt1 *= 1.0 - h1 * h1
+    bw1 = x.T @ bt1
+    bb1 = bt1.sum(axis=0)
+    return bw1, bb1, bw2, bb2, bw3, bb3
+
+
+def mlp3_make(xp):
+    def loss(w1, b1, w2, b2, w3, b3, x, y):
+        h1 = xp.tanh(x @ w1 + b1)
+        h2 = xp.tanh(h1 @ w2 + b2)
+        out = h2 @ w3 + b3
+        return xp.mean((out - y) ** 2)
+    return loss
+
+
+def mlp3_data(rng):
+    batch, d_in, width, d_out = 16, 32, 32, 1
+    sizes = [(d_in, width), (width, width), (width, d_out)]
+    params = []
+    for fan_in, fan_out in sizes:
+        params.append(rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in))
+        params.append(0.1 * rng.standard_normal(fan_out))
+    x = rng.standard_normal((batch, d_in))
+    y = rng.standard_normal((batch, d_out))
+    return tuple(params), (x, y)
+
+
+WORKLOADS = {
+    "relu2": {
+        "title": "two-layer ReLU net: N=64, D_in=1000, H=100, D_out=10; grad wrt (w1, w2)",
+        "loss": relu2_loss, "hand": relu2_grad_hand, "data": relu2_data,
+        "make": lambda xp: relu2_make(xp, xp.maximum), "make_torch": relu2_torch},
+    "mlp3": {
+        "title": "3-layer tanh MLP: batch 16, 32 -> 32 -> 32 -> 1, mean squared error; "
+                 "grad wrt w1, b1, w2, b2, w3, b3",
+        "loss": mlp3_loss, "hand": mlp3_grad_hand, "data": mlp3_data,
+        "make": mlp3_make, "make_torch": mlp3_make},
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------------------------
+
+def _run(fn, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return time.perf_counter() - start
+
+
+def _calibrate(fn, sample_s):
+    """How many calls make one sample last about ``sample_s`` (best of 3, so that one
+    interrupted run does not stop the search early)."""
+    number = 1
+    while True:
+        elapsed = min(_run(fn, number) for _ in range(3))
+        if elapsed >= sample_s / 4 or number >= 1 << 20:
+            return max(1, round(number * sample_s / max(elapsed, 1e-9)))
+        number *= 2 if elapsed > sample_s / 40 else 10
+
+
+def _quantiles(values):
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], statistics.median(values), q[2]
+
+
+def time_round_robin(impls, baseline, samples, sample_s):
+    """Time each zero-argument callable in ``impls``; rounds rotate the starting callable."""
+    names = list(impls)
+    for fn in impls.values():  # warm caches and allocators
+        _run(fn, 3)
+    numbers = {name: _calibrate(impls[name], sample_s) for name in names}
+    times = {name: [] for name in names}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(samples):
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                times[name].append(_run(impls[name], numbers[name]) / numbers[name])
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    results = {}
+    for name in names:
+        q1, med, q3 = _quantiles(times[name])
+        paired = [t / b for t, b in zip(times[name], times[baseline])]
+        r1, rmed, r3 = _quantiles(paired)
+        results[name] = {"median_s": med, "q1_s": q1, "q3_s": q3, "min_s": min(times[name]),
+                         "calls_per_sample": numbers[name], "samples": samples,
+                         "ratio": rmed, "ratio_q1": r1, "ratio_q3": r3,
+                         "ratio_of_medians": med / statistics.median(times[baseline]),
+                         "ratio_of_best": min(times[name]) / min(times[baseline])}
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Implementations of one workload
+# ---------------------------------------------------------------------------------------------
+
+def _to_numpy(values):
+    out = []
+    for v in values:
+        if hasattr(v, "detach"):
+            v = v.detach().numpy()
+        out.append(np.asarray(v))
+    return out
+
+
+def _median_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def build_impls(spec, libs, build_repeat):
+    """Return (impls, setup, checks): zero-argument gradient callables, setup times in seconds
+    (transgrad build, jax trace + compile), and per implementation a callable that returns its
+    gradients as numpy arrays."""
+    rng = np.random.default_rng(0)
+    wrt_args, data = spec["data"](rng)
+    args = wrt_args + data
+    wrt = tuple(range(len(wrt_args)))
+    impls, setup, checks = {}, {}, {}
+
+    hand = spec["hand"]
+    impls["numpy by hand"] = lambda: hand(*args)
+
+    def tg_build():
+        transgrad.api._cache.clear()
+        return transgrad.api.build(spec["loss"], wrt, False, "grad")
+
+    setup["transgrad"] = _median_time(tg_build, build_repeat)
+    dloss = tg.grad(spec["loss"], wrt=wrt)
+    _ = dloss.source  # build outside the timed region
+    impls["transgrad"] = lambda: dloss(*args)
+    generated = transgrad.api.build(spec["loss"], wrt, False, "grad")[0]
+    impls["transgrad (generated fn only)"] = lambda: generated(*args)
+
+    autograd = libs.get("autograd")
+    if autograd is not None:
+        ag_grad = autograd.grad(spec["make"](libs["autograd.numpy"]), argnum=wrt)
+        impls["autograd"] = lambda: ag_grad(*args)
+
+    jax = libs.get("jax")
+    if jax is not None:
+        jnp = libs["jax.numpy"]
+        jargs = tuple(jax.device_put(a) for a in args)
+        jloss = spec["make"](jnp)
+
+        def jax_compile():
+            jax.clear_caches()
+            fn = jax.jit(jax.grad(jloss, argnums=wrt))
+            jax.block_until_ready(fn(*jargs))
+            return fn
+
+        jax_compile()  # the first trace also pays for one-time jax start-up
+        setup["jax.jit(grad)"] = _median_time(jax_compile, max(1, build_repeat // 3))
+        jfn = jax.jit(jax.grad(jloss, argnums=wrt))
+        jax.block_until_ready(jfn(*jargs))
+        impls["jax.jit(grad)"] = lambda: jax.block_until_ready(jfn(*jargs))
+
+    torch = libs.get("torch")
+    if torch is not None:
+        tloss = spec["make_torch"](torch)
+        twrt = tuple(torch.from_numpy(a.copy()).requires_grad_() for a in wrt_args)
+        tdata = tuple(torch.from_numpy(a.copy()) for a in data)
+
+        def torch_grad():
+            return torch.autograd.grad(tloss(*twrt, *tdata), twrt)
+
+        impls["torch eager"] = torch_grad
+
+    for name, fn in impls.items():
+        checks[name] = lambda fn=fn: _to_numpy(fn())
+    return impls, setup, checks
+
+
+def verify(checks, baseline):
+    expected = checks[baseline]()
+    for name, check in checks.items():
+        got = check()
+        assert len(got) == len(expected), (name, len(got), len(expected))
+        for i, (g, e) in enumerate(zip(got, expected)):
+            assert g.shape == e.shape, f"{name}: gradient {i} has shape {g.shape}, not {e.shape}"
+            assert g.dtype == np.float64, f"{name}: gradient {i} has dtype {g.dtype}"
+            np.testing.assert_allclose(g, e, rtol=RTOL, atol=ATOL * max(1.0, np.abs(e).max()),
+                                       err_msg=f"{name}: gradient {i} disagrees with {baseline}")
+
+
+def _fmt_time(seconds):
+    if seconds >= 1e-1:
+        return f"{seconds:8.3f} s "
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:8.3f} ms"
+    return f"{seconds * 1e6:8.1f} us"
+
+
+def print_table(results, setup):
+    header = (f"  {'implementation':<31}{'median/call':>12}{'IQR':>6}{'best/call':>12}"
+              f"{'vs hand [q1, q3]':>24}{'setup':>12}")
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for name, r in results.items():
+        spread = (r["q3_s"] - r["q1_s"]) / r["median_s"] * 100
+        ratio = f"{r['ratio']:.2f}x [{r['ratio_q1']:.2f}, {r['ratio_q3']:.2f}]"
+        setup_txt = _fmt_time(setup[name]) if name in setup else ""
+        print(f"  {name:<31}{_fmt_time(r['median_s']):>12}{spread:5.0f}%"
+              f"{_fmt_time(r['min_s']):>12}{ratio:>24}{setup_txt:>12}")
+
+
+def run_workload(key, libs, args):
+    spec = WORKLOADS[key]
+    print(f"\n== {key}: {spec['title']}")
+    impls, setup, checks = build_impls(spec, libs, args.build_repeat)
+    baseline = "numpy by hand"
+    verify(checks, baseline)
+    print(f"  all {len(impls)} implementations agree (rtol={RTOL:g}); "
+          f"{args.samples} round-robin samples of ~{args.sample_ms:g} ms each")
+    results = time_round_robin(impls, baseline, args.samples, args.sample_ms / 1e3)
+    print_table(results, setup)
+    tg_r = results["transgrad"]
+    ratio = tg_r["ratio"]
+    verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
+    print(f"  transgrad / hand-written = {ratio:.2f}x -> {verdict} the target "
+          f"(at most {TARGET_RATIO:g}x); ratio of medians {tg_r['ratio_of_medians']:.2f}x, "
+          f"of best times {tg_r['ratio_of_best']:.2f}x")
+    print("  vs hand: median [quartiles] over rounds of (this sample / the hand-written sample "
+          "of the same round)")
+    print("  setup: transgrad = build with the cache cleared (median); jax = trace + XLA "
+          "compile of jit(grad) (median, after a warm-up compile)")
+    return {"title": spec["title"], "baseline": baseline, "target_ratio": TARGET_RATIO,
+            "transgrad_ratio": ratio, "meets_target": ratio <= TARGET_RATIO,
+            "setup_s": setup, "results": results}
+
+
+# ---------------------------------------------------------------------------------------------
+# Workload 3: build time of a 50-line straight-line function
+# ---------------------------------------------------------------------------------------------
+
+_LINE_TEMPLATES = [
+    "{a} * {b} + 0.5",
+    "np.tanh({a} @ w)",
+    "np.sin({a}) - {b}",
+    "np.exp(-{a} * {a}) + {b}",
+    "np.log(1.0 + {a} * {a})",
+    "np.sqrt(1.0 + {a} ** 2) - {b}",
+    "{a} / (1.0 + {b} * {b})",
+    "np.maximum({a}, {b})",
+    "np.cos({a}) * {b}",
+    "{a} - np.mean({b})",
+    "0.5 * {a} + 0.01 * np.sum({b} * {b})",
+    "np.transpose(w) @ {a} * 0.1",
+    "np.reshape(np.reshape({a}, (2, 4)) * 2.0, (8,)) - {b}",
+    "-{a} + {b} ** 2 * 0.1",
+]
+
+
+def straight_line_source(n_assign=48, seed=0):
+    """A ``def f50(x, w)`` of ``n_assign`` assignments and a return (50 lines with the def):
+    each line applies one template to the previous value and one of the five before it."""
+    rng = random.Random(seed)
+    names, body = ["x"], []
+    for i in range(n_assign):
+        template = _LINE_TEMPLATES[i] if i < len(_LINE_TEMPLATES) else rng.choice(_LINE_TEMPLATES)
+        body.append(f"    v{i} = {template.format(a=names[-1], b=rng.choice(names[-6:]))}")
+        names.append(f"v{i}")
+    body.append(f"    return np.sum({names[-1]} * {names[-2]}) + np.mean({names[-3]})")
+    return "def f50(x, w):\n" + "\n".join(body) + "\n"
+
+
+def run_build(libs, args):
+    print("\n== build: transgrad.api.build of a generated 50-line straight-line function "
+          "(x: (8,), w: (8, 8)), grad wrt (x, w)")
+    source = straight_line_source()
+    with tempfile.TemporaryDirectory(prefix="transgrad_bench_") as tmp:
+        modules = {"tg_bench_f50": "import numpy as np\n\n\n",
+                   "tg_bench_f50_ag": "import autograd.numpy as np\n\n\n"}
+        for mod, header in modules.items():
+            with open(os.path.join(tmp, mod + ".py"), "w") as fh:
+                fh.write(header + source)
+        sys.path.insert(0, tmp)
+        try:
+            func = importlib.import_module("tg_bench_f50").f50
+            ag_module = importlib.import_module("tg_bench_f50_ag") if libs.get("autograd") \
+                else None
+            wrt = (0, 1)
+            times = []
+            for _ in range(args.builds):
+                transgrad.api._cache.clear()
+                start = time.perf_counter()
+                fn, generated = transgrad.api.build(func, wrt, False, "grad")
+                times.append(time.perf_counter() - start)
+            rng = np.random.default_rng(1)
+            x, w = rng.standard_normal(8), 0.3 * rng.standard_normal((8, 8))
+            ours = fn(x, w)
+            checked = "not checked (autograd unavailable)"
+            if ag_module is not None:
+                theirs = libs["autograd"].grad(ag_module.f50, argnum=wrt)(x, w)
+                for g, e in zip(ours, theirs):
+                    np.testing.assert_allclose(g, e, rtol=RTOL, atol=ATOL)
+                checked = "agrees with autograd"
+        finally:
+            sys.path.remove(tmp)
+            for mod in modules:
+                sys.modules.pop(mod, None)
+    q1, med, q3 = _quantiles(times) if len(times) > 1 else (times[0],) * 3
+    lines = generated.count("\n")
+    verdict = "meets" if med <= TARGET_BUILD_S else "MISSES"
+    print(f"  {args.builds} builds with transgrad.api._cache cleared: median {_fmt_time(med)}, "
+          f"IQR [{_fmt_time(q1).strip()}, {_fmt_time(q3).strip()}], min {_fmt_time(min(times))}")
+    print(f"  first build {_fmt_time(times[0]).strip()}; generated {lines} lines; gradient "
+          f"{checked}")
+    print(f"  median build {med * 1e3:.1f} ms -> {verdict} the target "
+          f"(under {TARGET_BUILD_S * 1e3:g} ms)")
+    return {"builds": args.builds, "median_s": med, "q1_s": q1, "q3_s": q3, "min_s": min(times),
+            "first_s": times[0], "target_s": TARGET_BUILD_S, "meets_target": med <= TARGET_BUILD_S,
+            "generated_lines": lines, "check": checked, "source_lines": source.count("\n") + 1}
+
+
+# ---------------------------------------------------------------------------------------------
+
+def load_libs():
+    libs = {}
+    autograd = _optional("autograd")
+    if autograd is not None:
+        libs["autograd"] = autograd
+        libs["autograd.numpy"] = importlib.import_module("autograd.numpy")
+    jax = _optional("jax")
+    if jax is not None:
+        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_platforms", "cpu")
+        libs["jax"] = jax
+        libs["jax.numpy"] = importlib.import_module("jax.numpy")
+    torch = _optional("torch")
+    if torch is not None:
+        if THREADS > 0:
+            torch.set_num_threads(THREADS)
+        libs["torch"] = torch
+    return libs
+
+
+def _versions(libs):
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "transgrad", "autograd", "jax", "torch"):
+        if name in ("numpy", "transgrad") or name in libs:
+            try:
+                out[name] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                out[name] = "?"
+    return out
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few short samples (a few seconds)")
+    parser.add_argument("--show", action="store_true",
+                        help="print the generated source of the workloads first")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
+    parser.add_argument("--samples", type=int, help="round-robin samples per implementation")
+    parser.add_argument("--sample-ms", type=float, help="target length of one sample (ms)")
+    parser.add_argument("--builds", type=int, help="builds timed in the build workload")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP/XLA/torch threads (0: library defaults); default 1")
+    parser.add_argument("--only", choices=["relu2", "mlp3", "build"], action="append",
+                        help="run only this workload (repeatable)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.samples = args.samples or (15 if quick else 201)
+    args.sample_ms = args.sample_ms or (5.0 if quick else 10.0)
+    args.builds = args.builds or (3 if quick else 11)
+    args.build_repeat = 3 if quick else 9
+    if args.samples < 2 or args.builds < 1:
+        parser.error("--samples must be at least 2 and --builds at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    libs = load_libs()
+    versions = _versions(libs)
+    print("transgrad gradient benchmark; float64 everywhere (jax_enable_x64, torch double)")
+    print("  " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(f"  threads: {THREADS or 'library default'}; cpus: {os.cpu_count()}; "
+          f"{'quick' if args.quick else 'full'} run")
+    if args.show:
+        for key in ("relu2", "mlp3"):
+            spec = WORKLOADS[key]
+            n_wrt = len(spec["data"](np.random.default_rng(0))[0])
+            print(f"\n-- generated source, {key} --")
+            print(tg.grad(spec["loss"], wrt=tuple(range(n_wrt))).source)
+    only = args.only or ["relu2", "mlp3", "build"]
+    report = {"versions": versions, "threads": THREADS, "dtype": "float64", "quick": args.quick,
+              "samples": args.samples, "sample_ms": args.sample_ms, "workloads": {}}
+    start = time.perf_counter()
+    for key in ("relu2", "mlp3"):
+        if key in only:
+            report["workloads"][key] = run_workload(key, libs, args)
+    if "build" in only:
+        report["workloads"]["build"] = run_build(libs, args)
+    report["wall_s"] = time.perf_counter() - start
+    print(f"\ntotal {report['wall_s']:.1f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2)
+        print(f"wrote {args.json}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
