@@ -168,7 +168,11 @@ class GradientFunction:
     def _check_args(self, args):
         for i in self.wrt_indices:
             if -len(args) <= i < len(args):
-                _check_float(args[i], i, self.func)
+                value = args[i]
+                if type(value) is np.ndarray and value.dtype.kind in "fc" \
+                        or type(value) is float:
+                    continue
+                _check_float(value, i, self.func)
 
     def __call__(self, *args, **kwargs):
         generated = self._generated[0] if self._generated is not None else self._build()

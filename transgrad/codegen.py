@@ -18,7 +18,6 @@ import gast
 import numpy as np
 
 from . import runtime
-from .ir import clone
 from .passes.reverse import COMMENT
 
 _MODULES = {np: "np", math: "math", runtime: "tgr"}
@@ -112,7 +111,6 @@ def _uncomment(source):
 
 def to_source(fn, namespace):
     """Print the gast FunctionDef ``fn``; fills ``namespace`` with the globals it needs."""
-    fn = clone(fn)
     taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
              and not hasattr(n, "resolved")} | set(_MODULES.values())
     fn = _Bind(namespace, taken).visit(fn)

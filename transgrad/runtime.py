@@ -18,6 +18,8 @@ def unbroadcast(g, shape):
     extra = len(g_shape) - len(shape)
     if extra < 0:
         return np.broadcast_to(g, shape)
+    if extra and g_shape[extra:] == shape:   # only leading axes added (a bias): one sum
+        return g.sum(axis=tuple(range(extra)))
     axes = tuple(range(extra)) + tuple(
         extra + i for i, n in enumerate(shape) if n == 1 and g_shape[extra + i] != 1)
     g = g.sum(axis=axes, keepdims=True) if axes else g
@@ -26,6 +28,11 @@ def unbroadcast(g, shape):
 
 def unbroadcast_to(g, x):
     """``unbroadcast(g, np.shape(x))``; spelled this way so generated code stays one call."""
+    try:
+        if g.shape == x.shape:   # the common case, decided with two attribute reads
+            return g
+    except AttributeError:
+        pass
     return unbroadcast(g, np.shape(x))
 
 
@@ -96,6 +103,9 @@ def match(g, x):
 
     A Python float argument gets a Python float; a float32 array a float32 array.
     """
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape \
+            and g.dtype == x.dtype and g.flags.writeable:
+        return g
     if isinstance(x, float):
         return float(g)
     x_shape = np.shape(x)
@@ -176,3 +186,401 @@ def astype(x, dtype):
 def item(x):
     """``x.item()``: the one element of ``x`` as a Python number."""
     return x.item() if hasattr(x, "item") else x
+
+
+# --- helpers for the derivative rules in transgrad/rules (shape decisions made at run time) ---
+
+def astype_vjp(g, x, dtype):
+    """Cotangent of ``x`` in ``x.astype(dtype)``: cast back to ``x``'s type for a float target;
+    zero for an integer or boolean target (the cast is piecewise constant)."""
+    if not np.issubdtype(np.dtype(dtype), np.inexact):
+        return zeros_like_value(x)
+    if isinstance(x, float):
+        return float(g)
+    return np.asarray(g, dtype=np.result_type(x))
+
+
+def array_vjp(g, obj):
+    """Cotangent of ``obj`` in ``np.array(obj)``: nested lists and tuples get nested lists."""
+    if isinstance(obj, (list, tuple)):
+        return [array_vjp(g[i], part) for i, part in enumerate(obj)]
+    return np.reshape(g, np.shape(obj))
+
+
+def _axes_tuple(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _exclusive_products(a, axes):
+    """For each element of ``a``, the product of the other elements along ``axes``."""
+    a = np.asarray(a)
+    moved = np.moveaxis(a, axes, tuple(range(-len(axes), 0)))
+    rest = moved.shape[:moved.ndim - len(axes)]
+    flat = moved.reshape(rest + (-1,))
+    ones = np.ones(rest + (1,), dtype=flat.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1),
+                               axis=-1), -1)
+    return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
+
+
+def prod_vjp(g, ans, a, axis=None, keepdims=False):
+    """Cotangent of ``a`` in ``np.prod(a, axis)``, exact also where ``a`` has zeros."""
+    if axis is not None and not keepdims:
+        g, ans = expand_reduced(g, a, axis), expand_reduced(ans, a, axis)
+    if np.all(a != 0):
+        return g * ans / a
+    return g * _exclusive_products(a, _axes_tuple(axis, np.ndim(a)))
+
+
+def cumprod_vjp(g, ans, a, axis=None):
+    """Cotangent of ``a`` in ``np.cumprod(a, axis)``, exact also where ``a`` has zeros."""
+    shape = np.shape(a)
+    if axis is None:
+        a, g, ans, axis = np.ravel(a), np.ravel(g), np.ravel(ans), 0
+    if np.all(a != 0):
+        ba = np.flip(np.cumsum(np.flip(g * ans, axis), axis), axis) / a
+        return np.reshape(ba, shape)
+    moved, g_moved = np.moveaxis(np.asarray(a), axis, -1), np.moveaxis(np.asarray(g), axis, -1)
+    ba = np.zeros(moved.shape, dtype=np.result_type(moved, g_moved))
+    for i in range(moved.shape[-1]):   # d ans[j] / d a[i] is cumprod(a with a[i] = 1)[j], j >= i
+        others = moved.copy()
+        others[..., i] = 1
+        ba[..., i] = np.sum(g_moved[..., i:] * np.cumprod(others, axis=-1)[..., i:], axis=-1)
+    return np.reshape(np.moveaxis(ba, -1, axis), shape)
+
+
+def average_vjp(g, ans, a, axis, weights, keepdims=False):
+    """Cotangents of ``a`` and ``weights`` in ``np.average(a, axis, weights)``."""
+    a, weights = np.asarray(a), np.asarray(weights)
+    axes = _axes_tuple(axis, a.ndim)
+    given = axes if axis is None or np.ndim(axis) == 0 else tuple(ax % a.ndim for ax in axis)
+    if weights.shape == a.shape:
+        w = weights
+    else:   # weights along `axis` only, as numpy lines them up
+        w = np.transpose(weights, np.argsort(given)).reshape(
+            tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
+    if not keepdims:
+        g, ans = expand_reduced(g, a, axes), expand_reduced(ans, a, axes)
+    total = np.sum(np.broadcast_to(w, a.shape), axis=axes, keepdims=True)
+    ba = np.broadcast_to(g * w / total, a.shape)
+    bw = unbroadcast(g * (a - ans) / total, w.shape)
+    if weights.shape != a.shape:
+        bw = np.transpose(bw.reshape(tuple(weights.shape[i] for i in np.argsort(given))),
+                          np.argsort(np.argsort(given)))
+    return ba, bw
+
+
+def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)``.
+
+    Where several elements (or rows, columns) attain a max-type norm, they share the cotangent
+    equally, as JAX's does.
+    """
+    x = np.asarray(x)
+    axes = _axes_tuple(axis, x.ndim)
+    if not keepdims:
+        g, ans = expand_reduced(g, x, axes), expand_reduced(ans, x, axes)
+    if ord is None and axis is None or ord == "fro":
+        return g * x / ans
+    if len(axes) == 1:
+        if ord is None or ord == 2:
+            return g * x / ans
+        if ord == 0:
+            return np.zeros_like(x)
+        if np.isinf(ord):
+            hit = np.abs(x) == ans
+            return g * np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
+        return g * np.sign(x) * (np.abs(x) / ans) ** (ord - 1)
+    rows, cols = axes if axis is None else tuple(ax % x.ndim for ax in axis)
+    if ord in (1, -1, np.inf, -np.inf):
+        over, across = (rows, cols) if ord in (1, -1) else (cols, rows)
+        sums = np.sum(np.abs(x), axis=over, keepdims=True)
+        hit = sums == ans
+        return g * np.sign(x) * hit / np.sum(hit, axis=across, keepdims=True)
+    if ord in ("nuc", 2, -2):
+        u, _, vt = np.linalg.svd(np.moveaxis(x, (rows, cols), (-2, -1)), full_matrices=False)
+        if ord != "nuc":
+            k = 0 if ord == 2 else -1
+            u, vt = u[..., :, [k]], vt[..., [k], :]
+        return g * np.moveaxis(u @ vt, (-2, -1), (rows, cols))
+    raise ValueError(f"transgrad: no derivative for np.linalg.norm with ord={ord!r}")
+
+
+def _contraction(a_ndim, b_ndim, axes):
+    """``np.tensordot`` axes as two lists of non-negative axes."""
+    if np.ndim(axes) == 0:
+        return list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    ax_a, ax_b = axes
+    ax_a = [ax_a] if np.ndim(ax_a) == 0 else list(ax_a)
+    ax_b = [ax_b] if np.ndim(ax_b) == 0 else list(ax_b)
+    return [i % a_ndim for i in ax_a], [j % b_ndim for j in ax_b]
+
+
+def tensordot_vjp_left(g, a, b, axes=2):
+    """Cotangent of ``a`` in ``np.tensordot(a, b, axes)``."""
+    ax_a, ax_b = _contraction(np.ndim(a), np.ndim(b), axes)
+    free_a = [i for i in range(np.ndim(a)) if i not in ax_a]
+    free_b = [j for j in range(np.ndim(b)) if j not in ax_b]
+    t = np.tensordot(g, b, axes=(list(range(len(free_a), np.ndim(g))), free_b))
+    order = free_a + [ax_a[ax_b.index(j)] for j in sorted(ax_b)]   # the a-axis of each t-axis
+    return np.transpose(t, np.argsort(order))
+
+
+def tensordot_vjp_right(g, a, b, axes=2):
+    """Cotangent of ``b`` in ``np.tensordot(a, b, axes)``."""
+    ax_a, ax_b = _contraction(np.ndim(a), np.ndim(b), axes)
+    free_a = [i for i in range(np.ndim(a)) if i not in ax_a]
+    free_b = [j for j in range(np.ndim(b)) if j not in ax_b]
+    t = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
+    order = [ax_b[ax_a.index(i)] for i in sorted(ax_a)] + free_b   # the b-axis of each t-axis
+    return np.transpose(t, np.argsort(order))
+
+
+def dot_vjp_left(g, a, b):
+    """Cotangent of ``a`` in ``np.dot(a, b)`` (scalars, vectors, matrices, N-d)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, np.shape(a))
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return matmul_vjp_left(g, np.asarray(a), np.asarray(b))
+    return tensordot_vjp_left(g, a, b, ([-1], [max(np.ndim(b) - 2, 0)]))
+
+
+def dot_vjp_right(g, a, b):
+    """Cotangent of ``b`` in ``np.dot(a, b)`` (scalars, vectors, matrices, N-d)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, np.shape(b))
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return matmul_vjp_right(g, np.asarray(a), np.asarray(b))
+    return tensordot_vjp_right(g, a, b, ([-1], [max(np.ndim(b) - 2, 0)]))
+
+
+def inner_vjp_left(g, a, b):
+    """Cotangent of ``a`` in ``np.inner(a, b)`` (contracts the last axes)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, np.shape(a))
+    return tensordot_vjp_left(g, a, b, ([-1], [-1]))
+
+
+def inner_vjp_right(g, a, b):
+    """Cotangent of ``b`` in ``np.inner(a, b)`` (contracts the last axes)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, np.shape(b))
+    return tensordot_vjp_right(g, a, b, ([-1], [-1]))
+
+
+def _einsum_specs(subscripts, operands):
+    """Explicit per-operand subscripts and output, with ``...`` spelled as letters."""
+    import string
+    subscripts = subscripts.replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    specs = inputs.split(",")
+    spare = [c for c in string.ascii_letters if c not in subscripts]
+    counts = [np.ndim(op) - len(s.replace("...", "")) for s, op in zip(specs, operands)
+              if "..." in s]
+    ellipsis = "".join(spare[:max(counts, default=0)])
+    specs = [s.replace("...", ellipsis[len(ellipsis) - (np.ndim(op) - len(s) + 3):])
+             if "..." in s else s for s, op in zip(specs, operands)]
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:   # implicit mode: broadcast axes, then the letters used once, sorted
+        letters = "".join(specs)
+        output = ellipsis + "".join(sorted(c for c in set(letters) - set(ellipsis)
+                                           if letters.count(c) == 1))
+    return specs, output, spare[len(ellipsis):]
+
+
+class EinsumCotangents:
+    """The cotangents of ``np.einsum(subscripts, *operands)``'s arguments, in order
+    (``None`` for ``subscripts``); each is computed only when it is indexed, as one einsum of
+    ``g`` with the other operands."""
+
+    def __init__(self, g, subscripts, operands):
+        self.g, self.operands = g, operands
+        self.specs, self.output, self.spare = _einsum_specs(subscripts, operands)
+
+    def __len__(self):
+        return 1 + len(self.operands)
+
+    def __getitem__(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return None if i == 0 else self.cotangent(i - 1)
+
+    def cotangent(self, i):
+        spec, x = self.specs[i], self.operands[i]
+        shape = np.shape(x)
+        others = [s for j, s in enumerate(self.specs) if j != i]
+        specs = [self.output] + others
+        arrays = [self.g] + [op for j, op in enumerate(self.operands) if j != i]
+        spare, result, first = iter(self.spare), [], {}
+        for pos, c in enumerate(spec):
+            if c in first:    # a repeated letter (a diagonal): tie a fresh letter to it by eye
+                fresh = next(spare)
+                specs.append(c + fresh)
+                arrays.append(np.eye(shape[pos]))
+                result.append(fresh)
+            else:
+                first[c] = pos
+                result.append(c)
+        available = set("".join(specs))
+        for c, pos in first.items():
+            if c not in available:   # summed in this operand only: the cotangent is constant
+                specs.append(c)
+                arrays.append(np.ones(shape[pos]))
+        formula = ",".join(specs) + "->" + "".join(result)
+        bx = np.einsum(formula, *arrays, optimize=len(arrays) > 2)
+        return unbroadcast(bx, shape)
+
+
+def einsum_vjp(g, subscripts, operands):
+    """One cotangent per argument of ``np.einsum(subscripts, *operands)``, computed lazily."""
+    return EinsumCotangents(g, subscripts, operands)
+
+
+def diag_vjp(g, v, k=0):
+    """Cotangent of ``v`` in ``np.diag(v, k)``, for 1-d ``v`` (builds) and 2-d (extracts)."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k)
+    bv = np.zeros(np.shape(v), dtype=np.result_type(g))
+    i = np.arange(np.shape(g)[0])
+    bv[i + max(-k, 0), i + max(k, 0)] = g
+    return bv
+
+
+def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
+    """Cotangent of ``a`` in ``np.diagonal(a, offset, axis1, axis2)``."""
+    shape, ndim = np.shape(a), np.ndim(a)
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    rest = [n for i, n in enumerate(shape) if i not in (axis1, axis2)]
+    ba = np.zeros(rest + [shape[axis1], shape[axis2]], dtype=np.result_type(g))
+    i = np.arange(np.shape(g)[-1])
+    ba[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return np.moveaxis(ba, (-2, -1), (axis1, axis2))
+
+
+def _kron_blocks(g, a, b):
+    ndim = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (ndim - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (ndim - np.ndim(b)) + np.shape(b)
+    return np.reshape(g, [n for pair in zip(sa, sb) for n in pair]), sa, sb, ndim
+
+
+def kron_vjp_left(g, a, b):
+    """Cotangent of ``a`` in ``np.kron(a, b)``."""
+    blocks, sa, sb, ndim = _kron_blocks(g, a, b)
+    ba = np.tensordot(blocks, np.reshape(b, sb), axes=(list(range(1, 2 * ndim, 2)),
+                                                        list(range(ndim))))
+    return np.reshape(ba, np.shape(a))
+
+
+def kron_vjp_right(g, a, b):
+    """Cotangent of ``b`` in ``np.kron(a, b)``."""
+    blocks, sa, sb, ndim = _kron_blocks(g, a, b)
+    bb = np.tensordot(blocks, np.reshape(a, sa), axes=(list(range(0, 2 * ndim, 2)),
+                                                        list(range(ndim))))
+    return np.reshape(bb, np.shape(b))
+
+
+def solve_transposed(a, g, b):
+    """``solve(a.T, g)``: the cotangent of ``b`` in ``np.linalg.solve(a, b)``, in the
+    broadcast shape (``b`` a vector when it is 1-d, as numpy reads it)."""
+    a_t = np.swapaxes(a, -1, -2)
+    if np.ndim(b) == 1:
+        return np.linalg.solve(a_t, np.asarray(g)[..., None])[..., 0]
+    return np.linalg.solve(a_t, g)
+
+
+def solve_vjp_a(bb, x, b):
+    """Cotangent of ``a`` in ``x = np.linalg.solve(a, b)``, given ``bb = solve(a.T, g)``."""
+    if np.ndim(b) == 1:
+        return -bb[..., :, None] * x[..., None, :]
+    return -bb @ np.swapaxes(x, -1, -2)
+
+
+def _atleast_shape(shape, ndmin):
+    return (1,) * (ndmin - len(shape)) + tuple(shape)
+
+
+def unconcatenate(g, arrays, axis=0, ndmin=1):
+    """Cut ``g`` into the cotangents of the ``arrays`` that ``np.concatenate`` joined along
+    ``axis`` (None: flattened), after making each at least ``ndmin``-d (``vstack``: 2)."""
+    shapes = [np.shape(x) for x in arrays]
+    if axis is None:
+        g, axis = np.ravel(g), 0
+        sizes = [int(np.prod(s)) for s in shapes]
+    else:
+        sizes = [_atleast_shape(s, ndmin)[axis] for s in shapes]
+    parts = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [np.reshape(p, s) for p, s in zip(parts, shapes)]
+
+
+def split_vjp(g, ans, axis=0):
+    """Cotangent of the array that ``np.split``/``np.array_split`` cut into ``ans``; ``g`` has
+    one cotangent per part, None where it is zero."""
+    return np.concatenate([np.zeros_like(part) if gi is None else gi
+                           for gi, part in zip(g, ans)], axis=axis)
+
+
+def tile_vjp(g, a, reps):
+    """Cotangent of ``a`` in ``np.tile(a, reps)``: the sum over the tiles."""
+    shape = np.shape(a)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = max(len(shape), len(reps))
+    reps = (1,) * (ndim - len(reps)) + reps
+    padded = _atleast_shape(shape, ndim)
+    blocks = np.reshape(g, [n for pair in zip(reps, padded) for n in pair])
+    return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * ndim, 2))), shape)
+
+
+def repeat_vjp(g, a, repeats, axis=None):
+    """Cotangent of ``a`` in ``np.repeat(a, repeats, axis)``: the sum over the copies."""
+    shape = np.shape(a)
+    if axis is None:
+        g, axis, flat_shape = np.ravel(g), 0, (int(np.prod(shape)),)
+    else:
+        axis, flat_shape = axis % len(shape), shape
+    if np.size(repeats) == 1:
+        r = int(np.ravel(repeats)[0])
+        split = flat_shape[:axis] + (flat_shape[axis], r) + flat_shape[axis + 1:]
+        return np.reshape(np.sum(np.reshape(g, split), axis=axis + 1), shape)
+    ends = np.cumsum(repeats)
+    starts = ends - np.asarray(repeats)
+    totals = np.cumsum(g, axis=axis)
+    zero = np.zeros_like(np.take(totals, [0], axis=axis))
+    totals = np.concatenate([zero, totals], axis=axis)
+    ba = np.take(totals, ends, axis=axis) - np.take(totals, starts, axis=axis)
+    return np.reshape(ba, shape)
+
+
+_PAD_COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad_vjp(g, array, pad_width, mode="constant"):
+    """Cotangent of ``array`` in ``np.pad(array, pad_width, mode)``: the inner block for a
+    constant pad; for the modes that copy elements, the copies' cotangents summed back."""
+    shape = np.shape(array)
+    if mode == "constant":
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
+        return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, shape))]
+    if mode not in _PAD_COPY_MODES:
+        raise ValueError(f"transgrad: no derivative for np.pad with mode={mode!r}; use one of "
+                         f"'constant', {', '.join(repr(m) for m in _PAD_COPY_MODES)}")
+    source = np.pad(np.arange(int(np.prod(shape))).reshape(shape), pad_width, mode=mode)
+    ba = np.zeros(int(np.prod(shape)), dtype=np.result_type(g))
+    np.add.at(ba, source.ravel(), np.ravel(g))
+    return ba.reshape(shape)
+
+
+def sort_vjp(g, a, axis=-1):
+    """Cotangent of ``a`` in ``np.sort(a, axis)``: ``g`` sent back through the permutation."""
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    order = np.argsort(a, axis=axis, kind="stable")
+    ba = np.zeros(np.shape(a), dtype=np.result_type(g))
+    np.put_along_axis(ba, order, g, axis=axis)
+    return ba

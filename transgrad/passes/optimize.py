@@ -107,36 +107,43 @@ def _assign_counts(body):
 
 
 class _Replace(gast.NodeTransformer):
-    def __init__(self, old, new):
-        self.old, self.new = old, new
+    """Replace loads of names by expressions (``{name: expr}``)."""
+
+    def __init__(self, old=None, new=None, mapping=None):
+        self.mapping = dict(mapping or {})
+        if old is not None:
+            self.mapping[old] = new
 
     def visit_Name(self, node):
-        if node.id == self.old and isinstance(node.ctx, gast.Load):
-            return clone(self.new)
+        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            return clone(self.mapping[node.id])
         return node
 
 
 def _propagate(fn):
-    """Constant and copy propagation over straight-line code; True if anything changed."""
-    body = fn.body
-    params = {a.id for a in fn.args.args}
-    counts = _assign_counts(body)
-    for i, stmt in enumerate(body):
-        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-            continue
-        target, value = stmt.targets[0].id, stmt.value
-        if counts.get(target) != 1 or target in params:
-            continue
-        simple_const = _numeric_const(value)
-        copy_of = isinstance(value, gast.Name) and not hasattr(value, "resolved") \
-            and counts.get(value.id, 0) <= 1 and not (value.id in params and counts.get(value.id))
-        if not (simple_const or copy_of):
-            continue
-        replace = _Replace(target, value)
-        body[i + 1:] = [replace.visit(s) for s in body[i + 1:]]
-        del body[i]
-        return True
-    return False
+    """Constant and copy propagation over the top-level statements, in one forward pass;
+    True if anything changed."""
+    params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
+    counts = _assign_counts(fn.body)
+    replace = _Replace()
+    kept, changed = [], False
+    for stmt in fn.body:
+        if replace.mapping:
+            stmt = replace.visit(stmt)
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+            if counts.get(target) == 1 and target not in params:
+                simple_const = _numeric_const(value)
+                copy_of = isinstance(value, gast.Name) and not hasattr(value, "resolved") \
+                    and counts.get(value.id, 0) <= 1 \
+                    and not (value.id in params and counts.get(value.id))
+                if simple_const or copy_of:
+                    replace.mapping[target] = value
+                    changed = True
+                    continue
+        kept.append(stmt)
+    fn.body = kept
+    return changed
 
 
 def _eliminate_dead(fn):
@@ -264,11 +271,13 @@ def _flatten(body):
     return out
 
 
-def optimize(fn, keep=()):
-    """Simplify ``fn`` (a gast FunctionDef of straight-line code) in place and return it."""
+def optimize(fn):
+    """Simplify the gast FunctionDef ``fn`` in place and return it. Propagation and dead-code
+    elimination look at top-level statements; loop and branch bodies are only simplified."""
     simplify = _Simplify()
-    changed = True
-    while changed:
+    changed, rounds = True, 0
+    while changed and rounds < 20:   # each round strictly shrinks or simplifies; cap anyway
+        rounds += 1
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
         changed = _propagate(fn)
         changed = _elide_broadcasts(fn) or changed

@@ -491,6 +491,24 @@ class UserCall:
         return gast.Call(func=self._half("bwd"), args=[name(self.tape), g], keywords=[])
 
 
+_FULL_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+                    np.vdot, np.trace}
+
+
+def _certainly_scalar(tree, ret_value):
+    """True when the returned name is a reduction over all axes (so no run-time check)."""
+    if not isinstance(ret_value, gast.Name):
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, gast.Assign) and ir.assigned(stmt) == [ret_value.id]:
+            prim = ir.primitive(stmt.value)
+            axis = prim.kwargs.get("axis")
+            return prim.func in _FULL_REDUCTIONS and len(prim.args) == 1 and (
+                axis is None or isinstance(axis, gast.Constant) and axis.value is None) \
+                and "keepdims" not in prim.kwargs
+    return False
+
+
 def _np(attr):
     node = gast.Attribute(value=name("np"), attr=attr, ctx=gast.Load())
     node.resolved = getattr(np, attr)
@@ -636,8 +654,10 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
         args.kw_defaults.append(None)
     else:
         seed = gast.Constant(value=1.0, kind=None)
-        body.append(gast.Expr(value=tgr_call("check_scalar_output", clone(ret_value),
-                                             gast.Constant(value=info.tree.name, kind=None))))
+        if not _certainly_scalar(tree, ret_value):
+            body.append(gast.Expr(value=tgr_call(
+                "check_scalar_output", clone(ret_value),
+                gast.Constant(value=info.tree.name, kind=None))))
     builder.seed(ret_value, seed)
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
     builder.out = []

@@ -48,6 +48,9 @@ class Rule:
             source = textwrap.dedent(inspect.getsource(self.vjp))
             tree = gast.parse(source).body[0]
             tree.decorator_list = []
+            if tree.body and isinstance(tree.body[0], gast.Expr) \
+                    and isinstance(tree.body[0].value, gast.Constant):
+                tree.body = tree.body[1:]   # the docstring is for readers of the table
             self._resolve(tree)
             self._template = tree
         return self._template
@@ -122,7 +125,19 @@ def lookup_vjp(obj):
         return None
 
 
+NONDIFFERENTIABLE_OWNERS = {}
+
+
+def nondifferentiable_methods(*classes, reason="random numbers"):
+    """Declare every bound method of instances of ``classes`` non-differentiable (the methods
+    of a random generator: ``rng.normal`` is a new bound method object on each access)."""
+    for cls in classes:
+        NONDIFFERENTIABLE_OWNERS[cls] = reason
+
+
 def is_nondifferentiable(obj):
+    if type(getattr(obj, "__self__", None)) in NONDIFFERENTIABLE_OWNERS:
+        return True
     try:
         return _key(obj) in NONDIFFERENTIABLE
     except TypeError:
