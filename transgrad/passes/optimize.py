@@ -206,6 +206,9 @@ class _ElideIn(gast.NodeTransformer):
 
 def _elide_broadcasts(fn):
     """Drop ``np.broadcast_to`` whose result only feeds full-shape elementwise chains."""
+    if not any(isinstance(stmt, gast.Assign) and _broadcast_source(stmt.value) is not None
+               for stmt in fn.body):
+        return False
     classes = shape_classes(fn)
     counts = _assign_counts(fn.body)
     changed = False

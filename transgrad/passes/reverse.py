@@ -633,11 +633,14 @@ def reverse(info, tree, wrt, single, mode, namer):
     wrt_names = [params[i] for i in wrt]
     # a trial build finds which overwritten values the adjoint really reads; only those are
     # saved on the stack in the real build
-    trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer))
-    _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
-    read = {n.id for stmt in trial.adjoint_sweep for n in gast.walk(stmt)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-    builder = ReverseBuilder(info, tree, wrt_names, namer, saved=trial.reassigned & read)
+    saved = set()
+    if overwritten_names(tree.body):   # straight-line code overwrites nothing: no trial
+        trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer))
+        _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
+        read = {n.id for stmt in trial.adjoint_sweep for n in gast.walk(stmt)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        saved = trial.reassigned & read
+    builder = ReverseBuilder(info, tree, wrt_names, namer, saved=saved)
     return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
 
 
