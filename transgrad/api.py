@@ -191,6 +191,14 @@ class GradientFunction:
 
 
 def _check_float(value, index, func):
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_float(item, index, func)
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_float(item, index, func)
+        return
     kind = None
     if isinstance(value, (bool, np.bool_)):
         kind = "bool"

@@ -5,6 +5,8 @@ lives here is what must be decided at run time from shapes or types, in the chea
 helper returns its input untouched on the common path.
 """
 
+import dataclasses
+
 import numpy as np
 
 from .errors import TransformError
@@ -72,8 +74,36 @@ def is_basic_index(idx):
     return True
 
 
+class DictCotangent(dict):
+    """The cotangent of a dict (one entry per key); ``+`` adds entry by entry."""
+
+    def __add__(self, other):
+        if isinstance(other, (int, float)) and other == 0:
+            return self
+        out = DictCotangent(self)
+        for key, value in other.items():
+            out[key] = out[key] + value if key in out else value
+        return out
+
+    __radd__ = __add__
+
+
+class ListCotangent(list):
+    """The cotangent of a list or tuple of differently shaped values; ``+`` adds elementwise."""
+
+    def __add__(self, other):
+        if isinstance(other, (int, float)) and other == 0:
+            return self
+        return ListCotangent(a + b for a, b in zip(self, other))
+
+    __radd__ = __add__
+
+
 def add_at(target, idx, values):
     """``target[idx] += values`` that also accumulates repeated integer indices; returns target."""
+    if isinstance(target, (DictCotangent, ListCotangent)):
+        target[idx] = target[idx] + values
+        return target
     if is_basic_index(idx):
         target[idx] += values
     else:
@@ -92,10 +122,35 @@ def owned_copy(g, x):
 
 
 def zeros_like_value(x):
-    """A zero gradient for ``x``: a Python float for a Python number, else an array."""
+    """A zero gradient for ``x``: a Python float for a Python number, an array for an array or
+    a list of equally shaped values, and the same structure for dicts and ragged lists."""
     if isinstance(x, (float, int)):
         return 0.0
+    if isinstance(x, dict):
+        return DictCotangent({key: zeros_like_value(value) for key, value in x.items()})
+    fields = _fields(x)
+    if fields is not None:   # named tuple or dataclass: one entry per field
+        return DictCotangent({f: zeros_like_value(getattr(x, f)) for f in fields})
+    if isinstance(x, (list, tuple)):
+        try:
+            return np.zeros_like(x, dtype=float)
+        except ValueError:   # ragged: one zero per element
+            return ListCotangent(zeros_like_value(e) for e in x)
     return np.zeros_like(x)
+
+
+def _fields(x):
+    """The field names of a named tuple or dataclass instance, else None."""
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return x._fields
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return [f.name for f in dataclasses.fields(x)]
+    return None
+
+
+def append(values, value):
+    """``values.append(value)`` as a new list, so each version keeps its own elements."""
+    return values + [value]
 
 
 def match(g, x):
@@ -106,6 +161,18 @@ def match(g, x):
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape \
             and g.dtype == x.dtype and g.flags.writeable:
         return g
+    if isinstance(x, dict):
+        return type(x)((k, match(g[k] if isinstance(g, dict) and k in g
+                                 else zeros_like_value(v), v)) for k, v in x.items())
+    fields = _fields(x)
+    if fields is not None and isinstance(g, dict):
+        parts = {f: match(g[f] if f in g else zeros_like_value(getattr(x, f)), getattr(x, f))
+                 for f in fields}
+        return type(x)(**parts) if isinstance(x, tuple) else dataclasses.replace(x, **parts)
+    if isinstance(x, (list, tuple)):
+        parts = [match(zeros_like_value(v) if isinstance(g, (int, float)) else g[i], v)
+                 for i, v in enumerate(x)]
+        return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
     if isinstance(x, float):
         return float(g)
     x_shape = np.shape(x)

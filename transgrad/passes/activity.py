@@ -18,11 +18,16 @@ from .. import ir
 from ..rules import is_nondifferentiable
 
 
+NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
+
+
 def differentiable(prim):
     func = prim.func
     if func in (ir.COPY, ir.PACK):
         return True
-    return func is not getattr and not is_nondifferentiable(func)
+    if func is getattr:   # fields of structures carry derivatives; dtypes do not
+        return prim.args[1].value not in NONDIFFERENTIABLE_ATTRIBUTES
+    return not is_nondifferentiable(func)
 
 
 def assignments(body):

@@ -233,6 +233,18 @@ class Normalizer:
         elif isinstance(stmt, gast.Expr):
             if isinstance(stmt.value, gast.Constant):
                 return  # docstring or bare constant
+            call = stmt.value
+            if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+                    and call.func.attr == "append" and isinstance(call.func.value, gast.Name) \
+                    and not hasattr(call.func.value, "resolved") and len(call.args) == 1:
+                # values.append(v) -> values = tgr.append(values, v): each version kept
+                values = call.func.value
+                update = gast.Call(func=resolved_name(runtime.append, call),
+                                   args=[self.atom_of(values), self.atom_of(call.args[0])],
+                                   keywords=[])
+                self.assign(gast.Name(id=values.id, ctx=gast.Store(), annotation=None,
+                                      type_comment=None), update)
+                return
             self.emit(gast.Expr(value=self.expr(stmt.value)))
         elif isinstance(stmt, gast.Pass):
             return
@@ -421,11 +433,9 @@ class Normalizer:
     def attribute(self, node):
         function = ATTRIBUTES.get(node.attr)
         receiver = self.atom_of(node.value)
-        if function is None:
-            if node.attr == "dtype":
-                return gast.copy_location(gast.Attribute(value=receiver, attr="dtype",
-                                                         ctx=gast.Load()), node)
-            raise self.info.error(f"the attribute `.{node.attr}` is not supported", node)
+        if function is None:   # a field of a named tuple or dataclass (or .dtype)
+            return gast.copy_location(gast.Attribute(value=receiver, attr=node.attr,
+                                                     ctx=gast.Load()), node)
         return gast.copy_location(gast.Call(func=resolved_name(function, node),
                                             args=[receiver], keywords=[]), node)
 
@@ -463,6 +473,10 @@ def assigned_in_compound(body, inside=False):
             for node in gast.walk(stmt):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                     names.add(node.id)
+                elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                        and node.func.attr == "append" \
+                        and isinstance(node.func.value, gast.Name):
+                    names.add(node.func.value.id)   # becomes values = append(values, v)
     return names
 
 

@@ -267,6 +267,26 @@ def _elide_zero_starts(body):
     return changed
 
 
+def _is_comment(stmt):
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+        and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "__comment__"
+
+
+def _drop_orphan_comments(body):
+    """Comments whose code was optimized away (followed by another comment or nothing)."""
+    kept = []
+    for i, stmt in enumerate(body):
+        for field in ("body", "orelse"):
+            if isinstance(getattr(stmt, field, None), list):
+                setattr(stmt, field, _drop_orphan_comments(getattr(stmt, field)))
+        following = body[i + 1] if i + 1 < len(body) else None
+        if _is_comment(stmt) and (following is None or _is_comment(following)
+                                  or isinstance(following, gast.Return)):
+            continue
+        kept.append(stmt)
+    return kept or [gast.Pass()]
+
+
 def _flatten(body):
     out = []
     for stmt in body:
@@ -286,4 +306,5 @@ def optimize(fn):
         changed = _elide_broadcasts(fn) or changed
         changed = _elide_zero_starts(fn.body) or changed
         changed = _eliminate_dead(fn) or changed
+    fn.body = _drop_orphan_comments(fn.body)
     return fn

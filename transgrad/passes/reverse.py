@@ -107,10 +107,9 @@ class ReverseBuilder:
             base = name(target)
         elif var in self.exists:
             base = gast.BinOp(left=name(target), op=gast.Add(),
-                              right=gast.Call(func=_np("zeros_like"), args=[name(var)],
-                                              keywords=[]))
+                              right=tgr_call("zeros_like_value", name(var)))
         else:
-            base = gast.Call(func=_np("zeros_like"), args=[name(var)], keywords=[])
+            base = tgr_call("zeros_like_value", name(var))
         self.exists.add(var)
         self.owned.add(var)
         self.out.append(assign(target, tgr_call("add_at", base, index_value(clone(index)),
@@ -206,7 +205,7 @@ class ReverseBuilder:
             self.exists.add(var)
             if var in indexed:   # element-wise accumulation below: own a zero array
                 self.owned.add(var)
-                zero = gast.Call(func=_np("zeros_like"), args=[name(var)], keywords=[])
+                zero = tgr_call("zeros_like_value", name(var))
             else:
                 zero = gast.Constant(value=0.0, kind=None)
             self.out.append(assign(self.adjoint_name(var), zero))
@@ -396,6 +395,10 @@ class ReverseBuilder:
             return
         if not differentiable(prim):
             return
+        if prim.func is getattr and isinstance(prim.args[0], gast.Name):   # params.w
+            if prim.args[0].id in self.active:
+                self.accumulate_at(prim.args[0].id, prim.args[1], bz)
+            return
         if prim.func is operator.getitem and isinstance(prim.args[0], gast.Name):
             if prim.args[0].id in self.active:
                 self.accumulate_at(prim.args[0].id, prim.args[1], bz)
@@ -507,12 +510,6 @@ def _certainly_scalar(tree, ret_value):
                 axis is None or isinstance(axis, gast.Constant) and axis.value is None) \
                 and "keepdims" not in prim.kwargs
     return False
-
-
-def _np(attr):
-    node = gast.Attribute(value=name("np"), attr=attr, ctx=gast.Load())
-    node.resolved = getattr(np, attr)
-    return node
 
 
 def first_definitions(tree):

@@ -35,4 +35,4 @@ Callables with no derivative (shapes, argmax, rounding, random numbers) are decl
 from .registry import (NONDIFFERENTIABLE, VJP_RULES, Rule, Sample, all_rules,  # noqa: F401
                        is_nondifferentiable, lookup_vjp, nondifferentiable, register_vjp, vjp)
 from . import arithmetic, elementwise, reductions, linalg, shape, indexing, scalar, constants  # noqa: F401,E402,I001
-from . import nn, scatter  # noqa: F401,E402,I001  (Tensor primitives; see each module)
+from . import containers, nn, scatter  # noqa: F401,E402,I001  (Tensor primitives; see each module)

@@ -1,4 +1,9 @@
-"""Rules for Python's arithmetic operators and their numpy ufunc twins."""
+"""Rules for Python's arithmetic operators and their numpy ufunc twins.
+
+The in-place operator functions (``operator.iadd``...) have no rules: ``x += y`` reaches the
+compiler as ``x = x + y``, and an explicit ``operator.imul(x, y)`` overwrites the ``x`` that the
+derivative needs.
+"""
 
 import operator
 
@@ -13,12 +18,12 @@ _BINARY = [Sample((A(3, 4), A(3, 4))), Sample((A(3, 4), A(4))), Sample((A(2, 1, 
 _POSITIVE_RIGHT = [Sample((A(3, 4), P(3, 4))), Sample((A(3, 1), P(4)))]
 
 
-@vjp(operator.add, np.add, operator.iadd, broadcasting=True, elementwise=True, samples=_BINARY)
+@vjp(operator.add, np.add, broadcasting=True, elementwise=True, samples=_BINARY)
 def add(g, ans, x, y):
     return g, g
 
 
-@vjp(operator.sub, np.subtract, operator.isub, broadcasting=True, elementwise=True,
+@vjp(operator.sub, np.subtract, broadcasting=True, elementwise=True,
      samples=_BINARY)
 def subtract(g, ans, x, y):
     return g, -g
@@ -29,7 +34,7 @@ def multiply(g, ans, x, y):
     return g * y, g * x
 
 
-@vjp(operator.truediv, np.divide, np.true_divide, operator.itruediv, broadcasting=True,
+@vjp(operator.truediv, np.divide, broadcasting=True,
      elementwise=True, samples=_POSITIVE_RIGHT)
 def divide(g, ans, x, y):
     return g / y, -g * ans / y

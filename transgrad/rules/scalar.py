@@ -1,16 +1,146 @@
-"""Rules for the ``math`` module and builtins on Python scalars."""
+"""Rules for the ``math`` module and builtins on Python scalars.
+
+``abs`` shares the rule of ``np.absolute`` (it also takes arrays); ``max`` and ``min`` take two
+or more scalars and, like ``np.max``, split the cotangent equally among ties.
+"""
 
 import math
 
 from .registry import Sample, vjp
-from .specs import S
+from .specs import P, S
+
+_ANY = [Sample((S(),))]
+_POSITIVE = [Sample((S(0.5, 3.0),))]
+_UNIT = [Sample((S(-0.9, 0.9),))]
 
 
-@vjp(math.exp, samples=[Sample((S(),))])
+@vjp(math.exp, samples=_ANY)
 def math_exp(g, ans, x):
     return g * ans
 
 
-@vjp(math.sin, samples=[Sample((S(),))])
+@vjp(math.expm1, samples=_ANY)
+def math_expm1(g, ans, x):
+    return g * (ans + 1)
+
+
+@vjp(math.log, samples=_POSITIVE + [Sample((S(0.5, 3.0), S(1.5, 3.0)))])
+def math_log(g, ans, x, base=None):
+    if base is None:
+        b_x = g / x
+        b_base = None
+    else:
+        log_base = math.log(base)
+        b_x = g / (x * log_base)
+        b_base = -g * ans / (base * log_base)
+    return b_x, b_base
+
+
+@vjp(math.log1p, samples=_POSITIVE + _UNIT)
+def math_log1p(g, ans, x):
+    return g / (1 + x)
+
+
+@vjp(math.sqrt, samples=_POSITIVE)
+def math_sqrt(g, ans, x):
+    return g / (2 * ans)
+
+
+@vjp(math.pow, samples=[Sample((S(0.5, 3.0), S())), Sample((S(), 3.0), wrt=(0,))])
+def math_pow(g, ans, x, y):
+    """The derivative in ``y`` is taken as 0 where ``x <= 0`` (it exists only for x > 0)."""
+    return g * y * math.pow(x, y - 1), g * ans * (math.log(x) if x > 0 else 0.0)
+
+
+@vjp(math.sin, samples=_ANY)
 def math_sin(g, ans, x):
     return g * math.cos(x)
+
+
+@vjp(math.cos, samples=_ANY)
+def math_cos(g, ans, x):
+    return -g * math.sin(x)
+
+
+@vjp(math.tan, samples=_UNIT)
+def math_tan(g, ans, x):
+    return g * (1 + ans ** 2)
+
+
+@vjp(math.asin, samples=_UNIT)
+def math_asin(g, ans, x):
+    return g / math.sqrt(1 - x ** 2)
+
+
+@vjp(math.acos, samples=_UNIT)
+def math_acos(g, ans, x):
+    return -g / math.sqrt(1 - x ** 2)
+
+
+@vjp(math.atan, samples=_ANY)
+def math_atan(g, ans, x):
+    return g / (1 + x ** 2)
+
+
+@vjp(math.atan2, samples=[Sample((S(), S()))])
+def math_atan2(g, ans, y, x):
+    g_over_r2 = g / (x ** 2 + y ** 2)
+    return g_over_r2 * x, -g_over_r2 * y
+
+
+@vjp(math.sinh, samples=_ANY)
+def math_sinh(g, ans, x):
+    return g * math.cosh(x)
+
+
+@vjp(math.cosh, samples=_ANY)
+def math_cosh(g, ans, x):
+    return g * math.sinh(x)
+
+
+@vjp(math.tanh, samples=_ANY)
+def math_tanh(g, ans, x):
+    return g * (1 - ans ** 2)
+
+
+@vjp(math.erf, samples=_ANY)
+def math_erf(g, ans, x):
+    return g * (2 / math.sqrt(math.pi)) * math.exp(-x ** 2)
+
+
+@vjp(math.erfc, samples=_ANY)
+def math_erfc(g, ans, x):
+    return -g * (2 / math.sqrt(math.pi)) * math.exp(-x ** 2)
+
+
+@vjp(math.hypot, samples=[Sample((S(), S()))])
+def math_hypot(g, ans, x, y):
+    """Two coordinates only."""
+    return g * x / ans, g * y / ans
+
+
+@vjp(math.fabs, samples=_ANY + [Sample((0.0,))])
+def math_fabs(g, ans, x):
+    """The derivative at 0 is 0, as for ``np.abs``."""
+    return g * ((x > 0) - (x < 0))
+
+
+@vjp(max, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])
+def builtin_max(g, ans, *args):
+    """Two or more scalars; ties split the cotangent equally (as ``np.max``)."""
+    hits = [x == ans for x in args]
+    return [g * hit / hits.count(True) for hit in hits]
+
+
+@vjp(min, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((-0.5, 2.0, -0.5))])
+def builtin_min(g, ans, *args):
+    """Two or more scalars; ties split the cotangent equally (as ``np.min``)."""
+    hits = [x == ans for x in args]
+    return [g * hit / hits.count(True) for hit in hits]
+
+
+@vjp(sum, samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),
+                   Sample(([S(), S()], S()))])
+def builtin_sum(g, ans, iterable, start=0):
+    """The sum of a list or tuple of values (all of one shape)."""
+    return [g] * len(iterable), g

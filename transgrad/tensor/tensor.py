@@ -30,13 +30,16 @@ _FLOAT_KINDS = "fc"
 class Op:
     """A Tensor operation: the primitive it applies and the name of its node."""
 
-    __slots__ = ("func", "name", "node", "specs")
+    __slots__ = ("func", "name", "node", "specs", "impl")
 
-    def __init__(self, func, name):
+    def __init__(self, func, name, impl=None):
         self.func = func
         self.name = name
         self.node = node_class(name)
         self.specs = {}     # mask -> Spec, checked against the table on every use
+        # what computes the value: ``func`` itself, or an equivalent with less Python overhead
+        # (``ndarray.sum`` for ``np.sum``); the rule is always ``func``'s
+        self.impl = impl or func
 
     def __repr__(self):
         return f"Op({getattr(self.func, '__name__', self.func)!r}, {self.name!r})"
@@ -57,13 +60,17 @@ OPS = {
     "clamp_max": Op(np.minimum, "ClampMaxBackward0"),
     "maximum": Op(np.maximum, "MaximumBackward0"),
     "minimum": Op(np.minimum, "MinimumBackward0"),
-    "sum": Op(np.sum, "SumBackward0"), "mean": Op(np.mean, "MeanBackward0"),
-    "max": Op(np.max, "MaxBackward1"), "min": Op(np.min, "MinBackward1"),
-    "prod": Op(np.prod, "ProdBackward0"), "reshape": Op(np.reshape, "ViewBackward0"),
-    "transpose": Op(np.transpose, "PermuteBackward0"),
+    "sum": Op(np.sum, "SumBackward0", _ndarray.sum),
+    "mean": Op(np.mean, "MeanBackward0", _ndarray.mean),
+    "max": Op(np.max, "MaxBackward1", _ndarray.max),
+    "min": Op(np.min, "MinBackward1", _ndarray.min),
+    "prod": Op(np.prod, "ProdBackward0", _ndarray.prod),
+    "reshape": Op(np.reshape, "ViewBackward0", lambda a, shape: a.reshape(shape)),
+    "transpose": Op(np.transpose, "PermuteBackward0", lambda a, axes: a.transpose(axes)),
     "getitem": Op(operator.getitem, "IndexBackward0"),
     "cat": Op(np.concatenate, "CatBackward0"), "stack": Op(np.stack, "StackBackward0"),
-    "where": Op(np.where, "WhereBackward0"), "clone": Op(np.copy, "CloneBackward0"),
+    "where": Op(np.where, "WhereBackward0"),
+    "clone": Op(np.copy, "CloneBackward0", _ndarray.copy),
     "expand": Op(np.broadcast_to, "ExpandBackward0"),
     "index_update": Op(scatter.index_update, "CopySlices"),
     "index_add": Op(scatter.index_add, "IndexAddBackward0"),
@@ -80,7 +87,7 @@ def _variant(op, name):
     key = (op.func, name)
     v = _OPS_BY_NAME.get(key)
     if v is None:
-        v = _OPS_BY_NAME[key] = Op(op.func, name)
+        v = _OPS_BY_NAME[key] = Op(op.func, name, op.impl)
     return v
 
 
@@ -226,7 +233,7 @@ def _operand(x):
 
 def _apply1(op, x, kwargs=_EMPTY):
     """``op.func(x.data, **kwargs)`` as a Tensor, recorded when ``x`` requires grad."""
-    out = op.func(x.data, **kwargs)
+    out = op.impl(x.data, **kwargs)
     if type(out) is not _ndarray:
         out = np.asarray(out)
     t = _wrap(out)
