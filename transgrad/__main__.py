@@ -1,6 +1,8 @@
-"""Command line: ``python -m transgrad show FILE.py:FUNC [--wrt 0,1] [--mode vjp]``.
+"""Command line.
 
-Prints the generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would.
+``python -m transgrad show FILE.py:FUNC [--wrt 0,1] [--mode vjp]`` prints the generated
+derivative source of FUNC, as ``tg.grad(FUNC).source`` would; ``python -m transgrad export
+FILE.py:FUNC -o out.py`` writes it as a standalone module (see ``transgrad.export``).
 """
 
 import argparse
@@ -47,11 +49,22 @@ def main(argv=None):
     show.add_argument("target", metavar="FILE.py:FUNC")
     show.add_argument("--wrt", default="0", help="argument indices, e.g. 0 or 0,1")
     show.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
+    export = commands.add_parser("export", help="write the derivative of FILE.py:FUNC as a "
+                                                "standalone module")
+    export.add_argument("target", metavar="FILE.py:FUNC")
+    export.add_argument("-o", "--output", required=True, help="the .py file to write")
+    export.add_argument("--wrt", default="0", help="argument indices, e.g. 0 or 0,1")
+    export.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
     args = parser.parse_args(argv)
     func = load_function(args.target)
     entry = {"grad": api.grad, "value_and_grad": api.value_and_grad, "vjp": api.vjp}[args.mode]
     try:
-        print(entry(func, wrt=parse_wrt(args.wrt)).source, end="")
+        if args.command == "export":
+            from .export import export as write_module
+            path = write_module(func, args.output, wrt=parse_wrt(args.wrt), mode=args.mode)
+            print(f"wrote {path} and {path.parent / 'transgrad_runtime.py'}")
+        else:
+            print(entry(func, wrt=parse_wrt(args.wrt)).source, end="")
     except TransformError as exc:
         print(f"transgrad: {exc}", file=sys.stderr)
         return 1

@@ -351,7 +351,7 @@ def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     axes = _axes_tuple(axis, x.ndim)
     if not keepdims:
         g, ans = expand_reduced(g, x, axes), expand_reduced(ans, x, axes)
-    if ord is None and axis is None or ord == "fro":
+    if ord is None or ord == "fro":
         return g * x / ans
     if len(axes) == 1:
         if ord is None or ord == 2:
@@ -645,9 +645,10 @@ def pad_vjp(g, array, pad_width, mode="constant"):
 
 def sort_vjp(g, a, axis=-1):
     """Cotangent of ``a`` in ``np.sort(a, axis)``: ``g`` sent back through the permutation."""
+    shape = np.shape(a)
     if axis is None:
         a, axis = np.ravel(a), 0
     order = np.argsort(a, axis=axis, kind="stable")
     ba = np.zeros(np.shape(a), dtype=np.result_type(g))
     np.put_along_axis(ba, order, g, axis=axis)
-    return ba
+    return np.reshape(ba, shape)

@@ -452,12 +452,12 @@ class ReverseBuilder:
                     ctx=gast.Load()))
 
     def visit_unpack(self, stmt):
-        """``a, b = t``: the cotangent of t is the tuple of theirs (None where zero)."""
+        """``a, b = t``: the cotangent of t is the tuple of theirs (zeros where none)."""
         elts = stmt.targets[0].elts
         if not any(e.id in self.exists and e.id in self.active for e in elts):
             return
         parts = [name(self.adjoints[e.id]) if e.id in self.exists and e.id in self.active
-                 else gast.Constant(value=None, kind=None) for e in elts]
+                 else tgr_call("zeros_like_value", name(e.id)) for e in elts]
         for var in ir.operand_names(stmt.value):
             if var in self.active:
                 self.accumulate(var, gast.Tuple(elts=parts, ctx=gast.Load()))

@@ -149,20 +149,20 @@ def pinv(g, ans, a, rcond=None, hermitian=False):
     p_t = np.swapaxes(ans, -1, -2)
     g_t = np.swapaxes(g, -1, -2)
     return (-p_t @ g @ p_t + (g_t - a @ (ans @ g_t)) @ (ans @ p_t)
-            + (p_t @ ans) @ (g_t - (g_t @ a) @ ans))
+            + (p_t @ ans) @ (g_t - (g_t @ ans) @ a))
 
 
 # --- norms -------------------------------------------------------------------------------
 
 @vjp(np.linalg.norm, samples=[
-    Sample((A(5),)), Sample((A(3, 4),)), Sample((A(5), 1)), Sample((A(5), np.inf)),
-    Sample((A(5), -np.inf)), Sample((A(5), 3)), Sample((A(3, 4), "fro")),
+    Sample((A(5),)), Sample((A(3, 4),)), Sample((A(5), 1)), Sample((A(5), np.inf), wrt=(0,)),
+    Sample((A(5), -np.inf), wrt=(0,)), Sample((A(5), 3)), Sample((A(3, 4), "fro")),
     Sample((A(3, 4), "nuc")), Sample((A(3, 4), 2)), Sample((A(3, 4), -2)), Sample((A(3, 4), 1)),
-    Sample((A(3, 4), np.inf)), Sample((A(3, 4), -1)), Sample((A(3, 4),), {"axis": 1}),
+    Sample((A(3, 4), np.inf), wrt=(0,)), Sample((A(3, 4), -1)), Sample((A(3, 4),), {"axis": 1}),
     Sample((A(3, 4),), {"axis": 0, "keepdims": True}), Sample((A(3, 4), 1, 0)),
     Sample((A(2, 3, 4),), {"axis": (2, 0)}), Sample((A(2, 3, 4), 2, (0, 2))),
     Sample((A(2, 3, 4), "nuc", (1, 2), True)),
-    Sample((np.array([3.0, -1.0, -3.0, 2.0]), np.inf))])
+    Sample((np.array([3.0, -1.0, -3.0, 2.0]), np.inf), wrt=(0,))])
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     """Max-type norms (``inf``, matrix ``1``...) split the cotangent equally among ties."""
     if ord is None and (axis is None or keepdims):

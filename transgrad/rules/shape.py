@@ -98,14 +98,14 @@ def asarray(g, ans, a, dtype=None, order=None):
 
 @vjp(np.atleast_1d, samples=[Sample((S(),)), Sample((A(3),))])
 def atleast_1d(g, ans, *arys):
-    """One array only (several give a list)."""
-    return np.reshape(g, np.shape(arys[0]))
+    """One array only (several give a list); a 1-tuple, one cotangent per array."""
+    return (np.reshape(g, np.shape(arys[0])),)
 
 
 @vjp(np.atleast_2d, samples=[Sample((A(3),)), Sample((A(2, 3),))])
 def atleast_2d(g, ans, *arys):
-    """One array only (several give a list)."""
-    return np.reshape(g, np.shape(arys[0]))
+    """One array only (several give a list); a 1-tuple, one cotangent per array."""
+    return (np.reshape(g, np.shape(arys[0])),)
 
 
 # --- joining and splitting ---------------------------------------------------------------

@@ -100,6 +100,22 @@ def node_class(name):
     return cls
 
 
+class MultiOpNode(OpNode):
+    """An OpNode of a primitive with several outputs (``np.split``): its rule gets a list."""
+
+    __slots__ = ("_nout",)
+
+
+def multi_node_class(name):
+    """The MultiOpNode subclass called ``name``, made once."""
+    key = ("multi", name)
+    cls = _CLASSES.get(key)
+    if cls is None:
+        cls = _CLASSES[key] = type(name, (MultiOpNode,), {"__slots__": (),
+                                                           "__module__": __name__})
+    return cls
+
+
 def accumulator(tensor):
     """The AccumulateGrad node of a leaf; kept while some graph refers to it, as in PyTorch."""
     ref = tensor._accum

@@ -17,7 +17,7 @@ from ..rules.registry import VJP_RULES, is_nondifferentiable
 from .. import runtime
 from .grad_mode import STATE
 from .specialize import RuleError, specialize
-from .tape import RemovableHandle, accumulator, node_class, _sequence
+from .tape import RemovableHandle, _sequence, accumulator, multi_node_class, node_class
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -56,8 +56,9 @@ OPS = {
     "cos": Op(np.cos, "CosBackward0"), "tanh": Op(np.tanh, "TanhBackward0"),
     "sqrt": Op(np.sqrt, "SqrtBackward0"), "abs": Op(np.absolute, "AbsBackward0"),
     "sigmoid": Op(nn.sigmoid, "SigmoidBackward0"), "relu": Op(nn.relu, "ReluBackward0"),
-    "clamp": Op(np.clip, "ClampBackward1"), "clamp_min": Op(np.maximum, "ClampMinBackward0"),
-    "clamp_max": Op(np.minimum, "ClampMaxBackward0"),
+    "clamp": Op(np.clip, "ClampBackward1", lambda a, a_min, a_max: (
+        np.maximum(a, a_min) if a_max is None else
+        np.minimum(a, a_max) if a_min is None else np.clip(a, a_min, a_max))),
     "maximum": Op(np.maximum, "MaximumBackward0"),
     "minimum": Op(np.minimum, "MinimumBackward0"),
     "sum": Op(np.sum, "SumBackward0", _ndarray.sum),
@@ -110,13 +111,18 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
 
     ``mask[i]`` says whether ``args[i]`` requires grad: True for a Tensor, 2 for a list of
     Tensors (``np.concatenate``'s ``arrays``). With ``inplace`` the first operand is about to
-    be overwritten, so if the rule reads its value a copy is saved instead.
+    be overwritten, so if the rule reads its value a copy is saved instead. ``out`` is a list
+    of Tensors for a primitive with several outputs.
     """
     rule = _rules_get(op.func)
     spec = op.specs.get(mask)
     if spec is None or spec.rule is not rule:
         spec = _specialize(op, rule, mask)
-    node = _new(op.node)
+    if type(out) is list:
+        node = _new(multi_node_class(op.name))
+        node._nout = len(out)
+    else:
+        node = _new(op.node)
     node._spec = spec
     node._kwargs = kwargs
     node._hooks = None
@@ -152,6 +158,8 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
             checks = checks or []
             checks.extend((t, t._version[0]) for t in a if isinstance(t, Tensor))
     node._args = saved
+    if type(out) is list:
+        return _record_outputs(node, spec, out, checks)
     if spec.uses_ans:
         node._ans = out.data
         if checks is None:
@@ -163,6 +171,18 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
     node._checks = checks
     out._rg = True
     out.grad_fn = node
+    return node
+
+
+def _record_outputs(node, spec, outs, checks):
+    node._ans = [o.data for o in outs] if spec.uses_ans else None
+    if spec.uses_ans:
+        checks = (checks or []) + [(o, o._version[0]) for o in outs]
+    node._checks = checks
+    for i, o in enumerate(outs):
+        o._rg = True
+        o.grad_fn = node
+        o._nr = i
     return node
 
 
@@ -284,16 +304,24 @@ def apply(func, *args, **kwargs):
             mask.append(False)
     kw = {k: (v.data if isinstance(v, Tensor) else v) for k, v in kwargs.items()}
     out = func(*arrays, **kw)
+    several = type(out) in (list, tuple) and all(isinstance(o, _ndarray) for o in out)
     if not any(mask) or not STATE.enabled or is_nondifferentiable(func):
         if isinstance(out, (_ndarray, np.generic)):
             return _wrap(np.asarray(out))
+        if several:
+            return type(out)(_wrap(o) for o in out)
         return out
+    name = getattr(func, "__name__", "Apply")
+    name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+    op = _variant(Op(func, name), name)
+    if several:
+        outs = [_wrap(o) for o in out]
+        _record(op, outs, tuple(args), tuple(mask), kw)
+        return type(out)(outs)
     if type(out) is not _ndarray:
         out = np.asarray(out)
     t = _wrap(out)
-    name = getattr(func, "__name__", "Apply")
-    name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
-    _record(_variant(Op(func, name), name), t, tuple(args), tuple(mask), kw)
+    _record(op, t, tuple(args), tuple(mask), kw)
     return t
 
 
@@ -357,6 +385,7 @@ def _rebase(t, result):
                 "the operation to the base tensor, or clone() the view first")
         # the base's values changed through the view: the base now equals
         # index_update(base_before, index, view_after) (PyTorch's CopySlices)
+        t._view = (base, index, t._version[0])
         new_base = _wrap(base.data)
         _record(_UPDATE, new_base, (base, index, t), (base._rg, False, True), inplace=False)
         base.grad_fn = new_base.grad_fn
@@ -862,11 +891,12 @@ class Tensor:
         """Limit values to [min, max]; the gradient passes where ``min <= x <= max``."""
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        op = OPS["clamp"]
         if max is None:
-            return _apply2(OPS["clamp_min"], self, min)
-        if min is None:
-            return _apply2(OPS["clamp_max"], self, max)
-        return apply_op(OPS["clamp"], self, min, max)
+            op = _variant(op, "ClampMinBackward0")
+        elif min is None:
+            op = _variant(op, "ClampMaxBackward0")
+        return apply_op(op, self, min, max)
 
     clip = clamp
 
@@ -1103,17 +1133,16 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        if max is None:
-            return _inplace(self, OPS["clamp_min"], min, "clamp_")
-        if min is None:
-            return _inplace(self, OPS["clamp_max"], max, "clamp_")
-        if STATE.enabled and (self._rg or isinstance(min, Tensor) or isinstance(max, Tensor)):
+        mn, rmin = _operand(min)
+        mx, rmax = _operand(max)
+        if STATE.enabled and (self._rg or rmin or rmax):
             _check_inplace(self, "clamp_")
-            result = self.clamp(min, max)
-            if result.grad_fn is not None:
-                _rebase(self, result)
-                return self
-        np.clip(self.data, _operand(min)[0], _operand(max)[0], out=self.data)
+            op = OPS["clamp"]
+            result = _wrap(np.asarray(op.impl(self.data, mn, mx)))
+            _record(op, result, (self, min, max), (self._rg, rmin, rmax), inplace=True)
+            _rebase(self, result)
+            return self
+        np.copyto(self.data, OPS["clamp"].impl(self.data, mn, mx), casting="same_kind")
         _bump(self)
         return self
 
@@ -1311,7 +1340,7 @@ def apply_op(op, *args, **kwargs):
         else:
             arrays.append(a)
             mask.append(False)
-    out = op.func(*arrays, **kwargs)
+    out = op.impl(*arrays, **kwargs)
     if type(out) is not _ndarray:
         out = np.asarray(out)
     t = _wrap(out)
