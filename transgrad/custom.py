@@ -42,3 +42,30 @@ def stop_gradient(x):
 
 
 nondifferentiable(stop_gradient, reason="tg.stop_gradient")
+
+
+class grad_of:  # noqa: N801 - used like a function: `with tg.grad_of(x) as gx:`
+    """Inspect or change a gradient inside a differentiated function.
+
+    In code that transgrad differentiates, ``with tg.grad_of(x) as gx:`` moves the block into
+    the adjoint sweep, at the point where the gradient of ``x`` is complete, with ``gx`` bound
+    to it; whatever the block leaves in ``gx`` is the gradient that flows on. Run normally, the
+    block is skipped... except that Python runs it: ``gx`` is then None, so guard side effects
+    or keep the block to gradient-only work.
+
+    Example (gradient clipping inside an RNN loop)::
+
+        for x in xs:
+            h = np.tanh(h @ w + x)
+            with tg.grad_of(h) as gh:
+                gh = np.clip(gh, -1.0, 1.0)
+    """
+
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False

@@ -41,7 +41,6 @@ UNSUPPORTED = {
     gast.Starred: "`*args` unpacking is not supported; pass the arguments one by one",
     gast.Set: "set literals are not supported",
     gast.Match: "`match` is not supported; use if/elif",
-    gast.With: "`with` blocks are not supported inside a differentiated function",
     gast.Dict: "dictionary literals are not supported by this version of transgrad",
     gast.FunctionDef: "nested function definitions are not supported; define the helper at "
                       "module level",
@@ -63,6 +62,18 @@ FORBIDDEN_CALLS = {"exec": "exec() is not supported in differentiated code",
                               "is not differentiated"}
 
 
+def _is_grad_of(node):
+    """``with <...>.grad_of(name) as alias:`` and nothing else."""
+    if len(node.items) != 1:
+        return False
+    item = node.items[0]
+    call = item.context_expr
+    func = getattr(call, "func", None)
+    spelled = getattr(func, "attr", None) or getattr(func, "id", None)
+    return isinstance(call, gast.Call) and spelled == "grad_of" and len(call.args) == 1 \
+        and isinstance(call.args[0], gast.Name) and isinstance(item.optional_vars, gast.Name)
+
+
 def fence(info):
     """Raise TransformError at the first unsupported construct in ``info.tree``."""
     tree = info.tree
@@ -82,6 +93,10 @@ def fence(info):
                     and node.func.id in FORBIDDEN_CALLS:
                 raise info.error(f"`{node.func.id}()` is not supported",
                                  node, hint=FORBIDDEN_CALLS[node.func.id])
+            if isinstance(node, gast.With) and not _is_grad_of(node):
+                raise info.error("`with` blocks are not supported inside a differentiated "
+                                 "function, except `with tg.grad_of(x) as gx:`", node,
+                                 hint="move the `with` block to the caller")
             if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Store):
                 raise info.error("setting attributes on objects is not supported", node,
                                  hint="return the new value instead of storing it on an object")

@@ -85,6 +85,15 @@ class Normalizer:
         gast.copy_location(stmt, self.origin)
         self.body.append(stmt)
 
+    def rename_loads(self, stmt):
+        """A hook's statement, reading the current versions of renamed variables."""
+        stmt = clone(stmt)
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                    and node.id in self.current:
+                node.id = self.current[node.id]
+        return stmt
+
     def block(self, stmts, prefix=()):
         """Normalize ``stmts`` into a new statement list (a branch or loop body)."""
         outer, outer_origin = self.body, self.origin
@@ -254,6 +263,14 @@ class Normalizer:
             self.visit_for(stmt)
         elif isinstance(stmt, gast.While):
             self.visit_while(stmt)
+        elif isinstance(stmt, gast.With):   # with tg.grad_of(x) as gx: (checked by fence)
+            item = stmt.items[0]
+            hook = gast.With(items=[], body=[self.rename_loads(s) for s in stmt.body],
+                             type_comment=None)
+            hook.grad_of = self.current.get(item.context_expr.args[0].id,
+                                            item.context_expr.args[0].id)
+            hook.alias = item.optional_vars.id
+            self.emit(hook)
         elif isinstance(stmt, gast.Break):
             self.emit(gast.Break())
         elif isinstance(stmt, gast.Continue):

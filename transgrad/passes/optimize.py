@@ -277,8 +277,9 @@ def _drop_orphan_comments(body):
     kept = []
     for i, stmt in enumerate(body):
         for field in ("body", "orelse"):
-            if isinstance(getattr(stmt, field, None), list):
-                setattr(stmt, field, _drop_orphan_comments(getattr(stmt, field)))
+            block = getattr(stmt, field, None)
+            if isinstance(block, list) and block:
+                setattr(stmt, field, _drop_orphan_comments(block))
         following = body[i + 1] if i + 1 < len(body) else None
         if _is_comment(stmt) and (following is None or _is_comment(following)
                                   or isinstance(following, gast.Return)):

@@ -80,6 +80,7 @@ class ReverseBuilder:
         self.first_defs = first_definitions(tree)
         self.owned = set()          # adjoints that are arrays this code allocated (in-place ok)
         self.calls = {}             # id(call statement) -> UserCall, for user functions
+        self.hooks = {}             # variable -> `with tg.grad_of(variable)` blocks waiting
         self.out = []
 
     # --- accumulation -----------------------------------------------------------------------
@@ -156,6 +157,8 @@ class ReverseBuilder:
                         func=gast.Attribute(value=name(self.stack_name()), attr="append",
                                             ctx=gast.Load()),
                         args=[name(call.tape)], keywords=[])))
+            elif isinstance(stmt, gast.With):
+                continue   # tg.grad_of blocks run in the adjoint sweep only
             elif isinstance(stmt, (gast.If, gast.For, gast.While)):
                 node = clone_shallow(stmt)
                 node.body = self.primal(stmt.body) or [gast.Pass()]
@@ -185,9 +188,14 @@ class ReverseBuilder:
         for stmt in reversed(body):
             start = len(self.out)
             if isinstance(stmt, gast.Assign):
+                for var in ir.assigned(stmt):
+                    self.run_hooks(var)
                 self.visit(stmt)
             elif isinstance(stmt, (gast.If, gast.For, gast.While)):
                 self.visit_compound(stmt)
+            elif isinstance(stmt, gast.With):
+                self.hooks.setdefault(stmt.grad_of, []).append(stmt)
+                continue
             origin = getattr(stmt, "origin", None)
             if len(self.out) > start and origin is not None and origin is not current_origin \
                     and not isinstance(stmt, (gast.If, gast.For, gast.While)):
@@ -196,6 +204,22 @@ class ReverseBuilder:
                 self.out.insert(start, comment(f"grad of line {origin.lineno}: {line}"))
         result, self.out = self.out, outer
         return result
+
+    def run_hooks(self, var):
+        """``with tg.grad_of(var) as gv:`` blocks run here, where var's adjoint is complete;
+        what they leave in ``gv`` becomes the adjoint."""
+        for hook in self.hooks.pop(var, []):
+            if var in self.exists and var in self.active:
+                self.out.append(assign(hook.alias, name(self.adjoints[var])))
+            else:
+                self.out.append(assign(hook.alias, tgr_call("zeros_like_value", name(var))))
+            self.out.append(comment(f"with tg.grad_of({var}) as {hook.alias}: "
+                                    f"(line {hook.lineno})"))
+            self.out.extend(clone(hook.body))
+            if var in self.active:
+                self.exists.add(var)
+                self.owned.discard(var)
+                self.out.append(assign(self.adjoint_name(var), name(hook.alias)))
 
     def visit_compound(self, stmt):
         """if/for/while: adjoints receiving contributions inside start at 0.0 before it."""
@@ -660,6 +684,10 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
                 gast.Constant(value=info.tree.name, kind=None))))
     builder.seed(ret_value, seed)
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
+    builder.out = []
+    for var in list(builder.hooks):   # hooks on parameters: their adjoints are complete last
+        builder.run_hooks(var)
+    builder.adjoint_sweep += builder.out
     builder.out = []
     body.extend(builder.adjoint_sweep)
     grads = []

@@ -37,6 +37,16 @@ def reassigned_names(body):
     return again
 
 
+def _primal_stores(stmt):
+    """Names stored by ``stmt``, not counting tg.grad_of blocks (they run in the adjoint)."""
+    if isinstance(stmt, gast.With):
+        return
+    if isinstance(stmt, gast.Name) and isinstance(stmt.ctx, gast.Store):
+        yield stmt.id
+    for child in gast.iter_child_nodes(stmt):
+        yield from _primal_stores(child)
+
+
 def overwritten_names(body, in_loop=False):
     """Names whose value can be overwritten while the function runs: stored inside a loop, or
     stored by more than one statement. Only these ever need saving for the adjoint sweep."""
@@ -44,9 +54,10 @@ def overwritten_names(body, in_loop=False):
 
     def scan(stmts, in_loop):
         for stmt in stmts:
+            if isinstance(stmt, gast.With):
+                continue   # tg.grad_of blocks run in the adjoint sweep, not the primal
             if isinstance(stmt, (gast.For, gast.While)):
-                looped.update(n.id for n in gast.walk(stmt)
-                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+                looped.update(_primal_stores(stmt))
                 scan(stmt.body, True)
             elif isinstance(stmt, gast.If):
                 scan(stmt.body, in_loop)

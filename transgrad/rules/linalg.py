@@ -165,8 +165,10 @@ def pinv(g, ans, a, rcond=None, hermitian=False):
     Sample((np.array([3.0, -1.0, -3.0, 2.0]), np.inf), wrt=(0,))])
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     """Max-type norms (``inf``, matrix ``1``...) split the cotangent equally among ties."""
-    if ord is None and (axis is None or keepdims):
+    if ord is not None and ord != "fro":
+        bx = tgr.norm_vjp(g, ans, x, ord, axis, keepdims)
+    elif axis is None or keepdims:
         bx = g * x / ans
     else:
-        bx = tgr.norm_vjp(g, ans, x, ord, axis, keepdims)
+        bx = x * tgr.expand_reduced(g / ans, x, axis)
     return bx

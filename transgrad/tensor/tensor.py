@@ -1133,8 +1133,8 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        mn, rmin = _operand(min)
-        mx, rmax = _operand(max)
+        mn, rmin = _operand(min) if min is not None else (None, False)
+        mx, rmax = _operand(max) if max is not None else (None, False)
         if STATE.enabled and (self._rg or rmin or rmax):
             _check_inplace(self, "clamp_")
             op = OPS["clamp"]
