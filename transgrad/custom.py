@@ -49,9 +49,9 @@ class grad_of:  # noqa: N801 - used like a function: `with tg.grad_of(x) as gx:`
 
     In code that transgrad differentiates, ``with tg.grad_of(x) as gx:`` moves the block into
     the adjoint sweep, at the point where the gradient of ``x`` is complete, with ``gx`` bound
-    to it; whatever the block leaves in ``gx`` is the gradient that flows on. Run normally, the
-    block is skipped... except that Python runs it: ``gx`` is then None, so guard side effects
-    or keep the block to gradient-only work.
+    to it; whatever the block leaves in ``gx`` is the gradient that flows on. When the function
+    simply runs (not differentiated), the block runs with ``gx`` a zero of x's shape, and what
+    it computes is discarded.
 
     Example (gradient clipping inside an RNN loop)::
 
@@ -65,7 +65,8 @@ class grad_of:  # noqa: N801 - used like a function: `with tg.grad_of(x) as gx:`
         self.value = value
 
     def __enter__(self):
-        return None
+        from .runtime import zeros_like_value
+        return zeros_like_value(self.value)
 
     def __exit__(self, *exc):
         return False
