@@ -29,8 +29,6 @@ UNSUPPORTED = {
                  "level",
     gast.ImportFrom: "imports inside a differentiated function are not supported; import at "
                      "module level",
-    gast.Lambda: "lambdas are not supported inside a differentiated function; use `def` at "
-                 "module level",
     gast.ListComp: "comprehensions are not supported yet; build the list with a loop or use "
                    "array operations",
     gast.SetComp: "set comprehensions are not supported",
@@ -42,8 +40,6 @@ UNSUPPORTED = {
     gast.Set: "set literals are not supported",
     gast.Match: "`match` is not supported; use if/elif",
     gast.Dict: "dictionary literals are not supported by this version of transgrad",
-    gast.FunctionDef: "nested function definitions are not supported; define the helper at "
-                      "module level",
     gast.Assert: "`assert` is not supported inside a differentiated function; check inputs in "
                  "the caller",
 }
@@ -60,6 +56,15 @@ FORBIDDEN_CALLS = {"exec": "exec() is not supported in differentiated code",
                    "locals": "locals() is not supported in differentiated code",
                    "setattr": "setattr() is not supported: setting attributes on objects "
                               "is not differentiated"}
+
+
+def _bound_lambda(stmt, node):
+    """True for ``name = lambda ...`` (at any nesting depth)."""
+    for candidate in gast.walk(stmt):
+        if isinstance(candidate, gast.Assign) and candidate.value is node \
+                and len(candidate.targets) == 1 and isinstance(candidate.targets[0], gast.Name):
+            return True
+    return False
 
 
 def _is_grad_of(node):
@@ -93,6 +98,14 @@ def fence(info):
                     and node.func.id in FORBIDDEN_CALLS:
                 raise info.error(f"`{node.func.id}()` is not supported",
                                  node, hint=FORBIDDEN_CALLS[node.func.id])
+            if isinstance(node, gast.Lambda) and not _bound_lambda(stmt, node):
+                raise info.error("a lambda is supported only when bound to a name "
+                                 "(`f = lambda x: ...`)", node,
+                                 hint="bind it to a name, or define it with `def`")
+            if isinstance(node, gast.FunctionDef) and (node.decorator_list or node.args.vararg
+                                                       or node.args.kwarg):
+                raise info.error("nested functions with decorators or *args/**kwargs are not "
+                                 "supported", node, hint="define the helper at module level")
             if isinstance(node, gast.With) and not _is_grad_of(node):
                 raise info.error("`with` blocks are not supported inside a differentiated "
                                  "function, except `with tg.grad_of(x) as gx:`", node,

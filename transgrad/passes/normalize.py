@@ -65,6 +65,8 @@ class Normalizer:
         # variables assigned inside if/for/while keep one name (no renaming): their old values
         # are saved on a stack by the reverse pass where the adjoint needs them
         self.multi = assigned_in_compound(info.tree.body)
+        self.local_functions = {}   # nested def / lambda name -> FunctionDef, inlined at calls
+        self.inlining = []
 
     # --- statements -------------------------------------------------------------------------
     def run(self):
@@ -212,7 +214,15 @@ class Normalizer:
         self.finish_loop(gast.While(test=_load(cond), body=body, orelse=[]), stmt)
 
     def visit_stmt(self, stmt):
-        if isinstance(stmt, gast.Assign):
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Lambda):
+            lam = stmt.value
+            self.local_functions[stmt.targets[0].id] = gast.copy_location(gast.FunctionDef(
+                name=stmt.targets[0].id, args=lam.args,
+                body=[gast.copy_location(gast.Return(value=lam.body), lam)], decorator_list=[],
+                returns=None, type_comment=None, type_params=[]), stmt)
+        elif isinstance(stmt, gast.FunctionDef):
+            self.local_functions[stmt.name] = stmt
+        elif isinstance(stmt, gast.Assign):
             value = self.expr(stmt.value)
             if len(stmt.targets) > 1:
                 value = self.atom(value)
@@ -424,6 +434,8 @@ class Normalizer:
         args = [self.arg(a) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.arg(k.value)) for k in node.keywords]
         func = node.func
+        if isinstance(func, gast.Name) and func.id in self.local_functions:
+            return self.inline_local(self.local_functions[func.id], args, keywords, node)
         if hasattr(func, "resolved"):
             return gast.copy_location(gast.Call(func=func, args=args, keywords=keywords), node)
         if isinstance(func, gast.Attribute):   # a method of a local value: x.sum(axis=0)
@@ -440,6 +452,50 @@ class Normalizer:
                                       node)
         raise self.info.error("calling a local value is not supported", node,
                               hint="call functions by their global name")
+
+    def inline_local(self, fn, args, keywords, node):
+        """A call of a nested function or lambda: its body, with fresh names, in place.
+
+        It reads the enclosing function's variables as they are at the call (as Python's
+        closures do); its parameters and locals get names of their own.
+        """
+        if fn.name in self.inlining:
+            raise self.info.error(f"the nested function `{fn.name}` calls itself", node,
+                                  hint="define recursive helpers at module level")
+        params = [a.id for a in fn.args.args]
+        inner = {a.id for a in gast.walk(fn.args) if isinstance(a, gast.Name)} | {
+            n.id for s in fn.body for n in gast.walk(s)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        renames = {local: self.fresh(local) for local in sorted(inner)}
+        defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
+        bound = dict(zip(params, args))
+        bound.update((k.arg, k.value) for k in keywords)
+        for param in params:
+            if param not in bound:
+                if param not in defaults:
+                    raise self.info.error(f"missing argument `{param}` of `{fn.name}`", node)
+                bound[param] = self.atom_of(defaults[param])
+            self.assign_temp(renames[param], bound[param])
+        body = [clone(s) for s in fn.body]
+        for stmt in body:
+            for n in gast.walk(stmt):
+                if isinstance(n, gast.Name) and n.id in renames:
+                    n.id = renames[n.id]
+        result = self.fresh("result", multi=True)
+        body = lift_returns(body, result)
+        if isinstance(body[-1], gast.Return):
+            body[-1] = gast.copy_location(gast.Assign(
+                targets=[_store(result)], value=body[-1].value or gast.Constant(
+                    value=None, kind=None), type_comment=None), body[-1])
+        self.multi |= assigned_in_compound(body)
+        self.inlining.append(fn.name)
+        outer_origin = self.origin
+        for stmt in restructure_jumps(body):
+            self.origin = stmt
+            self.visit_stmt(stmt)
+        self.origin = outer_origin
+        self.inlining.pop()
+        return _load(result)
 
     def arg(self, node):
         """Call arguments may stay tuples or lists of atoms (np.stack([a, b]))."""

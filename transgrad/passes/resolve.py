@@ -15,8 +15,11 @@ def local_names(tree):
     """Parameters and every name the function assigns."""
     names = {a.id for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
     for node in gast.walk(tree):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del,
+                                                                   gast.Param)):
             names.add(node.id)
+        elif isinstance(node, gast.FunctionDef) and node is not tree:
+            names.add(node.name)   # a nested helper, inlined where it is called
     return names
 
 

@@ -283,15 +283,19 @@ class ReverseBuilder:
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)):
             return None
         prim = ir.primitive(stmt.value)
-        func = prim.func
+        func, receiver = prim.func, None
+        if inspect.ismethod(func) and inspect.isfunction(func.__func__) \
+                and lookup_vjp(func) is None:   # obj.method(...) on a global object
+            func, receiver = func.__func__, func.__self__
         if not inspect.isfunction(func) or lookup_vjp(func) is not None \
                 or is_nondifferentiable(func) or not self.active.intersection(ir.assigned(stmt)):
             return None
         params = list(inspect.signature(func).parameters)
+        offset = 0 if receiver is None else 1
         positions, operands = [], []
         for i, arg in enumerate(prim.args):
             if isinstance(arg, gast.Name) and arg.id in self.active:
-                positions.append(i)
+                positions.append(i + offset)
                 operands.append(arg.id)
             elif self.active.intersection(ir.operand_names(arg)):
                 raise self.info.error("pass differentiable values to user functions one by one",
@@ -309,7 +313,7 @@ class ReverseBuilder:
         pair = split(func, tuple(positions))
         tape = self.namer.temp("tape")
         saved = bool(self.reassigned.intersection(ir.assigned(stmt)))
-        self.calls[key] = UserCall(pair, tape, operands, saved)
+        self.calls[key] = UserCall(pair, tape, operands, saved, receiver)
         return self.calls[key]
 
     def needs_save(self, stmt):
@@ -497,8 +501,9 @@ class UserCall:
     returns a tape; its backward half, given the tape and the output's adjoint, returns the
     cotangents of ``operands`` (the differentiated arguments, in order)."""
 
-    def __init__(self, pair, tape, operands, tape_saved):
+    def __init__(self, pair, tape, operands, tape_saved, receiver=None):
         self.pair, self.tape, self.operands, self.tape_saved = pair, tape, operands, tape_saved
+        self.receiver = receiver   # the object of a bound method: its first argument
 
     def _half(self, attr):
         ref = name(self.pair.__name__)
@@ -507,7 +512,12 @@ class UserCall:
 
     def forward_statement(self, stmt):
         """``y, tape = f_vjp.fwd(...)`` in place of ``y = f(...)``."""
-        call = gast.Call(func=self._half("fwd"), args=[clone(a) for a in stmt.value.args],
+        args = [clone(a) for a in stmt.value.args]
+        if self.receiver is not None:
+            obj = name(type(self.receiver).__name__.lower())
+            obj.resolved = self.receiver
+            args.insert(0, obj)
+        call = gast.Call(func=self._half("fwd"), args=args,
                          keywords=[clone(k) for k in stmt.value.keywords])
         target = gast.Tuple(elts=[clone(stmt.targets[0]), name(self.tape, store=True)],
                             ctx=gast.Store())

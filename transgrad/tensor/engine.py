@@ -296,9 +296,16 @@ def _op_tensor_backward(node, spec, g):
     """The node's rule on Tensors, recorded (create_graph=True)."""
     ans = None
     if spec.uses_ans:
-        ans = _wrap(node._ans)
-        ans._rg = True
-        ans.grad_fn = node
+        if node._nout == 1:
+            ans = _wrap(node._ans)
+            ans._rg = True
+            ans.grad_fn = node
+        else:
+            ans = []
+            for i, a in enumerate(node._ans):
+                t = _wrap(a)
+                t._rg, t.grad_fn, t._nr = True, node, i
+                ans.append(t)
     fn = spec.tensor_fn()
     return fn(g, ans, *node._args, **node._kwargs)
 

@@ -6,9 +6,10 @@ then records a node with *its* rule, so the backward pass becomes part of the gr
 differentiated again. No derivative is written here either: ``NAMESPACE.f`` applies ``np.f``
 and looks its rule up in the table; ``RUNTIME`` is ``transgrad.runtime`` re-bound onto
 ``NAMESPACE``, except ``add_at`` (in place in numpy), which becomes the functional
-``index_add`` primitive.
+``index_add`` primitive; ``MATH`` is ``math`` sending Tensors to numpy's namesakes.
 """
 
+import math
 import types
 
 import numpy as np
@@ -122,6 +123,34 @@ def _runtime_namespace():
 
 
 RUNTIME = _runtime_namespace()
+
+
+class TensorMath(types.ModuleType):
+    """``math`` whose functions, given a Tensor, apply numpy's namesake (``math.cos`` ->
+    ``np.cos``) or, without one, record the math function itself through its rule."""
+
+    def __init__(self):
+        super().__init__("transgrad.tensor.math")
+
+    def __getattr__(self, name):
+        attr = getattr(math, name)
+        if not callable(attr):
+            return attr
+        twin = getattr(np, name, None)
+
+        def call(*args, **kwargs):
+            if _has_tensor(args, kwargs):
+                if twin is not None and callable(twin):
+                    return getattr(NAMESPACE, name)(*args, **kwargs)
+                return apply(attr, *args, **kwargs)
+            return attr(*args, **kwargs)
+        call.__name__ = name
+        call.__wrapped__ = attr
+        setattr(self, name, call)
+        return call
+
+
+MATH = TensorMath()
 _GLOBALS = {}
 
 
@@ -133,6 +162,6 @@ def rebind(fn):
     entry = _GLOBALS.get(key)
     if entry is None or entry[0] is not fn.__globals__:
         globals_ = dict(fn.__globals__)
-        globals_.update(np=NAMESPACE, tgr=RUNTIME)
+        globals_.update(np=NAMESPACE, tgr=RUNTIME, math=MATH)
         entry = _GLOBALS[key] = (fn.__globals__, globals_)
     return specialize.rebind(fn, entry[1])

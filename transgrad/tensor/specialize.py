@@ -164,7 +164,7 @@ def _build(rule, mask):
         # opaque rule: call it whole and keep every operand
         spec.opaque = True
         spec.single = False
-        spec.fn = Selecting(rule.vjp, positions, nparams)
+        spec.fn = Selecting(rule.vjp, positions, None if src.vararg else nparams)
         spec.saved = tuple(range(len(mask)))
         spec.meta = ()
         spec.uses_ans = True
@@ -193,16 +193,21 @@ def _build(rule, mask):
 
 
 class Selecting:
-    """Call a rule whose return cannot be read statically; pick the needed cotangents."""
+    """Call a rule whose return cannot be read statically; pick the needed cotangents.
+
+    ``nparams`` is None for a rule with ``*args``: it returns a sequence with one cotangent
+    per positional argument (possibly lazy, like einsum's: only the needed ones are computed).
+    """
 
     def __init__(self, fn, positions, nparams):
         self.fn, self.positions, self.nparams = fn, positions, nparams
 
     def __call__(self, *args, **kwargs):
         result = self.fn(*args, **kwargs)
-        if not isinstance(result, tuple) or self.nparams <= 1:
+        if self.nparams is not None and (not isinstance(result, tuple) or self.nparams <= 1):
             result = (result,)
-        return tuple(result[i] if i < len(result) else None for i in self.positions)
+        n = len(result)
+        return tuple(result[i] if i < n else None for i in self.positions)
 
 
 class _Names(ast.NodeVisitor):

@@ -309,7 +309,7 @@ def apply(func, *args, **kwargs):
         if isinstance(out, (_ndarray, np.generic)):
             return _wrap(np.asarray(out))
         if several:
-            return type(out)(_wrap(o) for o in out)
+            return _rebuild_sequence(out, [_wrap(o) for o in out])
         return out
     name = getattr(func, "__name__", "Apply")
     name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
@@ -317,12 +317,19 @@ def apply(func, *args, **kwargs):
     if several:
         outs = [_wrap(o) for o in out]
         _record(op, outs, tuple(args), tuple(mask), kw)
-        return type(out)(outs)
+        return _rebuild_sequence(out, outs)
     if type(out) is not _ndarray:
         out = np.asarray(out)
     t = _wrap(out)
     _record(op, t, tuple(args), tuple(mask), kw)
     return t
+
+
+def _rebuild_sequence(like, items):
+    """``items`` in the container type of ``like`` (a list, tuple or named tuple)."""
+    if hasattr(like, "_fields"):
+        return type(like)(*items)
+    return type(like)(items)
 
 
 def _bump(t):
