@@ -182,7 +182,9 @@ class GradientFunction:
                                 f"{self.func.__name__} followed by a cotangent")
             *args, cotangent = args
             self._check_args(args)
-            return generated(*args, g=cotangent, **kwargs)
+            code = generated.__code__   # the cotangent is the first keyword-only parameter
+            kwargs[code.co_varnames[code.co_argcount]] = cotangent
+            return generated(*args, **kwargs)
         self._check_args(args)
         return generated(*args, **kwargs)
 

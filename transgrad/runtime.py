@@ -539,7 +539,7 @@ def _kron_blocks(g, a, b):
 
 def kron_vjp_left(g, a, b):
     """Cotangent of ``a`` in ``np.kron(a, b)``."""
-    blocks, sa, sb, ndim = _kron_blocks(g, a, b)
+    blocks, _, sb, ndim = _kron_blocks(g, a, b)
     ba = np.tensordot(blocks, np.reshape(b, sb), axes=(list(range(1, 2 * ndim, 2)),
                                                         list(range(ndim))))
     return np.reshape(ba, np.shape(a))
@@ -547,7 +547,7 @@ def kron_vjp_left(g, a, b):
 
 def kron_vjp_right(g, a, b):
     """Cotangent of ``b`` in ``np.kron(a, b)``."""
-    blocks, sa, sb, ndim = _kron_blocks(g, a, b)
+    blocks, sa, _, ndim = _kron_blocks(g, a, b)
     bb = np.tensordot(blocks, np.reshape(a, sa), axes=(list(range(0, 2 * ndim, 2)),
                                                         list(range(ndim))))
     return np.reshape(bb, np.shape(b))
@@ -652,3 +652,16 @@ def sort_vjp(g, a, axis=-1):
     ba = np.zeros(np.shape(a), dtype=np.result_type(g))
     np.put_along_axis(ba, order, g, axis=axis)
     return np.reshape(ba, shape)
+
+
+def structure_part(g, i, like):
+    """Entry ``i`` of the cotangent ``g`` of a tuple-valued result ``like`` (a tuple, list or
+    array of parts, or a DictCotangent keyed by a named tuple's fields); zeros where absent."""
+    if g is None:
+        part = None
+    elif isinstance(g, dict):
+        fields = getattr(like, "_fields", None)
+        part = g.get(fields[i] if fields is not None else i)
+    else:
+        part = g[i]
+    return zeros_like_value(like[i]) if part is None else part

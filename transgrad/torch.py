@@ -27,8 +27,18 @@ import types
 import numpy as np
 
 from . import tensor as _t
-from .tensor import (Function, Tensor, cat, device, enable_grad, is_grad_enabled, no_grad,
-                     set_grad_enabled, stack, where)
+from .tensor import (
+    Function,
+    Tensor,
+    cat,
+    device,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    stack,
+    where,
+)
 from .tensor.tensor import _wrap
 
 __all__ = ["Function", "Tensor", "arange", "autograd", "bool", "cat", "device", "double",

@@ -345,6 +345,7 @@ class Normalizer:
         if is_atom(value):
             return value
         name = self.namer.temp()
+        self.defined.add(name)
         self.emit(gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
                                                  type_comment=None)],
                               value=value, type_comment=None))

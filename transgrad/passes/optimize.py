@@ -47,6 +47,19 @@ def _float_valued(node):
     return False
 
 
+_NOT_LITERAL = object()
+
+
+def _literal_value(node):
+    """The Python value of a constant or a tuple of constants, else _NOT_LITERAL."""
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, gast.Tuple):
+        values = tuple(_literal_value(e) for e in node.elts)
+        return _NOT_LITERAL if _NOT_LITERAL in values else values
+    return _NOT_LITERAL
+
+
 class _Simplify(gast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -76,10 +89,13 @@ class _Simplify(gast.NodeTransformer):
     def visit_Compare(self, node):
         self.generic_visit(node)
         op = type(node.ops[0])
-        left, right = node.left, node.comparators[0]
-        if len(node.ops) == 1 and op in _CMP and isinstance(left, gast.Constant) \
-                and isinstance(right, gast.Constant):
-            return gast.Constant(value=_CMP[op](left.value, right.value), kind=None)
+        left, right = _literal_value(node.left), _literal_value(node.comparators[0])
+        if len(node.ops) == 1 and op in _CMP and left is not _NOT_LITERAL \
+                and right is not _NOT_LITERAL:
+            if op in (gast.Is, gast.IsNot) and None not in (left, right):
+                # identity of two literals is decided only by None-ness here
+                return gast.Constant(value=op is gast.IsNot, kind=None)
+            return gast.Constant(value=_CMP[op](left, right), kind=None)
         return node
 
     def visit_BoolOp(self, node):

@@ -455,6 +455,12 @@ class ReverseBuilder:
             if i >= len(outputs):
                 break
             self.contribute(operand, outputs[i], rule, target, prim, i, stmt)
+        positional = [p.name for p in list(rule.params.values())[2:]
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        for keyword, operand in prim.kwargs.items():   # np.average(x, weights=w)
+            index = positional.index(keyword) if keyword in positional else len(outputs)
+            output = outputs[index] if index < len(outputs) else None
+            self.contribute(operand, output, rule, target, prim, index, stmt)
 
     def contribute(self, operand, output, rule, result, prim, index, stmt):
         active = [v for v in ir.operand_names(operand) if v in self.active]

@@ -32,7 +32,8 @@ Callables with no derivative (shapes, argmax, rounding, random numbers) are decl
 ``nondifferentiable(...)``: their outputs are constants.
 """
 
+# importing each module registers its rules; containers, nn and scatter hold Tensor primitives
+from . import (arithmetic, constants, containers, elementwise, indexing, linalg,  # noqa: F401,I001
+               nn, reductions, scalar, scatter, shape)
 from .registry import (NONDIFFERENTIABLE, VJP_RULES, Rule, Sample, all_rules,  # noqa: F401
                        is_nondifferentiable, lookup_vjp, nondifferentiable, register_vjp, vjp)
-from . import arithmetic, elementwise, reductions, linalg, shape, indexing, scalar, constants  # noqa: F401,E402,I001
-from . import containers, nn, scatter  # noqa: F401,E402,I001  (Tensor primitives; see each module)

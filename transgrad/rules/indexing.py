@@ -12,7 +12,11 @@ from .specs import A
 @vjp(operator.getitem, samples=[
     Sample((A(5, 4), 2)), Sample((A(5, 4), (slice(1, 4), slice(None)))),
     Sample((A(5, 4), (Ellipsis, None, 1))), Sample((A(5), np.array([0, 2, 2, 4]))),
-    Sample((A(3, 4), np.array([[True, False, True, True]] * 3)))])
+    Sample((A(3, 4), np.array([[True, False, True, True]] * 3))), Sample((A(5), -1)),
+    Sample((A(5), [0, 2, 2])), Sample((A(4, 3), (slice(None), np.array([2, 0, 2])))),
+    Sample((A(4, 3), np.array([True, False, True, True]))),
+    Sample((A(2, 3, 4), (1, Ellipsis, slice(None, None, -2)))),
+    Sample((A(4, 3), (np.array([[0], [3]]), np.array([0, 2, 2]))))])
 def getitem(g, ans, a, index):
     ba = np.zeros_like(a)
     ba = tgr.add_at(ba, index, g)

@@ -115,8 +115,8 @@ def inv(g, ans, a):
     Sample((W(3), A(3))), Sample((W(3), A(3, 2))), Sample((W(3, (2,)), A(2, 3, 2))),
     Sample((W(3, (2,)), A(3))), Sample((W(3), A(2, 3, 1)))])
 def solve(g, ans, a, b):
-    bb = tgr.solve_transposed(a, g, b)
-    return tgr.solve_vjp_a(bb, ans, b), bb
+    solved = tgr.solve_transposed(a, g, b)
+    return tgr.solve_vjp_a(solved, ans, b), solved
 
 
 @vjp(np.linalg.det, samples=[Sample((W(3),)), Sample((A(2, 2),)), Sample((W(3, (2,)),))])
@@ -129,7 +129,7 @@ def det(g, ans, a):
 def slogdet(g, ans, a):
     """``g`` is ``(g_sign, g_logabsdet)``; the sign is piecewise constant, so only the second
     part (None when zero) carries a derivative."""
-    g_logdet = tgr.zeros_if_none(g[1], ans[1])
+    g_logdet = tgr.structure_part(g, 1, ans)
     return np.expand_dims(g_logdet, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)
 
 

@@ -26,6 +26,22 @@ from .tensor import OPS, Tensor, apply, cat, device, stack, tensor, where
 
 autograd_grad = grad
 
-__all__ = ["BackwardCFunction", "Function", "OPS", "Tensor", "apply", "autograd_grad",
-           "backward", "cat", "device", "enable_grad", "grad", "is_grad_enabled", "no_grad",
-           "set_grad_enabled", "stack", "tensor", "where"]
+__all__ = [
+           "OPS",
+           "BackwardCFunction",
+           "Function",
+           "Tensor",
+           "apply",
+           "autograd_grad",
+           "backward",
+           "cat",
+           "device",
+           "enable_grad",
+           "grad",
+           "is_grad_enabled",
+           "no_grad",
+           "set_grad_enabled",
+           "stack",
+           "tensor",
+           "where",
+]

@@ -226,9 +226,9 @@ def _execute(roots, retain, create, targets, captured):
                 cots = (cots,)
             if spec.flat is not None:
                 cots = _flatten(cots, spec.flat)
-            if not retain and (spec.saved or spec.uses_ans):
+            if spec.frees and not retain:
                 node._args = node._ans = None
-            broadcasting = spec.rule.broadcasting
+            broadcasting = spec.broadcasting
         else:
             cots = node._run_backward(g, create, retain)
             broadcasting = True

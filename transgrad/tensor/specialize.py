@@ -44,8 +44,9 @@ class Spec:
     ``uses_ans``: whether it reads the output.
     """
 
-    __slots__ = ("rule", "mask", "fn", "positions", "saved", "meta", "keep", "keep_all",
-                 "uses_ans", "single", "opaque", "count", "flat", "_tensor_fn")
+    __slots__ = ("_tensor_fn", "broadcasting", "count", "flat", "fn", "frees", "keep",
+                 "keep_all", "mask", "meta", "opaque", "positions", "rule", "saved", "single",
+                 "uses_ans")
 
     def tensor_fn(self):
         """``fn`` with ``np``/``tgr`` bound to the Tensor namespaces (for create_graph)."""
@@ -146,6 +147,13 @@ def specialize(rule, mask):
 
 
 def _build(rule, mask):
+    spec = _build_spec(rule, mask)
+    spec.broadcasting = rule.broadcasting
+    spec.frees = bool(spec.saved or spec.uses_ans)   # backward can release what it saved
+    return spec
+
+
+def _build_spec(rule, mask):
     src = _source(rule)
     positions = tuple(i for i, m in enumerate(mask) if m)
     for i in positions:
@@ -258,7 +266,7 @@ def _compile(tree, original):
     module = ast.Module(body=[tree], type_ignores=[])
     code = compile(module, tree.filename, "exec")
     namespace = {}
-    exec(code, original.__globals__, namespace)     # globals: the rule's own module
+    exec(code, original.__globals__, namespace)  # noqa: S102  (the rule's own source, pruned)
     fn = namespace[tree.name]
     fn.__wrapped__ = original
     return fn

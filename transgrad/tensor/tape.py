@@ -24,7 +24,7 @@ FREED_MESSAGE = (
 class Node:
     """A recorded operation (PyTorch's ``grad_fn``). Its class name is PyTorch's node name."""
 
-    __slots__ = ("_seq", "_edges", "_hooks", "__weakref__")
+    __slots__ = ("__weakref__", "_edges", "_hooks", "_seq")
     _nout = 1
     _kind = 0
 
@@ -66,7 +66,7 @@ def _node_hooks(node):
 class OpNode(Node):
     """A node whose backward is a rule of the table."""
 
-    __slots__ = ("_spec", "_args", "_kwargs", "_ans", "_checks")
+    __slots__ = ("_ans", "_args", "_checks", "_kwargs", "_spec")
 
     @property
     def rule(self):

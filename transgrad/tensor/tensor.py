@@ -12,9 +12,9 @@ import weakref
 
 import numpy as np
 
+from .. import runtime
 from ..rules import nn, scatter
 from ..rules.registry import VJP_RULES, is_nondifferentiable
-from .. import runtime
 from .grad_mode import STATE
 from .specialize import RuleError, specialize
 from .tape import RemovableHandle, _sequence, accumulator, multi_node_class, node_class
@@ -30,7 +30,7 @@ _FLOAT_KINDS = "fc"
 class Op:
     """A Tensor operation: the primitive it applies and the name of its node."""
 
-    __slots__ = ("func", "name", "node", "specs", "impl")
+    __slots__ = ("func", "impl", "name", "node", "specs")
 
     def __init__(self, func, name, impl=None):
         self.func = func
@@ -96,7 +96,8 @@ def _describe(func):
     name = getattr(func, "__name__", repr(func))
     module = getattr(func, "__module__", None) or ""
     if type(func).__name__ == "ufunc" or module.startswith("numpy"):
-        return f"np.{name}"
+        public = [p for p in module.split(".")[1:] if not p.startswith("_")]
+        return ".".join(["np"] + public + [name])
     if module == "_operator":
         return f"operator.{name}"
     return f"{module}.{name}" if module else name
@@ -141,8 +142,13 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
                 edges.append(_edge(a))
         node._edges = tuple(edges)
     node._seq = next(_sequence)     # after the edges: newer than any AccumulateGrad they made
-    saved = args if spec.keep_all else tuple([a if k else None
-                                              for a, k in zip(args, spec.keep)])
+    if spec.keep_all:
+        saved = args
+    elif len(args) == 2:
+        keep = spec.keep
+        saved = (args[0] if keep[0] else None, args[1] if keep[1] else None)
+    else:
+        saved = tuple([a if k else None for a, k in zip(args, spec.keep)])
     checks = None
     for i in spec.saved:
         a = saved[i]
@@ -246,7 +252,7 @@ def _operand(x):
     """(value for numpy, requires grad) of an operand of a binary operation."""
     if isinstance(x, Tensor):
         return x.data, x._rg
-    if isinstance(x, _SCALARS) or isinstance(x, _ndarray):
+    if isinstance(x, (*_SCALARS, _ndarray)):
         return x, False
     return np.asarray(x), False
 
@@ -304,7 +310,7 @@ def apply(func, *args, **kwargs):
             mask.append(False)
     kw = {k: (v.data if isinstance(v, Tensor) else v) for k, v in kwargs.items()}
     out = func(*arrays, **kw)
-    several = type(out) in (list, tuple) and all(isinstance(o, _ndarray) for o in out)
+    several = isinstance(out, (list, tuple)) and all(isinstance(o, _ndarray) for o in out)
     if not any(mask) or not STATE.enabled or is_nondifferentiable(func):
         if isinstance(out, (_ndarray, np.generic)):
             return _wrap(np.asarray(out))
@@ -463,11 +469,11 @@ class _Size(int):
 class device:
     """Where a Tensor lives: always ``cpu`` (numpy). ``tg.device("cpu")``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, type="cpu", index=None):
         if isinstance(type, device):
-            type, index = type.type, type.index
+            type = type.type
         kind = str(type).split(":")[0]
         if kind != "cpu":
             raise RuntimeError(
@@ -519,8 +525,18 @@ class Tensor:
         x.grad                  # tensor equal to 2 * x
     """
 
-    __slots__ = ("data", "_rg", "_grad", "grad_fn", "_nr", "_version", "_view", "_accum",
-                 "_hooks", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_accum",
+        "_grad",
+        "_hooks",
+        "_nr",
+        "_rg",
+        "_version",
+        "_view",
+        "data",
+        "grad_fn",
+    )
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
