@@ -27,6 +27,8 @@ def resolve(info):
     """Annotate Name and Attribute loads of globals, closures and builtins with ``.resolved``."""
     info.local_names = local_names(info.tree)
     resolve_body(info.tree.body, info.namespace, info.local_names, info.error)
+    defaults = [d for d in info.tree.args.defaults + info.tree.args.kw_defaults if d is not None]
+    resolve_body([gast.Expr(value=d) for d in defaults], info.namespace, set(), info.error)
     return info
 
 

@@ -698,6 +698,13 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
             body.append(gast.Expr(value=tgr_call(
                 "check_scalar_output", clone(ret_value),
                 gast.Constant(value=info.tree.name, kind=None))))
+    if mode == "value_and_grad" and set(ir.names_in(ret_value)) & builder.saved:
+        # the adjoint sweep restores overwritten values: keep the result before it runs
+        value = namer.unique("value")
+        body.append(assign(value, clone(ret_value)))
+        ret_value_out = name(value)
+    else:
+        ret_value_out = ret_value
     builder.seed(ret_value, seed)
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
     builder.out = []
@@ -714,7 +721,7 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
             grads.append(tgr_call("zeros_like_value", name(var)))
     result = grads[0] if single else gast.Tuple(elts=grads, ctx=gast.Load())
     if mode == "value_and_grad":
-        result = gast.Tuple(elts=[clone(ret_value), result], ctx=gast.Load())
+        result = gast.Tuple(elts=[clone(ret_value_out), result], ctx=gast.Load())
     body.append(gast.Return(value=result))
     if builder.stack is not None:
         params = {a.id for a in args.args + args.kwonlyargs}
@@ -739,7 +746,7 @@ def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_val
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     read = {n.id for stmt in builder.adjoint_sweep for n in gast.walk(stmt)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-    kept = sorted(read & primal_names)
+    kept = sorted((read | set(wrt_names)) & primal_names)   # tgr.match reads the arguments
     params = {a.id for a in args.args + args.kwonlyargs}
     # the tape reads every kept value, also those only a branch or loop defines
     conditional = {n.id for stmt in primal if isinstance(stmt, (gast.If, gast.For, gast.While))

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import runtime as tgr
 from .registry import Sample, vjp
-from .specs import SPD, A, W
+from .specs import SPD, A, P, W
 
 # --- products and contractions -----------------------------------------------------------
 
@@ -162,7 +162,8 @@ def pinv(g, ans, a, rcond=None, hermitian=False):
     Sample((A(3, 4),), {"axis": 0, "keepdims": True}), Sample((A(3, 4), 1, 0)),
     Sample((A(2, 3, 4),), {"axis": (2, 0)}), Sample((A(2, 3, 4), 2, (0, 2))),
     Sample((A(2, 3, 4), "nuc", (1, 2), True)),
-    Sample((np.array([3.0, -1.0, -3.0, 2.0]), np.inf), wrt=(0,))])
+    Sample((np.array([3.0, -1.0, -3.0, 2.0]), np.inf), wrt=(0,)), Sample((P(5), 0.5), wrt=(0,)),
+    Sample((A(5), 0))])
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     """Max-type norms (``inf``, matrix ``1``...) split the cotangent equally among ties."""
     if ord is not None and ord != "fro":

@@ -113,6 +113,7 @@ def cumprod(g, ans, a, axis=None, dtype=None, out=None):
     Sample((A(3, 4), 1, P(4))), Sample((A(3, 4), None, P(3, 4))),
     Sample((A(2, 3, 4), (0, 2), P(2, 4)), {"keepdims": True})])
 def average(g, ans, a, axis=None, weights=None, returned=False, keepdims=False):
+    """Differentiable in ``a`` and ``weights``; ``returned=True`` (a tuple result) has no rule."""
     if weights is None:
         if axis is None or keepdims:
             full = g

@@ -22,22 +22,23 @@ class BackwardCFunction(Node):
 
     _kind = 2
     _forward_cls = None
+    # defaults, overridden per instance when they change (apply sets only what it must)
+    _mask = ()
+    _saved = ()
+    _saved_versions = ()
+    _freed = False
+    _non_differentiable = frozenset()
+    _dirty = frozenset()
+    _materialize = True
+    _nout = 1
+    _out_meta = ()
+    _is_tensor = ()
+    needs_input_grad = ()
 
     def __init__(self):
         self._seq = -1
         self._edges = ()
-        self._mask = ()
         self._hooks = None
-        self._saved = ()
-        self._saved_versions = ()
-        self._freed = False
-        self._non_differentiable = set()
-        self._dirty = set()
-        self._materialize = True
-        self._nout = 1
-        self._out_meta = ()
-        self._is_tensor = ()
-        self.needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
         """Keep ``tensors`` (or None) for ``backward``; in-place changes to them are detected."""
@@ -60,10 +61,10 @@ class BackwardCFunction(Node):
         return tuple(self._saved)
 
     def mark_non_differentiable(self, *tensors):
-        self._non_differentiable.update(id(t) for t in tensors)
+        self._non_differentiable = self._non_differentiable | {id(t) for t in tensors}
 
     def mark_dirty(self, *tensors):
-        self._dirty.update(id(t) for t in tensors)
+        self._dirty = self._dirty | {id(t) for t in tensors}
 
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
@@ -122,11 +123,21 @@ class BackwardCFunction(Node):
         return cots
 
 
+def _is_input(o, args):
+    for a in args:
+        if o is a:
+            return True
+    return False
+
+
 class _FunctionMeta(type):
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
         cls._backward_cls = type(f"{name}Backward", (BackwardCFunction,),
                                  {"_forward_cls": cls, "__module__": cls.__module__})
+        # new style: forward(*args) plus setup_context(ctx, inputs, output)
+        cls._new_style = any("setup_context" in vars(b) for b in cls.__mro__
+                             if not (b.__name__ == "Function" and b.__module__ == __name__))
 
 
 class Function(metaclass=_FunctionMeta):
@@ -175,14 +186,19 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on ``args`` and record ``backward`` for the outputs."""
         ctx = cls._backward_cls()
-        mask = tuple(isinstance(a, Tensor) and a._rg for a in args)
-        ctx.needs_input_grad = mask
-        ctx._is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        recording = STATE.enabled and any(mask)
+        mask = []
+        is_tensor = []
+        for a in args:
+            t = isinstance(a, Tensor)
+            is_tensor.append(t)
+            mask.append(t and a._rg)
+        ctx.needs_input_grad = mask = tuple(mask)
+        ctx._is_tensor = is_tensor
         prev = STATE.enabled
+        recording = prev and True in mask
         STATE.enabled = False
         try:
-            if cls.setup_context is not Function.setup_context:
+            if cls._new_style:
                 out = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, out)
             else:
@@ -194,9 +210,10 @@ class Function(metaclass=_FunctionMeta):
         is_tuple = isinstance(out, tuple)
         outs = list(out) if is_tuple else [out]
         ctx._mask = mask
-        ctx._edges = tuple(_edge(a) for a, m in zip(args, mask) if m)
+        ctx._edges = tuple([_edge(a) for a, m in zip(args, mask) if m])
         ctx._seq = next(_sequence)
-        ctx._nout = len(outs)
+        if len(outs) != 1:
+            ctx._nout = len(outs)
         meta = []
         for i, o in enumerate(outs):
             if not isinstance(o, Tensor):
@@ -204,7 +221,7 @@ class Function(metaclass=_FunctionMeta):
                 continue
             if id(o) in ctx._dirty:
                 o._version[0] += 1
-            elif any(o is a for a in args):
+            elif _is_input(o, args):
                 alias = _wrap(o.data)      # an input returned as is: a new tensor, same memory
                 alias._version = o._version
                 outs[i] = o = alias

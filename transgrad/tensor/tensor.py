@@ -80,6 +80,7 @@ OPS = {
 _ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
 _POW, _MATMUL, _NEG, _GETITEM = OPS["pow"], OPS["matmul"], OPS["neg"], OPS["getitem"]
 _RESHAPE, _TRANSPOSE, _UPDATE = OPS["reshape"], OPS["transpose"], OPS["index_update"]
+_SUM, _CLAMP = OPS["sum"], OPS["clamp"]
 _OPS_BY_NAME = {}
 
 
@@ -90,6 +91,10 @@ def _variant(op, name):
     if v is None:
         v = _OPS_BY_NAME[key] = Op(op.func, name, op.impl)
     return v
+
+
+_CLAMP_MIN = _variant(_CLAMP, "ClampMinBackward0")
+_CLAMP_MAX = _variant(_CLAMP, "ClampMaxBackward0")
 
 
 def _describe(func):
@@ -260,9 +265,12 @@ def _operand(x):
 def _apply1(op, x, kwargs=_EMPTY):
     """``op.func(x.data, **kwargs)`` as a Tensor, recorded when ``x`` requires grad."""
     out = op.impl(x.data, **kwargs)
-    if type(out) is not _ndarray:
-        out = np.asarray(out)
-    t = _wrap(out)
+    t = _new(Tensor)
+    t.data = out if type(out) is _ndarray else np.asarray(out)
+    t._rg = False
+    t._grad = t.grad_fn = t._view = t._accum = t._hooks = None
+    t._nr = 0
+    t._version = [0]
     if x._rg and STATE.enabled:
         _record(op, t, (x,), (True,), kwargs)
     return t
@@ -279,9 +287,12 @@ def _apply2(op, a, b):
     else:
         bd, rb = _operand(b)
     out = op.func(ad, bd)
-    if type(out) is not _ndarray:
-        out = np.asarray(out)
-    t = _wrap(out)
+    t = _new(Tensor)
+    t.data = out if type(out) is _ndarray else np.asarray(out)
+    t._rg = False
+    t._grad = t.grad_fn = t._view = t._accum = t._hooks = None
+    t._nr = 0
+    t._version = [0]
     if (ra or rb) and STATE.enabled:
         _record(op, t, (a, b), (ra, rb))
     return t
@@ -308,7 +319,15 @@ def apply(func, *args, **kwargs):
         else:
             arrays.append(a)
             mask.append(False)
-    kw = {k: (v.data if isinstance(v, Tensor) else v) for k, v in kwargs.items()}
+    kw = {}
+    for k, v in kwargs.items():
+        if isinstance(v, Tensor):
+            if v._rg and STATE.enabled:
+                raise RuntimeError(
+                    f"{_describe(func)}: pass the Tensor that requires grad positionally, not as "
+                    f"the keyword argument {k}= (rules give gradients to positional arguments)")
+            v = v.data
+        kw[k] = v
     out = func(*arrays, **kw)
     several = isinstance(out, (list, tuple)) and all(isinstance(o, _ndarray) for o in out)
     if not any(mask) or not STATE.enabled or is_nondifferentiable(func):
@@ -541,8 +560,9 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None):
         t = tensor(data, requires_grad=requires_grad, dtype=dtype)
-        for name in Tensor.__slots__[:-1]:
-            setattr(self, name, getattr(t, name))
+        for name in Tensor.__slots__:
+            if name != "__weakref__":
+                setattr(self, name, getattr(t, name))
 
     # ---- attributes -----------------------------------------------------------------------
 
@@ -912,13 +932,18 @@ class Tensor:
 
     def clamp(self, min=None, max=None):
         """Limit values to [min, max]; the gradient passes where ``min <= x <= max``."""
-        if min is None and max is None:
-            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        op = OPS["clamp"]
         if max is None:
-            op = _variant(op, "ClampMinBackward0")
-        elif min is None:
-            op = _variant(op, "ClampMaxBackward0")
+            if min is None:
+                raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+            op = _CLAMP_MIN
+        else:
+            op = _CLAMP if min is not None else _CLAMP_MAX
+        if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+            out = op.impl(self.data, min, max)
+            t = _wrap(out if type(out) is _ndarray else np.asarray(out))
+            if self._rg and STATE.enabled:
+                _record(op, t, (self, min, max), (True, False, False))
+            return t
         return apply_op(op, self, min, max)
 
     clip = clamp
@@ -944,7 +969,9 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
         """Sum over ``dim`` (an int or tuple; all when None), keeping it with ``keepdim``."""
-        return self._reduce(OPS["sum"], dim, keepdim, axis, keepdims, dtype)
+        if dim is None and axis is None and not keepdim and not keepdims and dtype is None:
+            return _apply1(_SUM, self)
+        return self._reduce(_SUM, dim, keepdim, axis, keepdims, dtype)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
         return self._reduce(OPS["mean"], dim, keepdim, axis, keepdims, dtype)
