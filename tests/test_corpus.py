@@ -8,8 +8,10 @@ One parametrized test, ``test_corpus[<group>.<function>-<mode>]``. The modes:
 * ``vjp``: ``tg.vjp`` with a random cotangent (every function; the mode for vector outputs);
 * ``jax``: the same against ``jax.grad`` / ``jax.vjp`` of the function rebound onto jax.numpy;
 * ``float32``: float32 inputs give float32 gradients close to the float64 ones;
-* ``cache``: building twice compiles once.
+* ``cache``: building twice compiles once, and the source compiles without warnings.
 """
+
+import warnings
 
 import numpy as np
 import pytest
@@ -157,7 +159,9 @@ def run_cache(entry, monkeypatch):
     assert_close(as_tuple(second(*args, *extra), entry), as_tuple(first(*args, *extra), entry),
                  f"{entry.name} rebuilt")
     assert len(compiled) == count, f"{entry.name}: built again instead of read from the cache"
-    compile(source, "<generated>", "exec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # e.g. a SyntaxWarning for `(0, 2) is None`
+        compile(source, "<generated>", "exec")
 
 
 @pytest.mark.parametrize("entry, mode", CASES)

@@ -10,12 +10,15 @@ For each rule in ``transgrad.rules.all_rules()`` and each of its samples:
 both against central finite differences in float64, and, where JAX has the same function,
 against ``jax.vjp``. Arguments of symmetric positive definite samples are compared through
 their symmetric part (functions of symmetric matrices see only that part).
+
+The tests at the end reproduce compiler behaviour that rules depend on.
 """
 
 import importlib.util
 import math
 import operator
 import signal
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -234,11 +237,13 @@ def _compiled(case, primitive, cotangent, tmp_path, k):
     spec.loader.exec_module(module)
     module.prim = primitive
     vjp = transgrad.vjp(module.f, wrt=wrt)
-    with _time_limit(COMPILE_SECONDS, f"building the derivative of\n{source}"):
-        vjp.source
+    with _time_limit(COMPILE_SECONDS, f"building the derivative of\n{source}"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)   # generated code must compile cleanly
+        source += "\n" + vjp.source
     values = [np.copy(v) if isinstance(v, np.ndarray) else v for v in values]
     grads = vjp(*values, cotangent)
-    return list(grads), source + "\n" + vjp.source
+    return list(grads), source
 
 
 # --- JAX ---------------------------------------------------------------------------------
@@ -259,14 +264,19 @@ def _jax_function(primitive):
 def _jax_vjp(case, func, cotangent):
     def f(*leaves):
         args, kwargs = case.rebuild(list(leaves))
+        if func is operator.getitem and isinstance(args[1], list):
+            args[1] = np.asarray(args[1])    # JAX reads a list index as an integer array only
         return func(*args, **kwargs)
-    leaves = [jnp.asarray(x) for x in case.leaves]
-    out, pullback = jax.vjp(f, *leaves)
-    flat, tree = jax.tree_util.tree_flatten(out)
+    def pulled_back(leaves, cts):
+        out, pullback = jax.vjp(f, *leaves)
+        flat, tree = jax.tree_util.tree_flatten(out)
+        ct = jax.tree_util.tree_unflatten(tree, [c.astype(o.dtype) for c, o in zip(cts, flat)])
+        return pullback(ct)
     cts = cotangent if isinstance(cotangent, (tuple, list)) else [cotangent]
-    ct = jax.tree_util.tree_unflatten(tree, [jnp.asarray(c, dtype=o.dtype)
-                                             for c, o in zip(cts, flat)])
-    return [np.asarray(c) for c in pullback(ct)]
+    # one compiled program per case: much faster than running the ops one by one
+    grads = jax.jit(pulled_back)([jnp.asarray(x) for x in case.leaves],
+                                 [jnp.asarray(c) for c in cts])
+    return [np.asarray(c) for c in grads]
 
 
 # rules whose value at a kink follows central differences where JAX picks a side: |x| at 0
@@ -325,3 +335,39 @@ def test_table_size():
                                   np.zeros_like, len])
 def test_nondifferentiable(func):
     assert is_nondifferentiable(func)
+
+
+# --- compiler behaviour that rules rely on (reproducers; see each docstring) -----------------
+
+def _load(tmp_path, name, source):
+    path = tmp_path / f"{name}.py"
+    path.write_text("import numpy as np\n\n\n" + source)
+    spec = importlib.util.spec_from_file_location(f"{name}_{id(tmp_path)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check_vjp(func, args, wrt):
+    out = func(*args)
+    cotangent = random_cotangent(out)
+    grads = transgrad.vjp(func, wrt=wrt)(*args, cotangent)
+    for k, i in enumerate(wrt):
+        assert_close(grads[k], numeric_vjp(func, list(args), i, cotangent),
+                     f"{func.__name__}, argument {i}")
+
+
+def test_nested_list_operand(tmp_path):
+    """A list of lists passed to a rule (``np.array([[a, b], [b, a]])``) must get the nested
+    cotangents that ``np.array``'s rule returns, not a silent zero."""
+    module = _load(tmp_path, "nested", "def f(a, b):\n    return np.array([[a, b], [b, a]])\n")
+    rng = np.random.default_rng(0)
+    _check_vjp(module.f, (rng.normal(size=3), rng.normal(size=3)), (0, 1))
+
+
+def test_index_into_named_tuple_result(tmp_path):
+    """``np.linalg.slogdet(a)[1]`` indexes a named tuple by position."""
+    module = _load(tmp_path, "slogdet_index",
+                   "def f(a):\n    return np.linalg.slogdet(a)[1]\n")
+    a = np.random.default_rng(0).normal(size=(3, 3)) + 3 * np.eye(3)
+    _check_vjp(module.f, (a,), (0,))

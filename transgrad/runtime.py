@@ -117,8 +117,8 @@ def copy_value(x):
 
 
 def owned_copy(g, x):
-    """A fresh, writable array of ``x``'s shape holding ``g`` (for in-place adjoint updates)."""
-    return np.array(np.broadcast_to(g, np.shape(x)), dtype=np.result_type(g, x))
+    """A fresh, writable cotangent shaped like ``x`` holding ``g`` (for in-place updates)."""
+    return zeros_like_value(x) + g
 
 
 def zeros_like_value(x):

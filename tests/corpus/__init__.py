@@ -20,7 +20,8 @@ Flags:
 * ``float32=True``: also check that float32 inputs give float32 gradients.
 
 The functions are written with ``np.`` wherever possible so that ``tests.checks.jax_version``
-can run the same code on JAX. Straight-line code only: loops and branches come later.
+can run the same code on JAX. Besides straight-line code, the corpus covers loops, branches,
+calls to user functions and containers (``control``, ``calls``, ``data``, ``programs``).
 """
 
 from dataclasses import dataclass
@@ -77,4 +78,5 @@ def corpus_function(*args, wrt=0, make=None, vector_output=False, jax=True, floa
 
 
 from . import (  # noqa: F401,I001  (registers the corpus)
-    arithmetic, constants, elementwise, indexing, linalg, models, reductions, scalars, shapes)
+    arithmetic, constants, elementwise, indexing, linalg, models, reductions, scalars, shapes,
+    control, calls, data, programs)

@@ -167,39 +167,41 @@ class Normalizer:
             self.multi.add(target.id)
             return self.store(target.id).id, steps, []
         # every other iterable is indexed: for k in range(len(seq)): target = seq[k]
-        if builtin is enumerate:
-            seqs, bind = [self.atom_of(iterable.args[0])], "enumerate"
-        elif builtin is zip:
-            seqs, bind = [self.atom_of(a) for a in iterable.args], "zip"
-        elif builtin is reversed:
-            seqs, bind = [self.atom_of(iterable.args[0])], "reversed"
-        else:
-            seqs, bind = [self.atom_of(iterable)], "plain"
-        lengths = [self.assign_temp(self.fresh("n"), gast.Call(
-            func=resolved_name(len), args=[s], keywords=[])) for s in seqs]
+        index = self.fresh("k", multi=True)
+        lengths = []
+        value = self.iteration_item(iterable, _load(index), lengths)
         length = lengths[0] if len(lengths) == 1 else self.assign_temp(
             self.fresh("n"), gast.Call(func=resolved_name(min), args=lengths, keywords=[]))
-        index = self.fresh("k", multi=True)
         steps = self.assign_temp(self.fresh("steps", multi=True), gast.Call(
             func=resolved_name(range), args=[length], keywords=[]))
-        position = _load(index)
-        if bind == "reversed":
-            last = gast.BinOp(left=gast.BinOp(left=length, op=gast.Sub(),
-                                              right=gast.Constant(value=1, kind=None)),
-                              op=gast.Sub(), right=_load(index))
-            position = last
-        items = [gast.Subscript(value=seq, slice=position, ctx=gast.Load()) for seq in seqs]
-        if bind == "enumerate":
-            if not (isinstance(target, gast.Tuple) and len(target.elts) == 2):
-                raise self.info.error("unpack enumerate() into two names", target)
-            value = gast.Tuple(elts=[_load(index), items[0]], ctx=gast.Load())
-        elif bind == "zip":
-            value = gast.Tuple(elts=items, ctx=gast.Load())
-        else:
-            value = items[0]
         binding = gast.Assign(targets=[target], value=value, type_comment=None)
         gast.copy_location(binding, stmt)
         return index, steps, [binding]
+
+    def iteration_item(self, iterable, position, lengths):
+        """The element at ``position`` of ``iterable`` (enumerate, zip and reversed nest);
+        appends the Name of each underlying sequence's length to ``lengths``."""
+        call = iterable.func if isinstance(iterable, gast.Call) else None
+        builtin = getattr(call, "resolved", None) if call is not None else None
+        if builtin is enumerate:
+            item = self.iteration_item(iterable.args[0], position, lengths)
+            return gast.Tuple(elts=[clone(position), item], ctx=gast.Load())
+        if builtin is zip:
+            return gast.Tuple(elts=[self.iteration_item(a, clone(position), lengths)
+                                    for a in iterable.args], ctx=gast.Load())
+        if builtin is reversed:
+            sequence = self.atom_of(iterable.args[0])
+            length = self.assign_temp(self.fresh("n"), gast.Call(
+                func=resolved_name(len), args=[sequence], keywords=[]))
+            lengths.append(length)
+            last = gast.BinOp(left=gast.BinOp(left=clone(length), op=gast.Sub(),
+                                              right=gast.Constant(value=1, kind=None)),
+                              op=gast.Sub(), right=clone(position))
+            return gast.Subscript(value=sequence, slice=last, ctx=gast.Load())
+        sequence = self.atom_of(iterable)
+        lengths.append(self.assign_temp(self.fresh("n"), gast.Call(
+            func=resolved_name(len), args=[sequence], keywords=[])))
+        return gast.Subscript(value=sequence, slice=clone(position), ctx=gast.Load())
 
     def visit_while(self, stmt):
         if stmt.orelse:
@@ -412,10 +414,10 @@ class Normalizer:
         result = self.fresh("t", multi=True)
         self.assign_temp(result, self.expr(node.values[0]))
         for value in node.values[1:]:
-            test = _load(result)
-            if isinstance(node.op, gast.Or):
-                test = self.assign_temp(self.fresh("cond", multi=True),
-                                        gast.UnaryOp(op=gast.Not(), operand=_load(result)))
+            # the branch's test gets its own name: the branch overwrites `result`
+            test = gast.UnaryOp(op=gast.Not(), operand=_load(result)) \
+                if isinstance(node.op, gast.Or) else _load(result)
+            test = self.assign_temp(self.fresh("cond", multi=True), test)
             outer, self.body = self.body, []
             self.assign_temp(result, self.expr(value))
             branch, self.body = self.body, outer

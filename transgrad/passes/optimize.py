@@ -251,17 +251,34 @@ def _mentions(stmt, var):
     return any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt))
 
 
-def _elide_zero_starts(body):
+def _updated_in_place(body):
+    """Names the code updates in place (``tgr.add_at(b, ...)``, ``b[i] = ...``): their value
+    must be an array of their own, never an alias, so ``b = 0.0; b = b + e`` must stay."""
+    names = set()
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr == "add_at" and node.args \
+                and isinstance(node.args[0], gast.Name):
+            names.add(node.args[0].id)
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                and isinstance(node.value, gast.Name):
+            names.add(node.value.id)
+    return names
+
+
+def _elide_zero_starts(body, in_place=None):
     """``b = 0.0 ... b = b + e`` (nothing touching b between) -> ``b = e``, in every block."""
+    if in_place is None:
+        in_place = _updated_in_place(body)
     changed = False
     for stmt in body:
         for field in ("body", "orelse"):
             if isinstance(getattr(stmt, field, None), list):
-                changed = _elide_zero_starts(getattr(stmt, field)) or changed
+                changed = _elide_zero_starts(getattr(stmt, field), in_place) or changed
     i = 0
     while i < len(body):
         stmt = body[i]
-        if _is_zero_start(stmt):
+        if _is_zero_start(stmt) and stmt.targets[0].id not in in_place:
             var = stmt.targets[0].id
             for j in range(i + 1, len(body)):
                 later = body[j]

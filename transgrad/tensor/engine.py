@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import runtime
 from .grad_mode import STATE
-from .tape import FREED_MESSAGE, accumulator
+from .tape import FREED_MESSAGE, SavedOutput, accumulator
 from .tensor import Tensor, _wrap
 
 _ndarray = np.ndarray
@@ -333,8 +333,11 @@ def _accumulate(t, g, create):
 
 
 def _modified(t, version, node):
-    fn = t.grad_fn
-    what = f"output {t._nr} of {fn.name()}" if fn is not None else "a leaf tensor"
+    if isinstance(t, SavedOutput):
+        what = f"output {t._nr} of {t.name}"
+    else:
+        fn = t.grad_fn
+        what = f"output {t._nr} of {fn.name()}" if fn is not None else "a leaf tensor"
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: [{t.data.dtype} tensor of shape {list(t.data.shape)}], which is "

@@ -8,7 +8,7 @@ operation; the rule table stays the only source of derivatives for everything el
 import numpy as np
 
 from .grad_mode import STATE
-from .tape import FREED_MESSAGE, Node, _sequence
+from .tape import FREED_MESSAGE, Node, SavedOutput, _sequence
 from .tensor import Tensor, _edge, _wrap
 
 
@@ -58,7 +58,14 @@ class BackwardCFunction(Node):
         for t, version in zip(self._saved, self._saved_versions):
             if t is not None and t._version[0] != version:
                 raise _modified(t, version, self)
-        return tuple(self._saved)
+        return tuple(self._materialize_saved(t) for t in self._saved)
+
+    def _materialize_saved(self, t):
+        if not isinstance(t, SavedOutput):
+            return t
+        out = _wrap(t.data)       # this node's own output, rebuilt without a stored cycle
+        out._version, out._rg, out.grad_fn, out._nr = t._version, True, self, t._nr
+        return out
 
     def mark_non_differentiable(self, *tensors):
         self._non_differentiable = self._non_differentiable | {id(t) for t in tensors}
@@ -232,4 +239,7 @@ class Function(metaclass=_FunctionMeta):
             o.grad_fn = ctx
             o._nr = i
         ctx._out_meta = tuple(meta)
+        if ctx._saved:
+            ctx._saved = tuple(SavedOutput(t, ctx.name()) if t is not None and t.grad_fn is ctx
+                               else t for t in ctx._saved)
         return tuple(outs) if is_tuple else outs[0]

@@ -126,6 +126,19 @@ def accumulator(tensor):
     return node
 
 
+class SavedOutput:
+    """What a node keeps of its own output for the in-place check: the Tensor itself would
+    make a reference cycle (output -> node -> output)."""
+
+    __slots__ = ("_nr", "_version", "data", "name")
+
+    def __init__(self, tensor, name):
+        self.data = tensor.data
+        self._version = tensor._version
+        self._nr = tensor._nr
+        self.name = name
+
+
 class RemovableHandle:
     """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
 

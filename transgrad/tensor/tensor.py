@@ -17,7 +17,8 @@ from ..rules import nn, scatter
 from ..rules.registry import VJP_RULES, is_nondifferentiable
 from .grad_mode import STATE
 from .specialize import RuleError, specialize
-from .tape import RemovableHandle, _sequence, accumulator, multi_node_class, node_class
+from .tape import (RemovableHandle, SavedOutput, _sequence, accumulator, multi_node_class,
+                   node_class)
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -173,10 +174,11 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
         return _record_outputs(node, spec, out, checks)
     if spec.uses_ans:
         node._ans = out.data
+        entry = (SavedOutput(out, op.name), out._version[0])
         if checks is None:
-            checks = [(out, out._version[0])]
+            checks = [entry]
         else:
-            checks.append((out, out._version[0]))
+            checks.append(entry)
     else:
         node._ans = None
     node._checks = checks
@@ -186,9 +188,12 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
 
 
 def _record_outputs(node, spec, outs, checks):
+    for i, o in enumerate(outs):
+        o._nr = i
     node._ans = [o.data for o in outs] if spec.uses_ans else None
     if spec.uses_ans:
-        checks = (checks or []) + [(o, o._version[0]) for o in outs]
+        checks = (checks or []) + [(SavedOutput(o, node.name()), o._version[0])
+                                   for o in outs]
     node._checks = checks
     for i, o in enumerate(outs):
         o._rg = True
@@ -336,9 +341,7 @@ def apply(func, *args, **kwargs):
         if several:
             return _rebuild_sequence(out, [_wrap(o) for o in out])
         return out
-    name = getattr(func, "__name__", "Apply")
-    name = "".join(p.capitalize() for p in name.split("_")) + "Backward0"
-    op = _variant(Op(func, name), name)
+    op = _op_for(func)
     if several:
         outs = [_wrap(o) for o in out]
         _record(op, outs, tuple(args), tuple(mask), kw)
@@ -348,6 +351,26 @@ def apply(func, *args, **kwargs):
     t = _wrap(out)
     _record(op, t, tuple(args), tuple(mask), kw)
     return t
+
+
+_APPLIED = {}
+
+
+def _op_for(func):
+    """The Op that ``apply`` records for ``func``, named like PyTorch (``np.sin``:
+    ``SinBackward0``)."""
+    try:
+        op = _APPLIED.get(func)
+    except TypeError:       # an unhashable callable
+        op = None
+    if op is None:
+        name = getattr(func, "__name__", "Apply")
+        op = Op(func, "".join(p.capitalize() for p in name.split("_")) + "Backward0")
+        try:
+            _APPLIED[func] = op
+        except TypeError:
+            pass
+    return op
 
 
 def _rebuild_sequence(like, items):
