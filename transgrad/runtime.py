@@ -665,3 +665,29 @@ def structure_part(g, i, like):
     else:
         part = g[i]
     return zeros_like_value(like[i]) if part is None else part
+
+
+def take_vjp(g, a, indices, axis=None):
+    """Cotangent of ``np.take(a, indices, axis)``: scatter-add ``g`` back (repeats add up)."""
+    ba = np.zeros_like(a)
+    if axis is None:
+        np.add.at(ba.reshape(-1), indices, g)
+        return ba
+    axis = axis % np.ndim(a)
+    index = (slice(None),) * axis + (indices,)
+    np.add.at(ba, index, g)
+    return ba
+
+
+def matrix_power_vjp(g, a, n):
+    """Cotangent of ``np.linalg.matrix_power(a, n)`` for ``n >= 0``."""
+    if n < 0:
+        raise ValueError("the derivative of matrix_power needs n >= 0")
+    a_t = np.swapaxes(a, -1, -2)
+    powers = [np.broadcast_to(np.eye(a.shape[-1]), a.shape)]
+    for _ in range(1, n):
+        powers.append(powers[-1] @ a_t)
+    total = np.zeros_like(a, dtype=np.result_type(a, g))
+    for k in range(n):
+        total = total + powers[k] @ g @ powers[n - 1 - k]
+    return total

@@ -70,9 +70,16 @@ def matmul(g, ans, x, y):
     return tgr.matmul_vjp_left(g, x, y), tgr.matmul_vjp_right(g, x, y)
 
 
+@vjp(operator.mod, np.mod, np.remainder, broadcasting=True, elementwise=True,
+     samples=[Sample((P(3, 4), P(3, 4))), Sample((A(3, 4), 0.7), wrt=(0,))])
+def mod(g, ans, x, y):
+    """``x % y = x - floor(x / y) * y``: slope 1 in x, ``-floor(x / y)`` in y."""
+    return g, -g * np.floor_divide(x, y)
+
+
 nondifferentiable(operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
-                  operator.not_, operator.invert, operator.floordiv, operator.mod,
+                  operator.not_, operator.invert, operator.floordiv,
                   operator.and_, operator.or_, operator.xor, operator.is_, operator.is_not,
-                  operator.contains, np.floor_divide, np.mod, np.remainder, np.less,
+                  operator.contains, np.floor_divide, np.less,
                   np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
                   np.logical_and, np.logical_or, np.logical_not, np.logical_xor)

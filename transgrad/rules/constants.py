@@ -5,6 +5,8 @@ Comparisons and logical operators are declared beside their arithmetic twins (ar
 
 import operator
 
+import math
+
 import numpy as np
 
 from .registry import nondifferentiable, nondifferentiable_methods
@@ -32,3 +34,6 @@ nondifferentiable(*(getattr(np.random, name) for name in dir(np.random)
                   np.random.Generator, np.random.RandomState, np.random.SeedSequence,
                   reason="random numbers")
 nondifferentiable_methods(np.random.Generator, np.random.RandomState)
+
+nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
+                  round, reason="integer-valued")

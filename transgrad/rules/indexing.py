@@ -21,3 +21,11 @@ def getitem(g, ans, a, index):
     ba = np.zeros_like(a)
     ba = tgr.add_at(ba, index, g)
     return ba, None
+
+
+@vjp(np.take, samples=[Sample((A(5), np.array([0, 2, 2, 4]))),
+                       Sample((A(3, 4), np.array([1, 1, 3])), {"axis": 1}),
+                       Sample((A(3, 4), 5))])
+def take(g, ans, a, indices, axis=None):
+    """Repeated indices accumulate; without ``axis`` the array is read flattened."""
+    return tgr.take_vjp(g, a, indices, axis), None

@@ -173,3 +173,16 @@ def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     else:
         bx = x * tgr.expand_reduced(g / ans, x, axis)
     return bx
+
+
+@vjp(np.linalg.eigvalsh, samples=[Sample((SPD(3),)), Sample((SPD(2, (2,)),))])
+def eigvalsh(g, ans, a, UPLO="L"):
+    """For symmetric ``a = V diag(w) V^T``: ``V diag(g) V^T`` (distinct eigenvalues)."""
+    vectors = np.linalg.eigh(a)[1]
+    return (vectors * g[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+
+
+@vjp(np.linalg.matrix_power, samples=[Sample((W(3), 3)), Sample((W(3), 0)), Sample((W(3), 1))])
+def matrix_power(g, ans, a, n):
+    """Sum over k of (a^T)^k g (a^T)^(n-1-k), for n >= 0."""
+    return tgr.matrix_power_vjp(g, a, n), None

@@ -1317,6 +1317,12 @@ class Tensor:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or "out" in kwargs:
+            if STATE.enabled and any(isinstance(x, Tensor) and x._rg for x in inputs):
+                what = f"np.{ufunc.__name__}" + (f".{method}" if method != "__call__" else "")
+                raise RuntimeError(
+                    f"{what} with out= or as a ufunc method is not recorded: use the plain call "
+                    f"(np.{ufunc.__name__}(x)) or a reduction such as np.sum on Tensors that "
+                    "require grad, or compute it inside tg.no_grad()")
             arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
             if "out" in kwargs:
                 kwargs["out"] = tuple(o.data if isinstance(o, Tensor) else o
