@@ -89,12 +89,19 @@ class DictCotangent(dict):
 
 
 class ListCotangent(list):
-    """The cotangent of a list or tuple of differently shaped values; ``+`` adds elementwise."""
+    """The cotangent of a list or tuple of differently shaped values; ``+`` adds elementwise.
+
+    For a named tuple, ``fields`` names the positions.
+    """
+
+    fields = ()
 
     def __add__(self, other):
         if isinstance(other, (int, float)) and other == 0:
             return self
-        return ListCotangent(a + b for a, b in zip(self, other))
+        total = ListCotangent(a + b for a, b in zip(self, other))
+        total.fields = self.fields
+        return total
 
     __radd__ = __add__
 
@@ -102,6 +109,8 @@ class ListCotangent(list):
 def add_at(target, idx, values):
     """``target[idx] += values`` that also accumulates repeated integer indices; returns target."""
     if isinstance(target, (DictCotangent, ListCotangent)):
+        if isinstance(idx, str) and isinstance(target, ListCotangent):
+            idx = target.fields.index(idx)   # a named tuple's field
         target[idx] = target[idx] + values
         return target
     if is_basic_index(idx):
@@ -129,7 +138,11 @@ def zeros_like_value(x):
     if isinstance(x, dict):
         return DictCotangent({key: zeros_like_value(value) for key, value in x.items()})
     fields = _fields(x)
-    if fields is not None:   # named tuple or dataclass: one entry per field
+    if fields is not None and isinstance(x, tuple):   # named tuple: by position and by name
+        zeros = ListCotangent(zeros_like_value(e) for e in x)
+        zeros.fields = fields
+        return zeros
+    if fields is not None:   # dataclass: one entry per field
         return DictCotangent({f: zeros_like_value(getattr(x, f)) for f in fields})
     if isinstance(x, (list, tuple)):
         try:
@@ -165,6 +178,8 @@ def match(g, x):
         return type(x)((k, match(g[k] if isinstance(g, dict) and k in g
                                  else zeros_like_value(v), v)) for k, v in x.items())
     fields = _fields(x)
+    if fields is not None and isinstance(x, tuple) and isinstance(g, (list, tuple)):
+        return type(x)(*[match(part, v) for part, v in zip(g, x)])
     if fields is not None and isinstance(g, dict):
         parts = {f: match(g[f] if f in g else zeros_like_value(getattr(x, f)), getattr(x, f))
                  for f in fields}

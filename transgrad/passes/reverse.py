@@ -415,11 +415,8 @@ class ReverseBuilder:
                     self.accumulate(var, bz)
             return
         if prim.func is ir.PACK:
-            for i, elt in enumerate(prim.args):
-                if isinstance(elt, gast.Name) and elt.id in self.active:
-                    self.accumulate(elt.id, gast.Subscript(
-                        value=clone(bz), slice=gast.Constant(value=i, kind=None),
-                        ctx=gast.Load()))
+            if self.active.intersection(ir.operand_names(stmt.value)):
+                self.contribute_parts(stmt.value, bz)
             return
         if not differentiable(prim):
             return
@@ -476,14 +473,21 @@ class ReverseBuilder:
                 output = tgr_call("unbroadcast_to", output, name(operand.id))
             self.accumulate(operand.id, output)
             return
-        # a tuple/list operand (np.stack([a, b])): the rule returns one cotangent per element
+        self.contribute_parts(operand, output)
+
+    def contribute_parts(self, display, output):
+        """A tuple/list operand (``np.stack([a, b])``, nested ``[[a, b], [b, a]]``): the rule
+        gives one cotangent per element, element by element down the nesting."""
         parts = self.namer.temp("b_parts")
         self.out.append(assign(parts, output))
-        for j, elt in enumerate(operand.elts):
+        for j, elt in enumerate(display.elts):
+            part = gast.Subscript(value=name(parts), slice=gast.Constant(value=j, kind=None),
+                                  ctx=gast.Load())
             if isinstance(elt, gast.Name) and elt.id in self.active:
-                self.accumulate(elt.id, gast.Subscript(
-                    value=name(parts), slice=gast.Constant(value=j, kind=None),
-                    ctx=gast.Load()))
+                self.accumulate(elt.id, part)
+            elif isinstance(elt, (gast.Tuple, gast.List)) \
+                    and self.active.intersection(ir.operand_names(elt)):
+                self.contribute_parts(elt, part)
 
     def visit_unpack(self, stmt):
         """``a, b = t``: the cotangent of t is the tuple of theirs (zeros where none)."""
