@@ -69,3 +69,14 @@ def test_grad_of_on_a_parameter_and_plain_call():
     x = np.array([1.0, -2.0])
     assert_close(tg.grad(uf.scaled_gradient)(x), 0.5 * 18.0 * x)
     assert uf.scaled_gradient(x) == np.sum((3.0 * x) ** 2)   # runs as plain Python too
+
+
+def test_defvjp_rejects_a_rule_with_an_early_return():
+    import pytest
+
+    with pytest.raises(tg.TransformError, match="only `return`"):
+        @tg.defvjp(uf.softplus)
+        def early(g, ans, x):
+            if x is None:
+                return g
+            return g * 2.0

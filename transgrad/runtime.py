@@ -54,7 +54,7 @@ def reduced_count(x, axis):
     """How many elements each output of a reduction over ``axis`` combines."""
     shape = np.shape(x)
     if axis is None:
-        return int(np.prod(shape))
+        return np.size(x)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     count = 1
     for a in axes:

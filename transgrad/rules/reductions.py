@@ -30,11 +30,13 @@ def sum(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 
 @vjp(np.mean, samples=_REDUCE)
 def mean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-    if axis is None or keepdims:
-        full = g
+    if axis is None:
+        share = g / np.size(a)
+    elif keepdims:
+        share = g / tgr.reduced_count(a, axis)
     else:
-        full = tgr.expand_reduced(g, a, axis)
-    return np.broadcast_to(full / tgr.reduced_count(a, axis), np.shape(a))
+        share = tgr.expand_reduced(g, a, axis) / tgr.reduced_count(a, axis)
+    return np.broadcast_to(share, np.shape(a))
 
 
 @vjp(np.prod, samples=_REDUCE + [Sample((np.array([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0]]),),

@@ -52,6 +52,14 @@ class Rule:
                     and isinstance(tree.body[0].value, gast.Constant):
                 tree.body = tree.body[1:]   # the docstring is for readers of the table
             self._resolve(tree)
+            returns = [n for n in gast.walk(tree) if isinstance(n, gast.Return)]
+            if not isinstance(tree.body[-1], gast.Return) or len(returns) != 1:
+                from ..errors import TransformError
+                raise TransformError(
+                    f"rule `{self.name}` must end with its only `return`",
+                    filename=inspect.getsourcefile(self.vjp),
+                    lineno=self.vjp.__code__.co_firstlineno,
+                    hint="assign the result in each branch, then return it once at the end")
             self._template = tree
         return self._template
 

@@ -17,8 +17,7 @@ from ..rules import nn, scatter
 from ..rules.registry import VJP_RULES, is_nondifferentiable
 from .grad_mode import STATE
 from .specialize import RuleError, specialize
-from .tape import (RemovableHandle, SavedOutput, _sequence, accumulator, multi_node_class,
-                   node_class)
+from .tape import RemovableHandle, SavedOutput, _sequence, accumulator, multi_node_class, node_class
 
 _ndarray = np.ndarray
 _new = object.__new__
