@@ -17,7 +17,10 @@ all alike; each sample times a batch of calls; the table gives the median time p
 the median of the per-round ratios to PyTorch.
 
 Run ``python benchmarks/bench_tensor.py`` (about 20 s) or ``--quick``. ``--threads N`` (default
-1) sets the BLAS/OpenMP thread counts of numpy and PyTorch before they load.
+1) sets the BLAS/OpenMP thread counts of numpy and PyTorch before they load; with more than
+one thread the idle library's spinning threads would steal the cores from the busy one, so each
+implementation then runs in a process of its own, one after the other, and the ratio is the
+ratio of the medians.
 """
 
 import os
@@ -39,9 +42,11 @@ if THREADS > 0:
         os.environ[_var] = str(THREADS)
 
 import argparse
+import json
 import pathlib
 import platform
 import statistics
+import subprocess
 import time
 import types
 
@@ -180,14 +185,42 @@ def measure(impls, samples, sample_s):
     return times
 
 
-def report(title, times, reference):
+def report(title, times, reference, paired=True):
     print(f"\n{title}")
     print(f"  {'implementation':<22}{'median':>12}{'vs ' + reference:>16}")
     ref = times.get(reference)
     for name, ts in times.items():
         med = statistics.median(ts)
-        ratio = "" if ref is None else f"{statistics.median(a / b for a, b in zip(ts, ref)):.2f}x"
+        if ref is None:
+            ratio = ""
+        elif paired:
+            ratio = f"{statistics.median(a / b for a, b in zip(ts, ref)):.2f}x"
+        else:
+            ratio = f"{med / statistics.median(ref):.2f}x"
         print(f"  {name:<22}{med * 1e6:>10.1f}us{ratio:>16}")
+
+
+def _implementations(workload):
+    namespaces = {"transgrad.torch": tt}
+    if torch is not None:
+        namespaces["torch"] = torch
+    make = chain50 if workload == "chain50" else relu2
+    impls = {name: (lambda ns=ns: make(ns)) for name, ns in namespaces.items()}
+    if workload == "relu2":
+        impls["numpy (by hand)"] = relu2_numpy
+    return impls
+
+
+def _isolated(workload, samples, sample_s):
+    """Each implementation in its own process (for multithreaded runs)."""
+    times = {}
+    for name in _implementations(workload):
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", workload, name, "--threads", str(THREADS),
+             "--samples", str(samples), "--sample-ms", str(sample_s * 1000)],
+            check=True, capture_output=True, text=True).stdout
+        times[name] = json.loads(out.strip().splitlines()[-1])
+    return times
 
 
 def main(argv=None):
@@ -197,26 +230,34 @@ def main(argv=None):
     parser.add_argument("--sample-ms", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only", choices=["chain50", "relu2"], action="append")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     samples = args.samples or (5 if args.quick else 31)
     sample_s = (args.sample_ms or (20 if args.quick else 120)) / 1000
+    if args.worker:
+        workload, name = args.worker
+        fn = _implementations(workload)[name]()
+        print(json.dumps(measure({name: fn}, samples, sample_s)[name]))
+        return
     print(f"transgrad.torch vs PyTorch eager; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, threads={THREADS}, numpy {np.__version__}, torch "
           f"{torch.__version__ if torch is not None else '(not installed)'}")
-    print(f"{samples} samples of about {sample_s * 1000:.0f} ms each, round-robin")
+    print(f"{samples} samples of about {sample_s * 1000:.0f} ms each, "
+          + ("round-robin" if THREADS == 1 else "one process per implementation"))
     only = args.only or ["chain50", "relu2"]
-    namespaces = {"transgrad.torch": tt}
-    if torch is not None:
-        namespaces["torch"] = torch
-    if "chain50" in only:
-        impls = {name: chain50(ns) for name, ns in namespaces.items()}
-        report("chain50: 50 elementwise ops + backward, 100 elements, float32",
-               measure(impls, samples, sample_s), "torch")
-    if "relu2" in only:
-        impls = {name: relu2(ns) for name, ns in namespaces.items()}
-        impls["numpy (by hand)"] = relu2_numpy()
-        report("relu2: two-layer ReLU training step (64x1000x100x10, float32, custom ReLU)",
-               measure(impls, samples, sample_s), "torch")
+    titles = {"chain50": "chain50: 50 elementwise ops + backward, 100 elements, float32",
+              "relu2": "relu2: two-layer ReLU training step (64x1000x100x10, float32, "
+                       "custom ReLU)"}
+    for workload in ("chain50", "relu2"):
+        if workload not in only:
+            continue
+        if THREADS == 1:
+            impls = {name: make() for name, make in _implementations(workload).items()}
+            report(titles[workload], measure(impls, samples, sample_s), "torch")
+        else:
+            report(titles[workload] + "; one process each", _isolated(workload, samples,
+                                                                        sample_s),
+                   "torch", paired=False)
 
 
 if __name__ == "__main__":

@@ -59,15 +59,21 @@ def _front_end(func, wrt_indices):
     return info, tree, namer, wrt_norm
 
 
-def build(func, wrt_indices, single, mode):
-    """Build (and cache) the generated derivative; returns (callable, source)."""
-    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode)
+def build(func, wrt_indices, single, mode, scalars=()):
+    """Build (and cache) the generated derivative; returns (callable, source).
+
+    ``scalars``: indices of positional parameters that are Python numbers in this call; the
+    code built for them skips run-time broadcasting checks between scalars.
+    """
+    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             return hit
         info, tree, namer, wrt = _front_end(func, wrt_indices)
-        fn, _ = reverse(info, tree, wrt, single, mode, namer)
+        params = [a.id for a in info.tree.args.args]
+        scalar_params = {params[i] for i in scalars if i < len(params)}
+        fn, _ = reverse(info, tree, wrt, single, mode, namer, scalar_params)
         optimize(fn)
         result = compile_function(fn, {}, fn.name)
         _cache[key] = result
@@ -136,7 +142,8 @@ class GradientFunction:
         self.func = func
         self.mode = mode
         self.verbose = verbose
-        self._generated = None
+        self._generated = None      # (callable, source) most recently used
+        self._variants = {}         # which arguments are Python numbers -> (callable, source)
         functools.update_wrapper(self, func)
         self.__name__ = "d" + getattr(func, "__name__", "f")
         self.__qualname__ = "d" + getattr(func, "__qualname__", "f")
@@ -152,17 +159,25 @@ class GradientFunction:
         return [params[i] if -len(params) <= i < len(params) else f"argument {i}"
                 for i in self.wrt_indices]
 
-    def _build(self):
-        if self._generated is None:
-            self._generated = build(self.func, self.wrt_indices, self.single, self.mode)
+    def _build(self, pattern=None):
+        """The generated callable for arguments whose Python-number positions are ``pattern``
+        (a tuple of bools; None: the general code, for any argument types)."""
+        variant = self._variants.get(pattern)
+        if variant is None:
+            scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
+            variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars)
+            self._variants[pattern] = variant
             if self.verbose:
-                print(self._generated[1])
-        return self._generated[0]
+                print(variant[1])
+        self._generated = variant
+        return variant[0]
 
     @property
     def source(self):
-        """The generated Python source of this derivative."""
-        self._build()
+        """The generated Python source of this derivative: the code the last call ran (code
+        built for Python-number arguments skips broadcasting checks), or the general code."""
+        if self._generated is None:
+            self._build()
         return self._generated[1]
 
     def _check_args(self, args):
@@ -175,12 +190,18 @@ class GradientFunction:
                 _check_float(value, i, self.func)
 
     def __call__(self, *args, **kwargs):
-        generated = self._generated[0] if self._generated is not None else self._build()
         if self.mode == "vjp":
             if not args:
                 raise TypeError(f"{self.__name__}() needs the arguments of "
                                 f"{self.func.__name__} followed by a cotangent")
             *args, cotangent = args
+        pattern = tuple([type(a) is float or type(a) is int for a in args])
+        if not any(pattern):
+            pattern = None
+        variant = self._variants.get(pattern)
+        generated = variant[0] if variant is not None else self._build(pattern)
+        self._generated = variant or self._generated
+        if self.mode == "vjp":
             self._check_args(args)
             code = generated.__code__   # the cotangent is the first keyword-only parameter
             kwargs[code.co_varnames[code.co_argcount]] = cotangent

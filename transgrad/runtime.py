@@ -30,6 +30,8 @@ def unbroadcast(g, shape):
 
 def unbroadcast_to(g, x):
     """``unbroadcast(g, np.shape(x))``; spelled this way so generated code stays one call."""
+    if isinstance(g, float):   # a scalar broadcasts against anything as it is
+        return g
     try:
         if g.shape == x.shape:   # the common case, decided with two attribute reads
             return g

@@ -29,7 +29,7 @@ from ..ir import clone, index_value
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..template import inline
 from .activity import activity, assignments, differentiable
-from .shapes import overwritten_names, shape_classes
+from .shapes import overwritten_names, scalar_names, shape_classes
 
 COMMENT = "__comment__"
 
@@ -64,12 +64,13 @@ class ReverseBuilder:
     ``0.0`` just before it; all others are created by their first contribution.
     """
 
-    def __init__(self, info, tree, wrt_names, namer, saved=None):
+    def __init__(self, info, tree, wrt_names, namer, saved=None, scalar_params=()):
         self.info = info
         self.tree = tree
         self.namer = namer
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
+        self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
         self.reassigned = overwritten_names(tree.body)
         # pass 1 saves every reassigned name; the caller then keeps only those the adjoint reads
         self.saved = self.reassigned if saved is None else saved
@@ -117,6 +118,8 @@ class ReverseBuilder:
                                                 contribution)))
 
     def same_shape(self, a, b):
+        if a in self.scalars and b in self.scalars:
+            return True
         return a in self.classes and self.classes.get(a) == self.classes.get(b)
 
     def stack_name(self):
@@ -663,7 +666,7 @@ def _describe(func):
     return f"{module}.{qual}" if module and module != "builtins" else qual
 
 
-def reverse(info, tree, wrt, single, mode, namer):
+def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
     """The gradient FunctionDef of normalized ``tree``.
 
     ``wrt``: positional parameter indices. ``mode``: "grad" (scalar output, seed 1.0),
@@ -676,12 +679,14 @@ def reverse(info, tree, wrt, single, mode, namer):
     # saved on the stack in the real build
     saved = set()
     if overwritten_names(tree.body):   # straight-line code overwrites nothing: no trial
-        trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer))
+        trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer),
+                               scalar_params=scalar_params)
         _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
         read = {n.id for stmt in trial.adjoint_sweep for n in gast.walk(stmt)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         saved = trial.reassigned & read
-    builder = ReverseBuilder(info, tree, wrt_names, namer, saved=saved)
+    builder = ReverseBuilder(info, tree, wrt_names, namer, saved=saved,
+                             scalar_params=scalar_params)
     return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
 
 

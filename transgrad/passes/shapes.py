@@ -102,3 +102,55 @@ def shape_classes(tree):
                 continue
         classes[target] = next(counter)
     return classes
+
+
+def scalar_names(tree, scalar_params):
+    """Variables that are certainly scalars when ``scalar_params`` are Python numbers.
+
+    A variable is a scalar if every statement that assigns it applies an elementwise or
+    scalar operation (arithmetic, ``math.*``, a numpy ufunc with an elementwise rule) to
+    scalars and number literals; loop counters over ranges are scalars. Between two scalars no
+    broadcasting can happen, so no run-time check is emitted::
+
+        def f(a, x):                  # called with floats: a, x, t1, t2 are scalars
+            t1 = math.sin(x)
+            t2 = a * t1
+    """
+    from .activity import assignments   # the analyses share the walk over statements
+
+    statements = list(assignments(tree.body))
+    params = {a.id for a in tree.args.args}
+    scalar = set(scalar_params)
+    for stmt in statements:
+        scalar.update(ir.assigned(stmt))
+    scalar -= params - set(scalar_params)
+    for node in gast.walk(tree):
+        if isinstance(node, gast.For):
+            scalar.update(n.id for n in gast.walk(node.target) if isinstance(n, gast.Name))
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            scalar.discard(node.value.id)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in statements:
+            targets = ir.assigned(stmt)
+            if scalar.intersection(targets) and not _scalar_value(stmt, scalar):
+                scalar.difference_update(targets)
+                changed = True
+    return scalar
+
+
+def _scalar_value(stmt, scalar):
+    if not isinstance(stmt.targets[0], gast.Name):
+        return False
+    prim = ir.primitive(stmt.value)
+    operands = list(prim.args) + list(prim.kwargs.values())
+    if not all(_scalar(a) or isinstance(a, gast.Name) and a.id in scalar for a in operands):
+        return False
+    if prim.func is ir.COPY or prim.func in ir.BINOPS.values() or prim.func in \
+            ir.UNARYOPS.values() or prim.func in ir.CMPOPS.values():
+        return True
+    if getattr(prim.func, "__module__", None) == "math" or prim.func in (abs, min, max):
+        return True
+    rule = lookup_vjp(prim.func) if callable(prim.func) else None
+    return rule is not None and rule.elementwise

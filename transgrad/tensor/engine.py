@@ -214,6 +214,9 @@ def _execute(roots, retain, create, targets, captured):
                 for t, version in checks:
                     if t._version[0] != version:
                         raise _modified(t, version, node)
+            ansv = node._ansv
+            if ansv is not None and ansv[0][0] != ansv[1]:
+                raise _modified(_OwnOutput(node, ansv[0]), ansv[1], node)
             spec = node._spec
             if create:
                 cots = _op_tensor_backward(node, spec, g)
@@ -227,7 +230,7 @@ def _execute(roots, retain, create, targets, captured):
             if spec.flat is not None:
                 cots = _flatten(cots, spec.flat)
             if spec.frees and not retain:
-                node._args = node._ans = None
+                node._args = node._ans = node._checks = node._ansv = None
             broadcasting = spec.broadcasting
         else:
             cots = node._run_backward(g, create, retain)
@@ -332,8 +335,15 @@ def _accumulate(t, g, create):
         old._version[0] += 1
 
 
+class _OwnOutput:
+    """A node's output, described for the error message."""
+
+    def __init__(self, node, version):
+        self.data, self._version, self._nr, self.name = node._ans, version, 0, node.name()
+
+
 def _modified(t, version, node):
-    if isinstance(t, SavedOutput):
+    if isinstance(t, (SavedOutput, _OwnOutput)):
         what = f"output {t._nr} of {t.name}"
     else:
         fn = t.grad_fn

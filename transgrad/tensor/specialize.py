@@ -44,7 +44,7 @@ class Spec:
     ``uses_ans``: whether it reads the output.
     """
 
-    __slots__ = ("_tensor_fn", "broadcasting", "count", "flat", "fn", "frees", "keep",
+    __slots__ = ("_tensor_fn", "broadcasting", "count", "first", "flat", "fn", "frees", "keep",
                  "keep_all", "mask", "meta", "opaque", "positions", "rule", "saved", "single",
                  "uses_ans")
 
@@ -148,6 +148,7 @@ def specialize(rule, mask):
 
 def _build(rule, mask):
     spec = _build_spec(rule, mask)
+    spec.first = spec.positions[0] if len(spec.positions) == 1 else None
     spec.broadcasting = rule.broadcasting
     spec.frees = bool(spec.saved or spec.uses_ans)   # backward can release what it saved
     return spec

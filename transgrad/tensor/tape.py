@@ -66,7 +66,9 @@ def _node_hooks(node):
 class OpNode(Node):
     """A node whose backward is a rule of the table."""
 
-    __slots__ = ("_ans", "_args", "_checks", "_kwargs", "_spec")
+    # _checks: (input Tensor, version when saved) pairs; _ansv: (the output's version counter,
+    # its value when saved), kept apart because holding the output Tensor would be a cycle
+    __slots__ = ("_ans", "_ansv", "_args", "_checks", "_kwargs", "_spec")
 
     @property
     def rule(self):

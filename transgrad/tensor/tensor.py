@@ -133,8 +133,8 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
     node._kwargs = kwargs
     node._hooks = None
     if spec.flat is None:
-        if len(spec.positions) == 1:
-            node._edges = (_edge(args[spec.positions[0]]),)
+        if spec.first is not None:     # one operand needs a gradient: the common case
+            node._edges = (_edge(args[spec.first]),)
         else:
             node._edges = tuple([_edge(args[i]) for i in spec.positions])
     else:
@@ -173,13 +173,9 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
         return _record_outputs(node, spec, out, checks)
     if spec.uses_ans:
         node._ans = out.data
-        entry = (SavedOutput(out, op.name), out._version[0])
-        if checks is None:
-            checks = [entry]
-        else:
-            checks.append(entry)
+        node._ansv = (out._version, out._version[0])
     else:
-        node._ans = None
+        node._ans = node._ansv = None
     node._checks = checks
     out._rg = True
     out.grad_fn = node
@@ -190,6 +186,7 @@ def _record_outputs(node, spec, outs, checks):
     for i, o in enumerate(outs):
         o._nr = i
     node._ans = [o.data for o in outs] if spec.uses_ans else None
+    node._ansv = None
     if spec.uses_ans:
         checks = (checks or []) + [(SavedOutput(o, node.name()), o._version[0])
                                    for o in outs]
@@ -288,6 +285,8 @@ def _apply2(op, a, b):
         ad, ra = _operand(a)
     if isinstance(b, Tensor):
         bd, rb = b.data, b._rg
+    elif type(b) is float or type(b) is int:
+        bd, rb = b, False
     else:
         bd, rb = _operand(b)
     out = op.func(ad, bd)
