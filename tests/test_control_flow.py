@@ -19,8 +19,7 @@ import pytest
 
 import transgrad as tg
 from tests.checks import assert_close, numeric_vjp, random_cotangent
-from tests.corpus import CORPUS
-from tests.corpus import calls, control, data, programs
+from tests.corpus import CORPUS, calls, control, data, programs
 
 NEW_GROUPS = ("control", "calls", "data", "programs")
 rng = np.random.default_rng(0)
@@ -42,8 +41,8 @@ def test_corpus_covers_control_flow_calls_and_data():
 
 
 def test_variants_share_source_but_take_other_branches():
-    on = [e for e in CORPUS if e.name == "control.branch_on_sum"][0]
-    off = [e for e in CORPUS if e.name == "control.branch_on_sum_negative"][0]
+    on = next(e for e in CORPUS if e.name == "control.branch_on_sum")
+    off = next(e for e in CORPUS if e.name == "control.branch_on_sum_negative")
     assert on.func.__code__ is off.func.__code__
     assert np.sum(on.sample()[0]) > 0 > np.sum(off.sample()[0])
 
@@ -234,6 +233,29 @@ def loss_list_of_dicts(layers, x):
     return np.sum(h ** 2)
 
 
+def _apply_dense(params, x):
+    return np.tanh(x @ params["w"] + params["b"])
+
+
+def loss_dict_through_helper(params, x):
+    return np.sum(_apply_dense(params, x) ** 2)
+
+
+def loss_list_negative_index(params, x):
+    return np.sum(np.sin(x @ params[0]) * params[-1])
+
+
+def loss_tuple_appended(params, x):
+    outs = []
+    for p in params:
+        outs.append(np.sin(x @ p))
+    return np.sum(np.stack(outs) ** 2)
+
+
+def layer_output(params, x):
+    return np.tanh(x @ params["w"] + params["b"])
+
+
 def loss_two_structures(params, extra, x):
     return np.sum((x @ params["w"]) * extra[0] + extra[1])
 
@@ -302,8 +324,13 @@ B = rng.normal(size=2)
     (loss_namedtuple, Params(W, B)),
     (loss_dataclass, DenseParams(W, B)),
     (loss_dict_unused_key, {"w": W, "b": B, "unused": np.ones(4)}),
+    (loss_dict_through_helper, {"w": W, "b": B}),
+    (loss_list_negative_index, [W, rng.normal(size=(5, 2)), B]),
+    (loss_tuple_appended, (W, rng.normal(size=(3, 2)), W * 2.0)),
+    (loss_namedtuple, Params(W.astype(np.float32), B.astype(np.float32))),
 ], ids=["dict", "list", "tuple_same_shapes", "tuple", "namedtuple", "dataclass",
-        "dict_unused_key"])
+        "dict_unused_key", "dict_through_helper", "list_negative_index", "tuple_appended",
+        "namedtuple_float32"])
 def test_structured_argument(func, params):
     check_structured(func, (params, X))
 
@@ -324,6 +351,20 @@ def test_nested_structured_argument():
     layers = [{"w": rng.normal(size=(3, 3)), "b": rng.normal(size=3)},
               {"w": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}]
     check_structured(loss_list_of_dicts, (layers, X))
+
+
+def test_structured_argument_vjp_and_value_and_grad():
+    params = {"w": W, "b": B}
+    ct = rng.uniform(-1, 1, (5, 2))
+    grad = tg.vjp(layer_output)(params, X, ct)
+    assert set(grad) == {"w", "b"}
+    for key in ("w", "b"):
+        def at_leaf(value, key=key):
+            return layer_output({**params, key: value}, X)
+        assert_close(grad[key], numeric_vjp(at_leaf, (params[key],), 0, ct), key)
+    value, grad2 = tg.value_and_grad(loss_dict)(params, X)
+    assert_close(value, loss_dict(params, X))
+    assert set(grad2) == {"w", "b"}
 
 
 def test_two_structured_arguments():
@@ -397,7 +438,7 @@ def with_nested_def(x):
 
 
 def with_bound_lambda(x):
-    double = lambda v: v * 2.0 + np.cos(v)  # noqa: E731
+    double = lambda v: v * 2.0 + np.cos(v)
     return np.sum(double(x) * x)
 
 
@@ -417,7 +458,7 @@ def with_nested_star_def(x):
 
 
 def with_unbound_lambda(x):
-    return np.sum((lambda v: v * 2.0)(x))
+    return np.sum((lambda v: v * 2.0)(x))  # noqa: PLC3002
 
 
 def with_generator(x):
@@ -494,7 +535,7 @@ def with_attribute_store(x, box):
 def with_for_else(x):
     for _ in range(2):
         x = x * 2.0
-    else:
+    else:  # noqa: PLW0120
         x = x + 1.0
     return np.sum(x)
 
@@ -542,3 +583,47 @@ def test_unsupported_construct_in_called_helper_names_the_helper_line():
 
 def calling_bad_helper(x):
     return with_return_in_loop(x * 2.0) + 1.0
+
+
+# ---------------------------------------------------------------- views and aliases
+
+def append_aliased_buffer(x):
+    # numpy semantics: the list holds the same buffer three times, so np.stack sees its last state
+    buf = np.zeros(3)
+    out = []
+    for i in range(3):
+        buf[i] = x[i] * 2.0
+        out.append(buf)
+    return np.sum(np.stack(out) * np.arange(9.0).reshape(3, 3))
+
+
+def write_after_taking_a_view(x):
+    y = x * 1.0
+    head = y[:2]
+    y[0] = 5.0          # head[0] is 5.0 too: x[0] no longer reaches the result through head
+    return np.sum(head * x[:2])
+
+
+def write_through_row_view(x):
+    y = np.zeros((2, 3))
+    row = y[1]          # a view: writing into row changes y
+    row[0] = x[0] * x[1]
+    return np.sum(y * y) + np.sum(row)
+
+
+def write_through_alias(x):
+    y = np.zeros(3)
+    z = y               # the same array under two names
+    z[0] = x[0] * 3.0
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("func, line", [
+    (append_aliased_buffer, "out.append(buf)"), (write_after_taking_a_view, "head = y[:2]"),
+    (write_through_row_view, "row = y[1]"), (write_through_alias, "z = y")])
+def test_writes_seen_through_aliases_are_rejected(func, line):
+    """Shared memory would make the adjoint wrong: transgrad refuses, naming the line."""
+    with pytest.raises(tg.TransformError) as info:
+        tg.value_and_grad(func)(np.array([0.3, 0.8, -0.4]))
+    assert info.value.lineno == _line_of(func, line)
+    assert "copy" in info.value.hint

@@ -2,6 +2,7 @@
 through the tape against finite differences, and the engine's semantics (grad modes, hooks,
 versions, views, custom Functions). Parity with PyTorch is in ``test_torch_parity.py``."""
 
+import importlib
 import inspect
 import math
 import pathlib
@@ -11,12 +12,14 @@ import numpy as np
 import pytest
 
 import transgrad as tg
-import transgrad.tensor as T
 from tests.checks import assert_close, numeric_vjp, random_cotangent
-from transgrad.rules import all_rules, lookup_vjp
+from transgrad.api import clear_cache
+from transgrad.rules import VJP_RULES, all_rules, lookup_vjp
 from transgrad.rules.specs import ArraySpec
 from transgrad.tensor import Function, apply, autograd_grad, no_grad, tensor
 from transgrad.tensor.tensor import OPS
+
+T = importlib.import_module("transgrad.tensor")   # tg.tensor is the factory function
 
 # ---- one rule table ---------------------------------------------------------------------------
 
@@ -28,9 +31,17 @@ def uses_cube(x):
     return np.sum(cube(x) * 2.0)
 
 
-@tg.defvjp(cube)
 def cube_vjp(g, ans, x):
     return g * 3.0 * x ** 2
+
+
+@pytest.fixture
+def cube_rule():
+    """``cube_vjp`` registered with tg.defvjp for one test (the table is process-wide)."""
+    tg.defvjp(cube)(cube_vjp)
+    yield lookup_vjp(cube)
+    del VJP_RULES[cube]
+    clear_cache()
 
 
 def test_tensor_operations_use_rules_from_the_table():
@@ -64,13 +75,13 @@ def _set(t, index, value):
     return t
 
 
-def test_compiler_and_tensor_share_a_custom_rule():
+def test_compiler_and_tensor_share_a_custom_rule(cube_rule):
     x = np.array([0.5, -1.0, 2.0])
     compiled = tg.grad(uses_cube)(x)
     t = tensor(x, requires_grad=True)
     out = apply(cube, t)
-    assert out.grad_fn.rule is lookup_vjp(cube)
-    assert out.grad_fn.rule.vjp is cube_vjp
+    assert out.grad_fn.rule is cube_rule
+    assert cube_rule.vjp is cube_vjp
     (out * 2.0).sum().backward()
     assert_close(t.grad.data, compiled)
     assert_close(compiled, 6.0 * x ** 2)

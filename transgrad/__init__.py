@@ -9,7 +9,11 @@ from .api import GradientFunction, grad, source, value_and_grad, vjp
 from .custom import defvjp, grad_of, stop_gradient
 from .errors import TransformError
 from .export import export
+from .tensor import (Function, Tensor, autograd_grad, cat, enable_grad, is_grad_enabled,
+                     no_grad, set_grad_enabled, stack, tensor, where)
 
 __version__ = "0.1.0"
-__all__ = ["GradientFunction", "TransformError", "defvjp", "export", "grad", "grad_of", "source", "stop_gradient",
-           "value_and_grad", "vjp"]
+__all__ = ["Function", "GradientFunction", "Tensor", "TransformError", "autograd_grad", "cat",
+           "defvjp", "enable_grad", "export", "grad", "grad_of", "is_grad_enabled", "no_grad",
+           "set_grad_enabled", "source", "stack", "stop_gradient", "tensor", "value_and_grad",
+           "vjp", "where"]

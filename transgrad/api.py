@@ -15,6 +15,7 @@ from .codegen import compile_function
 from .errors import TransformError
 from .naming import Namer
 from .parse import parse_function
+from .passes.aliasing import check_in_place_updates
 from .passes.fence import fence
 from .passes.normalize import normalize
 from .passes.optimize import optimize
@@ -41,10 +42,15 @@ def _check_wrt(wrt):
     return indices, isinstance(wrt, int)
 
 
-def _front_end(func, wrt_indices):
-    """parse -> fence -> resolve -> normalize; returns (info, tree, namer, wrt indices)."""
+def _front_end(func, wrt_indices, keyword_only=False):
+    """parse -> fence -> resolve -> normalize; returns (info, tree, namer, wrt indices).
+
+    ``keyword_only``: indices may also name keyword-only parameters (after the positional
+    ones), as calls from generated code pass them."""
     info = parse_function(func)
     params = [a.id for a in info.tree.args.args]
+    if keyword_only:
+        params += [a.id for a in info.tree.args.kwonlyargs]
     for i in wrt_indices:
         if not -len(params) <= i < len(params):
             raise info.error(
@@ -56,6 +62,7 @@ def _front_end(func, wrt_indices):
     resolve(info)
     namer = Namer.for_tree(info.tree, reserved={"np", "math", "tgr"})
     tree = normalize(info, namer)
+    check_in_place_updates(info, tree)
     return info, tree, namer, wrt_norm
 
 
@@ -117,7 +124,7 @@ def split(func, wrt):
             return pair
         pair = _split_cache[key] = SplitVJP(func, wrt)
         try:
-            info, tree, namer, wrt = _front_end(func, wrt)
+            info, tree, namer, wrt = _front_end(func, wrt, keyword_only=True)
             (fwd, bwd), _ = reverse(info, tree, wrt, False, "split", namer)
             optimize(fwd)
             optimize(bwd)

@@ -98,6 +98,10 @@ class ListCotangent(list):
 
     fields = ()
 
+    def __getitem__(self, index):
+        part = list.__getitem__(self, index)
+        return ListCotangent(part) if isinstance(index, slice) else part
+
     def __add__(self, other):
         if isinstance(other, (int, float)) and other == 0:
             return self
@@ -147,10 +151,12 @@ def zeros_like_value(x):
     if fields is not None:   # dataclass: one entry per field
         return DictCotangent({f: zeros_like_value(getattr(x, f)) for f in fields})
     if isinstance(x, (list, tuple)):
-        try:
-            return np.zeros_like(x, dtype=float)
-        except ValueError:   # ragged: one zero per element
-            return ListCotangent(zeros_like_value(e) for e in x)
+        if all(isinstance(e, (float, int, np.ndarray, np.generic)) for e in x):
+            try:
+                return np.zeros_like(x, dtype=float)
+            except ValueError:   # ragged
+                pass
+        return ListCotangent(zeros_like_value(e) for e in x)
     return np.zeros_like(x)
 
 

@@ -22,11 +22,13 @@ numpy array itself.
 """
 
 import builtins
+import importlib
 import types
 
 import numpy as np
 
-from . import tensor as _t
+# `transgrad.tensor` the attribute is the factory function; the package is loaded by name
+_t = importlib.import_module("transgrad.tensor")
 from .tensor import (
     Function,
     Tensor,

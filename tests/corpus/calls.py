@@ -39,6 +39,10 @@ def _square(x):
     return x * x
 
 
+def _keyword_only(x, *, w, b=0.0):
+    return np.tanh(x * w + b)
+
+
 def _sum_of_squares(x):
     return np.sum(x * x)
 
@@ -179,7 +183,7 @@ def call_operator_helper(x, y):
     return np.sum(z * z)
 
 
-@corpus_function(A(3, 4), A(4, 2), A(2), wrt=(0, 1, 2), jax=False)
+@corpus_function(A(3, 4), A(4, 2), A(2), wrt=(0, 1, 2), jax=False, float32=True)
 def call_other_module(x, w, b):
     return np.sum(relu(dense(x, w, b)) ** 2)
 
@@ -288,7 +292,7 @@ variant(call_helper_early_return, "negative",
         make=lambda rng: (rng.uniform(-1.0, -0.5, 3),), wrt=0, jax=False)
 
 
-@corpus_function(A(4), 3, wrt=0)
+@corpus_function(A(4), 3, wrt=0, float32=True)
 def recursion_runtime_depth(x, depth):
     return np.sum(_power_rec(x, depth))
 
@@ -421,3 +425,8 @@ def call_keyword_array_in_loop(x, y):
     for i in range(3):
         z = _affine(z, b=y * i, a=0.5)
     return np.sum(z * z)
+
+
+@corpus_function(A(4), A(4), A(4), wrt=(0, 1, 2), jax=False)
+def call_keyword_only_active(x, w, b):
+    return np.sum(_keyword_only(x, b=b * 2.0, w=w) ** 2 + _keyword_only(x, w=w))

@@ -129,7 +129,7 @@ variant(flag_conditional_expression, "on", A(4), True, wrt=0)
 
 # ---------------------------------------------------------------- branches on runtime values
 
-@corpus_function(make=_shifted(1.0, 4), wrt=0, jax=False)
+@corpus_function(make=_shifted(1.0, 4), wrt=0, jax=False, float32=True)
 def branch_on_sum(x):
     if np.sum(x) > 0:
         y = np.sin(x) * x
@@ -502,7 +502,7 @@ def for_over_tuple(a, b):
     return np.sum(acc)
 
 
-@corpus_function(A(4, 2), wrt=0)
+@corpus_function(A(4, 2), wrt=0, float32=True)
 def for_enumerate(x):
     acc = 0.0
     for i, row in enumerate(x):
@@ -590,7 +590,7 @@ def nested_sequence_loops(x, w):
 
 # ---------------------------------------------------------------- while
 
-@corpus_function(A(4), wrt=0)
+@corpus_function(A(4), wrt=0, float32=True)
 def while_counter(x):
     i = 0
     y = x
@@ -782,3 +782,40 @@ def loop_then_early_return(x):
 
 
 variant(loop_then_early_return, "fallthrough", make=_shifted(-1.0, 3), wrt=0, jax=False)
+
+
+@corpus_function(A(4), wrt=0)
+def for_enumerate_start(x):
+    acc = 0.0
+    for i, v in enumerate(x, start=1):
+        acc = acc + np.sin(v) * i
+    return acc
+
+
+@corpus_function(A(3, 2), wrt=0)
+def for_enumerate_start_positional(x):
+    acc = 0.0
+    for i, row in enumerate(x, 2):
+        acc = acc + np.sum(row ** 2) * i
+    return acc
+
+
+@corpus_function(make=lambda rng: (np.array([0.5, 0.3, 0.4]),), wrt=0, jax=False)
+def and_condition_in_loop(x):
+    # the first test holds and the second fails: the short circuit goes both ways
+    y = x
+    for _ in range(3):
+        if np.sum(y) > 0 and np.sum(y) > 100.0:
+            y = y * 0.5
+        y = y * 1.1 + np.sin(y)
+    return np.sum(y)
+
+
+@corpus_function(make=lambda rng: (np.array([0.5, 0.3, 0.4]),), wrt=0, jax=False)
+def or_condition_in_loop(x):
+    y = x
+    for _ in range(3):
+        if np.sum(y) < 0 or np.sum(y) > 100.0:
+            y = y * 0.5
+        y = y * 1.1 + np.sin(y)
+    return np.sum(y)

@@ -34,7 +34,7 @@ def _layer(rng):
 
 # ---------------------------------------------------------------- in-place subscript assignment
 
-@corpus_function(A(5), wrt=0, jax=False)
+@corpus_function(A(5), wrt=0, jax=False, float32=True)
 def inplace_index_loop(x):
     y = np.zeros(5)
     for i in range(5):
@@ -92,7 +92,7 @@ def inplace_negative_and_step(x, v):
     return np.sum(y * x)
 
 
-@corpus_function(A(6), wrt=0, jax=False)
+@corpus_function(A(6), wrt=0, jax=False, float32=True)
 def inplace_recurrence(x):
     y = np.zeros(6)
     y[0] = x[0]
@@ -398,3 +398,4 @@ def dict_keys_from_loop(x, params):
     for key in ("a", "b"):
         acc = acc + np.sum(np.sin(x * params[key]))
     return acc
+

@@ -86,7 +86,7 @@ def gru_unrolled(wx, wh, xs):
     return np.sum(h ** 2) + np.sum(h)
 
 
-@corpus_function(A(12), A(3), wrt=(0, 1), jax=False)
+@corpus_function(A(12), A(3), wrt=(0, 1), jax=False, float32=True)
 def conv1d_loops(signal, kernel):
     n = signal.shape[0] - kernel.shape[0] + 1
     out = np.zeros(n)
@@ -248,7 +248,7 @@ def mlp_from_helpers(w1, b1, w2, b2, w3, x, y):
 
 @corpus_function(make=lambda rng: (rng.normal(size=3), 0.1, rng.normal(size=(10, 3)),
                                    rng.normal(size=10)),
-                 wrt=(0, 1), jax=False)
+                 wrt=(0, 1), jax=False, float32=True)
 def sgd_with_clipping(w0, lr, x, y):
     # unrolled gradient descent on least squares with the gradient clipped by value
     w = w0

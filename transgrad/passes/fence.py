@@ -116,8 +116,7 @@ def fence(info):
             if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
                     and not isinstance(node.value, gast.Name):
                 raise info.error("only subscripts of a plain name can be assigned", node,
-                                 hint="bind the inner value to a name first: "
-                                      "`row = y[i]; row[j] = v`")
+                                 hint="index once: `y[i, j] = v` rather than `y[i][j] = v`")
     if not any(isinstance(n, gast.Return) for n in gast.walk(tree)):
         raise info.error(f"{tree.name} must `return` the value to differentiate",
                          tree, hint="add `return <value>` at the end")

@@ -185,7 +185,11 @@ class Normalizer:
         builtin = getattr(call, "resolved", None) if call is not None else None
         if builtin is enumerate:
             item = self.iteration_item(iterable.args[0], position, lengths)
-            return gast.Tuple(elts=[clone(position), item], ctx=gast.Load())
+            start = iterable.args[1] if len(iterable.args) > 1 else next(
+                (k.value for k in iterable.keywords if k.arg == "start"), None)
+            count = clone(position) if start is None else gast.BinOp(
+                left=clone(position), op=gast.Add(), right=self.atom_of(start))
+            return gast.Tuple(elts=[count, item], ctx=gast.Load())
         if builtin is zip:
             return gast.Tuple(elts=[self.iteration_item(a, clone(position), lengths)
                                     for a in iterable.args], ctx=gast.Load())

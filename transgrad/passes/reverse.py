@@ -673,7 +673,7 @@ def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
     "value_and_grad" (returns the value too) or "vjp" (a keyword-only cotangent ``g``).
     ``single``: return one gradient rather than a tuple of them.
     """
-    params = [a.id for a in tree.args.args]
+    params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
     # a trial build finds which overwritten values the adjoint really reads; only those are
     # saved on the stack in the real build

@@ -14,7 +14,9 @@ from .specs import A
 
 
 def index_update(a, index, values):
-    """A copy of ``a`` with ``a[index] = values``."""
+    """A copy of ``a`` with ``a[index] = values``. With an integer index that repeats a
+    position numpy keeps the last value written; the derivative then sends the cotangent to
+    every write (as PyTorch's ``index_put`` without ``accumulate``: avoid repeated indices)."""
     out = np.array(a, copy=True)
     out[index] = values
     return out

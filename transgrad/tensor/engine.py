@@ -252,11 +252,14 @@ def _execute(roots, retain, create, targets, captured):
             elif type(c) is not _ndarray:
                 c = np.asarray(c)
             if c.shape != shape:
-                if not broadcasting and np.size(c) != np.prod(shape, dtype=int):
+                if broadcasting:
+                    c = unbroadcast(c, shape)
+                elif c.size == np.prod(shape, dtype=int):
+                    c = c.reshape(shape)        # () against (1,), say
+                else:
                     raise RuntimeError(
                         f"{node.name()}: the rule `{node.rule.name}` returned a gradient of "
                         f"shape {c.shape} for an operand of shape {shape}")
-                c = unbroadcast(c, shape)
             if c.dtype != dtype:
                 c = c.astype(dtype)
             if nxt._nout == 1:

@@ -182,6 +182,42 @@ def _record(op, out, args, mask, kwargs=_EMPTY, inplace=False):
     return node
 
 
+_ONE = (True,)
+
+
+def _record1(op, out, x, kwargs):
+    """``_record`` for one operand that requires grad (``x.exp()``, ``x.sum(1)``): the same
+    steps, spelled out for the most frequent case."""
+    rule = _rules_get(op.func)
+    spec = op.specs.get(_ONE)
+    if spec is None or spec.rule is not rule:
+        spec = _specialize(op, rule, _ONE)
+    node = _new(op.node)
+    node._spec = spec
+    node._kwargs = kwargs
+    node._hooks = None
+    fn = x.grad_fn
+    if fn is None or x._view is not None:
+        node._edges = (_edge(x),)
+    else:
+        data = x.data
+        node._edges = ((fn, x._nr, data.shape, data.dtype),)
+    node._seq = next(_sequence)
+    if spec.saved:
+        node._args = (x,)
+        node._checks = [(x, x._version[0])]
+    else:
+        node._args = (x,) if spec.keep_all else (None,)
+        node._checks = None
+    if spec.uses_ans:
+        node._ans = out.data
+        node._ansv = (out._version, out._version[0])
+    else:
+        node._ans = node._ansv = None
+    out._rg = True
+    out.grad_fn = node
+
+
 def _record_outputs(node, spec, outs, checks):
     for i, o in enumerate(outs):
         o._nr = i
@@ -273,7 +309,7 @@ def _apply1(op, x, kwargs=_EMPTY):
     t._nr = 0
     t._version = [0]
     if x._rg and STATE.enabled:
-        _record(op, t, (x,), (True,), kwargs)
+        _record1(op, t, x, kwargs)
     return t
 
 
