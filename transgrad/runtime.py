@@ -33,11 +33,14 @@ def unbroadcast_to(g, x):
     if isinstance(g, float):   # a scalar broadcasts against anything as it is
         return g
     try:
-        if g.shape == x.shape:   # the common case, decided with two attribute reads
-            return g
+        g_shape, x_shape = g.shape, x.shape
     except AttributeError:
-        pass
-    return unbroadcast(g, np.shape(x))
+        return unbroadcast(g, np.shape(x))
+    if g_shape == x_shape:   # the common case, decided with two attribute reads
+        return g
+    if g_shape[1:] == x_shape:   # a bias added to every row: one sum
+        return g.sum(axis=0)
+    return unbroadcast(g, x_shape)
 
 
 def expand_reduced(g, x, axis):

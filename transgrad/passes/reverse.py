@@ -97,6 +97,9 @@ class ReverseBuilder:
             self.exists.add(var)
             self.owned.discard(var)   # may alias the contribution
             self.out.append(assign(target, contribution))
+        elif var in self.owned:       # an array this code allocated: add in place
+            self.out.append(gast.AugAssign(target=name(target, store=True), op=gast.Add(),
+                                           value=contribution))
         else:
             self.owned.add(var)       # a sum is a fresh array
             self.out.append(assign(target, gast.BinOp(left=name(target), op=gast.Add(),
@@ -228,9 +231,11 @@ class ReverseBuilder:
         """if/for/while: adjoints receiving contributions inside start at 0.0 before it."""
         local = self.locals.get(id(stmt), set())
         indexed = indexed_receivers(stmt, self.active)
+        looped = isinstance(stmt, (gast.For, gast.While))
         for var in sorted(receivers(stmt, self.active) - self.exists - local):
             self.exists.add(var)
-            if var in indexed:   # element-wise accumulation below: own a zero array
+            if var in indexed or looped:
+                # updated again and again below: own a zero array, add into it in place
                 self.owned.add(var)
                 zero = tgr_call("zeros_like_value", name(var))
             else:
