@@ -54,7 +54,7 @@ def test_wrt_out_of_range():
 
 def test_source_not_readable():
     namespace = {"np": np}
-    exec("def f(x):\n    return np.sum(x * x)\n", namespace)
+    exec("def f(x):\n    return np.sum(x * x)\n", namespace)  # noqa: S102 - no source file
     error = error_of(namespace["f"], np.ones(2))
     assert "source" in str(error) and "exec" in error.hint
 

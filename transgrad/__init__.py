@@ -9,8 +9,19 @@ from .api import GradientFunction, grad, source, value_and_grad, vjp
 from .custom import defvjp, grad_of, stop_gradient
 from .errors import TransformError
 from .export import export
-from .tensor import (Function, Tensor, autograd_grad, cat, enable_grad, is_grad_enabled,
-                     no_grad, set_grad_enabled, stack, tensor, where)
+from .tensor import (
+                     Function,
+                     Tensor,
+                     autograd_grad,
+                     cat,
+                     enable_grad,
+                     is_grad_enabled,
+                     no_grad,
+                     set_grad_enabled,
+                     stack,
+                     tensor,
+                     where,
+)
 
 __version__ = "0.1.0"
 __all__ = ["Function", "GradientFunction", "Tensor", "TransformError", "autograd_grad", "cat",

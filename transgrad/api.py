@@ -5,8 +5,8 @@ use (or when ``.source`` is read), caches it, and checks its arguments on every 
 """
 
 import functools
-import linecache
 import inspect
+import linecache
 import threading
 
 import numpy as np

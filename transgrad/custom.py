@@ -44,7 +44,7 @@ def stop_gradient(x):
 nondifferentiable(stop_gradient, reason="tg.stop_gradient")
 
 
-class grad_of:  # noqa: N801 - used like a function: `with tg.grad_of(x) as gx:`
+class grad_of:
     """Inspect or change a gradient inside a differentiated function.
 
     In code that transgrad differentiates, ``with tg.grad_of(x) as gx:`` moves the block into

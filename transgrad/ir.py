@@ -31,7 +31,7 @@ CMPOPS = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt,
 class Primitive:
     """The callable and operands of one normalized expression."""
 
-    __slots__ = ("func", "args", "kwargs", "node")
+    __slots__ = ("args", "func", "kwargs", "node")
 
     def __init__(self, func, args, kwargs, node):
         self.func, self.args, self.kwargs, self.node = func, args, kwargs, node

@@ -83,7 +83,7 @@ def bind(rule, g, ans, args, kwargs, error):
         raise error(f"too many positional arguments ({len(args)})")
     unknown = set(kwargs) - set(bindings)
     if unknown:
-        raise error(f"unsupported keyword argument `{sorted(unknown)[0]}`")
+        raise error(f"unsupported keyword argument `{min(unknown)}`")
     return bindings, positional, vararg
 
 

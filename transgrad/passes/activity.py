@@ -17,7 +17,6 @@ import gast
 from .. import ir
 from ..rules import is_nondifferentiable
 
-
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
 
 

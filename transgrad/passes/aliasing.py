@@ -11,7 +11,6 @@ The reverse pass treats every name as its own value. An array updated in place
 
 import operator
 
-import gast
 import numpy as np
 
 from .. import ir, runtime

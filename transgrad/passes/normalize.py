@@ -14,7 +14,6 @@ and array methods are desugared into calls of the functions that have rules::
 Every statement remembers the user's line as ``stmt.origin`` for comments and errors.
 """
 
-import operator
 
 import gast
 import numpy as np

@@ -39,12 +39,10 @@ def _numeric_const(node):
 def _float_valued(node):
     """True when ``node`` certainly computes a float (so ``1.0 * node`` may drop the 1.0)."""
     if isinstance(node, gast.BinOp):
-        return True if not isinstance(node.op, (gast.BitAnd, gast.BitOr)) else False
+        return not isinstance(node.op, (gast.BitAnd, gast.BitOr))
     if isinstance(node, gast.UnaryOp):
         return _float_valued(node.operand)
-    if isinstance(node, gast.Call):
-        return True
-    return False
+    return isinstance(node, gast.Call)
 
 
 _NOT_LITERAL = object()

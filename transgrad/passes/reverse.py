@@ -317,7 +317,7 @@ class ReverseBuilder:
                 operands.append(arg.id)
         if not positions:
             return None
-        from ..api import split   # the callee is built by the same pipeline
+        from ..api import split  # the callee is built by the same pipeline
         pair = split(func, tuple(positions))
         tape = self.namer.temp("tape")
         saved = bool(self.reassigned.intersection(ir.assigned(stmt)))

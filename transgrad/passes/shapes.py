@@ -116,7 +116,7 @@ def scalar_names(tree, scalar_params):
             t1 = math.sin(x)
             t2 = a * t1
     """
-    from .activity import assignments   # the analyses share the walk over statements
+    from .activity import assignments  # the analyses share the walk over statements
 
     statements = list(assignments(tree.body))
     params = {a.id for a in tree.args.args}

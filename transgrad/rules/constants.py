@@ -3,9 +3,8 @@
 Comparisons and logical operators are declared beside their arithmetic twins (arithmetic.py).
 """
 
-import operator
-
 import math
+import operator
 
 import numpy as np
 
