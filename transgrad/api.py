@@ -151,6 +151,7 @@ class GradientFunction:
         self.verbose = verbose
         self._generated = None      # (callable, source) most recently used
         self._variants = {}         # which arguments are Python numbers -> (callable, source)
+        self._by_types = {}         # argument types -> (callable, variant): the per-call lookup
         functools.update_wrapper(self, func)
         self.__name__ = "d" + getattr(func, "__name__", "f")
         self.__qualname__ = "d" + getattr(func, "__qualname__", "f")
@@ -191,10 +192,19 @@ class GradientFunction:
         for i in self.wrt_indices:
             if -len(args) <= i < len(args):
                 value = args[i]
-                if type(value) is np.ndarray and value.dtype.kind in "fc" \
-                        or type(value) is float:
+                if type(value) is np.ndarray:
+                    if value.dtype.kind in "fc":
+                        continue
+                elif type(value) is float:
                     continue
                 _check_float(value, i, self.func)
+
+    def _for_types(self, types):
+        """The generated callable for arguments of these types (cached per type tuple)."""
+        pattern = tuple(t is float or t is int for t in types)
+        generated = self._build(pattern if any(pattern) else None)
+        self._by_types[types] = (generated, self._generated)
+        return generated
 
     def __call__(self, *args, **kwargs):
         if self.mode == "vjp":
@@ -202,12 +212,12 @@ class GradientFunction:
                 raise TypeError(f"{self.__name__}() needs the arguments of "
                                 f"{self.func.__name__} followed by a cotangent")
             *args, cotangent = args
-        pattern = tuple([type(a) is float or type(a) is int for a in args])
-        if not any(pattern):
-            pattern = None
-        variant = self._variants.get(pattern)
-        generated = variant[0] if variant is not None else self._build(pattern)
-        self._generated = variant or self._generated
+        types = tuple(map(type, args))
+        known = self._by_types.get(types)
+        if known is None:
+            generated = self._for_types(types)
+        else:
+            generated, self._generated = known
         if self.mode == "vjp":
             self._check_args(args)
             code = generated.__code__   # the cotangent is the first keyword-only parameter
