@@ -42,7 +42,7 @@ def _check_wrt(wrt):
     return indices, isinstance(wrt, int)
 
 
-def _front_end(func, wrt_indices, keyword_only=False):
+def _front_end(func, wrt_indices, keyword_only=False, classes=()):
     """parse -> fence -> resolve -> normalize; returns (info, tree, namer, wrt indices).
 
     ``keyword_only``: indices may also name keyword-only parameters (after the positional
@@ -61,23 +61,26 @@ def _front_end(func, wrt_indices, keyword_only=False):
     fence(info)
     resolve(info)
     namer = Namer.for_tree(info.tree, reserved={"np", "math", "tgr"})
-    tree = normalize(info, namer)
+    arg_names = [a.id for a in info.tree.args.args]
+    tree = normalize(info, namer, {arg_names[i]: cls for i, cls in classes if i < len(arg_names)})
     check_in_place_updates(info, tree)
     return info, tree, namer, wrt_norm
 
 
-def build(func, wrt_indices, single, mode, scalars=()):
+def build(func, wrt_indices, single, mode, scalars=(), classes=()):
     """Build (and cache) the generated derivative; returns (callable, source).
 
     ``scalars``: indices of positional parameters that are Python numbers in this call; the
-    code built for them skips run-time broadcasting checks between scalars.
+    code built for them skips run-time broadcasting checks between scalars. ``classes``:
+    ``(index, class)`` pairs for parameters that are instances of user classes, whose methods
+    the code may call.
     """
-    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars)
+    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             return hit
-        info, tree, namer, wrt = _front_end(func, wrt_indices)
+        info, tree, namer, wrt = _front_end(func, wrt_indices, classes=classes)
         params = [a.id for a in info.tree.args.args]
         scalar_params = {params[i] for i in scalars if i < len(params)}
         fn, _ = reverse(info, tree, wrt, single, mode, namer, scalar_params)
@@ -167,14 +170,16 @@ class GradientFunction:
         return [params[i] if -len(params) <= i < len(params) else f"argument {i}"
                 for i in self.wrt_indices]
 
-    def _build(self, pattern=None):
+    def _build(self, pattern=None, classes=()):
         """The generated callable for arguments whose Python-number positions are ``pattern``
-        (a tuple of bools; None: the general code, for any argument types)."""
-        variant = self._variants.get(pattern)
+        (a tuple of bools; None: the general code, for any argument types) and whose user-class
+        instances are ``classes`` ((index, class) pairs)."""
+        variant = self._variants.get((pattern, classes))
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
-            variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars)
-            self._variants[pattern] = variant
+            variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars,
+                            classes)
+            self._variants[(pattern, classes)] = variant
             if self.verbose:
                 print(variant[1])
         self._generated = variant
@@ -202,7 +207,8 @@ class GradientFunction:
     def _for_types(self, types):
         """The generated callable for arguments of these types (cached per type tuple)."""
         pattern = tuple(t is float or t is int for t in types)
-        generated = self._build(pattern if any(pattern) else None)
+        classes = tuple((i, t) for i, t in enumerate(types) if _user_class(t))
+        generated = self._build(pattern if any(pattern) else None, classes)
         self._by_types[types] = (generated, self._generated)
         return generated
 
@@ -228,6 +234,13 @@ class GradientFunction:
 
     def __repr__(self):
         return f"<transgrad {self.mode} of {self.func.__qualname__}>"
+
+
+def _user_class(cls):
+    """Classes whose methods generated code may call: defined in Python by the user."""
+    module = getattr(cls, "__module__", "") or ""
+    return module.split(".")[0] not in ("builtins", "numpy", "jax", "jaxlib", "transgrad") \
+        and hasattr(cls, "__dict__") and not issubclass(cls, (dict, list, tuple))
 
 
 def _check_float(value, index, func):

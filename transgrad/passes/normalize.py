@@ -54,9 +54,10 @@ def is_atom(node):
 
 
 class Normalizer:
-    def __init__(self, info, namer):
+    def __init__(self, info, namer, classes=None):
         self.info = info
         self.namer = namer
+        self.classes = classes or {}   # parameter -> its user class, known for this build
         self.current = {}       # user variable -> its current (renamed) name
         self.defined = set()
         self.body = []
@@ -444,12 +445,23 @@ class Normalizer:
             return self.inline_local(self.local_functions[func.id], args, keywords, node)
         if hasattr(func, "resolved"):
             return gast.copy_location(gast.Call(func=func, args=args, keywords=keywords), node)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.classes \
+                and self.current.get(func.value.id) == func.value.id:
+            # model.forward(x) on a parameter whose class this build knows
+            method = getattr(self.classes[func.value.id], func.attr, None)
+            if callable(method):
+                return gast.copy_location(gast.Call(
+                    func=resolved_name(method, func),
+                    args=[self.atom_of(func.value)] + args, keywords=keywords), node)
         if isinstance(func, gast.Attribute):   # a method of a local value: x.sum(axis=0)
             method = METHODS.get(func.attr)
             if method is None:
                 raise self.info.error(
                     f"the method `.{func.attr}()` is not supported", func,
-                    hint="call the numpy function instead (np.<name>(x, ...))")
+                    hint="call the numpy function instead (np.<name>(x, ...)); methods of "
+                         "your own classes work on parameters once the gradient is called "
+                         "with the object, and on module-level objects")
             receiver = self.atom_of(func.value)
             if func.attr in VARARG_METHODS and len(args) > 1:
                 args = [gast.Tuple(elts=args, ctx=gast.Load())]
@@ -642,10 +654,13 @@ def restructure_jumps(stmts):
     return out
 
 
-def normalize(info, namer):
-    """Return a new FunctionDef in A-normal form (see the module docstring)."""
+def normalize(info, namer, classes=None):
+    """Return a new FunctionDef in A-normal form (see the module docstring).
+
+    ``classes`` maps parameters to the user classes of the objects passed for them, so that
+    their methods can be called (``model.forward(x)``)."""
     try:
-        return Normalizer(info, namer).run()
+        return Normalizer(info, namer, classes).run()
     except _ReturnInLoop as exc:
         raise info.error("`return` inside a loop is not supported", exc.node,
                          hint="set a result variable and `break`, then return after the "
