@@ -225,6 +225,10 @@ def _elide_broadcasts(fn):
         return False
     classes = shape_classes(fn)
     counts = _assign_counts(fn.body)
+    readers = {}   # name -> indices of the top-level statements that read it
+    for i, stmt in enumerate(fn.body):
+        for read in set(names_in(stmt)):
+            readers.setdefault(read, []).append(i)
     changed = False
     for i, stmt in enumerate(fn.body):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
@@ -234,7 +238,9 @@ def _elide_broadcasts(fn):
             continue
         expr, like = source
         elide = _ElideIn(stmt.targets[0].id, expr, classes[like], classes)
-        fn.body[i + 1:] = [elide.visit(s) for s in fn.body[i + 1:]]
+        for j in readers.get(stmt.targets[0].id, []):
+            if j > i:
+                fn.body[j] = elide.visit(fn.body[j])
         changed = changed or elide.replaced
     return changed
 
@@ -330,13 +336,16 @@ def optimize(fn):
     """Simplify the gast FunctionDef ``fn`` in place and return it. Propagation and dead-code
     elimination look at top-level statements; loop and branch bodies are only simplified."""
     simplify = _Simplify()
-    changed, rounds = True, 0
-    while changed and rounds < 20:   # each round strictly shrinks or simplifies; cap anyway
+    enabling, rounds = True, 0
+    while enabling and rounds < 10:
+        # dead-code elimination creates nothing for the passes before it; the others can
+        # (`1.0 * x` after propagation, new copies after elision): they cause another round.
+        # Broadcast elision runs once: later rounds only fold what it made.
         rounds += 1
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
-        changed = _propagate(fn)
-        changed = _elide_broadcasts(fn) or changed
-        changed = _elide_zero_starts(fn.body) or changed
-        changed = _eliminate_dead(fn) or changed
+        enabling = _propagate(fn)   # propagated constants fold on the next round
+        enabling = rounds == 1 and _elide_broadcasts(fn) or enabling
+        enabling = _elide_zero_starts(fn.body) or enabling
+        _eliminate_dead(fn)
     fn.body = _drop_orphan_comments(fn.body)
     return fn
