@@ -26,9 +26,19 @@ except ImportError:  # pragma: no cover - jax is a test dependency
 
 
 def materialize(args, seed=0):
-    """Turn array specs (A(3, 4), P(3), S()...) into concrete float64 values."""
+    """Turn array specs (A(3, 4), P(3), S()...) into concrete float64 values, also inside
+    lists and tuples (``np.concatenate([A(2), A(3)])``)."""
     rng = np.random.default_rng(seed)
-    return tuple(a.make(rng) if isinstance(a, ArraySpec) else a for a in args)
+    return tuple(make_value(a, rng) for a in args)
+
+
+def make_value(value, rng):
+    """One argument: a spec becomes an array; lists and tuples of specs are made elementwise."""
+    if isinstance(value, ArraySpec):
+        return value.make(rng)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, ArraySpec) for v in value):
+        return type(value)(make_value(v, rng) for v in value)
+    return value
 
 
 def is_float_value(x):

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import transgrad
-from tests.checks import HAVE_JAX, assert_close, jax, jnp, numeric_vjp, random_cotangent
+from tests.checks import HAVE_JAX, assert_close, jax, jnp, make_value, numeric_vjp, random_cotangent
 from transgrad import runtime
 from transgrad.codegen import _canonical
 from transgrad.rules import VJP_RULES, all_rules, is_nondifferentiable
@@ -46,13 +46,6 @@ def _cases():
 
 # --- sample inputs ---------------------------------------------------------------------------
 
-def _make(value, rng):
-    """Specs to values, also inside lists and tuples (``np.concatenate([A(2), A(3)])``)."""
-    if isinstance(value, ArraySpec):
-        return value.make(rng)
-    if isinstance(value, (list, tuple)) and any(isinstance(v, ArraySpec) for v in value):
-        return type(value)(_make(v, rng) for v in value)
-    return value
 
 
 def _is_float(x):
@@ -77,8 +70,8 @@ class Case:
     def __init__(self, rule, sample, seed=0):
         rng = np.random.default_rng(seed)
         self.rule, self.sample = rule, sample
-        self.args = tuple(_make(a, rng) for a in sample.args)
-        self.kwargs = {k: _make(v, rng) for k, v in sample.kwargs.items()}
+        self.args = tuple(make_value(a, rng) for a in sample.args)
+        self.kwargs = {k: make_value(v, rng) for k, v in sample.kwargs.items()}
         if sample.wrt is None:
             self.wrt = tuple(i for i, a in enumerate(self.args)
                              if _is_float(a) or _is_float_sequence(a))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import transgrad as tg
-from tests.checks import assert_close, numeric_vjp, random_cotangent
+from tests.checks import assert_close, make_value, numeric_vjp, random_cotangent
 from transgrad.api import clear_cache
 from transgrad.rules import VJP_RULES, all_rules, lookup_vjp
 from transgrad.rules.specs import ArraySpec
@@ -106,12 +106,6 @@ def _rule_cases():
     return cases
 
 
-def _make(value, rng):
-    if isinstance(value, ArraySpec):
-        return value.make(rng)
-    if isinstance(value, (list, tuple)) and any(isinstance(v, ArraySpec) for v in value):
-        return type(value)(_make(v, rng) for v in value)
-    return value
 
 
 def _is_float(x):
@@ -126,8 +120,8 @@ class _Case:
         rng = np.random.default_rng(index)
         self.rule = rule
         self.primitive = rule.primitives[0]
-        self.args = [_make(a, rng) for a in sample.args]
-        self.kwargs = {k: _make(v, rng) for k, v in sample.kwargs.items()}
+        self.args = [make_value(a, rng) for a in sample.args]
+        self.kwargs = {k: make_value(v, rng) for k, v in sample.kwargs.items()}
         wrt = sample.wrt
         if wrt is None:
             wrt = [i for i, a in enumerate(self.args) if _is_float(a) or (

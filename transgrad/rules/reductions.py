@@ -46,6 +46,9 @@ def prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return tgr.prod_vjp(g, ans, a, axis, keepdims)
 
 
+# max and min have the same rule (the elements equal to the answer share g), declared twice
+# because a rule's primitives must be aliases of one function
+
 @vjp(np.max, np.amax, samples=_EXTREMA)
 def amax(g, ans, a, axis=None, out=None, keepdims=False):
     """Ties split the cotangent equally among the maxima (JAX's convention)."""
@@ -53,8 +56,8 @@ def amax(g, ans, a, axis=None, out=None, keepdims=False):
         full_g, full_ans = g, ans
     else:
         full_g, full_ans = tgr.expand_reduced(g, a, axis), tgr.expand_reduced(ans, a, axis)
-    at_max = a == full_ans
-    return full_g * at_max / np.sum(at_max, axis=axis, keepdims=True)
+    at_extremum = a == full_ans
+    return full_g * at_extremum / np.sum(at_extremum, axis=axis, keepdims=True)
 
 
 @vjp(np.min, np.amin, samples=_EXTREMA)
@@ -64,8 +67,8 @@ def amin(g, ans, a, axis=None, out=None, keepdims=False):
         full_g, full_ans = g, ans
     else:
         full_g, full_ans = tgr.expand_reduced(g, a, axis), tgr.expand_reduced(ans, a, axis)
-    at_min = a == full_ans
-    return full_g * at_min / np.sum(at_min, axis=axis, keepdims=True)
+    at_extremum = a == full_ans
+    return full_g * at_extremum / np.sum(at_extremum, axis=axis, keepdims=True)
 
 
 _DDOF = _REDUCE + [Sample((A(3, 4),), {"axis": 1, "ddof": 1}), Sample((A(5),), {"ddof": 1})]
