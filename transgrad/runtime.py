@@ -226,14 +226,8 @@ def check_scalar_output(value, func_name):
     return value
 
 
-def tuple_part(parts, i):
-    """Element ``i`` of a cotangent that may be None (zero)."""
-    return None if parts is None else parts[i]
 
 
-def zeros_if_none(g, like):
-    """Fill a missing (zero) cotangent with zeros shaped like ``like``."""
-    return np.zeros_like(like) if g is None else g
 
 
 def matmul_vjp_left(g, x, y):

@@ -256,7 +256,7 @@ def _mentions(stmt, var):
 
 
 def _updated_in_place(body):
-    """Names the code updates in place (``tgr.add_at(b, ...)``, ``b[i] = ...``): their value
+    """Names the code updates in place (``tgr.add_at(b, ...)``, ``b[i] = ...``, ``b += c``): their value
     must be an array of their own, never an alias, so ``b = 0.0; b = b + e`` must stay."""
     names = set()
     for node in gast.walk(gast.Module(body=body, type_ignores=[])):
@@ -267,7 +267,14 @@ def _updated_in_place(body):
         elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
                 and isinstance(node.value, gast.Name):
             names.add(node.value.id)
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            names.add(node.target.id)   # `b += c` adds into b's array
     return names
+
+
+def _fresh(node):
+    """An expression that certainly builds a new array (arithmetic), never a view or alias."""
+    return isinstance(node, (gast.BinOp, gast.UnaryOp))
 
 
 def _elide_zero_starts(body, in_place=None):
@@ -282,7 +289,7 @@ def _elide_zero_starts(body, in_place=None):
     i = 0
     while i < len(body):
         stmt = body[i]
-        if _is_zero_start(stmt) and stmt.targets[0].id not in in_place:
+        if _is_zero_start(stmt):
             var = stmt.targets[0].id
             for j in range(i + 1, len(body)):
                 later = body[j]
@@ -291,7 +298,8 @@ def _elide_zero_starts(body, in_place=None):
                         and isinstance(later.value.op, gast.Add) \
                         and isinstance(later.value.left, gast.Name) \
                         and later.value.left.id == var \
-                        and not _mentions(later.value.right, var):
+                        and not _mentions(later.value.right, var) \
+                        and (var not in in_place or _fresh(later.value.right)):
                     later.value = later.value.right
                     del body[i]
                     changed = True
