@@ -18,6 +18,7 @@ import gast
 import numpy as np
 
 from . import runtime
+from .ir import walk
 from .passes.reverse import COMMENT
 
 _MODULES = {np: "np", math: "math", runtime: "tgr"}
@@ -111,7 +112,7 @@ def _uncomment(source):
 
 def to_source(fn, namespace):
     """Print the gast FunctionDef ``fn``; fills ``namespace`` with the globals it needs."""
-    taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)
+    taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)
              and not hasattr(n, "resolved")} | set(_MODULES.values())
     fn = _Bind(namespace, taken).visit(fn)
     module = gast.Module(body=[fn], type_ignores=[])

@@ -28,6 +28,22 @@ CMPOPS = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt,
 
 
 
+def walk(node):
+    """Every node under ``node`` (itself included), depth first; ``gast.walk`` without its
+    generator-per-node overhead (building a gradient walks trees many times)."""
+    stack = [node]
+    ast_type = gast.AST
+    while stack:
+        current = stack.pop()
+        yield current
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, ast_type))
+            elif isinstance(value, ast_type):
+                stack.append(value)
+
+
 class Primitive:
     """The callable and operands of one normalized expression."""
 
@@ -78,7 +94,7 @@ def primitive(value):
 def names_in(node):
     """The local variable names an expression reads (resolved globals excluded)."""
     found = []
-    for sub in gast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) \
                 and not hasattr(sub, "resolved"):
             found.append(sub.id)

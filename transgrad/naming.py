@@ -10,6 +10,8 @@ import re
 
 import gast
 
+from .ir import walk
+
 ADJOINT_PREFIX = "b"
 TANGENT_PREFIX = "d"
 
@@ -23,8 +25,8 @@ class Namer:
 
     @classmethod
     def for_tree(cls, tree, reserved=()):
-        names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
-        args = {a.id for a in gast.walk(tree.args) if isinstance(a, gast.Name)}
+        names = {n.id for n in walk(tree) if isinstance(n, gast.Name)}
+        args = {a.id for a in walk(tree.args) if isinstance(a, gast.Name)}
         return cls(names | args | set(reserved))
 
     def unique(self, base):

@@ -11,7 +11,7 @@ import inspect
 
 import gast
 
-from .ir import clone, index_value
+from .ir import clone, index_value, walk
 
 _LITERALS = (type(None), bool, int, float, complex, str)
 
@@ -99,7 +99,7 @@ def inline(rule, g, ans, args, kwargs, namer, error):
     bindings[g_name] = g
     bindings[ans_name] = ans
     body = clone(template.body)
-    locals_ = {n.id for stmt in body for n in gast.walk(stmt)
+    locals_ = {n.id for stmt in body for n in walk(stmt)
                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     renames = {name: namer.unique(name) for name in sorted(locals_)}
     substitute = _Substitute(bindings, renames)

@@ -9,6 +9,8 @@ its line and column, and what to write instead. For example::
 
 import gast
 
+from ..ir import walk
+
 # construct -> hint
 UNSUPPORTED = {
     gast.Yield: "generators are not supported; return a list or an array instead",
@@ -60,7 +62,7 @@ FORBIDDEN_CALLS = {"exec": "exec() is not supported in differentiated code",
 
 def _bound_lambda(stmt, node):
     """True for ``name = lambda ...`` (at any nesting depth)."""
-    for candidate in gast.walk(stmt):
+    for candidate in walk(stmt):
         if isinstance(candidate, gast.Assign) and candidate.value is node \
                 and len(candidate.targets) == 1 and isinstance(candidate.targets[0], gast.Name):
             return True
@@ -88,7 +90,7 @@ def fence(info):
             f"`*{(args.vararg or args.kwarg).id}` parameters are not supported", tree,
             hint="give each differentiable input a named parameter")
     for stmt in tree.body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             kind = type(node)
             if kind in UNSUPPORTED:
                 name = NAMES.get(kind, kind.__name__)
@@ -117,6 +119,6 @@ def fence(info):
                     and not isinstance(node.value, gast.Name):
                 raise info.error("only subscripts of a plain name can be assigned", node,
                                  hint="index once: `y[i, j] = v` rather than `y[i][j] = v`")
-    if not any(isinstance(n, gast.Return) for n in gast.walk(tree)):
+    if not any(isinstance(n, gast.Return) for n in walk(tree)):
         raise info.error(f"{tree.name} must `return` the value to differentiate",
                          tree, hint="add `return <value>` at the end")

@@ -19,7 +19,7 @@ import gast
 import numpy as np
 
 from .. import runtime
-from ..ir import clone
+from ..ir import clone, walk
 
 # array method -> numpy function taking the array first
 METHODS = {name: getattr(np, name) for name in (
@@ -90,7 +90,7 @@ class Normalizer:
     def rename_loads(self, stmt):
         """A hook's statement, reading the current versions of renamed variables."""
         stmt = clone(stmt)
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                     and node.id in self.current:
                 node.id = self.current[node.id]
@@ -481,8 +481,8 @@ class Normalizer:
             raise self.info.error(f"the nested function `{fn.name}` calls itself", node,
                                   hint="define recursive helpers at module level")
         params = [a.id for a in fn.args.args]
-        inner = {a.id for a in gast.walk(fn.args) if isinstance(a, gast.Name)} | {
-            n.id for s in fn.body for n in gast.walk(s)
+        inner = {a.id for a in walk(fn.args) if isinstance(a, gast.Name)} | {
+            n.id for s in fn.body for n in walk(s)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         renames = {local: self.fresh(local) for local in sorted(inner)}
         defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
@@ -496,7 +496,7 @@ class Normalizer:
             self.assign_temp(renames[param], bound[param])
         body = [clone(s) for s in fn.body]
         for stmt in body:
-            for n in gast.walk(stmt):
+            for n in walk(stmt):
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
         result = self.fresh("result", multi=True)
@@ -532,7 +532,7 @@ class Normalizer:
 
 
 def names_of(node):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)]
+    return [n.id for n in walk(node) if isinstance(n, gast.Name)]
 
 
 def _store(name):
@@ -553,7 +553,7 @@ def _walk_loop_body(stmts):
             if isinstance(child, gast.stmt):
                 yield from _walk_loop_body([child])
             else:
-                yield from gast.walk(child)
+                yield from walk(child)
 
 
 def assigned_in_compound(body, inside=False):
@@ -561,7 +561,7 @@ def assigned_in_compound(body, inside=False):
     names = set()
     for stmt in body:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                     names.add(node.id)
                 elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
@@ -576,7 +576,7 @@ def _may_jump(stmt):
 
 
 def _returns(stmt):
-    return any(isinstance(n, gast.Return) for n in gast.walk(stmt))
+    return any(isinstance(n, gast.Return) for n in walk(stmt))
 
 
 def lift_returns(stmts, result, top=True):
@@ -600,7 +600,7 @@ def lift_returns(stmts, result, top=True):
                 targets=[_store(result)], value=value, type_comment=None), stmt))
             break
         if isinstance(stmt, (gast.For, gast.While)) and _returns(stmt):
-            node = next(n for n in gast.walk(stmt) if isinstance(n, gast.Return))
+            node = next(n for n in walk(stmt) if isinstance(n, gast.Return))
             raise _ReturnInLoop(node)
         if isinstance(stmt, gast.If) and _returns(stmt):
             rest = stmts[i + 1:]

@@ -18,7 +18,7 @@ import operator
 import gast
 import numpy as np
 
-from ..ir import clone, names_in
+from ..ir import clone, names_in, walk
 from .shapes import shape_classes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -114,7 +114,7 @@ class _Simplify(gast.NodeTransformer):
 def _assign_counts(body):
     counts = {}
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 counts[node.id] = counts.get(node.id, 0) + 1
     return counts
@@ -165,7 +165,7 @@ def _eliminate_dead(fn):
     live, kept, changed = set(), [], False
     for stmt in reversed(fn.body):
         if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
-            targets = {n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)}
+            targets = {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
             if not targets & live:
                 changed = True
                 continue
@@ -252,14 +252,14 @@ def _is_zero_start(stmt):
 
 
 def _mentions(stmt, var):
-    return any(isinstance(n, gast.Name) and n.id == var for n in gast.walk(stmt))
+    return any(isinstance(n, gast.Name) and n.id == var for n in walk(stmt))
 
 
 def _updated_in_place(body):
     """Names the code updates in place (``tgr.add_at(b, ...)``, ``b[i] = ...``, ``b += c``): their value
     must be an array of their own, never an alias, so ``b = 0.0; b = b + e`` must stay."""
     names = set()
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr == "add_at" and node.args \
                 and isinstance(node.args[0], gast.Name):

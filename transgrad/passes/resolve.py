@@ -8,13 +8,15 @@ carry ``node.resolved is numpy.sin``, so rules are found by object identity, nev
 
 import gast
 
+from ..ir import walk
+
 _MISSING = object()
 
 
 def local_names(tree):
     """Parameters and every name the function assigns."""
     names = {a.id for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del,
                                                                    gast.Param)):
             names.add(node.id)
@@ -38,7 +40,7 @@ def resolve_body(body, namespace, locals_, error):
     ``error(message, node, hint=None)`` builds the exception for an undefined name.
     """
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             _resolve_node(node, namespace, locals_, error)
 
 

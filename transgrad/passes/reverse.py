@@ -25,7 +25,7 @@ import gast
 import numpy as np
 
 from .. import ir
-from ..ir import clone, index_value
+from ..ir import clone, index_value, walk
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..template import inline
 from .activity import activity, assignments, differentiable
@@ -574,7 +574,7 @@ def first_definitions(tree):
             new = [v for v in ir.assigned(stmt) if v not in seen]
             if new and len(new) == len(ir.assigned(stmt)):
                 firsts.add(id(stmt))
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 seen.add(node.id)
     return firsts
@@ -618,7 +618,7 @@ def block_locals(body):
     adjoint runs, so it needs no ``0.0`` start. ``result["all"]`` unions every block's names.
     """
     touched = {}
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Name):
             touched.setdefault(node.id, 0)
             touched[node.id] += 1
@@ -627,7 +627,7 @@ def block_locals(body):
     def scan(block, owners):
         counts = {}
         for stmt in block:
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Name):
                     counts[node.id] = counts.get(node.id, 0) + 1
         first_seen = set()
@@ -638,12 +638,12 @@ def block_locals(body):
                 reads = set(ir.names_in(stmt.value))
                 if var not in first_seen and var not in reads \
                         and counts.get(var) == touched.get(var):
-                    stores = sum(1 for s in block for n in gast.walk(s)
+                    stores = sum(1 for s in block for n in walk(s)
                                  if isinstance(n, gast.Name) and n.id == var
                                  and isinstance(n.ctx, gast.Store))
                     if stores == 1:
                         local.add(var)
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Name):
                     first_seen.add(node.id)
         for owner in owners:
@@ -687,7 +687,7 @@ def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
         trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer),
                                scalar_params=scalar_params)
         _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
-        read = {n.id for stmt in trial.adjoint_sweep for n in gast.walk(stmt)
+        read = {n.id for stmt in trial.adjoint_sweep for n in walk(stmt)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         saved = trial.reassigned & read
     builder = ReverseBuilder(info, tree, wrt_names, namer, saved=saved,
@@ -756,15 +756,15 @@ def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_val
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
     builder.out = []
     primal_names = {a.id for a in args.args + args.kwonlyargs} | {
-        n.id for stmt in primal for n in gast.walk(stmt)
+        n.id for stmt in primal for n in walk(stmt)
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    read = {n.id for stmt in builder.adjoint_sweep for n in gast.walk(stmt)
+    read = {n.id for stmt in builder.adjoint_sweep for n in walk(stmt)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     kept = sorted((read | set(wrt_names)) & primal_names)   # tgr.match reads the arguments
     params = {a.id for a in args.args + args.kwonlyargs}
     # the tape reads every kept value, also those only a branch or loop defines
     conditional = {n.id for stmt in primal if isinstance(stmt, (gast.If, gast.For, gast.While))
-                   for n in gast.walk(stmt) if isinstance(n, gast.Name)
+                   for n in walk(stmt) if isinstance(n, gast.Name)
                    and isinstance(n.ctx, gast.Store)}
     unset = sorted((conditional & set(kept)) - params - builder.saved)
     primal = [assign(v, gast.Constant(value=None, kind=None)) for v in unset] + primal

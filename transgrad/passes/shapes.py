@@ -14,6 +14,7 @@ import itertools
 import gast
 
 from .. import ir
+from ..ir import walk
 from ..rules import lookup_vjp
 
 
@@ -29,7 +30,7 @@ def reassigned_names(body):
     seen, again = set(), set()
     for stmt in body:
         inside = isinstance(stmt, (gast.If, gast.For, gast.While))
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 if inside or node.id in seen:
                     again.add(node.id)
@@ -63,7 +64,7 @@ def overwritten_names(body, in_loop=False):
                 scan(stmt.body, in_loop)
                 scan(stmt.orelse, in_loop)
             else:
-                for n in gast.walk(stmt):
+                for n in walk(stmt):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         counts[n.id] = counts.get(n.id, 0) + 1
     scan(body, in_loop)
@@ -124,9 +125,9 @@ def scalar_names(tree, scalar_params):
     for stmt in statements:
         scalar.update(ir.assigned(stmt))
     scalar -= params - set(scalar_params)
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.For):
-            scalar.update(n.id for n in gast.walk(node.target) if isinstance(n, gast.Name))
+            scalar.update(n.id for n in walk(node.target) if isinstance(n, gast.Name))
         elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
             scalar.discard(node.value.id)
     changed = True
