@@ -819,3 +819,44 @@ def or_condition_in_loop(x):
             y = y * 0.5
         y = y * 1.1 + np.sin(y)
     return np.sum(y)
+
+
+# --- return from inside loops (a flag and a break, then one return at the end) ------------
+
+def _first_large_args(rng):
+    return (np.array([0.3, 1.6, 2.2, -0.4]),)
+
+
+def _none_large_args(rng):
+    return (np.array([0.3, 0.6, -0.2, -0.4]),)
+
+
+@corpus_function(make=_first_large_args, wrt=0, jax=False)
+def return_first_large(x):
+    for i in range(len(x)):
+        if x[i] > 1.0:
+            return x[i] * x[i] + np.sum(x)
+    return np.sum(x ** 2)
+
+
+variant(return_first_large, "none", make=_none_large_args, wrt=0, jax=False)
+
+
+@corpus_function(S(0.5, 0.9), wrt=0)
+def return_from_nested_loops(x):
+    for i in range(3):
+        for j in range(3):
+            if i * j > 2:
+                return x * i + j * x * x
+        x = x * 1.5
+    return x * 0.5
+
+
+@corpus_function(S(1.2, 1.5), wrt=0, jax=False)
+def return_from_while(x):
+    y = x
+    while y < 100.0:
+        y = y * y + 0.5
+        if y > 10.0:
+            return np.log(y)
+    return y

@@ -74,7 +74,9 @@ class Normalizer:
         for arg in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs:
             self.current[arg.id] = arg.id
             self.defined.add(arg.id)
-        for stmt in restructure_jumps(lift_returns(tree.body, self.fresh("result", multi=True))):
+        body = lift_returns(tree.body, self.fresh("result", multi=True),
+                            self.fresh("returned", multi=True))
+        for stmt in restructure_jumps(body):
             self.origin = stmt
             self.visit_stmt(stmt)
         new = gast.FunctionDef(name=tree.name, args=clone(tree.args), body=self.body,
@@ -500,7 +502,7 @@ class Normalizer:
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
         result = self.fresh("result", multi=True)
-        body = lift_returns(body, result)
+        body = lift_returns(body, result, self.fresh("returned", multi=True))
         if isinstance(body[-1], gast.Return):
             body[-1] = gast.copy_location(gast.Assign(
                 targets=[_store(result)], value=body[-1].value or gast.Constant(
@@ -579,13 +581,25 @@ def _returns(stmt):
     return any(isinstance(n, gast.Return) for n in walk(stmt))
 
 
-def lift_returns(stmts, result, top=True):
-    """Rewrite early ``return``s inside if/elif/else into one return at the end::
+def lift_returns(stmts, result, flag, top=True):
+    """Rewrite early ``return``s into one return at the end. In branches::
 
         if n == 0:                       if n == 0:
             return 1.0                       result = 1.0
         return x * f(x, n - 1)    ->     else:
                                              result = x * f(x, n - 1)
+                                         return result
+
+    and in loops, as a ``break`` that sets ``flag`` (the rest then runs only without it)::
+
+        for i in range(n):               returned = False
+            if x[i] > 1.0:               for i in range(n):
+                return x[i]                  if x[i] > 1.0:
+        return 0.0                ->             result = x[i]
+                                                 returned = True
+                                                 break
+                                         if not returned:
+                                             result = 0.0
                                          return result
     """
     out = []
@@ -600,18 +614,60 @@ def lift_returns(stmts, result, top=True):
                 targets=[_store(result)], value=value, type_comment=None), stmt))
             break
         if isinstance(stmt, (gast.For, gast.While)) and _returns(stmt):
-            node = next(n for n in walk(stmt) if isinstance(n, gast.Return))
-            raise _ReturnInLoop(node)
+            if stmt.orelse:
+                raise _ReturnInLoop(stmt)
+            out.append(gast.copy_location(gast.Assign(
+                targets=[_store(flag)], value=gast.Constant(value=False, kind=None),
+                type_comment=None), stmt))
+            stmt.body = _returns_to_breaks(stmt.body, result, flag)
+            stmt.lifted = True
+            out.append(stmt)
+            rest = lift_returns(stmts[i + 1:], result, flag, top=False)
+            unless = gast.UnaryOp(op=gast.Not(), operand=_load(flag))
+            if rest:
+                out.append(gast.copy_location(gast.If(test=unless, body=rest, orelse=[]),
+                                              stmt))
+            break
         if isinstance(stmt, gast.If) and _returns(stmt):
             rest = stmts[i + 1:]
-            stmt.body = lift_returns(stmt.body + rest, result, top=False)
-            stmt.orelse = lift_returns(stmt.orelse + [clone(r) for r in rest], result, top=False)
+            stmt.body = lift_returns(stmt.body + rest, result, flag, top=False)
+            stmt.orelse = lift_returns(stmt.orelse + [clone(r) for r in rest], result, flag,
+                                       top=False)
             stmt.lifted = True
             out.append(stmt)
             break
         out.append(stmt)
     if top and not (out and isinstance(out[-1], gast.Return)):
         out.append(gast.Return(value=_load(result)))
+    return out
+
+
+def _returns_to_breaks(stmts, result, flag):
+    """Inside a loop: ``return v`` becomes ``result = v; flag = True; break``; an inner loop
+    that returned is followed by ``if flag: break``."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.Return):
+            value = stmt.value if stmt.value is not None else gast.Constant(value=None,
+                                                                           kind=None)
+            out += [gast.copy_location(node, stmt) for node in (
+                gast.Assign(targets=[_store(result)], value=value, type_comment=None),
+                gast.Assign(targets=[_store(flag)], value=gast.Constant(value=True, kind=None),
+                            type_comment=None),
+                gast.Break())]
+            return out
+        if isinstance(stmt, gast.If) and _returns(stmt):
+            stmt.body = _returns_to_breaks(stmt.body, result, flag)
+            stmt.orelse = _returns_to_breaks(stmt.orelse, result, flag)
+        elif isinstance(stmt, (gast.For, gast.While)) and _returns(stmt):
+            if stmt.orelse:
+                raise _ReturnInLoop(stmt)
+            stmt.body = _returns_to_breaks(stmt.body, result, flag)
+            out.append(stmt)
+            out.append(gast.copy_location(gast.If(test=_load(flag), body=[gast.Break()],
+                                                  orelse=[]), stmt))
+            continue
+        out.append(stmt)
     return out
 
 
@@ -662,6 +718,6 @@ def normalize(info, namer, classes=None):
     try:
         return Normalizer(info, namer, classes).run()
     except _ReturnInLoop as exc:
-        raise info.error("`return` inside a loop is not supported", exc.node,
-                         hint="set a result variable and `break`, then return after the "
-                              "loop") from None
+        raise info.error("`return` inside a loop with an `else` clause is not supported",
+                         exc.node, hint="set a flag before `break` instead of the `else`") \
+            from None
