@@ -23,6 +23,7 @@ def main():
     w2 = rng.normal(size=(32, 1)) * 0.3
 
     dloss = tg.value_and_grad(loss, wrt=(0, 1))
+    dloss(w1, w2, x, y)   # builds the code for these arguments (matrices)
     print("The gradient transgrad generated for `loss`:\n")
     print(dloss.source)
 

@@ -8,6 +8,8 @@ overwritten values, in-place accumulation in loops). Line numbers are looked up 
 import inspect
 import textwrap
 
+import numpy as np
+
 import transgrad as tg
 from tests.fixtures import userfuncs as uf
 
@@ -17,27 +19,56 @@ def line_of(func, text):
     return first + next(k for k, line in enumerate(lines) if text in line)
 
 
+HEAD = """\
+def dtwo_layer(w1, w2, x, y):
+    t1 = x @ w1
+    h = np.maximum(t1, 0.0)
+    out = h @ w2
+    t2 = out - y
+    # grad of line {ret}: return np.sum((out - y) ** 2)
+    bt2 = 2.0 * t2
+    bout = tgr.unbroadcast_to(bt2, out)
+    # grad of line {out}: out = h @ w2
+"""
+
+GENERAL = HEAD + """\
+    if np.ndim(h) == 2 and np.ndim(w2) == 2:
+        bh = bout @ w2.T
+        bw2 = h.T @ bout
+    else:
+        bh = tgr.matmul_vjp_left(bout, h, w2)
+        bw2 = tgr.matmul_vjp_right(bout, h, w2)
+    # grad of line {h}: h = np.maximum(x @ w1, 0.0)
+    tie = 0.5 * (t1 == 0.0)
+    bt1 = bh * ((t1 > 0.0) + tie)
+    if np.ndim(x) == 2 and np.ndim(w1) == 2:
+        bw1 = x.T @ bt1
+    else:
+        bw1 = tgr.matmul_vjp_right(bt1, x, w1)
+    return (tgr.match(bw1, w1), tgr.match(bw2, w2))
+"""
+
+MATRICES = HEAD + """\
+    bh = bout @ w2.T
+    bw2 = h.T @ bout
+    # grad of line {h}: h = np.maximum(x @ w1, 0.0)
+    tie = 0.5 * (t1 == 0.0)
+    bt1 = bh * ((t1 > 0.0) + tie)
+    bw1 = x.T @ bt1
+    return (tgr.match(bw1, w1), tgr.match(bw2, w2))
+"""
+
+
 def test_two_layer_net():
+    """Before any call the ranks are unknown and the matrix-product rule keeps its run-time
+    choice; called with matrices, the code is built with the one ``@`` per adjoint."""
     ret = line_of(uf.two_layer, "return np.sum")
-    expected = textwrap.dedent(f"""\
-        def dtwo_layer(w1, w2, x, y):
-            t1 = x @ w1
-            h = np.maximum(t1, 0.0)
-            out = h @ w2
-            t2 = out - y
-            # grad of line {ret}: return np.sum((out - y) ** 2)
-            bt2 = 2.0 * t2
-            bout = tgr.unbroadcast_to(bt2, out)
-            # grad of line {ret - 1}: out = h @ w2
-            bh = tgr.matmul_vjp_left(bout, h, w2)
-            bw2 = tgr.matmul_vjp_right(bout, h, w2)
-            # grad of line {ret - 2}: h = np.maximum(x @ w1, 0.0)
-            tie = 0.5 * (t1 == 0.0)
-            bt1 = bh * ((t1 > 0.0) + tie)
-            bw1 = tgr.matmul_vjp_right(bt1, x, w1)
-            return (tgr.match(bw1, w1), tgr.match(bw2, w2))
-        """)
-    assert tg.grad(uf.two_layer, wrt=(0, 1)).source == expected
+    lines = {"ret": ret, "out": ret - 1, "h": ret - 2}
+    dfun = tg.grad(uf.two_layer, wrt=(0, 1))
+    assert dfun.source == GENERAL.format(**lines)
+    rng = np.random.default_rng(0)
+    dfun(*[rng.normal(size=s) for s in [(5, 4), (4, 3), (6, 5), (6, 3)]])
+    assert dfun.source == MATRICES.format(**lines)
 
 
 def test_scalar_recurrence_called_with_floats():

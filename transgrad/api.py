@@ -21,6 +21,7 @@ from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
 from .passes.reverse import reverse
+from .passes.shapes import ranks
 
 _cache = {}
 _cache_lock = threading.RLock()
@@ -67,15 +68,17 @@ def _front_end(func, wrt_indices, keyword_only=False, classes=()):
     return info, tree, namer, wrt_norm
 
 
-def build(func, wrt_indices, single, mode, scalars=(), classes=()):
+def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=()):
     """Build (and cache) the generated derivative; returns (callable, source).
 
     ``scalars``: indices of positional parameters that are Python numbers in this call; the
     code built for them skips run-time broadcasting checks between scalars. ``classes``:
     ``(index, class)`` pairs for parameters that are instances of user classes, whose methods
-    the code may call.
+    the code may call. ``param_ranks``: ``(index, ndim)`` pairs for array and number
+    arguments, from which the ranks of intermediates follow (rules choose their formula).
     """
-    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes)
+    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
+           param_ranks)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -84,7 +87,8 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=()):
         params = [a.id for a in info.tree.args.args]
         scalar_params = {params[i] for i in scalars if i < len(params)}
         fn, _ = reverse(info, tree, wrt, single, mode, namer, scalar_params)
-        optimize(fn)
+        known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})
+        optimize(fn, known)
         result = compile_function(fn, {}, fn.name)
         _cache[key] = result
         return result
@@ -170,16 +174,16 @@ class GradientFunction:
         return [params[i] if -len(params) <= i < len(params) else f"argument {i}"
                 for i in self.wrt_indices]
 
-    def _build(self, pattern=None, classes=()):
+    def _build(self, pattern=None, classes=(), param_ranks=()):
         """The generated callable for arguments whose Python-number positions are ``pattern``
         (a tuple of bools; None: the general code, for any argument types) and whose user-class
         instances are ``classes`` ((index, class) pairs)."""
-        variant = self._variants.get((pattern, classes))
+        variant = self._variants.get((pattern, classes, param_ranks))
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
             variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars,
-                            classes)
-            self._variants[(pattern, classes)] = variant
+                            classes, param_ranks)
+            self._variants[(pattern, classes, param_ranks)] = variant
             if self.verbose:
                 print(variant[1])
         self._generated = variant
@@ -205,10 +209,15 @@ class GradientFunction:
                 _check_float(value, i, self.func)
 
     def _for_types(self, types):
-        """The generated callable for arguments of these types (cached per type tuple)."""
-        pattern = tuple(t is float or t is int for t in types)
-        classes = tuple((i, t) for i, t in enumerate(types) if _user_class(t))
-        generated = self._build(pattern if any(pattern) else None, classes)
+        """The generated callable for arguments of these types (``(np.ndarray, ndim)`` for
+        arrays), cached per type tuple."""
+        kinds = [t[0] if isinstance(t, tuple) else t for t in types]
+        pattern = tuple(t is float or t is int for t in kinds)
+        classes = tuple((i, t) for i, t in enumerate(kinds) if _user_class(t))
+        param_ranks = tuple((i, t[1] if isinstance(t, tuple) else 0)
+                            for i, t in enumerate(types)
+                            if isinstance(t, tuple) or t is float or t is int)
+        generated = self._build(pattern if any(pattern) else None, classes, param_ranks)
         self._by_types[types] = (generated, self._generated)
         return generated
 
@@ -218,7 +227,8 @@ class GradientFunction:
                 raise TypeError(f"{self.__name__}() needs the arguments of "
                                 f"{self.func.__name__} followed by a cotangent")
             *args, cotangent = args
-        types = tuple(map(type, args))
+        types = tuple([(np.ndarray, a.ndim) if type(a) is np.ndarray else type(a)
+                       for a in args])
         known = self._by_types.get(types)
         if known is None:
             generated = self._for_types(types)

@@ -59,6 +59,16 @@ def _literal_value(node):
 
 
 class _Simplify(gast.NodeTransformer):
+    def __init__(self, ranks=None):
+        self.ranks = ranks or {}
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if getattr(node.func, "resolved", None) is np.ndim and len(node.args) == 1 \
+                and isinstance(node.args[0], gast.Name) and node.args[0].id in self.ranks:
+            return gast.Constant(value=self.ranks[node.args[0].id], kind=None)
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, type(node.op)
@@ -134,6 +144,58 @@ class _Replace(gast.NodeTransformer):
         return node
 
 
+def _coalesce(fn):
+    """``t = <expr>; b = t`` with t read nowhere else -> ``b = <expr>``: the adjoint keeps
+    its own name (``bh = bout @ w2.T``) instead of a rule's local one."""
+    counts = _assign_counts(fn.body)
+    reads = {}
+    for stmt in fn.body:
+        for read in names_in(stmt):
+            reads[read] = reads.get(read, 0) + 1
+    defined_at = {}
+    changed = False
+    for i, stmt in enumerate(fn.body):
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        target, value = stmt.targets[0].id, stmt.value
+        simple = isinstance(value, gast.Name) and not hasattr(value, "resolved") \
+            and reads.get(value.id) == 1 and counts.get(target) == 1
+        if simple and value.id in defined_at and counts.get(value.id) == 1:
+            _rename_store(fn.body[defined_at[value.id]], target)
+            fn.body[i] = None
+            changed = True
+            continue
+        branches = _both_branches_assign(fn.body[i - 1], value.id) if simple and i else None
+        if branches and counts.get(value.id) == 2 and not _mentions(fn.body[i - 1], target):
+            for branch_stmt in branches:   # `if c: t = e1 else: t = e2; b = t`
+                _rename_store(branch_stmt, target)
+            fn.body[i] = None
+            changed = True
+            continue
+        defined_at[target] = i
+    fn.body = [s for s in fn.body if s is not None]
+    return changed
+
+
+def _rename_store(stmt, name):
+    stmt.targets = [gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)]
+
+
+def _both_branches_assign(stmt, var):
+    """The two assignments to ``var`` when ``stmt`` is an ``if`` that assigns it once at the
+    top of each branch, else None."""
+    if not isinstance(stmt, gast.If) or stmt is None:
+        return None
+    found = []
+    for branch in (stmt.body, stmt.orelse):
+        hits = [s for s in branch if isinstance(s, gast.Assign)
+                and isinstance(s.targets[0], gast.Name) and s.targets[0].id == var]
+        if len(hits) != 1:
+            return None
+        found.append(hits[0])
+    return found
+
+
 def _propagate(fn):
     """Constant and copy propagation over the top-level statements, in one forward pass;
     True if anything changed."""
@@ -162,18 +224,33 @@ def _propagate(fn):
 
 def _eliminate_dead(fn):
     """Drop assignments whose targets are never read; True if anything changed."""
-    live, kept, changed = set(), [], False
-    for stmt in reversed(fn.body):
+    fn.body, _, changed = _live_block(fn.body, set())
+    return changed
+
+
+def _live_block(body, live):
+    """Backward liveness over a block: (kept statements, names live before it, changed).
+
+    ``if`` branches are cleaned too; loops are kept whole (their bodies feed themselves)."""
+    live, kept, changed = set(live), [], False
+    for stmt in reversed(body):
         if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
             targets = {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
             if not targets & live:
                 changed = True
                 continue
             live -= targets if isinstance(stmt.targets[0], gast.Name) else set()
+        elif isinstance(stmt, gast.If):
+            stmt.body, live_body, body_changed = _live_block(stmt.body, live)
+            stmt.orelse, live_else, else_changed = _live_block(stmt.orelse, live)
+            stmt.body = stmt.body or [gast.Pass()]
+            changed = changed or body_changed or else_changed
+            live = live_body | live_else | set(names_in(stmt.test))
+            kept.append(stmt)
+            continue
         live.update(names_in(stmt))
         kept.append(stmt)
-    fn.body = kept[::-1]
-    return changed
+    return kept[::-1], live, changed
 
 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
@@ -340,10 +417,11 @@ def _flatten(body):
     return out
 
 
-def optimize(fn):
-    """Simplify the gast FunctionDef ``fn`` in place and return it. Propagation and dead-code
-    elimination look at top-level statements; loop and branch bodies are only simplified."""
-    simplify = _Simplify()
+def optimize(fn, ranks=None):
+    """Simplify the gast FunctionDef ``fn`` in place and return it. Propagation looks at
+    top-level statements, dead-code elimination also into branches; loop bodies are only
+    simplified. ``ranks`` (variable -> number of dimensions) folds ``np.ndim`` in rules."""
+    simplify = _Simplify(ranks)
     enabling, rounds = True, 0
     while enabling and rounds < 10:
         # dead-code elimination creates nothing for the passes before it; the others can
@@ -351,6 +429,7 @@ def optimize(fn):
         # Broadcast elision runs once: later rounds only fold what it made.
         rounds += 1
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
+        _coalesce(fn)
         enabling = _propagate(fn)   # propagated constants fold on the next round
         enabling = rounds == 1 and _elide_broadcasts(fn) or enabling
         enabling = _elide_zero_starts(fn.body) or enabling

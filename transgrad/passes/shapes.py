@@ -155,3 +155,120 @@ def _scalar_value(stmt, scalar):
         return True
     rule = lookup_vjp(prim.func) if callable(prim.func) else None
     return rule is not None and rule.elementwise
+
+
+_FULL_REDUCTIONS = ("sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std")
+
+
+def ranks(tree, param_ranks):
+    """Number of dimensions of variables, where every assignment agrees, given the ranks of
+    the parameters in this call. Rules read them (``np.ndim(x)``) to pick their formula when
+    the gradient is built, so the matrix-product adjoint is the one ``@`` a person writes::
+
+        def f(x, w):          # called with 2-D x and w
+            h = np.tanh(x @ w)    # rank 2: bx = bt1 @ w.T, not a run-time choice
+    """
+    from .activity import assignments
+
+    statements = list(assignments(tree.body))
+    loop_counters = {n.id for node in walk(tree) if isinstance(node, gast.For)
+                     for n in walk(node.target) if isinstance(n, gast.Name)}
+    known = dict(param_ranks)
+    known.update((name, 0) for name in loop_counters)
+    conflicting = set()
+    for _ in range(4):   # a few rounds reach loop-carried values
+        changed = False
+        for stmt in statements:
+            targets = ir.assigned(stmt)
+            if len(targets) != 1 or targets[0] in conflicting:
+                continue
+            rank = _rank_of(stmt.value, known, loop_counters)
+            target = targets[0]
+            if rank is None:
+                continue
+            if target in known and known[target] != rank:
+                conflicting.add(target)
+                del known[target]
+                changed = True
+            elif target not in known:
+                known[target] = rank
+                changed = True
+        if not changed:
+            break
+    # a variable with an assignment whose rank is unknown is not known either
+    for stmt in statements:
+        for target in ir.assigned(stmt):
+            if target in known and target not in param_ranks \
+                    and _rank_of(stmt.value, known, loop_counters) != known[target]:
+                del known[target]
+    return known
+
+
+def _rank_of(value, known, counters):
+    """The rank of a normalized expression, or None when it cannot be told."""
+    import operator
+
+    prim = ir.primitive(value)
+
+    def rank(node):
+        if _scalar(node):
+            return 0
+        if isinstance(node, gast.Name) and not hasattr(node, "resolved"):
+            return known.get(node.id)
+        return None
+
+    func = prim.func
+    if func is ir.COPY:
+        return rank(prim.args[0])
+    if func is operator.matmul:
+        a, b = (rank(x) for x in prim.args)
+        if a is None or b is None or a == 0 or b == 0:
+            return None
+        if a == 1 and b == 1:
+            return 0
+        if a == 1 or b == 1:
+            return max(a, b) - 1
+        return max(a, b)
+    if func is operator.getitem:
+        base = rank(prim.args[0])
+        index = prim.args[1]
+        items = index.elts if isinstance(index, gast.Tuple) else [index]
+        if base is None:
+            return None
+        for item in items:
+            if isinstance(item, gast.Slice):
+                continue
+            if isinstance(item, gast.Constant) and item.value is None:
+                base += 1
+            elif isinstance(item, gast.Constant) and isinstance(item.value, int) \
+                    or isinstance(item, gast.Name) and item.id in counters:
+                base -= 1
+            else:
+                return None
+        return base
+    elementwise = func in ir.BINOPS.values() or func in ir.UNARYOPS.values()
+    rule = lookup_vjp(func) if callable(func) and not elementwise else None
+    if elementwise or (rule is not None and rule.elementwise):
+        operands = [rank(a) for a in list(prim.args) + list(prim.kwargs.values())
+                    if not (isinstance(a, gast.Constant) and not _scalar(a))]
+        return None if None in operands or not operands else max(operands)
+    name = getattr(func, "__name__", "")
+    if rule is not None and name in _FULL_REDUCTIONS and len(prim.args) == 1 \
+            and set(prim.kwargs) <= {"axis", "keepdims"}:
+        axis = prim.kwargs.get("axis")
+        keep = prim.kwargs.get("keepdims")
+        if keep is not None and not (isinstance(keep, gast.Constant) and keep.value is False):
+            return rank(prim.args[0]) if isinstance(keep, gast.Constant) else None
+        if axis is None or isinstance(axis, gast.Constant) and axis.value is None:
+            return 0
+        base = rank(prim.args[0])
+        if base is None:
+            return None
+        if isinstance(axis, gast.Constant) and isinstance(axis.value, int):
+            return base - 1
+        if isinstance(axis, gast.Tuple) and all(isinstance(e, gast.Constant) for e in axis.elts):
+            return base - len(axis.elts)
+        return None
+    if getattr(func, "__module__", None) == "math":
+        return 0
+    return None
