@@ -146,34 +146,45 @@ class _Replace(gast.NodeTransformer):
 
 def _coalesce(fn):
     """``t = <expr>; b = t`` with t read nowhere else -> ``b = <expr>``: the adjoint keeps
-    its own name (``bh = bout @ w2.T``) instead of a rule's local one."""
+    its own name (``bh = bout @ w2.T``) instead of a rule's local one. In every block."""
     counts = _assign_counts(fn.body)
     reads = {}
     for stmt in fn.body:
         for read in names_in(stmt):
             reads[read] = reads.get(read, 0) + 1
-    defined_at = {}
+    return _coalesce_block(fn.body, counts, reads)
+
+
+def _coalesce_block(body, counts, reads):
     changed = False
-    for i, stmt in enumerate(fn.body):
+    for stmt in body:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(stmt, field, None), list):
+                changed = _coalesce_block(getattr(stmt, field), counts, reads) or changed
+    defined_at = {}
+    for i, stmt in enumerate(body):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             continue
         target, value = stmt.targets[0].id, stmt.value
         simple = isinstance(value, gast.Name) and not hasattr(value, "resolved") \
-            and reads.get(value.id) == 1 and counts.get(target) == 1
-        if simple and value.id in defined_at and counts.get(value.id) == 1:
-            _rename_store(fn.body[defined_at[value.id]], target)
-            fn.body[i] = None
+            and reads.get(value.id) == 1
+        if simple and value.id in defined_at and counts.get(value.id) == 1 and not any(
+                between is not None and _mentions(between, target)
+                for between in body[defined_at[value.id] + 1:i]):
+            _rename_store(body[defined_at[value.id]], target)
+            body[i] = None
             changed = True
             continue
-        branches = _both_branches_assign(fn.body[i - 1], value.id) if simple and i else None
-        if branches and counts.get(value.id) == 2 and not _mentions(fn.body[i - 1], target):
+        branches = _both_branches_assign(body[i - 1], value.id) \
+            if simple and i and counts.get(target) == 1 else None
+        if branches and counts.get(value.id) == 2 and not _mentions(body[i - 1], target):
             for branch_stmt in branches:   # `if c: t = e1 else: t = e2; b = t`
                 _rename_store(branch_stmt, target)
-            fn.body[i] = None
+            body[i] = None
             changed = True
             continue
         defined_at[target] = i
-    fn.body = [s for s in fn.body if s is not None]
+    body[:] = [s for s in body if s is not None]
     return changed
 
 
@@ -222,6 +233,13 @@ def _propagate(fn):
     return changed
 
 
+def _pops(stmt):
+    """``v = stack.pop()``: never dead, every pop matches a push."""
+    value = stmt.value
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+        and value.func.attr == "pop"
+
+
 def _eliminate_dead(fn):
     """Drop assignments whose targets are never read; True if anything changed."""
     fn.body, _, changed = _live_block(fn.body, set())
@@ -231,10 +249,11 @@ def _eliminate_dead(fn):
 def _live_block(body, live):
     """Backward liveness over a block: (kept statements, names live before it, changed).
 
-    ``if`` branches are cleaned too; loops are kept whole (their bodies feed themselves)."""
+    ``if`` branches are cleaned too, and loop bodies with what the next iteration reads."""
     live, kept, changed = set(live), [], False
     for stmt in reversed(body):
-        if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript):
+        if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript) \
+                and not _pops(stmt):
             targets = {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
             if not targets & live:
                 changed = True
@@ -246,6 +265,21 @@ def _live_block(body, live):
             stmt.body = stmt.body or [gast.Pass()]
             changed = changed or body_changed or else_changed
             live = live_body | live_else | set(names_in(stmt.test))
+            kept.append(stmt)
+            continue
+        elif isinstance(stmt, (gast.For, gast.While)):
+            # what is live after the loop, or at the top of its body (the next iteration)
+            header = set(names_in(stmt.iter if isinstance(stmt, gast.For) else stmt.test))
+            loop_live = live | header
+            while True:
+                _, body_in, _ = _live_block(clone(stmt.body), loop_live)
+                if body_in <= loop_live:
+                    break
+                loop_live |= body_in
+            stmt.body, _, body_changed = _live_block(stmt.body, loop_live)
+            stmt.body = stmt.body or [gast.Pass()]
+            changed = changed or body_changed
+            live = loop_live
             kept.append(stmt)
             continue
         live.update(names_in(stmt))
