@@ -25,6 +25,7 @@ from .passes.shapes import ranks
 
 _cache = {}
 _cache_lock = threading.RLock()
+_NDARRAY = np.ndarray
 
 _WHAT = {
     "grad": "the gradient of {name} with respect to {wrt}",
@@ -208,9 +209,10 @@ class GradientFunction:
                     continue
                 _check_float(value, i, self.func)
 
-    def _for_types(self, types):
-        """The generated callable for arguments of these types (``(np.ndarray, ndim)`` for
-        arrays), cached per type tuple."""
+    def _for_types(self, types, args):
+        """(generated callable, its variant, whether arguments need checking on every call)
+        for arguments of these types; ``(np.ndarray, ndim, dtype kind)`` stands for arrays."""
+        self._check_args(args)   # raises on integer or bool arguments in wrt
         kinds = [t[0] if isinstance(t, tuple) else t for t in types]
         pattern = tuple(t is float or t is int for t in kinds)
         classes = tuple((i, t) for i, t in enumerate(kinds) if _user_class(t))
@@ -218,8 +220,11 @@ class GradientFunction:
                             for i, t in enumerate(types)
                             if isinstance(t, tuple) or t is float or t is int)
         generated = self._build(pattern if any(pattern) else None, classes, param_ranks)
-        self._by_types[types] = (generated, self._generated)
-        return generated
+        # float arrays and floats are settled by the key; containers are checked each call
+        settled = all(-len(types) <= i < len(types) and (types[i] is float or isinstance(
+            types[i], tuple) and types[i][2] in "fc") for i in self.wrt_indices)
+        known = self._by_types[types] = (generated, self._generated, not settled)
+        return known
 
     def __call__(self, *args, **kwargs):
         if self.mode == "vjp":
@@ -227,19 +232,15 @@ class GradientFunction:
                 raise TypeError(f"{self.__name__}() needs the arguments of "
                                 f"{self.func.__name__} followed by a cotangent")
             *args, cotangent = args
-        types = tuple([(np.ndarray, a.ndim) if type(a) is np.ndarray else type(a)
+        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY else type(a)
                        for a in args])
-        known = self._by_types.get(types)
-        if known is None:
-            generated = self._for_types(types)
-        else:
-            generated, self._generated = known
-        if self.mode == "vjp":
+        known = self._by_types.get(types) or self._for_types(types, args)
+        generated, self._generated, check = known
+        if check:
             self._check_args(args)
+        if self.mode == "vjp":
             code = generated.__code__   # the cotangent is the first keyword-only parameter
             kwargs[code.co_varnames[code.co_argcount]] = cotangent
-            return generated(*args, **kwargs)
-        self._check_args(args)
         return generated(*args, **kwargs)
 
     def __repr__(self):
