@@ -240,18 +240,33 @@ def _prune(tree, positions):
     ret = tree.body[-1]
     elts = ret.value.elts if isinstance(ret.value, ast.Tuple) else [ret.value]
     ret.value = ast.Tuple(elts=[elts[i] for i in positions], ctx=ast.Load())
-    live = _names(ret.value).loads
-    kept = [ret]
-    for stmt in reversed(tree.body[:-1]):
+    body, _ = _prune_block(tree.body[:-1], set(_names(ret.value).loads))
+    tree.body = body + [ret]
+    tree.name = f"{tree.name}_pruned"
+    return ast.fix_missing_locations(tree)
+
+
+def _prune_block(stmts, live):
+    """(statements of ``stmts`` that feed ``live``, names live before them); ``if`` branches
+    are pruned too, so a rule that picks its formula by rank computes only what is needed."""
+    live, kept = set(live), []
+    for stmt in reversed(stmts):
+        if isinstance(stmt, ast.If):
+            body, live_body = _prune_block(stmt.body, live)
+            orelse, live_else = _prune_block(stmt.orelse, live)
+            if not body and not orelse:
+                continue
+            stmt.body, stmt.orelse = body or [ast.Pass()], orelse
+            kept.append(stmt)
+            live = live_body | live_else | _names(stmt.test).loads
+            continue
         info = _names(stmt)
-        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.If)) and \
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and \
                 not (info.stores & live):
             continue
         kept.append(stmt)
         live |= info.loads
-    tree.body = kept[::-1]
-    tree.name = f"{tree.name}_pruned"
-    return ast.fix_missing_locations(tree)
+    return kept[::-1], live
 
 
 def _copy(tree):
