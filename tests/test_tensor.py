@@ -448,3 +448,30 @@ def test_public_docstrings_have_examples():
     for obj in (T.Tensor, T.tensor, Function, no_grad, T.enable_grad, T.set_grad_enabled,
                 autograd_grad):
         assert "Example" in (inspect.getdoc(obj) or ""), obj
+
+
+def test_pruned_rule_computes_only_the_needed_product():
+    """``x.mm(w)`` with a constant ``x``: backward runs one matrix product, not two, also
+    through the matrix-product rule's choice by rank (an ``if`` in the rule)."""
+    import operator
+
+    from transgrad.tensor.specialize import specialize
+
+    spec = specialize(lookup_vjp(operator.matmul), (False, True))
+    calls = []
+
+    class Counting(np.ndarray):
+        def __matmul__(self, other):
+            calls.append("@")
+            return np.asarray(self) @ np.asarray(other)
+
+        def __rmatmul__(self, other):
+            calls.append("@")
+            return np.asarray(other) @ np.asarray(self)
+
+    x = np.ones((4, 3)).view(Counting)
+    y = np.ones((3, 2))
+    g = np.ones((4, 2)).view(Counting)
+    (by,) = spec.fn(g, None, x, y)
+    assert np.allclose(by, np.asarray(x).T @ np.asarray(g))
+    assert len(calls) == 1
