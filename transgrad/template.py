@@ -11,7 +11,7 @@ import inspect
 
 import gast
 
-from .ir import clone, index_value, walk
+from .ir import clone, index_value
 
 _LITERALS = (type(None), bool, int, float, complex, str)
 
@@ -24,26 +24,29 @@ def _literal(value):
     return None
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, bindings, renames):
-        self.bindings = bindings
-        self.renames = renames
-
-    def visit_Subscript(self, node):
-        node.value = self.visit(node.value)
-        if isinstance(node.slice, gast.Name) and node.slice.id in self.bindings:
-            node.slice = clone(self.bindings[node.slice.id])  # keep slices as slices
-        else:
-            node.slice = self.visit(node.slice)
+def _instantiate(node, bindings, renames):
+    """A copy of the template ``node`` with parameters replaced by their bound expressions
+    and local names renamed, made in one pass (rules are inlined many times per build)."""
+    if isinstance(node, list):
+        return [_instantiate(n, bindings, renames) for n in node]
+    if not isinstance(node, gast.AST):
         return node
-
-    def visit_Name(self, node):
-        if node.id in self.renames:
-            node.id = self.renames[node.id]
-            return node
-        if isinstance(node.ctx, gast.Load) and node.id in self.bindings:
-            return index_value(clone(self.bindings[node.id]))
-        return node
+    if isinstance(node, gast.Name):
+        if node.id in renames:
+            return gast.Name(id=renames[node.id], ctx=node.ctx, annotation=None,
+                             type_comment=None)
+        if isinstance(node.ctx, gast.Load) and node.id in bindings:
+            return index_value(clone(bindings[node.id]))
+        return clone(node)
+    if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Name) \
+            and node.slice.id in bindings:   # keep a bound index as a subscript, slices too
+        return gast.Subscript(value=_instantiate(node.value, bindings, renames),
+                              slice=clone(bindings[node.slice.id]), ctx=node.ctx)
+    new = type(node)(**{f: _instantiate(getattr(node, f, None), bindings, renames)
+                        for f in node._fields})
+    if hasattr(node, "resolved"):
+        new.resolved = node.resolved
+    return new
 
 
 def bind(rule, g, ans, args, kwargs, error):
@@ -98,13 +101,8 @@ def inline(rule, g, ans, args, kwargs, namer, error):
     g_name, ans_name = (a.id for a in template.args.args[:2])
     bindings[g_name] = g
     bindings[ans_name] = ans
-    body = clone(template.body)
-    locals_ = {n.id for stmt in body for n in walk(stmt)
-               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    renames = {name: namer.unique(name) for name in sorted(locals_)}
-    substitute = _Substitute(bindings, renames)
-    body = [substitute.visit(stmt) for stmt in body]
-    *statements, ret = body
+    renames = {name: namer.unique(name) for name in rule.template_locals}
+    *statements, ret = _instantiate(template.body, bindings, renames)
     if not isinstance(ret, gast.Return):
         raise error(f"rule `{rule.name}` must end with a return statement")
     value = ret.value

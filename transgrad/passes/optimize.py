@@ -140,6 +140,7 @@ class _Replace(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            self.replaced = True
             return clone(self.mapping[node.id])
         return node
 
@@ -175,9 +176,10 @@ def _coalesce_block(body, counts, reads):
             body[i] = None
             changed = True
             continue
-        branches = _both_branches_assign(body[i - 1], value.id) \
-            if simple and i and counts.get(target) == 1 else None
-        if branches and counts.get(value.id) == 2 and not _mentions(body[i - 1], target):
+        previous = next((body[k] for k in range(i - 1, -1, -1) if body[k] is not None), None)
+        branches = _both_branches_assign(previous, value.id) \
+            if simple and counts.get(target) == 1 else None
+        if branches and counts.get(value.id) == 2 and not _mentions(previous, target):
             for branch_stmt in branches:   # `if c: t = e1 else: t = e2; b = t`
                 _rename_store(branch_stmt, target)
             body[i] = None
@@ -195,7 +197,7 @@ def _rename_store(stmt, name):
 def _both_branches_assign(stmt, var):
     """The two assignments to ``var`` when ``stmt`` is an ``if`` that assigns it once at the
     top of each branch, else None."""
-    if not isinstance(stmt, gast.If) or stmt is None:
+    if not isinstance(stmt, gast.If):
         return None
     found = []
     for branch in (stmt.body, stmt.orelse):
@@ -207,16 +209,23 @@ def _both_branches_assign(stmt, var):
     return found
 
 
-def _propagate(fn):
+def _propagate(fn, simplify):
     """Constant and copy propagation over the top-level statements, in one forward pass;
-    True if anything changed."""
+    a statement that receives a value is simplified at once (``1.0 * x`` folds here, not in
+    another round). True if anything changed."""
     params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
     counts = _assign_counts(fn.body)
     replace = _Replace()
     kept, changed = [], False
     for stmt in fn.body:
         if replace.mapping:
+            replace.replaced = False
             stmt = replace.visit(stmt)
+            if replace.replaced:
+                stmt = simplify.visit(stmt)
+                if isinstance(stmt, list):   # a folded `if`
+                    kept.extend(stmt)
+                    continue
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             target, value = stmt.targets[0].id, stmt.value
             if counts.get(target) == 1 and target not in params:
@@ -329,7 +338,7 @@ class _ElideIn(gast.NodeTransformer):
         return self.generic_visit(node)
 
 
-def _elide_broadcasts(fn):
+def _elide_broadcasts(fn, simplify=None):
     """Drop ``np.broadcast_to`` whose result only feeds full-shape elementwise chains."""
     if not any(isinstance(stmt, gast.Assign) and _broadcast_source(stmt.value) is not None
                for stmt in fn.body):
@@ -351,7 +360,13 @@ def _elide_broadcasts(fn):
         elide = _ElideIn(stmt.targets[0].id, expr, classes[like], classes)
         for j in readers.get(stmt.targets[0].id, []):
             if j > i:
+                before = elide.replaced
+                elide.replaced = False
                 fn.body[j] = elide.visit(fn.body[j])
+                if elide.replaced and simplify is not None:   # fold `1.0 * 2 * t` now
+                    folded = simplify.visit(fn.body[j])
+                    fn.body[j] = folded if not isinstance(folded, list) else fn.body[j]
+                elide.replaced = elide.replaced or before
         changed = changed or elide.replaced
     return changed
 
@@ -458,15 +473,16 @@ def optimize(fn, ranks=None):
     simplify = _Simplify(ranks)
     enabling, rounds = True, 0
     while enabling and rounds < 10:
-        # dead-code elimination creates nothing for the passes before it; the others can
-        # (`1.0 * x` after propagation, new copies after elision): they cause another round.
-        # Broadcast elision runs once: later rounds only fold what it made.
+        # propagation and broadcast elision simplify what they touch, and dead-code
+        # elimination creates nothing for the passes before it; zero-start elision can make
+        # new copies, so it alone causes another round. Broadcast elision runs once.
         rounds += 1
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
         _coalesce(fn)
-        enabling = _propagate(fn)   # propagated constants fold on the next round
-        enabling = rounds == 1 and _elide_broadcasts(fn) or enabling
-        enabling = _elide_zero_starts(fn.body) or enabling
+        _propagate(fn, simplify)
+        if rounds == 1:
+            _elide_broadcasts(fn, simplify)
+        enabling = _elide_zero_starts(fn.body)
         _eliminate_dead(fn)
     fn.body = _drop_orphan_comments(fn.body)
     return fn

@@ -40,6 +40,8 @@ class Rule:
     samples: list = field(default_factory=list)
     user: bool = False      # registered with tg.defvjp (no samples: the user's own rule)
     _template: object = None
+    _locals: list = None
+    _params: object = None
 
     @property
     def template(self):
@@ -77,6 +79,15 @@ class Rule:
         resolve_body(tree.body, namespace, local_names(tree), error)
 
     @property
+    def template_locals(self):
+        """The names the rule's body assigns, sorted (renamed on each inlining)."""
+        if self._locals is None:
+            self._locals = sorted({n.id for stmt in self.template.body for n in gast.walk(stmt)
+                                   if isinstance(n, gast.Name)
+                                   and isinstance(n.ctx, gast.Store)})
+        return self._locals
+
+    @property
     def uses_ans(self):
         """Whether the rule's body reads ``ans`` (its second parameter)."""
         ans = self.template.args.args[1].id
@@ -85,7 +96,10 @@ class Rule:
 
     @property
     def params(self):
-        return inspect.signature(self.vjp).parameters
+        """The rule function's parameters (``inspect.Parameter`` by name), computed once."""
+        if self._params is None:
+            self._params = inspect.signature(self.vjp).parameters
+        return self._params
 
 
 VJP_RULES = {}
