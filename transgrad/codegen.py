@@ -115,10 +115,37 @@ def to_source(fn, namespace):
     taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)
              and not hasattr(n, "resolved")} | set(_MODULES.values())
     fn = _Bind(namespace, taken).visit(fn)
-    module = gast.Module(body=[fn], type_ignores=[])
-    tree = gast.gast_to_ast(module)
-    ast.fix_missing_locations(tree)
-    return _uncomment(ast.unparse(tree))
+    return _uncomment(ast.unparse(ast.Module(body=[_to_ast(fn)], type_ignores=[])))
+
+
+_CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
+
+
+def _to_ast(node):
+    """The standard-library tree of a gast tree, for ``ast.unparse``: a one-pass copy that
+    knows the few places the two differ (``arg`` nodes, contexts, extra fields)."""
+    if isinstance(node, list):
+        return [_to_ast(n) for n in node]
+    if not isinstance(node, gast.AST):
+        return node
+    kind = type(node)
+    if kind is gast.Name:
+        return ast.Name(id=node.id, ctx=_CONTEXTS[type(node.ctx)]())
+    if kind in _CONTEXTS:
+        return _CONTEXTS[kind]()
+    if kind is gast.arguments:
+        def arg(name):
+            return None if name is None else ast.arg(arg=name.id, annotation=None)
+        return ast.arguments(posonlyargs=[arg(a) for a in node.posonlyargs],
+                             args=[arg(a) for a in node.args], vararg=arg(node.vararg),
+                             kwonlyargs=[arg(a) for a in node.kwonlyargs],
+                             kw_defaults=_to_ast(node.kw_defaults), kwarg=arg(node.kwarg),
+                             defaults=_to_ast(node.defaults))
+    target = getattr(ast, kind.__name__)
+    new = target(**{f: _to_ast(getattr(node, f, None)) for f in target._fields})
+    if isinstance(new, ast.stmt):
+        new.lineno = 1   # ast.unparse reads it (type comments); nothing else does
+    return new
 
 
 def compile_function(fn, namespace, label):
