@@ -4,16 +4,20 @@ The primal statements run first; then the adjoint sweep visits them backwards an
 active one, inlines the derivative rule of its primitive, accumulating into ``b<name>``::
 
     def f(x, w):                      def df(x, w):
-        t1 = x @ w                        t1 = x @ w
-        y = np.tanh(t1)           ->      y = np.tanh(t1)
-        return y                          by = 1.0
-                                          # grad of line 3: y = np.tanh(x @ w)
-                                          bt1 = by * (1 - y ** 2)
-                                          bw = tgr.matmul_vjp_right(bt1, x, w)
-                                          return tgr.match(bw, w)
+        t1 = np.tanh(x)                   t1 = np.tanh(x)
+        t2 = t1 * w               ->      t2 = t1 * w
+        t3 = np.sum(t2)                   t3 = np.sum(t2)
+        return t3                         bt3 = 1.0
+                                          # grad of line 2: return np.sum(np.tanh(x) * w)
+                                          bt2 = np.broadcast_to(bt3, np.shape(t2))
+                                          bt1 = tgr.unbroadcast_to(bt2 * w, t1)
+                                          bx = bt1 * (1 - t1 ** 2)
+                                          return tgr.match(bx, x)
 
-Broadcasting is undone here, once: a contribution from a broadcasting rule is summed back to
-its operand's shape unless the shapes analysis proves they are equal.
+(``optimize`` then drops the seed, the broadcast and the unused ``t3``.) Broadcasting is
+undone here, once: a contribution from a broadcasting rule is summed back to its operand's
+shape unless the shapes analysis proves they are equal. Loops, branches, calls and in-place
+updates are described in ``docs/design.md``.
 """
 
 
