@@ -24,25 +24,11 @@ Run ``python benchmarks/bench_grad.py`` (a few minutes) or ``--quick`` (seconds)
 import os
 import sys
 
+from threads import THREADS  # pins the thread pools: must come before numpy loads
 
-def _threads_from_argv(argv):
-    """``--threads`` must act before numpy, torch and jax load their thread pools."""
-    for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if arg.startswith("--threads="):
-            return int(arg.split("=", 1)[1])
-    return 1
-
-
-THREADS = _threads_from_argv(sys.argv[1:])
-if THREADS > 0:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ[_var] = str(THREADS)
-    if THREADS == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
-                                   "=false intra_op_parallelism_threads=1").strip()
+if THREADS == 1:
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
+                               "=false intra_op_parallelism_threads=1").strip()
 
 import argparse
 import gc

@@ -26,20 +26,9 @@ ratio of the medians.
 import os
 import sys
 
+from threads import THREADS  # pins the thread pools: must come before numpy loads
 
-def _threads_from_argv(argv):
-    for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if arg.startswith("--threads="):
-            return int(arg.split("=", 1)[1])
-    return 1
-
-
-THREADS = _threads_from_argv(sys.argv[1:])
-if THREADS > 0:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = str(THREADS)
+# isort: split
 
 import argparse
 import json
