@@ -62,3 +62,15 @@ def test_source_not_readable():
 def test_c_function_without_source():
     error = error_of(np.tanh, np.ones(2))
     assert "tanh" in str(error)
+
+
+def test_augmented_assignment_on_an_aliased_array_is_rejected():
+    error = error_of(uf.augmented_alias, np.ones(3), np.ones(3))
+    assert "augmented assignment" in str(error) and "w = z" in error.source_line
+    assert "x = x + y" in error.hint
+
+
+def test_augmented_assignment_on_a_fresh_array():
+    from tests.checks import assert_close, numeric_vjp
+    x, y = np.ones(3), np.arange(3.0)
+    assert_close(tg.grad(uf.augmented_fresh)(x, y), numeric_vjp(uf.augmented_fresh, [x, y], 0, 1.0))

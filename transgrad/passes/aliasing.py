@@ -36,6 +36,7 @@ def _source_names(stmt):
 def check_in_place_updates(info, tree):
     """Raise TransformError where an in-place update could be seen through another name."""
     statements = list(assignments(tree.body))
+    _check_augmented(info, statements)
     updated = {ir.set_item(s)[0] for s in statements if ir.set_item(s) is not None}
     if not updated:
         return
@@ -56,6 +57,27 @@ def check_in_place_updates(info, tree):
             raise info.error(f"`{shared}` is updated in place, and `{other}` may share its "
                              f"memory", stmt.origin, hint=HINT)
     _check_stale_views(info, statements, updated)
+
+
+def _check_augmented(info, statements):
+    """``x += y`` is differentiated as ``x = x + y``. On an array numpy updates it in place,
+    which another name for the same array would see: reject that case."""
+    augmented = {s.in_place_of: s for s in statements if getattr(s, "in_place_of", None)}
+    if not augmented:
+        return
+    references = (ir.COPY, ir.PACK, runtime.append)
+    for stmt in statements:
+        targets = ir.assigned(stmt)
+        func = ir.primitive(stmt.value).func
+        sources = _source_names(stmt)
+        shared = [n for n in sources if n in augmented and func in references] + \
+            [t for t in targets if t in augmented and sources and func in VIEWS]
+        if shared:
+            update = augmented[shared[0]]
+            raise info.error(
+                f"`{shared[0]}` is updated in place by an augmented assignment (line "
+                f"{update.origin.lineno}) and shares its memory with another name here",
+                stmt.origin, hint="write `x = x + y` (a new array), or take a copy first")
 
 
 def _check_stale_views(info, statements, updated):

@@ -250,9 +250,11 @@ class Normalizer:
                                                right=self.atom_of(stmt.value)))
                 self.set_item(target.value, clone(index), updated)
                 return
-            value = gast.BinOp(left=self.atom_of(target), op=stmt.op,
-                               right=self.atom_of(stmt.value))
+            old = self.atom_of(target)
+            value = gast.BinOp(left=old, op=stmt.op, right=self.atom_of(stmt.value))
             self.assign(stmt.target, gast.copy_location(value, stmt))
+            # numpy updates an array in place here: remembered for the aliasing check
+            self.body[-1].in_place_of = getattr(old, "id", None)
         elif isinstance(stmt, gast.Return):
             value = self.atom_of(stmt.value) if stmt.value is not None \
                 else gast.Constant(value=None, kind=None)
