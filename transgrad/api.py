@@ -87,9 +87,9 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         info, tree, namer, wrt = _front_end(func, wrt_indices, classes=classes)
         params = [a.id for a in info.tree.args.args]
         scalar_params = {params[i] for i in scalars if i < len(params)}
-        fn, _ = reverse(info, tree, wrt, single, mode, namer, scalar_params)
+        fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
         known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})
-        optimize(fn, known)
+        optimize(fn, known, builder.classes)
         result = compile_function(fn, {}, fn.name)
         _cache[key] = result
         return result

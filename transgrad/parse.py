@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import gast
 
 from .errors import TransformError
+from .ir import walk
 
 
 @dataclass
@@ -88,10 +89,13 @@ def parse_function(func):
             filename=filename, lineno=code.co_firstlineno,
             hint="transgrad transforms functions defined with `def` (async and lambdas are not "
                  "supported)")
-    gast.increment_lineno(module, first_lineno - 1)
-    indent = len(lines[0]) - len(lines[0].lstrip())
-    for node in gast.walk(tree):
-        if hasattr(node, "col_offset") and node.col_offset is not None:
+    lines_down, indent = first_lineno - 1, len(lines[0]) - len(lines[0].lstrip())
+    for node in walk(module):   # positions in the user's file, not in the dedented snippet
+        if getattr(node, "lineno", None) is not None:
+            node.lineno += lines_down
+            if getattr(node, "end_lineno", None) is not None:
+                node.end_lineno += lines_down
+        if getattr(node, "col_offset", None) is not None:
             node.col_offset += indent
     file_lines = _file_lines(filename, lines, first_lineno)
     return FunctionInfo(func=func, tree=tree, filename=filename, lines=file_lines,

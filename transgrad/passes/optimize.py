@@ -338,12 +338,14 @@ class _ElideIn(gast.NodeTransformer):
         return self.generic_visit(node)
 
 
-def _elide_broadcasts(fn, simplify=None):
-    """Drop ``np.broadcast_to`` whose result only feeds full-shape elementwise chains."""
+def _elide_broadcasts(fn, simplify=None, classes=None):
+    """Drop ``np.broadcast_to`` whose result only feeds full-shape elementwise chains.
+
+    ``classes``: the shape classes of the primal (adjoints have none of their own)."""
     if not any(isinstance(stmt, gast.Assign) and _broadcast_source(stmt.value) is not None
                for stmt in fn.body):
         return False
-    classes = shape_classes(fn)
+    classes = shape_classes(fn) if classes is None else classes
     counts = _assign_counts(fn.body)
     readers = {}   # name -> indices of the top-level statements that read it
     for i, stmt in enumerate(fn.body):
@@ -466,10 +468,11 @@ def _flatten(body):
     return out
 
 
-def optimize(fn, ranks=None):
+def optimize(fn, ranks=None, classes=None):
     """Simplify the gast FunctionDef ``fn`` in place and return it. Propagation looks at
     top-level statements, dead-code elimination also into branches; loop bodies are only
-    simplified. ``ranks`` (variable -> number of dimensions) folds ``np.ndim`` in rules."""
+    simplified. ``ranks`` (variable -> number of dimensions) folds ``np.ndim`` in rules;
+    ``classes`` are the primal's shape classes, if the caller has them."""
     simplify = _Simplify(ranks)
     enabling, rounds = True, 0
     while enabling and rounds < 10:
@@ -481,7 +484,7 @@ def optimize(fn, ranks=None):
         _coalesce(fn)
         _propagate(fn, simplify)
         if rounds == 1:
-            _elide_broadcasts(fn, simplify)
+            _elide_broadcasts(fn, simplify, classes)
         enabling = _elide_zero_starts(fn.body)
         _eliminate_dead(fn)
     fn.body = _drop_orphan_comments(fn.body)
