@@ -5,7 +5,7 @@
 """
 
 from . import rules  # noqa: F401  (registers the derivative table)
-from .api import GradientFunction, grad, source, value_and_grad, vjp
+from .api import GradientFunction, grad, jvp, source, value_and_grad, vjp
 from .custom import defvjp, grad_of, stop_gradient
 from .errors import TransformError
 from .export import export
@@ -25,6 +25,6 @@ from .tensor import (
 
 __version__ = "0.1.0"
 __all__ = ["Function", "GradientFunction", "Tensor", "TransformError", "autograd_grad", "cat",
-           "defvjp", "enable_grad", "export", "grad", "grad_of", "is_grad_enabled", "no_grad",
+           "defvjp", "enable_grad", "export", "grad", "grad_of", "is_grad_enabled", "jvp", "no_grad",
            "set_grad_enabled", "source", "stack", "stop_gradient", "tensor", "value_and_grad",
            "vjp", "where"]

@@ -17,6 +17,7 @@ from .naming import Namer
 from .parse import parse_function
 from .passes.aliasing import check_in_place_updates
 from .passes.fence import fence
+from .passes.forward import forward
 from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
@@ -32,6 +33,8 @@ _WHAT = {
     "value_and_grad": "(value, gradient) of {name}, the gradient with respect to {wrt}",
     "vjp": "the vector-Jacobian product of {name} with respect to {wrt}; call it as "
            "(*args, cotangent) where cotangent has the shape (or tuple structure) of the output",
+    "jvp": "(value, Jacobian-vector product) of {name} in the direction of a tangent of {wrt}; "
+           "call it as (*args, tangent), a tuple of tangents when wrt is a tuple",
 }
 
 
@@ -87,9 +90,13 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         info, tree, namer, wrt = _front_end(func, wrt_indices, classes=classes)
         params = [a.id for a in info.tree.args.args]
         scalar_params = {params[i] for i in scalars if i < len(params)}
-        fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
         known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})
-        optimize(fn, known, builder.classes)
+        if mode == "jvp":
+            fn = forward(info, tree, wrt, single, namer)
+            optimize(fn, known)
+        else:
+            fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
+            optimize(fn, known, builder.classes)
         result = compile_function(fn, {}, fn.name)
         _cache[key] = result
         return result
@@ -227,10 +234,11 @@ class GradientFunction:
         return known
 
     def __call__(self, *args, **kwargs):
-        if self.mode == "vjp":
+        if self.mode in ("vjp", "jvp"):
             if not args:
                 raise TypeError(f"{self.__name__}() needs the arguments of "
-                                f"{self.func.__name__} followed by a cotangent")
+                                f"{self.func.__name__} followed by a "
+                                f"{'cotangent' if self.mode == 'vjp' else 'tangent'}")
             *args, cotangent = args
         types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY else type(a)
                        for a in args])
@@ -238,8 +246,8 @@ class GradientFunction:
         generated, self._generated, check = known
         if check:
             self._check_args(args)
-        if self.mode == "vjp":
-            code = generated.__code__   # the cotangent is the first keyword-only parameter
+        if self.mode in ("vjp", "jvp"):
+            code = generated.__code__   # the (co)tangent is the first keyword-only parameter
             kwargs[code.co_varnames[code.co_argcount]] = cotangent
         return generated(*args, **kwargs)
 
@@ -339,6 +347,21 @@ def vjp(func=None, wrt=0, *, verbose=False):
         bx = tg.vjp(np.tanh_layer)(x, w, np.ones((3, 4)))
     """
     return _entry("vjp", func, wrt, verbose)
+
+
+def jvp(func=None, wrt=0, *, verbose=False):
+    """Forward mode: ``tg.jvp(f, wrt)(*args, tangent)`` returns ``(f(*args), J @ tangent)``.
+
+    The derivative is generated as source, a tangent statement after each statement of ``f``
+    (``.source`` shows it); with ``wrt`` a tuple, ``tangent`` is a tuple. Forward rules come from
+    the reverse table where they can be derived (elementwise and multilinear primitives);
+    others raise TransformError for now.
+
+    Example::
+
+        value, slope = tg.jvp(f)(x, np.ones_like(x))
+    """
+    return _entry("jvp", func, wrt, verbose)
 
 
 def source(obj):

@@ -172,6 +172,17 @@ def _fields(x):
     return None
 
 
+def zero_tangent(x):
+    """A zero forward-mode tangent for ``x``, of its own structure (a list stays a list)."""
+    if isinstance(x, list):
+        return [zero_tangent(e) for e in x]
+    if isinstance(x, tuple) and not hasattr(x, "_fields"):
+        return tuple(zero_tangent(e) for e in x)
+    if isinstance(x, dict):
+        return {key: zero_tangent(value) for key, value in x.items()}
+    return zeros_like_value(x)
+
+
 def append(values, value):
     """``values.append(value)`` as a new list, so each version keeps its own elements."""
     return values + [value]

@@ -1,0 +1,42 @@
+"""Forward-mode (JVP) rules, derived from the reverse table rather than written again.
+
+* An **elementwise** rule's Jacobian is diagonal (after broadcasting), so its JVP is its VJP
+  with the tangent in place of the cotangent: ``d sin(x) = dx * np.cos(x)``.
+* A primitive **linear in each differentiable argument separately** (sums, reshapes, indexing,
+  products such as ``@``) has the JVP ``f(dx, y) + f(x, dy)``: the primitive itself, applied to
+  one tangent at a time. Those primitives are listed here, once.
+
+Anything else has no forward rule yet: forward mode says so with a TransformError.
+"""
+
+import operator
+
+import numpy as np
+
+from .. import runtime
+from .registry import lookup_vjp
+
+MULTILINEAR = {
+    operator.matmul, np.matmul, np.dot, np.vdot, np.inner, np.outer, np.tensordot, np.einsum,
+    np.kron, operator.getitem, np.take, np.sum, np.mean, np.cumsum, np.trace, np.reshape,
+    np.transpose, np.swapaxes, np.moveaxis, np.expand_dims, np.squeeze, np.ravel,
+    np.broadcast_to, np.flip, np.fliplr, np.flipud, np.roll, np.copy, np.array, np.asarray,
+    np.atleast_1d, np.atleast_2d, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
+    np.repeat, np.diag, np.diagonal, np.tril, np.triu, runtime.append,
+}
+# linear in all arguments together, not each separately: the tangent is f(dx, dy)
+JOINTLY_LINEAR = {runtime.append}
+
+
+def forward_kind(func):
+    """How forward mode differentiates ``func``: "multilinear", "elementwise" or None."""
+    try:
+        if func in MULTILINEAR:
+            return "multilinear"
+    except TypeError:
+        return None
+    rule = lookup_vjp(func)
+    scalar = getattr(func, "__module__", None) == "math" or func is abs   # of numbers
+    if rule is not None and (rule.elementwise or scalar):
+        return "elementwise"
+    return None
