@@ -107,6 +107,7 @@ def clear_cache():
     with _cache_lock:
         _cache.clear()
         _split_cache.clear()
+        _forward_cache.clear()
 
 
 class SplitVJP:
@@ -125,6 +126,46 @@ class SplitVJP:
 
     def __repr__(self):
         return f"<transgrad split vjp of {self.func.__qualname__} wrt {self.wrt}>"
+
+
+class ForwardFunction:
+    """The JVP of a user function called from generated forward-mode code:
+    ``f_jvp(*args, tangent=(...))`` returns ``(value, tangent of the value)``, the tangent tuple
+    holding one tangent per differentiated argument. Registered before it is built, so
+    recursion works."""
+
+    def __init__(self, func, wrt):
+        self.func, self.wrt = func, wrt
+        self.__name__ = f"{func.__name__}_jvp"
+        self.fn = None
+        self.source = ""
+
+    def __call__(self, *args, tangent, **kwargs):
+        code = self.fn.__code__
+        kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = tangent
+        return self.fn(*args, **kwargs)
+
+
+_forward_cache = {}
+
+
+def forward_function(func, wrt):
+    """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
+    key = (func, func.__code__, wrt)
+    with _cache_lock:
+        holder = _forward_cache.get(key)
+        if holder is not None:
+            return holder
+        holder = _forward_cache[key] = ForwardFunction(func, wrt)
+        try:
+            info, tree, namer, wrt = _front_end(func, wrt, keyword_only=True)
+            fn = forward(info, tree, wrt, False, namer)
+            optimize(fn)
+            holder.fn, holder.source = compile_function(fn, {}, fn.name)
+        except BaseException:
+            del _forward_cache[key]
+            raise
+        return holder
 
 
 _split_cache = {}
@@ -247,8 +288,8 @@ class GradientFunction:
         if check:
             self._check_args(args)
         if self.mode in ("vjp", "jvp"):
-            code = generated.__code__   # the (co)tangent is the first keyword-only parameter
-            kwargs[code.co_varnames[code.co_argcount]] = cotangent
+            code = generated.__code__   # the (co)tangent is the last keyword-only parameter
+            kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = cotangent
         return generated(*args, **kwargs)
 
     def __repr__(self):

@@ -16,11 +16,13 @@ their VJP with the tangent as cotangent; multilinear primitives apply themselves
 at a time.
 """
 
+import inspect
+
 import gast
 
 from .. import ir
 from ..ir import clone
-from ..rules import lookup_vjp
+from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.forward import JOINTLY_LINEAR, forward_kind
 from ..template import inline
 from .activity import differentiable
@@ -77,6 +79,8 @@ class ForwardBuilder:
                 node.body = self.block(stmt.body) or [gast.Pass()]
                 node.orelse = self.block(stmt.orelse)
                 out.append(node)
+            elif isinstance(stmt, gast.Assign) and self.user_call(stmt) is not None:
+                out.append(self.user_call(stmt))
             elif isinstance(stmt, gast.Assign) and ir.set_item(stmt) is None \
                     and set(ir.assigned(stmt)) & set(ir.names_in(stmt.value)) \
                     and self.varied.intersection(ir.assigned(stmt)):
@@ -87,6 +91,37 @@ class ForwardBuilder:
             elif not isinstance(stmt, gast.With):
                 out.append(stmt)
         return out
+
+    def user_call(self, stmt):
+        """``y, dy = f_jvp(*args, tangent=(dx, ...))`` for a varied call of a user function
+        (its own forward derivative, built from its source), else None."""
+        if not (isinstance(stmt.value, gast.Call) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in self.varied):
+            return None
+        func = getattr(stmt.value.func, "resolved", None)
+        if not inspect.isfunction(func) or lookup_vjp(func) is not None \
+                or is_nondifferentiable(func):
+            return None
+        positions = [i for i, a in enumerate(stmt.value.args) if self.tangent_of(a) is not None]
+        if any(self.tangent_of(k.value) is not None for k in stmt.value.keywords):
+            raise self.info.error("forward mode does not differentiate keyword arguments yet",
+                                  stmt.origin, hint="pass the differentiated value positionally")
+        if not positions:
+            return None
+        from ..api import forward_function  # the callee is built by the same pipeline
+        callee = name(f"{func.__name__}_jvp")
+        callee.resolved = forward_function(func, tuple(positions))
+        tangents = gast.Tuple(elts=[self.tangent_of(stmt.value.args[i]) for i in positions],
+                              ctx=gast.Load())
+        call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args],
+                         keywords=[clone(k) for k in stmt.value.keywords]
+                         + [gast.keyword(arg="tangent", value=tangents)])
+        target = stmt.targets[0].id
+        both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
+                          ctx=gast.Store())
+        return gast.copy_location(gast.Assign(targets=[both], value=call, type_comment=None),
+                                  stmt)
 
     def visit_reassigning(self, stmt):
         """``x = f(x, ...)``: the tangent needs the old x, so the new value waits in a temporary
