@@ -151,21 +151,13 @@ _forward_cache = {}
 
 def forward_function(func, wrt):
     """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
-    key = (func, func.__code__, wrt)
-    with _cache_lock:
-        holder = _forward_cache.get(key)
-        if holder is not None:
-            return holder
-        holder = _forward_cache[key] = ForwardFunction(func, wrt)
-        try:
-            info, tree, namer, wrt = _front_end(func, wrt, keyword_only=True)
-            fn = forward(info, tree, wrt, False, namer)
-            optimize(fn)
-            holder.fn, holder.source = compile_function(fn, {}, fn.name)
-        except BaseException:
-            del _forward_cache[key]
-            raise
-        return holder
+    def fill(holder):
+        info, tree, namer, positions = _front_end(func, wrt, keyword_only=True)
+        fn = forward(info, tree, positions, False, namer)
+        optimize(fn)
+        holder.fn, holder.source = compile_function(fn, {}, fn.name)
+    return _callee(_forward_cache, (func, func.__code__, wrt),
+                   lambda: ForwardFunction(func, wrt), fill)
 
 
 _split_cache = {}
@@ -173,24 +165,31 @@ _split_cache = {}
 
 def split(func, wrt):
     """The cached SplitVJP of ``func`` with respect to positional arguments ``wrt``."""
-    key = (func, func.__code__, wrt)
+    def fill(pair):
+        info, tree, namer, positions = _front_end(func, wrt, keyword_only=True)
+        (fwd, bwd), _ = reverse(info, tree, positions, False, "split", namer)
+        optimize(fwd)
+        optimize(bwd)
+        pair.fwd, fwd_source = compile_function(fwd, {}, fwd.name)
+        pair.bwd, bwd_source = compile_function(bwd, {}, bwd.name)
+        pair.source = fwd_source + "\n" + bwd_source
+    return _callee(_split_cache, (func, func.__code__, wrt), lambda: SplitVJP(func, wrt), fill)
+
+
+def _callee(cache, key, make, fill):
+    """The derivative of a function that generated code calls: registered in ``cache`` before
+    ``fill`` builds it, so a function that calls itself finds it; forgotten if building
+    fails."""
     with _cache_lock:
-        pair = _split_cache.get(key)
-        if pair is not None:
-            return pair
-        pair = _split_cache[key] = SplitVJP(func, wrt)
-        try:
-            info, tree, namer, wrt = _front_end(func, wrt, keyword_only=True)
-            (fwd, bwd), _ = reverse(info, tree, wrt, False, "split", namer)
-            optimize(fwd)
-            optimize(bwd)
-            pair.fwd, fwd_source = compile_function(fwd, {}, fwd.name)
-            pair.bwd, bwd_source = compile_function(bwd, {}, bwd.name)
-            pair.source = fwd_source + "\n" + bwd_source
-        except BaseException:
-            del _split_cache[key]
-            raise
-        return pair
+        holder = cache.get(key)
+        if holder is None:
+            holder = cache[key] = make()
+            try:
+                fill(holder)
+            except BaseException:
+                del cache[key]
+                raise
+        return holder
 
 
 class GradientFunction:
