@@ -19,14 +19,22 @@ at a time.
 import inspect
 
 import gast
+import numpy as np
 
 from .. import ir
 from ..ir import clone
 from ..rules import is_nondifferentiable, lookup_vjp
-from ..rules.forward import JOINTLY_LINEAR, forward_kind
-from ..template import inline
+from ..rules.forward import JOINTLY_LINEAR, JVP_RULES, forward_kind
+from ..template import bind, inline
 from .activity import differentiable
 from .reverse import _describe, assign, name, tgr_call
+
+
+def _resolved(obj, dotted):
+    module, attr = dotted.split(".")
+    node = gast.Attribute(value=name(module), attr=attr, ctx=gast.Load())
+    node.resolved = obj
+    return node
 
 
 def varied_names(tree, wrt_names):
@@ -157,7 +165,7 @@ class ForwardBuilder:
         target = targets[0]
         prim = ir.primitive(stmt.value)
         tangents = [self.tangent_of(a) for a in prim.args]
-        if not any(t is not None for t in tangents):
+        if not any(t is not None for t in tangents) or not differentiable(prim):
             # varied later (a loop, an update): starts as an owned zero
             return [assign(self.tangent(target), tgr_call("zero_tangent", name(target)))]
         if prim.func is ir.COPY:
@@ -178,6 +186,8 @@ class ForwardBuilder:
             return [assign(self.tangent(target), self.multilinear(stmt.value, tangents))]
         if kind == "elementwise":
             return self.elementwise(stmt, prim, tangents, target)
+        if kind in ("reduction", "explicit") and all(t is None for t in tangents[1:]):
+            return self.first_argument(stmt, prim, tangents[0], target, kind)
         raise self.info.error(
             f"no forward-mode rule for `{_describe(prim.func)}` yet", stmt.origin,
             hint="use reverse mode (tg.grad / tg.vjp) for this function")
@@ -200,6 +210,29 @@ class ForwardBuilder:
                 term.args[i] = tangent
             total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
         return total
+
+    def first_argument(self, stmt, prim, tangent, target, kind):
+        """A reduction (``np.sum(vjp(ones) * dx, axis)``) or an explicit forward rule, for a
+        primitive whose first argument alone carries a tangent."""
+        def error(message):
+            return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: {message}",
+                                   stmt.origin)
+        if kind == "explicit":
+            rule = JVP_RULES[prim.func]
+            statements, outputs = inline(rule, tangent, name(target), prim.args, prim.kwargs,
+                                         self.namer, error)
+            return statements + [assign(self.tangent(target), outputs[0])]
+        rule = lookup_vjp(prim.func)
+        ones = gast.Call(func=_resolved(np.ones_like, "np.ones_like"), args=[name(target)],
+                         keywords=[])
+        statements, outputs = inline(rule, ones, name(target), prim.args, prim.kwargs,
+                                     self.namer, error)
+        bindings, _, _ = bind(rule, ones, name(target), prim.args, prim.kwargs, error)
+        reduce_kw = [gast.keyword(arg=k, value=clone(bindings[k]))
+                     for k in ("axis", "keepdims") if k in bindings]
+        slope = gast.BinOp(left=outputs[0], op=gast.Mult(), right=tangent)
+        total = gast.Call(func=_resolved(np.sum, "np.sum"), args=[slope], keywords=reduce_kw)
+        return statements + [assign(self.tangent(target), total)]
 
     def elementwise(self, stmt, prim, tangents, target):
         """The VJP rule with each tangent as the cotangent, summed over the arguments."""

@@ -5,6 +5,11 @@
 * A primitive **linear in each differentiable argument separately** (sums, reshapes, indexing,
   products such as ``@``) has the JVP ``f(dx, y) + f(x, dy)``: the primitive itself, applied to
   one tangent at a time. Those primitives are listed here, once.
+* A **reduction** over ``axis`` (max, prod, var, norm...) has each output depend on its own
+  slice only, so its JVP is ``np.sum(vjp(ones) * dx, axis)``: the VJP with a unit cotangent
+  gives the slope of every element.
+* The few others with forward rules have them written here (``@jvp``), over the same names as
+  reverse rules: ``g`` is the argument's tangent and the result is the output's tangent.
 
 Anything else has no forward rule yet: forward mode says so with a TransformError.
 """
@@ -14,7 +19,7 @@ import operator
 import numpy as np
 
 from .. import runtime
-from .registry import lookup_vjp
+from .registry import Rule, lookup_vjp
 
 MULTILINEAR = {
     operator.matmul, np.matmul, np.dot, np.vdot, np.inner, np.outer, np.tensordot, np.einsum,
@@ -26,13 +31,42 @@ MULTILINEAR = {
 }
 # linear in all arguments together, not each separately: the tangent is f(dx, dy)
 JOINTLY_LINEAR = {runtime.append}
+# reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
+REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm}
+
+JVP_RULES = {}
+
+
+def jvp(*primitives):
+    """Declare the forward rule of ``primitives`` (of their first argument)."""
+    def register(fn):
+        rule = Rule(fn.__name__, tuple(primitives), fn)
+        for primitive in primitives:
+            JVP_RULES[primitive] = rule
+        return rule
+    return register
+
+
+@jvp(np.linalg.inv)
+def inv(g, ans, a):
+    return -(ans @ g @ ans)
+
+
+@jvp(np.linalg.det)
+def det(g, ans, a):
+    return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
 
 
 def forward_kind(func):
-    """How forward mode differentiates ``func``: "multilinear", "elementwise" or None."""
+    """How forward mode differentiates ``func``: "multilinear", "reduction", "explicit",
+    "elementwise" or None."""
     try:
         if func in MULTILINEAR:
             return "multilinear"
+        if func in REDUCTIONS:
+            return "reduction"
+        if func in JVP_RULES:
+            return "explicit"
     except TypeError:
         return None
     rule = lookup_vjp(func)
