@@ -19,6 +19,8 @@ from .activity import assignments
 VIEWS = {operator.getitem, np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims,
          np.swapaxes, np.moveaxis, np.broadcast_to, np.diagonal, np.asarray, np.atleast_1d,
          np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud, ir.COPY}
+# primitives whose result holds a reference to the operand itself (`z = y`, a list of arrays)
+REFERENCES = (ir.COPY, ir.PACK, runtime.append)
 HINT = "take a copy first (`.copy()` or `np.array(...)`), so the update has one owner"
 
 
@@ -40,7 +42,6 @@ def check_in_place_updates(info, tree):
     updated = {ir.set_item(s)[0] for s in statements if ir.set_item(s) is not None}
     if not updated:
         return
-    references = (ir.COPY, ir.PACK, runtime.append)
     for stmt in statements:
         targets = ir.assigned(stmt)
         func = ir.primitive(stmt.value).func
@@ -50,7 +51,7 @@ def check_in_place_updates(info, tree):
             if targets[0] in updated and func not in (ir.PACK, runtime.append):
                 # updating a view or another name of `source` (a new list only holds refs)
                 shared, other = targets[0], source
-            elif source in updated and func in references:   # `z = y`, `out.append(y)`
+            elif source in updated and func in REFERENCES:   # `z = y`, `out.append(y)`
                 shared, other = source, targets[0]
             else:
                 continue
@@ -65,12 +66,11 @@ def _check_augmented(info, statements):
     augmented = {s.in_place_of: s for s in statements if getattr(s, "in_place_of", None)}
     if not augmented:
         return
-    references = (ir.COPY, ir.PACK, runtime.append)
     for stmt in statements:
         targets = ir.assigned(stmt)
         func = ir.primitive(stmt.value).func
         sources = _source_names(stmt)
-        shared = [n for n in sources if n in augmented and func in references] + \
+        shared = [n for n in sources if n in augmented and func in REFERENCES] + \
             [t for t in targets if t in augmented and sources and func in VIEWS]
         if shared:
             update = augmented[shared[0]]

@@ -262,6 +262,7 @@ def _execute(roots, retain, create, targets, captured):
                         f"shape {c.shape} for an operand of shape {shape}")
             if c.dtype != dtype:
                 c = c.astype(dtype)
+            # `_add(buf, nxt, nr, c)`, inlined: this loop runs once per edge of the graph
             if nxt._nout == 1:
                 prev = buf.get(nxt)
                 buf[nxt] = c if prev is None else prev + c
