@@ -27,7 +27,7 @@ import pytest
 import transgrad
 from tests.checks import HAVE_JAX, assert_close, jax, jnp, make_value, numeric_vjp, random_cotangent
 from transgrad import runtime
-from transgrad.codegen import _canonical
+from transgrad.backends import load as load_backend
 from transgrad.rules import VJP_RULES, all_rules, is_nondifferentiable
 from transgrad.rules.specs import ArraySpec
 
@@ -160,7 +160,7 @@ def _literal(value):
 
 def _spelling(primitive):
     """How the generated module names ``primitive`` (None: bind it as a global ``prim``)."""
-    canonical = _canonical(primitive)
+    canonical = load_backend("numpy").canonical(primitive)
     if canonical is not None:
         return canonical
     name = getattr(primitive, "__name__", None)

@@ -6,43 +6,20 @@ the source is compiled under a unique file name registered in ``linecache`` so t
 """
 
 import ast
-import builtins
 import itertools
 import linecache
-import math
 import re
 import threading
 import types
 
 import gast
-import numpy as np
 
-from . import runtime
+from . import backends
 from .ir import walk
 from .passes.reverse import COMMENT
 
-_MODULES = {np: "np", math: "math", runtime: "tgr"}
-_SUBMODULES = [(np, "np"), (np.linalg, "np.linalg"), (np.random, "np.random"), (math, "math"),
-               (runtime, "tgr")]
 _counter = itertools.count()
 _lock = threading.Lock()
-
-
-def _canonical(obj):
-    """The dotted name generated code uses for ``obj``, if it has a standard one."""
-    if isinstance(obj, types.ModuleType) and obj in _MODULES:
-        return _MODULES[obj]
-    name = getattr(obj, "__name__", None)
-    if isinstance(name, str):
-        for module, prefix in _SUBMODULES:
-            try:
-                if getattr(module, name, None) is obj:
-                    return f"{prefix}.{name}"
-            except TypeError:
-                pass
-        if getattr(builtins, name, None) is obj:
-            return name
-    return None
 
 
 def _dotted(text):
@@ -56,13 +33,15 @@ def _dotted(text):
 class _Bind(gast.NodeTransformer):
     """Replace resolved nodes by names bound in the generated function's namespace."""
 
-    def __init__(self, namespace, taken):
+    def __init__(self, namespace, taken, backend):
         self.namespace = namespace
         self.taken = taken
+        self.backend = backend
         self.by_id = {}
 
     def _bind(self, obj, node):
-        canonical = _canonical(obj)
+        obj = self.backend.translate(obj)
+        canonical = self.backend.canonical(obj)
         if canonical is not None:
             return _dotted(canonical)
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
@@ -76,8 +55,10 @@ class _Bind(gast.NodeTransformer):
     def _bind_value(self, obj, base):
         if id(obj) in self.by_id:
             return self.by_id[id(obj)]
-        if isinstance(obj, types.ModuleType) and obj in _MODULES:
-            return _MODULES[obj]
+        if isinstance(obj, types.ModuleType):
+            canonical = self.backend.canonical(obj)
+            if canonical is not None:
+                return canonical
         name = re.sub(r"\W", "_", base)
         while name in self.taken or (name in self.namespace and self.namespace[name] is not obj):
             name += "_"
@@ -110,11 +91,12 @@ def _uncomment(source):
     return "\n".join(lines) + "\n"
 
 
-def to_source(fn, namespace):
+def to_source(fn, namespace, backend=None):
     """Print the gast FunctionDef ``fn``; fills ``namespace`` with the globals it needs."""
+    backend = backend or backends.load("numpy")
     taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)
-             and not hasattr(n, "resolved")} | set(_MODULES.values())
-    fn = _Bind(namespace, taken).visit(fn)
+             and not hasattr(n, "resolved")} | set(backend.globals())
+    fn = _Bind(namespace, taken, backend).visit(fn)
     return _uncomment(ast.unparse(ast.Module(body=[_to_ast(fn)], type_ignores=[])))
 
 
@@ -148,10 +130,11 @@ def _to_ast(node):
     return new
 
 
-def compile_function(fn, namespace, label):
-    """Compile the gast FunctionDef ``fn``; returns (callable, source)."""
-    namespace.update({"np": np, "math": math, "tgr": runtime})
-    source = to_source(fn, namespace)
+def compile_function(fn, namespace, label, backend="numpy"):
+    """Compile the gast FunctionDef ``fn`` for ``backend``; returns (callable, source)."""
+    backend = backends.load(backend)
+    namespace.update(backend.globals())
+    source = to_source(fn, namespace, backend)
     with _lock:
         filename = f"<transgrad-{next(_counter)} {label}>"
     code = compile(source, filename, "exec")

@@ -1,0 +1,84 @@
+"""The JAX backend: the same generated tree printed on ``jax.numpy``.
+
+``np.cos`` in a rule's template prints as ``jnp.cos``; ``tgr`` is ``jax_runtime``, the numpy
+runtime's helpers re-bound onto ``jax.numpy`` (plus functional versions of the few that update
+arrays in place). Calls with no ``jax.numpy`` twin are refused when the function is read, with
+the line that makes them.
+"""
+
+import math
+import types
+
+import gast
+import jax.numpy as jnp
+import numpy as np
+
+from ..ir import walk
+from . import jax_runtime
+from .numpy import NumpyBackend
+
+# math functions whose jax.numpy twin has another name or another signature
+_MATH = {"log": "tgr.math_log", "erf": "jax.scipy.special.erf",
+         "erfc": "jax.scipy.special.erfc", "lgamma": "jax.scipy.special.gammaln",
+         "gamma": "tgr.math_gamma", "pow": "jnp.power", "fabs": "jnp.abs",
+         "fsum": "jnp.sum"}
+
+
+class JaxBackend(NumpyBackend):
+    name = "jax"
+    functional = True           # x[i] = v becomes x = x.at[i].set(v)
+
+    def globals(self):
+        import jax.scipy.special
+        return {"jnp": jnp, "jax": jax, "np": np, "math": math, "tgr": jax_runtime.module}
+
+    def canonical(self, obj):
+        if obj is np:
+            return "jnp"
+        name = super().canonical(obj)
+        if name is None or "." not in name or isinstance(obj, types.ModuleType):
+            return name
+        return self.twin(name)
+
+    def twin(self, name):
+        """``jnp.<name>`` for a numpy or math name; None when there is no such function."""
+        prefix, _, attr = name.partition(".")
+        if prefix == "tgr":
+            return name
+        if prefix == "math":
+            if attr in _MATH:
+                return _MATH[attr]
+            return f"jnp.{attr}" if callable(getattr(jnp, attr, None)) else None
+        if attr.startswith("random."):
+            return None
+        target = jnp
+        for part in attr.split("."):
+            target = getattr(target, part, None)
+        return f"jnp.{attr}" if target is not None else None
+
+    def check_tree(self, info):
+        """Refuse, with the line, calls to numpy or math functions that have no JAX twin."""
+        for node in walk(info.tree):
+            if not isinstance(node, gast.Call):
+                continue
+            func = getattr(node.func, "resolved", None)
+            if func is None or isinstance(func, types.ModuleType) or not callable(func):
+                continue
+            name = NumpyBackend.canonical(self, func)
+            if name is None or "." not in name or name.startswith("tgr."):
+                continue
+            if self.twin(name) is None:
+                hint = ("pass random numbers in as arguments, or draw them with jax.random"
+                        if ".random." in name else
+                        "write it with functions jax.numpy has, or use backend='numpy'")
+                raise info.error(f"`{name}` has no jax.numpy equivalent, so it cannot run on "
+                                 "the JAX backend", node, hint=hint)
+
+    def translate(self, obj):
+        from .. import api
+        if isinstance(obj, api.SplitVJP):
+            return api.split(obj.func, obj.wrt, backend="jax")
+        if isinstance(obj, api.ForwardFunction):
+            return api.forward_function(obj.func, obj.wrt, backend="jax")
+        return obj
+

@@ -1,0 +1,209 @@
+"""``tgr`` for generated JAX code: the numpy runtime's helpers re-bound onto ``jax.numpy``.
+
+Every helper of ``transgrad.runtime`` is copied with its global ``np`` pointing at a namespace
+that sends each call to ``jax.numpy`` when an argument is a JAX array (or tracer) and to numpy
+otherwise, so shape arithmetic on tuples stays static under ``jax.jit``. The formulas are the
+runtime's own; only the helpers that update arrays in place or branch on array values have
+functional versions here.
+"""
+
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import runtime as numpy_runtime
+
+_ARRAY = jax.Array
+
+
+def _has_jax(values):
+    for v in values:
+        if isinstance(v, _ARRAY):
+            return True
+        if isinstance(v, (list, tuple)) and any(isinstance(e, _ARRAY) for e in v):
+            return True
+    return False
+
+
+class _Dispatch:
+    """``np`` inside the re-bound helpers: ``np.f(...)`` runs ``jnp.f`` on JAX arrays."""
+
+    def __init__(self, numpy_module, jax_module):
+        self._np, self._jnp = numpy_module, jax_module
+        self._made = {}
+
+    def __getattr__(self, name):
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = self._make(name)
+        return made
+
+    def _make(self, name):
+        np_obj = getattr(self._np, name)
+        jnp_obj = getattr(self._jnp, name, None)
+        if name == "ndarray":
+            return (np.ndarray, _ARRAY)
+        if isinstance(np_obj, types.ModuleType):
+            return _Dispatch(np_obj, jnp_obj)
+        if jnp_obj is None or isinstance(np_obj, type) or not callable(np_obj):
+            return np_obj
+
+        def dispatch(*args, **kwargs):
+            if _has_jax(args) or _has_jax(kwargs.values()):
+                return jnp_obj(*args, **kwargs)
+            return np_obj(*args, **kwargs)
+        dispatch.__name__ = name
+        return dispatch
+
+
+def _rebind(source):
+    """A module holding ``source``'s functions and classes with ``np`` dispatching to JAX."""
+    module = types.ModuleType("transgrad.backends.jax_runtime.tgr",
+                              "transgrad's runtime helpers on jax.numpy")
+    scope = module.__dict__
+    for name, value in vars(source).items():
+        if isinstance(value, types.FunctionType) and value.__module__ == source.__name__:
+            copy = types.FunctionType(value.__code__, scope, value.__name__,
+                                      value.__defaults__, value.__closure__)
+            copy.__kwdefaults__ = value.__kwdefaults__
+            copy.__doc__ = value.__doc__
+            scope[name] = copy
+        elif name not in ("__name__", "__doc__", "__spec__", "__loader__", "__file__"):
+            scope[name] = value
+    scope["np"] = _Dispatch(np, jnp)
+    return module
+
+
+module = _rebind(numpy_runtime)
+_rebound = dict(vars(module))   # the re-bound numpy versions, before the overrides below
+
+
+def _functional(func):
+    """Register ``func`` in the JAX runtime in place of the numpy helper of the same name."""
+    setattr(module, func.__name__, func)
+    return func
+
+
+def _is_array(x):
+    return isinstance(x, _ARRAY)
+
+
+@_functional
+def add_at(target, idx, values):
+    """``target`` with ``values`` added at ``idx`` (repeated indices add up), as a new array."""
+    if isinstance(target, (numpy_runtime.DictCotangent, numpy_runtime.ListCotangent)):
+        return numpy_runtime.add_at(target, idx, values)
+    return jnp.asarray(target).at[idx].add(values)
+
+
+@_functional
+def set_item(target, idx, value):
+    """``target[idx] = value`` for arrays (as a new array) and Python containers (in place)."""
+    if _is_array(target) or isinstance(target, np.ndarray):
+        return jnp.asarray(target).at[idx].set(value)
+    target[idx] = value
+    return target
+
+
+@_functional
+def copy_value(x):
+    """JAX arrays never change, so the saved value is the array itself."""
+    return x if _is_array(x) else numpy_runtime.copy_value(x)
+
+
+@_functional
+def match(g, x):
+    """Give ``g`` the shape and dtype of ``x`` (a Python float for a Python float)."""
+    if _is_array(g) and _is_array(x) and g.shape == x.shape and g.dtype == x.dtype:
+        return g
+    if isinstance(x, (dict, list, tuple)) or numpy_runtime._fields(x) is not None:
+        return _rebound["match"](g, x)
+    if isinstance(x, float):
+        return float(g)
+    g = module.unbroadcast(g, jnp.shape(x)) if jnp.shape(g) != jnp.shape(x) else g
+    return jnp.asarray(g, dtype=getattr(x, "dtype", None) or jnp.result_type(float))
+
+
+@_functional
+def math_log(x, base=None):
+    """``math.log(x[, base])`` on JAX values."""
+    return jnp.log(x) if base is None else jnp.log(x) / jnp.log(base)
+
+
+@_functional
+def math_gamma(x):
+    """``math.gamma`` on JAX values (positive arguments)."""
+    return jnp.exp(jax.scipy.special.gammaln(x))
+
+
+@_functional
+def prod_vjp(g, ans, a, axis=None, keepdims=False):
+    """The products of the other elements: exact with zeros and free of value branches."""
+    if axis is not None and not keepdims:
+        g = module.expand_reduced(g, a, axis)
+    return g * module._exclusive_products(a, module._axes_tuple(axis, jnp.ndim(a)))
+
+
+@_functional
+def cumprod_vjp(g, ans, a, axis=None):
+    """d ans[j] / d a[i] is cumprod(a with a[i] = 1)[j] for j >= i, summed against g."""
+    shape = jnp.shape(a)
+    if axis is None:
+        a, g, axis = jnp.ravel(a), jnp.ravel(g), 0
+    moved, g_moved = jnp.moveaxis(a, axis, -1), jnp.moveaxis(g, axis, -1)
+    columns = [jnp.sum(g_moved[..., i:] * jnp.cumprod(moved.at[..., i].set(1), axis=-1)[..., i:],
+                       axis=-1) for i in range(moved.shape[-1])]
+    return jnp.reshape(jnp.moveaxis(jnp.stack(columns, axis=-1), -1, axis), shape)
+
+
+@_functional
+def diag_vjp(g, v, k=0):
+    if jnp.ndim(v) == 1:
+        return jnp.diagonal(g, k)
+    i = jnp.arange(jnp.shape(g)[0])
+    return jnp.zeros(jnp.shape(v), dtype=jnp.result_type(g)).at[
+        i + max(-k, 0), i + max(k, 0)].set(g)
+
+
+@_functional
+def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
+    shape, ndim = jnp.shape(a), jnp.ndim(a)
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    rest = [n for i, n in enumerate(shape) if i not in (axis1, axis2)]
+    i = jnp.arange(jnp.shape(g)[-1])
+    ba = jnp.zeros(rest + [shape[axis1], shape[axis2]], dtype=jnp.result_type(g)).at[
+        ..., i + max(-offset, 0), i + max(offset, 0)].set(g)
+    return jnp.moveaxis(ba, (-2, -1), (axis1, axis2))
+
+
+@_functional
+def pad_vjp(g, array, pad_width, mode="constant"):
+    shape = jnp.shape(array)
+    if mode == "constant":
+        return _rebound["pad_vjp"](g, array, pad_width, mode)
+    size = int(np.prod(shape))
+    source = np.pad(np.arange(size).reshape(shape), pad_width, mode=mode)
+    return jnp.zeros(size, dtype=jnp.result_type(g)).at[source.ravel()].add(
+        jnp.ravel(g)).reshape(shape)
+
+
+@_functional
+def sort_vjp(g, a, axis=-1):
+    shape = jnp.shape(a)
+    if axis is None:
+        a, g, axis = jnp.ravel(a), jnp.ravel(g), 0
+    order = jnp.argsort(a, axis=axis, stable=True)
+    ba = jnp.put_along_axis(jnp.zeros(jnp.shape(a), dtype=jnp.result_type(g)), order, g,
+                            axis=axis, inplace=False)
+    return jnp.reshape(ba, shape)
+
+
+@_functional
+def take_vjp(g, a, indices, axis=None):
+    if axis is None:
+        return jnp.zeros(jnp.size(a), dtype=jnp.result_type(g)).at[indices].add(g).reshape(
+            jnp.shape(a))
+    axis = axis % jnp.ndim(a)
+    return jnp.zeros_like(a).at[(slice(None),) * axis + (indices,)].add(g)
