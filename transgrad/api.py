@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 
+from . import backends
 from .codegen import compile_function
 from .errors import TransformError
 from .naming import Namer
@@ -18,6 +19,7 @@ from .parse import parse_function
 from .passes.aliasing import check_in_place_updates
 from .passes.fence import fence
 from .passes.forward import forward
+from .passes.functionalize import functionalize
 from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
@@ -25,8 +27,10 @@ from .passes.reverse import reverse
 from .passes.shapes import ranks
 
 _cache = {}
+_RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
 _cache_lock = threading.RLock()
 _NDARRAY = np.ndarray
+_ABSENT = object()
 
 _WHAT = {
     "grad": "the gradient of {name} with respect to {wrt}",
@@ -47,11 +51,12 @@ def _check_wrt(wrt):
     return indices, isinstance(wrt, int)
 
 
-def _front_end(func, wrt_indices, keyword_only=False, classes=()):
+def _front_end(func, wrt_indices, keyword_only=False, classes=(), backend="numpy"):
     """parse -> fence -> resolve -> normalize; returns (info, tree, namer, wrt indices).
 
     ``keyword_only``: indices may also name keyword-only parameters (after the positional
-    ones), as calls from generated code pass them."""
+    ones), as calls from generated code pass them. ``backend``: calls the backend cannot run
+    are refused here, with their line."""
     info = parse_function(func)
     params = [a.id for a in info.tree.args.args]
     if keyword_only:
@@ -65,14 +70,17 @@ def _front_end(func, wrt_indices, keyword_only=False, classes=()):
     wrt_norm = tuple(i % len(params) for i in wrt_indices)
     fence(info)
     resolve(info)
-    namer = Namer.for_tree(info.tree, reserved={"np", "math", "tgr"})
+    if backend != "numpy":
+        backends.load(backend).check_tree(info)
+    namer = Namer.for_tree(info.tree, reserved=_RESERVED)
     arg_names = [a.id for a in info.tree.args.args]
     tree = normalize(info, namer, {arg_names[i]: cls for i, cls in classes if i < len(arg_names)})
     check_in_place_updates(info, tree)
     return info, tree, namer, wrt_norm
 
 
-def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=()):
+def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(),
+          backend="numpy"):
     """Build (and cache) the generated derivative; returns (callable, source).
 
     ``scalars``: indices of positional parameters that are Python numbers in this call; the
@@ -80,14 +88,16 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
     ``(index, class)`` pairs for parameters that are instances of user classes, whose methods
     the code may call. ``param_ranks``: ``(index, ndim)`` pairs for array and number
     arguments, from which the ranks of intermediates follow (rules choose their formula).
+    ``backend``: "numpy" or "jax", the array namespace the code runs on.
     """
     key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
-           param_ranks)
+           param_ranks, backend)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             return hit
-        info, tree, namer, wrt = _front_end(func, wrt_indices, classes=classes)
+        info, tree, namer, wrt = _front_end(func, wrt_indices, classes=classes,
+                                            backend=backend)
         params = [a.id for a in info.tree.args.args]
         scalar_params = {params[i] for i in scalars if i < len(params)}
         known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})
@@ -97,9 +107,18 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         else:
             fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
             optimize(fn, known, builder.classes)
-        result = compile_function(fn, {}, fn.name)
+        result = _compile(fn, backend, info, known)
         _cache[key] = result
         return result
+
+
+def _compile(fn, backend, info, known=None):
+    """(callable, source) of a generated FunctionDef, made functional for JAX (whose errors
+    at run time are traced back to ``info``'s lines)."""
+    if backends.load(backend).functional:
+        functionalize(fn, known)
+        return compile_function(fn, {}, fn.name, backend, user_file=info.filename)
+    return compile_function(fn, {}, fn.name, backend)
 
 
 def clear_cache():
@@ -149,31 +168,32 @@ class ForwardFunction:
 _forward_cache = {}
 
 
-def forward_function(func, wrt):
+def forward_function(func, wrt, backend="numpy"):
     """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
     def fill(holder):
-        info, tree, namer, positions = _front_end(func, wrt, keyword_only=True)
+        info, tree, namer, positions = _front_end(func, wrt, keyword_only=True, backend=backend)
         fn = forward(info, tree, positions, False, namer)
         optimize(fn)
-        holder.fn, holder.source = compile_function(fn, {}, fn.name)
-    return _callee(_forward_cache, (func, func.__code__, wrt),
+        holder.fn, holder.source = _compile(fn, backend, info)
+    return _callee(_forward_cache, (func, func.__code__, wrt, backend),
                    lambda: ForwardFunction(func, wrt), fill)
 
 
 _split_cache = {}
 
 
-def split(func, wrt):
+def split(func, wrt, backend="numpy"):
     """The cached SplitVJP of ``func`` with respect to positional arguments ``wrt``."""
     def fill(pair):
-        info, tree, namer, positions = _front_end(func, wrt, keyword_only=True)
+        info, tree, namer, positions = _front_end(func, wrt, keyword_only=True, backend=backend)
         (fwd, bwd), _ = reverse(info, tree, positions, False, "split", namer)
         optimize(fwd)
         optimize(bwd)
-        pair.fwd, fwd_source = compile_function(fwd, {}, fwd.name)
-        pair.bwd, bwd_source = compile_function(bwd, {}, bwd.name)
+        pair.fwd, fwd_source = _compile(fwd, backend, info)
+        pair.bwd, bwd_source = _compile(bwd, backend, info)
         pair.source = fwd_source + "\n" + bwd_source
-    return _callee(_split_cache, (func, func.__code__, wrt), lambda: SplitVJP(func, wrt), fill)
+    return _callee(_split_cache, (func, func.__code__, wrt, backend),
+                   lambda: SplitVJP(func, wrt), fill)
 
 
 def _callee(cache, key, make, fill):
@@ -198,6 +218,8 @@ class GradientFunction:
     ``.source`` is exactly the code that runs. Calling it checks that the differentiated
     arguments are floating point, then runs the generated function.
     """
+
+    backend = "numpy"
 
     def __init__(self, func, wrt, mode, verbose=False):
         self.wrt_indices, self.single = _check_wrt(wrt)
@@ -230,7 +252,7 @@ class GradientFunction:
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
             variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars,
-                            classes, param_ranks)
+                            classes, param_ranks, self.backend)
             self._variants[(pattern, classes, param_ranks)] = variant
             if self.verbose:
                 print(variant[1])
@@ -292,7 +314,39 @@ class GradientFunction:
         return generated(*args, **kwargs)
 
     def __repr__(self):
-        return f"<transgrad {self.mode} of {self.func.__qualname__}>"
+        backend = "" if self.backend == "numpy" else f" on {self.backend}"
+        return f"<transgrad {self.mode} of {self.func.__qualname__}{backend}>"
+
+
+class JaxGradientFunction(GradientFunction):
+    """A derivative generated on ``jax.numpy``: it takes JAX arrays (and tracers, so it runs
+    under ``jax.jit`` and ``jax.vmap``) and says which line of the user's function needs a
+    concrete value when one is traced."""
+
+    backend = "jax"
+
+    def __call__(self, *args, **kwargs):
+        cotangent = _ABSENT
+        if self.mode in ("vjp", "jvp"):
+            if not args:
+                raise TypeError(f"{self.__name__}() needs the arguments of "
+                                f"{self.func.__name__} followed by a "
+                                f"{'cotangent' if self.mode == 'vjp' else 'tangent'}")
+            *args, cotangent = args
+        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
+                       if hasattr(a, "dtype") and hasattr(a, "ndim") else type(a)
+                       for a in args])
+        known = self._by_types.get(types) or self._for_types(types, args)
+        generated, self._generated, check = known
+        if check:
+            self._check_args(args)
+        if cotangent is not _ABSENT:
+            code = generated.__code__
+            kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = cotangent
+        try:
+            return generated(*args, **kwargs)
+        except backends.load("jax").traced_errors as error:
+            raise backends.load("jax").traced_value_error(error, self.func) from error
 
 
 def _user_class(cls):
@@ -316,7 +370,8 @@ def _check_float(value, index, func):
         kind = "bool"
     elif isinstance(value, (int, np.integer)):
         kind = "int"
-    elif isinstance(value, np.ndarray) and value.dtype.kind not in "fc":
+    elif hasattr(value, "dtype") and hasattr(value, "ndim") \
+            and getattr(value.dtype, "kind", "f") not in "fc":
         kind = f"an array of {value.dtype}"
     if kind is not None:
         code = func.__code__
@@ -330,15 +385,16 @@ def _check_float(value, index, func):
                  "leave the argument out of wrt")
 
 
-def _entry(mode, func, wrt, verbose):
+def _entry(mode, func, wrt, verbose, backend):
+    kind = JaxGradientFunction if backends.check_backend(backend) == "jax" else GradientFunction
     if func is None:
-        return lambda f: GradientFunction(f, wrt, mode, verbose)
+        return lambda f: kind(f, wrt, mode, verbose)
     if not callable(func):
         raise TransformError(f"expected a function to differentiate, got {func!r}")
-    return GradientFunction(func, wrt, mode, verbose)
+    return kind(func, wrt, mode, verbose)
 
 
-def grad(func=None, wrt=0, *, verbose=False):
+def grad(func=None, wrt=0, *, verbose=False, backend="numpy"):
     """The gradient of a scalar-valued numpy function, as generated Python source.
 
     Usable as a call, ``tg.grad(f)``, a bare decorator ``@tg.grad``, or ``@tg.grad(wrt=(0, 1))``.
@@ -357,25 +413,27 @@ def grad(func=None, wrt=0, *, verbose=False):
         wrt: the index of the positional argument to differentiate, or a tuple of indices
             (then a tuple of gradients is returned).
         verbose: print the generated source when it is built.
+        backend: "numpy" (the default) or "jax": the generated code runs on ``jax.numpy``
+            and composes with ``jax.jit``, ``jax.vmap`` and sharded inputs.
 
     Raises:
         TransformError: the function uses something transgrad cannot differentiate (the
             message names the file, line and column), or its output is not a scalar.
     """
-    return _entry("grad", func, wrt, verbose)
+    return _entry("grad", func, wrt, verbose, backend)
 
 
-def value_and_grad(func=None, wrt=0, *, verbose=False):
+def value_and_grad(func=None, wrt=0, *, verbose=False, backend="numpy"):
     """Like ``grad``, but the callable returns ``(value, gradient)`` from one sweep.
 
     Example::
 
         value, g = tg.value_and_grad(loss)(w, x)
     """
-    return _entry("value_and_grad", func, wrt, verbose)
+    return _entry("value_and_grad", func, wrt, verbose, backend)
 
 
-def vjp(func=None, wrt=0, *, verbose=False):
+def vjp(func=None, wrt=0, *, verbose=False, backend="numpy"):
     """The vector-Jacobian product of a function with any output shape.
 
     ``tg.vjp(f, wrt)(*args, cotangent)`` returns the cotangent pulled back to the ``wrt``
@@ -386,10 +444,10 @@ def vjp(func=None, wrt=0, *, verbose=False):
 
         bx = tg.vjp(np.tanh_layer)(x, w, np.ones((3, 4)))
     """
-    return _entry("vjp", func, wrt, verbose)
+    return _entry("vjp", func, wrt, verbose, backend)
 
 
-def jvp(func=None, wrt=0, *, verbose=False):
+def jvp(func=None, wrt=0, *, verbose=False, backend="numpy"):
     """Forward mode: ``tg.jvp(f, wrt)(*args, tangent)`` returns ``(f(*args), J @ tangent)``.
 
     The derivative is generated as source, a tangent statement after each statement of ``f``
@@ -401,7 +459,7 @@ def jvp(func=None, wrt=0, *, verbose=False):
 
         value, slope = tg.jvp(f)(x, np.ones_like(x))
     """
-    return _entry("jvp", func, wrt, verbose)
+    return _entry("jvp", func, wrt, verbose, backend)
 
 
 def source(obj):

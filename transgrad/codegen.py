@@ -130,8 +130,11 @@ def _to_ast(node):
     return new
 
 
-def compile_function(fn, namespace, label, backend="numpy"):
-    """Compile the gast FunctionDef ``fn`` for ``backend``; returns (callable, source)."""
+def compile_function(fn, namespace, label, backend="numpy", user_file=None):
+    """Compile the gast FunctionDef ``fn`` for ``backend``; returns (callable, source).
+
+    With ``user_file``, ``LINE_MAPS`` records which line of that file each generated line
+    comes from, so errors raised while the code runs can name the user's line."""
     backend = backends.load(backend)
     namespace.update(backend.globals())
     source = to_source(fn, namespace, backend)
@@ -139,6 +142,39 @@ def compile_function(fn, namespace, label, backend="numpy"):
         filename = f"<transgrad-{next(_counter)} {label}>"
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    if user_file is not None:
+        LINE_MAPS[filename] = (user_file, _line_map(fn, source))
     scope = dict(namespace)
     exec(code, scope)  # noqa: S102 - running the code we generated is the point
     return scope[fn.name], source
+
+
+LINE_MAPS = {}   # generated file name -> (user file, {generated line: user line})
+
+
+def _statements(body, out, skip_comments):
+    """Statements in source order, nested blocks included."""
+    for stmt in body:
+        if skip_comments and _is_comment(stmt):
+            continue
+        out.append(stmt)
+        for field in ("body", "orelse", "finalbody"):
+            _statements(getattr(stmt, field, None) or [], out, skip_comments)
+    return out
+
+
+def _is_comment(stmt):
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+        and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == COMMENT
+
+
+def _line_map(fn, source):
+    """{generated line: user line} from the statements' positions in both trees."""
+    printed = _statements(ast.parse(source).body[0].body, [], False)
+    built = _statements(fn.body, [], True)
+    mapping, last = {}, getattr(fn, "lineno", None)
+    for gen, user in zip(printed, built):
+        last = getattr(user, "lineno", None) or last
+        if last is not None:
+            mapping[gen.lineno] = last
+    return mapping

@@ -6,13 +6,18 @@ arrays in place). Calls with no ``jax.numpy`` twin are refused when the function
 the line that makes them.
 """
 
+import linecache
 import math
 import types
 
 import gast
+import jax
 import jax.numpy as jnp
+import jax.scipy.special
 import numpy as np
 
+from ..codegen import LINE_MAPS
+from ..errors import TransformError
 from ..ir import walk
 from . import jax_runtime
 from .numpy import NumpyBackend
@@ -29,7 +34,6 @@ class JaxBackend(NumpyBackend):
     functional = True           # x[i] = v becomes x = x.at[i].set(v)
 
     def globals(self):
-        import jax.scipy.special
         return {"jnp": jnp, "jax": jax, "np": np, "math": math, "tgr": jax_runtime.module}
 
     def canonical(self, obj):
@@ -82,3 +86,31 @@ class JaxBackend(NumpyBackend):
             return api.forward_function(obj.func, obj.wrt, backend="jax")
         return obj
 
+    traced_errors = (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
+                     jax.errors.TracerArrayConversionError,
+                     jax.errors.NonConcreteBooleanIndexError)
+
+    def traced_value_error(self, error, func):
+        """A TransformError naming the line of ``func`` that needs a concrete value."""
+        frame_line = None
+        tb = error.__traceback__
+        while tb is not None:   # the innermost frame in generated code
+            if tb.tb_frame.f_code.co_filename.startswith("<transgrad-"):
+                frame_line = (tb.tb_frame.f_code, tb.tb_lineno)
+            tb = tb.tb_next
+        code = func.__code__
+        filename, lineno, generated_text = code.co_filename, code.co_firstlineno, ""
+        if frame_line is not None:
+            gen_code, gen_line = frame_line
+            generated_text = linecache.getline(gen_code.co_filename, gen_line).strip()
+            filename, lines = LINE_MAPS.get(gen_code.co_filename, (filename, {}))
+            lineno = lines.get(gen_line, lineno)
+        source_line = linecache.getline(filename, lineno)
+        return TransformError(
+            f"{func.__name__} cannot be traced by JAX here: this line needs a concrete value, "
+            f"but under jax.jit or jax.vmap it is a traced array (generated code: "
+            f"`{generated_text}`; JAX says: {str(error).splitlines()[0]})",
+            filename=filename, lineno=lineno, source_line=source_line,
+            hint="a branch or while loop on an array's value cannot be traced: select with "
+                 "np.where, or move the test outside the jitted function; a Python number "
+                 "used as a loop bound or shape must be static (jax.jit(f, static_argnums=...))")

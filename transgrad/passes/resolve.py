@@ -6,7 +6,10 @@ carry ``node.resolved is numpy.sin``, so rules are found by object identity, nev
     x = np.sin(w)      # the Attribute node np.sin gets .resolved = numpy.sin
 """
 
+import types
+
 import gast
+import numpy as np
 
 from ..ir import walk
 
@@ -54,7 +57,7 @@ def _resolve_node(node, namespace, locals_, error):
         if value is _MISSING:
             raise error(f"name `{node.id}` is not defined", node,
                         hint="define it at module level or pass it as an argument")
-        node.resolved = value
+        node.resolved = numpy_twin(value)
     elif isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load):
         _resolve_node(node.value, namespace, locals_, error)
         if not hasattr(node.value, "resolved"):
@@ -62,4 +65,20 @@ def _resolve_node(node, namespace, locals_, error):
         value = getattr(node.value.resolved, node.attr, _MISSING)
         if value is _MISSING:
             raise error(f"`{node.value.resolved!r}` has no attribute `{node.attr}`", node)
-        node.resolved = value
+        node.resolved = numpy_twin(value)
+
+
+_JAX_NUMPY = {"jax.numpy": np, "jax.numpy.linalg": np.linalg}
+
+
+def numpy_twin(value):
+    """numpy's function (or module) for a ``jax.numpy`` one, so code written with ``jnp`` finds
+    the same rules; the JAX backend prints it back as ``jnp``. Anything else is kept."""
+    module = value.__name__ if isinstance(value, types.ModuleType) \
+        else getattr(value, "__module__", None)
+    if module not in _JAX_NUMPY:
+        return value
+    if isinstance(value, types.ModuleType):
+        return _JAX_NUMPY[module]
+    twin = getattr(_JAX_NUMPY[module], getattr(value, "__name__", ""), None)
+    return twin if callable(twin) else value

@@ -1,0 +1,80 @@
+"""Turn in-place subscript updates into new values, for backends whose arrays never change.
+
+JAX arrays are immutable, so for ``backend="jax"`` the generated tree's updates become
+rebindings (the aliasing pass already refused user code where the difference would show)::
+
+    y[i] = v          ->   y = y.at[i].set(v)
+    y[i] += v         ->   y = y.at[i].add(v)
+    d[k] = v          ->   d = tgr.set_item(d, k, v)     (a name not known to hold an array)
+
+A name holds an array when the rank analysis knows its rank, or it was made by
+``tgr.owned_copy`` (an adjoint about to be updated element by element).
+"""
+
+import gast
+
+from ..ir import index_value, walk
+
+_AT_METHODS = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide",
+               gast.Pow: "power"}
+
+
+def _load(id_):
+    return gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _array_names(fn, known_ranks):
+    arrays = {n for n, r in known_ranks.items() if r is not None}
+    for node in walk(fn):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                and isinstance(node.value, gast.Call) \
+                and isinstance(node.value.func, gast.Attribute) \
+                and node.value.func.attr in ("owned_copy", "zeros_like_value") \
+                and isinstance(node.value.func.value, gast.Name) \
+                and node.value.func.value.id == "tgr":
+            arrays.add(node.targets[0].id)
+    return arrays
+
+
+def _update(target, value, method, arrays):
+    """``base = base.at[index].<method>(value)`` or ``base = tgr.set_item(base, index, value)``."""
+    base = target.value.id
+    store = gast.Name(id=base, ctx=gast.Store(), annotation=None, type_comment=None)
+    if base in arrays or method != "set":
+        at = gast.Subscript(value=gast.Attribute(value=_load(base), attr="at", ctx=gast.Load()),
+                            slice=target.slice, ctx=gast.Load())
+        call = gast.Call(func=gast.Attribute(value=at, attr=method, ctx=gast.Load()),
+                         args=[value], keywords=[])
+    else:
+        call = gast.Call(func=gast.Attribute(value=_load("tgr"), attr="set_item",
+                                             ctx=gast.Load()),
+                         args=[_load(base), index_value(target.slice), value], keywords=[])
+    return gast.Assign(targets=[store], value=call, type_comment=None)
+
+
+def _subscript_of_name(node):
+    return isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+
+
+class _Functionalize(gast.NodeTransformer):
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+    def visit_Assign(self, node):
+        target = node.targets[0]
+        if len(node.targets) == 1 and _subscript_of_name(target):
+            return gast.copy_location(_update(target, node.value, "set", self.arrays), node)
+        return node
+
+    def visit_AugAssign(self, node):
+        method = _AT_METHODS.get(type(node.op))
+        if _subscript_of_name(node.target) and method is not None:
+            return gast.copy_location(_update(node.target, node.value, method, self.arrays),
+                                      node)
+        return node
+
+
+def functionalize(fn, known_ranks=None):
+    """Rewrite the generated FunctionDef ``fn`` in place; returns it."""
+    _Functionalize(_array_names(fn, known_ranks or {})).visit(fn)
+    return fn
