@@ -229,7 +229,7 @@ class GradientFunction:
         self._generated = None      # (callable, source) most recently used
         self._variants = {}         # which arguments are Python numbers -> (callable, source)
         self._by_types = {}         # argument types -> (callable, variant): the per-call lookup
-        functools.update_wrapper(self, func)
+        functools.update_wrapper(self, func, updated=())   # not a derivative's state
         self.__name__ = "d" + getattr(func, "__name__", "f")
         self.__qualname__ = "d" + getattr(func, "__qualname__", "f")
         wrt_text = ", ".join(self._param_names())

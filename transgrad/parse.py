@@ -25,6 +25,7 @@ class FunctionInfo:
     lines: list            # the lines of the user's file (1-based via ``line``)
     namespace: dict        # globals, then closure cells, then builtins
     local_names: set = field(default_factory=set)
+    generated: bool = False   # code transgrad generated (a derivative being differentiated)
 
     def line(self, lineno):
         """The text of line ``lineno`` of the user's file, or ''."""
@@ -53,7 +54,11 @@ def _namespace(func):
 
 
 def parse_function(func):
-    """Parse ``func`` into a FunctionInfo; raise TransformError if its source is unreadable."""
+    """Parse ``func`` into a FunctionInfo; raise TransformError if its source is unreadable.
+
+    A transgrad derivative (``tg.grad(f)``...) stands for its generated code, read back from
+    ``linecache``, so derivatives of derivatives are transformations of generated source."""
+    func, moved = generated_code(func)
     func = inspect.unwrap(func)
     if not inspect.isfunction(func):
         raise TransformError(
@@ -97,9 +102,26 @@ def parse_function(func):
                 node.end_lineno += lines_down
         if getattr(node, "col_offset", None) is not None:
             node.col_offset += indent
+    if moved:   # the (co)tangent is passed last by position, as the derivative takes it
+        tree.args.args.append(tree.args.kwonlyargs.pop())
+        tree.args.kw_defaults.pop()
     file_lines = _file_lines(filename, lines, first_lineno)
     return FunctionInfo(func=func, tree=tree, filename=filename, lines=file_lines,
-                        namespace=_namespace(func))
+                        namespace=_namespace(func), generated=filename.startswith("<transgrad-"))
+
+
+def generated_code(func):
+    """(function, moved): for a transgrad derivative, its generated function (the general
+    code, for any argument kinds) and whether its last keyword-only parameter (the tangent or
+    cotangent of ``tg.jvp``/``tg.vjp``) is passed by position; else ``(func, False)``."""
+    from .api import GradientFunction
+    if not isinstance(func, GradientFunction):
+        return func, False
+    if func.backend != "numpy":
+        raise TransformError(
+            f"cannot differentiate {func!r}: derivatives of derivatives run on numpy",
+            hint="differentiate the numpy derivative (backend='numpy') instead")
+    return func._build(), func.mode in ("vjp", "jvp")
 
 
 def _file_lines(filename, lines, first_lineno):

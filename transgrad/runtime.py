@@ -173,7 +173,10 @@ def _fields(x):
 
 
 def zero_tangent(x):
-    """A zero forward-mode tangent for ``x``, of its own structure (a list stays a list)."""
+    """A zero forward-mode tangent for ``x``, of its own structure (a list stays a list);
+    ``None`` (a value generated code has not computed yet) has ``None``."""
+    if x is None:
+        return None
     if isinstance(x, list):
         return [zero_tangent(e) for e in x]
     if isinstance(x, tuple) and not hasattr(x, "_fields"):

@@ -36,7 +36,13 @@ def _source_names(stmt):
 
 
 def check_in_place_updates(info, tree):
-    """Raise TransformError where an in-place update could be seen through another name."""
+    """Raise TransformError where an in-place update could be seen through another name.
+
+    Generated code (a derivative differentiated again) is not checked: it updates in place
+    only arrays it allocated itself, and restores the user's updates, checked when it was
+    built."""
+    if info.generated:
+        return
     statements = list(assignments(tree.body))
     _check_augmented(info, statements)
     updated = {ir.set_item(s)[0] for s in statements if ir.set_item(s) is not None}

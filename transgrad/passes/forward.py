@@ -17,16 +17,18 @@ at a time.
 """
 
 import inspect
+import operator
 
 import gast
 import numpy as np
 
-from .. import ir
+from .. import ir, runtime
 from ..ir import clone
 from ..rules import is_nondifferentiable, lookup_vjp
-from ..rules.forward import JOINTLY_LINEAR, JVP_RULES, forward_kind
+from ..rules.forward import JOINTLY_LINEAR, JVP_RULES, forward_kind, linear_positions
 from ..template import bind, inline
 from .activity import differentiable
+from .normalize import stack_operation
 from .reverse import _describe, assign, name, tgr_call
 
 
@@ -37,29 +39,86 @@ def _resolved(obj, dotted):
     return node
 
 
-def varied_names(tree, wrt_names):
-    """Variables that depend on the differentiated arguments (a fixed point over loops)."""
-    from .activity import assignments
+def _simple_statements(body):
+    """Every Assign and Expr statement in ``body``, descending into if/for/while."""
+    for stmt in body:
+        if isinstance(stmt, (gast.Assign, gast.Expr)):
+            yield stmt
+        elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+            yield from _simple_statements(stmt.body)
+            yield from _simple_statements(stmt.orelse)
 
+
+def varied_names(tree, wrt_names):
+    """Variables that depend on the differentiated arguments (a fixed point over loops).
+
+    A stack of generated code (``stack.append(v)``) is varied once a varied value is pushed
+    on it; what is popped from a varied stack is varied."""
+    flows = []   # (targets, reads) of each statement through which variation flows
+    for stmt in _simple_statements(tree.body):
+        if isinstance(stmt, gast.Expr):
+            stack = stack_operation(stmt.value, "append")
+            if stack is not None:
+                flows.append(([stack.id], set(ir.names_in(stmt.value.args[0]))))
+            continue
+        update = ir.set_item(stmt)
+        if differentiable(ir.primitive(stmt.value)):
+            flows.append(([update[0]] if update else ir.assigned(stmt),
+                          set(ir.names_in(stmt.value))))
     varied = set(wrt_names)
     changed = True
     while changed:
         changed = False
-        for stmt in assignments(tree.body):
-            update = ir.set_item(stmt)
-            targets = [update[0]] if update else ir.assigned(stmt)
-            reads = set(ir.names_in(stmt.value))
-            if differentiable(ir.primitive(stmt.value)) and varied & reads \
-                    and not varied.issuperset(targets):
+        for targets, reads in flows:
+            if varied & reads and not varied.issuperset(targets):
                 varied.update(targets)
                 changed = True
     return varied
+
+
+# calls whose result is an array they allocate (the tangent stack's pop hands back the tangent
+# it was given: the only reference left)
+_FRESH_HELPERS = {"zero_tangent", "add_at", "owned_copy", "copy_value", "append"}
+_FRESH_CALLS = {np.copy, np.array, runtime.add_at, runtime.owned_copy, runtime.copy_value,
+                runtime.append}
+
+
+def _fresh(node):
+    """True when the tangent expression ``node`` certainly gives an array no other name holds
+    (arithmetic, zeros, copies), so it may be updated in place."""
+    if isinstance(node, (gast.BinOp, gast.UnaryOp)):
+        return True
+    if not isinstance(node, gast.Call):
+        return False
+    func = node.func
+    if getattr(func, "resolved", None) in _FRESH_CALLS:
+        return True
+    return isinstance(func, gast.Attribute) and (
+        func.attr == "pop" or isinstance(func.value, gast.Name) and func.value.id == "tgr"
+        and func.attr in _FRESH_HELPERS)
+
+
+def updated_in_place(tree):
+    """Names whose arrays are updated in place: ``y[i] = v`` and the target of generated
+    code's ``tgr.add_at(target, i, v)``."""
+    names = set()
+    for stmt in _simple_statements(tree.body):
+        update = ir.set_item(stmt) if isinstance(stmt, gast.Assign) else None
+        if update is not None:
+            names.add(update[0])
+        elif isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) \
+                and getattr(stmt.value.func, "resolved", None) is runtime.add_at \
+                and isinstance(stmt.value.args[0], gast.Name):
+            names.add(stmt.value.args[0].id)
+    return names
 
 
 class ForwardBuilder:
     def __init__(self, info, tree, wrt_names, namer):
         self.info, self.namer = info, namer
         self.varied = varied_names(tree, wrt_names)
+        # their tangents are updated in place too, so each is an array this code owns
+        self.updated = updated_in_place(tree) & self.varied
         self.tangents = {}
 
     def tangent(self, var):
@@ -87,6 +146,12 @@ class ForwardBuilder:
                 node.body = self.block(stmt.body) or [gast.Pass()]
                 node.orelse = self.block(stmt.orelse)
                 out.append(node)
+            elif isinstance(stmt, gast.Expr) and stack_operation(stmt.value, "append"):
+                out.append(stmt)
+                out.extend(self.push(stmt.value))
+            elif isinstance(stmt, gast.Assign) and stack_operation(stmt.value, "pop"):
+                out.append(stmt)
+                out.extend(self.pop(stmt))
             elif isinstance(stmt, gast.Assign) and self.user_call(stmt) is not None:
                 out.append(self.user_call(stmt))
             elif isinstance(stmt, gast.Assign) and ir.set_item(stmt) is None \
@@ -98,7 +163,54 @@ class ForwardBuilder:
                 out.extend(self.visit(stmt))
             elif not isinstance(stmt, gast.With):
                 out.append(stmt)
+                continue
+            if isinstance(stmt, gast.Assign):
+                out.extend(self.own(stmt, out))
         return out
+
+    def own(self, stmt, emitted):
+        """``dy = tgr.copy_value(dy)`` after ``y = ...`` when y is later updated in place and
+        its tangent may be another name's (``dy = dx`` for ``y = x + 0.0``): updating it in
+        place must not change that name's tangent."""
+        copies = []
+        for target in ir.assigned(stmt):
+            if target not in self.updated:
+                continue
+            tangent = self.tangent(target)
+            last = next((s for s in reversed(emitted) if isinstance(s, gast.Assign)
+                         and isinstance(s.targets[0], gast.Name)
+                         and s.targets[0].id == tangent), None)
+            if last is None or not _fresh(last.value):
+                copies.append(assign(tangent, tgr_call("copy_value", name(tangent))))
+        return copies
+
+    def push(self, call):
+        """``stack.append(v)`` of generated code: a varied stack gets ``v``'s tangent pushed
+        on its own stack (zeros for a constant ``v``), so every pop finds its tangent."""
+        stack = call.func.value.id
+        if stack not in self.varied:
+            return []
+        value = call.args[0]
+        tangent = self.tangent_of(value) or tgr_call("zero_tangent", clone(value))
+        return [gast.Expr(value=gast.Call(func=gast.Attribute(
+            value=name(self.tangent(stack)), attr="append", ctx=gast.Load()), args=[tangent],
+            keywords=[]))]
+
+    def pop(self, stmt):
+        """``v = stack.pop()`` / ``y[i] = stack.pop()``: the tangent comes off the tangents'
+        stack."""
+        stack = stmt.value.func.value.id
+        if stack not in self.varied:
+            return self.visit(stmt)
+        popped = gast.Call(func=gast.Attribute(value=name(self.tangent(stack)), attr="pop",
+                                               ctx=gast.Load()), args=[], keywords=[])
+        update = ir.set_item(stmt)
+        if update is not None:
+            target = gast.Subscript(value=name(self.tangent(update[0])),
+                                    slice=clone(update[1]), ctx=gast.Store())
+        else:
+            target = name(self.tangent(stmt.targets[0].id), store=True)
+        return [gast.Assign(targets=[target], value=popped, type_comment=None)]
 
     def user_call(self, stmt):
         """``y, dy = f_jvp(*args, tangent=(dx, ...))`` for a varied call of a user function
@@ -109,7 +221,7 @@ class ForwardBuilder:
             return None
         func = getattr(stmt.value.func, "resolved", None)
         if not inspect.isfunction(func) or lookup_vjp(func) is not None \
-                or is_nondifferentiable(func):
+                or is_nondifferentiable(func) or forward_kind(func) is not None:
             return None
         positions = [i for i, a in enumerate(stmt.value.args) if self.tangent_of(a) is not None]
         if any(self.tangent_of(k.value) is not None for k in stmt.value.keywords):
@@ -141,6 +253,8 @@ class ForwardBuilder:
         gast.copy_location(first, stmt)
         self.varied.add(temp)
         target = stmt.targets[0].id
+        if target in self.updated:   # the temporary hands its tangent on: it must own it
+            self.updated.add(temp)
         return [first] + self.visit(first) + [
             assign(target, name(temp)), assign(self.tangent(target), name(self.tangent(temp)))]
 
@@ -165,6 +279,11 @@ class ForwardBuilder:
         target = targets[0]
         prim = ir.primitive(stmt.value)
         tangents = [self.tangent_of(a) for a in prim.args]
+        linear = linear_positions(prim.func)
+        if linear is not None:   # constant in the other arguments (shapes, indices)
+            tangents = [t if i in linear else None for i, t in enumerate(tangents)]
+        elif prim.func is operator.getitem:
+            tangents[1:] = [None] * (len(tangents) - 1)
         if not any(t is not None for t in tangents) or not differentiable(prim):
             # varied later (a loop, an update): starts as an owned zero
             return [assign(self.tangent(target), tgr_call("zero_tangent", name(target)))]
@@ -178,7 +297,8 @@ class ForwardBuilder:
         kind = forward_kind(prim.func)
         if kind == "multilinear" and prim.func in JOINTLY_LINEAR:
             joint = [t if t is not None else tgr_call("zero_tangent", clone(a))
-                     for t, a in zip(tangents, prim.args)]
+                     if i in linear else clone(a)
+                     for i, (t, a) in enumerate(zip(tangents, prim.args))]
             term = clone(stmt.value)
             term.args = joint
             return [assign(self.tangent(target), term)]
@@ -273,11 +393,20 @@ def forward(info, tree, wrt, single, namer):
         body = [gast.Assign(targets=[gast.Tuple(elts=[name(builder.tangent(v), store=True)
                                                       for v in wrt_names], ctx=gast.Store())],
                             value=name(seed), type_comment=None)]
+    # the caller's tangent is not updated in place
+    body += [assign(builder.tangent(v), tgr_call("copy_value", name(builder.tangent(v))))
+             for v in wrt_names if v in builder.updated]
+    # a parameter left out of wrt that a loop makes varied (x = a * x) starts with no tangent
+    body += [assign(builder.tangent(p), tgr_call("zero_tangent", name(p)))
+             for p in params if p in builder.varied and p not in wrt_names]
     body += builder.block(tree.body)
     ret = tree.body[-1].value
     items = ret.elts if isinstance(ret, gast.Tuple) else [ret]
-    outs = [tgr_call("match", builder.tangent_of(v), clone(v)) if builder.tangent_of(v)
-            is not None else tgr_call("zero_tangent", clone(v)) for v in items]
+    # the tangent of each returned value has its type, shape and dtype (a nested display, such
+    # as the tape a forward half of generated code returns, is passed on as it is)
+    outs = [tgr_call("zero_tangent", clone(v)) if builder.tangent_of(v) is None
+            else builder.tangent_of(v) if isinstance(v, (gast.Tuple, gast.List))
+            else tgr_call("match", builder.tangent_of(v), clone(v)) for v in items]
     out = gast.Tuple(elts=outs, ctx=gast.Load()) if isinstance(ret, gast.Tuple) else outs[0]
     body.append(gast.Return(value=gast.Tuple(elts=[clone(ret), out], ctx=gast.Load())))
     fn = gast.FunctionDef(name=namer.unique("d" + info.tree.name), args=args, body=body,

@@ -230,6 +230,9 @@ class Normalizer:
                 returns=None, type_comment=None, type_params=[]), stmt)
         elif isinstance(stmt, gast.FunctionDef):
             self.local_functions[stmt.name] = stmt
+        elif isinstance(stmt, gast.Assign) and self.info.generated \
+                and stack_operation(stmt.value, "pop") is not None:
+            self.pop(stmt)
         elif isinstance(stmt, gast.Assign):
             value = self.expr(stmt.value)
             if len(stmt.targets) > 1:
@@ -263,6 +266,13 @@ class Normalizer:
             if isinstance(stmt.value, gast.Constant):
                 return  # docstring or bare constant
             call = stmt.value
+            if self.info.generated and stack_operation(call, "append") is not None:
+                # generated code's stack push stays as it is (forward mode pushes tangents)
+                push = gast.Call(func=gast.Attribute(value=self.expr(call.func.value),
+                                                     attr="append", ctx=gast.Load()),
+                                 args=[self.atom_of(call.args[0])], keywords=[])
+                self.emit(gast.Expr(value=push))
+                return
             if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
                     and call.func.attr == "append" and isinstance(call.func.value, gast.Name) \
                     and not hasattr(call.func.value, "resolved") and len(call.args) == 1:
@@ -297,6 +307,20 @@ class Normalizer:
             return  # after restructure_jumps a continue ends its path: nothing to do
         else:
             raise self.info.error(f"`{type(stmt).__name__}` statements are not supported", stmt)
+
+    def pop(self, stmt):
+        """``v = stack.pop()`` or ``y[i] = stack.pop()`` in generated code: kept whole, so the
+        value popped and the name (or array) it restores stay one statement; ``v`` keeps its
+        name, as the push before it wrote it."""
+        value = gast.Call(func=gast.Attribute(value=self.expr(stmt.value.func.value),
+                                              attr="pop", ctx=gast.Load()), args=[], keywords=[])
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            self.multi.add(target.id)
+            self.emit(gast.Assign(targets=[self.store(target.id)], value=value,
+                                  type_comment=None))
+        else:
+            self.set_item(target.value, self.index(target.slice), value)
 
     def assign(self, target, value):
         if isinstance(target, gast.Name):
@@ -533,6 +557,17 @@ class Normalizer:
                                                      ctx=gast.Load()), node)
         return gast.copy_location(gast.Call(func=resolved_name(function, node),
                                             args=[receiver], keywords=[]), node)
+
+
+def stack_operation(node, method):
+    """The stack Name of ``stack.append(v)`` / ``stack.pop()`` (``method``), else None: the
+    stack protocol of generated code (user code's ``.append`` becomes ``tgr.append``)."""
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+            and node.func.attr == method and isinstance(node.func.value, gast.Name) \
+            and not hasattr(node.func.value, "resolved") \
+            and len(node.args) == (1 if method == "append" else 0) and not node.keywords:
+        return node.func.value
+    return None
 
 
 def names_of(node):

@@ -29,8 +29,25 @@ MULTILINEAR = {
     np.atleast_1d, np.atleast_2d, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
     np.repeat, np.diag, np.diagonal, np.tril, np.triu, runtime.append,
 }
-# linear in all arguments together, not each separately: the tangent is f(dx, dy)
-JOINTLY_LINEAR = {runtime.append}
+# linear in the listed positional arguments, each separately, and constant in the others
+# (shapes, axes, an index or a permutation): mostly the helpers that generated reverse code
+# calls, so forward mode runs over a gradient (forward over reverse) with the same table
+LINEAR_IN = {
+    runtime.unbroadcast_to: (0,), runtime.expand_reduced: (0,), runtime.match: (0,),
+    runtime.owned_copy: (0,), runtime.copy_value: (0,), runtime.structure_part: (0,),
+    runtime.array_vjp: (0,), runtime.astype_vjp: (0,), runtime.unconcatenate: (0,),
+    runtime.split_vjp: (0,), runtime.tile_vjp: (0,), runtime.repeat_vjp: (0,),
+    runtime.pad_vjp: (0,), runtime.sort_vjp: (0,), runtime.take_vjp: (0,),
+    runtime.diag_vjp: (0,), runtime.diagonal_vjp: (0,), runtime.item: (0,),
+    runtime.matmul_vjp_left: (0, 2), runtime.matmul_vjp_right: (0, 1),
+    runtime.dot_vjp_left: (0, 2), runtime.dot_vjp_right: (0, 1),
+    runtime.inner_vjp_left: (0, 2), runtime.inner_vjp_right: (0, 1),
+    runtime.tensordot_vjp_left: (0, 2), runtime.tensordot_vjp_right: (0, 1),
+    runtime.kron_vjp_left: (0, 2), runtime.kron_vjp_right: (0, 1),
+    runtime.solve_vjp_a: (0, 1),
+}
+# linear in the listed arguments together, not each separately: the tangent is f(dx, dy)
+JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2)}
 # reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
 REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm}
 
@@ -57,11 +74,19 @@ def det(g, ans, a):
     return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
 
 
+def linear_positions(func):
+    """The positional arguments a multilinear ``func`` is linear in (None: all of them)."""
+    try:
+        return LINEAR_IN.get(func) or JOINTLY_LINEAR.get(func)
+    except TypeError:
+        return None
+
+
 def forward_kind(func):
     """How forward mode differentiates ``func``: "multilinear", "reduction", "explicit",
     "elementwise" or None."""
     try:
-        if func in MULTILINEAR:
+        if func in MULTILINEAR or func in LINEAR_IN or func in JOINTLY_LINEAR:
             return "multilinear"
         if func in REDUCTIONS:
             return "reduction"
