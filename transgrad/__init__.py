@@ -9,6 +9,7 @@ from .api import GradientFunction, grad, jvp, source, value_and_grad, vjp
 from .custom import defvjp, grad_of, stop_gradient
 from .errors import TransformError
 from .export import export
+from .higher import hessian, hvp, jacfwd, jacobian, jacrev
 from .tensor import (
                      Function,
                      Tensor,
@@ -25,6 +26,7 @@ from .tensor import (
 
 __version__ = "0.1.0"
 __all__ = ["Function", "GradientFunction", "Tensor", "TransformError", "autograd_grad", "cat",
-           "defvjp", "enable_grad", "export", "grad", "grad_of", "is_grad_enabled", "jvp", "no_grad",
+           "defvjp", "enable_grad", "export", "grad", "grad_of", "hessian", "hvp",
+           "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "no_grad",
            "set_grad_enabled", "source", "stack", "stop_gradient", "tensor", "value_and_grad",
            "vjp", "where"]

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from . import backends
+from . import backends, higher
 from .codegen import compile_function
 from .errors import TransformError
 from .naming import Namer
@@ -302,6 +302,8 @@ class GradientFunction:
                                 f"{self.func.__name__} followed by a "
                                 f"{'cotangent' if self.mode == 'vjp' else 'tangent'}")
             *args, cotangent = args
+            if self.mode == "jvp":
+                higher.check_tangent(self, args, cotangent)
         types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY else type(a)
                        for a in args])
         known = self._by_types.get(types) or self._for_types(types, args)

@@ -177,6 +177,12 @@ def zero_tangent(x):
     ``None`` (a value generated code has not computed yet) has ``None``."""
     if x is None:
         return None
+    if isinstance(x, ListCotangent):   # a cotangent in generated code keeps its kind
+        zeros = ListCotangent(zero_tangent(e) for e in x)
+        zeros.fields = x.fields
+        return zeros
+    if isinstance(x, DictCotangent):
+        return DictCotangent({key: zero_tangent(value) for key, value in x.items()})
     if isinstance(x, list):
         return [zero_tangent(e) for e in x]
     if isinstance(x, tuple) and not hasattr(x, "_fields"):

@@ -169,9 +169,9 @@ class ForwardBuilder:
         return out
 
     def own(self, stmt, emitted):
-        """``dy = tgr.copy_value(dy)`` after ``y = ...`` when y is later updated in place and
-        its tangent may be another name's (``dy = dx`` for ``y = x + 0.0``): updating it in
-        place must not change that name's tangent."""
+        """``dy = tgr.owned_copy(dy, y)`` after ``y = ...`` when y is later updated in place and
+        its tangent may be another name's (``dy = dx`` for ``y = x + 0.0``), or smaller than y
+        (broadcast): updating it in place must not change that name's tangent."""
         copies = []
         for target in ir.assigned(stmt):
             if target not in self.updated:
@@ -180,8 +180,9 @@ class ForwardBuilder:
             last = next((s for s in reversed(emitted) if isinstance(s, gast.Assign)
                          and isinstance(s.targets[0], gast.Name)
                          and s.targets[0].id == tangent), None)
-            if last is None or not _fresh(last.value):
-                copies.append(assign(tangent, tgr_call("copy_value", name(tangent))))
+            if last is None or not (_fresh(last.value) or getattr(last, "handed_on", False)):
+                copies.append(assign(tangent, tgr_call("owned_copy", name(tangent),
+                                                       name(target))))
         return copies
 
     def push(self, call):
@@ -255,8 +256,9 @@ class ForwardBuilder:
         target = stmt.targets[0].id
         if target in self.updated:   # the temporary hands its tangent on: it must own it
             self.updated.add(temp)
-        return [first] + self.visit(first) + [
-            assign(target, name(temp)), assign(self.tangent(target), name(self.tangent(temp)))]
+        handed_on = assign(self.tangent(target), name(self.tangent(temp)))
+        handed_on.handed_on = True   # the temporary's tangent has no other name
+        return [first] + self.visit(first) + [assign(target, name(temp)), handed_on]
 
     def visit(self, stmt):
         update = ir.set_item(stmt)
@@ -394,7 +396,8 @@ def forward(info, tree, wrt, single, namer):
                                                       for v in wrt_names], ctx=gast.Store())],
                             value=name(seed), type_comment=None)]
     # the caller's tangent is not updated in place
-    body += [assign(builder.tangent(v), tgr_call("copy_value", name(builder.tangent(v))))
+    body += [assign(builder.tangent(v), tgr_call("owned_copy", name(builder.tangent(v)),
+                                                 name(v)))
              for v in wrt_names if v in builder.updated]
     # a parameter left out of wrt that a loop makes varied (x = a * x) starts with no tangent
     body += [assign(builder.tangent(p), tgr_call("zero_tangent", name(p)))

@@ -1,0 +1,428 @@
+"""Jacobians, Hessians and Hessian-vector products, built on the generated derivatives.
+
+* ``tg.jacfwd(f)``: one call of the generated forward derivative (``tg.jvp``) per input
+  element, in the direction of that element;
+* ``tg.jacrev(f)``: one call of the generated reverse derivative (``tg.vjp``) per output
+  element;
+* ``tg.jacobian(f)``: whichever of the two makes fewer calls, from the shapes;
+* ``tg.hvp(f)``: forward over reverse, ``tg.jvp(tg.grad(f))``: the forward transformation of
+  the gradient's generated source, one sweep, no Hessian formed;
+* ``tg.hessian(f)``: ``tg.jacfwd(tg.grad(f))``, one Hessian-vector product per input element.
+
+A Jacobian has the shape ``f(x).shape + x.shape``, as ``jax.jacfwd`` gives it; with ``wrt`` a
+tuple there is one Jacobian per argument, and a function returning a tuple has one per output
+(outputs outside, arguments inside).
+"""
+
+import inspect
+
+import numpy as np
+
+from . import api
+from .errors import TransformError
+
+
+def _param_name(func, index):
+    try:
+        params = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        params = []
+    return params[index] if -len(params) <= index < len(params) else f"argument {index}"
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype} with shape {value.shape}"
+    if isinstance(value, (bool, np.bool_)):
+        return "a bool"
+    if isinstance(value, (int, np.integer)):
+        return f"the int {value!r}"
+    if isinstance(value, (float, np.floating)):
+        return "a float"
+    if isinstance(value, (list, tuple, dict)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _expected(value):
+    """What a tangent of ``value`` looks like, in words."""
+    if isinstance(value, np.ndarray):
+        return f"a float array of shape {value.shape}"
+    if isinstance(value, (float, np.floating)):
+        return "a float"
+    if isinstance(value, dict):
+        return f"a dict with the keys {sorted(value, key=repr)}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} tangents"
+    return f"a tangent like {_describe(value)}"
+
+
+def _tangent_fits(tangent, value):
+    """Whether ``tangent`` has the structure, shape and dtype kind of ``value``'s tangent."""
+    if type(value) is np.ndarray:
+        return type(tangent) is np.ndarray and tangent.shape == value.shape \
+            and tangent.dtype.kind in "fc"
+    if isinstance(value, (float, np.floating)):
+        return isinstance(tangent, (float, np.floating)) or (
+            isinstance(tangent, np.ndarray) and tangent.shape == () and tangent.dtype.kind in "fc")
+    if isinstance(value, dict):
+        return isinstance(tangent, dict) and set(tangent) == set(value) and all(
+            _tangent_fits(tangent[k], v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return isinstance(tangent, (list, tuple)) and len(tangent) == len(value) and all(
+            _tangent_fits(t, v) for t, v in zip(tangent, value))
+    return True   # other kinds (user objects) are checked by the code that reads them
+
+
+def check_tangent(derivative, args, tangent):
+    """Raise TransformError unless ``tangent`` fits the differentiated arguments of a
+    ``tg.jvp`` call: the argument's shape, a float dtype, the argument's structure, and one
+    tangent per argument (a tuple) when ``wrt`` is a tuple."""
+    func, indices = derivative.func, derivative.wrt_indices
+    if derivative.single:
+        tangents = (tangent,)
+    elif isinstance(tangent, (tuple, list)) and len(tangent) == len(indices):
+        tangents = tangent
+    else:
+        names = ", ".join(_param_name(func, i) for i in indices)
+        raise TransformError(
+            f"tg.jvp({func.__name__}, wrt={derivative.wrt_indices}) takes a tuple of "
+            f"{len(indices)} tangents (for {names}); got {_describe(tangent)}",
+            hint="pass one tangent per differentiated argument, in the order of wrt")
+    for i, t in zip(indices, tangents):
+        if not -len(args) <= i < len(args):
+            continue   # the call itself reports the missing argument
+        value = args[i]
+        if not _tangent_fits(t, value):
+            name = _param_name(func, i)
+            raise TransformError(
+                f"the tangent of argument {i % len(args)} ({name}) of {func.__name__} must be "
+                f"{_expected(value)}, like {name}; got {_describe(t)}",
+                hint=f"pass a float tangent shaped like {name} (np.ones_like({name}) for "
+                     f"example)")
+
+
+# --- Jacobians ------------------------------------------------------------------------------
+
+def _leaf(value):
+    """True for what a Jacobian is taken of or with respect to: float arrays and numbers."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (float, int, np.floating, np.integer)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind in "fiu")
+
+
+def _outputs(value, func, what):
+    """The output leaves of ``func`` (a tuple of arrays or numbers) and whether it returned a
+    tuple; a TransformError for anything else."""
+    parts = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not parts or not all(_leaf(p) for p in parts):
+        shown = _describe(value) if not isinstance(value, (tuple, list)) \
+            else f"a {type(value).__name__} holding " + ", ".join(_describe(p) for p in parts)
+        raise TransformError(
+            f"{what}({func.__name__}) needs {func.__name__} to return an array or a number "
+            f"(or a tuple of them); it returned {shown}",
+            hint="return the array to differentiate, e.g. np.stack of the values you need")
+    return parts, isinstance(value, (tuple, list))
+
+
+def _inputs(args, indices, func, what):
+    for i in indices:
+        if not -len(args) <= i < len(args):
+            raise TransformError(f"{what}({func.__name__}): wrt={i} is out of range for "
+                                 f"{len(args)} argument(s)")
+        value = args[i]
+        if not (isinstance(value, (float, np.floating)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind in "fc")):
+            name = _param_name(func, i)
+            raise TransformError(
+                f"{what}({func.__name__}) differentiates with respect to float arrays and "
+                f"floats; argument {i % len(args)} ({name}) is {_describe(value)}",
+                hint="pass a float array (x.astype(float)) or a float; for structures, use "
+                     "tg.jvp / tg.vjp with a structured tangent")
+
+
+def _assemble(columns, out_shape, in_shape):
+    """The Jacobian ``out_shape + in_shape`` from one output column per input element."""
+    if not columns:
+        return np.zeros(tuple(out_shape) + tuple(in_shape))
+    stacked = np.stack([np.asarray(c, dtype=np.result_type(c, float)) for c in columns],
+                       axis=-1)
+    jac = stacked.reshape(tuple(out_shape) + tuple(in_shape))
+    return float(jac) if jac.shape == () else jac
+
+
+def _arrange(blocks, tuple_out, single_in):
+    """blocks[o][i] -> the nested result: outputs outside, arguments inside."""
+    rows = [row[0] if single_in else tuple(row) for row in blocks]
+    return tuple(rows) if tuple_out else rows[0]
+
+
+def _basis(value, k):
+    """The k-th unit tangent of ``value`` (a float or a float array)."""
+    if isinstance(value, np.ndarray):
+        e = np.zeros(value.shape, dtype=value.dtype)
+        e.reshape(-1)[k] = 1.0
+        return e
+    return 1.0
+
+
+class _Derived:
+    """What every function built here shares: the name, docstring and ``.source`` of the
+    generated derivative it calls."""
+
+    what = ""
+
+    def __init__(self, func, wrt, doc):
+        self.wrt_indices, self.single = api._check_wrt(wrt)
+        self.wrt = wrt
+        self.func = func
+        self.__wrapped__ = func
+        self.__name__ = f"{self.what}_{getattr(func, '__name__', 'f')}"
+        self.__qualname__ = self.__name__
+        names = ", ".join(_param_name(func, i) for i in self.wrt_indices)
+        self.__doc__ = doc.format(name=getattr(func, "__name__", "f"), wrt=names) + \
+            "\n\nGenerated by transgrad; print .source to read the code it runs."
+        self._last = None
+
+    @property
+    def source(self):
+        """The generated source of the derivative this function calls (the last one used)."""
+        return (self._last or self._derivatives()[0]).source
+
+    def __repr__(self):
+        return f"<transgrad {self.what} of {getattr(self.func, '__qualname__', self.func)}>"
+
+
+class Jacfwd(_Derived):
+    what = "jacfwd"
+
+    def __init__(self, func, wrt=0):
+        super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}, by forward "
+                                    "mode (one generated JVP call per input element).")
+        self._jvps = {i: api.jvp(func, wrt=i) for i in self.wrt_indices}
+
+    def _derivatives(self):
+        return [self._jvps[i] for i in self.wrt_indices]
+
+    def __call__(self, *args):
+        _inputs(args, self.wrt_indices, self.func, "tg.jacfwd")
+        blocks, parts, tuple_out = None, None, False
+        for position, i in enumerate(self.wrt_indices):
+            jvp = self._last = self._jvps[i]
+            x = args[i]
+            columns = None
+            for k in range(np.size(x)):
+                value, tangent = jvp(*args, _basis(x, k))
+                if parts is None:
+                    parts, tuple_out = _outputs(value, self.func, "tg.jacfwd")
+                    blocks = [[None] * len(self.wrt_indices) for _ in parts]
+                if columns is None:
+                    columns = [[] for _ in parts]
+                for o, t in enumerate(tangent if tuple_out else (tangent,)):
+                    columns[o].append(t)
+            if parts is None:   # an empty input: the output's shape from one plain call
+                parts, tuple_out = _outputs(self.func(*args), self.func, "tg.jacfwd")
+                blocks = [[None] * len(self.wrt_indices) for _ in parts]
+            for o, part in enumerate(parts):
+                blocks[o][position] = _assemble(columns[o] if columns else [],
+                                                np.shape(part), np.shape(x))
+        return _arrange(blocks, tuple_out, self.single)
+
+
+class Jacrev(_Derived):
+    what = "jacrev"
+
+    def __init__(self, func, wrt=0):
+        super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}, by reverse "
+                                    "mode (one generated VJP call per output element).")
+        self._vjp = api.vjp(func, wrt=tuple(self.wrt_indices))
+
+    def _derivatives(self):
+        return [self._vjp]
+
+    def __call__(self, *args, _value=None):
+        _inputs(args, self.wrt_indices, self.func, "tg.jacrev")
+        value = self.func(*args) if _value is None else _value
+        parts, tuple_out = _outputs(value, self.func, "tg.jacrev")
+        self._last = self._vjp
+        zeros = [np.zeros(np.shape(p)) if np.ndim(p) else 0.0 for p in parts]
+        blocks = []
+        for o, part in enumerate(parts):
+            rows = [[] for _ in self.wrt_indices]
+            for k in range(np.size(part)):
+                seed = list(zeros)
+                seed[o] = _basis(zeros[o], k) if np.ndim(part) else 1.0
+                grads = self._vjp(*args, tuple(seed) if tuple_out else seed[0])
+                for r, g in zip(rows, grads):
+                    r.append(g)
+            block = []
+            for position, i in enumerate(self.wrt_indices):
+                in_shape = np.shape(args[i])
+                if rows[position]:
+                    stacked = np.stack([np.asarray(g, dtype=float) for g in rows[position]])
+                    jac = stacked.reshape(np.shape(part) + in_shape)
+                else:
+                    jac = np.zeros(np.shape(part) + in_shape)
+                block.append(float(jac) if jac.shape == () else jac)
+            blocks.append(block)
+        return _arrange(blocks, tuple_out, self.single)
+
+
+class Jacobian(_Derived):
+    what = "jacobian"
+
+    def __init__(self, func, wrt=0):
+        super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}: forward "
+                                    "mode when it has fewer inputs than outputs, else reverse.")
+        self._fwd, self._rev = Jacfwd(func, wrt), Jacrev(func, wrt)
+
+    def _derivatives(self):
+        return self._rev._derivatives()
+
+    def __call__(self, *args):
+        _inputs(args, self.wrt_indices, self.func, "tg.jacobian")
+        value = self.func(*args)
+        parts, _ = _outputs(value, self.func, "tg.jacobian")
+        n_in = sum(np.size(args[i]) for i in self.wrt_indices)
+        n_out = sum(np.size(p) for p in parts)
+        if n_in < n_out:
+            result = self._fwd(*args)
+            self._last = self._fwd._last
+        else:
+            result = self._rev(*args, _value=value)
+            self._last = self._rev._last
+        return result
+
+
+# --- second derivatives ---------------------------------------------------------------------
+
+def _scalar_output(func, args, what):
+    value = func(*args)
+    if isinstance(value, (tuple, list, dict)) or np.ndim(value) != 0:
+        shape = f"shape {np.shape(value)}" if isinstance(value, np.ndarray) \
+            else _describe(value)
+        raise TransformError(
+            f"{what}({func.__name__}) needs {func.__name__} to return a scalar; it returned "
+            f"{shape}",
+            hint="reduce the output (np.sum, np.mean), or take tg.jacobian of tg.grad of one "
+                 "output at a time")
+
+
+class Hvp(_Derived):
+    what = "hvp"
+
+    def __init__(self, func, wrt=0):
+        super().__init__(func, wrt, "The Hessian-vector product of {name} with respect to "
+                                    "{wrt}: call it as (*args, v); forward mode over the "
+                                    "generated gradient, without forming the Hessian.")
+        self.grad = api.grad(func, wrt=wrt)
+        self._jvp = api.jvp(self.grad, wrt=wrt)
+
+    def _derivatives(self):
+        return [self._jvp]
+
+    def __call__(self, *args):
+        if not args:
+            raise TypeError(f"{self.__name__}() needs the arguments of {self.func.__name__} "
+                            "followed by a vector v")
+        self._last = self._jvp
+        return self._jvp(*args)[1]
+
+
+class Hessian(_Derived):
+    what = "hessian"
+
+    def __init__(self, func, wrt=0):
+        super().__init__(func, wrt, "The Hessian of scalar-valued {name} with respect to "
+                                    "{wrt}: one generated Hessian-vector product (forward over "
+                                    "reverse) per input element.")
+        self.grad = api.grad(func, wrt=wrt)
+        self._jacfwd = Jacfwd(self.grad, wrt)
+
+    def _derivatives(self):
+        return self._jacfwd._derivatives()
+
+    def __call__(self, *args):
+        _inputs(args, self.wrt_indices, self.func, "tg.hessian")
+        _scalar_output(self.func, args, "tg.hessian")
+        result = self._jacfwd(*args)
+        self._last = self._jacfwd._last
+        return result
+
+
+def _entry(kind, func, wrt):
+    if func is None:
+        return lambda f: _entry(kind, f, wrt)
+    if not callable(func):
+        raise TransformError(f"expected a function to differentiate, got {func!r}")
+    return kind(func, wrt)
+
+
+def jacfwd(func=None, wrt=0):
+    """The Jacobian of ``func`` by forward mode: ``tg.jacfwd(f)(*args)``.
+
+    Calls the generated ``tg.jvp(f)`` once per element of the differentiated argument (cheap
+    when the input is small and the output large). The result has the shape
+    ``f(*args).shape + x.shape`` (a float when both are scalars); with ``wrt`` a tuple, one
+    Jacobian per argument; for a function returning a tuple, one per output (outputs
+    outside).
+
+    Example::
+
+        J = tg.jacfwd(np_function)(x)     # J[i, j] = d out[i] / d x[j]
+
+    Raises:
+        TransformError: an argument in ``wrt`` is not a float or float array, or ``func``
+            returns something other than arrays and numbers.
+    """
+    return _entry(Jacfwd, func, wrt)
+
+
+def jacrev(func=None, wrt=0):
+    """The Jacobian of ``func`` by reverse mode: ``tg.jacrev(f)(*args)``.
+
+    Calls ``f`` once, then the generated ``tg.vjp(f)`` once per output element (cheap when
+    the output is small). Shapes as for ``tg.jacfwd``.
+    """
+    return _entry(Jacrev, func, wrt)
+
+
+def jacobian(func=None, wrt=0):
+    """The Jacobian of ``func``, by forward mode when the differentiated arguments have fewer
+    elements than the output, else by reverse mode. Shapes as for ``tg.jacfwd``.
+
+    Example::
+
+        J = tg.jacobian(f, wrt=(0, 1))(x, y)   # (dout/dx, dout/dy)
+    """
+    return _entry(Jacobian, func, wrt)
+
+
+def hessian(func=None, wrt=0):
+    """The Hessian of scalar-valued ``func``: ``tg.hessian(f)(*args)`` has the shape
+    ``x.shape + x.shape``.
+
+    Built as forward over reverse: the generated gradient of ``f`` is transformed again by
+    forward mode, and called once per element of ``x``. With ``wrt`` a tuple, a tuple of
+    tuples ``H[i][j] = d^2 f / d x_i d x_j``.
+
+    Raises:
+        TransformError: ``func`` does not return a scalar.
+    """
+    return _entry(Hessian, func, wrt)
+
+
+def hvp(func=None, wrt=0):
+    """Hessian-vector products: ``tg.hvp(f)(*args, v)`` returns ``H @ v`` (shaped like ``x``)
+    without forming the Hessian.
+
+    It is ``tg.jvp(tg.grad(f))`` -- forward mode applied to the generated source of the
+    gradient -- at the cost of a few gradients. With ``wrt`` a tuple, ``v`` and the result are
+    tuples.
+
+    Example::
+
+        hv = tg.hvp(loss)(w, x, y, v)
+    """
+    return _entry(Hvp, func, wrt)
