@@ -94,6 +94,9 @@ def _is_array(x):
 def add_at(target, idx, values):
     """``target`` with ``values`` added at ``idx`` (repeated indices add up), as a new array."""
     if isinstance(target, (numpy_runtime.DictCotangent, numpy_runtime.ListCotangent)):
+        if isinstance(values, (list, tuple)) and not isinstance(idx, str) \
+                and _is_array(target[idx]):   # numpy would read the tuple as an array
+            values = jnp.asarray(values)
         return numpy_runtime.add_at(target, idx, values)
     return jnp.asarray(target).at[idx].add(values)
 
@@ -207,3 +210,15 @@ def take_vjp(g, a, indices, axis=None):
             jnp.shape(a))
     axis = axis % jnp.ndim(a)
     return jnp.zeros_like(a).at[(slice(None),) * axis + (indices,)].add(g)
+
+
+@_functional
+def zeros_like_value(x):
+    """A zero cotangent for ``x``; a list of equally shaped values gets one stacked array."""
+    if isinstance(x, (list, tuple)) and numpy_runtime._fields(x) is None and x \
+            and all(_is_array(e) or isinstance(e, (float, int, np.ndarray)) for e in x):
+        shapes = {jnp.shape(e) for e in x}
+        if len(shapes) == 1:
+            return jnp.zeros((len(x),) + shapes.pop(), dtype=jnp.result_type(*x, float))
+        return numpy_runtime.ListCotangent(zeros_like_value(e) for e in x)
+    return _rebound["zeros_like_value"](x)

@@ -18,7 +18,7 @@ from .specs import A
     Sample((A(2, 3, 4), (1, Ellipsis, slice(None, None, -2)))),
     Sample((A(4, 3), (np.array([[0], [3]]), np.array([0, 2, 2]))))])
 def getitem(g, ans, a, index):
-    ba = np.zeros_like(a)
+    ba = tgr.zeros_like_value(a)   # a may be a list of arrays (a loop over [a, b, c])
     ba = tgr.add_at(ba, index, g)
     return ba, None
 

@@ -1,0 +1,246 @@
+"""The JAX backend on the whole shared corpus, and what it must do beyond it.
+
+``test_corpus_on_jax[<function>-eager]`` runs ``tg.grad``/``tg.vjp`` with ``backend="jax"`` on
+JAX arrays and checks the result against the numpy backend to 1e-10 (which ``test_corpus``
+checks against ``jax.grad``/``jax.vjp`` and finite differences); ``-jit`` does the same under
+``jax.jit`` (Python ints static). A function
+whose branches depend on traced values must raise transgrad's error naming the line, never a
+tracer error from inside generated code.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from tests import checks
+from tests.checks import assert_close, random_cotangent
+from tests.corpus import CORPUS
+from tests.test_corpus import as_tuple
+
+pytestmark = pytest.mark.skipif(not checks.HAVE_JAX, reason="JAX is not installed")
+jax, jnp = checks.jax, checks.jnp
+
+CASES = [pytest.param(entry, how, id=f"{entry.name}-{how}")
+         for entry in CORPUS if entry.jax for how in ("eager", "jit")]
+
+
+def to_jax(value):
+    """Arrays become JAX arrays, also inside lists, tuples and dicts; the rest is kept."""
+    if isinstance(value, np.ndarray):
+        return jnp.asarray(value)
+    if isinstance(value, dict):
+        return {k: to_jax(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(to_jax(v) for v in value)
+    return value
+
+
+def traceable(value):
+    """Values jax.jit can take as arguments (pytrees of arrays and numbers)."""
+    if isinstance(value, (np.ndarray, float, int)):
+        return True
+    if isinstance(value, dict):
+        return all(traceable(v) for v in value.values())
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return all(traceable(v) for v in value)
+    return False
+
+
+def derivative(entry, backend):
+    if entry.vector_output:
+        return tg.vjp(entry.func, wrt=entry.wrt, backend=backend)
+    return tg.grad(entry.func, wrt=entry.wrt, backend=backend)
+
+
+def assert_like(grad, arg, what):
+    """The JAX backend's gradient has its argument's structure, shape and dtype."""
+    if isinstance(arg, float):
+        assert np.ndim(grad) == 0, what
+        return
+    if isinstance(arg, np.ndarray):
+        assert isinstance(grad, jax.Array), f"{what}: got a {type(grad)}"
+        assert grad.shape == arg.shape and grad.dtype == arg.dtype, what
+
+
+@pytest.mark.parametrize("entry, how", CASES)
+def test_corpus_on_jax(entry, how):
+    args = entry.sample()
+    out = entry.func(*args)
+    cotangent = random_cotangent(out) if entry.vector_output else None
+    extra = () if cotangent is None else (cotangent,)
+    expected = as_tuple(derivative(entry, "numpy")(*entry.sample(), *extra), entry)
+    jax_args = tuple(to_jax(a) for a in args)
+    generated = derivative(entry, "jax")
+    if how == "jit":
+        if not all(traceable(a) for a in args):
+            pytest.skip("an argument is not a JAX pytree (a dataclass or named tuple)")
+        static = tuple(i for i, a in enumerate(args) if isinstance(a, int))
+        generated = jax.jit(generated, static_argnums=static)
+    try:
+        grads = as_tuple(generated(*jax_args, *extra), entry)
+    except tg.TransformError as error:
+        assert how == "jit" and "cannot be traced by JAX" in str(error), str(error)
+        assert error.lineno is not None and error.source_line
+        pytest.skip("control flow on traced values (transgrad said which line)")
+    for i, grad, want in zip(entry.wrt_indices, grads, expected):
+        what = f"{entry.name} on jax ({how}) d/d argument {i}"
+        if how == "eager":
+            assert_like(grad, args[i], what)
+        assert_close(jax.tree_util.tree_map(np.asarray, grad), want, what, rtol=1e-9, atol=1e-10)
+
+
+def loss(w1, w2, x, y):
+    h = np.maximum(x @ w1, 0.0)
+    out = h @ w2
+    return np.sum((out - y) ** 2)
+
+
+def sample_net(rng, batch=8):
+    return (rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(batch, 3)),
+            rng.normal(size=(batch, 2)))
+
+
+def test_source_is_jax_numpy():
+    text = tg.grad(loss, wrt=(0, 1), backend="jax").source
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert any("jnp.maximum(" in line for line in code)
+    assert not any(" np." in line or "(np." in line for line in code)
+
+
+def test_jit_gives_the_same_numbers_as_eager():
+    args = sample_net(np.random.default_rng(0))
+    dloss = tg.grad(loss, wrt=(0, 1), backend="jax")
+    eager = dloss(*map(jnp.asarray, args))
+    jitted = jax.jit(dloss)(*args)
+    for e, j, n in zip(eager, jitted, tg.grad(loss, wrt=(0, 1))(*args)):
+        assert_close(np.asarray(j), np.asarray(e), "jit vs eager")
+        assert_close(np.asarray(j), n, "jit vs numpy backend")
+
+
+def test_vmap_gives_per_example_gradients():
+    w1, w2, x, y = sample_net(np.random.default_rng(1))
+    dloss = tg.grad(loss, wrt=(0, 1), backend="jax")
+    per_example = jax.vmap(dloss, in_axes=(None, None, 0, 0))(w1, w2, x[:, None], y[:, None])
+    assert per_example[0].shape == (8,) + w1.shape
+    for k in range(len(x)):
+        one = tg.grad(loss, wrt=(0, 1))(w1, w2, x[k:k + 1], y[k:k + 1])
+        assert_close(np.asarray(per_example[0][k]), one[0], "vmap row")
+        assert_close(np.asarray(per_example[1][k]), one[1], "vmap row")
+
+
+def test_in_place_update_becomes_at_set():
+    def shift(x):
+        y = x * 2
+        y[1:] = y[1:] * x[:-1]
+        return np.sum(y ** 2)
+    x = np.random.default_rng(2).normal(size=5)
+    dshift = tg.grad(shift, backend="jax")
+    got = jax.jit(dshift)(x)
+    assert ".at[" in dshift.source
+    assert_close(np.asarray(got), tg.grad(shift)(x.copy()), "in-place on jax")
+
+
+def test_function_written_with_jax_numpy():
+    def f(x, w):
+        return jnp.sum(jnp.tanh(x @ w) ** 2) + jnp.linalg.det(w)
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    got = jax.jit(tg.grad(f, wrt=1, backend="jax"))(x, w)
+    assert_close(np.asarray(got), np.asarray(jax.grad(f, 1)(x, w)), "jnp-written function")
+
+
+def branchy(x):
+    y = x * 2.0
+    if np.sum(y) > 0:
+        y = y * 3.0
+    return np.sum(y ** 2)
+
+
+def test_traced_branch_names_the_line():
+    x = np.ones(3)
+    with pytest.raises(tg.TransformError) as caught:
+        jax.jit(tg.grad(branchy, backend="jax"))(x)
+    message = str(caught.value)
+    assert "if np.sum(y) > 0:" in message and "np.where" in message
+    assert caught.value.lineno == branchy.__code__.co_firstlineno + 2
+    # eagerly the branch is taken on a concrete value and the gradient is right
+    assert_close(np.asarray(tg.grad(branchy, backend="jax")(jnp.asarray(x))),
+                 tg.grad(branchy)(x), "eager branch")
+
+
+def test_traced_loop_bound_says_to_make_it_static():
+    def power(x, n):
+        for _ in range(n):
+            x = x * 1.5
+        return x
+    with pytest.raises(tg.TransformError, match="static_argnums"):
+        jax.jit(tg.grad(power, backend="jax"))(2.0, 3)
+    assert jax.jit(tg.grad(power, backend="jax"), static_argnums=1)(2.0, 3) == 1.5 ** 3
+
+
+def test_unknown_backend():
+    with pytest.raises(tg.TransformError, match="unknown backend 'torch'"):
+        tg.grad(loss, backend="torch")
+
+
+def test_numpy_call_without_a_jax_twin_names_it_and_its_line():
+    def noisy(x):
+        return np.sum(x * np.random.randn(3))
+    with pytest.raises(tg.TransformError, match="np.random.randn") as caught:
+        tg.grad(noisy, backend="jax")(np.ones(3))
+    assert caught.value.lineno == noisy.__code__.co_firstlineno + 1
+
+
+def test_missing_jax_gives_the_install_command():
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["jax"] = None       # as if JAX were not installed
+        import numpy as np, transgrad as tg
+        try:
+            tg.grad(np.sum, backend="jax")
+        except tg.TransformError as error:
+            print(error)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert "not installed" in out and "pip install" in out
+
+
+SHARDED = textwrap.dedent("""
+    import jax, numpy as np
+    jax.config.update("jax_enable_x64", True)
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    import transgrad as tg
+    from tests.test_jax_backend import loss, sample_net
+
+    assert len(jax.devices()) == 8, jax.devices()
+    args = sample_net(np.random.default_rng(4), batch=64)
+    mesh = Mesh(np.array(jax.devices()), ("batch",))
+    batch, replicated = NamedSharding(mesh, P("batch")), NamedSharding(mesh, P())
+    w1, w2, x, y = args
+    sharded = (jax.device_put(w1, replicated), jax.device_put(w2, replicated),
+               jax.device_put(x, batch), jax.device_put(y, batch))
+    assert len(sharded[2].sharding.device_set) == 8
+    dloss = jax.jit(tg.grad(loss, wrt=(0, 1), backend="jax"))
+    on_eight = dloss(*sharded)
+    on_one = tg.grad(loss, wrt=(0, 1))(*args)
+    for a, b in zip(on_eight, on_one):
+        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-10, atol=1e-12)
+    print("sharded ok")
+""")
+
+
+def test_sharded_batch_on_eight_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True,
+                            check=False,
+                            env=env, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sharded ok" in result.stdout
