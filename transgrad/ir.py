@@ -28,20 +28,82 @@ CMPOPS = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt,
 
 
 
+_CHILD_FIELDS = {}
+
+
+def child_fields(kind):
+    """The fields of node class ``kind`` that may hold nodes to visit: all but ``ctx`` (a
+    Name's Load/Store says how it is used, and no pass looks for the context node itself)."""
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f != "ctx")
+    return fields
+
+
 def walk(node):
-    """Every node under ``node`` (itself included), depth first; ``gast.walk`` without its
-    generator-per-node overhead (building a gradient walks trees many times)."""
+    """Every node under ``node`` (itself included), depth first, contexts left out; ``gast.walk``
+    without its generator-per-node overhead (building a gradient walks trees many times)."""
     stack = [node]
     ast_type = gast.AST
+    fields_of = _CHILD_FIELDS
     while stack:
         current = stack.pop()
         yield current
-        for field in current._fields:
+        kind = type(current)
+        for field in fields_of.get(kind) or child_fields(kind):
             value = getattr(current, field, None)
-            if isinstance(value, list):
-                stack.extend(v for v in value if isinstance(v, ast_type))
+            if value.__class__ is list:
+                stack.extend([v for v in value if isinstance(v, ast_type)])
             elif isinstance(value, ast_type):
                 stack.append(value)
+
+
+class Transformer:
+    """``gast.NodeTransformer``'s contract (``visit_<Class>`` methods that return a node, a
+    list of nodes or None; ``generic_visit``) with a per-class dispatch table and without
+    visiting contexts: passes transform whole functions many times per build."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    _methods = {}
+
+    def visit(self, node):
+        kind = type(node)
+        methods = type(self)._methods
+        try:
+            method = methods[kind]
+        except KeyError:
+            method = methods[kind] = getattr(type(self), "visit_" + kind.__name__, None)
+        if method is None:
+            return self.generic_visit(node)
+        return method(self, node)
+
+    def generic_visit(self, node):
+        ast_type = gast.AST
+        kind = type(node)
+        for field in _CHILD_FIELDS.get(kind) or child_fields(kind):
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                new_values = []
+                for item in value:
+                    if isinstance(item, ast_type):
+                        item = self.visit(item)
+                        if item is None:
+                            continue
+                        if not isinstance(item, ast_type):
+                            new_values.extend(item)
+                            continue
+                    new_values.append(item)
+                value[:] = new_values
+            elif isinstance(value, ast_type):
+                new_node = self.visit(value)
+                if new_node is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new_node)
+        return node
 
 
 class Primitive:
@@ -94,11 +156,25 @@ def primitive(value):
 def names_in(node):
     """The local variable names an expression reads (resolved globals excluded)."""
     found = []
-    for sub in walk(node):
-        if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) \
-                and not hasattr(sub, "resolved"):
-            found.append(sub.id)
+    _names_into(node, found)
     return found
+
+
+def _names_into(node, found):
+    kind = type(node)
+    if kind is gast.Name:
+        if type(node.ctx) is gast.Load and not hasattr(node, "resolved"):
+            found.append(node.id)
+        return
+    ast_type = gast.AST
+    for field in _CHILD_FIELDS.get(kind) or child_fields(kind):
+        value = getattr(node, field, None)
+        if value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast_type):
+                    _names_into(item, found)
+        elif isinstance(value, ast_type):
+            _names_into(value, found)
 
 
 def assigned(stmt):
@@ -130,19 +206,27 @@ def operand_names(node):
 
 
 _SHARED = ("resolved", "origin")
+ATOMS = (str, int, float, bool, type(None))
 
 
 def clone(node):
-    """A deep copy of a gast tree that shares annotations (``resolved`` objects, ``origin``)."""
-    if isinstance(node, list):
+    """A deep copy of a gast tree that shares annotations (``resolved`` objects, ``origin``)
+    and contexts (no pass changes a context in place). Nodes are made without their
+    constructors, which are slow in gast and run for every node of every copy."""
+    if node.__class__ is list:
         return [clone(n) for n in node]
     if not isinstance(node, gast.AST):
         return node
-    new = type(node)(**{f: clone(getattr(node, f, None)) for f in node._fields})
-    for attr in node._attributes:
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
+    kind = node.__class__
+    new = kind.__new__(kind)
+    source, target = node.__dict__, new.__dict__
+    for field in kind._fields:
+        value = source.get(field)
+        target[field] = value if value.__class__ in ATOMS or field == "ctx" else clone(value)
+    for attr in kind._attributes:
+        if attr in source:
+            target[attr] = source[attr]
     for attr in _SHARED:
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
+        if attr in source:
+            target[attr] = source[attr]
     return new

@@ -11,7 +11,7 @@ import inspect
 
 import gast
 
-from .ir import clone, index_value
+from .ir import ATOMS, clone, index_value
 
 _LITERALS = (type(None), bool, int, float, complex, str)
 
@@ -26,26 +26,32 @@ def _literal(value):
 
 def _instantiate(node, bindings, renames):
     """A copy of the template ``node`` with parameters replaced by their bound expressions
-    and local names renamed, made in one pass (rules are inlined many times per build)."""
-    if isinstance(node, list):
+    and local names renamed, made in one pass (rules are inlined many times per build);
+    nodes are made as ``ir.clone`` makes them, without gast's slow constructors."""
+    if node.__class__ is list:
         return [_instantiate(n, bindings, renames) for n in node]
     if not isinstance(node, gast.AST):
         return node
-    if isinstance(node, gast.Name):
+    kind = node.__class__
+    if kind is gast.Name:
         if node.id in renames:
             return gast.Name(id=renames[node.id], ctx=node.ctx, annotation=None,
                              type_comment=None)
-        if isinstance(node.ctx, gast.Load) and node.id in bindings:
+        if node.id in bindings and isinstance(node.ctx, gast.Load):
             return index_value(clone(bindings[node.id]))
         return clone(node)
-    if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Name) \
+    if kind is gast.Subscript and isinstance(node.slice, gast.Name) \
             and node.slice.id in bindings:   # keep a bound index as a subscript, slices too
         return gast.Subscript(value=_instantiate(node.value, bindings, renames),
                               slice=clone(bindings[node.slice.id]), ctx=node.ctx)
-    new = type(node)(**{f: _instantiate(getattr(node, f, None), bindings, renames)
-                        for f in node._fields})
-    if hasattr(node, "resolved"):
-        new.resolved = node.resolved
+    new = kind.__new__(kind)
+    source, target = node.__dict__, new.__dict__
+    for field in kind._fields:
+        value = source.get(field)
+        target[field] = value if value.__class__ in ATOMS or field == "ctx" \
+            else _instantiate(value, bindings, renames)
+    if "resolved" in source:
+        target["resolved"] = source["resolved"]
     return new
 
 

@@ -18,7 +18,7 @@ import operator
 import gast
 import numpy as np
 
-from ..ir import clone, names_in, walk
+from ..ir import Transformer, child_fields, clone, names_in, walk
 from .shapes import shape_classes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -58,7 +58,7 @@ def _literal_value(node):
     return _NOT_LITERAL
 
 
-class _Simplify(gast.NodeTransformer):
+class _Simplify(Transformer):
     def __init__(self, ranks=None):
         self.ranks = ranks or {}
 
@@ -122,15 +122,39 @@ class _Simplify(gast.NodeTransformer):
 
 
 def _assign_counts(body):
-    counts = {}
+    return _uses(body)[0]
+
+
+def _uses(body):
+    """``(stores, loads)``: how many times each local name is assigned and read in ``body``,
+    nested blocks included; one walk that the passes of a round share (each keeps it current
+    for the ones after it)."""
+    stores, loads = {}, {}
     for stmt in body:
-        for node in walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                counts[node.id] = counts.get(node.id, 0) + 1
-    return counts
+        _count_names(stmt, stores, loads)
+    return stores, loads
 
 
-class _Replace(gast.NodeTransformer):
+def _count_names(node, stores, loads):
+    kind = type(node)
+    if kind is gast.Name:
+        if type(node.ctx) is gast.Store:
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif not hasattr(node, "resolved"):
+            loads[node.id] = loads.get(node.id, 0) + 1
+        return
+    ast_type = gast.AST
+    for field in child_fields(kind):
+        value = getattr(node, field, None)
+        if value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast_type):
+                    _count_names(item, stores, loads)
+        elif isinstance(value, ast_type):
+            _count_names(value, stores, loads)
+
+
+class _Replace(Transformer):
     """Replace loads of names by expressions (``{name: expr}``)."""
 
     def __init__(self, old=None, new=None, mapping=None):
@@ -145,23 +169,27 @@ class _Replace(gast.NodeTransformer):
         return node
 
 
-def _coalesce(fn):
+def _coalesce(fn, uses):
     """``t = <expr>; b = t`` with t read nowhere else -> ``b = <expr>``: the adjoint keeps
-    its own name (``bh = bout @ w2.T``) instead of a rule's local one. In every block."""
-    counts = _assign_counts(fn.body)
-    reads = {}
-    for stmt in fn.body:
-        for read in names_in(stmt):
-            reads[read] = reads.get(read, 0) + 1
-    return _coalesce_block(fn.body, counts, reads)
+    its own name (``bh = bout @ w2.T``) instead of a rule's local one. In every block.
+    ``uses`` (from ``_uses``) is brought up to date once all blocks are done."""
+    counts, reads = uses
+    merged = []   # (t, b, how many stores of t became stores of b)
+    changed = _coalesce_block(fn.body, counts, reads, merged)
+    for var, target, moved in merged:
+        counts[var] -= moved
+        counts[target] += moved - 1
+        reads[var] -= 1
+    return changed
 
 
-def _coalesce_block(body, counts, reads):
+def _coalesce_block(body, counts, reads, merged):
     changed = False
     for stmt in body:
         for field in ("body", "orelse"):
             if isinstance(getattr(stmt, field, None), list):
-                changed = _coalesce_block(getattr(stmt, field), counts, reads) or changed
+                changed = _coalesce_block(getattr(stmt, field), counts, reads, merged) \
+                    or changed
     defined_at = {}
     for i, stmt in enumerate(body):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
@@ -174,6 +202,7 @@ def _coalesce_block(body, counts, reads):
                 for between in body[defined_at[value.id] + 1:i]):
             _rename_store(body[defined_at[value.id]], target)
             body[i] = None
+            merged.append((value.id, target, 1))
             changed = True
             continue
         previous = next((body[k] for k in range(i - 1, -1, -1) if body[k] is not None), None)
@@ -183,6 +212,7 @@ def _coalesce_block(body, counts, reads):
             for branch_stmt in branches:   # `if c: t = e1 else: t = e2; b = t`
                 _rename_store(branch_stmt, target)
             body[i] = None
+            merged.append((value.id, target, 2))
             changed = True
             continue
         defined_at[target] = i
@@ -209,12 +239,12 @@ def _both_branches_assign(stmt, var):
     return found
 
 
-def _propagate(fn, simplify):
+def _propagate(fn, simplify, counts):
     """Constant and copy propagation over the top-level statements, in one forward pass;
     a statement that receives a value is simplified at once (``1.0 * x`` folds here, not in
-    another round). True if anything changed."""
+    another round). True if anything changed. ``counts``: assignments per name; a name
+    propagated away leaves the code, so the counts of the names that remain stay exact."""
     params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
-    counts = _assign_counts(fn.body)
     replace = _Replace()
     kept, changed = [], False
     for stmt in fn.body:
@@ -317,7 +347,7 @@ def _chain_leaves(node):
     return [node]
 
 
-class _ElideIn(gast.NodeTransformer):
+class _ElideIn(Transformer):
     """Replace ``name`` by ``expr`` inside elementwise chains that keep the full shape."""
 
     def __init__(self, name, expr, target_class, classes):
@@ -338,15 +368,16 @@ class _ElideIn(gast.NodeTransformer):
         return self.generic_visit(node)
 
 
-def _elide_broadcasts(fn, simplify=None, classes=None):
+def _elide_broadcasts(fn, simplify=None, classes=None, counts=None):
     """Drop ``np.broadcast_to`` whose result only feeds full-shape elementwise chains.
 
-    ``classes``: the shape classes of the primal (adjoints have none of their own)."""
+    ``classes``: the shape classes of the primal (adjoints have none of their own);
+    ``counts``: assignments per name, if the caller has them."""
     if not any(isinstance(stmt, gast.Assign) and _broadcast_source(stmt.value) is not None
                for stmt in fn.body):
         return False
     classes = shape_classes(fn) if classes is None else classes
-    counts = _assign_counts(fn.body)
+    counts = _assign_counts(fn.body) if counts is None else counts
     readers = {}   # name -> indices of the top-level statements that read it
     for i, stmt in enumerate(fn.body):
         for read in set(names_in(stmt)):
@@ -405,9 +436,17 @@ def _fresh(node):
     return isinstance(node, (gast.BinOp, gast.UnaryOp))
 
 
+def _has_zero_start(body):
+    return any(_is_zero_start(stmt) or any(
+        _has_zero_start(getattr(stmt, field)) for field in ("body", "orelse")
+        if isinstance(getattr(stmt, field, None), list)) for stmt in body)
+
+
 def _elide_zero_starts(body, in_place=None):
     """``b = 0.0 ... b = b + e`` (nothing touching b between) -> ``b = e``, in every block."""
     if in_place is None:
+        if not _has_zero_start(body):   # straight-line code has none
+            return False
         in_place = _updated_in_place(body)
     changed = False
     for stmt in body:
@@ -481,10 +520,11 @@ def optimize(fn, ranks=None, classes=None):
         # new copies, so it alone causes another round. Broadcast elision runs once.
         rounds += 1
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
-        _coalesce(fn)
-        _propagate(fn, simplify)
+        uses = _uses(fn.body)
+        _coalesce(fn, uses)
+        _propagate(fn, simplify, uses[0])
         if rounds == 1:
-            _elide_broadcasts(fn, simplify, classes)
+            _elide_broadcasts(fn, simplify, classes, uses[0])
         enabling = _elide_zero_starts(fn.body)
         _eliminate_dead(fn)
     fn.body = _drop_orphan_comments(fn.body)
