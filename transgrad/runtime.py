@@ -365,11 +365,7 @@ def average_vjp(g, ans, a, axis, weights, keepdims=False):
     a, weights = np.asarray(a), np.asarray(weights)
     axes = _axes_tuple(axis, a.ndim)
     given = axes if axis is None or np.ndim(axis) == 0 else tuple(ax % a.ndim for ax in axis)
-    if weights.shape == a.shape:
-        w = weights
-    else:   # weights along `axis` only, as numpy lines them up
-        w = np.transpose(weights, np.argsort(given)).reshape(
-            tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
+    w = _aligned_weights(weights, a, axes, given)
     if not keepdims:
         g, ans = expand_reduced(g, a, axes), expand_reduced(ans, a, axes)
     total = np.sum(np.broadcast_to(w, a.shape), axis=axes, keepdims=True)
@@ -379,6 +375,30 @@ def average_vjp(g, ans, a, axis, weights, keepdims=False):
         bw = np.transpose(bw.reshape(tuple(weights.shape[i] for i in np.argsort(given))),
                           np.argsort(np.argsort(given)))
     return ba, bw
+
+
+def _aligned_weights(weights, a, axes, given):
+    """``np.average``'s weights, reshaped to broadcast against ``a`` (numpy lines up weights
+    given along ``axis`` only with those axes)."""
+    if weights.shape == a.shape:
+        return weights
+    return np.transpose(weights, np.argsort(given)).reshape(
+        tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
+
+
+def average_weights_jvp(g, a, axis, weights, keepdims=False):
+    """Tangent of ``np.average(a, axis, weights)`` for the weights' tangent ``g``:
+    ``sum(dw (a - avg)) / sum(w)``."""
+    a, weights, g = np.asarray(a), np.asarray(weights), np.asarray(g)
+    axes = _axes_tuple(axis, a.ndim)
+    given = axes if axis is None or np.ndim(axis) == 0 else tuple(ax % a.ndim for ax in axis)
+    w = np.broadcast_to(_aligned_weights(weights, a, axes, given), a.shape)
+    dw = _aligned_weights(g, a, axes, given)
+    total = np.sum(w, axis=axes, keepdims=True)
+    centered = a - np.sum(w * a, axis=axes, keepdims=True) / total
+    out = np.sum(dw * centered, axis=axes, keepdims=True) / total
+    return out if keepdims else np.squeeze(out, axis=axes) if axis is not None \
+        else out.reshape(())
 
 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
@@ -731,3 +751,28 @@ def matrix_power_vjp(g, a, n):
     for k in range(n):
         total = total + powers[k] @ g @ powers[n - 1 - k]
     return total
+
+
+def cumprod_jvp(g, ans, a, axis=None):
+    """Tangent of ``np.cumprod(a, axis)`` for ``a``'s tangent ``g``: ``dy_j = dy_(j-1) a_j +
+    y_(j-1) da_j``, exact also where ``a`` has zeros."""
+    if axis is None:
+        a, g, ans, axis = np.ravel(a), np.ravel(g), np.ravel(ans), 0
+    a, g = np.asarray(a), np.broadcast_to(g, np.shape(a))
+    if np.all(a != 0):
+        return ans * np.cumsum(g / a, axis=axis)
+    moved, g_moved = np.moveaxis(a, axis, -1), np.moveaxis(g, axis, -1)
+    y_moved = np.moveaxis(np.asarray(ans), axis, -1)
+    dy = np.zeros(moved.shape, dtype=np.result_type(moved, g_moved))
+    dy[..., 0] = g_moved[..., 0]
+    for j in range(1, moved.shape[-1]):
+        dy[..., j] = dy[..., j - 1] * moved[..., j] + y_moved[..., j - 1] * g_moved[..., j]
+    return np.moveaxis(dy, -1, axis)
+
+
+def extremum_vjp(g, ans, args):
+    """Cotangents of builtin ``max``/``min`` of separate values: those equal to the answer
+    share ``g`` equally (as ``np.max`` does among ties)."""
+    hits = [x == ans for x in args]
+    count = hits.count(True)
+    return [g * hit / count for hit in hits]

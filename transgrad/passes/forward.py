@@ -25,8 +25,8 @@ import numpy as np
 from .. import ir, runtime
 from ..ir import clone
 from ..rules import is_nondifferentiable, lookup_vjp
-from ..rules.forward import JOINTLY_LINEAR, JVP_RULES, forward_kind, linear_positions
-from ..template import bind, inline
+from ..rules.forward import JOINTLY_LINEAR, forward_kind, jvp_rules, linear_positions
+from ..template import _literal, bind, inline
 from .activity import differentiable
 from .normalize import stack_operation
 from .reverse import _describe, assign, name, tgr_call
@@ -224,16 +224,22 @@ class ForwardBuilder:
         if not inspect.isfunction(func) or lookup_vjp(func) is not None \
                 or is_nondifferentiable(func) or forward_kind(func) is not None:
             return None
-        positions = [i for i, a in enumerate(stmt.value.args) if self.tangent_of(a) is not None]
-        if any(self.tangent_of(k.value) is not None for k in stmt.value.keywords):
-            raise self.info.error("forward mode does not differentiate keyword arguments yet",
-                                  stmt.origin, hint="pass the differentiated value positionally")
-        if not positions:
+        operands = {i: a for i, a in enumerate(stmt.value.args)
+                    if self.tangent_of(a) is not None}
+        params = list(inspect.signature(func).parameters)
+        for keyword in stmt.value.keywords:   # f(x, b=y): y's position among f's parameters
+            if self.tangent_of(keyword.value) is not None:
+                if keyword.arg not in params:
+                    raise self.info.error(f"`{func.__name__}` has no parameter "
+                                          f"`{keyword.arg}`", stmt.origin)
+                operands[params.index(keyword.arg)] = keyword.value
+        if not operands:
             return None
+        positions = sorted(operands)
         from ..api import forward_function  # the callee is built by the same pipeline
         callee = name(f"{func.__name__}_jvp")
         callee.resolved = forward_function(func, tuple(positions))
-        tangents = gast.Tuple(elts=[self.tangent_of(stmt.value.args[i]) for i in positions],
+        tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args],
                          keywords=[clone(k) for k in stmt.value.keywords]
@@ -279,11 +285,14 @@ class ForwardBuilder:
                                ctx=gast.Store())
             return [gast.Assign(targets=[store], value=source, type_comment=None)]
         target = targets[0]
-        prim = ir.primitive(stmt.value)
+        value = self.positional(stmt)
+        prim = ir.primitive(value)
         tangents = [self.tangent_of(a) for a in prim.args]
+        explicit = jvp_rules(prim.func)
         linear = linear_positions(prim.func)
         if linear is not None:   # constant in the other arguments (shapes, indices)
-            tangents = [t if i in linear else None for i, t in enumerate(tangents)]
+            tangents = [t if i in linear or i in explicit else None
+                        for i, t in enumerate(tangents)]
         elif prim.func is operator.getitem:
             tangents[1:] = [None] * (len(tangents) - 1)
         if not any(t is not None for t in tangents) or not differentiable(prim):
@@ -293,87 +302,118 @@ class ForwardBuilder:
             return [assign(self.tangent(target), tangents[0])]
         if prim.func is ir.PACK:
             return [assign(self.tangent(target), self.tangent_of(stmt.value))]
-        if self.varied.intersection(n for v in prim.kwargs.values() for n in ir.names_in(v)):
-            raise self.info.error("forward mode does not differentiate keyword arguments yet",
-                                  stmt.origin, hint="pass the differentiated value positionally")
-        kind = forward_kind(prim.func)
-        if kind == "multilinear" and prim.func in JOINTLY_LINEAR:
+        for keyword, operand in prim.kwargs.items():
+            if self.varied.intersection(ir.names_in(operand)):
+                raise self.info.error(
+                    f"forward mode does not differentiate the keyword argument `{keyword}` of "
+                    f"`{_describe(prim.func)}`", stmt.origin,
+                    hint="pass the differentiated value positionally")
+        if prim.func in JOINTLY_LINEAR:
             joint = [t if t is not None else tgr_call("zero_tangent", clone(a))
                      if i in linear else clone(a)
                      for i, (t, a) in enumerate(zip(tangents, prim.args))]
-            term = clone(stmt.value)
+            term = clone(value)
             term.args = joint
             return [assign(self.tangent(target), term)]
-        if kind == "multilinear":
-            return [assign(self.tangent(target), self.multilinear(stmt.value, tangents))]
-        if kind == "elementwise":
-            return self.elementwise(stmt, prim, tangents, target)
-        if kind in ("reduction", "explicit") and all(t is None for t in tangents[1:]):
-            return self.first_argument(stmt, prim, tangents[0], target, kind)
-        raise self.info.error(
-            f"no forward-mode rule for `{_describe(prim.func)}` yet", stmt.origin,
-            hint="use reverse mode (tg.grad / tg.vjp) for this function")
+        kind = forward_kind(prim.func)
 
-    def multilinear(self, value, tangents):
-        """``f(dx, y) + f(x, dy)``: the primitive applied to one tangent at a time."""
-        total = None
-        for i, tangent in enumerate(tangents):
-            if tangent is None:
-                continue
-            term = clone(value)
-            if isinstance(term, gast.BinOp):
-                if i == 0:
-                    term.left = tangent
-                else:
-                    term.right = tangent
-            elif isinstance(term, gast.Subscript):
-                term.value = tangent
-            else:
-                term.args[i] = tangent
-            total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
-        return total
-
-    def first_argument(self, stmt, prim, tangent, target, kind):
-        """A reduction (``np.sum(vjp(ones) * dx, axis)``) or an explicit forward rule, for a
-        primitive whose first argument alone carries a tangent."""
         def error(message):
             return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: {message}",
                                    stmt.origin)
-        if kind == "explicit":
-            rule = JVP_RULES[prim.func]
-            statements, outputs = inline(rule, tangent, name(target), prim.args, prim.kwargs,
-                                         self.namer, error)
-            return statements + [assign(self.tangent(target), outputs[0])]
-        rule = lookup_vjp(prim.func)
-        ones = gast.Call(func=_resolved(np.ones_like, "np.ones_like"), args=[name(target)],
-                         keywords=[])
-        statements, outputs = inline(rule, ones, name(target), prim.args, prim.kwargs,
-                                     self.namer, error)
-        bindings, _, _ = bind(rule, ones, name(target), prim.args, prim.kwargs, error)
-        reduce_kw = [gast.keyword(arg=k, value=clone(bindings[k]))
-                     for k in ("axis", "keepdims") if k in bindings]
-        slope = gast.BinOp(left=outputs[0], op=gast.Mult(), right=tangent)
-        total = gast.Call(func=_resolved(np.sum, "np.sum"), args=[slope], keywords=reduce_kw)
-        return statements + [assign(self.tangent(target), total)]
-
-    def elementwise(self, stmt, prim, tangents, target):
-        """The VJP rule with each tangent as the cotangent, summed over the arguments."""
-        rule = lookup_vjp(prim.func)
-        out, total = [], None
+        out, total, slopes = [], None, None
         for i, tangent in enumerate(tangents):
             if tangent is None:
                 continue
-
-            def error(message):
-                return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: "
-                                       f"{message}", stmt.origin)
-            statements, outputs = inline(rule, tangent, name(target), prim.args, prim.kwargs,
-                                         self.namer, error)
-            out.extend(statements)
-            term = outputs[i]
+            if i in explicit:   # a forward rule of its own
+                statements, outputs = inline(explicit[i], tangent, name(target), prim.args,
+                                             prim.kwargs, self.namer, error)
+                out.extend(statements)
+                term = outputs[0]
+            elif kind == "multilinear":   # f(..., dx, ...): the primitive on the tangent
+                term = self.substitute(value, i, tangent)
+            elif kind == "elementwise":   # the VJP rule with the tangent as cotangent
+                statements, outputs = inline(lookup_vjp(prim.func), tangent, name(target),
+                                             prim.args, prim.kwargs, self.namer, error)
+                out.extend(statements)
+                term = outputs[i]
+            elif kind == "reduction":   # sum(vjp(ones) * dx, axis): the slope of each element
+                if slopes is None:
+                    statements, slopes, axes = self.slopes(prim, target, error)
+                    out.extend(statements)
+                term = gast.BinOp(left=slopes[i], op=gast.Mult(), right=tangent)
+                if axes is not None:
+                    term = gast.Call(func=_resolved(np.sum, "np.sum"), args=[term],
+                                     keywords=axes)
+            else:
+                which = f" with respect to its argument {i + 1}" if kind else ""
+                raise self.info.error(
+                    f"no forward-mode rule for `{_describe(prim.func)}`{which} yet",
+                    stmt.origin, hint="use reverse mode (tg.grad / tg.vjp) for this function")
             total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
         out.append(assign(self.tangent(target), total))
         return out
+
+    def positional(self, stmt):
+        """``stmt.value`` with its differentiated keyword operands passed by position (as the
+        rule's parameters order them, gaps filled with the rule's defaults), so each has a
+        position for the rules: ``np.average(x, axis=0, weights=w)`` ->
+        ``np.average(x, 0, w)``."""
+        value = stmt.value
+        prim = ir.primitive(value)
+        varied = [k for k, v in prim.kwargs.items() if self.varied.intersection(ir.names_in(v))]
+        rule = lookup_vjp(prim.func) if varied else None
+        if rule is None:
+            return value
+        params = [p for p in list(rule.params.values())[2:]
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in params]
+        if not set(varied) <= set(names):
+            return value
+        args, kwargs = list(prim.args), dict(prim.kwargs)
+        for param in params[len(args):max(names.index(k) for k in varied) + 1]:
+            if param.name in kwargs:
+                args.append(kwargs.pop(param.name))
+            else:
+                default = _literal(param.default)
+                if default is None:
+                    return value
+                args.append(default)
+        new = gast.Call(func=value.func, args=args,
+                        keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        return gast.copy_location(new, value)
+
+    def substitute(self, value, i, tangent):
+        """The primitive ``value`` applied to ``tangent`` in place of its operand ``i``."""
+        term = clone(value)
+        if isinstance(term, gast.BinOp):
+            if i == 0:
+                term.left = tangent
+            else:
+                term.right = tangent
+        elif isinstance(term, gast.UnaryOp):
+            term.operand = tangent
+        elif isinstance(term, gast.Subscript):
+            term.value = tangent
+        else:
+            term.args[i] = tangent
+        return term
+
+    def slopes(self, prim, target, error):
+        """For a reduction: the VJP rule inlined with a unit cotangent (each operand's slope,
+        element by element) and the ``axis``/``keepdims`` keywords to sum it with (None for
+        builtin ``max``/``min`` over separate values)."""
+        rule = lookup_vjp(prim.func)
+        builtin = getattr(prim.func, "__module__", None) == "builtins"
+        ones = gast.Constant(value=1.0, kind=None) if builtin else gast.Call(
+            func=_resolved(np.ones_like, "np.ones_like"), args=[name(target)], keywords=[])
+        statements, outputs = inline(rule, ones, name(target), prim.args, prim.kwargs,
+                                     self.namer, error)
+        if builtin:
+            return statements, outputs, None
+        bindings, _, _ = bind(rule, ones, name(target), prim.args, prim.kwargs, error)
+        axes = [gast.keyword(arg=k, value=clone(bindings[k]))
+                for k in ("axis", "keepdims") if k in bindings]
+        return statements, outputs, axes
 
 
 def forward(info, tree, wrt, single, namer):
@@ -381,7 +421,7 @@ def forward(info, tree, wrt, single, namer):
 
     ``single``: one tangent (``wrt`` an int) rather than a tuple of them.
     """
-    params = [a.id for a in tree.args.args]
+    params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
     builder = ForwardBuilder(info, tree, wrt_names, namer)
     seed = namer.unique("tangent")

@@ -19,7 +19,9 @@ import operator
 import numpy as np
 
 from .. import runtime
-from .registry import Rule, lookup_vjp
+from .. import runtime as tgr
+from .registry import Rule, Sample, lookup_vjp
+from .specs import SPD, A, P, W
 
 MULTILINEAR = {
     operator.matmul, np.matmul, np.dot, np.vdot, np.inner, np.outer, np.tensordot, np.einsum,
@@ -44,34 +46,130 @@ LINEAR_IN = {
     runtime.inner_vjp_left: (0, 2), runtime.inner_vjp_right: (0, 1),
     runtime.tensordot_vjp_left: (0, 2), runtime.tensordot_vjp_right: (0, 1),
     runtime.kron_vjp_left: (0, 2), runtime.kron_vjp_right: (0, 1),
-    runtime.solve_vjp_a: (0, 1),
+    runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,),
+    np.split: (0,), np.array_split: (0,), np.average: (0,),
 }
 # linear in the listed arguments together, not each separately: the tangent is f(dx, dy)
-JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2)}
+JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1)}
 # reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
-REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm}
+REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm, max,
+              min}
+# one output element per input element (a diagonal Jacobian): the VJP with the tangent, as
+# for the rules declared elementwise
+DIAGONAL = {runtime.astype}
 
-JVP_RULES = {}
+JVP_RULES = {}     # primitive -> {argument position: Rule}
 
 
-def jvp(*primitives):
-    """Declare the forward rule of ``primitives`` (of their first argument)."""
+def jvp(*primitives, argnum=0, samples=()):
+    """Declare the forward rule of ``primitives`` with respect to their argument ``argnum``:
+    ``rule(g, ans, <the primitive's parameters>)`` returns the output's tangent for the tangent
+    ``g`` of that argument (one expression; a tuple-valued primitive's tangent is a tuple).
+    ``samples`` (as for reverse rules) are checked against central differences by the tests."""
     def register(fn):
-        rule = Rule(fn.__name__, tuple(primitives), fn)
+        rule = Rule(fn.__name__, tuple(primitives), fn, samples=list(samples))
+        rule.argnum = argnum
         for primitive in primitives:
-            JVP_RULES[primitive] = rule
+            JVP_RULES.setdefault(primitive, {})[argnum] = rule
         return rule
     return register
 
 
-@jvp(np.linalg.inv)
+def jvp_rules(func):
+    """``{position: Rule}``: the explicit forward rules of ``func`` (empty for none)."""
+    try:
+        return JVP_RULES.get(func, {})
+    except TypeError:
+        return {}
+
+
+@jvp(np.linalg.inv, samples=[Sample((W(3),)), Sample((W(3, (2,)),))])
 def inv(g, ans, a):
     return -(ans @ g @ ans)
 
 
-@jvp(np.linalg.det)
+@jvp(np.linalg.det, samples=[Sample((W(3),)), Sample((W(3, (2,)),))])
 def det(g, ans, a):
     return ans * np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1)
+
+
+_SOLVE = [Sample((W(3), A(3))), Sample((W(3), A(3, 2))), Sample((W(3, (2,)), A(2, 3, 2))),
+          Sample((W(3, (2,)), A(3)))]
+
+
+@jvp(np.linalg.solve, samples=_SOLVE)
+def solve_a(g, ans, a, b):
+    """``x = solve(a, b)``: ``dx = -solve(a, da @ x)`` (``b`` a vector when it is 1-d)."""
+    if np.ndim(b) == 1:
+        dx = -np.linalg.solve(a, (g @ ans[..., None]))[..., 0]
+    else:
+        dx = -np.linalg.solve(a, g @ ans)
+    return dx
+
+
+@jvp(np.linalg.solve, argnum=1, samples=_SOLVE)
+def solve_b(g, ans, a, b):
+    """Linear in ``b``: the solve of its tangent."""
+    if np.ndim(b) == 1 and np.ndim(a) > 2:
+        dx = np.linalg.solve(a, np.broadcast_to(g, np.shape(ans))[..., None])[..., 0]
+    else:
+        dx = np.linalg.solve(a, g)
+    return dx
+
+
+@jvp(np.linalg.slogdet, samples=[Sample((W(3),)), Sample((W(3, (2,)),))])
+def slogdet(g, ans, a):
+    """The sign is piecewise constant; ``d log|det a| = trace(solve(a, da))``."""
+    tangent = (tgr.zeros_like_value(ans[0]),
+               np.trace(np.linalg.solve(a, g), axis1=-2, axis2=-1))
+    return tangent
+
+
+@jvp(np.linalg.cholesky, samples=[Sample((SPD(3),)), Sample((SPD(3, (2,)),))])
+def cholesky(g, ans, a):
+    """``a = l l^T``: ``dl = l phi(l^-1 da l^-T)``, phi the lower triangle with half the
+    diagonal; ``da`` is symmetrized, as JAX does (numpy reads only the lower triangle)."""
+    sym = (g + np.swapaxes(g, -1, -2)) / 2
+    l_inv = np.linalg.inv(ans)
+    inner = l_inv @ sym @ np.swapaxes(l_inv, -1, -2)
+    return ans @ (np.tril(inner) * (1 - 0.5 * np.eye(np.shape(a)[-1])))
+
+
+@jvp(np.linalg.eigvalsh, samples=[Sample((SPD(3),)), Sample((SPD(2, (2,)),))])
+def eigvalsh(g, ans, a, UPLO="L"):
+    """``dw_i = v_i^T da v_i`` (distinct eigenvalues)."""
+    vectors = np.linalg.eigh(a)[1]
+    return np.sum(vectors * (g @ vectors), axis=-2)
+
+
+@jvp(np.linalg.matrix_power, samples=[Sample((W(3), 3)), Sample((W(3), 0)), Sample((W(3), 1))])
+def matrix_power(g, ans, a, n):
+    """The sum over k of a^k da a^(n-1-k): the reverse rule's sum, for the transposed matrix."""
+    return tgr.matrix_power_vjp(g, np.swapaxes(a, -1, -2), n)
+
+
+@jvp(np.cumprod, samples=[Sample((A(3, 4),)), Sample((A(3, 4),), {"axis": 1}),
+                          Sample((np.array([[1.5, 0.0, 2.0, -1.0], [0.0, 0.0, 3.0, 2.0]]),),
+                                 {"axis": 1})])
+def cumprod(g, ans, a, axis=None, dtype=None, out=None):
+    """Exact also where ``a`` has zeros."""
+    return tgr.cumprod_jvp(g, ans, a, axis)
+
+
+@jvp(np.pad, samples=[Sample((A(3, 4), 1)), Sample((A(3, 4), ((1, 0), (2, 2))),
+                                                   {"constant_values": 5.0}),
+                      Sample((A(3, 4), 2, "reflect")), Sample((A(4), (2, 3), "edge"))])
+def pad(g, ans, array, pad_width, mode="constant", constant_values=0):
+    """Linear in ``array``: its tangent padded the same way, with zeros for constants."""
+    return np.pad(g, pad_width, mode)
+
+
+@jvp(np.average, argnum=2, samples=[Sample((A(3, 4), 1, P(4))),
+                                    Sample((A(3, 4), None, P(3, 4))),
+                                    Sample((A(2, 3, 4), (0, 2), P(2, 4)), {"keepdims": True})])
+def average_weights(g, ans, a, axis=None, weights=None, returned=False, keepdims=False):
+    """``sum(dw (a - avg)) / sum(w)``; ``np.average`` is linear in ``a`` (``LINEAR_IN``)."""
+    return tgr.average_weights_jvp(g, a, axis, weights, keepdims)
 
 
 def linear_positions(func):
@@ -96,6 +194,6 @@ def forward_kind(func):
         return None
     rule = lookup_vjp(func)
     scalar = getattr(func, "__module__", None) == "math" or func is abs   # of numbers
-    if rule is not None and (rule.elementwise or scalar):
+    if rule is not None and (rule.elementwise or scalar or func in DIAGONAL):
         return "elementwise"
     return None

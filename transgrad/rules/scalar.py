@@ -6,6 +6,7 @@ or more scalars and, like ``np.max``, split the cotangent equally among ties.
 
 import math
 
+from .. import runtime as tgr
 from .registry import Sample, vjp
 from .specs import P, S
 
@@ -128,15 +129,13 @@ def math_fabs(g, ans, x):
 @vjp(max, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])
 def builtin_max(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.max``)."""
-    hits = [x == ans for x in args]
-    return [g * hit / hits.count(True) for hit in hits]
+    return tgr.extremum_vjp(g, ans, args)
 
 
 @vjp(min, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((-0.5, 2.0, -0.5))])
 def builtin_min(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.min``)."""
-    hits = [x == ans for x in args]
-    return [g * hit / hits.count(True) for hit in hits]
+    return tgr.extremum_vjp(g, ans, args)
 
 
 @vjp(sum, samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),
