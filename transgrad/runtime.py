@@ -538,6 +538,9 @@ class EinsumCotangents:
         i %= len(self)
         return None if i == 0 else self.cotangent(i - 1)
 
+    def __add__(self, other):
+        return CotangentSum(self, other)
+
     def cotangent(self, i):
         spec, x = self.specs[i], self.operands[i]
         shape = np.shape(x)
@@ -562,6 +565,46 @@ class EinsumCotangents:
         formula = ",".join(specs) + "->" + "".join(result)
         bx = np.einsum(formula, *arrays, optimize=len(arrays) > 2)
         return unbroadcast(bx, shape)
+
+
+class CotangentSum:
+    """The entrywise sum of two lazily computed sequences of cotangents (forward mode over
+    ``einsum_vjp`` adds one per differentiated operand)."""
+
+    def __init__(self, left, right):
+        self.left, self.right = left, right
+
+    def __len__(self):
+        return len(self.left)
+
+    def __getitem__(self, i):
+        a, b = self.left[i], self.right[i]
+        return a if b is None else b if a is None else a + b
+
+    def __add__(self, other):
+        return CotangentSum(self, other)
+
+
+class Omitted:
+    """A sequence of cotangents with entry ``index`` left out (None), computed lazily."""
+
+    def __init__(self, entries, index):
+        self.entries, self.index = entries, index
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        return None if i % len(self.entries) == self.index else self.entries[i]
+
+    def __add__(self, other):
+        return CotangentSum(self, other)
+
+
+def omit(entries, index):
+    """``entries`` without its entry ``index``: forward mode over ``einsum_vjp`` with one
+    operand's tangent in place of the operand changes the other operands' cotangents only."""
+    return Omitted(entries, index)
 
 
 def einsum_vjp(g, subscripts, operands):
@@ -740,9 +783,9 @@ def take_vjp(g, a, indices, axis=None):
 
 
 def matrix_power_vjp(g, a, n):
-    """Cotangent of ``np.linalg.matrix_power(a, n)`` for ``n >= 0``."""
-    if n < 0:
-        raise ValueError("the derivative of matrix_power needs n >= 0")
+    """Cotangent of ``np.linalg.matrix_power(a, n)`` for ``n >= 0``. Written in the subset
+    transgrad differentiates, so forward mode over it (second derivatives) transforms it."""
+    check_power(n)
     a_t = np.swapaxes(a, -1, -2)
     powers = [np.broadcast_to(np.eye(a.shape[-1]), a.shape)]
     for _ in range(1, n):
@@ -776,3 +819,9 @@ def extremum_vjp(g, ans, args):
     hits = [x == ans for x in args]
     count = hits.count(True)
     return [g * hit / count for hit in hits]
+
+
+def check_power(n):
+    """Raise ValueError unless ``n >= 0`` (derivatives of ``matrix_power``)."""
+    if n < 0:
+        raise ValueError("the derivative of matrix_power needs n >= 0")

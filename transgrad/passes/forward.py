@@ -25,7 +25,13 @@ import numpy as np
 from .. import ir, runtime
 from ..ir import clone
 from ..rules import is_nondifferentiable, lookup_vjp
-from ..rules.forward import JOINTLY_LINEAR, forward_kind, jvp_rules, linear_positions
+from ..rules.forward import (
+    JOINTLY_LINEAR,
+    SEQUENCE_LINEAR,
+    forward_kind,
+    jvp_rules,
+    linear_positions,
+)
 from ..template import _literal, bind, inline
 from .activity import differentiable
 from .normalize import stack_operation
@@ -329,6 +335,19 @@ class ForwardBuilder:
                                              prim.kwargs, self.namer, error)
                 out.extend(statements)
                 term = outputs[0]
+            elif kind == "multilinear" and SEQUENCE_LINEAR.get(prim.func, (None,))[0] == i \
+                    and isinstance(prim.args[i], (gast.Tuple, gast.List)):
+                term = None   # f(g, (dA, B)) + f(g, (A, dB)): one operand at a time
+                offset = SEQUENCE_LINEAR[prim.func][1]
+                for j, element in enumerate(prim.args[i].elts):
+                    if self.tangent_of(element) is None:
+                        continue
+                    operands = clone(prim.args[i])
+                    operands.elts[j] = self.tangent_of(element)
+                    part = tgr_call("omit", self.substitute(value, i, operands),
+                                    gast.Constant(value=j + offset, kind=None))
+                    term = part if term is None else gast.BinOp(left=term, op=gast.Add(),
+                                                                right=part)
             elif kind == "multilinear":   # f(..., dx, ...): the primitive on the tangent
                 term = self.substitute(value, i, tangent)
             elif kind == "elementwise":   # the VJP rule with the tangent as cotangent

@@ -46,9 +46,14 @@ LINEAR_IN = {
     runtime.inner_vjp_left: (0, 2), runtime.inner_vjp_right: (0, 1),
     runtime.tensordot_vjp_left: (0, 2), runtime.tensordot_vjp_right: (0, 1),
     runtime.kron_vjp_left: (0, 2), runtime.kron_vjp_right: (0, 1),
-    runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,),
+    runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,), runtime.einsum_vjp: (0, 2),
     np.split: (0,), np.array_split: (0,), np.average: (0,),
 }
+# (position, offset): an argument that is a sequence of operands, each of which the function
+# is linear in separately, giving a sequence whose entry j + offset is operand j's own and
+# does not depend on it (einsum's cotangents): one term per differentiated operand, that
+# entry left out
+SEQUENCE_LINEAR = {runtime.einsum_vjp: (2, 1)}
 # linear in the listed arguments together, not each separately: the tangent is f(dx, dy)
 JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1)}
 # reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
@@ -140,6 +145,20 @@ def eigvalsh(g, ans, a, UPLO="L"):
     """``dw_i = v_i^T da v_i`` (distinct eigenvalues)."""
     vectors = np.linalg.eigh(a)[1]
     return np.sum(vectors * (g @ vectors), axis=-2)
+
+
+@jvp(np.linalg.eigh, samples=[Sample((SPD(3),)), Sample((SPD(2, (2,)),))])
+def eigh(g, ans, a, UPLO="L"):
+    """For symmetric ``a = v diag(w) v^T`` (distinct eigenvalues): ``dw = diag(v^T da v)``,
+    ``dv = v (f * (v^T da v))`` with ``f[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it;
+    ``da`` is symmetrized."""
+    vectors = ans[1]
+    inner = np.swapaxes(vectors, -1, -2) @ ((g + np.swapaxes(g, -1, -2)) / 2) @ vectors
+    gaps = ans[0][..., None, :] - ans[0][..., :, None]
+    eye = np.eye(np.shape(a)[-1], dtype=bool)
+    tangent = (np.diagonal(inner, axis1=-2, axis2=-1),
+               vectors @ (np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, gaps)) * inner))
+    return tangent
 
 
 @jvp(np.linalg.matrix_power, samples=[Sample((W(3), 3)), Sample((W(3), 0)), Sample((W(3), 1))])

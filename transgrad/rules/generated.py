@@ -12,3 +12,4 @@ from .registry import nondifferentiable
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
 nondifferentiable(runtime.reduced_count, runtime.inverse_permutation, runtime.is_basic_index,
                   slice, reason="integer-valued")
+nondifferentiable(runtime.check_power, reason="checks an argument")
