@@ -15,7 +15,6 @@ import types
 import gast
 
 from . import backends
-from .ir import walk
 from .passes.reverse import COMMENT
 
 _counter = itertools.count()
@@ -24,41 +23,64 @@ _lock = threading.Lock()
 
 def _dotted(text):
     parts = text.split(".")
-    node = gast.Name(id=parts[0], ctx=gast.Load(), annotation=None, type_comment=None)
+    node = ast.Name(id=parts[0], ctx=ast.Load())
     for part in parts[1:]:
-        node = gast.Attribute(value=node, attr=part, ctx=gast.Load())
+        node = ast.Attribute(value=node, attr=part, ctx=ast.Load())
     return node
 
 
-class _Bind(gast.NodeTransformer):
-    """Replace resolved nodes by names bound in the generated function's namespace."""
+_CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
+_LOAD, _STORE = ast.Load(), ast.Store()
 
-    def __init__(self, namespace, taken, backend):
+
+class _Printer:
+    """The standard-library tree of a gast FunctionDef, for ``ast.unparse``, made in one pass
+    that knows the few places the two differ (``arg`` nodes, contexts, extra fields) and binds
+    resolved nodes to names in the generated function's namespace: the backend's canonical
+    name (``np.sin``) where there is one, else a fresh global named after the object. Fresh
+    names are given after the pass, when every local name is known."""
+
+    def __init__(self, namespace, backend):
         self.namespace = namespace
-        self.taken = taken
         self.backend = backend
+        self.taken = set(backend.globals())   # grows by every local name met
         self.by_id = {}
+        self.canonical = {}     # id(object) -> its dotted name or None, for this tree
+        self.pending = []       # (ast.Name, object, base name): fresh names given last
+
+    def finish(self):
+        for node, obj, base in self.pending:
+            node.id = self._bind_value(obj, base)
 
     def _bind(self, obj, node):
-        obj = self.backend.translate(obj)
-        canonical = self.backend.canonical(obj)
+        key = id(obj)
+        if key in self.canonical:
+            canonical = self.canonical[key]
+        else:
+            canonical = self.canonical[key] = self.backend.canonical(self.backend.translate(obj))
         if canonical is not None:
             return _dotted(canonical)
+        obj = self.backend.translate(obj)
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
                 and hasattr(node.value, "resolved") \
                 and isinstance(node.value.resolved, types.ModuleType):
-            module_name = self._bind_value(node.value.resolved, node.value.id)
-            return gast.Attribute(value=_dotted(module_name), attr=node.attr, ctx=gast.Load())
+            return ast.Attribute(value=self._bound(node.value.resolved, node.value.id),
+                                 attr=node.attr, ctx=ast.Load())
         base = node.id if isinstance(node, gast.Name) else getattr(obj, "__name__", "value")
-        return _dotted(self._bind_value(obj, base))
+        return self._bound(obj, base)
+
+    def _bound(self, obj, base):
+        if isinstance(obj, types.ModuleType):
+            canonical = self.backend.canonical(obj)
+            if canonical is not None:
+                return _dotted(canonical)
+        node = ast.Name(id=None, ctx=ast.Load())
+        self.pending.append((node, obj, base))
+        return node
 
     def _bind_value(self, obj, base):
         if id(obj) in self.by_id:
             return self.by_id[id(obj)]
-        if isinstance(obj, types.ModuleType):
-            canonical = self.backend.canonical(obj)
-            if canonical is not None:
-                return canonical
         name = re.sub(r"\W", "_", base)
         while name in self.taken or (name in self.namespace and self.namespace[name] is not obj):
             name += "_"
@@ -67,15 +89,39 @@ class _Bind(gast.NodeTransformer):
         self.by_id[id(obj)] = name
         return name
 
-    def visit_Name(self, node):
-        if hasattr(node, "resolved"):
-            return gast.copy_location(self._bind(node.resolved, node), node)
-        return node
-
-    def visit_Attribute(self, node):
-        if hasattr(node, "resolved"):
-            return gast.copy_location(self._bind(node.resolved, node), node)
-        return self.generic_visit(node)
+    def convert(self, node):
+        if node.__class__ is list:
+            return [self.convert(n) for n in node]
+        if not isinstance(node, gast.AST):
+            return node
+        kind = node.__class__
+        if kind is gast.Name:
+            if "resolved" in node.__dict__:
+                return self._bind(node.resolved, node)
+            self.taken.add(node.id)
+            return ast.Name(id=node.id, ctx=_STORE if node.ctx.__class__ is gast.Store
+                            else _CONTEXTS[node.ctx.__class__]())
+        if kind is gast.Attribute and "resolved" in node.__dict__:
+            return self._bind(node.resolved, node)
+        if kind is gast.arguments:
+            def arg(name):
+                if name is None:
+                    return None
+                self.taken.add(name.id)
+                return ast.arg(arg=name.id, annotation=None)
+            return ast.arguments(posonlyargs=[arg(a) for a in node.posonlyargs],
+                                 args=[arg(a) for a in node.args], vararg=arg(node.vararg),
+                                 kwonlyargs=[arg(a) for a in node.kwonlyargs],
+                                 kw_defaults=self.convert(node.kw_defaults),
+                                 kwarg=arg(node.kwarg), defaults=self.convert(node.defaults))
+        if kind in _CONTEXTS:
+            return _LOAD if kind is gast.Load else _CONTEXTS[kind]()
+        target = getattr(ast, kind.__name__)
+        source = node.__dict__
+        new = target(**{f: self.convert(source.get(f)) for f in target._fields})
+        if isinstance(new, ast.stmt):
+            new.lineno = 1   # ast.unparse reads it (type comments); nothing else does
+        return new
 
 
 def _uncomment(source):
@@ -92,42 +138,12 @@ def _uncomment(source):
 
 
 def to_source(fn, namespace, backend=None):
-    """Print the gast FunctionDef ``fn``; fills ``namespace`` with the globals it needs."""
-    backend = backend or backends.load("numpy")
-    taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)
-             and not hasattr(n, "resolved")} | set(backend.globals())
-    fn = _Bind(namespace, taken, backend).visit(fn)
-    return _uncomment(ast.unparse(ast.Module(body=[_to_ast(fn)], type_ignores=[])))
-
-
-_CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
-
-
-def _to_ast(node):
-    """The standard-library tree of a gast tree, for ``ast.unparse``: a one-pass copy that
-    knows the few places the two differ (``arg`` nodes, contexts, extra fields)."""
-    if isinstance(node, list):
-        return [_to_ast(n) for n in node]
-    if not isinstance(node, gast.AST):
-        return node
-    kind = type(node)
-    if kind is gast.Name:
-        return ast.Name(id=node.id, ctx=_CONTEXTS[type(node.ctx)]())
-    if kind in _CONTEXTS:
-        return _CONTEXTS[kind]()
-    if kind is gast.arguments:
-        def arg(name):
-            return None if name is None else ast.arg(arg=name.id, annotation=None)
-        return ast.arguments(posonlyargs=[arg(a) for a in node.posonlyargs],
-                             args=[arg(a) for a in node.args], vararg=arg(node.vararg),
-                             kwonlyargs=[arg(a) for a in node.kwonlyargs],
-                             kw_defaults=_to_ast(node.kw_defaults), kwarg=arg(node.kwarg),
-                             defaults=_to_ast(node.defaults))
-    target = getattr(ast, kind.__name__)
-    new = target(**{f: _to_ast(getattr(node, f, None)) for f in target._fields})
-    if isinstance(new, ast.stmt):
-        new.lineno = 1   # ast.unparse reads it (type comments); nothing else does
-    return new
+    """Print the gast FunctionDef ``fn`` (left as it is); fills ``namespace`` with the
+    globals it needs."""
+    printer = _Printer(namespace, backend or backends.load("numpy"))
+    tree = printer.convert(fn)
+    printer.finish()
+    return _uncomment(ast.unparse(ast.Module(body=[tree], type_ignores=[])))
 
 
 def compile_function(fn, namespace, label, backend="numpy", user_file=None):
