@@ -244,3 +244,57 @@ def test_sharded_batch_on_eight_devices():
                             env=env, cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "sharded ok" in result.stdout
+
+
+def recurrence(x, w):
+    for i in range(50):
+        x = np.sin(x * w) * 0.9 + 0.1 * x + 0.01 * i
+    return np.sum(x ** 2)
+
+
+def rnn(h, wh, wx, xs):
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(h @ wh + xs[t] @ wx)
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+@pytest.mark.parametrize("func, make", [
+    (recurrence, lambda rng: (rng.normal(size=3), rng.normal(size=3))),
+    (rnn, lambda rng: (rng.normal(size=(2, 4)), rng.normal(size=(4, 4)) * 0.5,
+                       rng.normal(size=(3, 4)) * 0.5, rng.normal(size=(7, 2, 3)))),
+])
+def test_loops_become_scans_with_the_same_numbers(func, make):
+    args = make(np.random.default_rng(5))
+    wrt = tuple(range(len(args) - (func is rnn)))
+    scanned = tg.grad(func, wrt=wrt, backend="jax")
+    unrolled = tg.grad(func, wrt=wrt, backend="jax", loops="unroll")
+    expected = tg.grad(func, wrt=wrt)(*args)
+    for got in (jax.jit(scanned)(*args), scanned(*args), jax.jit(unrolled)(*args)):
+        for g, e in zip(got, expected):
+            assert_close(np.asarray(g), e, f"{func.__name__} scan", rtol=1e-9, atol=1e-10)
+    assert scanned.source.count("jax.lax.scan(") == 2          # the primal and adjoint sweeps
+    assert "reverse=True" in scanned.source
+    assert "jax.lax.scan" not in unrolled.source and "for " in unrolled.source
+
+
+def test_loop_that_cannot_scan_falls_back_to_python_loops():
+    def collect(x):
+        outs = []
+        for i in range(4):
+            x = np.tanh(x) + 0.1 * i
+            outs.append(x)
+        return np.sum(np.stack(outs) ** 2)
+    x = np.random.default_rng(6).normal(size=3)
+    dcollect = tg.grad(collect, backend="jax")
+    got = jax.jit(dcollect)(x)   # a list that grows cannot be a scan's carry
+    assert_close(np.asarray(got), tg.grad(collect)(x), "fallback")
+    assert "jax.lax.scan" not in dcollect.source   # .source is the code that ran
+
+
+def test_loops_option_is_checked():
+    with pytest.raises(tg.TransformError, match="loops must be"):
+        tg.grad(loss, backend="jax", loops="fast")
+    with pytest.raises(tg.TransformError, match="backend='jax'"):
+        tg.grad(loss, loops="scan")

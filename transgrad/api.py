@@ -24,6 +24,7 @@ from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
 from .passes.reverse import reverse
+from .passes.scan import lower_loops
 from .passes.shapes import ranks
 
 _cache = {}
@@ -80,7 +81,7 @@ def _front_end(func, wrt_indices, keyword_only=False, classes=(), backend="numpy
 
 
 def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(),
-          backend="numpy"):
+          backend="numpy", loops="scan"):
     """Build (and cache) the generated derivative; returns (callable, source).
 
     ``scalars``: indices of positional parameters that are Python numbers in this call; the
@@ -88,10 +89,11 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
     ``(index, class)`` pairs for parameters that are instances of user classes, whose methods
     the code may call. ``param_ranks``: ``(index, ndim)`` pairs for array and number
     arguments, from which the ranks of intermediates follow (rules choose their formula).
-    ``backend``: "numpy" or "jax", the array namespace the code runs on.
+    ``backend``: "numpy" or "jax", the array namespace the code runs on; ``loops``: for JAX,
+    "scan" lowers loops to ``jax.lax.scan`` where they fit, "unroll" keeps Python loops.
     """
     key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
-           param_ranks, backend)
+           param_ranks, backend, loops)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -107,15 +109,17 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         else:
             fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
             optimize(fn, known, builder.classes)
-        result = _compile(fn, backend, info, known)
+        result = _compile(fn, backend, info, known, loops=mode != "jvp" and loops == "scan")
         _cache[key] = result
         return result
 
 
-def _compile(fn, backend, info, known=None):
+def _compile(fn, backend, info, known=None, loops=False):
     """(callable, source) of a generated FunctionDef, made functional for JAX (whose errors
-    at run time are traced back to ``info``'s lines)."""
+    at run time are traced back to ``info``'s lines); ``loops``: lower loop pairs to scans."""
     if backends.load(backend).functional:
+        if loops:
+            lower_loops(fn)
         functionalize(fn, known)
         return compile_function(fn, {}, fn.name, backend, user_file=info.filename)
     return compile_function(fn, {}, fn.name, backend)
@@ -220,6 +224,7 @@ class GradientFunction:
     """
 
     backend = "numpy"
+    loops = "scan"
 
     def __init__(self, func, wrt, mode, verbose=False):
         self.wrt_indices, self.single = _check_wrt(wrt)
@@ -252,7 +257,7 @@ class GradientFunction:
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
             variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars,
-                            classes, param_ranks, self.backend)
+                            classes, param_ranks, self.backend, self.loops)
             self._variants[(pattern, classes, param_ranks)] = variant
             if self.verbose:
                 print(variant[1])
@@ -323,11 +328,57 @@ class GradientFunction:
 class JaxGradientFunction(GradientFunction):
     """A derivative generated on ``jax.numpy``: it takes JAX arrays (and tracers, so it runs
     under ``jax.jit`` and ``jax.vmap``) and says which line of the user's function needs a
-    concrete value when one is traced."""
+    concrete value when one is traced.
+
+    ``loops="scan"`` lowers loops to ``jax.lax.scan`` where they fit; for argument types where
+    the scanned code cannot be traced (a loop carrying a growing list, a branch on a value
+    inside the loop) the call falls back to the unrolled code, once per argument types.
+    """
 
     backend = "jax"
 
+    def __init__(self, func, wrt, mode, verbose=False, loops="scan"):
+        if loops not in ("scan", "unroll"):
+            raise TransformError(f"loops must be 'scan' or 'unroll', not {loops!r}")
+        super().__init__(func, wrt, mode, verbose)
+        self.loops = loops
+        self._unrolled = None       # the loops="unroll" twin the fallback calls
+        self._fallback = set()      # argument types for which the twin runs
+
+    def _unrolled_twin(self):
+        if self._unrolled is None:
+            self._unrolled = JaxGradientFunction(self.func, self.wrt_indices[0] if self.single
+                                                 else self.wrt_indices, self.mode,
+                                                 self.verbose, loops="unroll")
+        return self._unrolled
+
     def __call__(self, *args, **kwargs):
+        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
+                       if hasattr(a, "dtype") and hasattr(a, "ndim") else type(a)
+                       for a in args])
+        if types in self._fallback:
+            return self._call_unrolled(args, kwargs)
+        try:
+            return self._call(types, args, kwargs)
+        except TransformError:
+            raise
+        except Exception as error:
+            if self.loops == "scan" and self._generated is not None \
+                    and "jax.lax.scan(" in self._generated[1]:
+                self._fallback.add(types)
+                return self._call_unrolled(args, kwargs)
+            if isinstance(error, backends.load("jax").traced_errors):
+                raise backends.load("jax").traced_value_error(error, self.func) from error
+            raise
+
+    def _call_unrolled(self, args, kwargs):
+        twin = self._unrolled_twin()
+        try:
+            return twin(*args, **kwargs)
+        finally:
+            self._generated = twin._generated   # .source is the code that ran
+
+    def _call(self, types, args, kwargs):
         cotangent = _ABSENT
         if self.mode in ("vjp", "jvp"):
             if not args:
@@ -335,9 +386,7 @@ class JaxGradientFunction(GradientFunction):
                                 f"{self.func.__name__} followed by a "
                                 f"{'cotangent' if self.mode == 'vjp' else 'tangent'}")
             *args, cotangent = args
-        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
-                       if hasattr(a, "dtype") and hasattr(a, "ndim") else type(a)
-                       for a in args])
+            types = types[:-1]
         known = self._by_types.get(types) or self._for_types(types, args)
         generated, self._generated, check = known
         if check:
@@ -345,10 +394,7 @@ class JaxGradientFunction(GradientFunction):
         if cotangent is not _ABSENT:
             code = generated.__code__
             kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = cotangent
-        try:
-            return generated(*args, **kwargs)
-        except backends.load("jax").traced_errors as error:
-            raise backends.load("jax").traced_value_error(error, self.func) from error
+        return generated(*backends.load("jax").as_jax(args), **kwargs)
 
 
 def _user_class(cls):
@@ -387,16 +433,24 @@ def _check_float(value, index, func):
                  "leave the argument out of wrt")
 
 
-def _entry(mode, func, wrt, verbose, backend):
-    kind = JaxGradientFunction if backends.check_backend(backend) == "jax" else GradientFunction
+def _entry(mode, func, wrt, verbose, backend, loops=None):
+    if backends.check_backend(backend) == "jax":
+        def make(f):
+            return JaxGradientFunction(f, wrt, mode, verbose, loops or "scan")
+    elif loops is not None:
+        raise TransformError("loops= chooses how the JAX backend compiles loops",
+                             hint="pass backend='jax' too, or leave loops out")
+    else:
+        def make(f):
+            return GradientFunction(f, wrt, mode, verbose)
     if func is None:
-        return lambda f: kind(f, wrt, mode, verbose)
+        return make
     if not callable(func):
         raise TransformError(f"expected a function to differentiate, got {func!r}")
-    return kind(func, wrt, mode, verbose)
+    return make(func)
 
 
-def grad(func=None, wrt=0, *, verbose=False, backend="numpy"):
+def grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
     """The gradient of a scalar-valued numpy function, as generated Python source.
 
     Usable as a call, ``tg.grad(f)``, a bare decorator ``@tg.grad``, or ``@tg.grad(wrt=(0, 1))``.
@@ -417,25 +471,28 @@ def grad(func=None, wrt=0, *, verbose=False, backend="numpy"):
         verbose: print the generated source when it is built.
         backend: "numpy" (the default) or "jax": the generated code runs on ``jax.numpy``
             and composes with ``jax.jit``, ``jax.vmap`` and sharded inputs.
+        loops: for ``backend="jax"``, "scan" (the default) compiles ``for`` loops as
+            ``jax.lax.scan`` (fast to compile); "unroll" keeps Python loops, which JAX unrolls
+            (slow to compile for long loops, sometimes faster to run for short ones).
 
     Raises:
         TransformError: the function uses something transgrad cannot differentiate (the
             message names the file, line and column), or its output is not a scalar.
     """
-    return _entry("grad", func, wrt, verbose, backend)
+    return _entry("grad", func, wrt, verbose, backend, loops)
 
 
-def value_and_grad(func=None, wrt=0, *, verbose=False, backend="numpy"):
+def value_and_grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
     """Like ``grad``, but the callable returns ``(value, gradient)`` from one sweep.
 
     Example::
 
         value, g = tg.value_and_grad(loss)(w, x)
     """
-    return _entry("value_and_grad", func, wrt, verbose, backend)
+    return _entry("value_and_grad", func, wrt, verbose, backend, loops)
 
 
-def vjp(func=None, wrt=0, *, verbose=False, backend="numpy"):
+def vjp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
     """The vector-Jacobian product of a function with any output shape.
 
     ``tg.vjp(f, wrt)(*args, cotangent)`` returns the cotangent pulled back to the ``wrt``
@@ -446,10 +503,10 @@ def vjp(func=None, wrt=0, *, verbose=False, backend="numpy"):
 
         bx = tg.vjp(np.tanh_layer)(x, w, np.ones((3, 4)))
     """
-    return _entry("vjp", func, wrt, verbose, backend)
+    return _entry("vjp", func, wrt, verbose, backend, loops)
 
 
-def jvp(func=None, wrt=0, *, verbose=False, backend="numpy"):
+def jvp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
     """Forward mode: ``tg.jvp(f, wrt)(*args, tangent)`` returns ``(f(*args), J @ tangent)``.
 
     The derivative is generated as source, a tangent statement after each statement of ``f``
@@ -461,7 +518,7 @@ def jvp(func=None, wrt=0, *, verbose=False, backend="numpy"):
 
         value, slope = tg.jvp(f)(x, np.ones_like(x))
     """
-    return _entry("jvp", func, wrt, verbose, backend)
+    return _entry("jvp", func, wrt, verbose, backend, loops)
 
 
 def source(obj):

@@ -86,6 +86,13 @@ class JaxBackend(NumpyBackend):
             return api.forward_function(obj.func, obj.wrt, backend="jax")
         return obj
 
+    @staticmethod
+    def as_jax(values):
+        """numpy arrays (also inside lists, tuples and dicts) as JAX arrays, so generated code
+        can index them with traced indices inside a scan."""
+        return jax.tree_util.tree_map(
+            lambda v: jnp.asarray(v) if isinstance(v, np.ndarray) else v, values)
+
     traced_errors = (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
                      jax.errors.TracerArrayConversionError,
                      jax.errors.NonConcreteBooleanIndexError)

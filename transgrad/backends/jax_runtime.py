@@ -222,3 +222,43 @@ def zeros_like_value(x):
             return jnp.zeros((len(x),) + shapes.pop(), dtype=jnp.result_type(*x, float))
         return numpy_runtime.ListCotangent(zeros_like_value(e) for e in x)
     return _rebound["zeros_like_value"](x)
+
+
+# --- loops lowered to jax.lax.scan (passes/scan.py) ---
+
+@_functional
+def loop_indices(steps):
+    """The values a ``for`` loop's index takes, as the array a scan runs over."""
+    return jnp.asarray(steps if isinstance(steps, range) else list(steps), dtype=int)
+
+
+@_functional
+def shifted(ends, initial=None):
+    """The values a variable had before each iteration, from those it had after each: the
+    previous iteration's (``initial`` before the first; a placeholder when there is none)."""
+    def shift(after, first):
+        if after.shape[0] == 0:
+            return after
+        head = after[:1] if first is None else jnp.asarray(first, dtype=after.dtype)[None]
+        return jnp.concatenate([head, after[:-1]])
+    if initial is None:
+        return jax.tree_util.tree_map(lambda a: shift(a, None), ends)
+    return jax.tree_util.tree_map(shift, ends, initial)
+
+
+_NO_DEFAULT = object()
+
+
+@_functional
+def last(ends, default=_NO_DEFAULT):
+    """A stacked variable's value after the last iteration (``default`` when none ran)."""
+    leaves = jax.tree_util.tree_leaves(ends)
+    if leaves and leaves[0].shape[0] == 0 and default is not _NO_DEFAULT:
+        return default
+    return jax.tree_util.tree_map(lambda a: a[-1], ends)
+
+
+@_functional
+def last_step(steps, default):
+    """The loop index after a lowered loop: its last value, as Python leaves it."""
+    return steps[-1] if len(steps) else default

@@ -1,0 +1,415 @@
+"""Lower a loop's two sweeps to ``jax.lax.scan``, so ``jax.jit`` compiles it once, not unrolled.
+
+Under ``jit`` JAX traces a Python loop by unrolling it: a 1000-step recurrence becomes 1000
+copies of its body in both sweeps, and compiling takes seconds. The generated reverse code has
+each loop twice, a primal loop that pushes what the adjoint needs and an adjoint loop over
+``reversed(steps)`` that pops it back. When both bodies are straight-line code (no nested loops,
+every push and pop at the top level), this pass turns them into two scans::
+
+    for i in steps1:                     def loop1(carry, i):
+        stack.append(t1)                     (x,) = carry
+        t1 = np.sin(x)                       t1 = jnp.sin(x)
+        stack.append(x)          ->          x_before = x
+        x = t1 * x                           x = t1 * x
+                                             return (x,), (x_before, t1, x)
+                                         (x,), (x_before1, t1_all, x_all) = jax.lax.scan(
+                                             loop1, (x,), tgr.loop_indices(steps1), unroll=...)
+
+Each push becomes a stacked output of the primal scan: the value itself where it is defined in
+every iteration (``x_before``), else the variable's value at the end of each iteration shifted
+by one (``tgr.shifted``: a temporary's old value is the previous iteration's new one). The
+adjoint scan runs ``reverse=True`` over those stacks: at the start of its body each pushed
+variable takes its end-of-iteration value, and each ``v = stack.pop()`` reads the matching
+stack. Adjoints updated across iterations are the adjoint scan's carry.
+
+Loops that do not fit (nested loops, pushes inside branches, early exits, split code for calls
+into user functions) stay Python loops, which JAX unrolls.
+"""
+
+import gast
+
+from ..ir import walk
+
+SCAN_UNROLL = 1
+
+
+def _name(id_, store=False):
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
+                     type_comment=None)
+
+
+def _tuple(ids, store=False):
+    return gast.Tuple(elts=[_name(i, store) for i in ids],
+                      ctx=gast.Store() if store else gast.Load())
+
+
+def _dotted_call(dotted, args, keywords=()):
+    parts = dotted.split(".")
+    func = _name(parts[0])
+    for part in parts[1:]:
+        func = gast.Attribute(value=func, attr=part, ctx=gast.Load())
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def _assign(targets, value):
+    target = _name(targets, True) if isinstance(targets, str) else _tuple(targets, True)
+    return gast.Assign(targets=[target], value=value, type_comment=None)
+
+
+def _is_stack_call(node, stack, method):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+        and node.func.attr == method and isinstance(node.func.value, gast.Name) \
+        and node.func.value.id == stack
+
+
+def _push_value(stmt, stack):
+    """The pushed expression of ``stack.append(e)``, else None."""
+    if isinstance(stmt, gast.Expr) and _is_stack_call(stmt.value, stack, "append") \
+            and len(stmt.value.args) == 1:
+        return stmt.value.args[0]
+    return None
+
+
+def _pop_target(stmt, stack):
+    """The target of ``target = stack.pop()``, else None."""
+    if isinstance(stmt, gast.Assign) and _is_stack_call(stmt.value, stack, "pop"):
+        return stmt.targets[0]
+    return None
+
+
+def _stores(stmt):
+    """Names a statement may bind (in any branch); ``y[i] = v`` binds y, as the functional
+    form ``y = y.at[i].set(v)`` that it becomes does."""
+    found = []
+    for node in walk(stmt):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found.append(node.id)
+        elif isinstance(node, (gast.Assign, gast.AugAssign)):
+            for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
+                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    found.append(target.value.id)
+    return found
+
+
+def _loads(node):
+    return [n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def _definite_stores(stmt):
+    """Names certainly bound once ``stmt`` has run (by a branch: those both branches bind)."""
+    if isinstance(stmt, gast.If):
+        def block(body):
+            return {n for s in body for n in _definite_stores(s)}
+        return sorted(block(stmt.body) & block(stmt.orelse))
+    if isinstance(stmt, (gast.Assign, gast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+        names = []
+        for target in targets:
+            if isinstance(target, gast.Name):
+                names.append(target.id)
+            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                names.append(target.value.id)
+            elif isinstance(target, gast.Tuple):
+                names.extend(e.id for e in target.elts if isinstance(e, gast.Name))
+        return names
+    return []
+
+
+def _read_first(body, skip=()):
+    """Names some statement of ``body`` reads before the body has certainly bound them."""
+    bound, first = set(), []
+    for stmt in body:
+        if id(stmt) not in skip:
+            reads = _loads(stmt)
+            if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+                reads.append(stmt.target.id)
+            first.extend(n for n in reads if n not in bound and n not in first)
+        bound.update(_definite_stores(stmt))
+    return first
+
+
+def _straight(body):
+    """True when ``body`` has no loops, returns, breaks, nested functions or stack use
+    inside branches."""
+    for stmt in body:
+        for node in walk(stmt):
+            if isinstance(node, (gast.For, gast.While, gast.Return, gast.Break, gast.Continue,
+                                 gast.FunctionDef, gast.Lambda, gast.Yield, gast.Global,
+                                 gast.Nonlocal, gast.Try, gast.With)):
+                return False
+    return True
+
+
+class _Names:
+    """Fresh names that no statement of the function uses."""
+
+    def __init__(self, fn):
+        self.taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)}
+        self.taken.add(fn.name)
+
+    def fresh(self, base):
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+
+def _blocks(node):
+    """Every statement list in ``node`` (bodies of functions, branches and loops)."""
+    for child in walk(node):
+        for field in ("body", "orelse"):
+            block = getattr(child, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                yield block
+
+
+def _steps_name(loop, reverse):
+    """The Name a ``for`` loop runs over: ``steps`` or ``reversed(steps)``."""
+    it = loop.iter
+    if reverse:
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+                and it.func.id == "reversed" and len(it.args) == 1):
+            return None
+        it = it.args[0]
+    return it.id if isinstance(it, gast.Name) and isinstance(loop.target, gast.Name) else None
+
+
+def _loop_pairs(fn):
+    """(primal block, primal index, adjoint block, adjoint index) for each loop of the two
+    sweeps that run over the same steps."""
+    primal, adjoint = {}, {}
+    in_loops = {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
+                for n in walk(loop) if n is not loop}
+    for block in _blocks(fn):
+        for k, stmt in enumerate(block):
+            # a loop inside another stays a Python loop: the outer one's stack saves its values
+            if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops:
+                steps = _steps_name(stmt, reverse=False)
+                if steps is not None:
+                    primal.setdefault(steps, []).append((block, k))
+                steps = _steps_name(stmt, reverse=True)
+                if steps is not None:
+                    adjoint.setdefault(steps, []).append((block, k))
+    for steps, found in primal.items():
+        if len(found) == 1 and len(adjoint.get(steps, ())) == 1:
+            yield found[0] + adjoint[steps][0]
+
+
+def _reads_after(block, index):
+    """Names read by the statements after ``block[index]``, in this block only (the caller
+    checks the enclosing blocks through ``_reads_outside``)."""
+    names = set()
+    for stmt in block[index + 1:]:
+        names.update(_loads(stmt))
+    return names
+
+
+def _reads_outside(fn, loops):
+    """Names read anywhere in ``fn`` outside the statements ``loops``."""
+    inside = {id(n) for loop in loops for n in walk(loop)}
+    return {n.id for n in walk(fn) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load) and id(n) not in inside}
+
+
+def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
+    """Rewrite each primal/adjoint loop pair of the generated FunctionDef ``fn`` that fits into
+    two ``jax.lax.scan`` calls; returns how many pairs were lowered."""
+    names = _Names(fn)
+    lowered = 0
+    pairs = [(pb, pb[p], ab, ab[a]) for pb, p, ab, a in _loop_pairs(fn)]
+    for primal_block, primal_loop, adjoint_block, adjoint_loop in pairs:
+        plan = _plan(fn, primal_loop, adjoint_loop, stack)
+        if plan is None:
+            continue
+        primal_new = _primal_scan(primal_loop, plan, names, unroll)
+        adjoint_new = _adjoint_scan(adjoint_loop, plan, names, unroll)
+        _replace(adjoint_block, adjoint_loop, adjoint_new)
+        _replace(primal_block, primal_loop, primal_new)
+        lowered += 1
+    return lowered
+
+
+def _replace(block, stmt, new):
+    k = next(k for k, s in enumerate(block) if s is stmt)
+    block[k:k + 1] = new
+
+
+class _Plan:
+    """What the two scans of one loop pair carry and stack."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _plan(fn, primal_loop, adjoint_loop, stack):
+    body, abody = primal_loop.body, adjoint_loop.body
+    if not (_straight(body) and _straight(abody)):
+        return None
+    pushes = [(k, _push_value(s, stack)) for k, s in enumerate(body)
+              if _push_value(s, stack) is not None]
+    pops = [(k, _pop_target(s, stack)) for k, s in enumerate(abody)
+            if _pop_target(s, stack) is not None]
+    # every stack operation must be one of these top-level pushes and pops
+    uses = sum(1 for n in walk(primal_loop) if isinstance(n, gast.Name) and n.id == stack)
+    if uses != len(pushes) or len(pops) != len(pushes) or \
+            sum(1 for n in walk(adjoint_loop) if isinstance(n, gast.Name) and n.id == stack) \
+            != len(pops):
+        return None
+    for (_, value), (_, target) in zip(pushes, reversed(pops)):
+        if isinstance(value, gast.Name):
+            if not (isinstance(target, gast.Name) and target.id == value.id):
+                return None
+        elif not isinstance(target, gast.Subscript):
+            return None
+    push_ids = {id(body[k]) for k, value in pushes if isinstance(value, gast.Name)}
+    assigned = {n for s in body for n in _stores(s)}
+    carried = [n for n in _read_first(body, skip=push_ids) if n in assigned]
+    outside = _reads_outside(fn, [primal_loop, adjoint_loop])
+    pushed_names = []
+    for _, value in pushes:
+        if isinstance(value, gast.Name) and value.id not in pushed_names:
+            pushed_names.append(value.id)
+    # names the primal body binds that code after the loops reads: their final values
+    finals = [n for n in sorted(assigned) if n in outside and n != primal_loop.target.id]
+    index_read = primal_loop.target.id in outside
+    aassigned = {n for s in abody for n in _stores(s)}
+    acarried = [n for n in _read_first(abody) if n in aassigned and n not in pushed_names]
+    if any(n in outside and n not in acarried and n not in pushed_names
+           and n != adjoint_loop.target.id for n in aassigned):
+        return None   # an adjoint first bound inside the loop and read after it
+    # a final value that is neither carried nor pushed is stacked too (its last one is read)
+    stacked = pushed_names + [n for n in finals if n not in carried and n not in pushed_names]
+    placeholders = _placeholders(fn, [primal_loop, adjoint_loop])
+    return _Plan(index_read=index_read, stack=stack, pushes=pushes, pops=pops, carried=carried, pushed=pushed_names,
+                 stacked=stacked, finals=finals, acarried=acarried,
+                 placeholders=placeholders)
+
+
+def _placeholders(fn, loops):
+    """Names bound, outside ``loops``, only by ``name = None`` (slots the primal sweep fills)."""
+    inside = {id(n) for loop in loops for n in walk(loop)}
+    bound, other = set(), set()
+    for node in walk(fn):
+        if isinstance(node, gast.Assign) and id(node) not in inside \
+                and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
+            none = isinstance(node.value, gast.Constant) and node.value.value is None
+            (bound if none else other).add(node.targets[0].id)
+    return bound - other
+
+
+def _primal_scan(loop, plan, names, unroll):
+    """The primal loop as ``def loopN(carry, i): ...`` and its ``jax.lax.scan`` call."""
+    body_name = names.fresh("loop")
+    index = loop.target.id
+    carry = names.fresh("carry")
+    statements = [_assign(plan.carried, _name(carry))] if plan.carried else []
+    stacked = []            # (name inside the body, name of the stack after the scan)
+    bound = set()           # names this iteration has bound so far
+    from_before = []        # pushed names whose first push saves the value from before the loop
+    plan.before = {}        # push position -> stack of the pushed values, or a shifted one
+    for k, stmt in enumerate(loop.body):
+        value = _push_value(stmt, plan.stack) if k in dict(plan.pushes) else None
+        if value is None:
+            statements.append(stmt)
+            bound.update(_definite_stores(stmt))
+            continue
+        if isinstance(value, gast.Name) and value.id not in bound:
+            if value.id not in plan.placeholders and value.id not in from_before:
+                from_before.append(value.id)
+            if value.id not in plan.carried:   # a temporary: the last iteration's value
+                plan.before[k] = ("shifted", value.id)
+                continue
+        local = names.fresh(f"{value.id}_before" if isinstance(value, gast.Name) else "saved")
+        statements.append(_assign(local, value))
+        stacked.append((local, names.fresh(f"{local}_all")))
+        plan.before[k] = ("stack", stacked[-1][1])
+    plan.ends = {}          # name -> stack of its values at the end of each iteration
+    for name in plan.stacked:
+        stacked.append((name, names.fresh(f"{name}_all")))
+        plan.ends[name] = stacked[-1][1]
+    statements.append(gast.Return(value=gast.Tuple(
+        elts=[_tuple(plan.carried), _tuple([inside for inside, _ in stacked])],
+        ctx=gast.Load())))
+    body_fn = gast.FunctionDef(
+        name=body_name, args=gast.arguments(
+            args=[_name(carry, False), _name(index, False)], posonlyargs=[], vararg=None,
+            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=statements, decorator_list=[], returns=None, type_comment=None)
+    for arg in body_fn.args.args:
+        arg.ctx = gast.Param()
+    plan.indices = names.fresh("indices")
+    out = [body_fn, _assign(plan.indices, _dotted_call("tgr.loop_indices", [loop.iter]))]
+    scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.carried),
+                                         _name(plan.indices)],
+                        [gast.keyword(arg="unroll", value=gast.Constant(value=unroll, kind=None))])
+    target = gast.Tuple(elts=[_tuple(plan.carried, True),
+                              _tuple([after for _, after in stacked], True)], ctx=gast.Store())
+    out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
+    if plan.index_read:   # the index keeps its last value, as in Python
+        out.append(_assign(index, _dotted_call("tgr.last_step", [loop.iter, _name(index)])))
+    for name in plan.finals:   # values after the loop of names it binds but does not carry
+        if name not in plan.carried:   # (a name bound before the loop keeps it if none ran)
+            before = [_name(name)] if name in from_before else []
+            out.append(_assign(name, _dotted_call("tgr.last", [_name(plan.ends[name])] + before)))
+    plan.initial = {}          # pushed name -> its value before the loop
+    for name in from_before:
+        plan.initial[name] = names.fresh(f"{name}_initial")
+        out.insert(0, _assign(plan.initial[name], _name(name)))
+    return [gast.copy_location(s, loop) for s in out]
+
+
+def _adjoint_scan(loop, plan, names, unroll):
+    """The adjoint loop as a reversed ``jax.lax.scan`` over the primal scan's stacks."""
+    body_name = names.fresh("adjoint_loop")
+    index = loop.target.id
+    carry, xs = names.fresh("carry"), names.fresh("saved")
+    xs_names = [index] + list(plan.pushed)
+    xs_values = [_name(plan.indices)] + [_name(plan.ends[n]) for n in plan.pushed]
+    pre = {}                   # push position -> the name that holds its value in the body
+    out = []
+    for k, (kind, source) in plan.before.items():
+        local = names.fresh("restored")
+        pre[k] = local
+        xs_names.append(local)
+        if kind == "stack":
+            xs_values.append(_name(source))
+        else:
+            initial = plan.initial.get(source)
+            xs_values.append(_dotted_call("tgr.shifted", [
+                _name(plan.ends[source]), _name(initial) if initial else
+                gast.Constant(value=None, kind=None)]))
+    statements = []
+    if plan.acarried:
+        statements.append(_assign(plan.acarried, _name(carry)))
+    statements.append(_assign(xs_names, _name(xs)))
+    push_positions = [k for k, _ in plan.pushes]
+    pop_positions = {id(s): push_positions[len(push_positions) - 1 - j]
+                     for j, (i, s) in enumerate((i, loop.body[i]) for i, _ in plan.pops)}
+    for stmt in loop.body:
+        position = pop_positions.get(id(stmt))
+        if position is None:
+            statements.append(stmt)
+        else:
+            statements.append(gast.Assign(targets=stmt.targets, value=_name(pre[position]),
+                                          type_comment=None))
+    statements.append(gast.Return(value=gast.Tuple(
+        elts=[_tuple(plan.acarried), gast.Constant(value=None, kind=None)], ctx=gast.Load())))
+    body_fn = gast.FunctionDef(
+        name=body_name, args=gast.arguments(
+            args=[_name(carry), _name(xs)], posonlyargs=[], vararg=None, kwonlyargs=[],
+            kw_defaults=[], kwarg=None, defaults=[]),
+        body=statements, decorator_list=[], returns=None, type_comment=None)
+    for arg in body_fn.args.args:
+        arg.ctx = gast.Param()
+    scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.acarried),
+                                         gast.Tuple(elts=xs_values, ctx=gast.Load())],
+                        [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None)),
+                         gast.keyword(arg="unroll", value=gast.Constant(value=unroll, kind=None))])
+    target = gast.Tuple(elts=[_tuple(plan.acarried, True), _name("_", True)], ctx=gast.Store())
+    out.append(body_fn)
+    out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
+    for name, initial in plan.initial.items():   # the stack would have restored these
+        out.append(_assign(name, _name(initial)))
+    return [gast.copy_location(s, loop) for s in out]
