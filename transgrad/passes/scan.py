@@ -279,12 +279,57 @@ def _plan(fn, primal_loop, adjoint_loop, stack):
     if any(n in outside and n not in acarried and n not in pushed_names
            and n != adjoint_loop.target.id for n in aassigned):
         return None   # an adjoint first bound inside the loop and read after it
-    # a final value that is neither carried nor pushed is stacked too (its last one is read)
-    stacked = pushed_names + [n for n in finals if n not in carried and n not in pushed_names]
-    placeholders = _placeholders(fn, [primal_loop, adjoint_loop])
-    return _Plan(index_read=index_read, stack=stack, pushes=pushes, pops=pops, carried=carried, pushed=pushed_names,
-                 stacked=stacked, finals=finals, acarried=acarried,
-                 placeholders=placeholders)
+    # the restores the adjoint reads before binding the name again (the others are dropped)
+    live = set()
+    for j, (k, target) in enumerate(pops):
+        if not isinstance(target, gast.Name) or target.id in _read_first(abody[k + 1:]):
+            live.add(pushes[len(pushes) - 1 - j][0])
+    return _Plan(index_read=index_read, stack=stack, pushes=pushes, pops=pops, carried=carried,
+                 pushed=pushed_names, finals=finals, acarried=acarried, live=live,
+                 ends_read=[n for n in _read_first(abody) if n in pushed_names],
+                 after=_reads_after_loop(fn, adjoint_loop), body_stores=_store_counts(body),
+                 placeholders=_placeholders(fn, [primal_loop, adjoint_loop]))
+
+
+def _store_counts(body):
+    counts = {}
+    for stmt in body:
+        for name in _stores(stmt):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _reads_after_loop(fn, loop):
+    """Names read by statements that come after ``loop`` in ``fn``'s source order."""
+    order = _statements_in_order(fn.body)
+    inside = {id(n) for n in walk(loop)}
+    position = next(k for k, stmt in enumerate(order) if stmt is loop)
+    names = set()
+    for stmt in order[position + 1:]:
+        if id(stmt) in inside:
+            continue
+        for field in ("test", "value", "targets", "target", "iter", "args"):
+            names.update(_loads_in(getattr(stmt, field, None)))
+    return names
+
+
+def _loads_in(node):
+    if node is None:
+        return []
+    if isinstance(node, list):
+        return [n for item in node for n in _loads_in(item)]
+    return _loads(node)
+
+
+def _statements_in_order(body, out=None):
+    out = [] if out is None else out
+    for stmt in body:
+        out.append(stmt)
+        for field in ("body", "orelse"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list):
+                _statements_in_order(block, out)
+    return out
 
 
 def _placeholders(fn, loops):
@@ -308,7 +353,8 @@ def _primal_scan(loop, plan, names, unroll):
     stacked = []            # (name inside the body, name of the stack after the scan)
     bound = set()           # names this iteration has bound so far
     from_before = []        # pushed names whose first push saves the value from before the loop
-    plan.before = {}        # push position -> stack of the pushed values, or a shifted one
+    plan.before = {}        # live push position -> ("stack", its stack) or ("shifted", name)
+    shifted = set()
     for k, stmt in enumerate(loop.body):
         value = _push_value(stmt, plan.stack) if k in dict(plan.pushes) else None
         if value is None:
@@ -318,17 +364,25 @@ def _primal_scan(loop, plan, names, unroll):
         if isinstance(value, gast.Name) and value.id not in bound:
             if value.id not in plan.placeholders and value.id not in from_before:
                 from_before.append(value.id)
-            if value.id not in plan.carried:   # a temporary: the last iteration's value
-                plan.before[k] = ("shifted", value.id)
+            if value.id not in plan.carried or plan.body_stores.get(value.id) == 1:
+                # bound once an iteration: its old value is the last iteration's new one
+                if k in plan.live:
+                    plan.before[k] = ("shifted", value.id)
+                    shifted.add(value.id)
                 continue
+        if k not in plan.live:
+            continue
         local = names.fresh(f"{value.id}_before" if isinstance(value, gast.Name) else "saved")
         statements.append(_assign(local, value))
         stacked.append((local, names.fresh(f"{local}_all")))
         plan.before[k] = ("stack", stacked[-1][1])
     plan.ends = {}          # name -> stack of its values at the end of each iteration
-    for name in plan.stacked:
+    ends = [n for n in plan.pushed if n in plan.ends_read or n in shifted] + [
+        n for n in plan.finals if n not in plan.carried and n not in plan.pushed]
+    for name in ends + [n for n in plan.finals if n not in plan.carried and n not in ends]:
         stacked.append((name, names.fresh(f"{name}_all")))
         plan.ends[name] = stacked[-1][1]
+    plan.ends_in_body = [n for n in plan.pushed if n in plan.ends_read]
     statements.append(gast.Return(value=gast.Tuple(
         elts=[_tuple(plan.carried), _tuple([inside for inside, _ in stacked])],
         ctx=gast.Load())))
@@ -354,7 +408,10 @@ def _primal_scan(loop, plan, names, unroll):
             before = [_name(name)] if name in from_before else []
             out.append(_assign(name, _dotted_call("tgr.last", [_name(plan.ends[name])] + before)))
     plan.initial = {}          # pushed name -> its value before the loop
+    plan.restore = [n for n in from_before if n in plan.after]
     for name in from_before:
+        if name not in plan.restore and name not in shifted:
+            continue
         plan.initial[name] = names.fresh(f"{name}_initial")
         out.insert(0, _assign(plan.initial[name], _name(name)))
     return [gast.copy_location(s, loop) for s in out]
@@ -365,8 +422,8 @@ def _adjoint_scan(loop, plan, names, unroll):
     body_name = names.fresh("adjoint_loop")
     index = loop.target.id
     carry, xs = names.fresh("carry"), names.fresh("saved")
-    xs_names = [index] + list(plan.pushed)
-    xs_values = [_name(plan.indices)] + [_name(plan.ends[n]) for n in plan.pushed]
+    xs_names = [index] + plan.ends_in_body
+    xs_values = [_name(plan.indices)] + [_name(plan.ends[n]) for n in plan.ends_in_body]
     pre = {}                   # push position -> the name that holds its value in the body
     out = []
     for k, (kind, source) in plan.before.items():
@@ -391,7 +448,7 @@ def _adjoint_scan(loop, plan, names, unroll):
         position = pop_positions.get(id(stmt))
         if position is None:
             statements.append(stmt)
-        else:
+        elif position in pre:
             statements.append(gast.Assign(targets=stmt.targets, value=_name(pre[position]),
                                           type_comment=None))
     statements.append(gast.Return(value=gast.Tuple(
@@ -410,6 +467,6 @@ def _adjoint_scan(loop, plan, names, unroll):
     target = gast.Tuple(elts=[_tuple(plan.acarried, True), _name("_", True)], ctx=gast.Store())
     out.append(body_fn)
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
-    for name, initial in plan.initial.items():   # the stack would have restored these
-        out.append(_assign(name, _name(initial)))
+    for name in plan.restore:   # the stack would have restored these
+        out.append(_assign(name, _name(plan.initial[name])))
     return [gast.copy_location(s, loop) for s in out]
