@@ -205,28 +205,21 @@ class Jacfwd(_Derived):
     def _derivatives(self):
         return [self._jvps[i] for i in self.wrt_indices]
 
-    def __call__(self, *args):
+    def __call__(self, *args, _value=None):
         _inputs(args, self.wrt_indices, self.func, "tg.jacfwd")
-        blocks, parts, tuple_out = None, None, False
+        value = self.func(*args) if _value is None else _value   # what to expect, checked
+        parts, tuple_out = _outputs(value, self.func, "tg.jacfwd")
+        blocks = [[None] * len(self.wrt_indices) for _ in parts]
         for position, i in enumerate(self.wrt_indices):
             jvp = self._last = self._jvps[i]
             x = args[i]
-            columns = None
+            columns = [[] for _ in parts]
             for k in range(np.size(x)):
-                value, tangent = jvp(*args, _basis(x, k))
-                if parts is None:
-                    parts, tuple_out = _outputs(value, self.func, "tg.jacfwd")
-                    blocks = [[None] * len(self.wrt_indices) for _ in parts]
-                if columns is None:
-                    columns = [[] for _ in parts]
+                _, tangent = jvp(*args, _basis(x, k))
                 for o, t in enumerate(tangent if tuple_out else (tangent,)):
                     columns[o].append(t)
-            if parts is None:   # an empty input: the output's shape from one plain call
-                parts, tuple_out = _outputs(self.func(*args), self.func, "tg.jacfwd")
-                blocks = [[None] * len(self.wrt_indices) for _ in parts]
             for o, part in enumerate(parts):
-                blocks[o][position] = _assemble(columns[o] if columns else [],
-                                                np.shape(part), np.shape(x))
+                blocks[o][position] = _assemble(columns[o], np.shape(part), np.shape(x))
         return _arrange(blocks, tuple_out, self.single)
 
 
@@ -287,7 +280,7 @@ class Jacobian(_Derived):
         n_in = sum(np.size(args[i]) for i in self.wrt_indices)
         n_out = sum(np.size(p) for p in parts)
         if n_in < n_out:
-            result = self._fwd(*args)
+            result = self._fwd(*args, _value=value)
             self._last = self._fwd._last
         else:
             result = self._rev(*args, _value=value)

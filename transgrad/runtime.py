@@ -586,25 +586,29 @@ class CotangentSum:
 
 
 class Omitted:
-    """A sequence of cotangents with entry ``index`` left out (None), computed lazily."""
+    """A sequence of cotangents with entry ``index`` zero (like ``value``), computed
+    lazily."""
 
-    def __init__(self, entries, index):
-        self.entries, self.index = entries, index
+    def __init__(self, entries, index, value):
+        self.entries, self.index, self.value = entries, index, value
 
     def __len__(self):
         return len(self.entries)
 
     def __getitem__(self, i):
-        return None if i % len(self.entries) == self.index else self.entries[i]
+        if i % len(self.entries) == self.index:
+            return zeros_like_value(self.value)
+        return self.entries[i]
 
     def __add__(self, other):
         return CotangentSum(self, other)
 
 
-def omit(entries, index):
-    """``entries`` without its entry ``index``: forward mode over ``einsum_vjp`` with one
-    operand's tangent in place of the operand changes the other operands' cotangents only."""
-    return Omitted(entries, index)
+def omit(entries, index, value):
+    """``entries`` with entry ``index`` zero (shaped like ``value``): forward mode over
+    ``einsum_vjp`` with one operand's tangent in place of the operand changes the other
+    operands' cotangents only."""
+    return Omitted(entries, index, value)
 
 
 def einsum_vjp(g, subscripts, operands):
@@ -825,3 +829,11 @@ def check_power(n):
     """Raise ValueError unless ``n >= 0`` (derivatives of ``matrix_power``)."""
     if n < 0:
         raise ValueError("the derivative of matrix_power needs n >= 0")
+
+
+def broadcast_tangent(t, value):
+    """The forward-mode tangent ``t`` with the shape of ``value`` (``d(x + c) = dx`` is as
+    large as ``x``, which broadcasting may have made smaller than the sum)."""
+    if np.shape(t) == np.shape(value):
+        return t
+    return np.broadcast_to(t, np.shape(value))

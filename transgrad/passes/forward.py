@@ -23,6 +23,7 @@ import gast
 import numpy as np
 
 from .. import ir, runtime
+from ..errors import TransformError
 from ..ir import clone
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.forward import (
@@ -36,6 +37,7 @@ from ..template import _literal, bind, inline
 from .activity import differentiable
 from .normalize import stack_operation
 from .reverse import _describe, assign, name, tgr_call
+from .shapes import shape_classes
 
 
 def _resolved(obj, dotted):
@@ -125,6 +127,7 @@ class ForwardBuilder:
         self.varied = varied_names(tree, wrt_names)
         # their tangents are updated in place too, so each is an array this code owns
         self.updated = updated_in_place(tree) & self.varied
+        self.classes = shape_classes(tree)
         self.tangents = {}
 
     def tangent(self, var):
@@ -244,7 +247,15 @@ class ForwardBuilder:
         positions = sorted(operands)
         from ..api import forward_function  # the callee is built by the same pipeline
         callee = name(f"{func.__name__}_jvp")
-        callee.resolved = forward_function(func, tuple(positions))
+        try:
+            callee.resolved = forward_function(func, tuple(positions))
+        except TransformError:
+            if func.__module__ != runtime.__name__:
+                raise
+            # a helper of generated code that forward mode cannot transform: say which
+            raise self.info.error(f"no forward-mode rule for `tgr.{func.__name__}` yet",
+                                  stmt.origin, hint="second derivatives through this function "
+                                  "are not supported yet") from None
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args],
@@ -345,7 +356,7 @@ class ForwardBuilder:
                     operands = clone(prim.args[i])
                     operands.elts[j] = self.tangent_of(element)
                     part = tgr_call("omit", self.substitute(value, i, operands),
-                                    gast.Constant(value=j + offset, kind=None))
+                                    gast.Constant(value=j + offset, kind=None), clone(element))
                     term = part if term is None else gast.BinOp(left=term, op=gast.Add(),
                                                                 right=part)
             elif kind == "multilinear":   # f(..., dx, ...): the primitive on the tangent
@@ -369,8 +380,20 @@ class ForwardBuilder:
                     f"no forward-mode rule for `{_describe(prim.func)}`{which} yet",
                     stmt.origin, hint="use reverse mode (tg.grad / tg.vjp) for this function")
             total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
+        if kind == "elementwise" and lookup_vjp(prim.func).broadcasting \
+                and not self.full_shape(prim, tangents, target):
+            # d(x + c) = dx: as large as x, which may be smaller than the sum (broadcast)
+            total = tgr_call("broadcast_tangent", total, name(target))
         out.append(assign(self.tangent(target), total))
         return out
+
+    def full_shape(self, prim, tangents, target):
+        """True when an operand with a tangent certainly has the result's shape (the shapes
+        analysis), so the tangent of a broadcasting elementwise primitive has it too."""
+        shape = self.classes.get(target)
+        return shape is not None and any(
+            t is not None and isinstance(a, gast.Name) and self.classes.get(a.id) == shape
+            for a, t in zip(prim.args, tangents))
 
     def positional(self, stmt):
         """``stmt.value`` with its differentiated keyword operands passed by position (as the

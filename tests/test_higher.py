@@ -1,0 +1,374 @@
+"""Jacobians and second derivatives over the shared corpus, and the forward rules on their own.
+
+* ``test_jacobian[<entry>]``: ``tg.jacfwd`` and ``tg.jacrev`` of every corpus function (with
+  respect to float arguments) against a central-difference Jacobian, ``tg.jacobian`` against
+  ``tg.jacrev``, and ``jax.jacfwd``;
+* ``test_hvp[<entry>]``: ``tg.hvp`` (forward mode over the generated gradient) of every
+  scalar-valued corpus function against central differences of transgrad's own gradient along
+  the same vector, and against ``jax.jvp(jax.grad(f))``;
+* ``test_hessian[<entry>]``: ``tg.hessian`` against differences of ``tg.grad`` and
+  ``jax.hessian``, on a sample of small inputs;
+
+JAX runs these eagerly at about 0.3 s a function, so it checks a fixed sample of the corpus
+(every ``JAX_STRIDE``-th function that runs on jax.numpy); the differences check every one.
+* ``test_jvp_rule[<rule>-<k>]``: every explicit forward rule on its samples.
+
+Functions whose derivatives need a rule forward mode lacks (a user's ``tg.defvjp`` rule) are
+skipped with the reason, so the coverage shows in the test report.
+"""
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from tests import checks
+from tests.corpus import CORPUS
+from transgrad.rules.forward import JVP_RULES
+
+EPS = 1e-6
+JAX_STRIDE = 16
+_JAX_SAMPLE = {id(e) for e in [e for e in CORPUS if e.jax][::JAX_STRIDE]}
+
+
+def _with_jax(entry):
+    return checks.HAVE_JAX and id(entry) in _JAX_SAMPLE
+
+
+def _float_args(entry, args):
+    return all(checks.is_float_value(args[i]) for i in entry.wrt_indices)
+
+
+def _random_like(value, rng):
+    if isinstance(value, float):
+        return float(rng.uniform(-1, 1))
+    return rng.uniform(-1, 1, np.shape(value)).astype(value.dtype)
+
+
+def _moved(args, indices, directions, step):
+    out = list(args)
+    for i, d in zip(indices, directions):
+        out[i] = args[i] + step * d
+        if isinstance(args[i], float):
+            out[i] = float(out[i])
+    return out
+
+
+def _skip_without_rule(error):
+    text = str(error)
+    if "no forward-mode rule" in text:
+        pytest.skip(text.splitlines()[0])
+    raise error
+
+
+def _jax_args(args):
+    return [checks.jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def _as_numpy(tree):
+    if isinstance(tree, (tuple, list)):
+        return tuple(_as_numpy(t) for t in tree)
+    return np.asarray(tree)
+
+
+# --- Jacobians -----------------------------------------------------------------------------
+
+def _numeric_jacobian(func, args, i):
+    """d func(*args) / d args[i] by central differences: out.shape + x.shape (per output)."""
+    x = args[i]
+    flat = np.array(x, dtype=float).reshape(-1)
+    columns = []
+    for k in range(flat.size):
+        step = np.zeros_like(flat)
+        step[k] = EPS
+        up = func(*_moved(args, [i], [step.reshape(np.shape(x))], 1.0))
+        down = func(*_moved(args, [i], [step.reshape(np.shape(x))], -1.0))
+        if isinstance(up, tuple):
+            columns.append([(np.asarray(u, float) - np.asarray(d, float)) / (2 * EPS)
+                            for u, d in zip(up, down)])
+        else:
+            columns.append([(np.asarray(up, float) - np.asarray(down, float)) / (2 * EPS)])
+    blocks = []
+    for o in range(len(columns[0])):
+        stacked = np.stack([c[o] for c in columns], axis=-1)
+        blocks.append(stacked.reshape(np.shape(columns[0][o]) + np.shape(x)))
+    return blocks
+
+
+def _blocks(result, entry, tuple_out):
+    """The nested Jacobian result as blocks[o][position]."""
+    rows = result if tuple_out else (result,)
+    return [(row,) if isinstance(entry.wrt, int) else tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[e.name for e in CORPUS])
+def test_jacobian(entry):
+    args = entry.sample()
+    if not _float_args(entry, args):
+        pytest.skip("structured argument: Jacobians take float arrays and floats")
+    if sum(np.size(args[i]) for i in entry.wrt_indices) > 40:
+        pytest.skip("a large input: the Jacobian is checked on the smaller entries")
+    value = entry.func(*args)
+    tuple_out = isinstance(value, tuple)
+    try:
+        forward = tg.jacfwd(entry.func, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_without_rule(error)
+    reverse = tg.jacrev(entry.func, wrt=entry.wrt)(*args)
+    auto = tg.jacobian(entry.func, wrt=entry.wrt)(*args)
+    checks.assert_close(auto, reverse, f"{entry.name} jacobian vs jacrev", rtol=1e-10,
+                        atol=1e-12)
+    expected = [_numeric_jacobian(entry.func, args, i) for i in entry.wrt_indices]
+    for name, result in (("jacfwd", forward), ("jacrev", reverse)):
+        blocks = _blocks(result, entry, tuple_out)
+        for o, row in enumerate(blocks):
+            for position, block in enumerate(row):
+                checks.assert_close(block, expected[position][o],
+                                    f"{entry.name} {name} output {o} argument {position}",
+                                    rtol=1e-4, atol=1e-5)
+    if _with_jax(entry):
+        jf = checks.jax_version(entry.func)
+        argnums = entry.wrt if isinstance(entry.wrt, int) else tuple(entry.wrt)
+        reference = checks.jax.jacfwd(jf, argnums=argnums)(*_jax_args(args))
+        checks.assert_close(forward, _as_numpy(reference), f"{entry.name} vs jax.jacfwd",
+                            rtol=1e-6, atol=1e-8)
+
+
+# --- second derivatives ----------------------------------------------------------------------
+
+SCALAR = [e for e in CORPUS if not e.vector_output]
+
+
+@pytest.mark.parametrize("entry", SCALAR, ids=[e.name for e in SCALAR])
+def test_hvp(entry):
+    args = entry.sample()
+    if not _float_args(entry, args):
+        pytest.skip("structured argument: tg.hvp takes float arrays and floats")
+    rng = np.random.default_rng(7)
+    vs = [_random_like(args[i], rng) for i in entry.wrt_indices]
+    v = vs[0] if isinstance(entry.wrt, int) else tuple(vs)
+    try:
+        hv = tg.hvp(entry.func, wrt=entry.wrt)(*args, v)
+    except tg.TransformError as error:
+        _skip_without_rule(error)
+    grad = tg.grad(entry.func, wrt=entry.wrt)
+    up, down = grad(*_moved(args, entry.wrt_indices, vs, EPS)), \
+        grad(*_moved(args, entry.wrt_indices, vs, -EPS))
+    if isinstance(entry.wrt, int):
+        expected = (np.asarray(up) - np.asarray(down)) / (2 * EPS)
+        checks.assert_close(hv, expected if np.ndim(expected) else float(expected),
+                            f"{entry.name} hvp vs differences of tg.grad", rtol=1e-4, atol=1e-5)
+    else:
+        expected = tuple((np.asarray(u) - np.asarray(d)) / (2 * EPS) for u, d in zip(up, down))
+        checks.assert_close(hv, expected, f"{entry.name} hvp vs differences of tg.grad",
+                            rtol=1e-4, atol=1e-5)
+    for h, x in zip(hv if isinstance(hv, tuple) else (hv,), [args[i] for i in entry.wrt_indices]):
+        assert type(h) is type(x) and np.shape(h) == np.shape(x), \
+            f"{entry.name}: the product has the argument's type and shape"
+    if _with_jax(entry):
+        jf = checks.jax_version(entry.func)
+        jargs = _jax_args(args)
+
+        def gradient(*moving):
+            call = list(jargs)
+            for i, m in zip(entry.wrt_indices, moving):
+                call[i] = m
+            argnums = 0 if isinstance(entry.wrt, int) else tuple(range(len(moving)))
+            return checks.jax.grad(lambda *a: jf(*_placed(call, entry.wrt_indices, a)),
+                                   argnums=argnums)(*moving)
+        primals = tuple(jargs[i] for i in entry.wrt_indices)
+        _, reference = checks.jax.jvp(gradient, primals, tuple(_jax_args(vs)))
+        checks.assert_close(hv, _as_numpy(reference), f"{entry.name} vs jax.jvp(jax.grad)",
+                            rtol=1e-6, atol=1e-8)
+
+
+def _placed(call, indices, values):
+    out = list(call)
+    for i, v in zip(indices, values):
+        out[i] = v
+    return out
+
+
+# the Hessian is tg.jacfwd over the same forward-over-reverse code test_hvp checks on every
+# entry: a quarter of these groups keeps the build time down
+SMALL = [e for e in SCALAR if e.group in ("arithmetic", "elementwise", "linalg", "reductions",
+                                           "models", "control")][::4]
+
+
+@pytest.mark.parametrize("entry", SMALL, ids=[e.name for e in SMALL])
+def test_hessian(entry):
+    args = entry.sample()
+    if not _float_args(entry, args) or sum(np.size(args[i]) for i in entry.wrt_indices) > 24:
+        pytest.skip("the Hessian is checked on small float arguments")
+    try:
+        hessian = tg.hessian(entry.func, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_without_rule(error)
+    grad = tg.grad(entry.func, wrt=entry.wrt)
+    expected = [_numeric_jacobian(grad, args, i) for i in entry.wrt_indices]
+    blocks = [(hessian,)] if isinstance(entry.wrt, int) else hessian
+    for o, row in enumerate(blocks):
+        for position, block in enumerate(row):
+            checks.assert_close(block, expected[position][o],
+                                f"{entry.name} hessian block {o}, {position}", rtol=1e-4,
+                                atol=1e-5)
+    if _with_jax(entry):
+        argnums = entry.wrt if isinstance(entry.wrt, int) else tuple(entry.wrt)
+        reference = checks.jax.hessian(checks.jax_version(entry.func), argnums=argnums)(
+            *_jax_args(args))
+        checks.assert_close(hessian, _as_numpy(reference), f"{entry.name} vs jax.hessian",
+                            rtol=1e-6, atol=1e-8)
+
+
+# --- the explicit forward rules on their samples -------------------------------------------
+
+def _jvp_cases():
+    seen, cases = set(), []
+    for by_position in JVP_RULES.values():
+        for rule in by_position.values():
+            if id(rule) in seen:
+                continue
+            seen.add(id(rule))
+            assert rule.samples, f"forward rule {rule.name} has no samples"
+            cases += [pytest.param(rule, k, id=f"{rule.name}-{k}")
+                      for k in range(len(rule.samples))]
+    return cases
+
+
+@pytest.mark.parametrize("rule, index", _jvp_cases())
+def test_jvp_rule(rule, index, tmp_path):
+    from tests.test_rules import Case, _load, _module_source
+    case = Case(rule, rule.samples[index])
+    primitive = rule.primitives[0]
+    source, values, wrt = _module_source(case, primitive)
+    module = _load(tmp_path, f"jvp_rule_{rule.name}_{index}", source)
+    module.prim = primitive
+    position = wrt[case.slots.index((rule.argnum, None))]
+    rng = np.random.default_rng(index)
+    tangent = rng.uniform(-1, 1, np.shape(values[position]))
+    if case.spd[case.slots.index((rule.argnum, None))]:
+        tangent = tangent + np.swapaxes(tangent, -1, -2)   # stay symmetric
+    _, slope = tg.jvp(module.f, wrt=position)(*values, tangent)
+
+    def along(step):
+        moved = list(values)
+        moved[position] = values[position] + step * tangent
+        return module.f(*moved)
+    up, down = along(EPS), along(-EPS)
+    if isinstance(up, tuple):
+        expected = tuple((np.asarray(u) - np.asarray(d)) / (2 * EPS) for u, d in zip(up, down))
+    else:
+        expected = (np.asarray(up) - np.asarray(down)) / (2 * EPS)
+    checks.assert_close(_as_numpy(slope), expected, f"{rule.name} sample {index}\n{source}",
+                        rtol=1e-4, atol=1e-5)
+
+
+# --- derivatives of derivatives, and what they look like ----------------------------------
+
+def test_jvp_of_grad_is_forward_over_reverse_source():
+    from tests.fixtures import userfuncs as uf
+    hvp = tg.jvp(tg.grad(uf.recurrence, wrt=(0, 1)), wrt=(0, 1))
+    _, (ha, hx) = hvp(0.5, 0.3, (1.0, 0.0))
+    grad = tg.grad(uf.recurrence, wrt=(0, 1))
+    up, down = grad(0.5 + EPS, 0.3), grad(0.5 - EPS, 0.3)
+    assert ha == pytest.approx((up[0] - down[0]) / (2 * EPS), rel=1e-6)
+    assert hx == pytest.approx((up[1] - down[1]) / (2 * EPS), rel=1e-6)
+    # the gradient's stack carries a stack of tangents beside it
+    assert "dstack.append(" in hvp.source and "dstack.pop()" in hvp.source
+
+
+def test_hvp_keeps_float32():
+    x = np.linspace(-1, 1, 4).astype(np.float32)
+    hv = tg.hvp(_cubic)(x, np.ones(4, dtype=np.float32))
+    assert hv.dtype == np.float32 and hv.shape == (4,)
+
+
+def _cubic(x):
+    return np.sum(np.sin(x) * x ** 3)
+
+
+def test_jacobian_shapes_follow_jax():
+    def f(x, w):
+        return np.tanh(x @ w)
+    x, w = np.linspace(0.1, 0.5, 3), np.linspace(-1, 1, 12).reshape(3, 4)
+    jx, jw = tg.jacobian(f, wrt=(0, 1))(x, w)
+    assert jx.shape == (4, 3) and jw.shape == (4, 3, 4)
+    assert isinstance(tg.jacfwd(lambda_free_square)(1.5), float)
+    assert tg.jacfwd(lambda_free_square)(1.5) == pytest.approx(3.0)
+
+
+def lambda_free_square(x):
+    return x * x
+
+
+def test_hessian_wrt_tuple_is_nested():
+    def f(x, y):
+        return np.sum(x ** 2 * y) + np.sum(y ** 3)
+    x, y = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    (hxx, hxy), (hyx, hyy) = tg.hessian(f, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(hxx, np.diag(2 * y))
+    np.testing.assert_allclose(hxy, np.diag(2 * x))
+    np.testing.assert_allclose(hyx, np.diag(2 * x))
+    np.testing.assert_allclose(hyy, np.diag(6 * y))
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+def _quadratic(x, w):
+    return np.sum((x @ w) ** 2)
+
+
+@pytest.mark.parametrize("tangent, match", [
+    (np.ones(4), r"argument 0 \(x\) .* must be a float array of shape \(3,\).*got an array of "
+                 + r"float64 with shape \(4,\)"),
+    (np.ones(3, dtype=int), r"must be a float array of shape \(3,\).*int64"),
+    ((np.ones(3),), r"must be a float array of shape \(3,\).*got a tuple"),
+    (2, r"must be a float array of shape \(3,\).*got the int 2"),
+])
+def test_jvp_rejects_a_bad_tangent(tangent, match):
+    x, w = np.ones(3), np.ones((3, 2))
+    with pytest.raises(tg.TransformError, match=match):
+        tg.jvp(_quadratic)(x, w, tangent)
+
+
+def test_jvp_wrt_tuple_takes_a_tuple_of_tangents():
+    x, w = np.ones(3), np.ones((3, 2))
+    with pytest.raises(tg.TransformError, match=r"takes a tuple of 2 tangents \(for x, w\)"):
+        tg.jvp(_quadratic, wrt=(0, 1))(x, w, np.ones(3))
+    with pytest.raises(tg.TransformError, match=r"argument 1 \(w\).*shape \(3, 2\)"):
+        tg.jvp(_quadratic, wrt=(0, 1))(x, w, (np.ones(3), np.ones(3)))
+    with pytest.raises(tg.TransformError, match=r"must be a float, like s; got the int 1"):
+        tg.jvp(_scalar)(2.0, 1)
+
+
+def _scalar(s):
+    return s * s
+
+
+def _vector(x):
+    return np.sin(x)
+
+
+def _dictionary(x):
+    return {"y": x * 2.0}
+
+
+def _text(x):
+    return "x"
+
+
+def test_hessian_of_a_vector_function_says_so():
+    with pytest.raises(tg.TransformError, match=r"tg.hessian\(_vector\) needs _vector to "
+                                                r"return a scalar; it returned shape \(3,\)"):
+        tg.hessian(_vector)(np.ones(3))
+
+
+@pytest.mark.parametrize("func", [_dictionary, _text])
+@pytest.mark.parametrize("entry", [tg.jacobian, tg.jacfwd, tg.jacrev])
+def test_jacobian_of_a_non_array_output_says_so(entry, func):
+    with pytest.raises(tg.TransformError, match="needs .* to return an array or a number"):
+        entry(func)(np.ones(3))
+
+
+def test_jacobian_with_respect_to_an_int_names_it():
+    with pytest.raises(tg.TransformError, match=r"argument 0 \(s\) is the int 3"):
+        tg.jacobian(_scalar)(3)
