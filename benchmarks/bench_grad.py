@@ -11,6 +11,14 @@ Workloads (all float64):
    floats, gradient wrt (a, x) (target 1.3x); ``loop_math``: the same with ``math.sin``.
 5. ``build``: how long transgrad takes to build the gradient of a generated 50-line
    straight-line numpy function (target: under 50 ms).
+6. ``forward``: forward mode (``tg.jvp``) on a function of one scalar input and many outputs,
+   the ridge-regression predictions ``x @ solve(x.T @ x + lam I, x.T @ y)`` (x: 2000 x 50) as
+   a function of ``lam``, against the function itself (target: 1.5x);
+   ``forward_chain``: the same on an elementwise chain where every operation depends on the
+   input, the logistic curve ``k / (1 + a exp(-r t))`` at 100000 points (no target: each
+   operation gains a tangent operation about as costly as itself).
+7. ``hvp``: ``tg.hvp`` (forward over the generated gradient) of the ``mlp3`` loss with respect
+   to all six weights, against one ``tg.grad`` call (target: 4x).
 
 For 1 to 4 every implementation is checked against the hand-written gradient first,
 then timed round-robin (the starting implementation rotates each round) so machine noise hits
@@ -311,6 +319,162 @@ WORKLOADS = {
         "loss": recur_math, "hand": recur_math_grad_hand, "data": loop_data,
         "make": None, "make_torch": None, "target": 1.3, "baseline": "math by hand"},
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads 6 and 7: forward mode and Hessian-vector products, as ratios to a baseline
+# ---------------------------------------------------------------------------------------------
+
+def ridge_predictions(lam, x, y):
+    gram = x.T @ x + lam * np.eye(x.shape[1])
+    coef = np.linalg.solve(gram, x.T @ y)
+    return x @ coef
+
+
+def logistic_curve(r, t, k, a):
+    return k / (1.0 + a * np.exp(-r * t))
+
+
+def _forward_impls(func, args, libs, build_repeat):
+    """f itself (the baseline) and its forward derivative along the scalar input (1.0)."""
+    impls, setup = {"f itself": lambda: func(*args)}, {}
+
+    def tg_build():
+        transgrad.api._cache.clear()
+        return transgrad.api.build(func, (0,), True, "jvp")
+
+    setup["transgrad jvp"] = _median_time(tg_build, build_repeat)
+    djvp = tg.jvp(func)
+    djvp(*args, 1.0)
+    impls["transgrad jvp"] = lambda: djvp(*args, 1.0)
+    generated = djvp._generated[0]
+    impls["transgrad (generated fn only)"] = lambda: generated(*args, tangent=1.0)
+    eps = 1e-6
+    expected = (func(args[0] + eps, *args[1:]) - func(args[0] - eps, *args[1:])) / (2 * eps)
+    checks = {"transgrad jvp": (lambda: djvp(*args, 1.0)[1], expected, 1e-5)}
+    jax = libs.get("jax")
+    if jax is not None:
+        jnp = libs["jax.numpy"]
+        jfunc = _rebind(func, jnp)
+        jargs = tuple(jax.device_put(a) for a in args)
+        jfn = jax.jit(lambda *a: jax.jvp(lambda s: jfunc(s, *a[1:]), (a[0],), (1.0,)))
+        jax.block_until_ready(jfn(*jargs))
+        impls["jax.jit(jvp)"] = lambda: jax.block_until_ready(jfn(*jargs))
+        checks["jax.jit(jvp)"] = (lambda: np.asarray(jfn(*jargs)[1]), expected, 1e-5)
+    return impls, setup, checks
+
+
+def _rebind(func, namespace):
+    import types
+    scope = dict(func.__globals__, np=namespace)
+    return types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__)
+
+
+def forward_ridge(libs, build_repeat):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2000, 50)), rng.standard_normal(2000)
+    return _forward_impls(ridge_predictions, (0.5, x, y), libs, build_repeat)
+
+
+def forward_chain(libs, build_repeat):
+    rng = np.random.default_rng(0)
+    n = 100_000
+    args = (0.3, np.linspace(0.0, 10.0, n), rng.uniform(1, 2, n), rng.uniform(1, 3, n))
+    return _forward_impls(logistic_curve, args, libs, build_repeat)
+
+
+def hvp_mlp3(libs, build_repeat):
+    """One tg.grad call of the mlp3 loss (the baseline) and one tg.hvp call."""
+    rng = np.random.default_rng(0)
+    wrt_args, data = mlp3_data(rng)
+    args = wrt_args + data
+    wrt = tuple(range(len(wrt_args)))
+    v = tuple(rng.standard_normal(np.shape(a)) for a in wrt_args)
+    dloss = tg.grad(mlp3_loss, wrt=wrt)
+    dloss(*args)
+    impls, setup = {"transgrad grad": lambda: dloss(*args)}, {}
+
+    def tg_build():
+        transgrad.api._cache.clear()
+        inner = tg.grad(mlp3_loss, wrt=wrt)
+        return transgrad.api.build(inner, wrt, False, "jvp")
+
+    setup["transgrad hvp"] = _median_time(tg_build, build_repeat)
+    hvp = tg.hvp(mlp3_loss, wrt=wrt)
+    hvp(*args, v)
+    impls["transgrad hvp"] = lambda: hvp(*args, v)
+    generated = hvp._jvp._generated[0]
+    impls["transgrad (generated fn only)"] = lambda: generated(*args, tangent=v)
+    eps = 1e-6
+    up = dloss(*[a + eps * d for a, d in zip(wrt_args, v)], *data)
+    down = dloss(*[a - eps * d for a, d in zip(wrt_args, v)], *data)
+    expected = [(u - d) / (2 * eps) for u, d in zip(up, down)]
+    checks = {"transgrad hvp": (lambda: hvp(*args, v), expected, 1e-5)}
+    jax = libs.get("jax")
+    if jax is not None:
+        jloss = mlp3_make(libs["jax.numpy"])
+        jargs = tuple(jax.device_put(a) for a in args)
+        jv = tuple(jax.device_put(d) for d in v)
+
+        def jhvp(*a):
+            def gradient(*w):
+                return jax.grad(jloss, argnums=wrt)(*w, *a[len(wrt):])
+            return jax.jvp(gradient, a[:len(wrt)], jv)[1]
+        jfn = jax.jit(jhvp)
+        jax.block_until_ready(jfn(*jargs))
+        impls["jax.jit(jvp(grad))"] = lambda: jax.block_until_ready(jfn(*jargs))
+        checks["jax.jit(jvp(grad))"] = (lambda: [np.asarray(h) for h in jfn(*jargs)], expected,
+                                        1e-5)
+    return impls, setup, checks
+
+
+RATIO_WORKLOADS = {
+    "forward": {
+        "title": "forward mode, one scalar input and 2000 outputs: ridge predictions "
+                 "x @ solve(x.T @ x + lam I, x.T @ y), x 2000 x 50, d/d lam; vs f itself",
+        "make": forward_ridge, "baseline": "f itself", "measured": "transgrad jvp",
+        "target": 1.5},
+    "forward_chain": {
+        "title": "forward mode along an elementwise chain: k / (1 + a exp(-r t)) at 100000 "
+                 "points, d/d r (every operation depends on r); vs f itself",
+        "make": forward_chain, "baseline": "f itself", "measured": "transgrad jvp",
+        "target": None},
+    "hvp": {
+        "title": "Hessian-vector product of the mlp3 loss wrt all six weights (forward over "
+                 "reverse); vs one tg.grad call",
+        "make": hvp_mlp3, "baseline": "transgrad grad", "measured": "transgrad hvp",
+        "target": 4.0},
+}
+
+
+def run_ratio_workload(key, libs, args):
+    spec = RATIO_WORKLOADS[key]
+    print(f"\n== {key}: {spec['title']}")
+    impls, setup, checks = spec["make"](libs, args.build_repeat)
+    for name, (compute, expected, tol) in checks.items():
+        got = compute()
+        for g, e in zip(got if isinstance(got, (list, tuple)) else [got],
+                        expected if isinstance(expected, (list, tuple)) else [expected]):
+            np.testing.assert_allclose(np.asarray(g), e, rtol=tol, atol=tol,
+                                       err_msg=f"{name} disagrees with central differences")
+    print(f"  {', '.join(checks)} agree with central differences; {args.samples} round-robin "
+          f"samples of ~{args.sample_ms:g} ms each")
+    baseline = spec["baseline"]
+    results = time_round_robin(impls, baseline, args.samples, args.sample_ms / 1e3)
+    print_table(results, setup)
+    ratio = results[spec["measured"]]["ratio"]
+    target = spec["target"]
+    if target is None:
+        verdict = "(no target)"
+    else:
+        verdict = f"-> {'meets' if ratio <= target else 'MISSES'} the target (at most {target:g}x)"
+    print(f"  {spec['measured']} / {baseline} = {ratio:.2f}x {verdict}")
+    print(f"  the 'vs hand' column is relative to {baseline}; setup: transgrad = build with the "
+          "cache cleared (median)")
+    return {"title": spec["title"], "baseline": baseline, "target_ratio": target,
+            "transgrad_ratio": ratio,
+            "meets_target": None if target is None else ratio <= target,
+            "setup_s": setup, "results": results}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,7 +810,8 @@ def parse_args(argv=None):
     parser.add_argument("--builds", type=int, help="builds timed in the build workload")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS/OpenMP/XLA/torch threads (0: library defaults); default 1")
-    parser.add_argument("--only", choices=[*WORKLOADS, "build"], action="append",
+    parser.add_argument("--only", choices=[*WORKLOADS, "build", *RATIO_WORKLOADS],
+                        action="append",
                         help="run only this workload (repeatable)")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -675,7 +840,7 @@ def main(argv=None):
             n_wrt = len(spec["data"](np.random.default_rng(0))[0])
             print(f"\n-- generated source, {key} --")
             print(tg.grad(spec["loss"], wrt=tuple(range(n_wrt))).source)
-    only = args.only or [*WORKLOADS, "build"]
+    only = args.only or [*WORKLOADS, "build", *RATIO_WORKLOADS]
     report = {"versions": versions, "threads": THREADS, "dtype": "float64", "quick": args.quick,
               "samples": args.samples, "sample_ms": args.sample_ms, "workloads": {}}
     start = time.perf_counter()
@@ -684,6 +849,9 @@ def main(argv=None):
             report["workloads"][key] = run_workload(key, libs, args)
     if "build" in only:
         report["workloads"]["build"] = run_build(libs, args)
+    for key in RATIO_WORKLOADS:
+        if key in only:
+            report["workloads"][key] = run_ratio_workload(key, libs, args)
     report["wall_s"] = time.perf_counter() - start
     print(f"\ntotal {report['wall_s']:.1f} s")
     if args.json:
