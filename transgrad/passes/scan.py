@@ -231,6 +231,13 @@ def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
     return lowered
 
 
+def _unroll(unroll):
+    """``unroll=`` for ``jax.lax.scan`` when it is not the default (measured: unrolling made
+    the benchmark's recurrence and RNN slower to compile and to run on the CPU)."""
+    return [] if unroll == 1 else [gast.keyword(arg="unroll",
+                                                value=gast.Constant(value=unroll, kind=None))]
+
+
 def _replace(block, stmt, new):
     k = next(k for k, s in enumerate(block) if s is stmt)
     block[k:k + 1] = new
@@ -396,8 +403,7 @@ def _primal_scan(loop, plan, names, unroll):
     plan.indices = names.fresh("indices")
     out = [body_fn, _assign(plan.indices, _dotted_call("tgr.loop_indices", [loop.iter]))]
     scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.carried),
-                                         _name(plan.indices)],
-                        [gast.keyword(arg="unroll", value=gast.Constant(value=unroll, kind=None))])
+                                         _name(plan.indices)], _unroll(unroll))
     target = gast.Tuple(elts=[_tuple(plan.carried, True),
                               _tuple([after for _, after in stacked], True)], ctx=gast.Store())
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
@@ -462,8 +468,8 @@ def _adjoint_scan(loop, plan, names, unroll):
         arg.ctx = gast.Param()
     scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.acarried),
                                          gast.Tuple(elts=xs_values, ctx=gast.Load())],
-                        [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None)),
-                         gast.keyword(arg="unroll", value=gast.Constant(value=unroll, kind=None))])
+                        [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))]
+                        + _unroll(unroll))
     target = gast.Tuple(elts=[_tuple(plan.acarried, True), _name("_", True)], ctx=gast.Store())
     out.append(body_fn)
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
