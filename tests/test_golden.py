@@ -58,17 +58,39 @@ MATRICES = HEAD + """\
     return (tgr.match(bw1, w1), tgr.match(bw2, w2))
 """
 
+EXACT = """\
+def dtwo_layer(w1, w2, x, y):
+    t1 = x @ w1
+    h = np.maximum(t1, 0.0)
+    out = h @ w2
+    t2 = out - y
+    # grad of line {ret}: return np.sum((out - y) ** 2)
+    bout = 2.0 * t2
+    # grad of line {out}: out = h @ w2
+    bh = bout @ w2.T
+    bw2 = h.T @ bout
+    # grad of line {h}: h = np.maximum(x @ w1, 0.0)
+    tie = 0.5 * (t1 == 0.0)
+    bt1 = bh * ((t1 > 0.0) + tie)
+    bw1 = x.T @ bt1
+    return (bw1, bw2)
+"""
+
 
 def test_two_layer_net():
     """Before any call the ranks are unknown and the matrix-product rule keeps its run-time
-    choice; called with matrices, the code is built with the one ``@`` per adjoint."""
+    choice; called with matrices, the code is built with the one ``@`` per adjoint, and for
+    float64 matrices of these exact shapes the broadcasting check and ``tgr.match`` go too."""
     ret = line_of(uf.two_layer, "return np.sum")
     lines = {"ret": ret, "out": ret - 1, "h": ret - 2}
     dfun = tg.grad(uf.two_layer, wrt=(0, 1))
     assert dfun.source == GENERAL.format(**lines)
     rng = np.random.default_rng(0)
     dfun(*[rng.normal(size=s) for s in [(5, 4), (4, 3), (6, 5), (6, 3)]])
-    assert dfun.source == MATRICES.format(**lines)
+    assert dfun.source == EXACT.format(**lines)
+    by_rank = tg.api.build(uf.two_layer, (0, 1), False, "grad",
+                           param_ranks=((0, 2), (1, 2), (2, 2), (3, 2)))
+    assert by_rank[1] == MATRICES.format(**lines)
 
 
 def test_scalar_recurrence_called_with_floats():

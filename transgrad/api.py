@@ -20,6 +20,7 @@ from .passes.aliasing import check_in_place_updates
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.functionalize import functionalize
+from .passes.exact import specialize
 from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
@@ -31,6 +32,9 @@ _cache = {}
 _RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
 _cache_lock = threading.RLock()
 _NDARRAY = np.ndarray
+_EXACT_MODES = ("grad", "value_and_grad", "vjp")
+_EXACT_VARIANTS = 4     # exact-shape variants a derivative may ask to be made
+_SHAPE_KEYS = 64        # argument shapes remembered per derivative (and per built code)
 _ABSENT = object()
 
 _WHAT = {
@@ -233,7 +237,10 @@ class GradientFunction:
         self.verbose = verbose
         self._generated = None      # (callable, source) most recently used
         self._variants = {}         # which arguments are Python numbers -> (callable, source)
-        self._by_types = {}         # argument types -> (callable, variant): the per-call lookup
+        self._by_types = {}         # argument types -> (callable, variant, check)
+        self._by_shapes = {}        # argument shapes and dtypes -> the same: the per-call lookup
+        self._exact_made = 0        # variants made for exact shapes (see _for_shapes)
+        self._cotangent = mode in ("vjp", "jvp")   # the last argument is a (co)tangent
         functools.update_wrapper(self, func, updated=())   # not a derivative's state
         self.__name__ = "d" + getattr(func, "__name__", "f")
         self.__qualname__ = "d" + getattr(func, "__qualname__", "f")
@@ -300,8 +307,34 @@ class GradientFunction:
         known = self._by_types[types] = (generated, self._generated, not settled)
         return known
 
+    def _for_shapes(self, shapes, args):
+        """The per-call lookup's entry for arguments of these exact shapes and dtypes: the
+        code for their types, or that code with what the shapes decide decided
+        (``passes/exact.py``: no broadcasting checks, gradients returned as they are). Exact
+        code is made for the first few shapes only, so callers whose shapes keep changing
+        build nothing more and run the code for their types."""
+        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY else type(a)
+                       for a in args])
+        known = self._by_types.get(types) or self._for_types(types, args)
+        if len(self._by_shapes) >= _SHAPE_KEYS:
+            return known
+        if self.mode in _EXACT_MODES:
+            # kept with the code they specialize, so every GradientFunction of it shares them
+            made = known[0].__dict__.setdefault("exact_variants", {})
+            exact = made.get(shapes, False)
+            if exact is False and self._exact_made < _EXACT_VARIANTS \
+                    and len(made) < _SHAPE_KEYS:
+                self._exact_made += 1
+                exact = made[shapes] = specialize(known[0], known[1][1], args)
+                if exact is not None and self.verbose:
+                    print(exact[1])
+            if exact:
+                known = (exact[0], exact, known[2])
+        self._by_shapes[shapes] = known
+        return known
+
     def __call__(self, *args, **kwargs):
-        if self.mode in ("vjp", "jvp"):
+        if self._cotangent:
             if not args:
                 raise TypeError(f"{self.__name__}() needs the arguments of "
                                 f"{self.func.__name__} followed by a "
@@ -309,13 +342,12 @@ class GradientFunction:
             *args, cotangent = args
             if self.mode == "jvp":
                 higher.check_tangent(self, args, cotangent)
-        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY else type(a)
-                       for a in args])
-        known = self._by_types.get(types) or self._for_types(types, args)
+        shapes = tuple([(a.shape, a.dtype) if type(a) is _NDARRAY else type(a) for a in args])
+        known = self._by_shapes.get(shapes) or self._for_shapes(shapes, args)
         generated, self._generated, check = known
         if check:
             self._check_args(args)
-        if self.mode in ("vjp", "jvp"):
+        if self._cotangent:
             code = generated.__code__   # the (co)tangent is the last keyword-only parameter
             kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = cotangent
         return generated(*args, **kwargs)

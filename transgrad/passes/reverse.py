@@ -31,6 +31,7 @@ import numpy as np
 from .. import ir
 from ..ir import clone, index_value, walk
 from ..rules import is_nondifferentiable, lookup_vjp
+from ..rules.generated import check_reverse_over_generated
 from ..template import inline
 from .activity import activity, assignments, differentiable
 from .shapes import overwritten_names, scalar_names, shape_classes
@@ -68,14 +69,15 @@ class ReverseBuilder:
     ``0.0`` just before it; all others are created by their first contribution.
     """
 
-    def __init__(self, info, tree, wrt_names, namer, saved=None, scalar_params=()):
+    def __init__(self, info, tree, wrt_names, namer, saved=None, scalar_params=(),
+                 reassigned=None):
         self.info = info
         self.tree = tree
         self.namer = namer
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
         self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
-        self.reassigned = overwritten_names(tree.body)
+        self.reassigned = overwritten_names(tree.body) if reassigned is None else reassigned
         # pass 1 saves every reassigned name; the caller then keeps only those the adjoint reads
         self.saved = self.reassigned if saved is None else saved
         self.stack = None
@@ -621,6 +623,8 @@ def block_locals(body):
     the same block, and never touched elsewhere: its adjoint starts fresh each time the block's
     adjoint runs, so it needs no ``0.0`` start. ``result["all"]`` unions every block's names.
     """
+    if not any(isinstance(stmt, (gast.If, gast.For, gast.While)) for stmt in body):
+        return {"all": set()}   # straight-line code has no blocks
     touched = {}
     for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Name):
@@ -682,20 +686,22 @@ def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
     "value_and_grad" (returns the value too) or "vjp" (a keyword-only cotangent ``g``).
     ``single``: return one gradient rather than a tuple of them.
     """
+    check_reverse_over_generated(info, tree)   # generated code: what reverse mode cannot do
     params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
     # a trial build finds which overwritten values the adjoint really reads; only those are
     # saved on the stack in the real build
     saved = set()
-    if overwritten_names(tree.body):   # straight-line code overwrites nothing: no trial
+    reassigned = overwritten_names(tree.body)
+    if reassigned:   # straight-line code overwrites nothing: no trial
         trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer),
-                               scalar_params=scalar_params)
+                               scalar_params=scalar_params, reassigned=set(reassigned))
         _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
         read = {n.id for stmt in trial.adjoint_sweep for n in walk(stmt)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         saved = trial.reassigned & read
     builder = ReverseBuilder(info, tree, wrt_names, namer, saved=saved,
-                             scalar_params=scalar_params)
+                             scalar_params=scalar_params, reassigned=reassigned)
     return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
 
 

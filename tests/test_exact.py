@@ -1,0 +1,158 @@
+"""Code for exact argument shapes (``passes/exact.py``): what the shapes decide is decided at
+build time, and a call with other shapes never runs code made for the first ones."""
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from transgrad import api
+
+
+def bias_loss(x, b):
+    return np.sum(np.tanh(x + b) * x)
+
+
+def bias_grad(x, b):
+    t = np.tanh(x + b)
+    g = (1 - t ** 2) * x
+    return g + t, g
+
+
+def _unbroadcast(g, shape):
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+SHAPES = [((3, 4), (4,)), ((3, 4), (1, 4)), ((3, 4), (3, 1)), ((3, 1), (4,)), ((1, 4), (1,)),
+          ((2, 3, 4), (4,)), ((2, 3, 4), (3, 1)), ((5,), ()), ((1,), (1,)), ((4,), (4,))]
+
+
+@pytest.mark.parametrize("x_shape, b_shape", SHAPES)
+def test_broadcasting_undone_for_each_exact_shape(x_shape, b_shape):
+    rng = np.random.default_rng(0)
+    x, b = rng.normal(size=x_shape), rng.normal(size=b_shape)
+    gx, gb = tg.grad(bias_loss, wrt=(0, 1))(x, b)
+    ex, eb = bias_grad(x, b)
+    np.testing.assert_allclose(gx, _unbroadcast(ex, x.shape), rtol=1e-12)
+    np.testing.assert_allclose(gb, _unbroadcast(eb, np.shape(b)), rtol=1e-12)
+    assert gx.shape == x.shape and np.shape(gb) == np.shape(b)
+
+
+def test_one_derivative_called_with_ever_new_shapes():
+    """Past the first few shapes no more code is made, and every call stays right."""
+    dloss = tg.grad(bias_loss, wrt=(0, 1))
+    rng = np.random.default_rng(1)
+    for n in range(1, 90):
+        for b_shape in [(4,), (1, 4), (n, 1)]:
+            x, b = rng.normal(size=(n, 4)), rng.normal(size=b_shape)
+            gx, gb = dloss(x, b)
+            ex, eb = bias_grad(x, b)
+            np.testing.assert_allclose(gx, _unbroadcast(ex, x.shape), rtol=1e-12)
+            np.testing.assert_allclose(gb, _unbroadcast(eb, b.shape), rtol=1e-12)
+    assert dloss._exact_made <= api._EXACT_VARIANTS
+    assert len(dloss._by_shapes) <= api._SHAPE_KEYS
+    # the first shapes still run their own code
+    x, b = rng.normal(size=(1, 4)), rng.normal(size=(4,))
+    dloss(x, b)
+    assert "tgr.unbroadcast_to" not in dloss.source
+
+
+def test_exact_code_reads_like_hand_written():
+    dloss = tg.grad(bias_loss, wrt=(0, 1))
+    dloss(np.ones((3, 4)), np.ones(4))
+    assert "tgr.match" not in dloss.source
+    assert "bb = bt1.sum(axis=0)" in dloss.source or ".sum(axis=0)" in dloss.source
+    assert "tgr." not in dloss.source
+
+
+def test_stretched_axes_keep_the_helper():
+    dloss = tg.grad(bias_loss, wrt=(0, 1))
+    dloss(np.ones((3, 4)), np.ones((3, 1)))
+    assert "tgr.unbroadcast_to(" in dloss.source
+
+
+def test_float32_gradients_stay_float32_and_match_stays():
+    dloss = tg.grad(bias_loss, wrt=(0, 1))
+    x, b = np.ones((3, 4), np.float32), np.ones(4, np.float32)
+    gx, gb = dloss(x, b)
+    assert gx.dtype == np.float32 and gb.dtype == np.float32
+    assert "tgr.match" in dloss.source
+
+
+def test_mixed_dtypes_match_converts():
+    dloss = tg.grad(bias_loss, wrt=(0, 1))
+    gx, gb = dloss(np.ones((3, 4)), np.ones(4, np.float32))
+    assert gx.dtype == np.float64 and gb.dtype == np.float32
+
+
+def passthrough(x, w):
+    return np.sum(x * w)
+
+
+def test_an_argument_is_never_returned_as_a_gradient_without_match():
+    w = np.arange(3.0)
+    w.flags.writeable = False
+    dloss = tg.grad(passthrough)
+    g = dloss(np.ones(3), w)
+    np.testing.assert_array_equal(g, w)
+    g[0] = 7.0   # the gradient is the caller's to change
+    assert w[0] == 0.0
+
+
+def masked(x):
+    y = x[x > 0]
+    return np.sum(y * y) + np.sum(x)
+
+
+def test_value_dependent_shapes_keep_their_checks():
+    dloss = tg.grad(masked)
+    for values in ([1.0, -2.0, 3.0], [-1.0, -2.0, 3.0], [1.0, 2.0, 3.0]):
+        x = np.array(values)
+        np.testing.assert_allclose(dloss(x), 2 * x * (x > 0) + 1)
+
+
+def scalar_mix(a, x):
+    return np.sum(a * np.sin(x) + a ** 2)
+
+
+def test_python_float_arguments():
+    dloss = tg.grad(scalar_mix, wrt=(0, 1))
+    x = np.linspace(0.0, 1.0, 5)
+    ga, gx = dloss(0.5, x)
+    assert isinstance(ga, float)
+    np.testing.assert_allclose(ga, np.sum(np.sin(x)) + 2 * 0.5 * 5)
+    np.testing.assert_allclose(gx, 0.5 * np.cos(x))
+
+
+def mean_loss(w, x):
+    return np.mean((x @ w - 1.0) ** 2)
+
+
+def test_sizes_fold_to_numbers_for_exact_shapes():
+    dloss = tg.grad(mean_loss)
+    rng = np.random.default_rng(2)
+    w, x = rng.normal(size=(3, 2)), rng.normal(size=(5, 3))
+    g = dloss(w, x)
+    np.testing.assert_allclose(g, x.T @ (2 * (x @ w - 1.0) / 10))
+    assert "np.size" not in dloss.source
+    w2, x2 = rng.normal(size=(3, 2)), rng.normal(size=(7, 3))
+    np.testing.assert_allclose(dloss(w2, x2), x2.T @ (2 * (x2 @ w2 - 1.0) / 14))
+
+
+def test_vjp_and_value_and_grad():
+    rng = np.random.default_rng(3)
+    x, b = rng.normal(size=(3, 4)), rng.normal(size=4)
+    value, (gx, gb) = tg.value_and_grad(bias_loss, wrt=(0, 1))(x, b)
+    assert value == pytest.approx(bias_loss(x, b))
+    ex, eb = bias_grad(x, b)
+    np.testing.assert_allclose(gb, eb.sum(axis=0))
+
+    def layer(x, b):
+        return np.tanh(x + b)
+    ct = rng.normal(size=(3, 4))
+    gx, gb = tg.vjp(layer, wrt=(0, 1))(x, b, ct)
+    np.testing.assert_allclose(gb, (ct * (1 - np.tanh(x + b) ** 2)).sum(axis=0))
