@@ -25,7 +25,7 @@ from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
 from .passes.reverse import reverse
-from .passes.scan import lower_loops
+from .passes.scan import lower_forward_loops, lower_loops
 from .passes.shapes import ranks
 
 _cache = {}
@@ -113,16 +113,20 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         else:
             fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
             optimize(fn, known, builder.classes)
-        result = _compile(fn, backend, info, known, loops=mode != "jvp" and loops == "scan")
+        lowering = loops == "scan" and ("forward" if mode == "jvp" else True)
+        result = _compile(fn, backend, info, known, loops=lowering)
         _cache[key] = result
         return result
 
 
 def _compile(fn, backend, info, known=None, loops=False):
     """(callable, source) of a generated FunctionDef, made functional for JAX (whose errors
-    at run time are traced back to ``info``'s lines); ``loops``: lower loop pairs to scans."""
+    at run time are traced back to ``info``'s lines); ``loops``: lower loop pairs to scans
+    (``"forward"``: forward-mode loops, one scan each)."""
     if backends.load(backend).functional:
-        if loops:
+        if loops == "forward":
+            lower_forward_loops(fn)
+        elif loops:
             lower_loops(fn)
         functionalize(fn, known)
         return compile_function(fn, {}, fn.name, backend, user_file=info.filename)
