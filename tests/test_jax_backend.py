@@ -298,3 +298,25 @@ def test_loops_option_is_checked():
         tg.grad(loss, backend="jax", loops="fast")
     with pytest.raises(tg.TransformError, match="backend='jax'"):
         tg.grad(loss, loops="scan")
+
+
+def test_forward_mode_loops_become_one_scan():
+    def recur(a, x):
+        for i in range(200):
+            x = a * np.sin(x) + 0.1 * x
+        return x
+    djvp = tg.jvp(recur, wrt=0, backend="jax")
+    value, tangent = jax.jit(djvp)(0.9, 0.3, 1.0)
+    expected = tg.jvp(recur, wrt=0)(0.9, 0.3, 1.0)
+    assert_close(float(value), expected[0], "jvp value", rtol=1e-10)
+    assert_close(float(tangent), expected[1], "jvp tangent", rtol=1e-9)
+    assert djvp.source.count("jax.lax.scan(") == 1
+
+
+def test_value_and_grad_on_jax():
+    args = sample_net(np.random.default_rng(7))
+    value, grads = jax.jit(tg.value_and_grad(loss, wrt=(0, 1), backend="jax"))(*args)
+    expected_value, expected = tg.value_and_grad(loss, wrt=(0, 1))(*args)
+    assert_close(float(value), expected_value, "value")
+    for g, e in zip(grads, expected):
+        assert_close(np.asarray(g), e, "value_and_grad on jax")

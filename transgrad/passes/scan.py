@@ -231,6 +231,57 @@ def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
     return lowered
 
 
+def _function(name, params, statements):
+    """``def name(*params): statements`` (a scan's body)."""
+    args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+            for p in params]
+    return gast.FunctionDef(
+        name=name, args=gast.arguments(args=args, posonlyargs=[], vararg=None, kwonlyargs=[],
+                                       kw_defaults=[], kwarg=None, defaults=[]),
+        body=statements, decorator_list=[], returns=None, type_comment=None)
+
+
+def lower_forward_loops(fn, unroll=SCAN_UNROLL):
+    """Forward-mode code has one loop per source loop, tangents beside values and no stack:
+    each loop that fits becomes one ``jax.lax.scan`` carrying what its body reads before
+    binding; returns how many were lowered."""
+    names = _Names(fn)
+    in_loops = {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
+                for n in walk(loop) if n is not loop}
+    loops = [(block, stmt) for block in _blocks(fn) for stmt in block
+             if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops
+             and _steps_name(stmt, reverse=False) is not None]
+    lowered = 0
+    for block, loop in loops:
+        if not _straight(loop.body):
+            continue
+        assigned = {n for s in loop.body for n in _stores(s)}
+        carried = [n for n in _read_first(loop.body) if n in assigned]
+        after = _reads_after_loop(fn, loop)
+        finals = [n for n in sorted(assigned) if n in after and n not in carried
+                  and n != loop.target.id]
+        body_name, carry = names.fresh("loop"), names.fresh("carry")
+        stacks = [names.fresh(f"{n}_all") for n in finals]
+        stacked = _tuple(finals) if finals else gast.Constant(value=None, kind=None)
+        statements = ([_assign(carried, _name(carry))] if carried else []) + loop.body + [
+            gast.Return(value=gast.Tuple(elts=[_tuple(carried), stacked], ctx=gast.Load()))]
+        scan = _dotted_call("jax.lax.scan", [
+            _name(body_name), _tuple(carried),
+            _dotted_call("tgr.loop_indices", [loop.iter])], _unroll(unroll))
+        out = [_function(body_name, [carry, loop.target.id], statements),
+               gast.Assign(targets=[gast.Tuple(elts=[
+                   _tuple(carried, True), _tuple(stacks, True) if stacks else _name("_", True)],
+                   ctx=gast.Store())],
+                           value=scan, type_comment=None)]
+        out += [_assign(n, _dotted_call("tgr.last", [_name(st)])) for n, st in zip(finals, stacks)]
+        if loop.target.id in after:
+            out.append(_assign(loop.target.id, _dotted_call(
+                "tgr.last_step", [loop.iter, _name(loop.target.id)])))
+        _replace(block, loop, [gast.copy_location(st, loop) for st in out])
+        lowered += 1
+    return lowered
+
+
 def _unroll(unroll):
     """``unroll=`` for ``jax.lax.scan`` when it is not the default (measured: unrolling made
     the benchmark's recurrence and RNN slower to compile and to run on the CPU)."""
@@ -393,13 +444,7 @@ def _primal_scan(loop, plan, names, unroll):
     statements.append(gast.Return(value=gast.Tuple(
         elts=[_tuple(plan.carried), _tuple([inside for inside, _ in stacked])],
         ctx=gast.Load())))
-    body_fn = gast.FunctionDef(
-        name=body_name, args=gast.arguments(
-            args=[_name(carry, False), _name(index, False)], posonlyargs=[], vararg=None,
-            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=statements, decorator_list=[], returns=None, type_comment=None)
-    for arg in body_fn.args.args:
-        arg.ctx = gast.Param()
+    body_fn = _function(body_name, [carry, index], statements)
     plan.indices = names.fresh("indices")
     out = [body_fn, _assign(plan.indices, _dotted_call("tgr.loop_indices", [loop.iter]))]
     scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.carried),
@@ -459,13 +504,7 @@ def _adjoint_scan(loop, plan, names, unroll):
                                           type_comment=None))
     statements.append(gast.Return(value=gast.Tuple(
         elts=[_tuple(plan.acarried), gast.Constant(value=None, kind=None)], ctx=gast.Load())))
-    body_fn = gast.FunctionDef(
-        name=body_name, args=gast.arguments(
-            args=[_name(carry), _name(xs)], posonlyargs=[], vararg=None, kwonlyargs=[],
-            kw_defaults=[], kwarg=None, defaults=[]),
-        body=statements, decorator_list=[], returns=None, type_comment=None)
-    for arg in body_fn.args.args:
-        arg.ctx = gast.Param()
+    body_fn = _function(body_name, [carry, xs], statements)
     scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.acarried),
                                          gast.Tuple(elts=xs_values, ctx=gast.Load())],
                         [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))]
