@@ -6,21 +6,22 @@ each loop twice, a primal loop that pushes what the adjoint needs and an adjoint
 ``reversed(steps)`` that pops it back. When both bodies are straight-line code (no nested loops,
 every push and pop at the top level), this pass turns them into two scans::
 
-    for i in steps1:                     def loop1(carry, i):
-        stack.append(t1)                     (x,) = carry
+    for i in steps1:                     def loop(carry, i):
+        stack.append(t1)                     x, = carry
         t1 = np.sin(x)                       t1 = jnp.sin(x)
-        stack.append(x)          ->          x_before = x
-        x = t1 * x                           x = t1 * x
-                                             return (x,), (x_before, t1, x)
-                                         (x,), (x_before1, t1_all, x_all) = jax.lax.scan(
-                                             loop1, (x,), tgr.loop_indices(steps1), unroll=...)
+        stack.append(x)          ->          x = t1 * x
+        x = t1 * x                           return ((x,), (t1, x))
+                                         (x,), (t1_all, x_all) = jax.lax.scan(
+                                             loop, (x,), tgr.loop_indices(steps1))
 
-Each push becomes a stacked output of the primal scan: the value itself where it is defined in
-every iteration (``x_before``), else the variable's value at the end of each iteration shifted
-by one (``tgr.shifted``: a temporary's old value is the previous iteration's new one). The
+Each push becomes a stacked output of the primal scan: for a name bound once per iteration,
+its values at the end of each iteration (its old values are that stack shifted by one,
+``tgr.shifted(x_all, x_initial)``); otherwise the pushed value itself (``x_before = x``). The
 adjoint scan runs ``reverse=True`` over those stacks: at the start of its body each pushed
-variable takes its end-of-iteration value, and each ``v = stack.pop()`` reads the matching
-stack. Adjoints updated across iterations are the adjoint scan's carry.
+name the body reads takes its end-of-iteration value, and each ``v = stack.pop()`` reads its
+old value; restores the adjoint never reads are dropped. Adjoints updated across iterations
+are the adjoint scan's carry. ``lower_forward_loops`` does the same for forward-mode code,
+which has one loop and no stack.
 
 Loops that do not fit (nested loops, pushes inside branches, early exits, split code for calls
 into user functions) stay Python loops, which JAX unrolls.
@@ -165,6 +166,13 @@ def _blocks(node):
                 yield block
 
 
+def _nested_in_loops(fn):
+    """ids of the nodes inside some loop of ``fn``: a loop among them stays a Python loop (the
+    outer loop's stack saves its values)."""
+    return {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
+            for n in walk(loop) if n is not loop}
+
+
 def _steps_name(loop, reverse):
     """The Name a ``for`` loop runs over: ``steps`` or ``reversed(steps)``."""
     it = loop.iter
@@ -180,11 +188,9 @@ def _loop_pairs(fn):
     """(primal block, primal index, adjoint block, adjoint index) for each loop of the two
     sweeps that run over the same steps."""
     primal, adjoint = {}, {}
-    in_loops = {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
-                for n in walk(loop) if n is not loop}
+    in_loops = _nested_in_loops(fn)
     for block in _blocks(fn):
         for k, stmt in enumerate(block):
-            # a loop inside another stays a Python loop: the outer one's stack saves its values
             if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops:
                 steps = _steps_name(stmt, reverse=False)
                 if steps is not None:
@@ -195,15 +201,6 @@ def _loop_pairs(fn):
     for steps, found in primal.items():
         if len(found) == 1 and len(adjoint.get(steps, ())) == 1:
             yield found[0] + adjoint[steps][0]
-
-
-def _reads_after(block, index):
-    """Names read by the statements after ``block[index]``, in this block only (the caller
-    checks the enclosing blocks through ``_reads_outside``)."""
-    names = set()
-    for stmt in block[index + 1:]:
-        names.update(_loads(stmt))
-    return names
 
 
 def _reads_outside(fn, loops):
@@ -246,8 +243,7 @@ def lower_forward_loops(fn, unroll=SCAN_UNROLL):
     each loop that fits becomes one ``jax.lax.scan`` carrying what its body reads before
     binding; returns how many were lowered."""
     names = _Names(fn)
-    in_loops = {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
-                for n in walk(loop) if n is not loop}
+    in_loops = _nested_in_loops(fn)
     loops = [(block, stmt) for block in _blocks(fn) for stmt in block
              if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops
              and _steps_name(stmt, reverse=False) is not None]
