@@ -15,7 +15,7 @@ from . import backends, higher
 from .codegen import compile_function
 from .errors import TransformError
 from .naming import Namer
-from .parse import parse_function
+from .parse import GeneratedCode, parse_function
 from .passes.aliasing import check_in_place_updates
 from .passes.fence import fence
 from .passes.forward import forward
@@ -102,7 +102,13 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         hit = _cache.get(key)
         if hit is not None:
             return hit
-        info, tree, namer, wrt = _front_end(func, wrt_indices, classes=classes,
+        code = func
+        if isinstance(func, GradientFunction) and func.backend == "numpy":
+            # a derivative of a derivative: the code the inner one runs for these arguments
+            code = GeneratedCode(build(func.func, func.wrt_indices, func.single, func.mode,
+                                       scalars, classes, param_ranks)[0],
+                                 func.mode in ("vjp", "jvp"))
+        info, tree, namer, wrt = _front_end(code, wrt_indices, classes=classes,
                                             backend=backend)
         params = [a.id for a in info.tree.args.args]
         scalar_params = {params[i] for i in scalars if i < len(params)}

@@ -8,6 +8,7 @@ import builtins
 import inspect
 import textwrap
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import gast
 
@@ -110,11 +111,22 @@ def parse_function(func):
                         namespace=_namespace(func), generated=filename.startswith("<transgrad-"))
 
 
+class GeneratedCode(NamedTuple):
+    """A derivative's generated function, to be transformed again; ``moved``: its last
+    keyword-only parameter (the tangent or cotangent) is passed by position."""
+
+    function: object
+    moved: bool
+
+
 def generated_code(func):
     """(function, moved): for a transgrad derivative, its generated function (the general
-    code, for any argument kinds) and whether its last keyword-only parameter (the tangent or
-    cotangent of ``tg.jvp``/``tg.vjp``) is passed by position; else ``(func, False)``."""
+    code, for any argument kinds, unless ``func`` is a GeneratedCode for given kinds) and
+    whether its last keyword-only parameter (the tangent or cotangent of ``tg.jvp``/``tg.vjp``)
+    is passed by position; else ``(func, False)``."""
     from .api import GradientFunction
+    if isinstance(func, GeneratedCode):
+        return func.function, func.moved
     if not isinstance(func, GradientFunction):
         return func, False
     if func.backend != "numpy":

@@ -837,3 +837,15 @@ def broadcast_tangent(t, value):
     if np.shape(t) == np.shape(value):
         return t
     return np.broadcast_to(t, np.shape(value))
+
+
+def restore_shape(c, like):
+    """``c`` given the shape of ``like``: broadcast where ``c`` is smaller (the transpose of
+    summing over broadcast axes, as ``unbroadcast_to`` and ``match`` do), summed where it is
+    larger (the transpose of ``match`` broadcasting a scalar-like gradient)."""
+    c_shape, shape = np.shape(c), np.shape(like)
+    if c_shape == shape:
+        return c
+    if np.broadcast_shapes(c_shape, shape) == shape:
+        return np.broadcast_to(c, shape)
+    return unbroadcast(c, shape)

@@ -33,6 +33,7 @@ from ..rules.forward import (
     jvp_rules,
     linear_positions,
 )
+from ..rules.generated import check_source_differentiable
 from ..template import _literal, bind, inline
 from .activity import differentiable
 from .normalize import stack_operation
@@ -247,15 +248,12 @@ class ForwardBuilder:
         positions = sorted(operands)
         from ..api import forward_function  # the callee is built by the same pipeline
         callee = name(f"{func.__name__}_jvp")
-        try:
-            callee.resolved = forward_function(func, tuple(positions))
-        except TransformError:
-            if func.__module__ != runtime.__name__:
-                raise
-            # a helper of generated code that forward mode cannot transform: say which
-            raise self.info.error(f"no forward-mode rule for `tgr.{func.__name__}` yet",
-                                  stmt.origin, hint="second derivatives through this function "
-                                  "are not supported yet") from None
+        try:   # a helper of generated code is transformed only if written for that
+            check_source_differentiable(func, "forward-mode")
+        except TransformError as error:
+            raise self.info.error(str(error).splitlines()[0], stmt.origin,
+                                  hint=error.hint) from None
+        callee.resolved = forward_function(func, tuple(positions))
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args],

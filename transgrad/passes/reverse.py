@@ -185,13 +185,12 @@ class ReverseBuilder:
         """Give the returned value(s) their cotangent ``seed_expr``."""
         if isinstance(ret_value, gast.Name) and ret_value.id in self.active:
             self.accumulate(ret_value.id, seed_expr)
-        elif isinstance(ret_value, gast.Tuple):
+        elif isinstance(ret_value, (gast.Tuple, gast.List)):   # nested: (value, (a, b))
             for i, elt in enumerate(ret_value.elts):
-                if isinstance(elt, gast.Name) and elt.id in self.active:
-                    part = gast.Subscript(value=clone(seed_expr),
-                                          slice=gast.Constant(value=i, kind=None),
-                                          ctx=gast.Load())
-                    self.accumulate(elt.id, part)
+                if self.active.intersection(ir.operand_names(elt)):
+                    self.seed(elt, gast.Subscript(value=clone(seed_expr),
+                                                  slice=gast.Constant(value=i, kind=None),
+                                                  ctx=gast.Load()))
 
     def sweep(self, body):
         """The adjoint statements of ``body``, in execution order."""

@@ -1,15 +1,106 @@
 """Rules for the helpers that generated code calls (``tgr.*``), so that generated code can be
-differentiated again: ``tg.jvp(tg.grad(f))``, ``tg.hvp``, ``tg.hessian``.
+differentiated again: ``tg.jvp(tg.grad(f))``, ``tg.hvp``, ``tg.hessian``, and reverse mode
+over a gradient (``tg.grad(tg.grad(f))``, ``tg.jacrev(tg.grad(f))``).
 
 Most helpers are linear in the cotangent they carry and constant in the other arguments (a
 shape to sum back to, an axis, a permutation): their forward rules are declared by position in
-``rules/forward.py`` (``LINEAR_IN``). The ones here give zeros or integers only.
+``rules/forward.py`` (``LINEAR_IN``); their reverse rules, the transposes, are here. An
+argument read only for its shape gets a zero cotangent of its shape.
 """
 
-from .. import runtime
-from .registry import nondifferentiable
+import gast
+import numpy as np
+
+from .. import ir, runtime
+from .. import runtime as tgr
+from ..errors import TransformError
+from .registry import Sample, nondifferentiable, vjp
+from .specs import A
+
+# helpers without rules that are written in the subset transgrad differentiates, so derivatives
+# of generated code that calls them transform their source (the others, which update arrays in
+# place with np.add.at and the like or use constructs outside the subset, need rules)
+SOURCE_DIFFERENTIABLE = {runtime.matrix_power_vjp}
+
+
+def check_source_differentiable(func, mode):
+    """Raise TransformError when a helper of generated code without a rule would be
+    differentiated by its source, unless it is one written for that."""
+    if getattr(func, "__module__", None) == runtime.__name__ \
+            and func not in SOURCE_DIFFERENTIABLE:
+        raise TransformError(
+            f"no {mode} rule for `tgr.{func.__name__}` (called by generated code) yet",
+            hint="second derivatives through this function are not supported yet")
+
+
+def check_reverse_over_generated(info, tree):
+    """Reverse mode over generated code: refuse its stack (the values a gradient saves in
+    loops and branches), which reverse mode does not differentiate yet, and helpers that need
+    rules."""
+    check_source_differentiable(info.func, "reverse-mode")
+    if not info.generated:
+        return
+    from ..passes.normalize import stack_operation
+    for node in ir.walk(tree):
+        if isinstance(node, gast.Call) and (stack_operation(node, "append") is not None
+                                            or stack_operation(node, "pop") is not None):
+            raise info.error(
+                "reverse mode over a derivative whose code saves values on a stack (its loops "
+                "and branches) is not supported yet", node,
+                hint="use forward over reverse: tg.hvp(f), tg.hessian(f), "
+                     "tg.jvp(tg.grad(f)), tg.jacfwd(tg.grad(f))")
 
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
 nondifferentiable(runtime.reduced_count, runtime.inverse_permutation, runtime.is_basic_index,
                   slice, reason="integer-valued")
 nondifferentiable(runtime.check_power, reason="checks an argument")
+
+
+@vjp(runtime.match, samples=[Sample((A(3), A(3)), wrt=(0,)), Sample((A(2, 3), A(3)), wrt=(0,)),
+                             Sample((A(3), A(1, 3)), wrt=(0,))])
+def match(gg, ans, g, x):
+    """``match`` sums a gradient with broadcast axes back to ``x``'s shape: the transpose
+    broadcasts."""
+    return tgr.restore_shape(gg, g), tgr.zeros_like_value(x)
+
+
+@vjp(runtime.unbroadcast_to, samples=[Sample((A(2, 3), A(3)), wrt=(0,)),
+                                      Sample((A(3, 4), A(3, 1)), wrt=(0,)),
+                                      Sample((A(3), A(3)), wrt=(0,))])
+def unbroadcast_to(gg, ans, g, x):
+    """The transpose of summing over broadcast axes: broadcasting back."""
+    return tgr.restore_shape(gg, g), tgr.zeros_like_value(x)
+
+
+@vjp(runtime.broadcast_tangent, broadcasting=True,
+     samples=[Sample((A(3), A(2, 3)), wrt=(0,)), Sample((A(2, 3), A(2, 3)), wrt=(0,))])
+def broadcast_tangent(gg, ans, t, value):
+    return gg, tgr.zeros_like_value(value)
+
+
+@vjp(runtime.owned_copy, broadcasting=True,
+     samples=[Sample((A(3), A(2, 3)), wrt=(0,)), Sample((A(2, 3), A(2, 3)), wrt=(0,))])
+def owned_copy(gg, ans, g, x):
+    return gg, tgr.zeros_like_value(x)
+
+
+@vjp(runtime.copy_value, samples=[Sample((A(3, 2),))])
+def copy_value(gg, ans, x):
+    return gg
+
+
+@vjp(runtime.expand_reduced, samples=[Sample((A(3), A(3, 4), 1), wrt=(0,)),
+                                      Sample((A(4), A(3, 4), 0), wrt=(0,)),
+                                      Sample((A(3, 4), A(3, 4), None), wrt=(0,))])
+def expand_reduced(gg, ans, g, x, axis):
+    return np.reshape(gg, np.shape(g)), tgr.zeros_like_value(x)
+
+
+@vjp(runtime.add_at, broadcasting=True,
+     samples=[Sample((A(5), np.array([0, 2, 2]), A(3)), wrt=(0,)),
+              Sample((A(4, 3), 1, A(3)), wrt=(0,))])
+def add_at(gg, ans, target, idx, values):
+    """``target`` with ``values`` added at ``idx`` (repeats accumulate); it updates ``target``
+    in place, so the samples check the cotangent of ``target`` only (tests/test_higher.py
+    checks that of ``values``)."""
+    return gg, None, gg[idx]
