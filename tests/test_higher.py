@@ -11,6 +11,9 @@
 
 JAX runs these eagerly at about 0.3 s a function, so it checks a fixed sample of the corpus
 (every ``JAX_STRIDE``-th function that runs on jax.numpy); the differences check every one.
+* ``test_reverse_over_reverse[<entry>]``: ``tg.jacrev(tg.grad(f))`` against the
+  forward-over-reverse Hessian where reverse mode over the gradient applies (straight-line
+  derivatives); ``test_grad_of_grad``: ``tg.grad(tg.grad(f))`` on functions of floats;
 * ``test_jvp_rule[<rule>-<k>]``: every explicit forward rule on its samples.
 
 Functions whose derivatives need a rule forward mode lacks (a user's ``tg.defvjp`` rule) are
@@ -217,6 +220,88 @@ def test_hessian(entry):
             *_jax_args(args))
         checks.assert_close(hessian, _as_numpy(reference), f"{entry.name} vs jax.hessian",
                             rtol=1e-6, atol=1e-8)
+
+
+def _skip_unsupported_reverse(error):
+    """Skip where reverse mode over generated code says it cannot: loops and branches, a
+    helper without a rule (the error names it, at a line of the generated code)."""
+    text = str(error)
+    if "not supported yet" in text or "no derivative rule for `tgr." in text \
+            or "no forward-mode rule" in text \
+            or (error.filename or "").startswith("<transgrad-") and "tgr." in error.source_line:
+        pytest.skip(text.splitlines()[0])
+    raise error
+
+
+@pytest.mark.parametrize("entry", SMALL, ids=[e.name for e in SMALL])
+def test_reverse_over_reverse(entry):
+    """``tg.jacrev(tg.grad(f))``: reverse mode over the generated gradient, where it applies
+    (straight-line derivatives), equals the forward-over-reverse Hessian."""
+    args = entry.sample()
+    if not _float_args(entry, args) or sum(np.size(args[i]) for i in entry.wrt_indices) > 24:
+        pytest.skip("checked on small float arguments")
+    grad = tg.grad(entry.func, wrt=entry.wrt)
+    try:
+        reverse = tg.jacrev(grad, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_unsupported_reverse(error)
+    try:
+        forward = tg.hessian(entry.func, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_without_rule(error)
+    checks.assert_close(reverse, forward, f"{entry.name} reverse over reverse", rtol=1e-8,
+                        atol=1e-10)
+
+
+SCALAR_FLOATS = [e for e in SCALAR if e.group == "scalars" and isinstance(e.wrt, int)]
+
+
+@pytest.mark.parametrize("entry", SCALAR_FLOATS, ids=[e.name for e in SCALAR_FLOATS])
+def test_grad_of_grad(entry):
+    """``tg.grad(tg.grad(f))`` of functions of Python floats, against differences of the
+    gradient; ``tg.grad(tg.jvp(f))`` and ``tg.jvp(tg.grad(f))`` agree with it."""
+    args = entry.sample()
+    if not isinstance(args[entry.wrt], float):
+        pytest.skip("the differentiated argument is not a Python float")
+    grad = tg.grad(entry.func, wrt=entry.wrt)
+    try:
+        second = tg.grad(grad, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_unsupported_reverse(error)
+    up = grad(*_moved(args, [entry.wrt], [1.0], EPS))
+    down = grad(*_moved(args, [entry.wrt], [1.0], -EPS))
+    assert type(second) is float
+    assert second == pytest.approx((up - down) / (2 * EPS), rel=1e-5, abs=1e-6)
+    assert tg.jvp(grad, wrt=entry.wrt)(*args, 1.0)[1] == pytest.approx(second, rel=1e-9)
+
+
+def test_grad_of_grad_with_a_loop_says_what_to_use():
+    from tests.fixtures import userfuncs as uf
+    with pytest.raises(tg.TransformError, match="with loops or branches") as info:
+        tg.grad(tg.grad(uf.recurrence))(0.5, 0.3)
+    assert "tg.hvp" in info.value.hint
+
+
+def test_vjp_of_a_nested_tuple_result():
+    x = np.array([1.0, 2.0])
+    cotangent = (np.ones(2), (np.ones(2), np.ones(2)))
+    np.testing.assert_allclose(tg.vjp(_nested)(x, cotangent), 5.0 + 2 * x)
+
+
+def _nested(x):
+    return x * 2.0, (x * 3.0, x * x)
+
+
+def test_add_at_reverse_rule_sends_values_their_part():
+    from transgrad import runtime
+    from transgrad.rules.generated import add_at
+    target, values = np.zeros(5), np.array([1.0, 2.0, 3.0])
+    index = np.array([0, 2, 2])
+    out = runtime.add_at(target.copy(), index, values)
+    assert out.tolist() == [1.0, 0.0, 5.0, 0.0, 0.0]
+    g = np.arange(5.0)
+    b_target, _, b_values = add_at.vjp(g, out, target, index, values)
+    assert b_target is g and b_values.tolist() == [0.0, 2.0, 2.0]
 
 
 # --- the explicit forward rules on their samples -------------------------------------------

@@ -61,6 +61,8 @@ def parse_function(func):
     ``linecache``, so derivatives of derivatives are transformations of generated source."""
     func, moved = generated_code(func)
     func = inspect.unwrap(func)
+    from .rules.generated import check_source_differentiable
+    check_source_differentiable(func, "derivative")   # a helper of generated code
     if not inspect.isfunction(func):
         raise TransformError(
             f"transgrad can only transform Python functions, not {type(func).__name__} "

@@ -20,7 +20,8 @@ from .specs import A
 # helpers without rules that are written in the subset transgrad differentiates, so derivatives
 # of generated code that calls them transform their source (the others, which update arrays in
 # place with np.add.at and the like or use constructs outside the subset, need rules)
-SOURCE_DIFFERENTIABLE = {runtime.matrix_power_vjp}
+SOURCE_DIFFERENTIABLE = {runtime.matrix_power_vjp, runtime.solve_transposed, runtime.prod_vjp,
+                         runtime._exclusive_products, runtime.cumprod_vjp}
 
 
 def check_source_differentiable(func, mode):
@@ -34,19 +35,20 @@ def check_source_differentiable(func, mode):
 
 
 def check_reverse_over_generated(info, tree):
-    """Reverse mode over generated code: refuse its stack (the values a gradient saves in
-    loops and branches), which reverse mode does not differentiate yet, and helpers that need
+    """Reverse mode over generated code: refuse its loops, branches and stack (the values a
+    gradient saves there), which reverse mode does not differentiate yet, and helpers that need
     rules."""
     check_source_differentiable(info.func, "reverse-mode")
     if not info.generated:
         return
     from ..passes.normalize import stack_operation
     for node in ir.walk(tree):
-        if isinstance(node, gast.Call) and (stack_operation(node, "append") is not None
-                                            or stack_operation(node, "pop") is not None):
+        if isinstance(node, (gast.If, gast.For, gast.While)) or isinstance(node, gast.Call) \
+                and (stack_operation(node, "append") is not None
+                     or stack_operation(node, "pop") is not None):
             raise info.error(
-                "reverse mode over a derivative whose code saves values on a stack (its loops "
-                "and branches) is not supported yet", node,
+                "reverse mode over a derivative with loops or branches (the values its code "
+                "saves on a stack) is not supported yet", node,
                 hint="use forward over reverse: tg.hvp(f), tg.hessian(f), "
                      "tg.jvp(tg.grad(f)), tg.jacfwd(tg.grad(f))")
 
