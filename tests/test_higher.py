@@ -275,6 +275,18 @@ def test_grad_of_grad(entry):
     assert tg.jvp(grad, wrt=entry.wrt)(*args, 1.0)[1] == pytest.approx(second, rel=1e-9)
 
 
+def test_reverse_over_forward_is_a_hessian_vector_product():
+    x, w = np.array([0.1, 0.2, 0.3]), np.full((3, 2), 0.3)
+    v = np.array([1.0, 0.0, 0.5])
+    # d/dx of the tangent output <grad f(x), v> is H v
+    hv = tg.vjp(tg.jvp(_tanh_layer), wrt=0)(x, w, v, (0.0, 1.0))
+    np.testing.assert_allclose(hv, tg.hvp(_tanh_layer)(x, w, v), rtol=1e-12)
+
+
+def _tanh_layer(x, w):
+    return np.sum(np.tanh(x @ w) ** 2)
+
+
 def test_grad_of_grad_with_a_loop_says_what_to_use():
     from tests.fixtures import userfuncs as uf
     with pytest.raises(tg.TransformError, match="with loops or branches") as info:
