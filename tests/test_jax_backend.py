@@ -3,7 +3,7 @@
 ``test_corpus_on_jax[<function>-eager]`` runs ``tg.grad``/``tg.vjp`` with ``backend="jax"`` on
 JAX arrays and checks the result against the numpy backend to 1e-10 (which ``test_corpus``
 checks against ``jax.grad``/``jax.vjp`` and finite differences); ``-jit`` does the same under
-``jax.jit`` (Python ints static). A function
+``jax.jit`` (Python ints and strings static). A function
 whose branches depend on traced values must raise transgrad's error naming the line, never a
 tracer error from inside generated code.
 """
@@ -42,7 +42,7 @@ def to_jax(value):
 
 def traceable(value):
     """Values jax.jit can take as arguments (pytrees of arrays and numbers)."""
-    if isinstance(value, (np.ndarray, float, int)):
+    if value is None or isinstance(value, (np.ndarray, float, int, str)):
         return True
     if isinstance(value, dict):
         return all(traceable(v) for v in value.values())
@@ -79,7 +79,7 @@ def test_corpus_on_jax(entry, how):
     if how == "jit":
         if not all(traceable(a) for a in args):
             pytest.skip("an argument is not a JAX pytree (a dataclass or named tuple)")
-        static = tuple(i for i, a in enumerate(args) if isinstance(a, int))
+        static = tuple(i for i, a in enumerate(args) if isinstance(a, (int, str)))
         generated = jax.jit(generated, static_argnums=static)
     try:
         grads = as_tuple(generated(*jax_args, *extra), entry)
@@ -158,19 +158,38 @@ def branchy(x):
     y = x * 2.0
     if np.sum(y) > 0:
         y = y * 3.0
+    else:
+        y = np.sin(y)
     return np.sum(y ** 2)
 
 
-def test_traced_branch_names_the_line():
+def test_branch_on_a_traced_value_becomes_lax_cond():
+    dbranchy = tg.grad(branchy, backend="jax")
+    xs = np.array([[1.0, 2.0, 3.0], [-1.0, -2.0, 0.5]])
+    for x in xs:   # both branches, under jit
+        assert_close(np.asarray(jax.jit(dbranchy)(x)), tg.grad(branchy)(x), "jit branch")
+    per_row = jax.vmap(dbranchy)(xs)   # each row takes its own branch
+    for row, x in zip(per_row, xs):
+        assert_close(np.asarray(row), tg.grad(branchy)(x), "vmap branch")
+    assert dbranchy.source.count("tgr.cond(cond1") == 2   # primal and adjoint sweeps
+
+
+def shrink(x):
+    while np.sum(x) > 1.0:
+        x = x * 0.5
+    return np.sum(x ** 2)
+
+
+def test_traced_while_names_the_line():
     x = np.ones(3)
     with pytest.raises(tg.TransformError) as caught:
-        jax.jit(tg.grad(branchy, backend="jax"))(x)
+        jax.jit(tg.grad(shrink, backend="jax"))(x)
     message = str(caught.value)
-    assert "if np.sum(y) > 0:" in message and "np.where" in message
-    assert caught.value.lineno == branchy.__code__.co_firstlineno + 2
-    # eagerly the branch is taken on a concrete value and the gradient is right
-    assert_close(np.asarray(tg.grad(branchy, backend="jax")(jnp.asarray(x))),
-                 tg.grad(branchy)(x), "eager branch")
+    assert "while np.sum(x) > 1.0:" in message and "np.where" in message
+    assert caught.value.lineno == shrink.__code__.co_firstlineno + 1
+    # eagerly the loop runs on concrete values and the gradient is right
+    assert_close(np.asarray(tg.grad(shrink, backend="jax")(jnp.asarray(x))),
+                 tg.grad(shrink)(x), "eager while")
 
 
 def test_traced_loop_bound_says_to_make_it_static():

@@ -17,6 +17,7 @@ from .errors import TransformError
 from .naming import Namer
 from .parse import GeneratedCode, parse_function
 from .passes.aliasing import check_in_place_updates
+from .passes.cond import lower_branches
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.functionalize import functionalize
@@ -25,7 +26,7 @@ from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve
 from .passes.reverse import reverse
-from .passes.scan import lower_forward_loops, lower_loops
+from .passes.scan import drop_unused_stack, lower_forward_loops, lower_loops
 from .passes.shapes import ranks
 
 _cache = {}
@@ -128,12 +129,15 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
 def _compile(fn, backend, info, known=None, loops=False):
     """(callable, source) of a generated FunctionDef, made functional for JAX (whose errors
     at run time are traced back to ``info``'s lines); ``loops``: lower loop pairs to scans
-    (``"forward"``: forward-mode loops, one scan each)."""
+    (``"forward"``: forward-mode loops, one scan each) and branches to ``tgr.cond``."""
     if backends.load(backend).functional:
         if loops == "forward":
             lower_forward_loops(fn)
         elif loops:
             lower_loops(fn)
+        if loops:
+            lower_branches(fn)
+            drop_unused_stack(fn)
         functionalize(fn, known)
         return compile_function(fn, {}, fn.name, backend, user_file=info.filename)
     return compile_function(fn, {}, fn.name, backend)

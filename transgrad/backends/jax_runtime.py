@@ -63,13 +63,22 @@ def _rebind(source):
     module = types.ModuleType("transgrad.backends.jax_runtime.tgr",
                               "transgrad's runtime helpers on jax.numpy")
     scope = module.__dict__
+
+    def rebound(func):
+        copy = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
+                                  func.__closure__)
+        copy.__kwdefaults__ = func.__kwdefaults__
+        copy.__doc__ = func.__doc__
+        return copy
+
     for name, value in vars(source).items():
         if isinstance(value, types.FunctionType) and value.__module__ == source.__name__:
-            copy = types.FunctionType(value.__code__, scope, value.__name__,
-                                      value.__defaults__, value.__closure__)
-            copy.__kwdefaults__ = value.__kwdefaults__
-            copy.__doc__ = value.__doc__
-            scope[name] = copy
+            scope[name] = rebound(value)
+        elif isinstance(value, type) and value.__module__ == source.__name__:
+            # a subclass whose methods see the same np (isinstance checks still hold)
+            methods = {k: rebound(v) for k, v in vars(value).items()
+                       if isinstance(v, types.FunctionType)}
+            scope[name] = type(name, (value,), methods)
         elif name not in ("__name__", "__doc__", "__spec__", "__loader__", "__file__"):
             scope[name] = value
     scope["np"] = _Dispatch(np, jnp)
@@ -262,3 +271,46 @@ def last(ends, default=_NO_DEFAULT):
 def last_step(steps, default):
     """The loop index after a lowered loop: its last value, as Python leaves it."""
     return steps[-1] if len(steps) else default
+
+
+# --- branches lowered to jax.lax.cond (passes/cond.py) ---
+
+@_functional
+def cond(pred, branch, other_branch, operands):
+    """``branch(*operands)`` if ``pred`` else ``other_branch(*operands)``: a Python ``if`` on a
+    concrete condition, ``jax.lax.cond`` on a traced one. Under ``lax.cond`` both branches'
+    results are made alike: a value only one branch binds (None from the other) is zeros on
+    the other path, and a Python number meets an array at the array's shape and dtype."""
+    if not isinstance(pred, jax.core.Tracer):
+        return branch(*operands) if pred else other_branch(*operands)
+    first, second = (jax.eval_shape(f, *operands) for f in (branch, other_branch))
+    targets = _common_results(first, second)
+
+    def alike(f):
+        def run(*args):
+            return _fill_results(f(*args), targets)
+        return run
+    return jax.lax.cond(pred, alike(branch), alike(other_branch), *operands)
+
+
+def _common_results(first, second):
+    """The result shapes two branches agree on; a None on one side takes the other's."""
+    if first is None or second is None:
+        return second if first is None else first
+    if isinstance(first, tuple) and isinstance(second, tuple) and len(first) == len(second) \
+            and not hasattr(first, "shape"):
+        return tuple(_common_results(a, b) for a, b in zip(first, second))
+    return jax.tree_util.tree_map(
+        lambda a, b: jax.ShapeDtypeStruct(jnp.broadcast_shapes(a.shape, b.shape),
+                                          jnp.result_type(a, b)), first, second)
+
+
+def _fill_results(results, targets):
+    if targets is None:
+        return None
+    if results is None:
+        return jax.tree_util.tree_map(lambda t: jnp.zeros(t.shape, t.dtype), targets)
+    if isinstance(targets, tuple) and not hasattr(targets, "shape"):
+        return tuple(_fill_results(r, t) for r, t in zip(results, targets))
+    return jax.tree_util.tree_map(
+        lambda x, t: jnp.broadcast_to(jnp.asarray(x, dtype=t.dtype), t.shape), results, targets)

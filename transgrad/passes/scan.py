@@ -228,6 +228,15 @@ def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
     return lowered
 
 
+def drop_unused_stack(fn, stack="stack"):
+    """Remove ``stack = []`` when lowering left no push or pop."""
+    uses = sum(1 for n in walk(fn) if isinstance(n, gast.Name) and n.id == stack)
+    if uses == 1:
+        fn.body[:] = [s for s in fn.body if not (
+            isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and s.targets[0].id == stack)]
+
+
 def _function(name, params, statements):
     """``def name(*params): statements`` (a scan's body)."""
     args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)

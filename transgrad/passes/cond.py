@@ -1,0 +1,203 @@
+"""Lower branches on a saved condition to ``tgr.cond``, so they trace under ``jax.jit``.
+
+The generated reverse code tests each ``if`` of the user's function twice, on the saved value
+``cond1``: in the primal sweep (where the taken branch pushes the values it overwrites) and in
+the adjoint sweep (where the same branch pops them back). A Python ``if`` on a traced array
+fails under ``jit``/``vmap``, so for the JAX backend both become calls of ``tgr.cond``, which
+runs ``jax.lax.cond`` when the condition is traced and the branch itself when it is concrete::
+
+    if cond1:                          def branch(y):
+        stack.append(y)                    y_saved = y
+        y = y * 3                          y = y * 3
+                                           return (y,), (y_saved,)
+                             ->        def other(y):
+                                           return (y,), (y,)
+                                       (y,), (y_saved,) = tgr.cond(cond1, branch, other, (y,))
+
+A push becomes an output of both branches (the untaken one gives the value as it is), and the
+adjoint branch's pop reads that output. Branches with loops, early exits or stack use below
+their top level, and branches inside loops, stay Python ``if``s.
+"""
+
+import gast
+
+from ..ir import clone, walk
+from .scan import (
+    _assign,
+    _definite_stores,
+    _dotted_call,
+    _function,
+    _name,
+    _Names,
+    _nested_in_loops,
+    _pop_target,
+    _push_value,
+    _read_first,
+    _replace,
+    _statements_in_order,
+    _stores,
+    _straight,
+    _tuple,
+)
+
+
+def lower_branches(fn, stack="stack"):
+    """Rewrite the ``if <name>:`` statements of the generated FunctionDef ``fn`` that fit;
+    returns how many were lowered."""
+    names = _Names(fn)
+    in_loops = _nested_in_loops(fn)
+    order = _statements_in_order(fn.body)
+    by_test = {}
+    for block in _blocks_outside_loops(fn, in_loops):
+        for stmt in block:
+            if isinstance(stmt, gast.If) and isinstance(stmt.test, gast.Name) \
+                    and id(stmt) not in in_loops:
+                by_test.setdefault(stmt.test.id, []).append((block, stmt))
+    params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
+    lowered = 0
+    for found in by_test.values():
+        if len(found) > 2 or not all(_fits(stmt, stack) for _, stmt in found):
+            continue
+        if not _pushes_match_pops(found, stack):
+            continue
+        saved = {}   # push or pop statement id -> the name the pushed value is saved under
+        dropped = set()   # pushes and pops of values the adjoint never reads
+        adjoint_after = _reads_after(order, found[-1][1])
+        for push_branch, pop_branch in _paired_branches(found):
+            pushes = [s for s in push_branch if _push_value(s, stack) is not None]
+            pops = [(k, s) for k, s in enumerate(pop_branch)
+                    if _pop_target(s, stack) is not None]
+            for push, (k, pop) in zip(pushes, reversed(pops)):
+                target = _pop_target(pop, stack)
+                if isinstance(target, gast.Name) and target.id not in adjoint_after \
+                        and target.id not in _read_first(pop_branch[k + 1:]):
+                    dropped.update((id(push), id(pop)))
+                else:
+                    saved[id(push)] = saved[id(pop)] = names.fresh("saved")
+        rewritten = []
+        for block, stmt in found:
+            new = _lower(stmt, stack, saved, dropped, names,
+                         _bound_before(fn.body, stmt, params), _reads_after(order, stmt))
+            if new is None:
+                break
+            rewritten.append((block, stmt, new))
+        else:
+            for block, stmt, new in rewritten:
+                _replace(block, stmt, new)
+            lowered += 1
+    return lowered
+
+
+def _blocks_outside_loops(fn, in_loops):
+    yield fn.body
+    for node in walk(fn):
+        if isinstance(node, gast.If) and id(node) not in in_loops:
+            yield node.body
+            yield node.orelse
+
+
+def _fits(stmt, stack):
+    """Straight-line branches whose stack operations are all at their top level."""
+    if not (_straight(stmt.body) and _straight(stmt.orelse)):
+        return False
+    top = sum(1 for s in stmt.body + stmt.orelse
+              if _push_value(s, stack) is not None or _pop_target(s, stack) is not None)
+    return top == sum(1 for n in walk(stmt) if isinstance(n, gast.Name) and n.id == stack)
+
+
+def _pushes_match_pops(found, stack):
+    """One ``if`` pushes, the other pops the same number in each branch (or there is one
+    ``if`` and it uses no stack)."""
+    def count(body, which):
+        return sum(1 for s in body if which(s, stack) is not None)
+    if len(found) == 1:
+        stmt = found[0][1]
+        return not any(count(b, w) for b in (stmt.body, stmt.orelse)
+                       for w in (_push_value, _pop_target))
+    (_, first), (_, second) = found
+    return all(count(a, _push_value) == count(b, _pop_target) and count(a, _pop_target) == 0
+               and count(b, _push_value) == 0
+               for a, b in ((first.body, second.body), (first.orelse, second.orelse)))
+
+
+def _paired_branches(found):
+    """(primal branch, adjoint branch) pairs: then with then, else with else."""
+    if len(found) < 2:
+        return []
+    (_, first), (_, second) = found
+    return [(first.body, second.body), (first.orelse, second.orelse)]
+
+
+def _bound_before(body, stmt, params):
+    """Names certainly bound when ``stmt`` (somewhere inside ``body``) starts: the
+    parameters and what the statements before it on its path bind."""
+    bound = set(params)
+    for s in body:
+        if s is stmt:
+            return bound
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and any(n is stmt for b in inner for n in walk(b)):
+                return _bound_before(inner, stmt, bound)
+        bound.update(_definite_stores(s))
+    return bound
+
+
+def _reads_after(order, stmt):
+    position = next(k for k, s in enumerate(order) if s is stmt)
+    inside = {id(n) for n in walk(stmt)}
+    names = set()
+    for s in order[position + 1:]:
+        if id(s) not in inside:
+            names.update(n.id for n in walk(s) if isinstance(n, gast.Name)
+                         and isinstance(n.ctx, gast.Load))
+    return names
+
+
+def _lower(stmt, stack, saved, dropped, names, bound, after):
+    """The statements that replace ``stmt``, or None when it does not fit. ``saved`` names
+    the value of each push (and the push each pop restores); ``dropped`` pushes and pops
+    go."""
+    branches = [[s for s in body if id(s) not in dropped] for body in (stmt.body, stmt.orelse)]
+    assigned = {n for body in branches for s in body for n in _stores(s)}
+    both = set.intersection(*({n for s in body for n in _definite_stores(s)}
+                              for body in branches))
+    outputs = sorted(n for n in assigned if n in after)
+    # what a branch reads before binding, and what it leaves as it was, comes in as operands;
+    # a name the other branch alone binds, and that was unbound before, comes out as None
+    operands = sorted({n for body in branches for n in _read_first(body) if n in assigned}
+                      | {n for n in outputs if n not in both and n in bound})
+    if any(n not in bound for n in _read_first(stmt.body) + _read_first(stmt.orelse)
+           if n in assigned):
+        return None
+    pushed = [s for body in branches for s in body if _push_value(s, stack) is not None]
+    functions = []
+    for k, body in enumerate(branches):
+        statements = []
+        for s in body:
+            if id(s) not in saved:
+                statements.append(s)
+            elif _push_value(s, stack) is not None:
+                statements.append(_assign(saved[id(s)], _push_value(s, stack)))
+            else:   # a pop: the value the primal branch saved
+                statements.append(gast.Assign(targets=s.targets, value=_name(saved[id(s)]),
+                                              type_comment=None))
+        # the untaken branch gives the pushed value as it is (unused, but typed alike)
+        kept = [_name(saved[id(s)]) if any(s is b for b in body)
+                else clone(_push_value(s, stack))
+                for s in pushed]
+        mine = {n for st in body for n in _stores(st)}
+        results = [_name(n) if n in mine or n in operands else gast.Constant(value=None,
+                                                                              kind=None)
+                   for n in outputs]
+        statements.append(gast.Return(value=gast.Tuple(
+            elts=[gast.Tuple(elts=results, ctx=gast.Load()),
+                  gast.Tuple(elts=kept, ctx=gast.Load())], ctx=gast.Load())))
+        functions.append(_function(names.fresh("branch" if k == 0 else "other_branch"),
+                                   operands, statements))
+    call = _dotted_call("tgr.cond", [_name(stmt.test.id), _name(functions[0].name),
+                                     _name(functions[1].name), _tuple(operands)])
+    kept = _tuple([saved[id(s)] for s in pushed], True) if pushed else _name("_", True)
+    target = gast.Tuple(elts=[_tuple(outputs, True), kept], ctx=gast.Store())
+    new = functions + [gast.Assign(targets=[target], value=call, type_comment=None)]
+    return [gast.copy_location(s, stmt) for s in new]
