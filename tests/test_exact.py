@@ -149,10 +149,12 @@ def test_vjp_and_value_and_grad():
     value, (gx, gb) = tg.value_and_grad(bias_loss, wrt=(0, 1))(x, b)
     assert value == pytest.approx(bias_loss(x, b))
     ex, eb = bias_grad(x, b)
+    np.testing.assert_allclose(gx, ex)
     np.testing.assert_allclose(gb, eb.sum(axis=0))
 
     def layer(x, b):
         return np.tanh(x + b)
     ct = rng.normal(size=(3, 4))
     gx, gb = tg.vjp(layer, wrt=(0, 1))(x, b, ct)
+    np.testing.assert_allclose(gx, ct * (1 - np.tanh(x + b) ** 2))
     np.testing.assert_allclose(gb, (ct * (1 - np.tanh(x + b) ** 2)).sum(axis=0))

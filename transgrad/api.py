@@ -18,10 +18,10 @@ from .naming import Namer
 from .parse import GeneratedCode, parse_function
 from .passes.aliasing import check_in_place_updates
 from .passes.cond import lower_branches
+from .passes.exact import specialize
 from .passes.fence import fence
 from .passes.forward import forward
 from .passes.functionalize import functionalize
-from .passes.exact import specialize
 from .passes.normalize import normalize
 from .passes.optimize import optimize
 from .passes.resolve import resolve

@@ -13,6 +13,7 @@ the Python callable, its positional operands and its keyword operands.
 """
 
 import operator
+import typing
 
 import gast
 
@@ -67,7 +68,7 @@ class Transformer:
         super().__init_subclass__(**kwargs)
         cls._methods = {}
 
-    _methods = {}
+    _methods: typing.ClassVar[dict] = {}
 
     def visit(self, node):
         kind = type(node)

@@ -36,7 +36,7 @@ class Value:
     whether it is exactly an ``np.ndarray`` and whether it may be returned as a gradient as it
     is (an array this code made, so writeable and shared with no one)."""
 
-    __slots__ = ("shape", "dtype", "array", "own")
+    __slots__ = ("array", "dtype", "own", "shape")
 
     def __init__(self, shape, dtype, array, own):
         self.shape, self.dtype, self.array, self.own = shape, dtype, array, own
