@@ -15,12 +15,15 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import transgrad as tg
 from tests import checks
 from tests.checks import assert_close, random_cotangent
 from tests.corpus import CORPUS
 from tests.test_corpus import as_tuple
+from tests.test_properties import BINARY, broadcast_shapes
 
 pytestmark = pytest.mark.skipif(not checks.HAVE_JAX, reason="JAX is not installed")
 jax, jnp = checks.jax, checks.jnp
@@ -339,3 +342,21 @@ def test_value_and_grad_on_jax():
     assert_close(float(value), expected_value, "value")
     for g, e in zip(grads, expected):
         assert_close(np.asarray(g), e, "value_and_grad on jax")
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(BINARY)), shapes=broadcast_shapes(2),
+       seed=st.integers(0, 2 ** 16))
+def test_binary_broadcasting_on_jax(name, shapes, seed):
+    """Random broadcasting shapes: the JAX backend's jitted vjp equals the numpy backend's."""
+    func, *bounds = BINARY[name]
+    rng = np.random.default_rng(seed)
+    args = tuple(rng.uniform(*b, s) for s, b in zip(shapes, bounds))
+    cotangent = random_cotangent(func(*args))
+    expected = tg.vjp(func, wrt=(0, 1))(*args, cotangent)
+    got = jax.jit(tg.vjp(func, wrt=(0, 1), backend="jax"))(*args, cotangent)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g.shape == args[i].shape
+        assert_close(np.asarray(g), e, f"{name} at {shapes} d/d argument {i}", rtol=1e-9,
+                     atol=1e-10)
