@@ -360,3 +360,12 @@ def test_binary_broadcasting_on_jax(name, shapes, seed):
         assert g.shape == args[i].shape
         assert_close(np.asarray(g), e, f"{name} at {shapes} d/d argument {i}", rtol=1e-9,
                      atol=1e-10)
+
+
+def test_cli_shows_the_jax_code():
+    from tests.fixtures import userfuncs as uf
+    out = subprocess.run([sys.executable, "-m", "transgrad", "show", f"{uf.__file__}:two_layer",
+                          "--wrt", "0,1", "--backend", "jax"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout == tg.grad(uf.two_layer, wrt=(0, 1), backend="jax").source
+    assert "jnp." in out.stdout

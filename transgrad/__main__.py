@@ -1,7 +1,7 @@
 """Command line.
 
-``python -m transgrad show FILE.py:FUNC [--wrt 0,1] [--mode vjp]`` prints the generated
-derivative source of FUNC, as ``tg.grad(FUNC).source`` would; ``python -m transgrad export
+``python -m transgrad show FILE.py:FUNC [--wrt 0,1] [--mode vjp] [--backend jax]`` prints the
+generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would; ``python -m transgrad export
 FILE.py:FUNC -o out.py`` writes it as a standalone module (see ``transgrad.export``).
 """
 
@@ -49,6 +49,8 @@ def main(argv=None):
     show.add_argument("target", metavar="FILE.py:FUNC")
     show.add_argument("--wrt", default="0", help="argument indices, e.g. 0 or 0,1")
     show.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
+    show.add_argument("--backend", default="numpy", choices=["numpy", "jax"],
+                      help="the array namespace of the generated code")
     export = commands.add_parser("export", help="write the derivative of FILE.py:FUNC as a "
                                                 "standalone module")
     export.add_argument("target", metavar="FILE.py:FUNC")
@@ -64,7 +66,7 @@ def main(argv=None):
             path = write_module(func, args.output, wrt=parse_wrt(args.wrt), mode=args.mode)
             print(f"wrote {path} and {path.parent / 'transgrad_runtime.py'}")
         else:
-            print(entry(func, wrt=parse_wrt(args.wrt)).source, end="")
+            print(entry(func, wrt=parse_wrt(args.wrt), backend=args.backend).source, end="")
     except TransformError as exc:
         print(f"transgrad: {exc}", file=sys.stderr)
         return 1
