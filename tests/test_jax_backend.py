@@ -293,9 +293,10 @@ def test_loops_become_scans_with_the_same_numbers(func, make):
     scanned = tg.grad(func, wrt=wrt, backend="jax")
     unrolled = tg.grad(func, wrt=wrt, backend="jax", loops="unroll")
     expected = tg.grad(func, wrt=wrt)(*args)
-    for got in (jax.jit(scanned)(*args), scanned(*args), jax.jit(unrolled)(*args)):
+    for got in (scanned(*args), jax.jit(unrolled)(*args), jax.jit(scanned)(*args)):
         for g, e in zip(got, expected):
             assert_close(np.asarray(g), e, f"{func.__name__} scan", rtol=1e-9, atol=1e-10)
+    # .source is the code the last call ran: traced by jit, the scans
     assert scanned.source.count("jax.lax.scan(") == 2          # the primal and adjoint sweeps
     assert "reverse=True" in scanned.source
     assert "jax.lax.scan" not in unrolled.source and "for " in unrolled.source
@@ -320,6 +321,17 @@ def test_loops_option_is_checked():
         tg.grad(loss, backend="jax", loops="fast")
     with pytest.raises(tg.TransformError, match="backend='jax'"):
         tg.grad(loss, loops="scan")
+
+
+def test_eager_calls_run_plain_python_loops():
+    args = (np.random.default_rng(8).normal(size=3), np.random.default_rng(9).normal(size=3))
+    drec = tg.grad(recurrence, wrt=(0, 1), backend="jax")
+    eager = drec(*map(jnp.asarray, args))   # JAX would compile a scan body on every call
+    assert "jax.lax.scan" not in drec.source and "for " in drec.source
+    jitted = jax.jit(drec)(*args)
+    assert "jax.lax.scan" in drec.source
+    for e, j in zip(eager, jitted):
+        assert_close(np.asarray(e), np.asarray(j), "eager vs jit", rtol=1e-10, atol=1e-12)
 
 
 def test_forward_mode_loops_become_one_scan():

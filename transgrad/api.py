@@ -376,9 +376,11 @@ class JaxGradientFunction(GradientFunction):
     under ``jax.jit`` and ``jax.vmap``) and says which line of the user's function needs a
     concrete value when one is traced.
 
-    ``loops="scan"`` lowers loops to ``jax.lax.scan`` where they fit; for argument types where
-    the scanned code cannot be traced (a loop carrying a growing list, a branch on a value
-    inside the loop) the call falls back to the unrolled code, once per argument types.
+    ``loops="scan"`` lowers loops to ``jax.lax.scan`` and branches to ``tgr.cond`` where they
+    fit, for code that JAX traces (under ``jit``, ``vmap``, ``grad``); a call on concrete
+    arrays runs the plain Python loops and branches instead (JAX would compile a scan's body
+    again on every eager call). Where the lowered code cannot be traced for some argument
+    types (a loop carrying a growing list), those calls fall back to the plain code.
     """
 
     backend = "jax"
@@ -402,15 +404,16 @@ class JaxGradientFunction(GradientFunction):
         types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
                        if hasattr(a, "dtype") and hasattr(a, "ndim") else type(a)
                        for a in args])
-        if types in self._fallback:
+        if types in self._fallback or (self.loops == "scan"
+                                       and not backends.load("jax").traced(args)):
             return self._call_unrolled(args, kwargs)
         try:
             return self._call(types, args, kwargs)
         except TransformError:
             raise
         except Exception as error:
-            if self.loops == "scan" and self._generated is not None \
-                    and "jax.lax.scan(" in self._generated[1]:
+            if self.loops == "scan" and self._generated is not None and (
+                    "jax.lax.scan(" in self._generated[1] or "tgr.cond(" in self._generated[1]):
                 self._fallback.add(types)
                 return self._call_unrolled(args, kwargs)
             if isinstance(error, backends.load("jax").traced_errors):

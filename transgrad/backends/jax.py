@@ -87,6 +87,12 @@ class JaxBackend(NumpyBackend):
         return obj
 
     @staticmethod
+    def traced(values):
+        """True when some argument is a JAX tracer (the call is being traced)."""
+        return any(isinstance(leaf, jax.core.Tracer)
+                   for leaf in jax.tree_util.tree_leaves(values))
+
+    @staticmethod
     def as_jax(values):
         """numpy arrays (also inside lists, tuples and dicts) as JAX arrays, so generated code
         can index them with traced indices inside a scan."""
