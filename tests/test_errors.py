@@ -19,6 +19,9 @@ def error_of(func, *args, **options):
     (uf.with_attribute_store, "attributes", "obj.value = x"),
     (uf.with_global, "global", "global SCALE"),
     (uf.with_exec, "exec", "exec("),
+    (uf.with_add_at, "in place", "np.add.at(y, [0, 1, 1], x)"),
+    (uf.with_fill, "in place", "y.fill(1.0)"),
+    (uf.with_out, "out=", "np.multiply(x, 2.0, out=y)"),
 ])
 def test_unsupported_syntax_names_the_line(func, construct, line_text):
     error = error_of(func, 1.0, 1.0) if func is uf.with_attribute_store else error_of(func, 1.0)

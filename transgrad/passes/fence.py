@@ -60,6 +60,22 @@ FORBIDDEN_CALLS = {"exec": "exec() is not supported in differentiated code",
                               "is not differentiated"}
 
 
+# functions and methods that change an array in place, whose effect a statement-level call has
+IN_PLACE_CALLS = {"at", "copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis",
+                  "fill", "sort", "partition", "resize", "itemset", "setflags", "shuffle"}
+
+
+def _in_place_call(stmt):
+    """The name of the in-place function a statement-level call makes (``np.add.at(y, i, x)``,
+    ``y.fill(0)``), else None."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        func = stmt.value.func
+        name = getattr(func, "attr", None) or getattr(func, "id", None)
+        if name in IN_PLACE_CALLS:
+            return name
+    return None
+
+
 def _bound_lambda(stmt, node):
     """True for ``name = lambda ...`` (at any nesting depth)."""
     for candidate in walk(stmt):
@@ -92,6 +108,16 @@ def fence(info):
     for stmt in tree.body:
         for node in walk(stmt):
             kind = type(node)
+            name = _in_place_call(node)
+            if name is not None:
+                raise info.error(f"`{name}(...)` changes an array in place, which transgrad "
+                                 "does not differentiate", node,
+                                 hint="compute a new array instead (`y = y + ...`, "
+                                      "`y[i] = v`, `np.where`)")
+            if isinstance(node, gast.Call) and any(k.arg == "out" for k in node.keywords):
+                raise info.error("`out=` writes into an existing array, which transgrad does "
+                                 "not differentiate", node,
+                                 hint="drop `out=` and assign the result to a name")
             if kind in UNSUPPORTED:
                 name = NAMES.get(kind, kind.__name__)
                 raise info.error(f"`{name}` is not supported by transgrad", node,
