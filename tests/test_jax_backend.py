@@ -381,3 +381,13 @@ def test_cli_shows_the_jax_code():
                          capture_output=True, text=True, check=True)
     assert out.stdout == tg.grad(uf.two_layer, wrt=(0, 1), backend="jax").source
     assert "jnp." in out.stdout
+
+
+@pytest.mark.parametrize("func, nargs", [(recurrence, 2), (branchy, 1)])
+def test_jax_transformations_compose_with_generated_code(func, nargs):
+    """jax.jacfwd of the generated gradient (scans and lax.cond inside) is the Hessian."""
+    rng = np.random.default_rng(10)
+    args = tuple(rng.normal(size=3) for _ in range(nargs))
+    hessian = jax.jit(jax.jacfwd(tg.grad(func, backend="jax")))(*args)
+    assert_close(np.asarray(hessian), tg.hessian(func)(*args), f"{func.__name__} Hessian",
+                 rtol=1e-9, atol=1e-10)
