@@ -302,18 +302,35 @@ def test_loops_become_scans_with_the_same_numbers(func, make):
     assert "jax.lax.scan" not in unrolled.source and "for " in unrolled.source
 
 
+def collect(x, w):
+    outs = []
+    for i in range(6):
+        x = np.tanh(x @ w) + 0.1 * i
+        outs.append(x)
+    return np.sum(np.stack(outs) ** 2)
+
+
+def test_list_appended_in_a_loop_is_stacked_by_the_scan():
+    rng = np.random.default_rng(11)
+    x, w = rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
+    dcollect = tg.grad(collect, wrt=(0, 1), backend="jax")
+    got = jax.jit(dcollect)(x, w)
+    assert dcollect.source.count("jax.lax.scan(") == 2 and "tgr.extended(outs" in dcollect.source
+    for g, e in zip(got, tg.grad(collect, wrt=(0, 1))(x, w)):
+        assert_close(np.asarray(g), e, "appended list", rtol=1e-9, atol=1e-10)
+
+
 def test_loop_that_cannot_scan_falls_back_to_python_loops():
-    def collect(x):
-        outs = []
-        for i in range(4):
-            x = np.tanh(x) + 0.1 * i
-            outs.append(x)
-        return np.sum(np.stack(outs) ** 2)
-    x = np.random.default_rng(6).normal(size=3)
-    dcollect = tg.grad(collect, backend="jax")
-    got = jax.jit(dcollect)(x)   # a list that grows cannot be a scan's carry
-    assert_close(np.asarray(got), tg.grad(collect)(x), "fallback")
-    assert "jax.lax.scan" not in dcollect.source   # .source is the code that ran
+    def windows(x):
+        total = 0.0
+        for i in range(3):
+            total = total + np.sum(x[i:i + 2] ** 2)   # a slice moving with the index
+        return total
+    x = np.random.default_rng(6).normal(size=5)
+    dwindows = tg.grad(windows, backend="jax")
+    got = jax.jit(dwindows)(x)   # a scan cannot slice with a traced start
+    assert_close(np.asarray(got), tg.grad(windows)(x), "fallback")
+    assert "jax.lax.scan" not in dwindows.source   # .source is the code that ran
 
 
 def test_loops_option_is_checked():

@@ -314,3 +314,36 @@ def _fill_results(results, targets):
         return tuple(_fill_results(r, t) for r, t in zip(results, targets))
     return jax.tree_util.tree_map(
         lambda x, t: jnp.broadcast_to(jnp.asarray(x, dtype=t.dtype), t.shape), results, targets)
+
+
+@_functional
+def extended(values, items):
+    """The list ``values`` with the scan-stacked ``items`` appended one by one."""
+    leaves = jax.tree_util.tree_leaves(items)
+    count = leaves[0].shape[0] if leaves else 0
+    return list(values) + [jax.tree_util.tree_map(lambda a, k=k: a[k], items)
+                           for k in range(count)]
+
+
+def _is_list(cotangent):
+    return isinstance(cotangent, list)
+
+
+@_functional
+def last_items(cotangent, indices):
+    """The cotangents of the last ``len(indices)`` items of a list, stacked for a scan."""
+    count = len(indices)
+    if _is_list(cotangent):
+        parts = cotangent[len(cotangent) - count:]
+        return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *parts) if parts else \
+            jnp.zeros((0,))
+    return cotangent[cotangent.shape[0] - count:]
+
+
+@_functional
+def without_last_items(cotangent, indices):
+    """The cotangent of the list as it was before ``len(indices)`` items were appended."""
+    count = len(indices)
+    if _is_list(cotangent):
+        return cotangent[:len(cotangent) - count]
+    return cotangent[:cotangent.shape[0] - count]

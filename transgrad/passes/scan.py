@@ -29,7 +29,8 @@ into user functions) stay Python loops, which JAX unrolls.
 
 import gast
 
-from ..ir import walk
+from .. import runtime
+from ..ir import clone, walk
 
 SCAN_UNROLL = 1
 
@@ -217,9 +218,15 @@ def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
     lowered = 0
     pairs = [(pb, pb[p], ab, ab[a]) for pb, p, ab, a in _loop_pairs(fn)]
     for primal_block, primal_loop, adjoint_block, adjoint_loop in pairs:
+        if not (_straight(primal_loop.body) and _straight(adjoint_loop.body)):
+            continue
+        appended = _appended_list(primal_loop, adjoint_loop, stack, names)
         plan = _plan(fn, primal_loop, adjoint_loop, stack)
         if plan is None:
+            if appended is not None:
+                appended.undo()
             continue
+        plan.appended = appended
         primal_new = _primal_scan(primal_loop, plan, names, unroll)
         adjoint_new = _adjoint_scan(adjoint_loop, plan, names, unroll)
         _replace(adjoint_block, adjoint_loop, adjoint_new)
@@ -292,6 +299,101 @@ def _unroll(unroll):
     the benchmark's recurrence and RNN slower to compile and to run on the CPU)."""
     return [] if unroll == 1 else [gast.keyword(arg="unroll",
                                                 value=gast.Constant(value=unroll, kind=None))]
+
+
+class _AppendedList:
+    """A list the primal loop appends one value to per iteration (``v = tgr.append(v, x)``),
+    and the adjoint loop's matching ``g = bv; bv = g[:-1]; ... g[-1] ...``: rewritten so the
+    primal scan stacks the items (``item = x``) and the adjoint scan reads one item's
+    cotangent per iteration; ``undo`` puts the statements back."""
+
+    def __init__(self, values, item, cotangent, item_cotangent, edits):
+        self.values, self.item = values, item
+        self.cotangent, self.item_cotangent = cotangent, item_cotangent
+        self.edits = edits   # (block, index, old statements, new statements)
+
+    def undo(self):
+        for block, k, old, new in reversed(self.edits):
+            block[k:k + len(new)] = old
+
+
+def _appended_list(primal_loop, adjoint_loop, stack, names):
+    body, abody = primal_loop.body, adjoint_loop.body
+    appends = [(k, s) for k, s in enumerate(body) if isinstance(s, gast.Assign)
+               and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+               and _is_runtime(s.value.func, "append")
+               and len(s.value.args) == 2 and isinstance(s.value.args[0], gast.Name)
+               and s.value.args[0].id == s.targets[0].id]
+    if len(appends) != 1:
+        return None
+    k, append = appends[0]
+    values = append.targets[0].id
+    if sum(1 for n in walk(primal_loop) if isinstance(n, gast.Name) and n.id == values) != 2:
+        return None   # the list is read (or pushed) elsewhere in the loop
+    # the adjoint: g = bv; bv = g[:-1]; and g read only as g[-1]
+    for j in range(len(abody) - 1):
+        first, second = abody[j], abody[j + 1]
+        if not (isinstance(first, gast.Assign) and isinstance(first.value, gast.Name)
+                and isinstance(first.targets[0], gast.Name)
+                and isinstance(second, gast.Assign) and isinstance(second.targets[0], gast.Name)
+                and second.targets[0].id == first.value.id
+                and _is_subscript(second.value, first.targets[0].id, "head")):
+            continue
+        g, cotangent = first.targets[0].id, first.value.id
+        reads = [n for s in abody for n in walk(s) if isinstance(n, gast.Name) and n.id == g]
+        lasts = [n for s in abody[j + 2:] for n in walk(s) if _is_subscript(n, g, "last")]
+        uses = sum(1 for n in walk(adjoint_loop) if isinstance(n, gast.Name)
+                   and n.id == cotangent)
+        if len(reads) != 2 + len(lasts) or uses != 2:
+            return None
+        item, item_cotangent = names.fresh("item"), names.fresh(f"{g}_last")
+        edits = [(body, k, [append], [_assign(item, append.value.args[1])])]
+        body[k:k + 1] = edits[0][3]
+        later = [_Rename(g, item_cotangent).visit(s) for s in abody[j + 2:]]
+        edits.append((abody, j, abody[j:], later))
+        abody[j:] = later
+        return _AppendedList(values, item, cotangent, item_cotangent, edits)
+    return None
+
+
+def _is_runtime(func, name):
+    """``tgr.<name>``, spelled out or resolved to the runtime's function."""
+    resolved = getattr(func, "resolved", None)
+    if resolved is not None:
+        return resolved is getattr(runtime, name, None)
+    return isinstance(func, gast.Attribute) and func.attr == name \
+        and isinstance(func.value, gast.Name) and func.value.id == "tgr"
+
+
+def _is_subscript(node, name, part):
+    """``name[:-1]`` (part "head") or ``name[-1]`` (part "last")."""
+    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == name):
+        return False
+    index = node.slice
+    minus_one = (isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub)
+                 and isinstance(index.operand, gast.Constant) and index.operand.value == 1) \
+        or (isinstance(index, gast.Constant) and index.value == -1)
+    if part == "last":
+        return minus_one
+    return isinstance(index, gast.Slice) and index.lower is None and index.step is None \
+        and index.upper is not None and _is_subscript(
+            gast.Subscript(value=node.value, slice=index.upper, ctx=gast.Load()), name, "last")
+
+
+class _Rename(gast.NodeTransformer):
+    """``g[-1]`` -> the item's cotangent name, inside adjoint statements (copies them)."""
+
+    def __init__(self, name, replacement):
+        self.name, self.replacement = name, replacement
+
+    def visit_Subscript(self, node):
+        if _is_subscript(node, self.name, "last"):
+            return _name(self.replacement)
+        return self.generic_visit(node)
+
+    def visit(self, node):
+        return super().visit(clone(node)) if isinstance(node, gast.stmt) else super().visit(node)
 
 
 def _replace(block, stmt, new):
@@ -445,6 +547,9 @@ def _primal_scan(loop, plan, names, unroll):
     for name in ends + [n for n in plan.finals if n not in plan.carried and n not in ends]:
         stacked.append((name, names.fresh(f"{name}_all")))
         plan.ends[name] = stacked[-1][1]
+    if plan.appended is not None:   # the appended items, stacked
+        stacked.append((plan.appended.item, names.fresh(f"{plan.appended.item}_all")))
+        plan.appended.items = stacked[-1][1]
     plan.ends_in_body = [n for n in plan.pushed if n in plan.ends_read]
     statements.append(gast.Return(value=gast.Tuple(
         elts=[_tuple(plan.carried), _tuple([inside for inside, _ in stacked])],
@@ -459,6 +564,9 @@ def _primal_scan(loop, plan, names, unroll):
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
     if plan.index_read:   # the index keeps its last value, as in Python
         out.append(_assign(index, _dotted_call("tgr.last_step", [loop.iter, _name(index)])))
+    if plan.appended is not None:   # the list with one item per iteration appended
+        out.append(_assign(plan.appended.values, _dotted_call(
+            "tgr.extended", [_name(plan.appended.values), _name(plan.appended.items)])))
     for name in plan.finals:   # values after the loop of names it binds but does not carry
         if name not in plan.carried:   # (a name bound before the loop keeps it if none ran)
             before = [_name(name)] if name in from_before else []
@@ -480,6 +588,10 @@ def _adjoint_scan(loop, plan, names, unroll):
     carry, xs = names.fresh("carry"), names.fresh("saved")
     xs_names = [index] + plan.ends_in_body
     xs_values = [_name(plan.indices)] + [_name(plan.ends[n]) for n in plan.ends_in_body]
+    if plan.appended is not None:   # the cotangents of the items this loop appended
+        xs_names.append(plan.appended.item_cotangent)
+        xs_values.append(_dotted_call("tgr.last_items", [_name(plan.appended.cotangent),
+                                                          _name(plan.indices)]))
     pre = {}                   # push position -> the name that holds its value in the body
     out = []
     for k, (kind, source) in plan.before.items():
@@ -519,4 +631,8 @@ def _adjoint_scan(loop, plan, names, unroll):
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
     for name in plan.restore:   # the stack would have restored these
         out.append(_assign(name, _name(plan.initial[name])))
+    if plan.appended is not None and plan.appended.cotangent in plan.after:
+        cotangent = plan.appended.cotangent   # the list's cotangent as it was before the loop
+        out.append(_assign(cotangent, _dotted_call("tgr.without_last_items", [
+            _name(cotangent), _name(plan.indices)])))
     return [gast.copy_location(s, loop) for s in out]
