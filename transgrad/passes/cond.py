@@ -22,31 +22,31 @@ their top level, and branches inside loops, stay Python ``if``s.
 import gast
 
 from ..ir import clone, walk
-from .scan import (
-    _assign,
-    _definite_stores,
-    _dotted_call,
-    _function,
-    _name,
-    _Names,
-    _nested_in_loops,
-    _pop_target,
-    _push_value,
-    _read_first,
-    _replace,
-    _statements_in_order,
-    _stores,
-    _straight,
-    _tuple,
+from .lowering import (
+    Names,
+    assign,
+    definite_stores,
+    dotted_call,
+    function,
+    name_node,
+    nested_in_loops,
+    pop_target,
+    push_value,
+    read_first,
+    replace,
+    statements_in_order,
+    stores,
+    straight,
+    tuple_of,
 )
 
 
 def lower_branches(fn, stack="stack"):
     """Rewrite the ``if <name>:`` statements of the generated FunctionDef ``fn`` that fit;
     returns how many were lowered."""
-    names = _Names(fn)
-    in_loops = _nested_in_loops(fn)
-    order = _statements_in_order(fn.body)
+    names = Names(fn)
+    in_loops = nested_in_loops(fn)
+    order = statements_in_order(fn.body)
     by_test = {}
     for block in _blocks_outside_loops(fn, in_loops):
         for stmt in block:
@@ -64,13 +64,13 @@ def lower_branches(fn, stack="stack"):
         dropped = set()   # pushes and pops of values the adjoint never reads
         adjoint_after = _reads_after(order, found[-1][1])
         for push_branch, pop_branch in _paired_branches(found):
-            pushes = [s for s in push_branch if _push_value(s, stack) is not None]
+            pushes = [s for s in push_branch if push_value(s, stack) is not None]
             pops = [(k, s) for k, s in enumerate(pop_branch)
-                    if _pop_target(s, stack) is not None]
+                    if pop_target(s, stack) is not None]
             for push, (k, pop) in zip(pushes, reversed(pops)):
-                target = _pop_target(pop, stack)
+                target = pop_target(pop, stack)
                 if isinstance(target, gast.Name) and target.id not in adjoint_after \
-                        and target.id not in _read_first(pop_branch[k + 1:]):
+                        and target.id not in read_first(pop_branch[k + 1:]):
                     dropped.update((id(push), id(pop)))
                 else:
                     saved[id(push)] = saved[id(pop)] = names.fresh("saved")
@@ -83,7 +83,7 @@ def lower_branches(fn, stack="stack"):
             rewritten.append((block, stmt, new))
         else:
             for block, stmt, new in rewritten:
-                _replace(block, stmt, new)
+                replace(block, stmt, new)
             lowered += 1
     return lowered
 
@@ -98,10 +98,10 @@ def _blocks_outside_loops(fn, in_loops):
 
 def _fits(stmt, stack):
     """Straight-line branches whose stack operations are all at their top level."""
-    if not (_straight(stmt.body) and _straight(stmt.orelse)):
+    if not (straight(stmt.body) and straight(stmt.orelse)):
         return False
     top = sum(1 for s in stmt.body + stmt.orelse
-              if _push_value(s, stack) is not None or _pop_target(s, stack) is not None)
+              if push_value(s, stack) is not None or pop_target(s, stack) is not None)
     return top == sum(1 for n in walk(stmt) if isinstance(n, gast.Name) and n.id == stack)
 
 
@@ -113,10 +113,10 @@ def _pushes_match_pops(found, stack):
     if len(found) == 1:
         stmt = found[0][1]
         return not any(count(b, w) for b in (stmt.body, stmt.orelse)
-                       for w in (_push_value, _pop_target))
+                       for w in (push_value, pop_target))
     (_, first), (_, second) = found
-    return all(count(a, _push_value) == count(b, _pop_target) and count(a, _pop_target) == 0
-               and count(b, _push_value) == 0
+    return all(count(a, push_value) == count(b, pop_target) and count(a, pop_target) == 0
+               and count(b, push_value) == 0
                for a, b in ((first.body, second.body), (first.orelse, second.orelse)))
 
 
@@ -139,7 +139,7 @@ def _bound_before(body, stmt, params):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and any(n is stmt for b in inner for n in walk(b)):
                 return _bound_before(inner, stmt, bound)
-        bound.update(_definite_stores(s))
+        bound.update(definite_stores(s))
     return bound
 
 
@@ -159,45 +159,45 @@ def _lower(stmt, stack, saved, dropped, names, bound, after):
     the value of each push (and the push each pop restores); ``dropped`` pushes and pops
     go."""
     branches = [[s for s in body if id(s) not in dropped] for body in (stmt.body, stmt.orelse)]
-    assigned = {n for body in branches for s in body for n in _stores(s)}
-    both = set.intersection(*({n for s in body for n in _definite_stores(s)}
+    assigned = {n for body in branches for s in body for n in stores(s)}
+    both = set.intersection(*({n for s in body for n in definite_stores(s)}
                               for body in branches))
     outputs = sorted(n for n in assigned if n in after)
     # what a branch reads before binding, and what it leaves as it was, comes in as operands;
     # a name the other branch alone binds, and that was unbound before, comes out as None
-    operands = sorted({n for body in branches for n in _read_first(body) if n in assigned}
+    operands = sorted({n for body in branches for n in read_first(body) if n in assigned}
                       | {n for n in outputs if n not in both and n in bound})
-    if any(n not in bound for n in _read_first(stmt.body) + _read_first(stmt.orelse)
+    if any(n not in bound for n in read_first(stmt.body) + read_first(stmt.orelse)
            if n in assigned):
         return None
-    pushed = [s for body in branches for s in body if _push_value(s, stack) is not None]
+    pushed = [s for body in branches for s in body if push_value(s, stack) is not None]
     functions = []
     for k, body in enumerate(branches):
         statements = []
         for s in body:
             if id(s) not in saved:
                 statements.append(s)
-            elif _push_value(s, stack) is not None:
-                statements.append(_assign(saved[id(s)], _push_value(s, stack)))
+            elif push_value(s, stack) is not None:
+                statements.append(assign(saved[id(s)], push_value(s, stack)))
             else:   # a pop: the value the primal branch saved
-                statements.append(gast.Assign(targets=s.targets, value=_name(saved[id(s)]),
+                statements.append(gast.Assign(targets=s.targets, value=name_node(saved[id(s)]),
                                               type_comment=None))
         # the untaken branch gives the pushed value as it is (unused, but typed alike)
-        kept = [_name(saved[id(s)]) if any(s is b for b in body)
-                else clone(_push_value(s, stack))
+        kept = [name_node(saved[id(s)]) if any(s is b for b in body)
+                else clone(push_value(s, stack))
                 for s in pushed]
-        mine = {n for st in body for n in _stores(st)}
-        results = [_name(n) if n in mine or n in operands else gast.Constant(value=None,
+        mine = {n for st in body for n in stores(st)}
+        results = [name_node(n) if n in mine or n in operands else gast.Constant(value=None,
                                                                               kind=None)
                    for n in outputs]
         statements.append(gast.Return(value=gast.Tuple(
             elts=[gast.Tuple(elts=results, ctx=gast.Load()),
                   gast.Tuple(elts=kept, ctx=gast.Load())], ctx=gast.Load())))
-        functions.append(_function(names.fresh("branch" if k == 0 else "other_branch"),
+        functions.append(function(names.fresh("branch" if k == 0 else "other_branch"),
                                    operands, statements))
-    call = _dotted_call("tgr.cond", [_name(stmt.test.id), _name(functions[0].name),
-                                     _name(functions[1].name), _tuple(operands)])
-    kept = _tuple([saved[id(s)] for s in pushed], True) if pushed else _name("_", True)
-    target = gast.Tuple(elts=[_tuple(outputs, True), kept], ctx=gast.Store())
+    call = dotted_call("tgr.cond", [name_node(stmt.test.id), name_node(functions[0].name),
+                                     name_node(functions[1].name), tuple_of(operands)])
+    kept = tuple_of([saved[id(s)] for s in pushed], True) if pushed else name_node("_", True)
+    target = gast.Tuple(elts=[tuple_of(outputs, True), kept], ctx=gast.Store())
     new = functions + [gast.Assign(targets=[target], value=call, type_comment=None)]
     return [gast.copy_location(s, stmt) for s in new]

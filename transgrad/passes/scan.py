@@ -31,131 +31,26 @@ import gast
 
 from .. import runtime
 from ..ir import clone, walk
+from .lowering import (
+    Names,
+    assign,
+    definite_stores,
+    dotted_call,
+    function,
+    loads,
+    name_node,
+    nested_in_loops,
+    pop_target,
+    push_value,
+    read_first,
+    replace,
+    statements_in_order,
+    stores,
+    straight,
+    tuple_of,
+)
 
 SCAN_UNROLL = 1
-
-
-def _name(id_, store=False):
-    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
-                     type_comment=None)
-
-
-def _tuple(ids, store=False):
-    return gast.Tuple(elts=[_name(i, store) for i in ids],
-                      ctx=gast.Store() if store else gast.Load())
-
-
-def _dotted_call(dotted, args, keywords=()):
-    parts = dotted.split(".")
-    func = _name(parts[0])
-    for part in parts[1:]:
-        func = gast.Attribute(value=func, attr=part, ctx=gast.Load())
-    return gast.Call(func=func, args=list(args), keywords=list(keywords))
-
-
-def _assign(targets, value):
-    target = _name(targets, True) if isinstance(targets, str) else _tuple(targets, True)
-    return gast.Assign(targets=[target], value=value, type_comment=None)
-
-
-def _is_stack_call(node, stack, method):
-    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-        and node.func.attr == method and isinstance(node.func.value, gast.Name) \
-        and node.func.value.id == stack
-
-
-def _push_value(stmt, stack):
-    """The pushed expression of ``stack.append(e)``, else None."""
-    if isinstance(stmt, gast.Expr) and _is_stack_call(stmt.value, stack, "append") \
-            and len(stmt.value.args) == 1:
-        return stmt.value.args[0]
-    return None
-
-
-def _pop_target(stmt, stack):
-    """The target of ``target = stack.pop()``, else None."""
-    if isinstance(stmt, gast.Assign) and _is_stack_call(stmt.value, stack, "pop"):
-        return stmt.targets[0]
-    return None
-
-
-def _stores(stmt):
-    """Names a statement may bind (in any branch); ``y[i] = v`` binds y, as the functional
-    form ``y = y.at[i].set(v)`` that it becomes does."""
-    found = []
-    for node in walk(stmt):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            found.append(node.id)
-        elif isinstance(node, (gast.Assign, gast.AugAssign)):
-            for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
-                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                    found.append(target.value.id)
-    return found
-
-
-def _loads(node):
-    return [n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
-
-
-def _definite_stores(stmt):
-    """Names certainly bound once ``stmt`` has run (by a branch: those both branches bind)."""
-    if isinstance(stmt, gast.If):
-        def block(body):
-            return {n for s in body for n in _definite_stores(s)}
-        return sorted(block(stmt.body) & block(stmt.orelse))
-    if isinstance(stmt, (gast.Assign, gast.AugAssign)):
-        targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
-        names = []
-        for target in targets:
-            if isinstance(target, gast.Name):
-                names.append(target.id)
-            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                names.append(target.value.id)
-            elif isinstance(target, gast.Tuple):
-                names.extend(e.id for e in target.elts if isinstance(e, gast.Name))
-        return names
-    return []
-
-
-def _read_first(body, skip=()):
-    """Names some statement of ``body`` reads before the body has certainly bound them."""
-    bound, first = set(), []
-    for stmt in body:
-        if id(stmt) not in skip:
-            reads = _loads(stmt)
-            if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
-                reads.append(stmt.target.id)
-            first.extend(n for n in reads if n not in bound and n not in first)
-        bound.update(_definite_stores(stmt))
-    return first
-
-
-def _straight(body):
-    """True when ``body`` has no loops, returns, breaks, nested functions or stack use
-    inside branches."""
-    for stmt in body:
-        for node in walk(stmt):
-            if isinstance(node, (gast.For, gast.While, gast.Return, gast.Break, gast.Continue,
-                                 gast.FunctionDef, gast.Lambda, gast.Yield, gast.Global,
-                                 gast.Nonlocal, gast.Try, gast.With)):
-                return False
-    return True
-
-
-class _Names:
-    """Fresh names that no statement of the function uses."""
-
-    def __init__(self, fn):
-        self.taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)}
-        self.taken.add(fn.name)
-
-    def fresh(self, base):
-        name, k = base, 1
-        while name in self.taken:
-            k += 1
-            name = f"{base}{k}"
-        self.taken.add(name)
-        return name
 
 
 def _blocks(node):
@@ -165,13 +60,6 @@ def _blocks(node):
             block = getattr(child, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
                 yield block
-
-
-def _nested_in_loops(fn):
-    """ids of the nodes inside some loop of ``fn``: a loop among them stays a Python loop (the
-    outer loop's stack saves its values)."""
-    return {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
-            for n in walk(loop) if n is not loop}
 
 
 def _steps_name(loop, reverse):
@@ -189,7 +77,7 @@ def _loop_pairs(fn):
     """(primal block, primal index, adjoint block, adjoint index) for each loop of the two
     sweeps that run over the same steps."""
     primal, adjoint = {}, {}
-    in_loops = _nested_in_loops(fn)
+    in_loops = nested_in_loops(fn)
     for block in _blocks(fn):
         for k, stmt in enumerate(block):
             if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops:
@@ -214,11 +102,11 @@ def _reads_outside(fn, loops):
 def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
     """Rewrite each primal/adjoint loop pair of the generated FunctionDef ``fn`` that fits into
     two ``jax.lax.scan`` calls; returns how many pairs were lowered."""
-    names = _Names(fn)
+    names = Names(fn)
     lowered = 0
     pairs = [(pb, pb[p], ab, ab[a]) for pb, p, ab, a in _loop_pairs(fn)]
     for primal_block, primal_loop, adjoint_block, adjoint_loop in pairs:
-        if not (_straight(primal_loop.body) and _straight(adjoint_loop.body)):
+        if not (straight(primal_loop.body) and straight(adjoint_loop.body)):
             continue
         appended = _appended_list(primal_loop, adjoint_loop, stack, names)
         plan = _plan(fn, primal_loop, adjoint_loop, stack)
@@ -229,8 +117,8 @@ def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
         plan.appended = appended
         primal_new = _primal_scan(primal_loop, plan, names, unroll)
         adjoint_new = _adjoint_scan(adjoint_loop, plan, names, unroll)
-        _replace(adjoint_block, adjoint_loop, adjoint_new)
-        _replace(primal_block, primal_loop, primal_new)
+        replace(adjoint_block, adjoint_loop, adjoint_new)
+        replace(primal_block, primal_loop, primal_new)
         lowered += 1
     return lowered
 
@@ -244,52 +132,42 @@ def drop_unused_stack(fn, stack="stack"):
             and s.targets[0].id == stack)]
 
 
-def _function(name, params, statements):
-    """``def name(*params): statements`` (a scan's body)."""
-    args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
-            for p in params]
-    return gast.FunctionDef(
-        name=name, args=gast.arguments(args=args, posonlyargs=[], vararg=None, kwonlyargs=[],
-                                       kw_defaults=[], kwarg=None, defaults=[]),
-        body=statements, decorator_list=[], returns=None, type_comment=None)
-
-
 def lower_forward_loops(fn, unroll=SCAN_UNROLL):
     """Forward-mode code has one loop per source loop, tangents beside values and no stack:
     each loop that fits becomes one ``jax.lax.scan`` carrying what its body reads before
     binding; returns how many were lowered."""
-    names = _Names(fn)
-    in_loops = _nested_in_loops(fn)
+    names = Names(fn)
+    in_loops = nested_in_loops(fn)
     loops = [(block, stmt) for block in _blocks(fn) for stmt in block
              if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops
              and _steps_name(stmt, reverse=False) is not None]
     lowered = 0
     for block, loop in loops:
-        if not _straight(loop.body):
+        if not straight(loop.body):
             continue
-        assigned = {n for s in loop.body for n in _stores(s)}
-        carried = [n for n in _read_first(loop.body) if n in assigned]
+        assigned = {n for s in loop.body for n in stores(s)}
+        carried = [n for n in read_first(loop.body) if n in assigned]
         after = _reads_after_loop(fn, loop)
         finals = [n for n in sorted(assigned) if n in after and n not in carried
                   and n != loop.target.id]
         body_name, carry = names.fresh("loop"), names.fresh("carry")
         stacks = [names.fresh(f"{n}_all") for n in finals]
-        stacked = _tuple(finals) if finals else gast.Constant(value=None, kind=None)
-        statements = ([_assign(carried, _name(carry))] if carried else []) + loop.body + [
-            gast.Return(value=gast.Tuple(elts=[_tuple(carried), stacked], ctx=gast.Load()))]
-        scan = _dotted_call("jax.lax.scan", [
-            _name(body_name), _tuple(carried),
-            _dotted_call("tgr.loop_indices", [loop.iter])], _unroll(unroll))
-        out = [_function(body_name, [carry, loop.target.id], statements),
+        stacked = tuple_of(finals) if finals else gast.Constant(value=None, kind=None)
+        statements = ([assign(carried, name_node(carry))] if carried else []) + loop.body + [
+            gast.Return(value=gast.Tuple(elts=[tuple_of(carried), stacked], ctx=gast.Load()))]
+        scan = dotted_call("jax.lax.scan", [
+            name_node(body_name), tuple_of(carried),
+            dotted_call("tgr.loop_indices", [loop.iter])], _unroll(unroll))
+        out = [function(body_name, [carry, loop.target.id], statements),
                gast.Assign(targets=[gast.Tuple(elts=[
-                   _tuple(carried, True), _tuple(stacks, True) if stacks else _name("_", True)],
+                   tuple_of(carried, True), tuple_of(stacks, True) if stacks else name_node("_", True)],
                    ctx=gast.Store())],
                            value=scan, type_comment=None)]
-        out += [_assign(n, _dotted_call("tgr.last", [_name(st)])) for n, st in zip(finals, stacks)]
+        out += [assign(n, dotted_call("tgr.last", [name_node(st)])) for n, st in zip(finals, stacks)]
         if loop.target.id in after:
-            out.append(_assign(loop.target.id, _dotted_call(
-                "tgr.last_step", [loop.iter, _name(loop.target.id)])))
-        _replace(block, loop, [gast.copy_location(st, loop) for st in out])
+            out.append(assign(loop.target.id, dotted_call(
+                "tgr.last_step", [loop.iter, name_node(loop.target.id)])))
+        replace(block, loop, [gast.copy_location(st, loop) for st in out])
         lowered += 1
     return lowered
 
@@ -347,7 +225,7 @@ def _appended_list(primal_loop, adjoint_loop, stack, names):
         if len(reads) != 2 + len(lasts) or uses != 2:
             return None
         item, item_cotangent = names.fresh("item"), names.fresh(f"{g}_last")
-        edits = [(body, k, [append], [_assign(item, append.value.args[1])])]
+        edits = [(body, k, [append], [assign(item, append.value.args[1])])]
         body[k:k + 1] = edits[0][3]
         later = [_Rename(g, item_cotangent).visit(s) for s in abody[j + 2:]]
         edits.append((abody, j, abody[j:], later))
@@ -389,16 +267,11 @@ class _Rename(gast.NodeTransformer):
 
     def visit_Subscript(self, node):
         if _is_subscript(node, self.name, "last"):
-            return _name(self.replacement)
+            return name_node(self.replacement)
         return self.generic_visit(node)
 
     def visit(self, node):
         return super().visit(clone(node)) if isinstance(node, gast.stmt) else super().visit(node)
-
-
-def _replace(block, stmt, new):
-    k = next(k for k, s in enumerate(block) if s is stmt)
-    block[k:k + 1] = new
 
 
 class _Plan:
@@ -410,12 +283,12 @@ class _Plan:
 
 def _plan(fn, primal_loop, adjoint_loop, stack):
     body, abody = primal_loop.body, adjoint_loop.body
-    if not (_straight(body) and _straight(abody)):
+    if not (straight(body) and straight(abody)):
         return None
-    pushes = [(k, _push_value(s, stack)) for k, s in enumerate(body)
-              if _push_value(s, stack) is not None]
-    pops = [(k, _pop_target(s, stack)) for k, s in enumerate(abody)
-            if _pop_target(s, stack) is not None]
+    pushes = [(k, push_value(s, stack)) for k, s in enumerate(body)
+              if push_value(s, stack) is not None]
+    pops = [(k, pop_target(s, stack)) for k, s in enumerate(abody)
+            if pop_target(s, stack) is not None]
     # every stack operation must be one of these top-level pushes and pops
     uses = sum(1 for n in walk(primal_loop) if isinstance(n, gast.Name) and n.id == stack)
     if uses != len(pushes) or len(pops) != len(pushes) or \
@@ -429,8 +302,8 @@ def _plan(fn, primal_loop, adjoint_loop, stack):
         elif not isinstance(target, gast.Subscript):
             return None
     push_ids = {id(body[k]) for k, value in pushes if isinstance(value, gast.Name)}
-    assigned = {n for s in body for n in _stores(s)}
-    carried = [n for n in _read_first(body, skip=push_ids) if n in assigned]
+    assigned = {n for s in body for n in stores(s)}
+    carried = [n for n in read_first(body, skip=push_ids) if n in assigned]
     outside = _reads_outside(fn, [primal_loop, adjoint_loop])
     pushed_names = []
     for _, value in pushes:
@@ -439,19 +312,19 @@ def _plan(fn, primal_loop, adjoint_loop, stack):
     # names the primal body binds that code after the loops reads: their final values
     finals = [n for n in sorted(assigned) if n in outside and n != primal_loop.target.id]
     index_read = primal_loop.target.id in outside
-    aassigned = {n for s in abody for n in _stores(s)}
-    acarried = [n for n in _read_first(abody) if n in aassigned and n not in pushed_names]
+    aassigned = {n for s in abody for n in stores(s)}
+    acarried = [n for n in read_first(abody) if n in aassigned and n not in pushed_names]
     if any(n in outside and n not in acarried and n not in pushed_names
            and n != adjoint_loop.target.id for n in aassigned):
         return None   # an adjoint first bound inside the loop and read after it
     # the restores the adjoint reads before binding the name again (the others are dropped)
     live = set()
     for j, (k, target) in enumerate(pops):
-        if not isinstance(target, gast.Name) or target.id in _read_first(abody[k + 1:]):
+        if not isinstance(target, gast.Name) or target.id in read_first(abody[k + 1:]):
             live.add(pushes[len(pushes) - 1 - j][0])
     return _Plan(index_read=index_read, stack=stack, pushes=pushes, pops=pops, carried=carried,
                  pushed=pushed_names, finals=finals, acarried=acarried, live=live,
-                 ends_read=[n for n in _read_first(abody) if n in pushed_names],
+                 ends_read=[n for n in read_first(abody) if n in pushed_names],
                  after=_reads_after_loop(fn, adjoint_loop), body_stores=_store_counts(body),
                  placeholders=_placeholders(fn, [primal_loop, adjoint_loop]))
 
@@ -459,14 +332,14 @@ def _plan(fn, primal_loop, adjoint_loop, stack):
 def _store_counts(body):
     counts = {}
     for stmt in body:
-        for name in _stores(stmt):
+        for name in stores(stmt):
             counts[name] = counts.get(name, 0) + 1
     return counts
 
 
 def _reads_after_loop(fn, loop):
     """Names read by statements that come after ``loop`` in ``fn``'s source order."""
-    order = _statements_in_order(fn.body)
+    order = statements_in_order(fn.body)
     inside = {id(n) for n in walk(loop)}
     position = next(k for k, stmt in enumerate(order) if stmt is loop)
     names = set()
@@ -483,18 +356,7 @@ def _loads_in(node):
         return []
     if isinstance(node, list):
         return [n for item in node for n in _loads_in(item)]
-    return _loads(node)
-
-
-def _statements_in_order(body, out=None):
-    out = [] if out is None else out
-    for stmt in body:
-        out.append(stmt)
-        for field in ("body", "orelse"):
-            block = getattr(stmt, field, None)
-            if isinstance(block, list):
-                _statements_in_order(block, out)
-    return out
+    return loads(node)
 
 
 def _placeholders(fn, loops):
@@ -514,17 +376,17 @@ def _primal_scan(loop, plan, names, unroll):
     body_name = names.fresh("loop")
     index = loop.target.id
     carry = names.fresh("carry")
-    statements = [_assign(plan.carried, _name(carry))] if plan.carried else []
+    statements = [assign(plan.carried, name_node(carry))] if plan.carried else []
     stacked = []            # (name inside the body, name of the stack after the scan)
     bound = set()           # names this iteration has bound so far
     from_before = []        # pushed names whose first push saves the value from before the loop
     plan.before = {}        # live push position -> ("stack", its stack) or ("shifted", name)
     shifted = set()
     for k, stmt in enumerate(loop.body):
-        value = _push_value(stmt, plan.stack) if k in dict(plan.pushes) else None
+        value = push_value(stmt, plan.stack) if k in dict(plan.pushes) else None
         if value is None:
             statements.append(stmt)
-            bound.update(_definite_stores(stmt))
+            bound.update(definite_stores(stmt))
             continue
         if isinstance(value, gast.Name) and value.id not in bound:
             if value.id not in plan.placeholders and value.id not in from_before:
@@ -538,7 +400,7 @@ def _primal_scan(loop, plan, names, unroll):
         if k not in plan.live:
             continue
         local = names.fresh(f"{value.id}_before" if isinstance(value, gast.Name) else "saved")
-        statements.append(_assign(local, value))
+        statements.append(assign(local, value))
         stacked.append((local, names.fresh(f"{local}_all")))
         plan.before[k] = ("stack", stacked[-1][1])
     plan.ends = {}          # name -> stack of its values at the end of each iteration
@@ -552,32 +414,32 @@ def _primal_scan(loop, plan, names, unroll):
         plan.appended.items = stacked[-1][1]
     plan.ends_in_body = [n for n in plan.pushed if n in plan.ends_read]
     statements.append(gast.Return(value=gast.Tuple(
-        elts=[_tuple(plan.carried), _tuple([inside for inside, _ in stacked])],
+        elts=[tuple_of(plan.carried), tuple_of([inside for inside, _ in stacked])],
         ctx=gast.Load())))
-    body_fn = _function(body_name, [carry, index], statements)
+    body_fn = function(body_name, [carry, index], statements)
     plan.indices = names.fresh("indices")
-    out = [body_fn, _assign(plan.indices, _dotted_call("tgr.loop_indices", [loop.iter]))]
-    scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.carried),
-                                         _name(plan.indices)], _unroll(unroll))
-    target = gast.Tuple(elts=[_tuple(plan.carried, True),
-                              _tuple([after for _, after in stacked], True)], ctx=gast.Store())
+    out = [body_fn, assign(plan.indices, dotted_call("tgr.loop_indices", [loop.iter]))]
+    scan = dotted_call("jax.lax.scan", [name_node(body_name), tuple_of(plan.carried),
+                                         name_node(plan.indices)], _unroll(unroll))
+    target = gast.Tuple(elts=[tuple_of(plan.carried, True),
+                              tuple_of([after for _, after in stacked], True)], ctx=gast.Store())
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
     if plan.index_read:   # the index keeps its last value, as in Python
-        out.append(_assign(index, _dotted_call("tgr.last_step", [loop.iter, _name(index)])))
+        out.append(assign(index, dotted_call("tgr.last_step", [loop.iter, name_node(index)])))
     if plan.appended is not None:   # the list with one item per iteration appended
-        out.append(_assign(plan.appended.values, _dotted_call(
-            "tgr.extended", [_name(plan.appended.values), _name(plan.appended.items)])))
+        out.append(assign(plan.appended.values, dotted_call(
+            "tgr.extended", [name_node(plan.appended.values), name_node(plan.appended.items)])))
     for name in plan.finals:   # values after the loop of names it binds but does not carry
         if name not in plan.carried:   # (a name bound before the loop keeps it if none ran)
-            before = [_name(name)] if name in from_before else []
-            out.append(_assign(name, _dotted_call("tgr.last", [_name(plan.ends[name])] + before)))
+            before = [name_node(name)] if name in from_before else []
+            out.append(assign(name, dotted_call("tgr.last", [name_node(plan.ends[name])] + before)))
     plan.initial = {}          # pushed name -> its value before the loop
     plan.restore = [n for n in from_before if n in plan.after]
     for name in from_before:
         if name not in plan.restore and name not in shifted:
             continue
         plan.initial[name] = names.fresh(f"{name}_initial")
-        out.insert(0, _assign(plan.initial[name], _name(name)))
+        out.insert(0, assign(plan.initial[name], name_node(name)))
     return [gast.copy_location(s, loop) for s in out]
 
 
@@ -587,11 +449,11 @@ def _adjoint_scan(loop, plan, names, unroll):
     index = loop.target.id
     carry, xs = names.fresh("carry"), names.fresh("saved")
     xs_names = [index] + plan.ends_in_body
-    xs_values = [_name(plan.indices)] + [_name(plan.ends[n]) for n in plan.ends_in_body]
+    xs_values = [name_node(plan.indices)] + [name_node(plan.ends[n]) for n in plan.ends_in_body]
     if plan.appended is not None:   # the cotangents of the items this loop appended
         xs_names.append(plan.appended.item_cotangent)
-        xs_values.append(_dotted_call("tgr.last_items", [_name(plan.appended.cotangent),
-                                                          _name(plan.indices)]))
+        xs_values.append(dotted_call("tgr.last_items", [name_node(plan.appended.cotangent),
+                                                          name_node(plan.indices)]))
     pre = {}                   # push position -> the name that holds its value in the body
     out = []
     for k, (kind, source) in plan.before.items():
@@ -599,16 +461,16 @@ def _adjoint_scan(loop, plan, names, unroll):
         pre[k] = local
         xs_names.append(local)
         if kind == "stack":
-            xs_values.append(_name(source))
+            xs_values.append(name_node(source))
         else:
             initial = plan.initial.get(source)
-            xs_values.append(_dotted_call("tgr.shifted", [
-                _name(plan.ends[source]), _name(initial) if initial else
+            xs_values.append(dotted_call("tgr.shifted", [
+                name_node(plan.ends[source]), name_node(initial) if initial else
                 gast.Constant(value=None, kind=None)]))
     statements = []
     if plan.acarried:
-        statements.append(_assign(plan.acarried, _name(carry)))
-    statements.append(_assign(xs_names, _name(xs)))
+        statements.append(assign(plan.acarried, name_node(carry)))
+    statements.append(assign(xs_names, name_node(xs)))
     push_positions = [k for k, _ in plan.pushes]
     pop_positions = {id(s): push_positions[len(push_positions) - 1 - j]
                      for j, (i, s) in enumerate((i, loop.body[i]) for i, _ in plan.pops)}
@@ -617,22 +479,22 @@ def _adjoint_scan(loop, plan, names, unroll):
         if position is None:
             statements.append(stmt)
         elif position in pre:
-            statements.append(gast.Assign(targets=stmt.targets, value=_name(pre[position]),
+            statements.append(gast.Assign(targets=stmt.targets, value=name_node(pre[position]),
                                           type_comment=None))
     statements.append(gast.Return(value=gast.Tuple(
-        elts=[_tuple(plan.acarried), gast.Constant(value=None, kind=None)], ctx=gast.Load())))
-    body_fn = _function(body_name, [carry, xs], statements)
-    scan = _dotted_call("jax.lax.scan", [_name(body_name), _tuple(plan.acarried),
+        elts=[tuple_of(plan.acarried), gast.Constant(value=None, kind=None)], ctx=gast.Load())))
+    body_fn = function(body_name, [carry, xs], statements)
+    scan = dotted_call("jax.lax.scan", [name_node(body_name), tuple_of(plan.acarried),
                                          gast.Tuple(elts=xs_values, ctx=gast.Load())],
                         [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))]
                         + _unroll(unroll))
-    target = gast.Tuple(elts=[_tuple(plan.acarried, True), _name("_", True)], ctx=gast.Store())
+    target = gast.Tuple(elts=[tuple_of(plan.acarried, True), name_node("_", True)], ctx=gast.Store())
     out.append(body_fn)
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
     for name in plan.restore:   # the stack would have restored these
-        out.append(_assign(name, _name(plan.initial[name])))
+        out.append(assign(name, name_node(plan.initial[name])))
     if plan.appended is not None and plan.appended.cotangent in plan.after:
         cotangent = plan.appended.cotangent   # the list's cotangent as it was before the loop
-        out.append(_assign(cotangent, _dotted_call("tgr.without_last_items", [
-            _name(cotangent), _name(plan.indices)])))
+        out.append(assign(cotangent, dotted_call("tgr.without_last_items", [
+            name_node(cotangent), name_node(plan.indices)])))
     return [gast.copy_location(s, loop) for s in out]

@@ -1,0 +1,167 @@
+"""Tree helpers shared by the JAX lowerings (``scan`` for loops, ``cond`` for branches).
+
+They read the generated reverse code's stack discipline (``stack.append(v)`` in the primal
+sweep, ``v = stack.pop()`` in the adjoint), which names a statement binds and reads first, and
+build the few nodes the lowered code needs (nested body functions, tuples, dotted calls).
+"""
+
+import gast
+
+from ..ir import walk
+
+
+def name_node(id_, store=False):
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
+                     type_comment=None)
+
+
+def tuple_of(ids, store=False):
+    return gast.Tuple(elts=[name_node(i, store) for i in ids],
+                      ctx=gast.Store() if store else gast.Load())
+
+
+def dotted_call(dotted, args, keywords=()):
+    parts = dotted.split(".")
+    func = name_node(parts[0])
+    for part in parts[1:]:
+        func = gast.Attribute(value=func, attr=part, ctx=gast.Load())
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def assign(targets, value):
+    target = name_node(targets, True) if isinstance(targets, str) else tuple_of(targets, True)
+    return gast.Assign(targets=[target], value=value, type_comment=None)
+
+
+def function(name, params, statements):
+    """``def name(*params): statements`` (the body of a scan or a branch)."""
+    args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+            for p in params]
+    return gast.FunctionDef(
+        name=name, args=gast.arguments(args=args, posonlyargs=[], vararg=None, kwonlyargs=[],
+                                       kw_defaults=[], kwarg=None, defaults=[]),
+        body=statements, decorator_list=[], returns=None, type_comment=None)
+
+
+def is_stack_call(node, stack, method):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+        and node.func.attr == method and isinstance(node.func.value, gast.Name) \
+        and node.func.value.id == stack
+
+
+def push_value(stmt, stack):
+    """The pushed expression of ``stack.append(e)``, else None."""
+    if isinstance(stmt, gast.Expr) and is_stack_call(stmt.value, stack, "append") \
+            and len(stmt.value.args) == 1:
+        return stmt.value.args[0]
+    return None
+
+
+def pop_target(stmt, stack):
+    """The target of ``target = stack.pop()``, else None."""
+    if isinstance(stmt, gast.Assign) and is_stack_call(stmt.value, stack, "pop"):
+        return stmt.targets[0]
+    return None
+
+
+def stores(stmt):
+    """Names a statement may bind (in any branch); ``y[i] = v`` binds y, as the functional
+    form ``y = y.at[i].set(v)`` that it becomes does."""
+    found = []
+    for node in walk(stmt):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found.append(node.id)
+        elif isinstance(node, (gast.Assign, gast.AugAssign)):
+            for target in node.targets if isinstance(node, gast.Assign) else [node.target]:
+                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    found.append(target.value.id)
+    return found
+
+
+def loads(node):
+    return [n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def definite_stores(stmt):
+    """Names certainly bound once ``stmt`` has run (by a branch: those both branches bind)."""
+    if isinstance(stmt, gast.If):
+        def block(body):
+            return {n for s in body for n in definite_stores(s)}
+        return sorted(block(stmt.body) & block(stmt.orelse))
+    if isinstance(stmt, (gast.Assign, gast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+        names = []
+        for target in targets:
+            if isinstance(target, gast.Name):
+                names.append(target.id)
+            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                names.append(target.value.id)
+            elif isinstance(target, gast.Tuple):
+                names.extend(e.id for e in target.elts if isinstance(e, gast.Name))
+        return names
+    return []
+
+
+def read_first(body, skip=()):
+    """Names some statement of ``body`` reads before the body has certainly bound them."""
+    bound, first = set(), []
+    for stmt in body:
+        if id(stmt) not in skip:
+            reads = loads(stmt)
+            if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+                reads.append(stmt.target.id)
+            first.extend(n for n in reads if n not in bound and n not in first)
+        bound.update(definite_stores(stmt))
+    return first
+
+
+def straight(body):
+    """True when ``body`` has no loops, returns, breaks, nested functions or stack use
+    inside branches."""
+    for stmt in body:
+        for node in walk(stmt):
+            if isinstance(node, (gast.For, gast.While, gast.Return, gast.Break, gast.Continue,
+                                 gast.FunctionDef, gast.Lambda, gast.Yield, gast.Global,
+                                 gast.Nonlocal, gast.Try, gast.With)):
+                return False
+    return True
+
+
+class Names:
+    """Fresh names that no statement of the function uses."""
+
+    def __init__(self, fn):
+        self.taken = {n.id for n in walk(fn) if isinstance(n, gast.Name)}
+        self.taken.add(fn.name)
+
+    def fresh(self, base):
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+
+def nested_in_loops(fn):
+    """ids of the nodes inside some loop of ``fn``: a loop among them stays a Python loop (the
+    outer loop's stack saves its values)."""
+    return {id(n) for loop in walk(fn) if isinstance(loop, (gast.For, gast.While))
+            for n in walk(loop) if n is not loop}
+
+
+def statements_in_order(body, out=None):
+    out = [] if out is None else out
+    for stmt in body:
+        out.append(stmt)
+        for field in ("body", "orelse"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list):
+                statements_in_order(block, out)
+    return out
+
+
+def replace(block, stmt, new):
+    k = next(k for k, s in enumerate(block) if s is stmt)
+    block[k:k + 1] = new
+
