@@ -408,3 +408,49 @@ def test_jax_transformations_compose_with_generated_code(func, nargs):
     hessian = jax.jit(jax.jacfwd(tg.grad(func, backend="jax")))(*args)
     assert_close(np.asarray(hessian), tg.hessian(func)(*args), f"{func.__name__} Hessian",
                  rtol=1e-9, atol=1e-10)
+
+
+DEFAULT_PRECISION = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    import jax, jax.numpy as jnp, numpy as np   # JAX's defaults: float32 (no jax_enable_x64)
+    import transgrad as tg
+    from precision_functions import loss, recurrence
+
+    rng = np.random.default_rng(12)
+    net = (rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(8, 3)),
+           rng.normal(size=(8, 2)))
+    for func, inputs in ((loss, net), (recurrence, (np.ones(3), np.ones(3) / 2))):
+        got = jax.jit(tg.grad(func, wrt=(0, 1), backend="jax"))(*inputs)
+        want = tg.grad(func, wrt=(0, 1))(*inputs)
+        for g, w in zip(got, want):
+            assert g.dtype == jnp.float32, g.dtype
+            np.testing.assert_allclose(np.asarray(g), w, rtol=2e-4, atol=2e-4)
+    print("float32 ok")
+""")
+
+PRECISION_FUNCTIONS = textwrap.dedent("""
+    import numpy as np
+
+
+    def loss(w1, w2, x, y):
+        h = np.maximum(x @ w1, 0.0)
+        return np.sum((h @ w2 - y) ** 2)
+
+
+    def recurrence(x, w):
+        for i in range(50):
+            x = np.sin(x * w) * 0.9 + 0.1 * x + 0.01 * i
+        return np.sum(x ** 2)
+""")
+
+
+def test_jax_defaults_give_float32_gradients(tmp_path):
+    """Without jax_enable_x64 (JAX's default) float64 numpy inputs run, and come back, as
+    float32, close to the float64 numpy gradients."""
+    (tmp_path / "precision_functions.py").write_text(PRECISION_FUNCTIONS)
+    result = subprocess.run([sys.executable, "-c", DEFAULT_PRECISION, str(tmp_path)],
+                            capture_output=True, text=True, check=False,
+                            env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "float32 ok" in result.stdout
