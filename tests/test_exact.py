@@ -158,3 +158,94 @@ def test_vjp_and_value_and_grad():
     gx, gb = tg.vjp(layer, wrt=(0, 1))(x, b, ct)
     np.testing.assert_allclose(gx, ct * (1 - np.tanh(x + b) ** 2))
     np.testing.assert_allclose(gb, (ct * (1 - np.tanh(x + b) ** 2)).sum(axis=0))
+
+
+def mlp_loss(w1, b1, w2, b2, x, y):
+    h = np.tanh(x @ w1 + b1)
+    out = h @ w2 + b2
+    return np.mean((out - y) ** 2)
+
+
+def _mlp_args(rng, batch=6):
+    return (rng.normal(size=(3, 5)), rng.normal(size=5), rng.normal(size=(5, 1)),
+            rng.normal(size=1), rng.normal(size=(batch, 3)), rng.normal(size=(batch, 1)))
+
+
+def _rank_code(dloss, args):
+    """(the code for the arguments' ranks, its source), as a call with them finds it."""
+    types = tuple((np.ndarray, a.ndim, a.dtype.kind) if isinstance(a, np.ndarray) else type(a)
+                  for a in args)
+    generated, (_, source), _ = dloss._for_types(types, args)
+    return generated, source
+
+
+EXAMPLES = [(bias_loss, (0, 1), lambda rng: (rng.normal(size=(3, 4)), rng.normal(size=4))),
+            (mean_loss, 0, lambda rng: (rng.normal(size=(3, 2)), rng.normal(size=(5, 3)))),
+            (mlp_loss, (0, 1, 2, 3), _mlp_args),
+            (scalar_mix, (0, 1), lambda rng: (0.5, rng.normal(size=7)))]
+
+
+@pytest.mark.parametrize("func, wrt, make", EXAMPLES, ids=lambda e: getattr(e, "__name__", ""))
+def test_code_from_the_kept_tree_is_the_code_from_the_source(func, wrt, make, monkeypatch):
+    """The rank code's tree is rewritten in place of its printed source, and gives the same
+    code; the tree itself is left as it was."""
+    from transgrad.codegen import to_source
+    from transgrad.passes import exact
+    args = make(np.random.default_rng(4))
+    rank, source = _rank_code(tg.grad(func, wrt=wrt), args)
+    expected = exact._specialize_source(rank, source, args)
+    monkeypatch.setattr(exact, "_specialize_source", None)   # the fast path only
+    made = exact.specialize(rank, source, args)
+    assert made[1] == expected[1]
+    assert to_source(rank.exact_tree, dict(rank.__globals__)) == source
+
+
+def test_mean_of_an_mlp_folds_sizes_merges_copies_and_drops_dead_code():
+    dloss = tg.grad(mlp_loss, wrt=(0, 1, 2, 3))
+    rng = np.random.default_rng(5)
+    args = _mlp_args(rng)
+    grads = dloss(*args)
+    assert "np.size" not in dloss.source and "tgr." not in dloss.source
+    assert "bout = 0.3333333333333333 * t" in dloss.source   # 2 / 6 folded into one factor
+    w1, b1, w2, b2, x, y = args
+    h = np.tanh(x @ w1 + b1)
+    bout = 2 * (h @ w2 + b2 - y) / 6
+    bt = bout @ w2.T * (1 - h ** 2)
+    for g, e in zip(grads, (x.T @ bt, bt.sum(axis=0), h.T @ bout, bout.sum(axis=0))):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+
+
+def _counting_source_path(monkeypatch):
+    from transgrad.passes import exact
+    calls = []
+    source_path = exact._specialize_source
+
+    def counted(*args):
+        calls.append(args)
+        return source_path(*args)
+    monkeypatch.setattr(exact, "_specialize_source", counted)
+    return calls
+
+
+def test_where_the_quick_rewrite_stops_the_whole_function_is_optimized(monkeypatch):
+    from transgrad.passes import exact
+    monkeypatch.setattr(exact._Cleanup, "run", lambda self: None)
+    calls = _counting_source_path(monkeypatch)
+    dloss = tg.grad(mlp_loss, wrt=(0, 1, 2, 3))
+    args = _mlp_args(np.random.default_rng(6), batch=9)
+    expected = _rank_code(dloss, args)[0](*args)
+    for g, e in zip(dloss(*args), expected):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    assert "tgr." not in dloss.source and len(calls) == 1
+
+
+def test_code_built_without_a_tree_is_read_back_from_its_source(monkeypatch):
+    calls = _counting_source_path(monkeypatch)
+    dloss = tg.grad(mlp_loss, wrt=(0, 1, 2, 3))
+    args = _mlp_args(np.random.default_rng(7), batch=4)
+    rank, _ = _rank_code(dloss, args)
+    rank.__dict__.pop("exact_tree", None)
+    rank.__dict__.pop("exact_plan", None)
+    rank.__dict__.pop("exact_variants", None)
+    dloss(*args)
+    assert "tgr." not in dloss.source and len(calls) == 1

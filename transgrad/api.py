@@ -122,6 +122,8 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
             optimize(fn, known, builder.classes)
         lowering = loops == "scan" and ("forward" if mode == "jvp" else True)
         result = _compile(fn, backend, info, known, loops=lowering)
+        if backend == "numpy" and mode in _EXACT_MODES:
+            result[0].exact_tree = fn   # passes/exact.py rewrites it for exact shapes
         _cache[key] = result
         return result
 

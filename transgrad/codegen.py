@@ -154,15 +154,47 @@ def compile_function(fn, namespace, label, backend="numpy", user_file=None):
     backend = backends.load(backend)
     namespace.update(backend.globals())
     source = to_source(fn, namespace, backend)
+    if user_file is None:
+        return compile_source(source, namespace, fn.name, label)
     with _lock:
         filename = f"<transgrad-{next(_counter)} {label}>"
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    if user_file is not None:
-        LINE_MAPS[filename] = (user_file, _line_map(fn, source))
+    LINE_MAPS[filename] = (user_file, _line_map(fn, source))
     scope = dict(namespace)
     exec(code, scope)  # noqa: S102 - running the code we generated is the point
     return scope[fn.name], source
+
+
+def compile_source(source, namespace, name, label):
+    """(callable, source) of generated ``source`` defining function ``name`` with the globals
+    ``namespace`` (copied), registered in ``linecache`` like ``compile_function``'s."""
+    with _lock:
+        filename = f"<transgrad-{next(_counter)} {label}>"
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = dict(namespace)
+    exec(code, scope)  # noqa: S102 - running the code we generated is the point
+    return scope[name], source
+
+
+def statement_sources(stmts, namespace, local_names, backend=None):
+    """The source of each top-level statement of a generated function, as ``to_source``
+    prints it inside the function (comments restored, indented one level), for code that
+    reprints only the statements it changed. ``namespace`` holds the function's globals: an
+    object already bound there keeps its name; ``local_names``: every local name of the
+    function, which fresh globals must not take."""
+    printer = _Printer(namespace, backend or backends.load("numpy"))
+    printer.taken |= set(local_names)
+    for name, value in namespace.items():
+        printer.by_id.setdefault(id(value), name)
+    trees = [printer.convert(stmt) for stmt in stmts]
+    printer.finish()
+    texts = []
+    for tree in trees:
+        lines = _uncomment(ast.unparse(tree)).splitlines(True)
+        texts.append("".join("    " + line if line.strip() else line for line in lines))
+    return texts
 
 
 LINE_MAPS = {}   # generated file name -> (user file, {generated line: user line})
