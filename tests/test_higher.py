@@ -12,8 +12,10 @@
 JAX runs these eagerly at about 0.3 s a function, so it checks a fixed sample of the corpus
 (every ``JAX_STRIDE``-th function that runs on jax.numpy); the differences check every one.
 * ``test_reverse_over_reverse[<entry>]``: ``tg.jacrev(tg.grad(f))`` against the
-  forward-over-reverse Hessian where reverse mode over the gradient applies (straight-line
-  derivatives); ``test_grad_of_grad``: ``tg.grad(tg.grad(f))`` on functions of floats;
+  forward-over-reverse Hessian where reverse mode over the gradient applies;
+  ``test_reverse_over_reverse_through_the_stack[<entry>]``: the same, and against differences
+  of ``tg.grad``, for gradients with loops and branches (their stack);
+  ``test_grad_of_grad``: ``tg.grad(tg.grad(f))`` on functions of floats;
 * ``test_jvp_rule[<rule>-<k>]``: every explicit forward rule on its samples.
 
 Functions whose derivatives need a rule forward mode lacks (a user's ``tg.defvjp`` rule) are
@@ -287,10 +289,67 @@ def _tanh_layer(x, w):
     return np.sum(np.tanh(x @ w) ** 2)
 
 
-def test_grad_of_grad_with_a_loop_says_what_to_use():
+def test_grad_of_grad_through_a_loop():
+    """Reverse over reverse through the gradient's stack: the adjoint sweep of the outer
+    derivative has a stack of adjoints (a pop of the gradient pushes the popped value's
+    adjoint; a push pops it back)."""
     from tests.fixtures import userfuncs as uf
-    with pytest.raises(tg.TransformError, match="with loops or branches") as info:
-        tg.grad(tg.grad(uf.recurrence))(0.5, 0.3)
+    grad = tg.grad(uf.recurrence)
+    second = tg.grad(grad)
+    value = second(0.5, 0.3)
+    up, down = grad(0.5 + EPS, 0.3), grad(0.5 - EPS, 0.3)
+    assert value == pytest.approx((up - down) / (2 * EPS), rel=1e-6)
+    assert value == pytest.approx(tg.jvp(grad)(0.5, 0.3, 1.0)[1], rel=1e-12)
+    assert "bstack.append(" in second.source and "bstack.pop()" in second.source
+
+
+# gradients with loops and branches (the stack), on small float arguments
+STACKED = [e for e in SCALAR if e.group in ("control", "data", "calls", "programs")]
+# a list built in a loop: the adjoint of the empty list it starts from is zeros of shape (0,),
+# which the rows' adjoint (shape (0, n)) does not broadcast with
+_EMPTY_LIST = {"data.list_last_and_first", "data.list_iterate_after_building",
+               "data.list_reversed_consumption", "data.list_of_tuples"}
+
+
+@pytest.mark.parametrize("entry", [
+    pytest.param(e, marks=pytest.mark.xfail(raises=ValueError, strict=True, reason=(
+        "the cotangent of an empty list has shape (0,), not (0, n)"))) if e.name in _EMPTY_LIST
+    else e for e in STACKED], ids=[e.name for e in STACKED])
+def test_reverse_over_reverse_through_the_stack(entry):
+    """``tg.jacrev(tg.grad(f))`` and the vjp of the gradient along ``2 * grad`` (the gradient
+    of ``np.sum(grad(x) ** 2)``) where the gradient saves values on its stack, against the
+    forward-over-reverse Hessian and differences of ``tg.grad``."""
+    args = entry.sample()
+    if not _float_args(entry, args) or sum(np.size(args[i]) for i in entry.wrt_indices) > 12:
+        pytest.skip("checked on small float arguments")
+    grad = tg.grad(entry.func, wrt=entry.wrt)
+    grad(*args)
+    if "stack" not in grad.source:
+        pytest.skip("straight-line gradient: test_reverse_over_reverse checks those")
+    try:
+        reverse = tg.jacrev(grad, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_unsupported_reverse(error)
+    try:
+        forward = tg.hessian(entry.func, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_without_rule(error)
+    checks.assert_close(reverse, forward, f"{entry.name} reverse over reverse", rtol=1e-8,
+                        atol=1e-10)
+    if isinstance(entry.wrt, int):
+        expected = _numeric_jacobian(grad, args, entry.wrt)[0]
+        checks.assert_close(reverse, expected, f"{entry.name} vs differences of tg.grad",
+                            rtol=1e-4, atol=1e-5)
+        g = grad(*args)
+        pulled = tg.vjp(grad, wrt=entry.wrt)(*args, 2 * g)
+        checks.assert_close(pulled, 2 * np.tensordot(g, forward, np.ndim(g)),
+                            f"{entry.name} gradient of sum(grad ** 2)", rtol=1e-8, atol=1e-10)
+
+
+def test_reverse_over_a_derivative_calling_a_function_in_a_loop_says_what_to_use():
+    from tests.corpus.calls import call_in_loop
+    with pytest.raises(tg.TransformError, match="calls a user function inside a loop") as info:
+        tg.jacrev(tg.grad(call_in_loop))(np.array([0.1, 0.2, 0.3]))
     assert "tg.hvp" in info.value.hint
 
 

@@ -10,6 +10,12 @@ output depends on it (it is useful). Adjoints exist only for active variables::
         return y
 
 Loops are iterated to a fixed point: a value can become varied in a later iteration.
+
+In generated code (a derivative differentiated again) the per-call stack carries values too.
+Generated code pops a name's saved value back into the name it pushed (``stack.append(t1)``
+... ``t1 = stack.pop()``), so such a pop carries t1's activity and no other value's; any
+other pop (``y[i] = stack.pop()``) may get whatever a varied push left. A stack is active when
+a value it carries is.
 """
 
 import gast
@@ -39,15 +45,45 @@ def assignments(body):
             yield from assignments(stmt.orelse)
 
 
+def stack_pushes(body):
+    """``(stack, pushed operand)`` of every ``stack.append(v)`` of generated code in ``body``,
+    in program order, descending into if/for/while."""
+    from .normalize import stack_operation
+    for stmt in body:
+        if isinstance(stmt, gast.Expr):
+            stack = stack_operation(stmt.value, "append")
+            if stack is not None:
+                yield stmt, stack.id, stmt.value.args[0]
+        elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+            yield from stack_pushes(stmt.body)
+            yield from stack_pushes(stmt.orelse)
+
+
+def stack_names(tree):
+    """The names of generated code's stacks (``stack.append(v)``, ``v = stack.pop()``)."""
+    return {stack for _, stack, _ in stack_pushes(tree.body)}
+
+
 def activity(tree, wrt_names):
-    """The set of active variable names in the normalized FunctionDef ``tree``."""
-    statements = []
+    """The set of active variable names in the normalized FunctionDef ``tree`` (with the
+    stacks of generated code whose pushed or popped values are active)."""
+    from .normalize import stack_operation
+    pushes = list(stack_pushes(tree.body))
+    paired = {}   # stack -> the names pushed on it: `v = stack.pop()` gets v's value back
+    for _, stack, value in pushes:
+        if isinstance(value, gast.Name):
+            paired.setdefault(stack, set()).add(value.id)
+    statements = [(stmt, [stack], ir.operand_names(value), True)
+                  for stmt, stack, value in pushes]
     for stmt in assignments(tree.body):
         targets, reads = ir.assigned(stmt), ir.names_in(stmt.value)
         update = ir.set_item(stmt)
         if update is not None:   # y[i] = v reads and writes y
             targets = [update[0]]
             reads = reads + [update[0]]
+        stack = stack_operation(stmt.value, "pop")
+        if stack is not None and update is None and targets[0] in paired.get(stack.id, ()):
+            reads = targets   # the value a push of the same name saved, not any value
         statements.append((stmt, targets, reads, differentiable(ir.primitive(stmt.value))))
     varied = set(wrt_names)
     changed = True
@@ -66,4 +102,5 @@ def activity(tree, wrt_names):
             if diff and useful.intersection(targets) and not useful.issuperset(reads):
                 useful.update(reads)
                 changed = True
-    return varied & useful
+    active = varied & useful
+    return active | {stack for stack, names in paired.items() if names & active}

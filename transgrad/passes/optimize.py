@@ -298,6 +298,12 @@ def _live_block(body, live):
                 changed = True
                 continue
             live -= targets if isinstance(stmt.targets[0], gast.Name) else set()
+        elif isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+            # `b += c` reads b: dead when nobody reads b after it, else b is live before it
+            if stmt.target.id not in live:
+                changed = True
+                continue
+            live.add(stmt.target.id)
         elif isinstance(stmt, gast.If):
             stmt.body, live_body, body_changed = _live_block(stmt.body, live)
             stmt.orelse, live_else, else_changed = _live_block(stmt.orelse, live)

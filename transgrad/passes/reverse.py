@@ -31,9 +31,10 @@ import numpy as np
 from .. import ir
 from ..ir import clone, index_value, walk
 from ..rules import is_nondifferentiable, lookup_vjp
-from ..rules.generated import check_reverse_over_generated
+from ..rules.generated import check_reverse_over_generated, check_source_differentiable
 from ..template import inline
-from .activity import activity, assignments, differentiable
+from .activity import activity, assignments, differentiable, stack_names, stack_pushes
+from .normalize import stack_operation
 from .shapes import overwritten_names, scalar_names, shape_classes
 
 COMMENT = "__comment__"
@@ -60,6 +61,19 @@ def assign(target, value):
     return gast.Assign(targets=[name(target, store=True)], value=value, type_comment=None)
 
 
+def push(stack, value):
+    """``stack.append(value)``"""
+    return gast.Expr(value=gast.Call(func=gast.Attribute(value=name(stack), attr="append",
+                                                         ctx=gast.Load()),
+                                     args=[value], keywords=[]))
+
+
+def pop(stack):
+    """``stack.pop()``"""
+    return gast.Call(func=gast.Attribute(value=name(stack), attr="pop", ctx=gast.Load()),
+                     args=[], keywords=[])
+
+
 class ReverseBuilder:
     """Emits the primal sweep (with stack pushes) and the adjoint sweep of one function.
 
@@ -67,6 +81,12 @@ class ReverseBuilder:
     before each overwrite and popped back in the adjoint sweep; values assigned once need no
     stack. Adjoints of variables whose contributions happen inside a loop or branch start as
     ``0.0`` just before it; all others are created by their first contribution.
+
+    Generated code (a derivative differentiated again) has a stack of its own; when it is
+    active, its adjoint is a stack of adjoints ``b<stack>``, run the other way: where the code
+    pops ``v = stack.pop()``, the adjoint sweep pushes ``bv`` (``0.0`` when v has none, so
+    every push finds its entry); where it pushes ``stack.append(u)``, the adjoint sweep pops
+    that entry back into ``bu``.
     """
 
     def __init__(self, info, tree, wrt_names, namer, saved=None, scalar_params=(),
@@ -89,6 +109,8 @@ class ReverseBuilder:
         self.calls = {}             # id(call statement) -> UserCall, for user functions
         self.hooks = {}             # variable -> `with tg.grad_of(variable)` blocks waiting
         self.out = []
+        # the active stacks of generated code, whose adjoints are stacks of adjoints
+        self.stacks = stack_names(tree) & self.active if info.generated else set()
 
     # --- accumulation -----------------------------------------------------------------------
     def adjoint_name(self, var):
@@ -135,6 +157,11 @@ class ReverseBuilder:
         if self.stack is None:
             self.stack = self.namer.unique("stack")
         return self.stack
+
+    def adjoint_stacks(self):
+        """``bstack = []`` for each active stack of generated code: the adjoint sweep's start."""
+        return [assign(self.adjoint_name(s), gast.List(elts=[], ctx=gast.Load()))
+                for s in sorted(self.stacks)]
 
     # --- the primal sweep -------------------------------------------------------------------
     def primal(self, body):
@@ -207,6 +234,8 @@ class ReverseBuilder:
             elif isinstance(stmt, gast.With):
                 self.hooks.setdefault(stmt.grad_of, []).append(stmt)
                 continue
+            elif isinstance(stmt, gast.Expr) and self.stacks:
+                self.visit_push(stmt)
             origin = getattr(stmt, "origin", None)
             if len(self.out) > start and origin is not None and origin is not current_origin \
                     and not isinstance(stmt, (gast.If, gast.For, gast.While)):
@@ -237,7 +266,7 @@ class ReverseBuilder:
         local = self.locals.get(id(stmt), set())
         indexed = indexed_receivers(stmt, self.active)
         looped = isinstance(stmt, (gast.For, gast.While))
-        for var in sorted(receivers(stmt, self.active) - self.exists - local):
+        for var in sorted(receivers(stmt, self.active, self.stacks) - self.exists - local):
             self.exists.add(var)
             if var in indexed or looped:
                 # updated again and again below: own a zero array, add into it in place
@@ -303,6 +332,7 @@ class ReverseBuilder:
         if not inspect.isfunction(func) or lookup_vjp(func) is not None \
                 or is_nondifferentiable(func) or not self.active.intersection(ir.assigned(stmt)):
             return None
+        check_source_differentiable(func, "reverse-mode")   # a helper of generated code
         params = list(inspect.signature(func).parameters)
         offset = 0 if receiver is None else 1
         positions, operands = [], []
@@ -345,11 +375,18 @@ class ReverseBuilder:
         """``y[i] = v``: v gets ``by[i]``, which then restarts at zero; y's old elements come
         back from the stack."""
         array, index = ir.set_item(stmt)
+        stack = stack_operation(stmt.value, "pop")
+        stack = stack.id if stack is not None and stack.id in self.stacks else None
+        if stack is not None and not (array in self.active and array in self.exists):
+            self.out.append(push(self.adjoint_name(stack), gast.Constant(value=0.0, kind=None)))
         if array in self.active and array in self.exists:
             part = gast.Subscript(value=name(self.adjoints[array]), slice=clone(index),
                                   ctx=gast.Load())
             value = stmt.value
-            if isinstance(value, gast.Name) and value.id in self.active:
+            if stack is not None:   # y[i] = stack.pop() of generated code
+                self.out.append(push(self.adjoint_name(stack),
+                                     tgr_call("copy_value", part)))
+            elif isinstance(value, gast.Name) and value.id in self.active:
                 self.accumulate(value.id, tgr_call("unbroadcast_to", tgr_call("copy_value", part),
                                                    name(value.id)))
             if array not in self.owned:
@@ -376,6 +413,9 @@ class ReverseBuilder:
                     self.emit_pop(var, stmt)
             return
         var = target.id
+        stack = stack_operation(stmt.value, "pop")
+        if stack is not None and stack.id in self.stacks:
+            return self.visit_pop(stmt, var, stack.id)
         call = self.user_call(stmt)
         if call is not None and call.tape_saved:
             self.out.append(self.pop(call.tape))
@@ -410,6 +450,36 @@ class ReverseBuilder:
             self.restart(var)
         else:
             self.exists.discard(var)
+
+    def visit_pop(self, stmt, var, stack):
+        """``v = stack.pop()`` of generated code: v's adjoint goes on the stack of adjoints,
+        for the push that saved the value to take back; the value before the pop has an
+        adjoint of its own."""
+        has_adjoint = var in self.active and var in self.exists
+        self.out.append(push(self.adjoint_name(stack), name(self.adjoints[var]) if has_adjoint
+                             else gast.Constant(value=0.0, kind=None)))
+        if var in self.saved:
+            self.emit_pop(var, stmt)
+        if not has_adjoint:
+            return
+        if var in self.reassigned:
+            self.restart(var)
+        else:
+            self.exists.discard(var)
+
+    def visit_push(self, stmt):
+        """``stack.append(u)`` of generated code: ``bu`` takes back the entry of the stack of
+        adjoints that the pop of this value left (a constant's is dropped)."""
+        stack = stack_operation(stmt.value, "append")
+        if stack is None or stack.id not in self.stacks:
+            return
+        entry = pop(self.adjoint_name(stack.id))
+        value = stmt.value.args[0]
+        if isinstance(value, gast.Name) and value.id in self.active:
+            self.accumulate(value.id, entry)
+            self.owned.discard(value.id)   # the entry may be 0.0: `0.0 + 0.0` is no array
+        else:
+            self.out.append(gast.Expr(value=entry))
 
     def restart(self, var):
         """The value before an overwrite has an adjoint of its own, starting from zero."""
@@ -604,15 +674,20 @@ def clone_shallow(stmt):
     return node
 
 
-def receivers(stmt, active):
-    """Active names that may get adjoint contributions inside the compound ``stmt``."""
+def receivers(stmt, active, stacks=frozenset()):
+    """Active names that may get adjoint contributions inside the compound ``stmt`` (the
+    values pushed on an active stack of generated code among them; the stacks themselves
+    have stacks of adjoints instead)."""
     names = set()
     for assign_stmt in assignments([stmt]):
         targets = ir.assigned(assign_stmt)
         if active.intersection(targets):
             names.update(v for v in ir.names_in(assign_stmt.value) if v in active)
             names.update(v for v in targets if v in active)
-    return names
+    for _, stack, value in stack_pushes([stmt]):
+        if stack in stacks:
+            names.update(v for v in ir.operand_names(value) if v in active)
+    return names - set(stacks)
 
 
 def block_locals(body):
@@ -730,6 +805,7 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
         ret_value_out = ret_value
     builder.seed(ret_value, seed)
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
+    builder.adjoint_sweep[:0] = builder.adjoint_stacks()
     builder.out = []
     for var in list(builder.hooks):   # hooks on parameters: their adjoints are complete last
         builder.run_hooks(var)
@@ -763,6 +839,7 @@ def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_val
     g = namer.unique("g")
     builder.seed(ret_value, name(g))
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
+    builder.adjoint_sweep[:0] = builder.adjoint_stacks()
     builder.out = []
     primal_names = {a.id for a in args.args + args.kwonlyargs} | {
         n.id for stmt in primal for n in walk(stmt)
