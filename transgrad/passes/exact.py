@@ -235,52 +235,68 @@ class _Exact(Transformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        func = node.func
-        if len(node.args) == 1 and not node.keywords and self.resolve(func) is np.size:
-            value = self.value(node.args[0])   # a size the shapes fix: a number
-            if value is not None and value.shape is not None:
-                self.changed = True
-                return gast.Constant(value=int(np.prod(value.shape, dtype=np.int64)),
-                                     kind=None)
+        decision = self.decision(node)
+        if decision is None:
             return node
-        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
-                and self.namespace.get(func.value.id) is runtime and len(node.args) == 2
-                and not node.keywords):
-            return node
-        g, x = node.args
-        if func.attr == "unbroadcast_to":
-            return self.unbroadcast(node, g, x)
-        if func.attr == "match":
-            return self.match(node, g, x)
-        return node
-
-    def unbroadcast(self, node, g, x):
-        """``g`` where it has x's shape; one sum where broadcasting only added leading axes."""
-        gv, xv = self.value(g), self.value(x)
-        if gv is None or xv is None or gv.shape is None or xv.shape is None:
-            return node
-        if gv.shape == xv.shape:
-            self.changed = True
+        self.changed = True
+        kind, g, extra = decision
+        if kind == "size":   # a size the shapes fix: a number
+            return gast.Constant(value=extra, kind=None)
+        if not extra:        # unbroadcast_to a value of x's shape, match of a fresh array
             return g
-        extra = len(gv.shape) - len(xv.shape)
-        if extra <= 0 or gv.shape[extra:] != xv.shape or not gv.array:
-            return node   # stretched axes of length 1: the helper handles those
         axes = gast.Constant(value=0, kind=None) if extra == 1 else gast.Tuple(
             elts=[gast.Constant(value=i, kind=None) for i in range(extra)], ctx=gast.Load())
-        self.changed = True
         return gast.Call(func=gast.Attribute(value=g, attr="sum", ctx=gast.Load()), args=[],
                          keywords=[gast.keyword(arg="axis", value=axes)])
 
-    def match(self, node, g, x):
-        """``g`` itself when it is an array of x's shape and dtype that this code made."""
+    def decides(self, stmt):
+        """Whether visiting ``stmt`` rewrites something (read-only: a call an inner rewrite
+        could decide is decided there first)."""
+        return any(node.__class__ is gast.Call and self.decision(node) is not None
+                   for node in walk(stmt))
+
+    def decision(self, node):
+        """What the known values decide about call ``node``: None, ``("size", None, n)``,
+        or ``(kind, g, n)`` for ``g`` itself (n = 0) or g summed over n leading axes."""
+        func, args = node.func, node.args
+        if len(args) == 1 and not node.keywords and self.resolve(func) is np.size:
+            value = self.value(args[0])
+            if value is not None and value.shape is not None:
+                return "size", None, int(np.prod(value.shape, dtype=np.int64))
+            return None
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and self.namespace.get(func.value.id) is runtime and len(args) == 2
+                and not node.keywords):
+            return None
+        g, x = args
+        if func.attr == "unbroadcast_to":
+            extra = self.unbroadcast(g, x)
+            return None if extra is None else ("unbroadcast_to", g, extra)
+        if func.attr == "match" and self.match(g, x):
+            return "match", g, 0
+        return None
+
+    def unbroadcast(self, g, x):
+        """0 where ``g`` has x's shape, n where broadcasting only added n leading axes (one
+        sum undoes it), None otherwise (stretched axes of length 1: the helper handles those)."""
+        gv, xv = self.value(g), self.value(x)
+        if gv is None or xv is None or gv.shape is None or xv.shape is None:
+            return None
+        if gv.shape == xv.shape:
+            return 0
+        extra = len(gv.shape) - len(xv.shape)
+        if extra <= 0 or gv.shape[extra:] != xv.shape or not gv.array:
+            return None
+        return extra
+
+    def match(self, g, x):
+        """Whether ``g`` is an array of x's shape and dtype that this code made (so
+        ``tgr.match(g, x)`` is g itself)."""
         if not isinstance(x, gast.Name) or x.id not in self.params:
-            return node
+            return False
         gv, xv = self.value(g), self.params[x.id]
-        if gv is not None and xv.array and xv.dtype is F64 and gv.array and gv.own \
-                and gv.dtype is F64 and gv.shape == xv.shape:
-            self.changed = True
-            return g
-        return node
+        return gv is not None and xv.array and xv.dtype is F64 and gv.array and gv.own \
+            and gv.dtype is F64 and gv.shape == xv.shape
 
 
 def _stores(fn):
@@ -473,11 +489,8 @@ class _Plan:
             kind = stmt.__class__
             if kind is not gast.Assign and kind is not gast.Return:
                 continue
-            if i in candidates:
-                exact.changed = False
-                new = exact.visit(clone(stmt))
-                if exact.changed:
-                    changed[i] = stmt = new
+            if i in candidates and exact.decides(stmt):
+                changed[i] = stmt = exact.visit(clone(stmt))
             if kind is gast.Assign and stmt.targets[0].__class__ is gast.Name:
                 target, value = stmt.targets[0].id, value_of(stmt.value)
                 if value is not None and target not in elsewhere:
