@@ -334,11 +334,43 @@ def _exclusive_products(a, axes):
     return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
 
 
+# --- the few array updates the rules' helpers make, in one place: the JAX runtime
+# (backends/jax_runtime.py) replaces these with functional versions, and the formulas that
+# use them are shared ---
+
+def _scatter_add(target, index, values):
+    """``target`` (a fresh array the caller made) with ``values`` added at ``index``;
+    repeated indices add up."""
+    np.add.at(target, index, values)
+    return target
+
+
+def _scatter_set(target, index, values):
+    """``target`` (a fresh array the caller made) with ``target[index] = values``."""
+    target[index] = values
+    return target
+
+
+def _put_along(target, indices, values, axis):
+    """``target`` (a fresh array) with ``np.put_along_axis(target, indices, values, axis)``."""
+    np.put_along_axis(target, indices, values, axis=axis)
+    return target
+
+
+def _stable_argsort(a, axis):
+    return np.argsort(a, axis=axis, kind="stable")
+
+
+def _has_no_zeros(a):
+    """Whether the formulas that divide by ``a`` apply (they are faster than the exact ones)."""
+    return bool(np.all(a != 0))
+
+
 def prod_vjp(g, ans, a, axis=None, keepdims=False):
     """Cotangent of ``a`` in ``np.prod(a, axis)``, exact also where ``a`` has zeros."""
     if axis is not None and not keepdims:
         g, ans = expand_reduced(g, a, axis), expand_reduced(ans, a, axis)
-    if np.all(a != 0):
+    if _has_no_zeros(a):
         return g * ans / a
     return g * _exclusive_products(a, _axes_tuple(axis, np.ndim(a)))
 
@@ -348,16 +380,17 @@ def cumprod_vjp(g, ans, a, axis=None):
     shape = np.shape(a)
     if axis is None:
         a, g, ans, axis = np.ravel(a), np.ravel(g), np.ravel(ans), 0
-    if np.all(a != 0):
+    if _has_no_zeros(a):
         ba = np.flip(np.cumsum(np.flip(g * ans, axis), axis), axis) / a
         return np.reshape(ba, shape)
     moved, g_moved = np.moveaxis(np.asarray(a), axis, -1), np.moveaxis(np.asarray(g), axis, -1)
-    ba = np.zeros(moved.shape, dtype=np.result_type(moved, g_moved))
+    if moved.shape[-1] == 0:
+        return np.zeros(shape, dtype=np.result_type(moved, g_moved))
+    columns = []
     for i in range(moved.shape[-1]):   # d ans[j] / d a[i] is cumprod(a with a[i] = 1)[j], j >= i
-        others = moved.copy()
-        others[..., i] = 1
-        ba[..., i] = np.sum(g_moved[..., i:] * np.cumprod(others, axis=-1)[..., i:], axis=-1)
-    return np.reshape(np.moveaxis(ba, -1, axis), shape)
+        others = _scatter_set(moved.copy(), (Ellipsis, i), 1)
+        columns.append(np.sum(g_moved[..., i:] * np.cumprod(others, axis=-1)[..., i:], axis=-1))
+    return np.reshape(np.moveaxis(np.stack(columns, axis=-1), -1, axis), shape)
 
 
 def average_vjp(g, ans, a, axis, weights, keepdims=False):
@@ -620,10 +653,9 @@ def diag_vjp(g, v, k=0):
     """Cotangent of ``v`` in ``np.diag(v, k)``, for 1-d ``v`` (builds) and 2-d (extracts)."""
     if np.ndim(v) == 1:
         return np.diagonal(g, k)
-    bv = np.zeros(np.shape(v), dtype=np.result_type(g))
     i = np.arange(np.shape(g)[0])
-    bv[i + max(-k, 0), i + max(k, 0)] = g
-    return bv
+    return _scatter_set(np.zeros(np.shape(v), dtype=np.result_type(g)),
+                        (i + max(-k, 0), i + max(k, 0)), g)
 
 
 def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
@@ -631,9 +663,9 @@ def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
     shape, ndim = np.shape(a), np.ndim(a)
     axis1, axis2 = axis1 % ndim, axis2 % ndim
     rest = [n for i, n in enumerate(shape) if i not in (axis1, axis2)]
-    ba = np.zeros(rest + [shape[axis1], shape[axis2]], dtype=np.result_type(g))
     i = np.arange(np.shape(g)[-1])
-    ba[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    ba = _scatter_set(np.zeros(rest + [shape[axis1], shape[axis2]], dtype=np.result_type(g)),
+                      (Ellipsis, i + max(-offset, 0), i + max(offset, 0)), g)
     return np.moveaxis(ba, (-2, -1), (axis1, axis2))
 
 
@@ -745,9 +777,9 @@ def pad_vjp(g, array, pad_width, mode="constant"):
         raise ValueError(f"transgrad: no derivative for np.pad with mode={mode!r}; use one of "
                          f"'constant', {', '.join(repr(m) for m in _PAD_COPY_MODES)}")
     source = np.pad(np.arange(int(np.prod(shape))).reshape(shape), pad_width, mode=mode)
-    ba = np.zeros(int(np.prod(shape)), dtype=np.result_type(g))
-    np.add.at(ba, source.ravel(), np.ravel(g))
-    return ba.reshape(shape)
+    ba = _scatter_add(np.zeros(int(np.prod(shape)), dtype=np.result_type(g)), source.ravel(),
+                      np.ravel(g))
+    return np.reshape(ba, shape)
 
 
 def sort_vjp(g, a, axis=-1):
@@ -755,9 +787,8 @@ def sort_vjp(g, a, axis=-1):
     shape = np.shape(a)
     if axis is None:
         a, axis = np.ravel(a), 0
-    order = np.argsort(a, axis=axis, kind="stable")
-    ba = np.zeros(np.shape(a), dtype=np.result_type(g))
-    np.put_along_axis(ba, order, g, axis=axis)
+    order = _stable_argsort(a, axis)
+    ba = _put_along(np.zeros(np.shape(a), dtype=np.result_type(g)), order, g, axis)
     return np.reshape(ba, shape)
 
 
@@ -776,14 +807,11 @@ def structure_part(g, i, like):
 
 def take_vjp(g, a, indices, axis=None):
     """Cotangent of ``np.take(a, indices, axis)``: scatter-add ``g`` back (repeats add up)."""
-    ba = np.zeros_like(a)
     if axis is None:
-        np.add.at(ba.reshape(-1), indices, g)
-        return ba
+        flat = _scatter_add(np.zeros(np.size(a), dtype=np.result_type(a)), indices, g)
+        return np.reshape(flat, np.shape(a))
     axis = axis % np.ndim(a)
-    index = (slice(None),) * axis + (indices,)
-    np.add.at(ba, index, g)
-    return ba
+    return _scatter_add(np.zeros_like(a), (slice(None),) * axis + (indices,), g)
 
 
 def matrix_power_vjp(g, a, n):
@@ -820,9 +848,30 @@ def cumprod_jvp(g, ans, a, axis=None):
 def extremum_vjp(g, ans, args):
     """Cotangents of builtin ``max``/``min`` of separate values: those equal to the answer
     share ``g`` equally (as ``np.max`` does among ties)."""
-    hits = [x == ans for x in args]
-    count = hits.count(True)
+    hits = [1.0 * (x == ans) for x in args]
+    count = sum(hits)
     return [g * hit / count for hit in hits]
+
+
+def log_if_positive(x):
+    """``log(x)`` where ``x > 0``, else 0 (the derivative of ``x ** y`` in ``y``)."""
+    positive = x > 0
+    return np.log(np.where(positive, x, 1.0)) * positive
+
+
+def negated(shift):
+    """``-shift`` for an int or a tuple of ints (``np.roll``'s inverse shift)."""
+    return np.negative(shift)
+
+
+def builtin_max(*args):
+    """``max`` of two or more values, or of one sequence (the JAX runtime's is elementwise)."""
+    return max(*args)
+
+
+def builtin_min(*args):
+    """``min`` of two or more values, or of one sequence."""
+    return min(*args)
 
 
 def check_power(n):

@@ -39,6 +39,8 @@ class JaxBackend(NumpyBackend):
     def canonical(self, obj):
         if obj is np:
             return "jnp"
+        if obj is max or obj is min:   # Python's compare values: not traceable
+            return f"tgr.builtin_{obj.__name__}"
         name = super().canonical(obj)
         if name is None or "." not in name or isinstance(obj, types.ModuleType):
             return name
@@ -94,10 +96,12 @@ class JaxBackend(NumpyBackend):
 
     @staticmethod
     def as_jax(values):
-        """numpy arrays (also inside lists, tuples and dicts) as JAX arrays, so generated code
-        can index them with traced indices inside a scan."""
+        """Float numpy arrays (also inside lists, tuples and dicts) as JAX arrays, so generated
+        code can index them with traced indices inside a scan; integer and boolean arrays
+        stay numpy (indices and masks must be concrete)."""
         return jax.tree_util.tree_map(
-            lambda v: jnp.asarray(v) if isinstance(v, np.ndarray) else v, values)
+            lambda v: jnp.asarray(v) if isinstance(v, np.ndarray) and v.dtype.kind in "fc"
+            else v, values)
 
     traced_errors = (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
                      jax.errors.TracerArrayConversionError,

@@ -3,10 +3,13 @@
 Every helper of ``transgrad.runtime`` is copied with its global ``np`` pointing at a namespace
 that sends each call to ``jax.numpy`` when an argument is a JAX array (or tracer) and to numpy
 otherwise, so shape arithmetic on tuples stays static under ``jax.jit``. The formulas are the
-runtime's own; only the helpers that update arrays in place or branch on array values have
-functional versions here.
+runtime's own; what differs is the few array updates they make (``_scatter_add``,
+``_scatter_set``, ``_put_along``: ``.at[...]`` here), whether values may be looked at
+(``_has_no_zeros``), and the helpers generated code calls for in-place work (``add_at``,
+``set_item``, ``copy_value``) or that read numpy-only attributes (``match``).
 """
 
+import functools
 import types
 
 import jax
@@ -151,74 +154,44 @@ def math_gamma(x):
 
 
 @_functional
-def prod_vjp(g, ans, a, axis=None, keepdims=False):
-    """The products of the other elements: exact with zeros and free of value branches."""
-    if axis is not None and not keepdims:
-        g = module.expand_reduced(g, a, axis)
-    return g * module._exclusive_products(a, module._axes_tuple(axis, jnp.ndim(a)))
+def _scatter_add(target, index, values):
+    return jnp.asarray(target).at[index].add(values)
 
 
 @_functional
-def cumprod_vjp(g, ans, a, axis=None):
-    """d ans[j] / d a[i] is cumprod(a with a[i] = 1)[j] for j >= i, summed against g."""
-    shape = jnp.shape(a)
-    if axis is None:
-        a, g, axis = jnp.ravel(a), jnp.ravel(g), 0
-    moved, g_moved = jnp.moveaxis(a, axis, -1), jnp.moveaxis(g, axis, -1)
-    columns = [jnp.sum(g_moved[..., i:] * jnp.cumprod(moved.at[..., i].set(1), axis=-1)[..., i:],
-                       axis=-1) for i in range(moved.shape[-1])]
-    return jnp.reshape(jnp.moveaxis(jnp.stack(columns, axis=-1), -1, axis), shape)
+def _scatter_set(target, index, values):
+    return jnp.asarray(target).at[index].set(values)
 
 
 @_functional
-def diag_vjp(g, v, k=0):
-    if jnp.ndim(v) == 1:
-        return jnp.diagonal(g, k)
-    i = jnp.arange(jnp.shape(g)[0])
-    return jnp.zeros(jnp.shape(v), dtype=jnp.result_type(g)).at[
-        i + max(-k, 0), i + max(k, 0)].set(g)
+def _put_along(target, indices, values, axis):
+    return jnp.put_along_axis(jnp.asarray(target), indices, values, axis=axis, inplace=False)
 
 
 @_functional
-def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
-    shape, ndim = jnp.shape(a), jnp.ndim(a)
-    axis1, axis2 = axis1 % ndim, axis2 % ndim
-    rest = [n for i, n in enumerate(shape) if i not in (axis1, axis2)]
-    i = jnp.arange(jnp.shape(g)[-1])
-    ba = jnp.zeros(rest + [shape[axis1], shape[axis2]], dtype=jnp.result_type(g)).at[
-        ..., i + max(-offset, 0), i + max(offset, 0)].set(g)
-    return jnp.moveaxis(ba, (-2, -1), (axis1, axis2))
+def _stable_argsort(a, axis):
+    return jnp.argsort(a, axis=axis, stable=True)
 
 
 @_functional
-def pad_vjp(g, array, pad_width, mode="constant"):
-    shape = jnp.shape(array)
-    if mode == "constant":
-        return _rebound["pad_vjp"](g, array, pad_width, mode)
-    size = int(np.prod(shape))
-    source = np.pad(np.arange(size).reshape(shape), pad_width, mode=mode)
-    return jnp.zeros(size, dtype=jnp.result_type(g)).at[source.ravel()].add(
-        jnp.ravel(g)).reshape(shape)
+def builtin_max(*args):
+    """``max`` on traced values: ``jnp.maximum`` over the values (or over one sequence)."""
+    values = args[0] if len(args) == 1 else args
+    return functools.reduce(jnp.maximum, values)
 
 
 @_functional
-def sort_vjp(g, a, axis=-1):
-    shape = jnp.shape(a)
-    if axis is None:
-        a, g, axis = jnp.ravel(a), jnp.ravel(g), 0
-    order = jnp.argsort(a, axis=axis, stable=True)
-    ba = jnp.put_along_axis(jnp.zeros(jnp.shape(a), dtype=jnp.result_type(g)), order, g,
-                            axis=axis, inplace=False)
-    return jnp.reshape(ba, shape)
+def builtin_min(*args):
+    values = args[0] if len(args) == 1 else args
+    return functools.reduce(jnp.minimum, values)
 
 
 @_functional
-def take_vjp(g, a, indices, axis=None):
-    if axis is None:
-        return jnp.zeros(jnp.size(a), dtype=jnp.result_type(g)).at[indices].add(g).reshape(
-            jnp.shape(a))
-    axis = axis % jnp.ndim(a)
-    return jnp.zeros_like(a).at[(slice(None),) * axis + (indices,)].add(g)
+def _has_no_zeros(a):
+    """The exact formulas (no division by ``a``) when ``a``'s values are traced."""
+    if isinstance(a, jax.core.Tracer):
+        return False
+    return bool(jnp.all(jnp.asarray(a) != 0))
 
 
 @_functional

@@ -50,7 +50,7 @@ def math_sqrt(g, ans, x):
 @vjp(math.pow, samples=[Sample((S(0.5, 3.0), S())), Sample((S(), 3.0), wrt=(0,))])
 def math_pow(g, ans, x, y):
     """The derivative in ``y`` is taken as 0 where ``x <= 0`` (it exists only for x > 0)."""
-    return g * y * math.pow(x, y - 1), g * ans * (math.log(x) if x > 0 else 0.0)
+    return g * y * math.pow(x, y - 1), g * ans * tgr.log_if_positive(x)
 
 
 @vjp(math.sin, samples=_ANY)
@@ -123,7 +123,7 @@ def math_hypot(g, ans, x, y):
 @vjp(math.fabs, samples=_ANY + [Sample((0.0,))])
 def math_fabs(g, ans, x):
     """The derivative at 0 is 0, as for ``np.abs``."""
-    return g * ((x > 0) - (x < 0))
+    return g * (1.0 * (x > 0) - 1.0 * (x < 0))
 
 
 @vjp(max, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])

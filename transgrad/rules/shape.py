@@ -74,7 +74,7 @@ def flipud(g, ans, m):
 @vjp(np.roll, samples=[Sample((A(5), 2)), Sample((A(3, 4), -1, 1)),
                        Sample((A(3, 4), (1, 2), (0, 1)))])
 def roll(g, ans, a, shift, axis=None):
-    return np.roll(g, np.negative(shift), axis)
+    return np.roll(g, tgr.negated(shift), axis)
 
 
 # --- copies ------------------------------------------------------------------------------
