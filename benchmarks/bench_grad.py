@@ -10,7 +10,8 @@ Workloads (all float64):
 4. ``loop``: the scalar recurrence ``x = a * np.sin(x) + 0.1 * x``, 1000 iterations on Python
    floats, gradient wrt (a, x) (target 1.3x); ``loop_math``: the same with ``math.sin``.
 5. ``build``: how long transgrad takes to build the gradient of a generated 50-line
-   straight-line numpy function (target: under 50 ms).
+   straight-line numpy function (target: under 50 ms), and what the first call with a new
+   shape adds once the code for its ranks is built (the code for the exact shapes is made then).
 6. ``forward``: forward mode (``tg.jvp``) on a function of one scalar input and many outputs,
    the ridge-regression predictions ``x @ solve(x.T @ x + lam I, x.T @ y)`` (x: 2000 x 50) as
    a function of ``lam``, against the function itself (target: 1.5x);
@@ -748,6 +749,9 @@ def run_build(libs, args):
                 for g, e in zip(ours, theirs):
                     np.testing.assert_allclose(g, e, rtol=RTOL, atol=ATOL)
                 checked = "agrees with autograd"
+            shapes = _new_shape_times(func, wrt, (x, w), args.builds)
+            for g, e in zip(tg.grad(func, wrt=wrt)(x, w), ours):   # the exact-shape code
+                np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
         finally:
             sys.path.remove(tmp)
             for mod in modules:
@@ -761,9 +765,46 @@ def run_build(libs, args):
           f"{checked}")
     print(f"  median build {med * 1e3:.1f} ms -> {verdict} the target "
           f"(under {TARGET_BUILD_S * 1e3:g} ms)")
+    first, later, call = shapes
+    print(f"  first call with a new shape, the code for its ranks built: {_fmt_time(first).strip()}"
+          f" for the rank code's first shape (exact code made, the rank code prepared for it), "
+          f"{_fmt_time(later).strip()} for a further shape; a call after that "
+          f"{_fmt_time(call).strip()} (medians)")
+    print(f"  -> a new shape adds {(first - call) * 1e3:.1f} ms to its first call "
+          f"({(later - call) * 1e3:.1f} ms past the rank code's first shape)")
     return {"builds": args.builds, "median_s": med, "q1_s": q1, "q3_s": q3, "min_s": min(times),
             "first_s": times[0], "target_s": TARGET_BUILD_S, "meets_target": med <= TARGET_BUILD_S,
-            "generated_lines": lines, "check": checked, "source_lines": source.count("\n") + 1}
+            "generated_lines": lines, "check": checked, "source_lines": source.count("\n") + 1,
+            "new_shape_first_call_s": first, "new_shape_later_call_s": later, "call_s": call}
+
+
+def _new_shape_times(func, wrt, args, repeat):
+    """Median seconds of (the first call of a derivative whose rank code is already built: the
+    code for the call's exact shapes is made in it; the first call with a further new shape,
+    past the rank code's first; a call after those). A further shape of the 50-line function
+    is the same arrays presented as new: the derivative's shape table and the rank code's
+    exact variants are emptied, what the rank code prepared for them is kept."""
+    param_ranks = tuple((i, np.ndim(a)) for i, a in enumerate(args))
+    first, later, call = [], [], []
+    for _ in range(repeat):
+        transgrad.api._cache.clear()
+        rank_code = transgrad.api.build(func, wrt, False, "grad", (), (), param_ranks)[0]
+        dloss = tg.grad(func, wrt=wrt)
+        start = time.perf_counter()
+        dloss(*args)
+        first.append(time.perf_counter() - start)
+        for _ in range(3):
+            dloss._by_shapes.clear()
+            dloss._exact_made = 0
+            rank_code.__dict__.get("exact_variants", {}).clear()
+            start = time.perf_counter()
+            dloss(*args)
+            later.append(time.perf_counter() - start)
+        for _ in range(5):
+            start = time.perf_counter()
+            dloss(*args)
+            call.append(time.perf_counter() - start)
+    return statistics.median(first), statistics.median(later), statistics.median(call)
 
 
 # ---------------------------------------------------------------------------------------------
