@@ -25,6 +25,8 @@ the rank source is parsed, rewritten and optimized whole (``_specialize_source``
 version did for every shape.
 """
 
+import ast
+
 import gast
 import numpy as np
 
@@ -522,7 +524,6 @@ _REPRINT_UNSAFE = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.
 def _chunks(fn, source):
     """(the ``def`` line, the source text of each top-level statement) of rank code printed
     from ``fn``, or None when the lines cannot be matched to the statements."""
-    import ast
     lines = source.splitlines(True)
     try:
         printed = ast.parse(source).body[0].body
