@@ -110,7 +110,16 @@ def add_at(target, idx, values):
                 and _is_array(target[idx]):   # numpy would read the tuple as an array
             values = jnp.asarray(values)
         return numpy_runtime.add_at(target, idx, values)
-    return jnp.asarray(target).at[idx].add(values)
+    return jnp.asarray(target).at[_index(idx)].add(values)
+
+
+def _index(idx):
+    """A list index as the integer (or boolean) array numpy reads it as."""
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    if isinstance(idx, tuple):
+        return tuple(np.asarray(i) if isinstance(i, list) else i for i in idx)
+    return idx
 
 
 @_functional

@@ -42,20 +42,30 @@ from .lowering import (
 
 
 def lower_branches(fn, stack="stack"):
-    """Rewrite the ``if <name>:`` statements of the generated FunctionDef ``fn`` that fit;
-    returns how many were lowered."""
+    """Rewrite the ``if <name>:`` statements of the generated FunctionDef ``fn`` that fit,
+    inner ones first (an ``elif`` chain lowers from its last test out); returns how many
+    were lowered."""
+    lowered = 0
+    while _lower_one(fn, stack):
+        lowered += 1
+    return lowered
+
+
+def _lower_one(fn, stack):
+    """Lower the innermost ``if`` pair that fits; False when none does."""
     names = Names(fn)
     in_loops = nested_in_loops(fn)
     order = statements_in_order(fn.body)
     by_test = {}
+    position = {id(s): k for k, s in enumerate(order)}
     for block in _blocks_outside_loops(fn, in_loops):
         for stmt in block:
             if isinstance(stmt, gast.If) and isinstance(stmt.test, gast.Name) \
                     and id(stmt) not in in_loops:
                 by_test.setdefault(stmt.test.id, []).append((block, stmt))
     params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
-    lowered = 0
-    for found in by_test.values():
+    for found in sorted(by_test.values(), key=lambda f: -position[id(f[0][1])]):
+        found.sort(key=lambda pair: position[id(pair[1])])   # the primal sweep's first
         if len(found) > 2 or not all(_fits(stmt, stack) for _, stmt in found):
             continue
         if not _pushes_match_pops(found, stack):
@@ -84,8 +94,8 @@ def lower_branches(fn, stack="stack"):
         else:
             for block, stmt, new in rewritten:
                 replace(block, stmt, new)
-            lowered += 1
-    return lowered
+            return True
+    return False
 
 
 def _blocks_outside_loops(fn, in_loops):
@@ -98,7 +108,7 @@ def _blocks_outside_loops(fn, in_loops):
 
 def _fits(stmt, stack):
     """Straight-line branches whose stack operations are all at their top level."""
-    if not (straight(stmt.body) and straight(stmt.orelse)):
+    if not (straight(stmt.body, functions=True) and straight(stmt.orelse, functions=True)):
         return False
     top = sum(1 for s in stmt.body + stmt.orelse
               if push_value(s, stack) is not None or pop_target(s, stack) is not None)

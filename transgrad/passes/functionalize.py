@@ -9,6 +9,9 @@ rebindings (the aliasing pass already refused user code where the difference wou
 
 A name holds an array when the rank analysis knows its rank, or it was made by
 ``tgr.owned_copy`` (an adjoint about to be updated element by element).
+
+JAX also reads a list index differently from numpy (``x[[0, 2]]`` is refused), so a list
+display used as an index becomes a numpy array: ``x[np.array([0, 2])]``.
 """
 
 import gast
@@ -56,17 +59,34 @@ def _subscript_of_name(node):
     return isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
 
 
+def _as_index_array(node):
+    """``np.array([...])`` for a list display (an integer or boolean index), else ``node``."""
+    if isinstance(node, gast.List):
+        return gast.Call(func=gast.Attribute(value=_load("np"), attr="array", ctx=gast.Load()),
+                         args=[node], keywords=[])
+    if isinstance(node, gast.Tuple):
+        node.elts = [_as_index_array(e) for e in node.elts]
+    return node
+
+
 class _Functionalize(gast.NodeTransformer):
     def __init__(self, arrays):
         self.arrays = arrays
 
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        node.slice = _as_index_array(node.slice)
+        return node
+
     def visit_Assign(self, node):
+        self.generic_visit(node)
         target = node.targets[0]
         if len(node.targets) == 1 and _subscript_of_name(target):
             return gast.copy_location(_update(target, node.value, "set", self.arrays), node)
         return node
 
     def visit_AugAssign(self, node):
+        self.generic_visit(node)
         method = _AT_METHODS.get(type(node.op))
         if _subscript_of_name(node.target) and method is not None:
             return gast.copy_location(_update(node.target, node.value, method, self.arrays),

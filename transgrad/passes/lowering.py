@@ -68,7 +68,7 @@ def stores(stmt):
     """Names a statement may bind (in any branch); ``y[i] = v`` binds y, as the functional
     form ``y = y.at[i].set(v)`` that it becomes does."""
     found = []
-    for node in walk(stmt):
+    for node in _outside_functions(stmt):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.append(node.id)
         elif isinstance(node, (gast.Assign, gast.AugAssign)):
@@ -78,12 +78,46 @@ def stores(stmt):
     return found
 
 
+def _outside_functions(stmt):
+    """The nodes of ``stmt`` outside nested function bodies (a lowered branch's names are its
+    own), the function's name included."""
+    if isinstance(stmt, gast.FunctionDef):
+        return [gast.Name(id=stmt.name, ctx=gast.Store(), annotation=None, type_comment=None)]
+    found, todo = [], [stmt]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, gast.FunctionDef):
+                found.extend(_outside_functions(child))
+            else:
+                todo.append(child)
+    return found
+
+
 def loads(node):
-    return [n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    """Names ``node`` reads; of a nested function (a lowered branch), the names it reads from
+    the enclosing code (not its parameters or its own variables)."""
+    if isinstance(node, gast.FunctionDef):
+        own = {a.id for a in node.args.args} | {n for s in node.body for n in stores(s)}
+        return [n for s in node.body for n in loads(s) if n not in own]
+    found, todo = [], [node]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, gast.Name) and isinstance(item.ctx, gast.Load):
+            found.append(item.id)
+        for child in gast.iter_child_nodes(item):
+            if isinstance(child, gast.FunctionDef):
+                found.extend(loads(child))
+            else:
+                todo.append(child)
+    return found
 
 
 def definite_stores(stmt):
     """Names certainly bound once ``stmt`` has run (by a branch: those both branches bind)."""
+    if isinstance(stmt, gast.FunctionDef):
+        return [stmt.name]
     if isinstance(stmt, gast.If):
         def block(body):
             return {n for s in body for n in definite_stores(s)}
@@ -96,8 +130,8 @@ def definite_stores(stmt):
                 names.append(target.id)
             elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                 names.append(target.value.id)
-            elif isinstance(target, gast.Tuple):
-                names.extend(e.id for e in target.elts if isinstance(e, gast.Name))
+            elif isinstance(target, gast.Tuple):   # also nested: (y,), saved = tgr.cond(...)
+                names.extend(n.id for n in walk(target) if isinstance(n, gast.Name))
         return names
     return []
 
@@ -115,15 +149,19 @@ def read_first(body, skip=()):
     return first
 
 
-def straight(body):
-    """True when ``body`` has no loops, returns, breaks, nested functions or stack use
-    inside branches."""
-    for stmt in body:
-        for node in walk(stmt):
-            if isinstance(node, (gast.For, gast.While, gast.Return, gast.Break, gast.Continue,
-                                 gast.FunctionDef, gast.Lambda, gast.Yield, gast.Global,
-                                 gast.Nonlocal, gast.Try, gast.With)):
-                return False
+def straight(body, functions=False):
+    """True when ``body`` has no loops, returns, breaks or nested functions (``functions``:
+    except those of branches lowered already, which are not looked into)."""
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, gast.FunctionDef) and functions:
+            continue
+        if isinstance(node, (gast.For, gast.While, gast.Return, gast.Break, gast.Continue,
+                             gast.FunctionDef, gast.Lambda, gast.Yield, gast.Global,
+                             gast.Nonlocal, gast.Try, gast.With)):
+            return False
+        todo.extend(gast.iter_child_nodes(node))
     return True
 
 
