@@ -130,3 +130,88 @@ def add_at(gg, ans, target, idx, values):
     in place, so the samples check the cotangent of ``target`` only (tests/test_higher.py
     checks that of ``values``)."""
     return gg, None, gg[idx]
+
+
+# --- the cotangents of products: linear in g and in the other operand ---------------------
+# ``left(g, a, b)`` is the cotangent of ``a`` in the product ``p(a, b)``: the ``ba`` with
+# ``<ba, da> = <g, p(da, b)>`` for every ``da``. So ``<gg, left(g, a, b)> = <g, p(gg, b)>``:
+# its cotangent in ``g`` is the product ``p(gg, b)``, in ``b`` the product's own right cotangent
+# ``right(g, gg, b)``; ``a`` is read for its shape only. The same for ``right`` with the
+# operands' roles exchanged.
+
+_MATMUL = [Sample((A(2), A(4), A(4, 2))), Sample((A(3), A(3, 4), A(4))),
+           Sample((A(), A(4), A(4))), Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5))),
+           Sample((A(2, 3, 5), A(3, 4), A(2, 4, 5))), Sample((A(2, 5), A(4), A(2, 4, 5))),
+           Sample((A(3, 2), A(3, 4), A(4, 2)))]
+
+
+@vjp(runtime.matmul_vjp_left, samples=_MATMUL)
+def matmul_vjp_left(gg, ans, g, x, y):
+    return gg @ y, tgr.zeros_like_value(x), tgr.matmul_vjp_right(g, gg, y)
+
+
+@vjp(runtime.matmul_vjp_right, samples=_MATMUL)
+def matmul_vjp_right(gg, ans, g, x, y):
+    return x @ gg, tgr.matmul_vjp_left(g, x, gg), tgr.zeros_like_value(y)
+
+
+_DOT = [Sample((A(3, 2), A(3, 4), A(4, 2))), Sample((A(), A(4), A(4))),
+        Sample((A(3), A(3, 4), A(4))), Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5))),
+        Sample((A(2, 3, 2, 5), A(2, 3, 4), A(2, 4, 5))), Sample((A(3, 2), A(), A(3, 2))),
+        Sample((A(2, 4), A(3), A(2, 3, 4)))]
+
+
+@vjp(runtime.dot_vjp_left, samples=_DOT)
+def dot_vjp_left(gg, ans, g, a, b):
+    return np.dot(gg, b), tgr.zeros_like_value(a), tgr.dot_vjp_right(g, gg, b)
+
+
+@vjp(runtime.dot_vjp_right, samples=_DOT)
+def dot_vjp_right(gg, ans, g, a, b):
+    return np.dot(a, gg), tgr.dot_vjp_left(g, a, gg), tgr.zeros_like_value(b)
+
+
+_INNER = [Sample((A(), A(4), A(4))), Sample((A(3, 2), A(3, 4), A(2, 4))),
+          Sample((A(2, 3), A(2, 3, 4), A(4))), Sample((A(3), A(), A(3)))]
+
+
+@vjp(runtime.inner_vjp_left, samples=_INNER)
+def inner_vjp_left(gg, ans, g, a, b):
+    return np.inner(gg, b), tgr.zeros_like_value(a), tgr.inner_vjp_right(g, gg, b)
+
+
+@vjp(runtime.inner_vjp_right, samples=_INNER)
+def inner_vjp_right(gg, ans, g, a, b):
+    return np.inner(a, gg), tgr.inner_vjp_left(g, a, gg), tgr.zeros_like_value(b)
+
+
+_TENSORDOT = [Sample((A(2, 5), A(2, 3, 4), A(3, 4, 5))),
+              Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5), 1)),
+              Sample((A(3, 5), A(2, 3, 4), A(4, 2, 5), ([2, 0], [0, 1]))),
+              Sample((A(3, 2), A(3), A(2), 0))]
+
+
+@vjp(runtime.tensordot_vjp_left, samples=_TENSORDOT)
+def tensordot_vjp_left(gg, ans, g, a, b, axes=2):
+    return (np.tensordot(gg, b, axes), tgr.zeros_like_value(a),
+            tgr.tensordot_vjp_right(g, gg, b, axes))
+
+
+@vjp(runtime.tensordot_vjp_right, samples=_TENSORDOT)
+def tensordot_vjp_right(gg, ans, g, a, b, axes=2):
+    return (np.tensordot(a, gg, axes), tgr.tensordot_vjp_left(g, a, gg, axes),
+            tgr.zeros_like_value(b))
+
+
+_KRON = [Sample((A(6, 6), A(2, 3), A(3, 2))), Sample((A(6), A(3), A(2))),
+         Sample((A(2, 6), A(2), A(2, 3)))]
+
+
+@vjp(runtime.kron_vjp_left, samples=_KRON)
+def kron_vjp_left(gg, ans, g, a, b):
+    return np.kron(gg, b), tgr.zeros_like_value(a), tgr.kron_vjp_right(g, gg, b)
+
+
+@vjp(runtime.kron_vjp_right, samples=_KRON)
+def kron_vjp_right(gg, ans, g, a, b):
+    return np.kron(a, gg), tgr.kron_vjp_left(g, a, gg), tgr.zeros_like_value(b)
