@@ -1,9 +1,10 @@
 """The JAX backend: the same generated tree printed on ``jax.numpy``.
 
 ``np.cos`` in a rule's template prints as ``jnp.cos``; ``tgr`` is ``jax_runtime``, the numpy
-runtime's helpers re-bound onto ``jax.numpy`` (plus functional versions of the few that update
-arrays in place). Calls with no ``jax.numpy`` twin are refused when the function is read, with
-the line that makes them.
+runtime's helpers re-bound onto ``jax.numpy`` (with functional versions of the few primitives
+that update arrays). Calls with no ``jax.numpy`` twin are refused when the function is read,
+with the line that makes them; a value JAX needs concrete while it is traced is reported at
+the user's line (``traced_value_error``).
 """
 
 import linecache
@@ -115,16 +116,17 @@ class JaxBackend(NumpyBackend):
             if tb.tb_frame.f_code.co_filename.startswith("<transgrad-"):
                 frame_line = (tb.tb_frame.f_code, tb.tb_lineno)
             tb = tb.tb_next
-        code = func.__code__
-        filename, lineno, generated_text = code.co_filename, code.co_firstlineno, ""
+        code = getattr(func, "__code__", None)
+        filename, lineno = (code.co_filename, code.co_firstlineno) if code else (None, None)
+        generated_text = ""
         if frame_line is not None:
             gen_code, gen_line = frame_line
             generated_text = linecache.getline(gen_code.co_filename, gen_line).strip()
             filename, lines = LINE_MAPS.get(gen_code.co_filename, (filename, {}))
             lineno = lines.get(gen_line, lineno)
-        source_line = linecache.getline(filename, lineno)
+        source_line = linecache.getline(filename, lineno) if filename else None
         return TransformError(
-            f"{func.__name__} cannot be traced by JAX here: this line needs a concrete value, "
+            f"{getattr(func, '__name__', 'the function')} cannot be traced by JAX here: this line needs a concrete value, "
             f"but under jax.jit or jax.vmap it is a traced array (generated code: "
             f"`{generated_text}`; JAX says: {str(error).splitlines()[0]})",
             filename=filename, lineno=lineno, source_line=source_line,
