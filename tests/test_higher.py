@@ -305,16 +305,9 @@ def test_grad_of_grad_through_a_loop():
 
 # gradients with loops and branches (the stack), on small float arguments
 STACKED = [e for e in SCALAR if e.group in ("control", "data", "calls", "programs")]
-# a list built in a loop: the adjoint of the empty list it starts from is zeros of shape (0,),
-# which the rows' adjoint (shape (0, n)) does not broadcast with
-_EMPTY_LIST = {"data.list_last_and_first", "data.list_iterate_after_building",
-               "data.list_reversed_consumption", "data.list_of_tuples"}
 
 
-@pytest.mark.parametrize("entry", [
-    pytest.param(e, marks=pytest.mark.xfail(raises=ValueError, strict=True, reason=(
-        "the cotangent of an empty list has shape (0,), not (0, n)"))) if e.name in _EMPTY_LIST
-    else e for e in STACKED], ids=[e.name for e in STACKED])
+@pytest.mark.parametrize("entry", STACKED, ids=[e.name for e in STACKED])
 def test_reverse_over_reverse_through_the_stack(entry):
     """``tg.jacrev(tg.grad(f))`` and the vjp of the gradient along ``2 * grad`` (the gradient
     of ``np.sum(grad(x) ** 2)``) where the gradient saves values on its stack, against the

@@ -113,6 +113,7 @@ class ListCotangent(list):
         return total
 
     __radd__ = __add__
+    __iadd__ = __add__   # ``+=`` adds entry by entry too (a list's would extend it)
 
 
 def add_at(target, idx, values):
@@ -154,6 +155,8 @@ def zeros_like_value(x):
     if fields is not None:   # dataclass: one entry per field
         return DictCotangent({f: zeros_like_value(getattr(x, f)) for f in fields})
     if isinstance(x, (list, tuple)):
+        if not x:   # an empty list's zero adds to any list's cotangent (rows: shape (0, n))
+            return 0.0
         if all(isinstance(e, (float, int, np.ndarray, np.generic)) for e in x):
             try:
                 return np.zeros_like(x, dtype=float)
@@ -312,6 +315,14 @@ def array_vjp(g, obj):
     if isinstance(obj, (list, tuple)):
         return [array_vjp(g[i], part) for i, part in enumerate(obj)]
     return np.reshape(g, np.shape(obj))
+
+
+def join_parts(parts, like):
+    """The transpose of ``array_vjp``: the cotangents of ``obj``'s parts (nested sequences, or
+    one array when the parts have one shape) as one array shaped like ``like``."""
+    if isinstance(parts, (list, tuple)):
+        return np.stack([join_parts(p, like[i]) for i, p in enumerate(parts)])
+    return np.reshape(parts, np.shape(like))
 
 
 def _axes_tuple(axis, ndim):
@@ -725,11 +736,23 @@ def unconcatenate(g, arrays, axis=0, ndmin=1):
     return [np.reshape(p, s) for p, s in zip(parts, shapes)]
 
 
+def concatenate_parts(parts, arrays, axis=0, ndmin=1):
+    """The transpose of ``unconcatenate``: the cotangents ``parts`` of ``arrays`` (a sequence,
+    None where zero, or one array when they have one shape) joined as ``np.concatenate``
+    joins ``arrays`` along ``axis`` (None: flattened) after making each at least
+    ``ndmin``-d."""
+    joined = []
+    for i, x in enumerate(arrays):
+        part = zeros_like_value(x) if parts[i] is None else np.broadcast_to(parts[i], np.shape(x))
+        joined.append(np.ravel(part) if axis is None
+                      else np.reshape(part, _atleast_shape(np.shape(x), ndmin)))
+    return np.concatenate(joined, axis=0 if axis is None else axis)
+
+
 def split_vjp(g, ans, axis=0):
     """Cotangent of the array that ``np.split``/``np.array_split`` cut into ``ans``; ``g`` has
     one cotangent per part, None where it is zero."""
-    return np.concatenate([np.zeros_like(part) if gi is None else gi
-                           for gi, part in zip(g, ans)], axis=axis)
+    return concatenate_parts(g, ans, axis)
 
 
 def tile_vjp(g, a, reps):
@@ -803,6 +826,18 @@ def structure_part(g, i, like):
     else:
         part = g[i]
     return zeros_like_value(like[i]) if part is None else part
+
+
+def part_cotangent(c, i, g, like):
+    """The transpose of ``structure_part(g, i, like)``: a cotangent of ``g``'s structure with
+    ``c`` at entry ``i`` and zeros elsewhere."""
+    if isinstance(g, dict):
+        fields = getattr(like, "_fields", None)
+        key = fields[i] if fields is not None else i
+        return DictCotangent({k: c if k == key else zeros_like_value(v) for k, v in g.items()})
+    if isinstance(g, (list, tuple)):
+        return ListCotangent(c if j == i else zeros_like_value(v) for j, v in enumerate(g))
+    return _scatter_set(np.zeros(np.shape(g), dtype=np.result_type(g, c)), i, c)
 
 
 def take_vjp(g, a, indices, axis=None):

@@ -15,7 +15,7 @@ from .. import ir, runtime
 from .. import runtime as tgr
 from ..errors import TransformError
 from .registry import Sample, nondifferentiable, vjp
-from .specs import A
+from .specs import A, S
 
 # helpers without rules that are written in the subset transgrad differentiates, so derivatives
 # of generated code that calls them transform their source (the others, which update arrays in
@@ -215,3 +215,92 @@ def kron_vjp_left(gg, ans, g, a, b):
 @vjp(runtime.kron_vjp_right, samples=_KRON)
 def kron_vjp_right(gg, ans, g, a, b):
     return np.kron(a, gg), tgr.kron_vjp_left(g, a, gg), tgr.zeros_like_value(b)
+
+
+# --- the cotangents of reshaping, copying and selecting: linear in g only ------------------
+# each is the transpose of the primitive it differentiates (read for its shape only), so its
+# own cotangent in ``g`` is that primitive applied to ``gg``
+
+@vjp(runtime.astype_vjp, samples=[Sample((A(3, 4), A(3, 4), "float64")),
+                                  Sample((A(), S(), float)), Sample((A(3), A(3), "int64"))])
+def astype_vjp(gg, ans, g, x, dtype):
+    """Casting back to ``g``'s type is its own transpose (zero for an integer target)."""
+    return tgr.astype_vjp(gg, g, dtype), tgr.zeros_like_value(x)
+
+
+@vjp(runtime.take_vjp, samples=[Sample((A(4), A(5), np.array([0, 2, 2, 4]))),
+                                Sample((A(3, 3), A(3, 4), np.array([1, 1, 3]), 1)),
+                                Sample((A(), A(3, 4), 5))])
+def take_vjp(gg, ans, g, a, indices, axis=None):
+    return np.take(gg, indices, axis=axis), tgr.zeros_like_value(a), None
+
+
+@vjp(runtime.diag_vjp, samples=[Sample((A(3, 3), A(3))), Sample((A(4, 4), A(3), 1)),
+                                Sample((A(3), A(3, 3))), Sample((A(2), A(3, 4), -1))])
+def diag_vjp(gg, ans, g, v, k=0):
+    return np.diag(gg, k), tgr.zeros_like_value(v)
+
+
+@vjp(runtime.diagonal_vjp, samples=[Sample((A(3), A(3, 4))), Sample((A(3), A(3, 4), 1)),
+                                    Sample((A(2, 3), A(2, 3, 4), -1, 2, 1))])
+def diagonal_vjp(gg, ans, g, a, offset=0, axis1=0, axis2=1):
+    return np.diagonal(gg, offset, axis1, axis2), tgr.zeros_like_value(a)
+
+
+@vjp(runtime.tile_vjp, samples=[Sample((A(6), A(3), 2)), Sample((A(4, 3), A(2, 3), (2, 1))),
+                                Sample((A(2, 6), A(3), (2, 2)))])
+def tile_vjp(gg, ans, g, a, reps):
+    return np.tile(gg, reps), tgr.zeros_like_value(a), None
+
+
+@vjp(runtime.repeat_vjp, samples=[Sample((A(12), A(2, 3), 2)), Sample((A(2, 9), A(2, 3), 3, 1)),
+                                  Sample((A(2, 3), A(2, 3), np.array([1, 0, 2]), 1)),
+                                  Sample((A(6), A(3), np.array([2, 1, 3])))])
+def repeat_vjp(gg, ans, g, a, repeats, axis=None):
+    return np.repeat(gg, repeats, axis), tgr.zeros_like_value(a), None
+
+
+@vjp(runtime.pad_vjp, samples=[Sample((A(5, 6), A(3, 4), 1)),
+                               Sample((A(7, 8), A(3, 4), 2, "reflect")),
+                               Sample((A(9), A(4), (2, 3), "edge")),
+                               Sample((A(4, 5), A(2, 3), 1, "wrap"))])
+def pad_vjp(gg, ans, g, array, pad_width, mode="constant"):
+    return np.pad(gg, pad_width, mode), tgr.zeros_like_value(array), None
+
+
+@vjp(runtime.array_vjp, samples=[Sample((A(3, 4), A(3, 4))), Sample((A(2, 3), [A(3), A(3)])),
+                                 Sample((A(3), (S(), S(), S())))])
+def array_vjp(gg, ans, g, obj):
+    """``gg`` has the structure of ``obj``: its parts joined into one array."""
+    return tgr.join_parts(gg, g), tgr.zeros_like_value(obj)
+
+
+@vjp(runtime.unconcatenate, samples=[
+    Sample((A(6, 3), [A(2, 3), A(4, 3)])), Sample((A(3, 7), [A(3, 2), A(3, 1), A(3, 4)], 1)),
+    Sample((A(9), (A(2, 3), A(3)), None)), Sample((A(3, 3), [A(2, 3), A(3)], 0, 2)),
+    Sample((A(6), [A(3), A(2), S()], 0))])
+def unconcatenate(gg, ans, g, arrays, axis=0, ndmin=1):
+    return tgr.concatenate_parts(gg, arrays, axis, ndmin), tgr.zeros_like_value(arrays)
+
+
+@vjp(runtime.split_vjp, samples=[Sample(([A(2, 2), A(2, 2), A(2, 2)], [A(2, 2)] * 3)),
+                                 Sample(([A(2, 1), A(2, 3), A(2, 2)], [A(2, 1), A(2, 3), A(2, 2)],
+                                         1))])
+def split_vjp(gg, ans, g, parts, axis=0):
+    return tgr.unconcatenate(gg, parts, axis), tgr.zeros_like_value(parts)
+
+
+@vjp(runtime.structure_part, samples=[Sample((A(3), 1, (A(2), A(3))), wrt=(0,)),
+                                      Sample((A(2, 3), 0, (A(3), A(3))), wrt=(0,))])
+def structure_part(gg, ans, g, i, like):
+    """Entry ``i`` of ``g``: ``gg`` there, zeros elsewhere (``like`` is read for its
+    structure)."""
+    return tgr.part_cotangent(gg, i, g, like), None, tgr.zeros_like_value(like)
+
+
+@vjp(runtime.extremum_vjp, samples=[Sample((0.7, 1.5, (1.5, -0.5)), wrt=(0,)),
+                                    Sample((0.7, 1.5, (1.5, 1.5, -0.5)), wrt=(0,))])
+def extremum_vjp(gg, ans, g, ans_, args):
+    """Linear in ``g``: the cotangents' weights (piecewise constant in the values)."""
+    weights = np.asarray(tgr.extremum_vjp(1.0, ans_, args))
+    return np.sum(weights * np.asarray(gg)), tgr.zeros_like_value(ans_), tgr.zeros_like_value(args)
