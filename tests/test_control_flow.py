@@ -159,6 +159,16 @@ def test_one_gradient_serves_both_branches():
         assert_close(dfun(x), fd_grad(control.branch_on_sum, (x,), 0))
 
 
+def test_a_parameter_overwritten_in_a_branch():
+    """The value before the overwrite is saved and its adjoint restarts (it was added to the
+    new value's, with the new value's shape)."""
+    from tests.fixtures.userfuncs import parameter_set_in_branch as f
+    g, a = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, (3, 3))
+    dfun = tg.grad(f)
+    for expand in (True, False):
+        assert_close(dfun(g, a, expand), fd_grad(f, (g, a, expand), 0))
+
+
 def test_one_gradient_serves_every_trip_count():
     dfun = tg.grad(control.for_runtime_range)
     x = rng.uniform(-0.9, 0.9, (3, 2))

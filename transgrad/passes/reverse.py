@@ -97,7 +97,7 @@ class ReverseBuilder:
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
         self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
-        self.reassigned = overwritten_names(tree.body) if reassigned is None else reassigned
+        self.reassigned = reassigned_names(tree) if reassigned is None else reassigned
         # pass 1 saves every reassigned name; the caller then keeps only those the adjoint reads
         self.saved = self.reassigned if saved is None else saved
         self.stack = None
@@ -639,6 +639,16 @@ def _certainly_scalar(tree, ret_value):
     return False
 
 
+def reassigned_names(tree):
+    """The names whose value can be overwritten: those ``overwritten_names`` finds, and the
+    parameters stored to at all (the call stored them first; normalization renames those
+    stored at the top level, not those stored inside a branch)."""
+    params = {a.id for a in tree.args.args + tree.args.kwonlyargs}
+    stored = {n.id for stmt in tree.body for n in walk(stmt)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return overwritten_names(tree.body) | (params & stored)
+
+
 def first_definitions(tree):
     """Ids of top-level assignments that first define a (non-parameter) name: the value
     before them never existed, so they push nothing."""
@@ -766,7 +776,7 @@ def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
     # a trial build finds which overwritten values the adjoint really reads; only those are
     # saved on the stack in the real build
     saved = set()
-    reassigned = overwritten_names(tree.body)
+    reassigned = reassigned_names(tree)
     if reassigned:   # straight-line code overwrites nothing: no trial
         trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer),
                                scalar_params=scalar_params, reassigned=set(reassigned))
