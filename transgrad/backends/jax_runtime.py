@@ -184,14 +184,19 @@ def _stable_argsort(a, axis):
 
 @_functional
 def builtin_max(*args):
-    """``max`` on traced values: ``jnp.maximum`` over the values (or over one sequence)."""
+    """``max``: Python's on Python values (a loop bound stays an int), ``jnp.maximum`` over
+    the values (or over one sequence) when one is a JAX array."""
     values = args[0] if len(args) == 1 else args
+    if not _has_jax(values):
+        return max(*args)
     return functools.reduce(jnp.maximum, values)
 
 
 @_functional
 def builtin_min(*args):
     values = args[0] if len(args) == 1 else args
+    if not _has_jax(values):
+        return min(*args)
     return functools.reduce(jnp.minimum, values)
 
 

@@ -11,7 +11,8 @@ A name holds an array when the rank analysis knows its rank, or it was made by
 ``tgr.owned_copy`` (an adjoint about to be updated element by element).
 
 JAX also reads a list index differently from numpy (``x[[0, 2]]`` is refused), so a list
-display used as an index becomes a numpy array: ``x[np.array([0, 2])]``.
+display used as an index becomes a numpy array: ``x[np.array([0, 2])]``; and ``not c`` becomes
+``jnp.logical_not(c)``, which a traced condition allows.
 """
 
 import gast
@@ -72,6 +73,15 @@ def _as_index_array(node):
 class _Functionalize(gast.NodeTransformer):
     def __init__(self, arrays):
         self.arrays = arrays
+
+    def visit_UnaryOp(self, node):
+        """``not c`` on a traced condition cannot be a Python bool: ``jnp.logical_not(c)``."""
+        self.generic_visit(node)
+        if isinstance(node.op, gast.Not):
+            return gast.Call(func=gast.Attribute(value=_load("jnp"), attr="logical_not",
+                                                 ctx=gast.Load()),
+                             args=[node.operand], keywords=[])
+        return node
 
     def visit_Subscript(self, node):
         self.generic_visit(node)
