@@ -304,3 +304,27 @@ def extremum_vjp(gg, ans, g, ans_, args):
     """Linear in ``g``: the cotangents' weights (piecewise constant in the values)."""
     weights = np.asarray(tgr.extremum_vjp(1.0, ans_, args))
     return np.sum(weights * np.asarray(gg)), tgr.zeros_like_value(ans_), tgr.zeros_like_value(args)
+
+
+@vjp(runtime.solve_vjp_a, samples=[
+    Sample((A(3), A(3), A(3))), Sample((A(3, 2), A(3, 2), A(3, 2))),
+    Sample((A(2, 3), A(2, 3), A(3))), Sample((A(2, 3, 2), A(2, 3, 2), A(2, 3, 2)))])
+def solve_vjp_a(gg, ans, bb, x, b):
+    """``-bb x^T`` (columns ``bb[..., None]``, ``x[..., None]`` when ``b`` is a vector): linear
+    in ``bb`` and in ``x``; ``b`` is read for its rank."""
+    if np.ndim(b) == 1:
+        b_bb = -(gg @ x[..., :, None])[..., 0]
+        b_x = -(np.swapaxes(gg, -1, -2) @ bb[..., :, None])[..., 0]
+    else:
+        b_bb = -gg @ x
+        b_x = -np.swapaxes(gg, -1, -2) @ bb
+    return b_bb, b_x, tgr.zeros_like_value(b)
+
+
+@vjp(runtime._scatter_set, broadcasting=True, samples=[
+    Sample((A(4, 3), 1, A(3))), Sample((A(4, 3), (Ellipsis, 0), A(4))),
+    Sample((A(5), np.array([0, 3]), A(2))), Sample((A(2, 3), (Ellipsis, 1), 1.0), wrt=(0,))])
+def scatter_set(gg, ans, target, index, values):
+    """``target`` with ``values`` set at ``index`` (a fresh array; the source of
+    ``cumprod_vjp`` calls it): the cotangent there goes to ``values``."""
+    return tgr._scatter_set(np.copy(gg), index, 0.0), None, gg[index]
