@@ -57,7 +57,8 @@ LINEAR_IN = {
 # entry left out
 SEQUENCE_LINEAR = {runtime.einsum_vjp: (2, 1)}
 # linear in the listed arguments together, not each separately: the tangent is f(dx, dy)
-JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1)}
+JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1),
+                  runtime._scatter_set: (0, 2)}
 # reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
 REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm, max,
               min}

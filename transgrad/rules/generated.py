@@ -80,6 +80,8 @@ nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constr
 nondifferentiable(runtime.reduced_count, runtime.inverse_permutation, runtime.is_basic_index,
                   slice, reason="integer-valued")
 nondifferentiable(runtime.check_power, reason="checks an argument")
+nondifferentiable(runtime._has_no_zeros, reason="a test of values")
+nondifferentiable(runtime._axes_tuple, reason="integer-valued")
 
 
 @vjp(runtime.match, samples=[Sample((A(3), A(3)), wrt=(0,)), Sample((A(2, 3), A(3)), wrt=(0,)),
