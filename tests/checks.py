@@ -71,7 +71,16 @@ def numeric_vjp(f, args, i, cotangent, eps=EPS):
     return float(grad) if scalar else grad
 
 
+def _parts(out):
+    """A lazily computed sequence of cotangents (``tgr.einsum_vjp``'s) as a list."""
+    from transgrad.runtime import EinsumCotangents
+    return list(out) if isinstance(out, EinsumCotangents) else out
+
+
 def _contract(out, cotangent):
+    out = _parts(out)
+    if out is None:   # an entry with no value (the cotangent of einsum's subscripts)
+        return 0.0
     if isinstance(out, (tuple, list)):
         return sum(_contract(o, c) for o, c in zip(out, cotangent))
     return float(np.sum(np.asarray(out, dtype=np.float64) * cotangent))
@@ -79,6 +88,9 @@ def _contract(out, cotangent):
 
 def random_cotangent(out, seed=1):
     rng = np.random.default_rng(seed)
+    out = _parts(out)
+    if out is None:
+        return None
     if isinstance(out, (tuple, list)):
         return tuple(random_cotangent(o, seed + k) for k, o in enumerate(out))
     return rng.uniform(-1, 1, np.shape(out)) if np.ndim(out) else float(rng.uniform(-1, 1))

@@ -147,6 +147,8 @@ def zeros_like_value(x):
         return 0.0
     if isinstance(x, dict):
         return DictCotangent({key: zeros_like_value(value) for key, value in x.items()})
+    if isinstance(x, EinsumCotangents):   # none for the subscripts, one per operand
+        return ListCotangent([0.0] + [zeros_like_value(op) for op in x.operands])
     fields = _fields(x)
     if fields is not None and isinstance(x, tuple):   # named tuple: by position and by name
         zeros = ListCotangent(zeros_like_value(e) for e in x)
@@ -658,6 +660,28 @@ def omit(entries, index, value):
 def einsum_vjp(g, subscripts, operands):
     """One cotangent per argument of ``np.einsum(subscripts, *operands)``, computed lazily."""
     return EinsumCotangents(g, subscripts, operands)
+
+
+def einsum_cotangents_vjp(gg, g, subscripts, operands):
+    """The transpose of ``einsum_vjp``: ``gg`` has one cotangent per entry of
+    ``einsum_vjp(g, subscripts, operands)`` (None or zero for ``subscripts``). Operand ``i``'s
+    entry is linear in ``g`` and in the other operands: ``<gg_i, entry_i> = <g, einsum with
+    gg_i in place of operand i>``, so ``g`` gets that einsum and each other operand its
+    cotangent in it. Returns the cotangents of ``g`` and of the operands."""
+    operands = list(operands)
+    bg, b_operands = zeros_like_value(g), [zeros_like_value(x) for x in operands]
+    for i in range(len(operands)):
+        part = gg[i + 1]
+        if part is None:
+            continue
+        replaced = operands[:i] + [np.broadcast_to(part, np.shape(operands[i]))] \
+            + operands[i + 1:]
+        bg = bg + np.einsum(subscripts, *replaced)
+        entries = EinsumCotangents(g, subscripts, replaced)
+        for j in range(len(operands)):
+            if j != i:
+                b_operands[j] = b_operands[j] + entries.cotangent(j)
+    return bg, b_operands
 
 
 def diag_vjp(g, v, k=0):

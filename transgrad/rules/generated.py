@@ -330,3 +330,14 @@ def scatter_set(gg, ans, target, index, values):
     """``target`` with ``values`` set at ``index`` (a fresh array; the source of
     ``cumprod_vjp`` calls it): the cotangent there goes to ``values``."""
     return tgr._scatter_set(np.copy(gg), index, 0.0), None, gg[index]
+
+
+@vjp(runtime.einsum_vjp, samples=[
+    Sample((A(3, 2), "ij,jk->ik", [A(3, 4), A(4, 2)])), Sample((A(3), "ii->i", [A(3, 3)])),
+    Sample((A(), "i,i", [A(4), A(4)])),
+    Sample((A(2, 3, 5), "...ij,...jk->...ik", [A(2, 3, 4), A(4, 5)])),
+    Sample((A(2, 2), "ij,jk,kl->il", [A(2, 3), A(3, 4), A(4, 2)]))])
+def einsum_vjp(gg, ans, g, subscripts, operands):
+    """Each operand's entry is one einsum of ``g`` with the other operands: linear in each."""
+    bg, b_operands = tgr.einsum_cotangents_vjp(gg, g, subscripts, operands)
+    return bg, None, b_operands
