@@ -839,6 +839,14 @@ def sort_vjp(g, a, axis=-1):
     return np.reshape(ba, shape)
 
 
+def sort_like(c, a, axis=-1):
+    """The transpose of ``sort_vjp``: ``c`` in the order ``np.sort(a, axis)`` puts ``a``'s
+    elements (flattened for ``axis=None``)."""
+    if axis is None:
+        c, a, axis = np.ravel(c), np.ravel(a), 0
+    return np.take_along_axis(c, _stable_argsort(a, axis), axis)
+
+
 def structure_part(g, i, like):
     """Entry ``i`` of the cotangent ``g`` of a tuple-valued result ``like`` (a tuple, list or
     array of parts, or a DictCotangent keyed by a named tuple's fields); zeros where absent."""

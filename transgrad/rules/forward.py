@@ -48,7 +48,7 @@ LINEAR_IN = {
     runtime.kron_vjp_left: (0, 2), runtime.kron_vjp_right: (0, 1),
     runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,), runtime.einsum_vjp: (0, 2),
     runtime.broadcast_tangent: (0,), runtime.restore_shape: (0,), runtime.join_parts: (0,),
-    runtime.concatenate_parts: (0,), runtime.part_cotangent: (0,),
+    runtime.concatenate_parts: (0,), runtime.part_cotangent: (0,), runtime.sort_like: (0,),
     np.split: (0,), np.array_split: (0,), np.average: (0,),
 }
 # (position, offset): an argument that is a sequence of operands, each of which the function
@@ -184,6 +184,12 @@ def cumprod(g, ans, a, axis=None, dtype=None, out=None):
 def pad(g, ans, array, pad_width, mode="constant", constant_values=0):
     """Linear in ``array``: its tangent padded the same way, with zeros for constants."""
     return np.pad(g, pad_width, mode)
+
+
+@jvp(np.sort, samples=[Sample((A(3, 4),)), Sample((A(3, 4), 0)), Sample((A(3, 4), None))])
+def sort(g, ans, a, axis=-1, kind=None, order=None):
+    """The tangent sorted as ``a`` is (the transpose of the reverse rule's ``sort_vjp``)."""
+    return tgr.sort_like(g, a, axis)
 
 
 @jvp(np.average, argnum=2, samples=[Sample((A(3, 4), 1, P(4))),

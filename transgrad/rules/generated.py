@@ -270,6 +270,13 @@ def pad_vjp(gg, ans, g, array, pad_width, mode="constant"):
     return np.pad(gg, pad_width, mode), tgr.zeros_like_value(array), None
 
 
+@vjp(runtime.sort_vjp, samples=[Sample((A(3, 4), A(3, 4))), Sample((A(3, 4), A(3, 4), 0)),
+                                Sample((A(12), A(3, 4), None))])
+def sort_vjp(gg, ans, g, a, axis=-1):
+    """``g`` sent back through ``a``'s sorting permutation: ``gg`` sorted the same way."""
+    return tgr.sort_like(gg, a, axis), tgr.zeros_like_value(a)
+
+
 @vjp(runtime.array_vjp, samples=[Sample((A(3, 4), A(3, 4))), Sample((A(2, 3), [A(3), A(3)])),
                                  Sample((A(3), (S(), S(), S())))])
 def array_vjp(gg, ans, g, obj):
