@@ -66,9 +66,13 @@ def pop_target(stmt, stack):
 
 def stores(stmt):
     """Names a statement may bind (in any branch); ``y[i] = v`` binds y, as the functional
-    form ``y = y.at[i].set(v)`` that it becomes does."""
-    found = []
-    for node in _outside_functions(stmt):
+    form ``y = y.at[i].set(v)`` that it becomes does. A nested function (a lowered branch)
+    binds its name; its variables are its own."""
+    if isinstance(stmt, gast.FunctionDef):
+        return [stmt.name]
+    nodes, functions = _split_functions(stmt)
+    found = [f.name for f in functions]
+    for node in nodes:
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             found.append(node.id)
         elif isinstance(node, (gast.Assign, gast.AugAssign)):
@@ -78,21 +82,15 @@ def stores(stmt):
     return found
 
 
-def _outside_functions(stmt):
-    """The nodes of ``stmt`` outside nested function bodies (a lowered branch's names are its
-    own), the function's name included."""
-    if isinstance(stmt, gast.FunctionDef):
-        return [gast.Name(id=stmt.name, ctx=gast.Store(), annotation=None, type_comment=None)]
-    found, todo = [], [stmt]
+def _split_functions(node):
+    """(the nodes of ``node`` outside nested function bodies, the nested functions)."""
+    found, functions, todo = [], [], [node]
     while todo:
-        node = todo.pop()
-        found.append(node)
-        for child in gast.iter_child_nodes(node):
-            if isinstance(child, gast.FunctionDef):
-                found.extend(_outside_functions(child))
-            else:
-                todo.append(child)
-    return found
+        item = todo.pop()
+        found.append(item)
+        for child in gast.iter_child_nodes(item):
+            (functions if isinstance(child, gast.FunctionDef) else todo).append(child)
+    return found, functions
 
 
 def loads(node):
@@ -101,17 +99,9 @@ def loads(node):
     if isinstance(node, gast.FunctionDef):
         own = {a.id for a in node.args.args} | {n for s in node.body for n in stores(s)}
         return [n for s in node.body for n in loads(s) if n not in own]
-    found, todo = [], [node]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, gast.Name) and isinstance(item.ctx, gast.Load):
-            found.append(item.id)
-        for child in gast.iter_child_nodes(item):
-            if isinstance(child, gast.FunctionDef):
-                found.extend(loads(child))
-            else:
-                todo.append(child)
-    return found
+    nodes, functions = _split_functions(node)
+    return [n.id for n in nodes if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)] \
+        + [n for f in functions for n in loads(f)]
 
 
 def definite_stores(stmt):
