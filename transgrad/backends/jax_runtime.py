@@ -183,6 +183,13 @@ def _stable_argsort(a, axis):
 
 
 @_functional
+def logical_not(value):
+    """``not value``: ``jnp.logical_not`` on a JAX array (traced conditions), Python's
+    ``not`` on anything else (a flag stays a Python bool)."""
+    return jnp.logical_not(value) if _is_array(value) else not value
+
+
+@_functional
 def builtin_max(*args):
     """``max``: Python's on Python values (a loop bound stays an int), ``jnp.maximum`` over
     the values (or over one sequence) when one is a JAX array."""

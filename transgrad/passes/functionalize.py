@@ -12,7 +12,7 @@ A name holds an array when the rank analysis knows its rank, or it was made by
 
 JAX also reads a list index differently from numpy (``x[[0, 2]]`` is refused), so a list
 display used as an index becomes a numpy array: ``x[np.array([0, 2])]``; and ``not c`` becomes
-``jnp.logical_not(c)``, which a traced condition allows.
+``tgr.logical_not(c)``, which a traced condition allows.
 """
 
 import gast
@@ -75,10 +75,11 @@ class _Functionalize(gast.NodeTransformer):
         self.arrays = arrays
 
     def visit_UnaryOp(self, node):
-        """``not c`` on a traced condition cannot be a Python bool: ``jnp.logical_not(c)``."""
+        """``not c`` on a traced condition cannot be a Python bool: ``tgr.logical_not(c)``
+        (``jnp.logical_not`` for a JAX array, ``not`` for a Python value)."""
         self.generic_visit(node)
         if isinstance(node.op, gast.Not):
-            return gast.Call(func=gast.Attribute(value=_load("jnp"), attr="logical_not",
+            return gast.Call(func=gast.Attribute(value=_load("tgr"), attr="logical_not",
                                                  ctx=gast.Load()),
                              args=[node.operand], keywords=[])
         return node
