@@ -77,6 +77,23 @@ def _parts(out):
     return list(out) if isinstance(out, EinsumCotangents) else out
 
 
+def random_direction(value, rng):
+    """A random tangent (or direction) shaped like ``value``: a float for a float."""
+    if isinstance(value, float):
+        return float(rng.uniform(-1, 1))
+    return rng.uniform(-1, 1, np.shape(value)).astype(value.dtype)
+
+
+def shifted(args, indices, directions, step):
+    """``args`` with ``args[i] + step * direction`` at each index (a float stays a float)."""
+    out = list(args)
+    for i, d in zip(indices, directions):
+        out[i] = args[i] + step * d
+        if isinstance(args[i], float):
+            out[i] = float(out[i])
+    return out
+
+
 def _contract(out, cotangent):
     out = _parts(out)
     if out is None:   # an entry with no value (the cotangent of einsum's subscripts)

@@ -15,28 +15,13 @@ from tests.corpus import CORPUS
 EPS = 1e-6
 
 
-def _tangent(value, rng):
-    if isinstance(value, float):
-        return float(rng.uniform(-1, 1))
-    return rng.uniform(-1, 1, np.shape(value))
-
-
 def _is_differentiable_value(value):
     return isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")
 
 
-def _shifted(args, wrt, tangents, step):
-    moved = list(args)
-    for i, t in zip(wrt, tangents):
-        moved[i] = args[i] + step * t
-        if isinstance(args[i], float):
-            moved[i] = float(moved[i])
-    return moved
-
-
 def _directional(func, args, wrt, tangents):
-    up = func(*_shifted(args, wrt, tangents, EPS))
-    down = func(*_shifted(args, wrt, tangents, -EPS))
+    up = func(*checks.shifted(args, wrt, tangents, EPS))
+    down = func(*checks.shifted(args, wrt, tangents, -EPS))
     if isinstance(up, tuple):
         return tuple((np.asarray(u, float) - np.asarray(d, float)) / (2 * EPS)
                      for u, d in zip(up, down))
@@ -50,7 +35,7 @@ def test_jvp(entry):
     if not all(_is_differentiable_value(args[i]) for i in wrt):
         pytest.skip("structured argument: forward mode takes arrays and floats")
     rng = np.random.default_rng(3)
-    tangents = [_tangent(args[i], rng) for i in wrt]
+    tangents = [checks.random_direction(args[i], rng) for i in wrt]
     tangent = tangents[0] if isinstance(entry.wrt, int) else tuple(tangents)
     try:
         value, slope = tg.jvp(entry.func, wrt=entry.wrt)(*args, tangent)

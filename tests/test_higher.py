@@ -39,23 +39,24 @@ def _with_jax(entry):
     return checks.HAVE_JAX and id(entry) in _JAX_SAMPLE
 
 
+def _reverse_equals_forward(entry, grad, args):
+    """``tg.jacrev`` of the generated gradient against the forward-over-reverse Hessian;
+    returns both (skips where either is unsupported)."""
+    try:
+        reverse = tg.jacrev(grad, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_unsupported_reverse(error)
+    try:
+        forward = tg.hessian(entry.func, wrt=entry.wrt)(*args)
+    except tg.TransformError as error:
+        _skip_without_rule(error)
+    checks.assert_close(reverse, forward, f"{entry.name} reverse over reverse", rtol=1e-8,
+                        atol=1e-10)
+    return reverse, forward
+
+
 def _float_args(entry, args):
     return all(checks.is_float_value(args[i]) for i in entry.wrt_indices)
-
-
-def _random_like(value, rng):
-    if isinstance(value, float):
-        return float(rng.uniform(-1, 1))
-    return rng.uniform(-1, 1, np.shape(value)).astype(value.dtype)
-
-
-def _moved(args, indices, directions, step):
-    out = list(args)
-    for i, d in zip(indices, directions):
-        out[i] = args[i] + step * d
-        if isinstance(args[i], float):
-            out[i] = float(out[i])
-    return out
 
 
 def _skip_without_rule(error):
@@ -85,8 +86,8 @@ def _numeric_jacobian(func, args, i):
     for k in range(flat.size):
         step = np.zeros_like(flat)
         step[k] = EPS
-        up = func(*_moved(args, [i], [step.reshape(np.shape(x))], 1.0))
-        down = func(*_moved(args, [i], [step.reshape(np.shape(x))], -1.0))
+        up = func(*checks.shifted(args, [i], [step.reshape(np.shape(x))], 1.0))
+        down = func(*checks.shifted(args, [i], [step.reshape(np.shape(x))], -1.0))
         if isinstance(up, tuple):
             columns.append([(np.asarray(u, float) - np.asarray(d, float)) / (2 * EPS)
                             for u, d in zip(up, down)])
@@ -149,15 +150,15 @@ def test_hvp(entry):
     if not _float_args(entry, args):
         pytest.skip("structured argument: tg.hvp takes float arrays and floats")
     rng = np.random.default_rng(7)
-    vs = [_random_like(args[i], rng) for i in entry.wrt_indices]
+    vs = [checks.random_direction(args[i], rng) for i in entry.wrt_indices]
     v = vs[0] if isinstance(entry.wrt, int) else tuple(vs)
     try:
         hv = tg.hvp(entry.func, wrt=entry.wrt)(*args, v)
     except tg.TransformError as error:
         _skip_without_rule(error)
     grad = tg.grad(entry.func, wrt=entry.wrt)
-    up, down = grad(*_moved(args, entry.wrt_indices, vs, EPS)), \
-        grad(*_moved(args, entry.wrt_indices, vs, -EPS))
+    up, down = grad(*checks.shifted(args, entry.wrt_indices, vs, EPS)), \
+        grad(*checks.shifted(args, entry.wrt_indices, vs, -EPS))
     if isinstance(entry.wrt, int):
         expected = (np.asarray(up) - np.asarray(down)) / (2 * EPS)
         checks.assert_close(hv, expected if np.ndim(expected) else float(expected),
@@ -243,16 +244,7 @@ def test_reverse_over_reverse(entry):
     if not _float_args(entry, args) or sum(np.size(args[i]) for i in entry.wrt_indices) > 24:
         pytest.skip("checked on small float arguments")
     grad = tg.grad(entry.func, wrt=entry.wrt)
-    try:
-        reverse = tg.jacrev(grad, wrt=entry.wrt)(*args)
-    except tg.TransformError as error:
-        _skip_unsupported_reverse(error)
-    try:
-        forward = tg.hessian(entry.func, wrt=entry.wrt)(*args)
-    except tg.TransformError as error:
-        _skip_without_rule(error)
-    checks.assert_close(reverse, forward, f"{entry.name} reverse over reverse", rtol=1e-8,
-                        atol=1e-10)
+    _reverse_equals_forward(entry, grad, args)
 
 
 # the straight-line gradients test_reverse_over_reverse leaves out: one vjp of each (the
@@ -274,7 +266,7 @@ def test_vjp_of_the_gradient(entry):
 
 def _check_vjp_of_the_gradient(entry, args):
     rng = np.random.default_rng(3)
-    vs = [_random_like(args[i], rng) for i in entry.wrt_indices]
+    vs = [checks.random_direction(args[i], rng) for i in entry.wrt_indices]
     v = vs[0] if isinstance(entry.wrt, int) else tuple(vs)
     try:
         reverse = tg.vjp(tg.grad(entry.func, wrt=entry.wrt), wrt=entry.wrt)(*args, v)
@@ -305,8 +297,8 @@ def test_grad_of_grad(entry):
         second = tg.grad(grad, wrt=entry.wrt)(*args)
     except tg.TransformError as error:
         _skip_unsupported_reverse(error)
-    up = grad(*_moved(args, [entry.wrt], [1.0], EPS))
-    down = grad(*_moved(args, [entry.wrt], [1.0], -EPS))
+    up = grad(*checks.shifted(args, [entry.wrt], [1.0], EPS))
+    down = grad(*checks.shifted(args, [entry.wrt], [1.0], -EPS))
     assert type(second) is float
     assert second == pytest.approx((up - down) / (2 * EPS), rel=1e-5, abs=1e-6)
     assert tg.jvp(grad, wrt=entry.wrt)(*args, 1.0)[1] == pytest.approx(second, rel=1e-9)
@@ -355,16 +347,7 @@ def test_reverse_over_reverse_through_the_stack(entry):
     if "stack" not in grad.source:   # straight-line: the vjp of the gradient only
         _check_vjp_of_the_gradient(entry, args)
         return
-    try:
-        reverse = tg.jacrev(grad, wrt=entry.wrt)(*args)
-    except tg.TransformError as error:
-        _skip_unsupported_reverse(error)
-    try:
-        forward = tg.hessian(entry.func, wrt=entry.wrt)(*args)
-    except tg.TransformError as error:
-        _skip_without_rule(error)
-    checks.assert_close(reverse, forward, f"{entry.name} reverse over reverse", rtol=1e-8,
-                        atol=1e-10)
+    reverse, forward = _reverse_equals_forward(entry, grad, args)
     if isinstance(entry.wrt, int):
         expected = _numeric_jacobian(grad, args, entry.wrt)[0]
         checks.assert_close(reverse, expected, f"{entry.name} vs differences of tg.grad",
