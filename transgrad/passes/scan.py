@@ -23,6 +23,9 @@ old value; restores the adjoint never reads are dropped. Adjoints updated across
 are the adjoint scan's carry. ``lower_forward_loops`` does the same for forward-mode code,
 which has one loop and no stack.
 
+``lax.scan`` keeps its default ``unroll=1``: unrolling measured slower both to compile and to
+run on the benchmark's recurrence and RNN (CPU).
+
 Loops that do not fit (nested loops, pushes inside branches, early exits, split code for calls
 into user functions) stay Python loops, which JAX unrolls.
 """
@@ -49,8 +52,6 @@ from .lowering import (
     straight,
     tuple_of,
 )
-
-SCAN_UNROLL = 1
 
 
 def _blocks(node):
@@ -99,7 +100,7 @@ def _reads_outside(fn, loops):
             and isinstance(n.ctx, gast.Load) and id(n) not in inside}
 
 
-def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
+def lower_loops(fn, stack="stack"):
     """Rewrite each primal/adjoint loop pair of the generated FunctionDef ``fn`` that fits into
     two ``jax.lax.scan`` calls; returns how many pairs were lowered."""
     names = Names(fn)
@@ -115,8 +116,8 @@ def lower_loops(fn, stack="stack", unroll=SCAN_UNROLL):
                 appended.undo()
             continue
         plan.appended = appended
-        primal_new = _primal_scan(primal_loop, plan, names, unroll)
-        adjoint_new = _adjoint_scan(adjoint_loop, plan, names, unroll)
+        primal_new = _primal_scan(primal_loop, plan, names)
+        adjoint_new = _adjoint_scan(adjoint_loop, plan, names)
         replace(adjoint_block, adjoint_loop, adjoint_new)
         replace(primal_block, primal_loop, primal_new)
         lowered += 1
@@ -132,7 +133,7 @@ def drop_unused_stack(fn, stack="stack"):
             and s.targets[0].id == stack)]
 
 
-def lower_forward_loops(fn, unroll=SCAN_UNROLL):
+def lower_forward_loops(fn):
     """Forward-mode code has one loop per source loop, tangents beside values and no stack:
     each loop that fits becomes one ``jax.lax.scan`` carrying what its body reads before
     binding; returns how many were lowered."""
@@ -157,7 +158,7 @@ def lower_forward_loops(fn, unroll=SCAN_UNROLL):
             gast.Return(value=gast.Tuple(elts=[tuple_of(carried), stacked], ctx=gast.Load()))]
         scan = dotted_call("jax.lax.scan", [
             name_node(body_name), tuple_of(carried),
-            dotted_call("tgr.loop_indices", [loop.iter])], _unroll(unroll))
+            dotted_call("tgr.loop_indices", [loop.iter])])
         out = [function(body_name, [carry, loop.target.id], statements),
                gast.Assign(targets=[gast.Tuple(elts=[
                    tuple_of(carried, True), tuple_of(stacks, True) if stacks else name_node("_", True)],
@@ -170,13 +171,6 @@ def lower_forward_loops(fn, unroll=SCAN_UNROLL):
         replace(block, loop, [gast.copy_location(st, loop) for st in out])
         lowered += 1
     return lowered
-
-
-def _unroll(unroll):
-    """``unroll=`` for ``jax.lax.scan`` when it is not the default (measured: unrolling made
-    the benchmark's recurrence and RNN slower to compile and to run on the CPU)."""
-    return [] if unroll == 1 else [gast.keyword(arg="unroll",
-                                                value=gast.Constant(value=unroll, kind=None))]
 
 
 class _AppendedList:
@@ -282,9 +276,9 @@ class _Plan:
 
 
 def _plan(fn, primal_loop, adjoint_loop, stack):
+    """What the scans carry and stack (both bodies are straight-line: ``lower_loops``
+    checked), or None when a push or pop is not at the top level."""
     body, abody = primal_loop.body, adjoint_loop.body
-    if not (straight(body) and straight(abody)):
-        return None
     pushes = [(k, push_value(s, stack)) for k, s in enumerate(body)
               if push_value(s, stack) is not None]
     pops = [(k, pop_target(s, stack)) for k, s in enumerate(abody)
@@ -371,7 +365,7 @@ def _placeholders(fn, loops):
     return bound - other
 
 
-def _primal_scan(loop, plan, names, unroll):
+def _primal_scan(loop, plan, names):
     """The primal loop as ``def loopN(carry, i): ...`` and its ``jax.lax.scan`` call."""
     body_name = names.fresh("loop")
     index = loop.target.id
@@ -420,7 +414,7 @@ def _primal_scan(loop, plan, names, unroll):
     plan.indices = names.fresh("indices")
     out = [body_fn, assign(plan.indices, dotted_call("tgr.loop_indices", [loop.iter]))]
     scan = dotted_call("jax.lax.scan", [name_node(body_name), tuple_of(plan.carried),
-                                         name_node(plan.indices)], _unroll(unroll))
+                                         name_node(plan.indices)])
     target = gast.Tuple(elts=[tuple_of(plan.carried, True),
                               tuple_of([after for _, after in stacked], True)], ctx=gast.Store())
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
@@ -443,7 +437,7 @@ def _primal_scan(loop, plan, names, unroll):
     return [gast.copy_location(s, loop) for s in out]
 
 
-def _adjoint_scan(loop, plan, names, unroll):
+def _adjoint_scan(loop, plan, names):
     """The adjoint loop as a reversed ``jax.lax.scan`` over the primal scan's stacks."""
     body_name = names.fresh("adjoint_loop")
     index = loop.target.id
@@ -486,9 +480,9 @@ def _adjoint_scan(loop, plan, names, unroll):
     body_fn = function(body_name, [carry, xs], statements)
     scan = dotted_call("jax.lax.scan", [name_node(body_name), tuple_of(plan.acarried),
                                          gast.Tuple(elts=xs_values, ctx=gast.Load())],
-                        [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))]
-                        + _unroll(unroll))
-    target = gast.Tuple(elts=[tuple_of(plan.acarried, True), name_node("_", True)], ctx=gast.Store())
+                        [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))])
+    target = gast.Tuple(elts=[tuple_of(plan.acarried, True), name_node("_", True)],
+                        ctx=gast.Store())
     out.append(body_fn)
     out.append(gast.Assign(targets=[target], value=scan, type_comment=None))
     for name in plan.restore:   # the stack would have restored these
