@@ -368,6 +368,9 @@ class GradientFunction:
             kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = cotangent
         return generated(*args, **kwargs)
 
+    def _repr_html_(self):   # notebooks: the function and its derivative side by side
+        return __import__("transgrad.view").view.html(self)
+
     def __repr__(self):
         backend = "" if self.backend == "numpy" else f" on {self.backend}"
         return f"<transgrad {self.mode} of {self.func.__qualname__}{backend}>"

@@ -190,6 +190,9 @@ class _Derived:
         """The generated source of the derivative this function calls (the last one used)."""
         return (self._last or self._derivatives()[0]).source
 
+    def _repr_html_(self):   # notebooks: the function and its derivative side by side
+        return __import__("transgrad.view").view.html(self)
+
     def __repr__(self):
         return f"<transgrad {self.what} of {getattr(self.func, '__qualname__', self.func)}>"
 
