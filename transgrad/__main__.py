@@ -1,7 +1,9 @@
 """Command line.
 
 ``python -m transgrad show FILE.py:FUNC [--wrt 0,1] [--mode vjp] [--backend jax]`` prints the
-generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would; ``python -m transgrad export
+generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would (``--html OUT.html``
+writes FUNC and its derivative side by side as a page, ``--shapes 8x32,32x1`` calls it on
+arrays of those shapes first); ``python -m transgrad export
 FILE.py:FUNC -o out.py`` writes it as a standalone module (see ``transgrad.export``).
 """
 
@@ -41,6 +43,20 @@ def parse_wrt(text):
     return parts[0] if len(parts) == 1 and "," not in text else tuple(parts)
 
 
+def call_on_shapes(derivative, func, text):
+    """Call ``derivative`` on random float64 arguments of the shapes in ``text``."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    args = [float(rng.normal()) if not item.strip() else
+            rng.normal(size=tuple(int(n) for n in item.strip().split("x")))
+            for item in text.split(",")]
+    if derivative.mode == "vjp":
+        out = func(*args)
+        args.append(tuple(np.ones_like(o) for o in out) if isinstance(out, tuple)
+                    else np.ones_like(out))
+    derivative(*args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m transgrad",
                                      description="transgrad: derivatives as Python source")
@@ -51,6 +67,11 @@ def main(argv=None):
     show.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
     show.add_argument("--backend", default="numpy", choices=["numpy", "jax"],
                       help="the array namespace of the generated code")
+    show.add_argument("--html", metavar="OUT.html", help="write the function and its derivative "
+                      "side by side as a standalone page (see transgrad.view) instead of printing")
+    show.add_argument("--shapes", help="call the derivative once on random float64 arrays of "
+                      "these shapes first, so it shows the code for them: e.g. 8x32,32x1 "
+                      "(an empty item is a float)")
     export = commands.add_parser("export", help="write the derivative of FILE.py:FUNC as a "
                                                 "standalone module")
     export.add_argument("target", metavar="FILE.py:FUNC")
@@ -66,7 +87,14 @@ def main(argv=None):
             path = write_module(func, args.output, wrt=parse_wrt(args.wrt), mode=args.mode)
             print(f"wrote {path} and {path.parent / 'transgrad_runtime.py'}")
         else:
-            print(entry(func, wrt=parse_wrt(args.wrt), backend=args.backend).source, end="")
+            derivative = entry(func, wrt=parse_wrt(args.wrt), backend=args.backend)
+            if args.shapes is not None:
+                call_on_shapes(derivative, func, args.shapes)
+            if args.html:
+                from .view import write
+                print(f"wrote {write(derivative, args.html)}")
+            else:
+                print(derivative.source, end="")
     except TransformError as exc:
         print(f"transgrad: {exc}", file=sys.stderr)
         return 1
