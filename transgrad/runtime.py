@@ -140,6 +140,19 @@ def owned_copy(g, x):
     return zeros_like_value(x) + g
 
 
+def shaped_zero(g, x):
+    """The adjoint ``g`` of ``x``, or zeros shaped like ``x`` where ``g`` is still the scalar
+    ``0.0`` an adjoint starts from (a value that did not reach the output on the path taken):
+    rules that read the cotangent's shape (``@``, reshapes, stacks) then work on it."""
+    if type(g) is float or type(g) is int:
+        if g == 0 and not isinstance(x, (float, int)):
+            return zeros_like_value(x)
+        return g
+    if getattr(g, "ndim", None) == 0 and getattr(x, "ndim", 0):   # a traced 0.0 (JAX scan)
+        return g + zeros_like_value(x)
+    return g
+
+
 def zeros_like_value(x):
     """A zero gradient for ``x``: a Python float for a Python number, an array for an array or
     a list of equally shaped values, and the same structure for dicts and ragged lists."""

@@ -106,6 +106,10 @@ class ReverseBuilder:
         self.locals = block_locals(tree.body)
         self.first_defs = first_definitions(tree)
         self.owned = set()          # adjoints that are arrays this code allocated (in-place ok)
+        # adjoints that may still be the scalar 0.0 they start from here (the value did not
+        # reach the output on the path taken): made zeros of the value's shape before a rule
+        # reads them (`tgr.shaped_zero`), since rules may read the cotangent's shape
+        self.maybe_zero = set()
         self.calls = {}             # id(call statement) -> UserCall, for user functions
         self.hooks = {}             # variable -> `with tg.grad_of(variable)` blocks waiting
         self.out = []
@@ -121,6 +125,7 @@ class ReverseBuilder:
     def accumulate(self, var, contribution):
         """``bvar = c`` for the first contribution, ``bvar = bvar + c`` after."""
         target = self.adjoint_name(var)
+        self.maybe_zero.discard(var)
         if var not in self.exists:
             self.exists.add(var)
             self.owned.discard(var)   # may alias the contribution
@@ -145,6 +150,7 @@ class ReverseBuilder:
             base = tgr_call("zeros_like_value", name(var))
         self.exists.add(var)
         self.owned.add(var)
+        self.maybe_zero.discard(var)
         self.out.append(assign(target, tgr_call("add_at", base, index_value(clone(index)),
                                                 contribution)))
 
@@ -274,6 +280,7 @@ class ReverseBuilder:
                 zero = tgr_call("zeros_like_value", name(var))
             else:
                 zero = gast.Constant(value=0.0, kind=None)
+                self.maybe_zero.add(var)
             self.out.append(assign(self.adjoint_name(var), zero))
         for var in sorted((indexed & self.exists) - self.owned - local):
             # updated element by element inside: own a copy once, not once per iteration
@@ -281,12 +288,14 @@ class ReverseBuilder:
                 "owned_copy", name(self.adjoints[var]), name(var))))
             self.owned.add(var)
         before, owned = set(self.exists), set(self.owned)
+        zero = set(self.maybe_zero)
         if isinstance(stmt, gast.If):
             body = self.sweep(stmt.body)
-            owned_after = set(self.owned)
-            self.exists, self.owned = set(before), set(owned)
+            owned_after, zero_after = set(self.owned), self.maybe_zero
+            self.exists, self.owned, self.maybe_zero = set(before), set(owned), set(zero)
             orelse = self.sweep(stmt.orelse)
             self.exists, self.owned = before, self.owned & owned_after
+            self.maybe_zero |= zero_after
             if body or orelse:
                 self.out.append(gast.If(test=clone(stmt.test), body=body or [gast.Pass()],
                                         orelse=orelse))
@@ -294,12 +303,15 @@ class ReverseBuilder:
         while True:
             body = self.sweep(stmt.body)
             lost = owned - self.owned   # the next iteration may not assume these are owned
+            zeroed = self.maybe_zero - zero   # nor that these have reached their shape
             self.exists = set(before)
-            if not lost:
+            if not lost and not zeroed:
                 break
             owned -= lost
-            self.owned = set(owned)
+            zero |= zeroed
+            self.owned, self.maybe_zero = set(owned), set(zero)
         self.owned = owned
+        self.maybe_zero |= zero   # the loop may run no iteration
         if not body:
             return
         trips = getattr(stmt, "trip_count", None)
@@ -380,6 +392,7 @@ class ReverseBuilder:
         if stack is not None and not (array in self.active and array in self.exists):
             self.out.append(push(self.adjoint_name(stack), gast.Constant(value=0.0, kind=None)))
         if array in self.active and array in self.exists:
+            self.shape_zero(array)
             part = gast.Subscript(value=name(self.adjoints[array]), slice=clone(index),
                                   ctx=gast.Load())
             value = stmt.value
@@ -423,6 +436,7 @@ class ReverseBuilder:
             if var in self.saved:
                 self.emit_pop(var, stmt)
             return
+        self.shape_zero(var)
         g, ans = name(self.adjoints[var]), name(var)
         reads_itself = var in ir.names_in(stmt.value)
         if var in self.saved and reads_itself:
@@ -476,8 +490,11 @@ class ReverseBuilder:
         entry = pop(self.adjoint_name(stack.id))
         value = stmt.value.args[0]
         if isinstance(value, gast.Name) and value.id in self.active:
+            zero = value.id not in self.exists or value.id in self.maybe_zero
             self.accumulate(value.id, entry)
             self.owned.discard(value.id)   # the entry may be 0.0: `0.0 + 0.0` is no array
+            if zero:
+                self.maybe_zero.add(value.id)
         else:
             self.out.append(gast.Expr(value=entry))
 
@@ -488,6 +505,16 @@ class ReverseBuilder:
             self.exists.discard(var)
         else:
             self.out.append(assign(self.adjoints[var], gast.Constant(value=0.0, kind=None)))
+            self.maybe_zero.add(var)
+
+    def shape_zero(self, var):
+        """``bvar = tgr.shaped_zero(bvar, var)`` where bvar may still be the scalar 0.0: the
+        rule about to read it gets zeros of var's shape (var holds the statement's value)."""
+        if var in self.maybe_zero:
+            self.maybe_zero.discard(var)
+            if var not in self.scalars:
+                self.out.append(assign(self.adjoints[var], tgr_call(
+                    "shaped_zero", name(self.adjoints[var]), name(var))))
 
     def apply_rule(self, stmt, bz, ans):
         target = stmt.targets[0].id
@@ -577,6 +604,9 @@ class ReverseBuilder:
         elts = stmt.targets[0].elts
         if not any(e.id in self.exists and e.id in self.active for e in elts):
             return
+        for e in elts:
+            if e.id in self.exists and e.id in self.active:
+                self.shape_zero(e.id)
         parts = [name(self.adjoints[e.id]) if e.id in self.exists and e.id in self.active
                  else tgr_call("zeros_like_value", name(e.id)) for e in elts]
         for var in ir.operand_names(stmt.value):

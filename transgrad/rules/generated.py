@@ -112,6 +112,12 @@ def owned_copy(gg, ans, g, x):
     return gg, tgr.zeros_like_value(x)
 
 
+@vjp(runtime.shaped_zero, samples=[Sample((A(2, 3), A(2, 3)), wrt=(0,))])
+def shaped_zero(gg, ans, g, x):
+    """The adjoint itself, or zeros when it is the scalar 0.0: linear in ``g``."""
+    return tgr.restore_shape(gg, g), tgr.zeros_like_value(x)
+
+
 @vjp(runtime.copy_value, samples=[Sample((A(3, 2),))])
 def copy_value(gg, ans, x):
     return gg

@@ -1,0 +1,124 @@
+"""Regression tests for wrong answers, crashes and false refusals real programs hit (issue 10).
+
+Every derivative is compared with central finite differences in float64 (``tests/checks``);
+the refusals check the exact message and the line they name.
+"""
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from tests.checks import assert_close, numeric_vjp
+
+rng = np.random.default_rng(10)
+X2 = np.array([0.3, 0.7])
+W23 = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]])
+
+
+def check_grad(f, args, wrt=0, forward=True):
+    """grad, value_and_grad (and jvp along a random direction) against finite differences."""
+    expected = numeric_vjp(f, args, wrt, 1.0)
+    assert_close(tg.grad(f, wrt=wrt)(*args), expected, f"grad of {f.__name__}")
+    value, grad = tg.value_and_grad(f, wrt=wrt)(*args)
+    assert_close(value, f(*args), f"value of {f.__name__}")
+    assert_close(grad, expected, f"value_and_grad of {f.__name__}")
+    if forward:
+        direction = rng.normal(size=np.shape(args[wrt]))
+        if isinstance(args[wrt], float):
+            direction = float(direction)
+        _, tangent = tg.jvp(f, wrt=wrt)(*args, direction)
+        assert_close(tangent, np.sum(expected * direction), f"jvp of {f.__name__}")
+
+
+# ------------------------------------------ zero adjoints: values that miss the output
+
+def overwritten_in_loop(x, w):
+    for i in range(2):
+        h = x @ w
+    return np.sum(h)
+
+
+def reshaped_in_loop(x, w):
+    h = x * 1.0
+    for i in range(2):
+        h = (x @ w).reshape(-1)
+    return np.sum(h)
+
+
+def unused_on_branch_taken(x, w, c=False):
+    a = x * 2.0
+    b = np.outer(a, a)
+    if c:
+        return np.sum(b)
+    return np.sum(x @ w)
+
+
+def broadcast_product_in_loop(x, w):
+    for i in range(3):
+        h = x[:, None] * w[None, :2]
+    return np.sum(h)
+
+
+def stacked_list_overwritten(x, w):
+    for i in range(2):
+        outs = []
+        for j in range(2):
+            outs.append(x * w[j, :2])
+        s = np.stack(outs)
+    return np.sum(s)
+
+
+def concatenated_before_early_return(x, w, c=True):
+    outs = [x * 2.0, w[0] * x[0]]
+    joined = np.concatenate(outs)
+    m = joined.reshape(1, -1) @ np.ones((5, 1))
+    if c:
+        return np.sum(x * x)
+    return np.sum(m)
+
+
+def builtin_sum_of_list_unused(x, w, c=True):
+    outs = []
+    for j in range(2):
+        outs.append(w[j] * x[j])
+    total = sum(outs)
+    if c:
+        return np.sum(x ** 3)
+    return np.sum(total)
+
+
+def set_item_of_unused(x, w):
+    for i in range(2):
+        y = np.zeros((2, 3))
+        y[0] = w[0] * x[0]
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("f", [overwritten_in_loop, reshaped_in_loop, unused_on_branch_taken,
+                               broadcast_product_in_loop, stacked_list_overwritten,
+                               concatenated_before_early_return, builtin_sum_of_list_unused,
+                               set_item_of_unused])
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_zero_adjoint_reaches_shape_reading_rules(f, wrt):
+    check_grad(f, (X2, W23), wrt=wrt)
+
+
+def test_zero_adjoint_on_the_other_branch_too():
+    assert_close(tg.grad(unused_on_branch_taken)(X2, W23, True),
+                 numeric_vjp(lambda x: unused_on_branch_taken(x, W23, True), (X2,), 0, 1.0))
+
+
+def test_zero_adjoint_is_materialized_only_where_needed():
+    d = tg.grad(overwritten_in_loop)
+    d(X2, W23)
+    assert "bh = tgr.shaped_zero(bh, h)" in d.source
+    import sys
+    sys.path.insert(0, "benchmarks")
+    try:
+        from bench_grad import rnn_loss
+    finally:
+        sys.path.remove("benchmarks")
+    d = tg.grad(rnn_loss, wrt=(0, 1, 2))
+    d(rng.normal(size=(3, 4)), rng.normal(size=(4, 4)), rng.normal(size=4),
+      rng.normal(size=(5, 3)), rng.normal(size=4))
+    assert "shaped_zero" not in d.source   # every iteration's h reaches the output
