@@ -1,0 +1,259 @@
+"""The derivative view (transgrad/view.py): HTML structure, links, highlighting and its
+fallback, errors, the CLI page, and the page in a real (headless) browser."""
+
+import importlib.util
+import pathlib
+import re
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from transgrad import view, view_html
+from transgrad.__main__ import main as cli
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+from quickstart import loss  # noqa: E402
+
+rng = np.random.default_rng(0)
+SHAPES = [(8, 32), (32, 1), (256, 8), (256, 1)]
+
+
+def quickstart_args():
+    return [rng.normal(size=s) for s in SHAPES]
+
+
+def called_loss():
+    d = tg.value_and_grad(loss, wrt=(0, 1))
+    d(*quickstart_args())
+    return d
+
+
+def helper(a, b):
+    return np.tanh(a @ b)
+
+
+def calls_helper(w, x):
+    return np.sum(helper(x, w) ** 2)
+
+
+def multi_line(x):
+    y = np.where(x < 0.5,
+                 x,
+                 2.0 * x)
+    return np.sum(y * y)
+
+
+def scalar(a, b):
+    c = a * a * b
+    return np.sin(c) + c
+
+
+def unsupported(x):
+    y = 2.0 * x
+    try:
+        z = y
+    except ValueError:
+        z = 0.0
+    return z
+
+
+def panels_of(fragment):
+    """{label: panel html} of a rendered view."""
+    parts = re.split(r'(?=<div class="tg-panel tg-p\d+")', fragment)[1:]
+    found = {}
+    for part in parts:
+        label = re.match(r'<div class="tg-panel tg-p\d+" data-label="([^"]*)"', part).group(1)
+        found[label] = part
+    return found
+
+
+def check_links(panel_html, derivative_text):
+    """Every ``# grad of line N`` comment is a link to the original's line N, which exists
+    in the same panel and shows N; returns the lines linked."""
+    comments = [int(n) for n in re.findall(r"# grad of line (\d+)", derivative_text)]
+    links = re.findall(r'<a class="tg-link c1" href="#([\w-]+)-o(\d+)" data-line="(\d+)"',
+                       panel_html)
+    assert comments and [int(n) for _, n, _ in links] == comments
+    for pid, n, data in links:
+        assert n == data
+        target = re.search(rf'<span id="{pid}-o{n}"[^>]*><span class="tg-ln">{n}</span>',
+                           panel_html)
+        assert target, f"no original line {n}"
+        assert f'data-tg="{n}"' in target.group(0)
+    return comments
+
+
+def test_quickstart_view_tabs_panes_and_links():
+    d = called_loss()
+    fragment = d._repr_html_()
+    assert fragment == fragment.strip() and fragment.startswith('<div class="tg-view"')
+    panels = panels_of(fragment)
+    assert list(panels)[:3] == ["exact shapes", "ranks", "general"]
+    _, _, collected = view.collect(d, jax=False)
+    assert collected[0].derivative.text == d.source      # the code the last call ran
+    assert "tgr.unbroadcast_to" not in collected[0].derivative.text
+    assert "np.ndim(h) == 2" in collected[2].derivative.text   # general: decided at run time
+    for panel in collected:
+        html = panels[panel.label]
+        assert html.count('class="tg-pane tg-original"') == 1
+        assert html.count('class="tg-pane tg-derivative"') == 1
+        assert "def loss(w1, w2, x, y)" in re.sub(r"<[^>]+>", "", html)
+        assert check_links(html, panel.derivative.text) == [14, 13, 12]
+    assert "(8, 32) float64" in collected[0].note
+    # one radio per tab, the first checked; the tabs switch by CSS alone
+    assert fragment.count('class="tg-radio"') == len(panels)
+    assert fragment.count(" checked>") == 1
+
+
+def test_adjoint_blocks_and_statement_owners():
+    text = tg.grad(loss, wrt=(0, 1)).source
+    blocks = view_html.grad_blocks(text)
+    lines = text.split("\n")
+    assert {lines[k].strip() for k, n in blocks.items() if n == 12} >= {
+        "tie = 0.5 * (t1 == 0.0)", "bw1 = x.T @ bt1"}
+    assert not any(lines[k].strip().startswith("return") for k in blocks)
+    assert all(lines[k].startswith("    ") for k in blocks)
+    code = view.source_code(multi_line)
+    owners = view_html.statement_owners(code.text, code.first_line)
+    first = code.first_line + 1
+    assert [owners[first + k] for k in range(3)] == [first] * 3   # one statement, three lines
+    fragment = tg.grad(multi_line)._repr_html_()
+    panel = next(iter(panels_of(fragment).values()))
+    assert len(re.findall(rf'data-tg="{first}"', panel)) >= 3 + 1   # its lines and its block
+
+
+def test_pygments_highlighting_and_plain_fallback(monkeypatch):
+    d = called_loss()
+    highlighted = view.html(d, jax=False)
+    assert '<span class="k">def</span>' in highlighted
+    assert ".tg-code .k{" in highlighted
+    for name in ("pygments", "pygments.lexers", "pygments.styles", "pygments.token"):
+        monkeypatch.setitem(sys.modules, name, None)
+    plain = view.html(d, jax=False)
+    assert '<span class="k">' not in plain and ".tg-code .k{" not in plain
+    text = re.sub(r"<[^>]+>", "", plain)
+    assert "bt1 = bh * ((t1 &gt; 0.0) + tie)" in text      # escaped, not highlighted
+    for label, html in panels_of(plain).items():
+        assert html.count("tg-pane tg-") == 2
+        assert check_links(html, re.sub(r"<[^>]+>", "", html).replace("&gt;", ">"))
+
+
+def test_source_is_escaped():
+    d = tg.grad(multi_line)
+    d(np.linspace(0.0, 1.0, 5))
+    fragment = view.html(d, jax=False)
+    assert "x < 0.5" not in fragment
+    assert "&lt;" in fragment
+
+
+def test_called_functions_have_their_own_tab():
+    d = tg.grad(calls_helper)
+    w, x = rng.normal(size=(3, 2)), rng.normal(size=(5, 3))
+    d(w, x)
+    _, _, panels = view.collect(d, jax=False)
+    callee = next(p for p in panels if p.label == "helper (called)")
+    assert "def helper_fwd" in callee.derivative.text
+    assert "def helper_bwd" in callee.derivative.text
+    assert callee.original.text.startswith("def helper(a, b):")
+    html = panels_of(view.html(d, jax=False))["helper (called)"]
+    assert check_links(html, callee.derivative.text) == [callee.original.first_line + 1]
+
+
+def test_jax_tab_when_jax_imports():
+    pytest.importorskip("jax")
+    d = called_loss()
+    _, _, panels = view.collect(d, jax=True)
+    jax_panel = next(p for p in panels if p.label == "JAX")
+    assert "jnp.maximum" in jax_panel.derivative.text
+    assert "JAX" not in [p.label for p in view.collect(d, jax=False)[2]]
+
+
+def test_higher_order_views():
+    w, x = rng.normal(size=(3, 2)), rng.normal(size=(5, 3))
+    h = tg.hvp(calls_helper)
+    h(w, x, np.ones_like(w))
+    labels = list(panels_of(h._repr_html_()))
+    assert labels[0] == "jvp: ranks" and "grad: general" in labels
+    # reverse over reverse: the original pane is the inner generated gradient, linked by line
+    gg = tg.grad(tg.grad(scalar))
+    gg(0.3, 2.0)
+    _, _, panels = view.collect(gg, jax=False)
+    assert panels[0].original.text.startswith("def dscalar(")
+    html = panels_of(view.html(gg, jax=False))[panels[0].label]
+    assert check_links(html, panels[0].derivative.text)
+
+
+def test_transform_error_renders_its_line():
+    with pytest.raises(tg.TransformError) as info:
+        tg.grad(unsupported)(1.0)
+    error = info.value
+    fragment = error._repr_html_()
+    code = view.source_code(unsupported)
+    try_line = code.first_line + 2
+    assert error.lineno == try_line
+    assert re.search(rf'<span id="[\w-]+-o{try_line}" class="tg-line tg-bad">'
+                     rf'<span class="tg-ln">{try_line}</span>', fragment)
+    text = re.sub(r"<[^>]+>", "", fragment)
+    assert "def unsupported(x):" in text and "return z" in text    # the whole function
+    assert error.message in text and "Hint:" in text and error.hint in text
+    # a derivative that cannot be built shows the same box instead of raising
+    assert "cannot build this derivative" in tg.grad(unsupported)._repr_html_()
+    # an error that points at no line: message and hint alone
+    bare = tg.TransformError("wrt must be an int", hint="pass 0")._repr_html_()
+    assert "wrt must be an int" in bare and "pass 0" in bare and "tg-line tg-bad" not in bare
+
+
+def test_cli_writes_a_standalone_page(tmp_path, capsys):
+    out = tmp_path / "loss.html"
+    shapes = ",".join("x".join(map(str, s)) for s in SHAPES)
+    assert cli(["show", f"{ROOT}/examples/quickstart.py:loss", "--wrt", "0,1", "--shapes",
+                shapes, "--html", str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"https?://|src=|<link", page)          # nothing from the network
+    assert list(panels_of(page))[:3] == ["exact shapes", "ranks", "general"]
+    capsys.readouterr()
+    assert cli(["show", f"{ROOT}/examples/quickstart.py:loss", "--wrt", "0,1"]) == 0
+    assert capsys.readouterr().out == tg.grad(loss, wrt=(0, 1)).source
+
+
+def _browser_check():
+    path = ROOT / "scripts" / "check_view_in_browser.py"
+    spec = importlib.util.spec_from_file_location("check_view_in_browser", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(_browser_check().chromium() is None, reason="skipped: no chromium")
+def test_page_in_headless_chromium(tmp_path):
+    check = _browser_check()
+    page = view.page(check.quickstart_derivative(), jax=False)
+    shot = tmp_path / "view.png"
+    ok, report = check.check(page, tmp_path, shot, pin_line="12")
+    assert report["errors"] == [] and report["chromium_console_errors"] == []
+    failed = [name for name, passed in report["checks"].items() if not passed]
+    assert failed == [] and ok
+    assert report["facts"]["links"] == report["facts"]["grad_comments"] == 3
+    assert report["facts"]["highlighted_tokens"] > 50
+    assert shot.stat().st_size > 10000
+
+
+def test_browser_check_fails_on_a_broken_page(tmp_path):
+    check = _browser_check()
+    if check.chromium() is None:
+        pytest.skip("skipped: no chromium")
+    page = view.page(called_loss(), jax=False).replace(
+        "</body>", "<script>undefinedFunction();</script></body>")
+    ok, report = check.check(page, tmp_path)
+    assert not ok and any("undefinedFunction" in e for e in report["errors"])
+
+
+def test_no_chromium_is_reported(monkeypatch):
+    check = _browser_check()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert check.check("<html></html>", ".") == (None, {"error": "skipped: no chromium"})
