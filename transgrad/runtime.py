@@ -130,6 +130,34 @@ def add_at(target, idx, values):
     return target
 
 
+def stored_part(g, idx):
+    """The cotangent of ``v`` in ``y[idx] = v``, from ``y``'s adjoint ``g``: a copy of
+    ``g[idx]``, where an index that repeats an element keeps it only at the write numpy kept
+    (``y[[0, 0]] = v`` stores ``v[1]``; ``v[0]`` is overwritten and gets zero)."""
+    part = g[idx]
+    if is_basic_index(idx):
+        return part.copy() if hasattr(part, "copy") else part
+    kept = _kept_writes(np.shape(g), idx, np.shape(part))
+    return np.where(kept, part, 0.0)
+
+
+def _kept_writes(shape, idx, part_shape):
+    """Where ``y[idx] = v`` (``y`` of ``shape``) keeps the written element of ``v``: numpy
+    itself is asked, by writing each element's position and reading back which survived."""
+    positions = np.arange(int(np.prod(part_shape))).reshape(part_shape)
+    marker = np.full(shape, -1, dtype=positions.dtype)
+    marker[idx] = positions
+    return marker[idx] == positions
+
+
+def unstore(c, g, idx):
+    """The transpose of ``stored_part``: ``c`` (shaped like ``g[idx]``) placed at ``idx`` in
+    zeros shaped like ``g``, the overwritten writes of a repeated index left out."""
+    if not is_basic_index(idx):
+        c = np.where(_kept_writes(np.shape(g), idx, np.shape(c)), c, 0.0)
+    return _scatter_add(np.zeros(np.shape(g), dtype=np.result_type(c, g, 0.0)), idx, c)
+
+
 def copy_value(x):
     """A copy of ``x`` that later in-place updates of its source cannot change."""
     return x.copy() if hasattr(x, "copy") else x

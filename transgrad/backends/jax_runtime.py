@@ -132,6 +132,28 @@ def set_item(target, idx, value):
 
 
 @_functional
+def stored_part(g, idx):
+    """The numpy helper, with a list index read as the integer array numpy reads it as."""
+    return _rebound["stored_part"](g, _index(idx))
+
+
+@_functional
+def unstore(c, g, idx):
+    return _rebound["unstore"](c, g, _index(idx))
+
+
+@_functional
+def _kept_writes(shape, idx, part_shape):
+    """Which writes of ``y.at[idx].set(v)`` JAX keeps (for a traced index, asked of JAX
+    itself; XLA on CPU keeps the last, as numpy does)."""
+    if not _has_jax(idx if isinstance(idx, tuple) else (idx,)):
+        return numpy_runtime._kept_writes(shape, idx, part_shape)
+    positions = jnp.arange(int(np.prod(part_shape))).reshape(part_shape)
+    marker = jnp.full(shape, -1, dtype=positions.dtype).at[idx].set(positions)
+    return marker[idx] == positions
+
+
+@_functional
 def copy_value(x):
     """JAX arrays never change, so the saved value is the array itself."""
     return x if _is_array(x) else numpy_runtime.copy_value(x)

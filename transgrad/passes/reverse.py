@@ -393,15 +393,17 @@ class ReverseBuilder:
             self.out.append(push(self.adjoint_name(stack), gast.Constant(value=0.0, kind=None)))
         if array in self.active and array in self.exists:
             self.shape_zero(array)
-            part = gast.Subscript(value=name(self.adjoints[array]), slice=clone(index),
-                                  ctx=gast.Load())
+            if basic_index(index):
+                part = tgr_call("copy_value", gast.Subscript(
+                    value=name(self.adjoints[array]), slice=clone(index), ctx=gast.Load()))
+            else:   # an index that may repeat an element: only the write numpy kept counts
+                part = tgr_call("stored_part", name(self.adjoints[array]),
+                                index_value(clone(index)))
             value = stmt.value
             if stack is not None:   # y[i] = stack.pop() of generated code
-                self.out.append(push(self.adjoint_name(stack),
-                                     tgr_call("copy_value", part)))
+                self.out.append(push(self.adjoint_name(stack), part))
             elif isinstance(value, gast.Name) and value.id in self.active:
-                self.accumulate(value.id, tgr_call("unbroadcast_to", tgr_call("copy_value", part),
-                                                   name(value.id)))
+                self.accumulate(value.id, tgr_call("unbroadcast_to", part, name(value.id)))
             if array not in self.owned:
                 self.out.append(assign(self.adjoints[array], tgr_call(
                     "owned_copy", name(self.adjoints[array]), name(array))))
@@ -704,6 +706,18 @@ def indexed_receivers(stmt, active):
     names.update(ir.set_item(s)[0] for s in assignments([stmt])
                  if ir.set_item(s) is not None and ir.set_item(s)[0] in active)
     return names
+
+
+def basic_index(index):
+    """True when the subscript ``index`` certainly selects each element once: integer
+    constants, slices, ``None``, ``...`` and tuples of them (names may hold index arrays)."""
+    if isinstance(index, gast.Tuple):
+        return all(basic_index(e) for e in index.elts)
+    if isinstance(index, gast.Slice):
+        return True
+    return isinstance(index, gast.Constant) and (
+        index.value is None or index.value is Ellipsis
+        or isinstance(index.value, int) and not isinstance(index.value, bool))
 
 
 def clone_shallow(stmt):

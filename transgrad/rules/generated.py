@@ -112,6 +112,23 @@ def owned_copy(gg, ans, g, x):
     return gg, tgr.zeros_like_value(x)
 
 
+_STORES = [Sample((A(4), np.array([0, 2, 0])), wrt=(0,)), Sample((A(3, 2), 1), wrt=(0,)),
+           Sample((A(3, 2), (np.array([1, 1]), slice(None))), wrt=(0,))]
+
+
+@vjp(runtime.stored_part, samples=_STORES)
+def stored_part(gg, ans, g, idx):
+    """Linear in ``g``: the cotangent goes back where the kept writes were read."""
+    return tgr.unstore(gg, g, idx), None
+
+
+@vjp(runtime.unstore, samples=[Sample((A(3), A(4), np.array([0, 2, 0])), wrt=(0,)),
+                               Sample((A(2), A(3, 2), 1), wrt=(0,))])
+def unstore(gg, ans, c, g, idx):
+    """Linear in ``c``: the transpose of ``unstore`` is ``stored_part``."""
+    return tgr.stored_part(gg, idx), tgr.zeros_like_value(g), None
+
+
 @vjp(runtime.shaped_zero, samples=[Sample((A(2, 3), A(2, 3)), wrt=(0,))])
 def shaped_zero(gg, ans, g, x):
     """The adjoint itself, or zeros when it is the scalar 0.0: linear in ``g``."""
