@@ -153,7 +153,7 @@ def console_errors(stderr):
             if "CONSOLE" in line and re.search(r"Uncaught|Error|error", line)]
 
 
-def check(page_html, workdir, screenshot=None, pin_line=None, binary=None):
+def check(page_html, workdir, screenshot=None, pin_line=None, binary=None, window="1280,720"):
     """Run the checks on ``page_html``; returns (ok, report dict)."""
     binary = binary or chromium()
     if binary is None:
@@ -178,7 +178,7 @@ def check(page_html, workdir, screenshot=None, pin_line=None, binary=None):
             page_html.replace("</body>", PIN % pin_line + "</body>", 1)
         shot_path = workdir / "view_screenshot.html"
         shot_path.write_text(shown, encoding="utf-8")
-        _run(binary, ["--hide-scrollbars", "--window-size=1280,720", "--force-device-scale-factor=1",
+        _run(binary, ["--hide-scrollbars", f"--window-size={window}", "--force-device-scale-factor=1",
                       f"--screenshot={pathlib.Path(screenshot).resolve()}", shot_path.as_uri()])
         report["screenshot"] = str(screenshot)
         ok = ok and pathlib.Path(screenshot).is_file() \
@@ -193,6 +193,7 @@ def main(argv=None):
     parser.add_argument("--no-jax", action="store_true", help="leave out the JAX tab")
     parser.add_argument("--pin", default="12", help="original line whose block the "
                         "screenshot shows pinned ('' for none)")
+    parser.add_argument("--window", default="1280,720", help="the screenshot's size, W,H")
     args = parser.parse_args(argv)
     from transgrad import view
     out = pathlib.Path(args.out or tempfile.mkdtemp(prefix="tg-view-"))
@@ -200,7 +201,7 @@ def main(argv=None):
     page = view.page(quickstart_derivative(), jax=False if args.no_jax else None)
     (out / "view.html").write_text(page, encoding="utf-8")
     screenshot = args.screenshot or out / "view.png"
-    ok, report = check(page, out, screenshot, args.pin or None)
+    ok, report = check(page, out, screenshot, args.pin or None, window=args.window)
     print(json.dumps(report, indent=1))
     print(f"page: {out / 'view.html'}")
     if ok is None:

@@ -89,7 +89,7 @@ def check_links(panel_html, derivative_text):
 
 def test_quickstart_view_tabs_panes_and_links():
     d = called_loss()
-    fragment = d._repr_html_()
+    fragment = view.html(d, jax=False)
     assert fragment == fragment.strip() and fragment.startswith('<div class="tg-view"')
     panels = panels_of(fragment)
     assert list(panels)[:3] == ["exact shapes", "ranks", "general"]
@@ -169,6 +169,7 @@ def test_jax_tab_when_jax_imports():
     _, _, panels = view.collect(d, jax=True)
     jax_panel = next(p for p in panels if p.label == "JAX")
     assert "jnp.maximum" in jax_panel.derivative.text
+    assert "JAX" in panels_of(d._repr_html_())          # the notebook hook: JAX when it imports
     assert "JAX" not in [p.label for p in view.collect(d, jax=False)[2]]
 
 
