@@ -8,6 +8,8 @@ the source is compiled under a unique file name registered in ``linecache`` so t
 import ast
 import itertools
 import linecache
+import math
+import os
 import re
 import threading
 import types
@@ -32,6 +34,31 @@ def _dotted(text):
 _CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
 _LOAD, _STORE = ast.Load(), ast.Store()
 
+# Parse every printed function back and compare it with the tree that was printed
+# (``check_printed``): on under TRANSGRAD_CHECK_PRINT=1 and in the tests; costs nothing when off.
+CHECK_PRINT = os.environ.get("TRANSGRAD_CHECK_PRINT", "") not in ("", "0")
+
+_LITERALS = {}   # (type, repr) -> the tree Python parses from the constant's printed text
+
+
+def _literal(value):
+    """A numeric constant as the tree its printed text parses to. ``ast.unparse`` prints a
+    ``Constant`` as its repr whatever surrounds it, so a folded ``-1`` as the base of ``**``
+    printed ``-1 ** c``, which Python reads as ``-(1 ** c)``; given as ``UnaryOp(USub, 1)``
+    it gets its parentheses: ``(-1) ** c``. Complex numbers, ``nan`` and ``inf`` the same."""
+    kind = value.__class__
+    if kind is bool or kind not in (int, float, complex):
+        return None
+    if kind is not complex and value >= 0 and not math.isinf(value) \
+            and math.copysign(1.0, value) > 0:
+        return None
+    key = (kind, repr(value))
+    tree = _LITERALS.get(key)
+    if tree is None:
+        tree = _LITERALS[key] = ast.parse(ast.unparse(ast.Constant(value=value)),
+                                          mode="eval").body
+    return tree
+
 
 class _Printer:
     """The standard-library tree of a gast FunctionDef, for ``ast.unparse``, made in one pass
@@ -47,6 +74,14 @@ class _Printer:
         self.by_id = {}
         self.canonical = {}     # id(object) -> its dotted name or None, for this tree
         self.pending = []       # (ast.Name, object, base name): fresh names given last
+        self.local_names = set()   # a builtin named like one of these gets a fresh name
+
+    def see_locals(self, fn):
+        """Note the local names of ``fn`` (a gast tree): a resolved builtin whose name a local
+        variable holds (``len = 3``) must be printed under another name."""
+        globals_ = self.backend.globals()
+        self.local_names |= {n.id for n in gast.walk(fn) if n.__class__ is gast.Name
+                             and "resolved" not in n.__dict__ and n.id not in globals_}
 
     def finish(self):
         for node, obj, base in self.pending:
@@ -58,7 +93,7 @@ class _Printer:
             canonical = self.canonical[key]
         else:
             canonical = self.canonical[key] = self.backend.canonical(self.backend.translate(obj))
-        if canonical is not None:
+        if canonical is not None and canonical.partition(".")[0] not in self.local_names:
             return _dotted(canonical)
         obj = self.backend.translate(obj)
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
@@ -72,7 +107,7 @@ class _Printer:
     def _bound(self, obj, base):
         if isinstance(obj, types.ModuleType):
             canonical = self.backend.canonical(obj)
-            if canonical is not None:
+            if canonical is not None and canonical.partition(".")[0] not in self.local_names:
                 return _dotted(canonical)
         node = ast.Name(id=None, ctx=ast.Load())
         self.pending.append((node, obj, base))
@@ -116,6 +151,10 @@ class _Printer:
                                  kwarg=arg(node.kwarg), defaults=self.convert(node.defaults))
         if kind in _CONTEXTS:
             return _LOAD if kind is gast.Load else _CONTEXTS[kind]()
+        if kind is gast.Constant:
+            literal = _literal(node.value)
+            if literal is not None:
+                return literal
         target = getattr(ast, kind.__name__)
         source = node.__dict__
         new = target(**{f: self.convert(source.get(f)) for f in target._fields})
@@ -141,9 +180,44 @@ def to_source(fn, namespace, backend=None):
     """Print the gast FunctionDef ``fn`` (left as it is); fills ``namespace`` with the
     globals it needs."""
     printer = _Printer(namespace, backend or backends.load("numpy"))
+    printer.see_locals(fn)
     tree = printer.convert(fn)
     printer.finish()
-    return _uncomment(ast.unparse(ast.Module(body=[tree], type_ignores=[])))
+    module = ast.Module(body=[tree], type_ignores=[])
+    source = ast.unparse(module)
+    if CHECK_PRINT:
+        check_printed(module, source)   # strips the comments from the tree, printed already
+    return _uncomment(source)
+
+
+def _without_comments(node):
+    """``node``'s dump with the comment statements (printed as ``#`` lines) left out; strips
+    them from ``node`` itself (a tree already printed)."""
+    for parent in ast.walk(node):
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(parent, field, None)
+            if stmts.__class__ is list and any(_is_printed_comment(s) for s in stmts):
+                setattr(parent, field,
+                        [s for s in stmts if not _is_printed_comment(s)] or [ast.Pass()])
+    return ast.dump(node)
+
+
+def _is_printed_comment(stmt):
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+        and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == COMMENT
+
+
+def check_printed(tree, source):
+    """Raise AssertionError unless ``source`` parses back to ``tree`` (comments aside): the
+    printed code means what the compiler built. Leaves ``tree`` without its comments."""
+    parsed = ast.parse(source)
+    if not isinstance(tree, ast.Module):
+        parsed = parsed.body[0] if len(parsed.body) == 1 else parsed
+    expected, got = _without_comments(tree), _without_comments(parsed)
+    if expected != got:
+        raise AssertionError(
+            "transgrad printed source that does not parse back to the tree it printed:\n"
+            f"{source}\n--- built:\n{expected}\n--- parsed back:\n{got}")
 
 
 def compile_function(fn, namespace, label, backend="numpy", user_file=None):
@@ -186,13 +260,17 @@ def statement_sources(stmts, namespace, local_names, backend=None):
     function, which fresh globals must not take."""
     printer = _Printer(namespace, backend or backends.load("numpy"))
     printer.taken |= set(local_names)
+    printer.local_names |= set(local_names) - set(printer.backend.globals())
     for name, value in namespace.items():
         printer.by_id.setdefault(id(value), name)
     trees = [printer.convert(stmt) for stmt in stmts]
     printer.finish()
     texts = []
     for tree in trees:
-        lines = _uncomment(ast.unparse(tree)).splitlines(True)
+        text = ast.unparse(tree)
+        if CHECK_PRINT:
+            check_printed(tree, text)
+        lines = _uncomment(text).splitlines(True)
         texts.append("".join("    " + line if line.strip() else line for line in lines))
     return texts
 

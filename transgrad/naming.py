@@ -15,6 +15,13 @@ from .ir import walk
 ADJOINT_PREFIX = "b"
 TANGENT_PREFIX = "d"
 
+# the globals generated code reads by these names (``np.cos``, ``tgr.add_at``, the adjoint
+# loop's ``reversed(steps1)``): a user's local variable of one of these names is renamed
+# (``tgr`` -> ``tgr_1``) so it never shadows them; a parameter of one of these names is
+# refused (its name is part of the signature). Other builtins generated code calls are
+# printed under a fresh name where a local variable holds theirs (codegen).
+GLOBAL_MODULES = frozenset({"np", "math", "tgr", "jnp", "jax", "range", "reversed"})
+
 
 class Namer:
     """Hands out unique, readable names within one generated function."""

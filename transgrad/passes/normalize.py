@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import runtime
 from ..ir import clone, walk
+from ..naming import GLOBAL_MODULES
 
 # array method -> numpy function taking the array first
 METHODS = {name: getattr(np, name) for name in (
@@ -72,6 +73,10 @@ class Normalizer:
     def run(self):
         tree = self.info.tree
         for arg in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs:
+            if arg.id in GLOBAL_MODULES and not self.info.generated:
+                raise self.info.error(
+                    f"a parameter named `{arg.id}` would hide the global `{arg.id}` that the "
+                    "generated code uses", arg, hint=f"rename the parameter `{arg.id}`")
             self.current[arg.id] = arg.id
             self.defined.add(arg.id)
         body = lift_returns(tree.body, self.fresh("result", multi=True),
@@ -171,7 +176,7 @@ class Normalizer:
         # every other iterable is indexed: for k in range(len(seq)): target = seq[k]
         index = self.fresh("k", multi=True)
         lengths = []
-        value = self.iteration_item(iterable, _load(index), lengths)
+        value = self.iteration_item(iterable, _load(index), lengths, _rebound_in_loop(stmt))
         length = lengths[0] if len(lengths) == 1 else self.assign_temp(
             self.fresh("n"), gast.Call(func=resolved_name(min), args=lengths, keywords=[]))
         steps = self.assign_temp(self.fresh("steps", multi=True), gast.Call(
@@ -180,23 +185,25 @@ class Normalizer:
         gast.copy_location(binding, stmt)
         return index, steps, [binding]
 
-    def iteration_item(self, iterable, position, lengths):
+    def iteration_item(self, iterable, position, lengths, rebound=frozenset()):
         """The element at ``position`` of ``iterable`` (enumerate, zip and reversed nest);
-        appends the Name of each underlying sequence's length to ``lengths``."""
+        appends the Name of each underlying sequence's length to ``lengths``. A sequence
+        named by a variable in ``rebound`` (the loop assigns it) is first saved in a
+        temporary: Python iterates the object the name held when the loop began."""
         call = iterable.func if isinstance(iterable, gast.Call) else None
         builtin = getattr(call, "resolved", None) if call is not None else None
         if builtin is enumerate:
-            item = self.iteration_item(iterable.args[0], position, lengths)
+            item = self.iteration_item(iterable.args[0], position, lengths, rebound)
             start = iterable.args[1] if len(iterable.args) > 1 else next(
                 (k.value for k in iterable.keywords if k.arg == "start"), None)
             count = clone(position) if start is None else gast.BinOp(
                 left=clone(position), op=gast.Add(), right=self.atom_of(start))
             return gast.Tuple(elts=[count, item], ctx=gast.Load())
         if builtin is zip:
-            return gast.Tuple(elts=[self.iteration_item(a, clone(position), lengths)
+            return gast.Tuple(elts=[self.iteration_item(a, clone(position), lengths, rebound)
                                     for a in iterable.args], ctx=gast.Load())
         if builtin is reversed:
-            sequence = self.atom_of(iterable.args[0])
+            sequence = self.sequence(iterable.args[0], rebound)
             length = self.assign_temp(self.fresh("n"), gast.Call(
                 func=resolved_name(len), args=[sequence], keywords=[]))
             lengths.append(length)
@@ -204,10 +211,18 @@ class Normalizer:
                                               right=gast.Constant(value=1, kind=None)),
                               op=gast.Sub(), right=clone(position))
             return gast.Subscript(value=sequence, slice=last, ctx=gast.Load())
-        sequence = self.atom_of(iterable)
+        sequence = self.sequence(iterable, rebound)
         lengths.append(self.assign_temp(self.fresh("n"), gast.Call(
             func=resolved_name(len), args=[sequence], keywords=[])))
         return gast.Subscript(value=sequence, slice=clone(position), ctx=gast.Load())
+
+    def sequence(self, node, rebound):
+        """The atom a loop indexes for ``node``: ``seq1 = v`` first when the loop rebinds
+        ``v`` (``for item in v: v = item * v`` iterates the first ``v``)."""
+        sequence = self.atom_of(node)
+        if isinstance(node, gast.Name) and node.id in rebound:
+            sequence = self.assign_temp(self.fresh("seq"), sequence)
+        return sequence
 
     def visit_while(self, stmt):
         if stmt.orelse:
@@ -364,7 +379,11 @@ class Normalizer:
     def store(self, name):
         """A Store Name for a new version of the user variable ``name``."""
         renamed = name in self.defined and name not in self.multi
-        new = self.namer.unique(name) if renamed else name
+        if name in GLOBAL_MODULES:   # `tgr = 1.0` must not hide the global tgr: tgr_1
+            new = self.current[name] if name in self.multi and name in self.current \
+                else self.namer.unique(name)
+        else:
+            new = self.namer.unique(name) if renamed else name
         self.defined.add(name)
         self.defined.add(new)
         self.current[name] = new
@@ -593,6 +612,15 @@ def _walk_loop_body(stmts):
                 yield from _walk_loop_body([child])
             else:
                 yield from walk(child)
+
+
+def _rebound_in_loop(loop):
+    """Names the loop ``for TARGET in ...: BODY`` binds to new objects: its target and names
+    assigned in its body (an augmented assignment updates an array in place: not counted)."""
+    augmented = {id(n.target) for n in walk(loop) if isinstance(n, gast.AugAssign)}
+    return {n.id for part in [loop.target] + loop.body for n in walk(part)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+            and id(n) not in augmented}
 
 
 def assigned_in_compound(body, inside=False):
