@@ -245,3 +245,62 @@ def test_loop_over_an_array_the_body_rebinds():
 def test_loop_over_a_rebound_sequence_in_every_form(func):
     x = np.array([0.5, -1.0, 2.0])
     check_all_modes(func, x, func(x), jax=func is not rebinds_a_list)
+
+
+# ------------------------------------------------------------- 6. positional `out`
+
+def ufunc_out_by_position(x):
+    y = x * 2.0
+    np.multiply(y, 3.0, y)
+    return np.sum(y)
+
+
+def ufunc_out_by_position_assigned(x):
+    y = x * 2.0
+    z = np.add(y, 1.0, y)
+    return np.sum(z)
+
+
+def dot_out_by_position(a, b):
+    c = np.zeros((2, 2))
+    np.dot(a, b, c)
+    return np.sum(c)
+
+
+def reduction_out_by_position(x):
+    total = np.zeros(())
+    np.sum(x, 0, None, total)
+    return total
+
+
+def _line_of(func, text):
+    import inspect
+    lines, first = inspect.getsourcelines(func)
+    index = next(i for i, line in enumerate(lines) if text in line)
+    return first + index, lines[index].index(text)
+
+
+@pytest.mark.parametrize("func, call, hint", [
+    (ufunc_out_by_position, "np.multiply(y, 3.0, y)", "write `y = np.multiply(y, 3.0)`"),
+    (ufunc_out_by_position_assigned, "np.add(y, 1.0, y)", "write `y = np.add(y, 1.0)`"),
+    (dot_out_by_position, "np.dot(a, b, c)", "write `c = np.dot(a, b)`"),
+    (reduction_out_by_position, "np.sum(x, 0, None, total)",
+     "write `total = np.sum(x, 0, None)`"),
+])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_output_array_by_position_is_refused(func, call, hint, mode):
+    args = (np.ones((2, 2)), np.ones((2, 2))) if func is dot_out_by_position else (np.ones(3),)
+    build = tg.grad(func) if mode == "grad" else tg.jvp(func)
+    call_args = args if mode == "grad" else args + (np.ones_like(args[0]),)
+    with pytest.raises(tg.TransformError, match="output array by position") as info:
+        build(*call_args)
+    line, col = _line_of(func, call)
+    assert (info.value.lineno, info.value.col_offset) == (line, col)
+    assert hint in info.value.hint
+
+
+def test_ufunc_without_output_argument_still_works():
+    def f(x):
+        return np.sum(np.add(x, 1.0) * np.clip(x, 0.0, 1.0)) + np.sum(np.cumsum(x, 0))
+    x = np.array([0.2, 0.5, 1.5])
+    assert_close(tg.grad(f)(x), fd_grad(f, (x,)), "no out")

@@ -6,6 +6,8 @@ carry ``node.resolved is numpy.sin``, so rules are found by object identity, nev
     x = np.sin(w)      # the Attribute node np.sin gets .resolved = numpy.sin
 """
 
+import ast
+import inspect
 import types
 
 import gast
@@ -34,7 +36,59 @@ def resolve(info):
     resolve_body(info.tree.body, info.namespace, info.local_names, info.error)
     defaults = [d for d in info.tree.args.defaults + info.tree.args.kw_defaults if d is not None]
     resolve_body([gast.Expr(value=d) for d in defaults], info.namespace, set(), info.error)
+    if not info.generated:
+        for node in walk(info.tree):
+            if isinstance(node, gast.Call):
+                _check_positional_out(node, info)
     return info
+
+
+_OUT_POSITION = {}   # numpy callable -> index of its `out` parameter (None: it has none)
+
+
+def _out_position(func):
+    """The position at which ``func`` takes an output array: a ufunc's ``nin``, the index of an
+    ``out`` parameter of another numpy function (``np.dot(a, b, out)``), else None."""
+    try:
+        return _OUT_POSITION[func]
+    except (KeyError, TypeError):
+        pass
+    position = None
+    if isinstance(func, np.ufunc):
+        position = func.nin
+    elif getattr(func, "__module__", None) and func.__module__.startswith("numpy"):
+        try:
+            params = list(inspect.signature(func).parameters)
+        except (TypeError, ValueError):
+            params = []
+        if "out" in params:
+            position = params.index("out")
+    try:
+        _OUT_POSITION[func] = position
+    except TypeError:
+        pass
+    return position
+
+
+def _check_positional_out(node, info):
+    """``np.multiply(y, 3.0, y)`` writes into ``y`` like ``out=y``: refused the same way."""
+    func = getattr(node.func, "resolved", None)
+    if func is None or not callable(func):
+        return
+    position = _out_position(func)
+    if position is None or len(node.args) <= position:
+        return
+    out = node.args[position]
+    inputs = ", ".join(_text(a) for a in node.args[:position])
+    name = _text(node.func)
+    raise info.error(f"`{name}(...)` gets an output array by position (`{_text(out)}`): it "
+                     "writes into an existing array, which transgrad does not differentiate",
+                     node, hint=f"assign the result instead: write "
+                                f"`{_text(out)} = {name}({inputs})`")
+
+
+def _text(node):
+    return ast.unparse(gast.gast_to_ast(node))
 
 
 def resolve_body(body, namespace, locals_, error):
