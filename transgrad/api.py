@@ -8,6 +8,8 @@ import functools
 import inspect
 import linecache
 import threading
+import types
+import weakref
 
 import numpy as np
 
@@ -15,7 +17,7 @@ from . import backends, higher
 from .codegen import compile_function
 from .errors import TransformError
 from .naming import Namer
-from .parse import GeneratedCode, parse_function
+from .parse import GeneratedCode, parse_function, unwrap
 from .passes.aliasing import check_in_place_updates
 from .passes.cond import lower_branches
 from .passes.exact import specialize
@@ -29,7 +31,9 @@ from .passes.reverse import reverse
 from .passes.scan import drop_unused_stack, lower_forward_loops, lower_loops
 from .passes.shapes import ranks
 
-_cache = {}
+_cache = weakref.WeakKeyDictionary()   # function -> {the rest of the key: (callable, source)}
+_PER_FUNCTION = 256     # builds kept per function (argument kinds, wrt, modes), oldest dropped
+_generation = [0]       # bumped by clear_cache: derivatives built before are rebuilt
 _RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
 _cache_lock = threading.RLock()
 _NDARRAY = np.ndarray
@@ -97,16 +101,18 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
     ``backend``: "numpy" or "jax", the array namespace the code runs on; ``loops``: for JAX,
     "scan" lowers loops to ``jax.lax.scan`` where they fit, "unroll" keeps Python loops.
     """
-    key = (func, getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
-           param_ranks, backend, loops)
+    watched = _watch(func)
+    key = (getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
+           param_ranks, backend, loops, tuple(map(id, watched.values)))
     with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
+        builds = _cache_for(_cache, func)
+        hit = builds.get(key)
+        if hit is not None and hit[0].__dict__.get("watched") == watched:
             return hit
         code = func
         if isinstance(func, GradientFunction) and func.backend == "numpy":
             # a derivative of a derivative: the code the inner one runs for these arguments
-            code = GeneratedCode(build(func.func, func.wrt_indices, func.single, func.mode,
+            code = GeneratedCode(build(func._target, func._wrt, func.single, func.mode,
                                        scalars, classes, param_ranks)[0],
                                  func.mode in ("vjp", "jvp"))
         info, tree, namer, wrt = _front_end(code, wrt_indices, classes=classes,
@@ -124,8 +130,116 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         result = _compile(fn, backend, info, known, loops=lowering)
         if backend == "numpy" and mode in _EXACT_MODES:
             result[0].exact_tree = fn   # passes/exact.py rewrites it for exact shapes
-        _cache[key] = result
+        result[0].watched = watched     # what it was built from (and keeps alive: ids in key)
+        _remember(builds, key, result)
         return result
+
+
+def _cache_for(cache, func):
+    """The dict of builds of ``func`` in ``cache``, held as long as ``func`` lives."""
+    try:
+        builds = cache.get(func)
+        if builds is None:
+            builds = cache[func] = {}
+    except TypeError:   # not weakly referable: not cached across derivative objects
+        builds = {}
+    return builds
+
+
+def _remember(builds, key, value):
+    if len(builds) >= _PER_FUNCTION:
+        del builds[next(iter(builds))]
+    builds[key] = value
+
+
+class _Watched:
+    """What a build read from outside the function's code: the global names its code
+    mentions and its closure cells, with the objects they held. A derivative whose function
+    now sees other objects (``nonlocal`` rebound, a global reassigned, a module reloaded) is
+    built again rather than run stale."""
+
+    __slots__ = ("globals", "names", "cells", "refs", "__weakref__")
+
+    def __init__(self, func):
+        code = getattr(func, "__code__", None)
+        self.globals = getattr(func, "__globals__", None) or {}
+        self.names = tuple(sorted(_code_names(code))) if code is not None else ()
+        self.cells = tuple(getattr(func, "__closure__", None) or ())
+        # weak where possible, so a cache entry does not keep a closure's function alive;
+        # a dead reference matches no live object, so reused ids are harmless
+        self.refs = tuple(map(_ref, [self.globals.get(n, _ABSENT) for n in self.names]
+                              + [_cell_value(c) for c in self.cells]))
+
+    @property
+    def values(self):
+        return tuple(r() for r in self.refs)
+
+    def current(self):
+        """Whether every name and cell still holds the object it held."""
+        g, refs = self.globals, self.refs
+        for i, n in enumerate(self.names):
+            if g.get(n, _ABSENT) is not refs[i]():
+                return False
+        start = len(self.names)
+        for j, cell in enumerate(self.cells):
+            if _cell_value(cell) is not refs[start + j]():
+                return False
+        return True
+
+    def __eq__(self, other):
+        return isinstance(other, _Watched) and self.globals is other.globals \
+            and self.names == other.names and len(self.refs) == len(other.refs) \
+            and all(a() is b() and (type(a) is _Strong or a() is not None)
+                    for a, b in zip(self.refs, other.refs))
+
+
+class _Strong:
+    """A strong reference with weakref.ref's call: for objects weakref cannot refer to."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self):
+        return self.value
+
+
+def _ref(value):
+    if value is None or value is _ABSENT or isinstance(value, (int, float, complex, str, bytes,
+                                                              tuple, bool)):
+        return _Strong(value)
+    try:
+        return weakref.ref(value)
+    except TypeError:
+        return _Strong(value)
+
+    __hash__ = None
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:   # not yet filled
+        return _ABSENT
+
+
+def _code_names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _watch(func):
+    """The _Watched of the function ``func``'s derivative is built from (for a derivative of
+    a derivative, of the innermost user function)."""
+    while isinstance(func, GradientFunction):
+        func = func._code_func
+    if isinstance(func, GeneratedCode) or not inspect.isfunction(func):
+        return _Watched(None)
+    return _Watched(func)
 
 
 def _compile(fn, backend, info, known=None, loops=False):
@@ -151,6 +265,7 @@ def clear_cache():
         _cache.clear()
         _split_cache.clear()
         _forward_cache.clear()
+        _generation[0] += 1
 
 
 class SplitVJP:
@@ -162,13 +277,19 @@ class SplitVJP:
     """
 
     def __init__(self, func, wrt):
-        self.func, self.wrt = func, wrt
+        self._func, self.wrt = weakref.ref(func), wrt
         self.__name__ = f"{func.__name__}_vjp"
         self.fwd = self.bwd = None
         self.source = ""
 
+    @property
+    def func(self):
+        """The user function (a weak reference: the cache entry must not keep it alive)."""
+        return self._func()
+
     def __repr__(self):
-        return f"<transgrad split vjp of {self.func.__qualname__} wrt {self.wrt}>"
+        return f"<transgrad split vjp of {getattr(self.func, '__qualname__', '?')} wrt " \
+            f"{self.wrt}>"
 
 
 class ForwardFunction:
@@ -178,10 +299,12 @@ class ForwardFunction:
     recursion works."""
 
     def __init__(self, func, wrt):
-        self.func, self.wrt = func, wrt
+        self._func, self.wrt = weakref.ref(func), wrt
         self.__name__ = f"{func.__name__}_jvp"
         self.fn = None
         self.source = ""
+
+    func = SplitVJP.func
 
     def __call__(self, *args, tangent, **kwargs):
         code = self.fn.__code__
@@ -189,7 +312,7 @@ class ForwardFunction:
         return self.fn(*args, **kwargs)
 
 
-_forward_cache = {}
+_forward_cache = weakref.WeakKeyDictionary()
 
 
 def forward_function(func, wrt, backend="numpy"):
@@ -199,11 +322,11 @@ def forward_function(func, wrt, backend="numpy"):
         fn = forward(info, tree, positions, False, namer)
         optimize(fn)
         holder.fn, holder.source = _compile(fn, backend, info)
-    return _callee(_forward_cache, (func, func.__code__, wrt, backend),
+    return _callee(_forward_cache, func, (func.__code__, wrt, backend),
                    lambda: ForwardFunction(func, wrt), fill)
 
 
-_split_cache = {}
+_split_cache = weakref.WeakKeyDictionary()
 
 
 def split(func, wrt, backend="numpy"):
@@ -216,22 +339,28 @@ def split(func, wrt, backend="numpy"):
         pair.fwd, fwd_source = _compile(fwd, backend, info)
         pair.bwd, bwd_source = _compile(bwd, backend, info)
         pair.source = fwd_source + "\n" + bwd_source
-    return _callee(_split_cache, (func, func.__code__, wrt, backend),
+    return _callee(_split_cache, func, (func.__code__, wrt, backend),
                    lambda: SplitVJP(func, wrt), fill)
 
 
-def _callee(cache, key, make, fill):
+def _callee(cache, func, key, make, fill):
     """The derivative of a function that generated code calls: registered in ``cache`` before
     ``fill`` builds it, so a function that calls itself finds it; forgotten if building
-    fails."""
+    fails. Held as long as ``func`` lives (the holder keeps only a weak reference to it), and
+    built again when its globals or closure cells hold other objects."""
+    watched = _watch(func)
+    key = key + (tuple(map(id, watched.values)),)
     with _cache_lock:
-        holder = cache.get(key)
-        if holder is None:
-            holder = cache[key] = make()
+        holders = _cache_for(cache, func)
+        holder = holders.get(key)
+        if holder is None or holder.watched != watched:
+            holder = make()
+            holder.watched = watched
+            _remember(holders, key, holder)
             try:
                 fill(holder)
             except BaseException:
-                del cache[key]
+                holders.pop(key, None)
                 raise
         return holder
 
@@ -241,6 +370,11 @@ class GradientFunction:
 
     ``.source`` is exactly the code that runs. Calling it checks that the differentiated
     arguments are floating point, then runs the generated function.
+
+    ``func`` may be a function, a ``functools.partial`` of one, a bound method or an object
+    with a ``__call__`` method: the derivative is built for the underlying function, with the
+    bound arguments (the object itself for methods) passed first, and ``wrt`` counts the
+    arguments of ``func`` as the caller passes them.
     """
 
     backend = "numpy"
@@ -251,37 +385,79 @@ class GradientFunction:
         self.func = func
         self.mode = mode
         self.verbose = verbose
+        self._target, self._prefix, self._keywords = _underlying(func)
+        self._bound = bool(self._prefix or self._keywords)
+        shift = len(self._prefix)
+        self._wrt = tuple(i + shift if i >= 0 else i for i in self.wrt_indices)
+        self._code_func = self._target
+        if inspect.isfunction(self._target):
+            try:
+                self._code_func = unwrap(self._target)
+            except TransformError:
+                pass   # refused when it is built, with the same message
+        self._signature = _signature(self._code_func)
+        self._needed = _needed_arguments(self._signature, self._prefix, self._keywords,
+                                         self._wrt) + (mode in ("vjp", "jvp"))
         self._generated = None      # (callable, source) most recently used
         self._variants = {}         # which arguments are Python numbers -> (callable, source)
         self._by_types = {}         # argument types -> (callable, variant, check)
         self._by_shapes = {}        # argument shapes and dtypes -> the same: the per-call lookup
         self._exact_made = 0        # variants made for exact shapes (see _for_shapes)
+        self._watched = None        # the globals and cells the code was built from
+        self._generation = _generation[0]
         self._cotangent = mode in ("vjp", "jvp")   # the last argument is a (co)tangent
-        functools.update_wrapper(self, func, updated=())   # not a derivative's state
-        self.__name__ = "d" + getattr(func, "__name__", "f")
-        self.__qualname__ = "d" + getattr(func, "__qualname__", "f")
+        try:
+            functools.update_wrapper(self, func, updated=())   # not a derivative's state
+        except AttributeError:
+            pass
+        name = getattr(func, "__name__", None) or getattr(self._target, "__name__", "f")
+        self._name = name
+        self.__name__ = "d" + name
+        self.__qualname__ = "d" + getattr(func, "__qualname__", name)
         wrt_text = ", ".join(self._param_names())
-        self.__doc__ = (_WHAT[mode].format(name=func.__name__, wrt=wrt_text)
+        self.__doc__ = (_WHAT[mode].format(name=name, wrt=wrt_text)
                         + ".\n\nGenerated by transgrad; print .source to read the code.")
 
+    def __get__(self, obj, cls=None):
+        """``@tg.grad`` on a method: called on an instance, the instance is argument 0."""
+        if obj is None:
+            return self
+        return types.MethodType(self, obj)
+
     def _param_names(self):
-        try:
-            params = list(inspect.signature(self.func).parameters)
-        except (TypeError, ValueError):
-            params = []
-        return [params[i] if -len(params) <= i < len(params) else f"argument {i}"
-                for i in self.wrt_indices]
+        return [self._argument_name(i) for i in self._wrt]
+
+    def _argument_name(self, index):
+        """The parameter name of the underlying function's positional argument ``index``."""
+        params = [p.name for p in self._signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] \
+            if self._signature is not None else []
+        return params[index] if -len(params) <= index < len(params) else f"argument {index}"
+
+    def _forget(self):
+        """Drop every build: the function's globals or cells changed, or a rule did."""
+        self._variants.clear()
+        self._by_types.clear()
+        self._by_shapes.clear()
+        self._exact_made = 0
+        self._generated = None
+        self._watched = None
+        self._generation = _generation[0]
 
     def _build(self, pattern=None, classes=(), param_ranks=()):
         """The generated callable for arguments whose Python-number positions are ``pattern``
         (a tuple of bools; None: the general code, for any argument types) and whose user-class
         instances are ``classes`` ((index, class) pairs)."""
+        if self._generation != _generation[0] or (
+                self._watched is not None and not self._watched.current()):
+            self._forget()
         variant = self._variants.get((pattern, classes, param_ranks))
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
-            variant = build(self.func, self.wrt_indices, self.single, self.mode, scalars,
+            variant = build(self._target, self._wrt, self.single, self.mode, scalars,
                             classes, param_ranks, self.backend, self.loops)
             self._variants[(pattern, classes, param_ranks)] = variant
+            self._watched = variant[0].__dict__.get("watched")
             if self.verbose:
                 print(variant[1])
         self._generated = variant
@@ -296,7 +472,7 @@ class GradientFunction:
         return self._generated[1]
 
     def _check_args(self, args):
-        for i in self.wrt_indices:
+        for i in self._wrt:
             if -len(args) <= i < len(args):
                 value = args[i]
                 if type(value) is np.ndarray:
@@ -304,11 +480,33 @@ class GradientFunction:
                         continue
                 elif type(value) is float:
                     continue
-                _check_float(value, i, self.func)
+                _check_float(value, i, self)
+
+    def _refuse(self, index, message, hint):
+        """A TransformError about argument ``index`` (of the underlying function), at the
+        function's ``def`` line."""
+        code = getattr(self._code_func, "__code__", None)
+        shown = index - len(self._prefix) if index >= 0 else index
+        name = self._argument_name(index) if isinstance(index, int) else index
+        where = {} if code is None else dict(
+            filename=code.co_filename, lineno=code.co_firstlineno,
+            source_line=linecache.getline(code.co_filename, code.co_firstlineno))
+        label = f"argument {shown} ({name})" if isinstance(index, int) else f"argument {name}"
+        return TransformError(message.format(arg=label, name=self._name), hint=hint, **where)
+
+    def _check_kinds(self, types):
+        """Refuse ndarray subclasses whose operators mean something else (np.matrix: ``*``
+        is a matrix product; masked arrays skip masked elements)."""
+        for i, t in enumerate(types):
+            kind = t[0] if isinstance(t, tuple) else t
+            if isinstance(kind, type) and issubclass(kind, np.ndarray) \
+                    and kind not in _SAFE_ARRAYS:
+                raise _subclass_error(self, i, kind)
 
     def _for_types(self, types, args):
         """(generated callable, its variant, whether arguments need checking on every call)
         for arguments of these types; ``(np.ndarray, ndim, dtype kind)`` stands for arrays."""
+        self._check_kinds(types)
         self._check_args(args)   # raises on integer or bool arguments in wrt
         kinds = [t[0] if isinstance(t, tuple) else t for t in types]
         pattern = tuple(t is float or t is int for t in kinds)
@@ -319,7 +517,7 @@ class GradientFunction:
         generated = self._build(pattern if any(pattern) else None, classes, param_ranks)
         # float arrays and floats are settled by the key; containers are checked each call
         settled = all(-len(types) <= i < len(types) and (types[i] is float or isinstance(
-            types[i], tuple) and types[i][2] in "fc") for i in self.wrt_indices)
+            types[i], tuple) and types[i][2] in "fc") for i in self._wrt)
         known = self._by_types[types] = (generated, self._generated, not settled)
         return known
 
@@ -349,15 +547,56 @@ class GradientFunction:
         self._by_shapes[shapes] = known
         return known
 
-    def __call__(self, *args, **kwargs):
+    def _arguments(self, args, kwargs):
+        """(positional arguments of the underlying function, the (co)tangent or _ABSENT,
+        keyword arguments): the bound arguments first, keywords bound to their parameters
+        (so they are checked like positional ones), defaults filled in where wrt needs them.
+        """
+        cotangent = _ABSENT
+        what = "cotangent" if self.mode == "vjp" else "tangent"
         if self._cotangent:
             if not args:
-                raise TypeError(f"{self.__name__}() needs the arguments of "
-                                f"{self.func.__name__} followed by a "
-                                f"{'cotangent' if self.mode == 'vjp' else 'tangent'}")
+                raise TypeError(f"{self.__name__}() needs the arguments of {self._name} "
+                                f"followed by a {what}")
             *args, cotangent = args
-            if self.mode == "jvp":
-                higher.check_tangent(self, args, cotangent)
+        args = self._prefix + tuple(args)
+        if self._keywords:
+            kwargs = {**self._keywords, **kwargs}
+        if self._signature is None:
+            return args, cotangent, kwargs
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as error:
+            if cotangent is not _ABSENT:
+                try:
+                    self._signature.bind(*args, cotangent, **kwargs)
+                except TypeError:
+                    pass
+                else:
+                    raise TypeError(
+                        f"{self.__name__}() is called as {self.__name__}(*args, {what}): the "
+                        f"{what} is missing (the last argument given was taken as the {what}, "
+                        f"and then {self._name} lacks an argument)") from None
+            raise TypeError(f"{self.__name__}(): {error} (the arguments of {self._name}"
+                            + (f", then the {what})" if self._cotangent else ")")) from None
+        bound.apply_defaults()
+        args, kwargs = bound.args, bound.kwargs
+        for key, value in kwargs.items():
+            kind = type(value)
+            if issubclass(kind, np.ndarray) and kind not in _SAFE_ARRAYS:
+                raise _subclass_error(self, key, kind)
+        return args, cotangent, kwargs
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) < self._needed or self._bound:
+            args, cotangent, kwargs = self._arguments(args, kwargs)
+        elif self._cotangent:
+            *args, cotangent = args
+        if self._cotangent and self.mode == "jvp":
+            higher.check_tangent(self, args[len(self._prefix):], cotangent)
+        if self._generation != _generation[0] or (
+                self._watched is not None and not self._watched.current()):
+            self._forget()
         shapes = tuple([(a.shape, a.dtype) if type(a) is _NDARRAY else type(a) for a in args])
         known = self._by_shapes.get(shapes) or self._for_shapes(shapes, args)
         generated, self._generated, check = known
@@ -373,7 +612,8 @@ class GradientFunction:
 
     def __repr__(self):
         backend = "" if self.backend == "numpy" else f" on {self.backend}"
-        return f"<transgrad {self.mode} of {self.func.__qualname__}{backend}>"
+        name = getattr(self.func, "__qualname__", self._name)
+        return f"<transgrad {self.mode} of {name}{backend}>"
 
 
 class JaxGradientFunction(GradientFunction):
@@ -400,47 +640,52 @@ class JaxGradientFunction(GradientFunction):
 
     def _unrolled_twin(self):
         if self._unrolled is None:
-            self._unrolled = JaxGradientFunction(self.func, self.wrt_indices[0] if self.single
-                                                 else self.wrt_indices, self.mode,
-                                                 self.verbose, loops="unroll")
+            # built for the underlying function: it is called with the bound arguments
+            wrt = self._wrt[0] if self.single else self._wrt
+            self._unrolled = JaxGradientFunction(self._target, wrt, self.mode, self.verbose,
+                                                 loops="unroll")
         return self._unrolled
 
     def __call__(self, *args, **kwargs):
+        if kwargs or len(args) < self._needed or self._bound:
+            args, cotangent, kwargs = self._arguments(args, kwargs)
+        elif self._cotangent:
+            *args, cotangent = args
+        else:
+            cotangent = _ABSENT
+        if self.mode == "jvp":
+            higher.check_tangent(self, args[len(self._prefix):], cotangent)
         types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
                        if hasattr(a, "dtype") and hasattr(a, "ndim") else type(a)
                        for a in args])
         if types in self._fallback or (self.loops == "scan"
                                        and not backends.load("jax").traced(args)):
-            return self._call_unrolled(args, kwargs)
+            return self._call_unrolled(args, cotangent, kwargs)
         try:
-            return self._call(types, args, kwargs)
+            return self._call(types, args, cotangent, kwargs)
         except TransformError:
             raise
         except Exception as error:
             if self.loops == "scan" and self._generated is not None and (
                     "jax.lax.scan(" in self._generated[1] or "tgr.cond(" in self._generated[1]):
                 self._fallback.add(types)
-                return self._call_unrolled(args, kwargs)
+                return self._call_unrolled(args, cotangent, kwargs)
             if isinstance(error, backends.load("jax").traced_errors):
                 raise backends.load("jax").traced_value_error(error, self.func) from error
             raise
 
-    def _call_unrolled(self, args, kwargs):
+    def _call_unrolled(self, args, cotangent, kwargs):
         twin = self._unrolled_twin()
+        extra = () if cotangent is _ABSENT else (cotangent,)
         try:
-            return twin(*args, **kwargs)
+            return twin(*args, *extra, **kwargs)
         finally:
             self._generated = twin._generated   # .source is the code that ran
 
-    def _call(self, types, args, kwargs):
-        cotangent = _ABSENT
-        if self.mode in ("vjp", "jvp"):
-            if not args:
-                raise TypeError(f"{self.__name__}() needs the arguments of "
-                                f"{self.func.__name__} followed by a "
-                                f"{'cotangent' if self.mode == 'vjp' else 'tangent'}")
-            *args, cotangent = args
-            types = types[:-1]
+    def _call(self, types, args, cotangent, kwargs):
+        if self._generation != _generation[0] or (
+                self._watched is not None and not self._watched.current()):
+            self._forget()
         known = self._by_types.get(types) or self._for_types(types, args)
         generated, self._generated, check = known
         if check:
@@ -451,6 +696,66 @@ class JaxGradientFunction(GradientFunction):
         return generated(*backends.load("jax").as_jax(args), **kwargs)
 
 
+_SAFE_ARRAYS = (np.ndarray, np.memmap)   # ndarray subclasses whose operators are ndarray's
+
+
+def _subclass_error(derivative, index, kind):
+    return derivative._refuse(
+        index, f"{{name}} is called with {{arg}} of type {kind.__module__}.{kind.__qualname__}"
+               f", an ndarray subclass whose operators may mean something else than numpy's "
+               f"(for np.matrix, `*` is a matrix product; a masked array skips masked "
+               f"elements): its derivative would be wrong",
+        hint="pass a plain array: np.asarray(x) (for a masked array, x.filled(value) or "
+             "x.compressed() as you mean it)")
+
+
+def _underlying(func):
+    """(function to differentiate, arguments bound before the caller's, bound keywords) of
+    a callable: a functools.partial binds arguments, a bound method its object, and an object
+    with ``__call__`` is that method bound to the object."""
+    prefix, keywords = (), {}
+    for _ in range(8):
+        if isinstance(func, functools.partial):
+            prefix = tuple(func.args) + prefix
+            keywords = {**func.keywords, **keywords}
+            func = func.func
+        elif isinstance(func, types.MethodType):
+            prefix = (func.__self__,) + prefix
+            func = func.__func__
+        elif isinstance(func, (types.FunctionType, GradientFunction)) \
+                or not callable(func) or isinstance(func, type) \
+                or not isinstance(getattr(type(func), "__call__", None), types.FunctionType) \
+                or hasattr(func, "__wrapped__"):
+            break
+        else:   # an object with a Python __call__: the method, the object first
+            prefix = (func,) + prefix
+            func = type(func).__call__
+    return func, prefix, keywords
+
+
+def _signature(func):
+    if not inspect.isfunction(func):
+        return None
+    try:
+        return inspect.signature(func, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _needed_arguments(signature, prefix, keywords, wrt):
+    """How many positional arguments a call passes when it passes every parameter without a
+    default, and those in wrt, by position: fewer (or keywords) take the slow path that binds
+    them."""
+    if signature is None:
+        return 0
+    positional = [p for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [i for i, p in enumerate(positional)
+                if p.default is p.empty and p.name not in keywords]
+    last = max(required + [i % len(positional) for i in wrt if positional] + [-1])
+    return max(last + 1 - len(prefix), 0)
+
+
 def _user_class(cls):
     """Classes whose methods generated code may call: defined in Python by the user."""
     module = getattr(cls, "__module__", "") or ""
@@ -458,16 +763,18 @@ def _user_class(cls):
         and hasattr(cls, "__dict__") and not issubclass(cls, (dict, list, tuple))
 
 
-def _check_float(value, index, func):
+def _check_float(value, index, derivative):
     if isinstance(value, dict):
         for item in value.values():
-            _check_float(item, index, func)
+            _check_float(item, index, derivative)
         return
     if isinstance(value, (list, tuple)):
         for item in value:
-            _check_float(item, index, func)
+            _check_float(item, index, derivative)
         return
     kind = None
+    if isinstance(value, np.ndarray) and type(value) not in _SAFE_ARRAYS:
+        raise _subclass_error(derivative, index, type(value))
     if isinstance(value, (bool, np.bool_)):
         kind = "bool"
     elif isinstance(value, (int, np.integer)):
@@ -476,13 +783,8 @@ def _check_float(value, index, func):
             and getattr(value.dtype, "kind", "f") not in "fc":
         kind = f"an array of {value.dtype}"
     if kind is not None:
-        code = func.__code__
-        name = code.co_varnames[index] if 0 <= index < code.co_argcount else str(index)
-        raise TransformError(
-            f"cannot differentiate {func.__name__} with respect to argument {index} "
-            f"({name}), which is {kind}", filename=code.co_filename,
-            lineno=code.co_firstlineno,
-            source_line=linecache.getline(code.co_filename, code.co_firstlineno),
+        raise derivative._refuse(
+            index, f"cannot differentiate {{name}} with respect to {{arg}}, which is {kind}",
             hint="pass a float (2.0 rather than 2) or a float array (x.astype(float)), or "
                  "leave the argument out of wrt")
 

@@ -4,9 +4,13 @@ Line numbers in the returned tree are the line numbers of the user's file, so ev
 every ``# grad of line N`` comment points at the line the user wrote.
 """
 
+import __future__
 import builtins
+import dis
+import functools
 import inspect
 import textwrap
+import types
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -60,7 +64,7 @@ def parse_function(func):
     A transgrad derivative (``tg.grad(f)``...) stands for its generated code, read back from
     ``linecache``, so derivatives of derivatives are transformations of generated source."""
     func, moved = generated_code(func)
-    func = inspect.unwrap(func)
+    func = unwrap(func)
     from .rules.generated import check_source_differentiable
     check_source_differentiable(func, "derivative")   # a helper of generated code
     if not inspect.isfunction(func):
@@ -71,7 +75,7 @@ def parse_function(func):
     code = func.__code__
     filename = code.co_filename
     try:
-        lines, first_lineno = inspect.getsourcelines(func)
+        lines, first_lineno = inspect.getsourcelines(code)   # not __wrapped__'s
     except (OSError, TypeError) as exc:
         raise TransformError(
             f"cannot read the source of {func.__qualname__}: {exc}",
@@ -96,7 +100,7 @@ def parse_function(func):
             f"the source of {func.__qualname__} is not a plain `def`",
             filename=filename, lineno=code.co_firstlineno,
             hint="transgrad transforms functions defined with `def` (async and lambdas are not "
-                 "supported)")
+                 "supported); if the file was edited after it was imported, reload it")
     lines_down, indent = first_lineno - 1, len(lines[0]) - len(lines[0].lstrip())
     for node in walk(module):   # positions in the user's file, not in the dedented snippet
         if getattr(node, "lineno", None) is not None:
@@ -105,6 +109,12 @@ def parse_function(func):
                 node.end_lineno += lines_down
         if getattr(node, "col_offset", None) is not None:
             node.col_offset += indent
+    if not filename.startswith("<transgrad-"):
+        check_current(func, source, filename)
+    # positional-only parameters count in wrt like the others: the derivative takes them as
+    # ordinary parameters (the entry point refuses them by keyword, as the function does)
+    tree.args.args[:0] = tree.args.posonlyargs
+    tree.args.posonlyargs = []
     if moved:   # the (co)tangent is passed last by position, as the derivative takes it
         tree.args.args.append(tree.args.kwonlyargs.pop())
         tree.args.kw_defaults.pop()
@@ -144,3 +154,154 @@ def _file_lines(filename, lines, first_lineno):
     if all_lines:
         return all_lines
     return [""] * (first_lineno - 1) + list(lines)
+
+
+# --- decorators ------------------------------------------------------------------------------
+
+def _known_transparent(wrapper):
+    """Wrappers that return what the wrapped function returns (caches, JAX's jit)."""
+    kind = type(wrapper)
+    return kind is getattr(functools, "_lru_cache_wrapper", None) \
+        or (kind.__module__ or "").split(".")[0] in ("jax", "jaxlib")
+
+
+def unwrap(func):
+    """``func`` without the decorators that only pass their arguments on
+    (``return fn(*args, **kwargs)``, ``functools.lru_cache``): a decorator whose wrapper does
+    anything else is kept, so its code is differentiated (or refused), never dropped."""
+    seen = set()
+    while hasattr(func, "__wrapped__") and id(func) not in seen:
+        seen.add(id(func))
+        inner = func.__wrapped__
+        if inspect.isfunction(func):
+            if not _pass_through(func, inner):
+                return func
+        elif not _known_transparent(func):
+            raise TransformError(
+                f"cannot see what the wrapper {func!r} of {getattr(inner, '__qualname__', inner)}"
+                f" does to its result",
+                hint="differentiate the undecorated function (its __wrapped__), or write the "
+                     "decorator as a Python function")
+        func = inner
+    return func
+
+
+def _pass_through(wrapper, inner):
+    """Whether the function ``wrapper`` is ``return fn(<its own parameters>)`` and nothing
+    else, ``fn`` being a closure cell or global holding ``inner``."""
+    try:
+        source = textwrap.dedent(inspect.getsource(wrapper.__code__))
+        tree = gast.parse(source).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, gast.FunctionDef):
+        return False
+    body = tree.body
+    if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]   # a docstring
+    if len(body) != 1 or not isinstance(body[0], gast.Return) \
+            or not isinstance(body[0].value, gast.Call):
+        return False
+    call = body[0].value
+    if not isinstance(call.func, gast.Name):
+        return False
+    namespace = _namespace(wrapper)
+    if namespace.get(call.func.id) is not inner:
+        return False
+    args = tree.args
+    if args.posonlyargs or args.kwonlyargs or args.defaults:
+        return False
+    expected = [gast.dump(gast.Name(id=a.id, ctx=gast.Load(), annotation=None,
+                                    type_comment=None)) for a in args.args]
+    if args.vararg is not None:
+        expected.append(gast.dump(gast.Starred(
+            value=gast.Name(id=args.vararg.id, ctx=gast.Load(), annotation=None,
+                            type_comment=None), ctx=gast.Load())))
+    keywords = [] if args.kwarg is None else [(None, args.kwarg.id)]
+    return [gast.dump(a) for a in call.args] == expected and [
+        (k.arg, k.value.id if isinstance(k.value, gast.Name) else None)
+        for k in call.keywords] == keywords
+
+
+# --- stale source ----------------------------------------------------------------------------
+
+_FUTURE_FLAGS = functools.reduce(
+    lambda a, b: a | b, (getattr(__future__, f).compiler_flag
+                         for f in __future__.all_feature_names), 0)
+_VARIABLE_OPS = frozenset({"FAST", "DEREF", "GLOBAL", "NAME", "CLASSDEREF", "CLOSURE",
+                           "FAST_CHECK", "FAST_AND_CLEAR", "FAST_LOAD_FAST", "FAST_STORE_FAST",
+                           "FROM_DICT_OR_DEREF", "FROM_DICT_OR_GLOBALS"})
+_CONTEXT_OPS = frozenset({"RESUME", "NOP", "CACHE", "MAKE_CELL", "COPY_FREE_VARS",
+                          "EXTENDED_ARG", "PUSH_NULL", "PRECALL"})
+
+
+def _fingerprint(code):
+    """What ``code`` does, independent of where it was compiled: its instructions with
+    variable accesses by name only (a closure cell, a global and a local read alike) and jumps
+    without their offsets; nested code objects by their own fingerprints."""
+    out = [code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount]
+    for ins in dis.get_instructions(code):
+        op = ins.opname
+        if op == "LOAD_METHOD":   # LOAD_ATTR on a name imported in the same file (3.11)
+            op = "LOAD_ATTR"
+        if op in _CONTEXT_OPS:
+            continue
+        action, _, kind = op.partition("_")
+        if action in ("LOAD", "STORE", "DELETE") and kind in _VARIABLE_OPS:
+            names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+            out.extend((action, n) for n in names)
+        elif ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+            out.append(op)
+        elif isinstance(ins.argval, types.CodeType):
+            out.append(("code", tuple(_fingerprint(ins.argval))))
+        else:
+            out.append((op, type(ins.argval).__name__, repr(ins.argval)))
+    return out
+
+
+def _compiled_like(func, source):
+    """The code object ``source`` (the function's ``def``) compiles to in ``func``'s context:
+    inside a function holding its closure's variables and a class named as the enclosing one,
+    so cells and private names compile as they did. None if it cannot be found."""
+    code = func.__code__
+    parts = func.__qualname__.split(".")[:-1]
+    text = textwrap.indent(source, "        ")
+    if parts and parts[-1] != "<locals>":
+        header = f"    class {parts[-1]}:\n"
+    else:
+        header = "    if True:\n"
+    cells = [n for n in code.co_freevars if n != "__class__"]
+    assigns = "".join(f"    {n} = None\n" for n in cells)
+    wrapped = f"def __transgrad_outer__():\n{assigns}{header}{text}"
+    flags = code.co_flags & _FUTURE_FLAGS
+    try:
+        module = compile(wrapped, func.__code__.co_filename, "exec", flags=flags,
+                         dont_inherit=True)
+    except SyntaxError:
+        return None
+    pending = [module]
+    while pending:   # breadth first: the def itself before functions nested in it
+        current = pending.pop(0)
+        for const in current.co_consts:
+            if isinstance(const, types.CodeType):
+                if const.co_name == code.co_name and const is not module \
+                        and current.co_name != code.co_name:
+                    return const
+                pending.append(const)
+    return None
+
+
+def check_current(func, source, filename):
+    """Raise TransformError when the source read for ``func`` is not the code that runs: the
+    file was edited after the function was defined (a notebook, autoreload)."""
+    compiled = _compiled_like(func, source)
+    if compiled is None or _fingerprint(compiled) == _fingerprint(func.__code__):
+        return
+    code = func.__code__
+    raise TransformError(
+        f"the source of {func.__qualname__} in {filename} is not the code that runs: the file "
+        f"was changed after {func.__name__} was defined, and transgrad would differentiate "
+        f"the file, not the function", filename=filename, lineno=code.co_firstlineno,
+        hint="reload the module (importlib.reload) or run the cell that defines the function "
+             "again, then take its derivative")
