@@ -104,6 +104,14 @@ def test_quickstart_view_tabs_panes_and_links():
         assert "def loss(w1, w2, x, y)" in re.sub(r"<[^>]+>", "", html)
         assert check_links(html, panel.derivative.text) == [14, 13, 12]
     assert "(8, 32) float64" in collected[0].note
+    # the forward sweep is linked too: t1 = x @ w1 and h = np.maximum(t1, 0.0) compute line 12
+    for panel in collected:
+        lines = panel.derivative.text.split("\n")
+        assert {lines[k].strip(): n for k, n in panel.primal.items()} == {
+            "t1 = x @ w1": 12, "h = np.maximum(t1, 0.0)": 12, "out = h @ w2": 13,
+            "t2 = out - y": 14, "t3 = t2 ** 2": 14, "t4 = np.mean(t3)": 14}
+        assert len(re.findall(r'<span class="tg-line" data-tg="12">', panels[panel.label])) \
+            == 2 + 4 + (panel.label == "general") * 3   # + if, else, its bw1
     # one radio per tab, the first checked; the tabs switch by CSS alone
     assert fragment.count('class="tg-radio"') == len(panels)
     assert fragment.count(" checked>") == 1
@@ -169,6 +177,9 @@ def test_jax_tab_when_jax_imports():
     _, _, panels = view.collect(d, jax=True)
     jax_panel = next(p for p in panels if p.label == "JAX")
     assert "jnp.maximum" in jax_panel.derivative.text
+    lines = jax_panel.derivative.text.split("\n")
+    assert {lines[k].strip() for k, n in jax_panel.primal.items() if n == 12} == {
+        "t1 = x @ w1", "h = jnp.maximum(t1, 0.0)"}
     assert "JAX" in panels_of(d._repr_html_())          # the notebook hook: JAX when it imports
     assert "JAX" not in [p.label for p in view.collect(d, jax=False)[2]]
 

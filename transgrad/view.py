@@ -55,6 +55,7 @@ class Panel:
     note: str = ""
     error: TransformError = None
     function: object = None      # the generated callable shown, whose callees are looked up
+    primal: dict = None          # {0-based derivative line: original line} of the forward sweep
 
 
 # --- public entry points --------------------------------------------------------------------
@@ -120,32 +121,38 @@ def _title(obj):
 def derivative_panels(d, jax=None, prefix=""):
     """The tabs of a GradientFunction: exact, rank and general code, JAX, called functions."""
     from .api import build
+    if d.backend != "numpy":
+        prefix += f"{d.backend.upper()} "
     panels = []
     found = _last_call(d)
     key = found[1] if found else _GENERAL
     if found:
         owner, key, variant, shapes = found
         unrolled = owner is not d
+        rank_primal = primal_lines(variant)
         if shapes is not None:
             panels.append(Panel(
                 prefix + "exact shapes", _original(d, key), _generated(d._generated),
                 f"The code the last call ran, made for exactly these arguments: "
                 f"{_describe_shapes(d, shapes)}. It runs without run-time shape checks.",
-                function=d._generated[0]))
+                function=d._generated[0],
+                primal=primal_lines(d._generated, (variant[1], rank_primal))))
         if key != _GENERAL or unrolled:
             panels.append(Panel(
                 prefix + ("ranks" + (" (loops unrolled)" if unrolled else "")),
                 _original(d, key), _generated(variant),
                 f"The code for arguments of these kinds: {_describe_key(d, key)}; it runs for "
                 "any shapes of those ranks, deciding at run time what only shapes tell.",
-                function=variant[0]))
+                function=variant[0], primal=rank_primal))
     general = build(d.func, d.wrt_indices, d.single, d.mode, (), (), (), d.backend, d.loops)
     panels.append(Panel(
         prefix + "general", _original(d, _GENERAL), _generated(general),
         "The code for any kinds of arguments (what .source shows before the first call): "
-        "what ranks decide is decided at run time.", function=general[0]))
+        "what ranks decide is decided at run time.", function=general[0],
+        primal=primal_lines(general)))
     if d.backend == "numpy" and _want_jax(jax):
-        panels.append(_jax_panel(d, key, prefix))
+        like = (panels[-2] if found and key != _GENERAL else panels[-1])
+        panels.append(_jax_panel(d, key, prefix, (like.derivative.text, like.primal)))
     panels = _unique(panels)
     panels += [_callee_panel(c, prefix) for c in _callees(p.function for p in panels)]
     return panels
@@ -157,7 +164,7 @@ def _want_jax(jax):
     return importlib.util.find_spec("jax") is not None
 
 
-def _jax_panel(d, key, prefix):
+def _jax_panel(d, key, prefix, like):
     from .api import build
     pattern, classes, param_ranks = key
     scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
@@ -174,7 +181,7 @@ def _jax_panel(d, key, prefix):
         return Panel(prefix + "JAX", note="backend='jax' cannot build this derivative:",
                      error=TransformError(f"{type(error).__name__}: {error}"))
     return Panel(prefix + "JAX", _original(d, key), _generated(generated), note,
-                 function=generated[0])
+                 function=generated[0], primal=primal_lines(generated, like))
 
 
 def _last_call(d):
@@ -193,6 +200,73 @@ def _last_call(d):
                 if exact is last:
                     return owner, key, variant, shapes
     return None
+
+
+def primal_lines(variant, like=None):
+    """{0-based line: original line} for the forward sweep of generated code (its lines before
+    the first ``# grad of line`` comment): from the tree a build kept (``exact_tree``), whose
+    statements carry the user's line numbers; else, with ``like`` = (a source, its map), the
+    lines of the same text (``jnp.`` read as ``np.``), for exact-shape and JAX code. Empty
+    where neither is known (forward mode, called functions)."""
+    fn, source = variant
+    lines = source.split("\n")
+    mapping = _tree_lines(getattr(fn, "__dict__", {}).get("exact_tree"), source)
+    if mapping is None:
+        texts = {}
+        if like is not None:
+            other = like[0].split("\n")
+            for k, n in like[1].items():
+                texts.setdefault(_same(other[k]), set()).add(n)
+        mapping = {}
+        for k, line in enumerate(lines):
+            same = texts.get(_same(line), ())
+            if len(same) == 1:
+                mapping[k] = next(iter(same))
+    found = {}
+    for k, line in enumerate(lines):
+        if view_html.GRAD_COMMENT.match(line):
+            break
+        if k in mapping:
+            found[k] = mapping[k]
+    return found
+
+
+def _same(line):
+    return line.strip().replace("jnp.", "np.")
+
+
+def _tree_lines(tree, source):
+    """{0-based line of ``source``: user line} for the statements of ``tree`` (the gast
+    FunctionDef ``source`` was printed from) that carry a line number; None without a tree
+    or where the two do not line up."""
+    import ast
+
+    import gast
+
+    from .passes.reverse import COMMENT
+    if tree is None:
+        return None
+
+    def order(body, out, skip):
+        for stmt in body:
+            if skip and isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
+                    and getattr(stmt.value.func, "id", None) == COMMENT:
+                continue
+            out.append(stmt)
+            for field in ("body", "orelse", "finalbody"):
+                order(getattr(stmt, field, None) or [], out, skip)
+        return out
+
+    try:
+        printed = order(ast.parse(source).body[0].body, [], False)
+    except SyntaxError:
+        return None
+    built = order(tree.body, [], True)
+    if len(printed) != len(built) or any(
+            type(p).__name__ != type(b).__name__ for p, b in zip(printed, built)):
+        return None
+    return {p.lineno - 1: b.lineno for p, b in zip(printed, built)
+            if getattr(b, "lineno", None) is not None}
 
 
 def _unique(panels):

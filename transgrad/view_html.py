@@ -218,12 +218,13 @@ def grad_blocks(text):
     return blocks
 
 
-def code_pane(code, uid, side, links=None):
+def code_pane(code, uid, side, links=None, primal=None):
     """One pane: a header and the numbered, highlighted lines of ``code`` (a view.Code).
 
     ``side`` is "original" or "derivative"; original lines carry ``data-tg`` = the line of
     their statement, derivative lines that of the ``# grad of line N`` block they are in
-    (``links``: the line numbers present in the original, which the comments link to)."""
+    (``links``: the original lines linked to), or, in the forward sweep, of the statement it
+    computes (``primal``: {line index: original line})."""
     rows = []
     highlighted = highlight_lines(code.text)
     plain = code.text.split("\n")
@@ -249,6 +250,8 @@ def code_pane(code, uid, side, links=None):
         for k, body in enumerate(highlighted):
             n = code.first_line + k
             target = blocks.get(k)
+            if target is None and primal and primal.get(k) in (links or ()):
+                target = primal[k]
             attrs = ' class="tg-line"'
             if target is not None:
                 attrs += f' data-tg="{target}"'
@@ -287,9 +290,10 @@ def panel_html(panel, uid, k):
         first = panel.original.first_line
         shown = range(first, first + len(panel.original.text.split("\n")))
         links = {n for n in grad_blocks(panel.derivative.text).values() if n in shown}
+        links |= {n for n in (panel.primal or {}).values() if n in shown}
         parts.append('<div class="tg-panes">')
         parts.append(code_pane(panel.original, pid, "original", links))
-        parts.append(code_pane(panel.derivative, pid, "derivative", links))
+        parts.append(code_pane(panel.derivative, pid, "derivative", links, panel.primal))
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
