@@ -269,3 +269,14 @@ def test_no_chromium_is_reported(monkeypatch):
     check = _browser_check()
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert check.check("<html></html>", ".") == (None, {"error": "skipped: no chromium"})
+
+
+def test_ipython_display_uses_the_view():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    formatter = formatters.DisplayFormatter()
+    data, _ = formatter.format(tg.grad(loss, wrt=(0, 1)), include=["text/html", "text/plain"])
+    assert data["text/plain"] == "<transgrad grad of loss>"
+    assert "tg-original" in data["text/html"] and "tg-derivative" in data["text/html"]
+    data, _ = formatter.format(tg.TransformError("no rule", hint="add one"),
+                               include=["text/html"])
+    assert "no rule" in data["text/html"] and "add one" in data["text/html"]

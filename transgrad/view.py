@@ -187,13 +187,13 @@ def _jax_panel(d, key, prefix, like):
 def _last_call(d):
     """(the GradientFunction that built it, its variant key, the rank variant, the exact
     shapes or None) of the code ``d`` last ran, or None before any."""
-    last = d._generated
+    last = getattr(d, "_generated", None)
     if last is None:
         return None
     for owner in (d, getattr(d, "_unrolled", None)):
         if owner is None:
             continue
-        for key, variant in list(owner._variants.items()):
+        for key, variant in list(getattr(owner, "_variants", {}).items()):
             if variant is last:
                 return owner, key, variant, None
             for shapes, exact in list(variant[0].__dict__.get("exact_variants", {}).items()):
