@@ -304,3 +304,90 @@ def test_ufunc_without_output_argument_still_works():
         return np.sum(np.add(x, 1.0) * np.clip(x, 0.0, 1.0)) + np.sum(np.cumsum(x, 0))
     x = np.array([0.2, 0.5, 1.5])
     assert_close(tg.grad(f)(x), fd_grad(f, (x,)), "no out")
+
+
+# ------------------------------------------- crashes: `while a and b` + break, early returns
+
+def while_and_break(x):
+    s = np.sum(x)
+    while s < 10.0 and s > 0.0:
+        s = s * 2.0
+        if s > 5.0:
+            break
+    return s
+
+
+def while_and_counter_break(x):
+    s = 0.0
+    i = 0
+    while i < 5 and s < 2.0:
+        s = s + np.sum(x) * np.sum(x)
+        i = i + 1
+        if s > 1.0:
+            break
+    return s
+
+
+def while_or_break_in_else(x):
+    s = np.sum(x)
+    k = 0
+    while k < 3 or s < 0.0:
+        k = k + 1
+        if k > 1:
+            s = s * s
+            break
+        else:
+            s = s + 1.0
+    return s
+
+
+@pytest.mark.parametrize("func", [while_and_break, while_and_counter_break,
+                                  while_or_break_in_else])
+def test_while_with_boolean_test_left_through_break(func):
+    x = np.array([0.3, 0.5, 0.7])
+    check_all_modes(func, x, func(x), jax=False)
+
+
+def early_return_in_nested_if(x, a, b):
+    if a > 0:
+        if b > 0:
+            return np.sum(x)
+    x = x * 2.0
+    return np.sum(x)
+
+
+def early_return_then_reassign_twice(x, a, b):
+    y = x * 1.5
+    if a > 0:
+        if b > 0:
+            return np.sum(y)
+        y = y * 4.0
+    y = y * 2.0
+    y = np.sin(y)
+    return np.sum(y)
+
+
+def early_return_in_elif(x, a, b):
+    if a > 0:
+        if b > 0:
+            return x[0]
+        elif b < 0:
+            x = x * 2.0
+            return x[1]
+    x = -x
+    return x[2]
+
+
+@pytest.mark.parametrize("func", [early_return_in_nested_if, early_return_then_reassign_twice,
+                                  early_return_in_elif])
+@pytest.mark.parametrize("a, b", [(1, 1), (1, -1), (1, 0), (0, 1)])
+def test_early_return_in_nested_if_then_reassignment(func, a, b):
+    x = np.array([0.3, -0.5, 0.7])
+    value = func(x, a, b)
+    expected = fd_grad(func, (x, a, b))
+    v, g = tg.value_and_grad(func)(x, a, b)
+    assert v == pytest.approx(value, abs=1e-12)
+    assert_close(g, expected, "value_and_grad")
+    v, d = tg.jvp(func)(x, a, b, np.array([1.0, -2.0, 0.5]))
+    assert v == pytest.approx(value, abs=1e-12)
+    assert d == pytest.approx(float(expected @ np.array([1.0, -2.0, 0.5])), abs=1e-6)

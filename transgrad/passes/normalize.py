@@ -79,9 +79,11 @@ class Normalizer:
                     "generated code uses", arg, hint=f"rename the parameter `{arg.id}`")
             self.current[arg.id] = arg.id
             self.defined.add(arg.id)
-        body = lift_returns(tree.body, self.fresh("result", multi=True),
-                            self.fresh("returned", multi=True))
-        for stmt in restructure_jumps(body):
+        body = restructure_jumps(lift_returns(tree.body, self.fresh("result", multi=True),
+                                              self.fresh("returned", multi=True)))
+        # statements after an early return or a jump now sit in branches: keep their names
+        self.multi |= assigned_in_compound(body)
+        for stmt in body:
             self.origin = stmt
             self.visit_stmt(stmt)
         new = gast.FunctionDef(name=tree.name, args=clone(tree.args), body=self.body,
@@ -231,9 +233,10 @@ class Normalizer:
         cond = self.fresh("cond", multi=True)
         self.assign_temp(cond, self.expr(stmt.test))
         body = self.block(stmt.body)
-        outer, self.body = self.body, body
+        outer, self.body = self.body, []
         self.assign_temp(cond, self.expr(stmt.test))
-        self.body = outer
+        retest, self.body = self.body, outer
+        _extend_open_paths(body, retest)
         self.finish_loop(gast.While(test=_load(cond), body=body, orelse=[]), stmt)
 
     def visit_stmt(self, stmt):
@@ -552,10 +555,11 @@ class Normalizer:
             body[-1] = gast.copy_location(gast.Assign(
                 targets=[_store(result)], value=body[-1].value or gast.Constant(
                     value=None, kind=None), type_comment=None), body[-1])
+        body = restructure_jumps(body)
         self.multi |= assigned_in_compound(body)
         self.inlining.append(fn.name)
         outer_origin = self.origin
-        for stmt in restructure_jumps(body):
+        for stmt in body:
             self.origin = stmt
             self.visit_stmt(stmt)
         self.origin = outer_origin
@@ -599,6 +603,26 @@ def _store(name):
 
 def _load(name):
     return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _extend_open_paths(body, stmts):
+    """Append ``stmts`` (a while loop's test, evaluated again) to every path through the
+    normalized loop ``body`` that does not end in ``break``: after ``restructure_jumps`` a
+    jump ends its path, so the paths that break go through the last ``if`` of a block."""
+    if body and isinstance(body[-1], gast.Break):
+        return
+    last = body[-1] if body else None
+    if isinstance(last, gast.If) and any(isinstance(n, gast.Break)
+                                         for n in _walk_loop_body([last])):
+        _extend_open_paths(last.body, stmts)
+        if not last.orelse:
+            last.orelse = [clone(s) for s in stmts]
+        else:
+            _extend_open_paths(last.orelse, [clone(s) for s in stmts])
+        return
+    if len(body) == 1 and isinstance(body[0], gast.Pass):
+        body.clear()
+    body.extend(stmts)
 
 
 def _walk_loop_body(stmts):
