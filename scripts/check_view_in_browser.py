@@ -83,7 +83,8 @@ PROBE_TAIL = """<script>
     check("hover highlights the adjoint block",
       deriv.querySelectorAll(".tg-line.tg-hl").length >= 2);
     target.dispatchEvent(new MouseEvent("mouseover", {bubbles: true}));
-    check("hover on the original highlights the block", link.parentNode.classList.contains("tg-hl"));
+    check("hover on the original highlights the block",
+      link.parentNode.classList.contains("tg-hl"));
     link.click();
     check("click pins both sides", target.classList.contains("tg-pin") &&
       link.parentNode.classList.contains("tg-pin"));
@@ -144,7 +145,8 @@ def chromium():
 def _run(binary, args, timeout=120):
     command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                "--disable-extensions", "--disable-dev-shm-usage", "--mute-audio"] + args
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def console_errors(stderr):
@@ -165,7 +167,7 @@ def check(page_html, workdir, screenshot=None, pin_line=None, binary=None, windo
     probe_path.write_text(probe, encoding="utf-8")
     result = _run(binary, ["--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000",
                            "--dump-dom", probe_path.as_uri()])
-    match = re.search(r'<pre id="tg-check">(.*?)</pre>', result.stdout, re.S)
+    match = re.search(r'<pre id="tg-check">(.*?)</pre>', result.stdout, re.DOTALL)
     if match is None:
         return False, {"error": "the probe wrote nothing", "stderr": result.stderr[-2000:]}
     import html
@@ -178,7 +180,8 @@ def check(page_html, workdir, screenshot=None, pin_line=None, binary=None, windo
             page_html.replace("</body>", PIN % pin_line + "</body>", 1)
         shot_path = workdir / "view_screenshot.html"
         shot_path.write_text(shown, encoding="utf-8")
-        _run(binary, ["--hide-scrollbars", f"--window-size={window}", "--force-device-scale-factor=1",
+        _run(binary, ["--hide-scrollbars", f"--window-size={window}",
+                      "--force-device-scale-factor=1",
                       f"--screenshot={pathlib.Path(screenshot).resolve()}", shot_path.as_uri()])
         report["screenshot"] = str(screenshot)
         ok = ok and pathlib.Path(screenshot).is_file() \

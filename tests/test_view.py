@@ -16,7 +16,7 @@ from transgrad.__main__ import main as cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
-from quickstart import loss  # noqa: E402
+from quickstart import loss
 
 rng = np.random.default_rng(0)
 SHAPES = [(8, 32), (32, 1), (256, 8), (256, 1)]
@@ -145,7 +145,7 @@ def test_pygments_highlighting_and_plain_fallback(monkeypatch):
     assert '<span class="k">' not in plain and ".tg-code .k{" not in plain
     text = re.sub(r"<[^>]+>", "", plain)
     assert "bt1 = bh * ((t1 &gt; 0.0) + tie)" in text      # escaped, not highlighted
-    for label, html in panels_of(plain).items():
+    for html in panels_of(plain).values():
         assert html.count("tg-pane tg-") == 2
         assert check_links(html, re.sub(r"<[^>]+>", "", html).replace("&gt;", ">"))
 

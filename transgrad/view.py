@@ -315,7 +315,7 @@ def _describe_key(d, key):
     pattern, classes, param_ranks = key
     params = _params(d.func)
     parts = []
-    numbers = set(i for i, s in enumerate(pattern or ()) if s)
+    numbers = {i for i, s in enumerate(pattern or ()) if s}
     for i, ndim in param_ranks:
         parts.append(f"{_name(params, i)} " + ("a Python number" if i in numbers
                                                else f"{ndim}-d"))
@@ -422,9 +422,9 @@ def error_code(error, context=40):
     outer = None
     for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                and node.lineno <= lineno <= node.end_lineno:
-            if outer is None or node.lineno < outer.lineno:
-                outer = node
+                and node.lineno <= lineno <= node.end_lineno \
+                and (outer is None or node.lineno < outer.lineno):
+            outer = node
     if outer is not None:
         start = min([outer.lineno] + [d.lineno for d in outer.decorator_list])
         end = outer.end_lineno
