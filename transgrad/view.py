@@ -101,10 +101,16 @@ def collect(obj, jax=None):
     if isinstance(obj, GradientFunction):
         return _title(obj), "", derivative_panels(obj, jax)
     if isinstance(obj, _Derived):
-        inner = obj._last or obj._derivatives()[0]
-        panels = derivative_panels(inner, jax, prefix=f"{inner.mode}: ")
-        subtitle = (f"It calls the generated {inner.mode.upper()} {inner.__name__} shown here"
-                    + (f"; {obj.__name__} differentiates the gradient "
+        inners = obj._derivatives()
+        inner = obj._last or inners[0]
+        panels = []
+        for each in inners:   # tg.jacfwd with a tuple wrt: one JVP per argument
+            names = ", ".join(_name(_params(each.func), i) for i in each.wrt_indices)
+            panels += derivative_panels(each, jax, prefix=f"{each.mode}: " if len(inners) == 1
+                                        else f"{each.mode} ({names}): ")
+        subtitle = (f"The code it runs: the generated {inner.mode.upper()} {inner.__name__} "
+                    f"(tabs '{inner.mode}: ...')"
+                    + (f", the forward derivative of the generated gradient "
                        f"{obj.grad.__name__} (tabs 'grad: ...')" if hasattr(obj, "grad")
                        else "") + ".")
         if isinstance(getattr(obj, "grad", None), GradientFunction):
