@@ -158,6 +158,20 @@ def unstore(c, g, idx):
     return _scatter_add(np.zeros(np.shape(g), dtype=np.result_type(c, g, 0.0)), idx, c)
 
 
+def copy_of(x):
+    """``x.copy()``: a new array for an array, a new list (holding the same elements) for a
+    list, as the method of ``x``'s own type gives."""
+    return x.copy()
+
+
+def list_vjp(g, iterable):
+    """Cotangent of ``iterable`` in ``list(iterable)``: the list's own for a list or tuple,
+    its entries stacked into the array's shape for an array (a list of its rows)."""
+    if isinstance(iterable, (list, tuple)) or not isinstance(g, (list, tuple)):
+        return g
+    return np.stack(g)
+
+
 def copy_value(x):
     """A copy of ``x`` that later in-place updates of its source cannot change."""
     return x.copy() if hasattr(x, "copy") else x

@@ -1,38 +1,537 @@
 """Reject in-place updates that another name could observe (an analysis).
 
-The reverse pass treats every name as its own value. An array updated in place
-(``y[i] = v``) breaks that if another name shares its memory, so such programs raise
+The reverse pass treats every name as its own value. An update in place (``y[i] = v``, an
+augmented ``z += v`` on an array, ``values.append(v)`` on a list) breaks that if another
+name that is read later shares the updated memory, so such programs raise
 ``TransformError`` instead of getting a wrong derivative::
 
     y = np.zeros((2, 3))
     row = y[1]           # a view of y
-    row[0] = x           # TransformError: `row` may share memory with `y` ...
+    row[0] = x           # TransformError at `row = y[1]`: `row` may share memory with `y`
+
+The analysis follows the program's flow (branches joined, loops to a fixed point) and knows
+which values may share memory and which cannot:
+
+* sharing: ``z = y``; basic slices and other views (``y[1:]``, ``.T``, ``reshape``...); an
+  element read from a list, tuple or object; a list holding an array (``out.append(y)``);
+  whatever a call into a user function returns (it may return its argument);
+* never sharing: numbers (an augmented ``s += b`` on a number makes a new number), the
+  results of arithmetic and of numpy functions that allocate, fancy indexing with a list
+  display, copies (``.copy()``, ``list(a)``, ``np.array``).
+
+An update is refused only where a name sharing the memory is read after it. The message
+names the user's variables (not normalization's temporaries) and points at the line where
+the memory became shared.
 """
 
+import math
 import operator
+import re
 
+import gast
 import numpy as np
 
 from .. import ir, runtime
-from .activity import assignments
+from ..rules import is_nondifferentiable, lookup_vjp
 
+_OPTIONAL_VIEWS = ("permute_dims", "matrix_transpose", "unstack")
 VIEWS = {operator.getitem, np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims,
          np.swapaxes, np.moveaxis, np.broadcast_to, np.diagonal, np.asarray, np.atleast_1d,
-         np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud, ir.COPY}
-# primitives whose result holds a reference to the operand itself (`z = y`, a list of arrays)
-REFERENCES = (ir.COPY, ir.PACK, runtime.append)
+         np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud, np.split, np.array_split,
+         np.hsplit, np.vsplit, np.dsplit, np.rot90, np.ascontiguousarray, np.asfortranarray,
+         np.asanyarray, np.require, np.real, np.imag, np.diag, np.broadcast_arrays,
+         *(getattr(np, n) for n in _OPTIONAL_VIEWS if hasattr(np, n))}
+# shallow copies of a container: a new list holding the same elements
+CONTAINER_COPIES = {list, tuple}
+# full reductions of an array give a numpy scalar, which never changes in place
+REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+              np.linalg.norm, np.vdot, np.trace, np.median, np.average, np.ptp}
+NUMBER_FUNCTIONS = {float, int, bool, len, complex, str, round, range, runtime.item, np.ndim,
+                    np.size, np.shape}   # (a range never changes either)
+# functions of numbers that give numbers (on arrays they give arrays)
+OF_NUMBERS = {abs, max, min, sum, pow, divmod}
+NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
 HINT = "take a copy first (`.copy()` or `np.array(...)`), so the update has one owner"
+_GENERATED = re.compile(r"^(t|result|returned|cond|steps|trips|tape|value|stack)\d*$")
 
 
-def _source_names(stmt):
-    """The names whose memory ``stmt``'s target may share (views, copies of the reference,
-    containers that hold the array)."""
-    prim = ir.primitive(stmt.value)
-    if prim.func in VIEWS and prim.args:
-        return ir.operand_names(prim.args[0])
-    if prim.func is ir.PACK or prim.func is runtime.append:
-        return [n for a in prim.args for n in ir.operand_names(a)]
+class _State:
+    """What may share memory at one point of the program.
+
+    ``full``: pairs of names that may share memory (the same object, or views of one array);
+    ``elem``: ``(element, container)``: the element's value is held by the container (a list
+    changed in place is not seen through its elements, an array changed in place is seen
+    through the containers holding it); ``origin``: pair -> the statement that made it;
+    ``numbers``: names that certainly hold numbers (or strings, None); ``lists``: names that
+    certainly hold a Python list; ``containers``: lists and tuples; ``number_items``:
+    containers whose elements are all numbers."""
+
+    __slots__ = ("full", "elem", "origin", "numbers", "lists", "containers", "number_items",
+                 "dead")
+
+    def __init__(self):
+        self.full, self.elem, self.origin = set(), set(), {}
+        self.numbers, self.lists, self.containers, self.number_items = set(), set(), set(), set()
+        self.dead = False   # after break/continue/return: no path reaches here
+
+    def copy(self):
+        new = _State()
+        new.full, new.elem, new.origin = set(self.full), set(self.elem), dict(self.origin)
+        new.numbers, new.lists = set(self.numbers), set(self.lists)
+        new.containers, new.number_items = set(self.containers), set(self.number_items)
+        new.dead = self.dead
+        return new
+
+    @staticmethod
+    def join(states):
+        live = [s for s in states if not s.dead]
+        if not live:
+            dead = _State()
+            dead.dead = True
+            return dead
+        out = live[0].copy()
+        for s in live[1:]:
+            out.full |= s.full
+            out.elem |= s.elem
+            for pair, stmt in s.origin.items():
+                out.origin.setdefault(pair, stmt)
+            out.numbers &= s.numbers
+            out.lists &= s.lists
+            out.containers &= s.containers
+            out.number_items &= s.number_items
+        return out
+
+    def same(self, other):
+        return (self.dead == other.dead and self.full == other.full and self.elem == other.elem
+                and self.numbers == other.numbers and self.lists == other.lists
+                and self.containers == other.containers
+                and self.number_items == other.number_items)
+
+    def related(self, name):
+        """(names sharing memory with ``name``, its containers, its elements)."""
+        shared = {next(iter(p - {name})) for p in self.full if name in p and len(p) == 2}
+        holders = {c for e, c in self.elem if e == name}
+        items = {e for e, c in self.elem if c == name}
+        return shared, holders, items
+
+    def forget(self, name):
+        self.full = {p for p in self.full if name not in p}
+        self.elem = {p for p in self.elem if name not in p}
+        for kind in (self.numbers, self.lists, self.containers, self.number_items):
+            kind.discard(name)
+
+    def add_full(self, a, b, stmt):
+        if a != b:
+            pair = frozenset((a, b))
+            self.full.add(pair)
+            self.origin.setdefault(pair, stmt)
+
+    def add_elem(self, element, container, stmt):
+        if element != container:
+            self.elem.add((element, container))
+            self.origin.setdefault(frozenset((element, container)), stmt)
+
+    def origin_of(self, a, b):
+        return self.origin.get(frozenset((a, b)))
+
+
+class _Analysis:
+    def __init__(self, info, tree):
+        self.info = info
+        self.tree = tree
+        self.before = {}      # id(stmt) -> the state before it (joined over loop iterations)
+        self.live_after = {}  # id(stmt) -> the names that may be read after it
+        self._liveness(tree.body, set())
+        self.user_names = _user_names(info)
+
+    # --- liveness ------------------------------------------------------------------------
+    def _liveness(self, body, out, jumps=None):
+        """The names live before ``body`` when ``out`` are live after it; records the names
+        live after each statement. ``jumps``: (live at the loop's exit, live at its head)."""
+        live = set(out)
+        for stmt in reversed(body):
+            self.live_after[id(stmt)] = self.live_after.get(id(stmt), set()) | live
+            if isinstance(stmt, gast.Break):
+                live = set(jumps[0]) if jumps else set()
+            elif isinstance(stmt, gast.Continue):
+                live = set(jumps[1]) if jumps else set()
+            elif isinstance(stmt, gast.If):
+                live = (self._liveness(stmt.body, live, jumps)
+                        | self._liveness(stmt.orelse, live, jumps)
+                        | set(ir.names_in(stmt.test)))
+            elif isinstance(stmt, (gast.For, gast.While)):
+                exit_live = self._liveness(stmt.orelse, live, jumps) if stmt.orelse else live
+                test = stmt.test if isinstance(stmt, gast.While) else stmt.iter
+                targets = set(_names(stmt.target)) if isinstance(stmt, gast.For) else set()
+                head = set(exit_live) | set(ir.names_in(test))
+                while True:
+                    inner = self._liveness(stmt.body, head, (exit_live, head)) - targets
+                    again = head | inner
+                    if again == head:
+                        break
+                    head = again
+                live = head
+            elif isinstance(stmt, gast.Assign):
+                update = ir.set_item(stmt)
+                reads = set(ir.names_in(stmt.value))
+                if update is not None:
+                    live = live | reads | {update[0]} | set(ir.names_in(update[1]))
+                else:
+                    live = (live - set(ir.assigned(stmt))) | reads
+            elif isinstance(stmt, gast.Return):
+                live = set(ir.names_in(stmt.value)) if stmt.value is not None else set()
+            elif isinstance(stmt, gast.Expr):
+                live = live | set(ir.names_in(stmt.value))
+        return live
+
+    def read_later(self, name, stmt):
+        """Whether ``name`` may be read after ``stmt`` runs before it is bound again."""
+        return name in self.live_after.get(id(stmt), ())
+
+    # --- the flow ----------------------------------------------------------------------------
+    def run(self):
+        self.block(self.tree.body, _State(), [])
+
+    def block(self, body, state, jumps):
+        """The state after ``body``; ``jumps`` collects (kind, state) of break/continue."""
+        for stmt in body:
+            if state.dead:
+                return state
+            if isinstance(stmt, gast.If):
+                then = self.block(stmt.body, state.copy(), jumps)
+                other = self.block(stmt.orelse, state.copy(), jumps)
+                state = _State.join([then, other])
+            elif isinstance(stmt, (gast.For, gast.While)):
+                state = self.loop(stmt, state)
+            elif isinstance(stmt, (gast.Break, gast.Continue)):
+                jumps.append((type(stmt), state))
+                state = state.copy()
+                state.dead = True
+            elif isinstance(stmt, gast.Assign):
+                self.record(stmt, state)
+                state = self.assign(stmt, state)
+            elif isinstance(stmt, gast.Return):
+                self.record(stmt, state)
+        return state
+
+    def loop(self, stmt, entry):
+        head = entry
+        while True:
+            jumps = []
+            self.record(stmt, head)
+            inner = head.copy()
+            if isinstance(stmt, gast.For):
+                for target in _names(stmt.target):
+                    self.bind_element(inner, target, ir.operand_names(stmt.iter), stmt)
+            end = self.block(stmt.body, inner, jumps)
+            again = _State.join([head, end] + [s for kind, s in jumps
+                                                 if kind is gast.Continue])
+            if again.same(head):
+                break
+            head = again
+        exits = [head] + [s for kind, s in jumps if kind is gast.Break]
+        after = _State.join(exits)
+        return self.block(stmt.orelse, after, []) if stmt.orelse else after
+
+    def record(self, stmt, state):
+        seen = self.before.get(id(stmt))
+        self.before[id(stmt)] = state.copy() if seen is None else _State.join([seen, state])
+
+    # --- transfer functions --------------------------------------------------------------
+    def assign(self, stmt, state):
+        update = ir.set_item(stmt)
+        if update is not None:
+            return self.store(stmt, state, update[0])
+        targets = ir.assigned(stmt)
+        prim = ir.primitive(stmt.value)
+        new = state.copy()
+        if len(targets) > 1:   # a, b = t: each an element of t
+            sources = ir.operand_names(stmt.value)
+            made = []
+            for target in targets:
+                item = state.copy()
+                item.forget(target)
+                self.bind_element(item, target, sources, stmt, state)
+                made.append(item)
+            for target in targets:
+                new.forget(target)
+            for target, item in zip(targets, made):
+                new.full |= {p for p in item.full if target in p}
+                new.elem |= {p for p in item.elem if target in p}
+                new.origin.update({k: v for k, v in item.origin.items() if target in k})
+                for kind, kinds in ((new.numbers, item.numbers), (new.lists, item.lists),
+                                    (new.containers, item.containers),
+                                    (new.number_items, item.number_items)):
+                    if target in kinds:
+                        kind.add(target)
+            return new
+        target = targets[0]
+        func = prim.func
+        operands = [n for a in prim.args for n in ir.operand_names(a)]
+        new.forget(target)
+        if func is ir.COPY:
+            if isinstance(prim.args[0], gast.Constant):
+                new.numbers.add(target)
+            elif operands:
+                self.share(new, target, operands[0], state, stmt)
+        elif func is ir.PACK:
+            self.pack(new, target, prim.args, state, stmt,
+                      isinstance(stmt.value, gast.List))
+        elif func is runtime.append:
+            self.mutate_list(stmt, state, operands[0] if operands else None, "append")
+            if operands:
+                self.share(new, target, operands[0], state, stmt)
+                for item in operands[1:]:
+                    self.hold(new, target, item, state, stmt)
+                if not all(n in state.numbers for n in operands[1:]):
+                    new.number_items.discard(target)
+        elif getattr(stmt, "in_place_of", None) and stmt.in_place_of not in state.numbers \
+                and stmt.in_place_of in operands:
+            # `s += v` on an array (or a list): the same object, changed in place
+            self.mutate(stmt, state, stmt.in_place_of, "augmented")
+            self.share(new, target, stmt.in_place_of, state, stmt)
+        elif func is operator.getitem:
+            base = ir.operand_names(prim.args[0])
+            index = prim.args[1]
+            if base and base[0] in state.numbers:
+                new.numbers.add(target)
+            elif base and (base[0] in state.containers or not _basic(index)):
+                if base[0] in state.containers:
+                    if isinstance(index, gast.Slice):   # a[:] of a list: a new list
+                        self.copy_container(new, target, base[0], state, stmt)
+                    else:
+                        self.bind_element(new, target, base, stmt, state)
+                # else: fancy indexing copies
+            elif base:
+                self.share(new, target, base[0], state, stmt)
+        elif func is getattr:
+            attr = prim.args[1].value
+            base = ir.operand_names(prim.args[0])
+            if attr in NONDIFFERENTIABLE_ATTRIBUTES or (base and base[0] in state.numbers):
+                new.numbers.add(target)
+            elif base:
+                self.bind_element(new, target, base, stmt, state)
+        elif func is runtime.copy_of and operands and operands[0] not in state.containers:
+            pass   # an array's copy is a new array
+        elif func in CONTAINER_COPIES or func is runtime.copy_of:
+            if operands:
+                self.copy_container(new, target, operands[0], state, stmt)
+            new.containers.add(target)
+            if func is list or operands and operands[0] in state.lists:
+                new.lists.add(target)
+        elif func in VIEWS:
+            if operands and operands[0] not in state.numbers:
+                self.share(new, target, operands[0], state, stmt)
+        elif self.makes_number(func, prim, operands, state):
+            new.numbers.add(target)
+        elif not self.allocates(func):
+            # a user function, or a callable without a rule: it may return its arguments
+            for name in operands + [n for v in prim.kwargs.values()
+                                    for n in ir.operand_names(v)]:
+                if name not in state.numbers:
+                    self.share(new, target, name, state, stmt)
+        return new
+
+    @staticmethod
+    def allocates(func):
+        return lookup_vjp(func) is not None or is_nondifferentiable(func) \
+            or isinstance(func, np.ufunc) or func in (np.copy, np.array)
+
+    @staticmethod
+    def makes_number(func, prim, operands, state):
+        if func in NUMBER_FUNCTIONS or getattr(func, "__module__", None) == "math":
+            return True
+        all_numbers = all(n in state.numbers for n in operands) and all(
+            isinstance(a, (gast.Name, gast.Constant)) for a in prim.args)
+        if all_numbers and (func in OF_NUMBERS or isinstance(func, np.ufunc)
+                            or getattr(func, "__module__", None) == "_operator"):
+            return True
+        if func in REDUCTIONS and len(prim.args) == 1 and not prim.kwargs:
+            return True   # a numpy scalar (of an array; of a number, a number)
+        return False
+
+    def share(self, new, target, source, state, stmt):
+        """``target`` names the same memory as ``source``."""
+        if source in state.numbers:
+            new.numbers.add(target)
+            return
+        shared, holders, items = state.related(source)
+        new.add_full(target, source, stmt)
+        for m in shared:
+            new.add_full(target, m, stmt)
+        for c in holders:
+            new.add_elem(target, c, stmt)
+        for e in items:
+            new.add_elem(e, target, stmt)
+        for kind, kinds in ((new.lists, state.lists), (new.containers, state.containers),
+                            (new.number_items, state.number_items)):
+            if source in kinds:
+                kind.add(target)
+
+    def hold(self, new, container, item, state, stmt):
+        """``container`` holds ``item`` (and so whatever shares its memory)."""
+        if item in state.numbers:
+            return
+        shared, holders, items = state.related(item)
+        new.add_elem(item, container, stmt)
+        for m in shared:
+            new.add_elem(m, container, stmt)
+        for e in items:
+            new.add_elem(e, container, stmt)
+
+    def pack(self, new, target, elts, state, stmt, is_list):
+        new.containers.add(target)
+        if is_list:
+            new.lists.add(target)
+        numbers = True
+        for elt in elts:
+            if isinstance(elt, gast.Constant):
+                continue
+            for item in ir.operand_names(elt):
+                self.hold(new, target, item, state, stmt)
+                numbers = numbers and item in state.numbers
+            if isinstance(elt, (gast.Tuple, gast.List)) or not ir.operand_names(elt):
+                numbers = numbers and isinstance(elt, gast.Constant)
+        if numbers:
+            new.number_items.add(target)
+
+    def copy_container(self, new, target, source, state, stmt):
+        """``list(a)``, ``a[:]``: a new container holding ``a``'s elements."""
+        if source in state.numbers:
+            return
+        shared, holders, items = state.related(source)
+        for e in items:
+            new.add_elem(e, target, stmt)
+        if source not in state.containers:   # list(array) holds views of its rows
+            self.hold(new, target, source, state, stmt)
+        if source in state.number_items:
+            new.number_items.add(target)
+
+    def bind_element(self, new, target, sources, stmt, state=None):
+        """``target`` is an element of ``sources[0]`` (``t[0]``, ``a, b = t``, a loop over
+        ``t``, an attribute of an object)."""
+        state = state or new
+        if not sources:
+            return
+        source = sources[0]
+        if source in state.numbers or source in state.number_items:
+            new.numbers.add(target)
+            return
+        if source not in state.containers:   # an array's row, or a user object's attribute
+            self.share(new, target, source, state, stmt)
+            return
+        shared, holders, items = state.related(source)
+        new.add_elem(target, source, stmt)
+        for m in shared:
+            new.add_elem(target, m, stmt)
+        for c in holders:
+            new.add_elem(target, c, stmt)
+        for e in items:
+            new.add_full(target, e, stmt)
+
+    def store(self, stmt, state, array):
+        """``y[i] = v``: a list's slot or an array's elements change."""
+        new = state.copy()
+        value = ir.operand_names(stmt.value)
+        if array in state.lists:
+            self.mutate_list(stmt, state, array, "store")
+            for item in value:
+                self.hold(new, array, item, state, stmt)
+            if not (all(n in state.numbers for n in value)
+                    and (value or isinstance(stmt.value, gast.Constant))):
+                new.number_items.discard(array)
+        else:
+            self.mutate(stmt, state, array, "store")
+        return new
+
+    # --- the checks ----------------------------------------------------------------------
+    def mutate(self, stmt, state, name, kind):
+        """An array changes in place: every name sharing it, or holding it, sees that."""
+        self.pending.append((stmt, name, kind, False))
+
+    def mutate_list(self, stmt, state, name, kind):
+        """A list changes in place: names of the same list and containers holding it see
+        that; its elements do not."""
+        if name is not None:
+            self.pending.append((stmt, name, kind, True))
+
+    def check(self):
+        for stmt, name, kind, is_list in self.pending:
+            state = self.before[id(stmt)]
+            shared, holders, items = state.related(name)
+            observers = shared | holders | (set() if is_list else items)
+            successor = ir.assigned(stmt)
+            for other in sorted(observers, key=lambda n: (not self.is_user(n), n)):
+                if other in successor or not self.read_later(other, stmt):
+                    continue
+                relation = "same" if other in shared else "holder" if other in holders \
+                    else "item"
+                raise self.error(stmt, state, name, other, kind, relation)
+
+    def is_user(self, name):
+        return self.display(name) is not None
+
+    def display(self, name):
+        """The user's name for ``name`` (``s`` for its renamed version ``s_1``), or None for a
+        temporary of normalization."""
+        if name in self.user_names and not _GENERATED.match(name):
+            return name
+        stem = re.sub(r"_\d+$", "", name)
+        if stem != name and stem in self.user_names:
+            return stem
+        return None
+
+    def error(self, stmt, state, name, other, kind, relation):
+        origin = getattr(state.origin_of(name, other), "origin", None) or stmt.origin
+        line = stmt.origin.lineno
+        shown = self.display(name) or "a value"
+        other_shown = self.display(other)
+        other_text = f"`{other_shown}`" if other_shown else "another value"
+        where = "" if origin is stmt.origin else f" (line {line})"
+        seen = {"same": "is the same list", "holder": "holds it",
+                "item": "is an element of it"}[relation]
+        if kind in ("append", "store") and relation != "item" and name in state.lists:
+            change = "`.append`" if kind == "append" else "a store"
+            message = f"`{shown}` is changed in place by {change}{where}, and {other_text} {seen}"
+            copy = f"`{shown} = list({other_shown})`" if other_shown else "`list(...)`"
+            hint = f"take a copy so each list has one name: {copy}"
+        elif kind == "augmented":
+            seen = {"same": "shares its memory", "holder": "holds it",
+                    "item": "is an element of it"}[relation]
+            message = (f"`{shown}` is updated in place by an augmented assignment{where}, and "
+                       f"{other_text} {seen}")
+            hint = (f"write `x = x + y` (here `{shown} = {shown} + ...`: a new array), or take "
+                    f"a copy first (`.copy()`)")
+        else:
+            seen = {"same": "may share its memory", "holder": "holds it",
+                    "item": "is an element of it"}[relation]
+            message = f"`{shown}` is updated in place{where}, and {other_text} {seen}"
+            hint = HINT
+        return self.info.error(message, origin, hint=hint)
+
+
+def _names(target):
+    if isinstance(target, gast.Name):
+        return [target.id]
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return [n for e in target.elts for n in _names(e)]
     return []
+
+
+def _basic(index):
+    """An index that selects a view (not a list display, which is fancy indexing)."""
+    if isinstance(index, gast.Tuple):
+        return all(_basic(e) for e in index.elts)
+    return not isinstance(index, gast.List)
+
+
+def _user_names(info):
+    """The identifiers in the user's source of the function."""
+    tree = info.tree
+    first = getattr(tree, "lineno", 1) or 1
+    last = getattr(tree, "end_lineno", None) or len(info.lines)
+    text = "\n".join(info.line(n) for n in range(first, last + 1))
+    return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
 def check_in_place_updates(info, tree):
@@ -43,69 +542,10 @@ def check_in_place_updates(info, tree):
     built."""
     if info.generated:
         return
-    statements = list(assignments(tree.body))
-    _check_augmented(info, statements)
-    updated = {ir.set_item(s)[0] for s in statements if ir.set_item(s) is not None}
-    if not updated:
-        return
-    for stmt in statements:
-        targets = ir.assigned(stmt)
-        func = ir.primitive(stmt.value).func
-        for source in _source_names(stmt):
-            if not targets or source == targets[0]:
-                continue
-            if targets[0] in updated and func not in (ir.PACK, runtime.append):
-                # updating a view or another name of `source` (a new list only holds refs)
-                shared, other = targets[0], source
-            elif source in updated and func in REFERENCES:   # `z = y`, `out.append(y)`
-                shared, other = source, targets[0]
-            else:
-                continue
-            raise info.error(f"`{shared}` is updated in place, and `{other}` may share its "
-                             f"memory", stmt.origin, hint=HINT)
-    _check_stale_views(info, statements, updated)
+    analysis = _Analysis(info, tree)
+    analysis.pending = []
+    analysis.run()
+    analysis.check()
 
 
-def _check_augmented(info, statements):
-    """``x += y`` is differentiated as ``x = x + y``. On an array numpy updates it in place,
-    which another name for the same array would see: reject that case."""
-    augmented = {s.in_place_of: s for s in statements if getattr(s, "in_place_of", None)}
-    if not augmented:
-        return
-    for stmt in statements:
-        targets = ir.assigned(stmt)
-        func = ir.primitive(stmt.value).func
-        sources = _source_names(stmt)
-        shared = [n for n in sources if n in augmented and func in REFERENCES] + \
-            [t for t in targets if t in augmented and sources and func in VIEWS]
-        if shared:
-            update = augmented[shared[0]]
-            raise info.error(
-                f"`{shared[0]}` is updated in place by an augmented assignment (line "
-                f"{update.origin.lineno}) and shares its memory with another name here",
-                stmt.origin, hint="write `x = x + y` (a new array), or take a copy first")
-
-
-def _check_stale_views(info, statements, updated):
-    """A view taken from an array, read after a later in-place update of that array."""
-    order = {id(s): i for i, s in enumerate(statements)}
-    for stmt in statements:
-        prim = ir.primitive(stmt.value)
-        targets = ir.assigned(stmt)
-        if prim.func is not operator.getitem or not targets:
-            continue
-        base = ir.operand_names(prim.args[0])
-        if not base or base[0] not in updated:
-            continue
-        view, start = targets[0], order[id(stmt)]
-        stores = [order[id(s)] for s in statements if ir.set_item(s) is not None
-                  and ir.set_item(s)[0] == base[0] and order[id(s)] > start]
-        if not stores:
-            continue
-        for later in statements[min(stores) + 1:]:
-            if view in ir.assigned(later) and view not in ir.names_in(later.value):
-                break   # redefined before any stale read
-            if view in ir.names_in(later.value):
-                raise info.error(
-                    f"`{view}` is read from `{base[0]}`, which is then updated in place: if "
-                    f"`{view}` is a view it changes too", stmt.origin, hint=HINT)
+_ = math   # math functions are recognized by their module

@@ -27,7 +27,7 @@ METHODS = {name: getattr(np, name) for name in (
     "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "dot", "clip",
     "squeeze", "ravel", "argmax", "argmin", "argsort", "any", "all", "round", "trace",
     "diagonal", "repeat", "swapaxes", "nonzero", "conj")}
-METHODS.update(copy=np.copy, flatten=np.ravel, reshape=np.reshape, transpose=np.transpose,
+METHODS.update(copy=runtime.copy_of, flatten=np.ravel, reshape=np.reshape, transpose=np.transpose,
                astype=runtime.astype, item=runtime.item)
 VARARG_METHODS = {"reshape", "transpose"}   # x.reshape(2, 3) == np.reshape(x, (2, 3))
 ATTRIBUTES = {"T": np.transpose, "shape": np.shape, "ndim": np.ndim, "size": np.size}

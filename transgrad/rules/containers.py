@@ -1,8 +1,22 @@
 """Rules for building Python containers in differentiated code (``values.append(v)``)."""
 
 from .. import runtime
+from .. import runtime as tgr
 from .registry import Sample, vjp
 from .specs import A
+
+
+@vjp(runtime.copy_of, samples=[Sample((A(3, 2),)), Sample(([A(3), A(3)],))])
+def copy_of(g, ans, x):
+    """``x.copy()`` of an array or a list: the cotangent passes through (a one-tuple: a
+    list's cotangent may itself be a sequence)."""
+    return (g,)
+
+
+@vjp(list, tuple, samples=[Sample(([A(3), A(3)],)), Sample((A(2, 3),))])
+def list_copy(g, ans, iterable):
+    """``list(a)``, ``tuple(a)``: the same elements (an array's rows), the same cotangent."""
+    return (tgr.list_vjp(g, iterable),)
 
 
 @vjp(runtime.append, samples=[Sample(([A(3), A(3)], A(3)))])

@@ -49,6 +49,7 @@ LINEAR_IN = {
     runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,), runtime.einsum_vjp: (0, 2),
     runtime.broadcast_tangent: (0,), runtime.restore_shape: (0,), runtime.join_parts: (0,),
     runtime.shaped_zero: (0,), runtime.stored_part: (0,), runtime.unstore: (0,),
+    runtime.copy_of: (0,), list: (0,), tuple: (0,), runtime.list_vjp: (0,),
     runtime.concatenate_parts: (0,), runtime.part_cotangent: (0,), runtime.sort_like: (0,),
     np.split: (0,), np.array_split: (0,), np.average: (0,),
 }
