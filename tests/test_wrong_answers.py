@@ -4,6 +4,8 @@ Every derivative is compared with central finite differences in float64 (``tests
 the refusals check the exact message and the line they name.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -202,3 +204,37 @@ def test_second_derivatives_through_repeated_stores():
     expected = (tg.grad(add_store_repeated_on_active)(X3 + 1e-6 * v)
                 - tg.grad(add_store_repeated_on_active)(X3 - 1e-6 * v)) / 2e-6
     assert_close(tg.hvp(add_store_repeated_on_active)(X3, v), expected, rtol=1e-4)
+
+
+# ------------------------------------------ every reverse rule has a forward twin
+
+# reverse rules with no forward rule, each with the reason (none at present)
+NO_FORWARD_RULE = {}
+
+
+def test_every_reverse_rule_has_a_forward_twin():
+    from transgrad.rules import all_rules
+    from transgrad.rules.forward import forward_kind
+    missing = sorted({rule.name for rule in all_rules() if not rule.user
+                      for primitive in rule.primitives
+                      if forward_kind(primitive) is None} - set(NO_FORWARD_RULE))
+    assert not missing, f"reverse rules without a forward rule: {missing}"
+
+
+def math_functions(x):
+    return (math.atanh(x / 2.0) + math.asinh(x) + math.acosh(x + 1.5) + math.log10(x + 1.0)
+            + math.log2(x + 1.0))
+
+
+def float_in_condition_and_value(x):
+    s = float(np.sum(x))
+    if float(x[0]) > 0.0:
+        s = s * 2.0
+    return s * x[1]
+
+
+@pytest.mark.parametrize("f, arg", [(math_functions, 0.4),
+                                    (float_in_condition_and_value, np.array([0.3, 0.7])),
+                                    (float_in_condition_and_value, np.array([-0.3, 0.7]))])
+def test_math_and_float_rules_in_both_modes(f, arg):
+    check_grad(f, (arg,))

@@ -21,6 +21,7 @@ import numpy as np
 from .. import runtime
 from .. import runtime as tgr
 from .registry import Rule, Sample, lookup_vjp
+from .scatter import index_add, index_update
 from .specs import SPD, A, P, W
 
 MULTILINEAR = {
@@ -49,7 +50,7 @@ LINEAR_IN = {
     runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,), runtime.einsum_vjp: (0, 2),
     runtime.broadcast_tangent: (0,), runtime.restore_shape: (0,), runtime.join_parts: (0,),
     runtime.shaped_zero: (0,), runtime.stored_part: (0,), runtime.unstore: (0,),
-    runtime.copy_of: (0,), list: (0,), tuple: (0,), runtime.list_vjp: (0,),
+    runtime.copy_of: (0,), list: (0,), tuple: (0,), runtime.list_vjp: (0,), float: (0,),
     runtime.concatenate_parts: (0,), runtime.part_cotangent: (0,), runtime.sort_like: (0,),
     np.split: (0,), np.array_split: (0,), np.average: (0,),
 }
@@ -60,7 +61,7 @@ LINEAR_IN = {
 SEQUENCE_LINEAR = {runtime.einsum_vjp: (2, 1)}
 # linear in the listed arguments together, not each separately: the tangent is f(dx, dy)
 JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1),
-                  runtime._scatter_set: (0, 2)}
+                  runtime._scatter_set: (0, 2), index_update: (0, 2), index_add: (0, 2)}
 # reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
 REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm, max,
               min}
@@ -192,6 +193,16 @@ def pad(g, ans, array, pad_width, mode="constant", constant_values=0):
 def sort(g, ans, a, axis=-1, kind=None, order=None):
     """The tangent sorted as ``a`` is (the transpose of the reverse rule's ``sort_vjp``)."""
     return tgr.sort_like(g, a, axis)
+
+
+@jvp(np.linalg.pinv, samples=[Sample((A(3, 2),)), Sample((A(2, 4),)), Sample((W(3),))])
+def pinv(g, ans, a, rcond=None, hermitian=False):
+    """Valid where the rank of ``a`` is constant: ``dP = -P dA P + P P^T dA^T (I - A P)
+    + (I - P A) dA^T P^T P``."""
+    p_t = np.swapaxes(ans, -1, -2)
+    g_t = np.swapaxes(g, -1, -2)
+    return (-(ans @ g @ ans) + (ans @ p_t) @ (g_t - (g_t @ a) @ ans)
+            + (g_t - ans @ (a @ g_t)) @ (p_t @ ans))
 
 
 @jvp(np.average, argnum=2, samples=[Sample((A(3, 4), 1, P(4))),

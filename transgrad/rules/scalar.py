@@ -6,9 +6,11 @@ or more scalars and, like ``np.max``, split the cotangent equally among ties.
 
 import math
 
+import numpy as np
+
 from .. import runtime as tgr
 from .registry import Sample, vjp
-from .specs import P, S
+from .specs import A, P, S
 
 _ANY = [Sample((S(),))]
 _POSITIVE = [Sample((S(0.5, 3.0),))]
@@ -89,6 +91,31 @@ def math_atan2(g, ans, y, x):
     return g_over_r2 * x, -g_over_r2 * y
 
 
+@vjp(math.asinh, samples=_ANY)
+def math_asinh(g, ans, x):
+    return g / math.sqrt(x ** 2 + 1)
+
+
+@vjp(math.acosh, samples=[Sample((S(1.1, 3.0),))])
+def math_acosh(g, ans, x):
+    return g / math.sqrt(x ** 2 - 1)
+
+
+@vjp(math.atanh, samples=_UNIT)
+def math_atanh(g, ans, x):
+    return g / (1 - x ** 2)
+
+
+@vjp(math.log10, samples=_POSITIVE)
+def math_log10(g, ans, x):
+    return g / (x * math.log(10.0))
+
+
+@vjp(math.log2, samples=_POSITIVE)
+def math_log2(g, ans, x):
+    return g / (x * math.log(2.0))
+
+
 @vjp(math.sinh, samples=_ANY)
 def math_sinh(g, ans, x):
     return g * math.cosh(x)
@@ -124,6 +151,12 @@ def math_hypot(g, ans, x, y):
 def math_fabs(g, ans, x):
     """The derivative at 0 is 0, as for ``np.abs``."""
     return g * (1.0 * (x > 0) - 1.0 * (x < 0))
+
+
+@vjp(float, samples=[Sample((S(),)), Sample((A(),))])
+def builtin_float(g, ans, x):
+    """``float(x)`` of a number or a 0-d array: the cotangent, in ``x``'s shape."""
+    return np.reshape(g, np.shape(x))
 
 
 @vjp(max, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])

@@ -15,8 +15,8 @@ from .specs import A
 
 def index_update(a, index, values):
     """A copy of ``a`` with ``a[index] = values``. With an integer index that repeats a
-    position numpy keeps the last value written; the derivative then sends the cotangent to
-    every write (as PyTorch's ``index_put`` without ``accumulate``: avoid repeated indices)."""
+    position numpy keeps the last value written; the derivative follows it (the overwritten
+    writes get zero)."""
     out = np.array(a, copy=True)
     out[index] = values
     return out
@@ -30,10 +30,11 @@ def index_add(a, index, values):
 @vjp(index_update, broadcasting=True, samples=[
     Sample((A(5, 4), (slice(1, 3),), A(4)), wrt=(0, 2)),
     Sample((A(5, 4), np.array([True, False, True, False, False]), A(2, 4)), wrt=(0, 2)),
-    Sample((A(6), np.array([4, 0, 2]), A(3)), wrt=(0, 2))])
+    Sample((A(6), np.array([4, 0, 2]), A(3)), wrt=(0, 2)),
+    Sample((A(6), np.array([4, 0, 4, 1]), A(4)), wrt=(0, 2))])
 def index_update_vjp(g, ans, a, index, values):
     kept = tgr.add_at(np.zeros(np.shape(a)), index, 1.0) == 0
-    return g * kept, None, g[index]
+    return g * kept, None, tgr.stored_part(g, index)
 
 
 @vjp(index_add, broadcasting=True, samples=[
