@@ -238,3 +238,177 @@ def float_in_condition_and_value(x):
                                     (float_in_condition_and_value, np.array([-0.3, 0.7]))])
 def test_math_and_float_rules_in_both_modes(f, arg):
     check_grad(f, (arg,))
+
+
+# ------------------------------------------ aliasing: numbers are values, lists are shared
+
+def number_second_name(x):
+    a = float(np.sum(x))
+    s = a
+    s += 2.0
+    return s * a + np.sum(x)
+
+
+def unpacked_number(x):
+    d, e = (1.0, np.cos(1.0))
+    e *= 0
+    return np.sum(x) * e + d * np.sum(x)
+
+
+def unpacked_fresh_arrays(x):
+    d, c = x * 2.0, x * 3.0
+    c += 1.0
+    return np.sum(d * c)
+
+
+def swapped_in_loop(x):
+    e = np.sum(x)
+    s = 2.0 * e
+    for i in range(3):
+        e, s = s, e
+        s += 1.0
+    return e * s
+
+
+def accumulator_in_branch(x):
+    acc = 0.0
+    if x[0] > 0.0:
+        acc *= 1.0
+    acc += np.sum(x)
+    return acc * acc
+
+
+def augmented_with_conditional(x, c=True):
+    o = x * 1.0
+    o += (o if c else -o) / 2.0
+    return np.sum(o * o)
+
+
+def early_return_accumulator(x):
+    total = 0.0
+    for i in range(3):
+        total += x[i] * x[i]
+        if total > 0.5:
+            return total
+    return total
+
+
+def list_of_ints_stored(x):
+    r = [1, 2, 3]
+    n = 1
+    r0 = r[n]
+    r[n] = 5
+    return np.sum(x) * r0 * r[n]
+
+
+def early_return_element_or_accumulator(x):
+    m = np.outer(x, x)
+    if x[0] > 5.0:
+        return m[0, 0]
+    acc = 0.0
+    for i in range(2):
+        acc += m[i, i]
+    return acc
+
+
+def fancy_copy_updated(x):
+    v = x[[0, 1]]
+    v += 1.0
+    return np.sum(x * x) + np.sum(v * v)
+
+
+def list_copies_appended(x):
+    a = [x * 2.0]
+    b = list(a)
+    b.append(x * 3.0)
+    c = a[:]
+    c.append(x * 4.0)
+    d = a.copy()
+    d.append(x * 6.0)
+    a.append(x * 5.0)
+    return np.sum(np.stack(a) * np.stack(b) * np.stack(c) * np.stack(d))
+
+
+def held_then_rebound(x):
+    h = x * 1.0
+    outs = []
+    for i in range(2):
+        outs.append(h)
+        h = h * 2.0
+    h += 1.0
+    return np.sum(np.stack(outs)) + np.sum(h * h)
+
+
+@pytest.mark.parametrize("f", [number_second_name, unpacked_number, unpacked_fresh_arrays,
+                               swapped_in_loop, accumulator_in_branch,
+                               augmented_with_conditional, early_return_accumulator,
+                               list_of_ints_stored, early_return_element_or_accumulator,
+                               fancy_copy_updated, list_copies_appended, held_then_rebound])
+def test_no_false_refusal_where_nothing_is_shared(f):
+    check_grad(f, (X3,))
+
+
+def appended_through_second_name(x):
+    a = []
+    b = a
+    b.append(x * 2.0)
+    a.append(x * 3.0)
+    return np.sum(np.stack(a) * np.array([[1.0], [10.0]]))
+
+
+def view_updated_then_base_read(x):
+    v = x[1:]
+    v += 1.0
+    return np.sum(x * x)
+
+
+def base_updated_then_reshape_read(x):
+    y = x * 1.0
+    v = y.reshape(3, 1)
+    y += 1.0
+    return np.sum(v)
+
+
+def transpose_updated(x):
+    y = np.outer(x, x)
+    v = y.T
+    v *= 2.0
+    return np.sum(y)
+
+
+def held_array_updated(x):
+    h = x * 1.0
+    outs = []
+    for i in range(2):
+        outs.append(h)
+        h += 1.0
+    return np.sum(np.stack(outs))
+
+
+def swap_of_arrays_updated(x):
+    e = x * 1.0
+    s = e
+    e, s = s, e
+    s += 1.0
+    return np.sum(e * s)
+
+
+@pytest.mark.parametrize("f, line, words", [
+    (appended_through_second_name, "b = a",
+     ["`b` is changed in place by `.append`", "`a` is the same list", "`b = list(a)`"]),
+    (view_updated_then_base_read, "v = x[1:]",
+     ["`v` is updated in place by an augmented assignment", "`x` shares its memory"]),
+    (base_updated_then_reshape_read, "v = y.reshape(3, 1)", ["`y` is updated", "`v`"]),
+    (transpose_updated, "v = y.T", ["`v` is updated", "`y`"]),
+    (held_array_updated, "outs.append(h)", ["`h` is updated", "`outs` holds it"]),
+    (swap_of_arrays_updated, "e, s = s, e", ["`s` is updated", "`e`"])])
+def test_real_sharing_is_refused_naming_the_users_variables(f, line, words):
+    import inspect
+    with pytest.raises(tg.TransformError) as info:
+        tg.grad(f)(X3)
+    error = info.value
+    lines, first = inspect.getsourcelines(f)
+    assert error.lineno == first + next(k for k, text in enumerate(lines) if line in text)
+    for word in words:
+        assert word in str(error) or word in (error.hint or ""), (word, str(error))
+    assert not any(f"`{t}`" in str(error) for t in ("t1", "t2", "result1", "a_1", "b_1"))
