@@ -297,6 +297,11 @@ def match(g, x):
 
 def check_scalar_output(value, func_name):
     """Raise a clear error when ``tg.grad`` is asked for the gradient of a non-scalar."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TransformError(
+            f"tg.grad({func_name}) needs a number to differentiate, but {func_name} returned "
+            f"{type(value).__name__ if value is not None else 'None'}",
+            hint="return the scalar value to differentiate (a float or a 0-d float array)")
     if np.ndim(value) != 0 and np.size(value) != 1:
         raise TransformError(
             f"tg.grad({func_name}) needs a scalar output, but {func_name} returned a value of "
@@ -308,6 +313,96 @@ def check_scalar_output(value, func_name):
 
 
 
+
+
+def check_cotangent(g, value, func_name):
+    """Raise TransformError unless the cotangent ``g`` given to ``tg.vjp(f)`` fits the output
+    ``value`` of ``f``: the same structure (tuples, lists, dicts), the same shapes, a float
+    dtype (as ``jax.vjp`` asks)."""
+    if type(g) is np.ndarray and type(value) is np.ndarray and g.shape == value.shape \
+            and g.dtype.kind in "fc":
+        return
+    problem = _cotangent_problem(g, value)
+    if problem is not None:
+        raise TransformError(
+            f"the cotangent passed to tg.vjp({func_name}) does not fit the output of "
+            f"{func_name}: {problem}",
+            hint="pass a float cotangent with the output's structure and shapes, e.g. "
+                 "np.ones_like(f(*args)) (a tuple of them for a tuple output)")
+
+
+def _cotangent_problem(g, value, where="the output"):
+    if value is None or isinstance(value, (str, bytes)):
+        return f"{where} is {type(value).__name__ if value is not None else 'None'}, " \
+               f"not a number to differentiate"
+    if isinstance(value, dict):
+        if not isinstance(g, dict) or set(g) != set(value):
+            return f"{where} is a dict with the keys {sorted(value, key=repr)}; the cotangent " \
+                   f"is {_what(g)}"
+        for key in value:
+            problem = _cotangent_problem(g[key], value[key], f"{where}[{key!r}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, (tuple, list)):
+        if not isinstance(g, (tuple, list)) or len(g) != len(value):
+            return f"{where} is a {type(value).__name__} of {len(value)}; the cotangent is " \
+                   f"{_what(g)}"
+        for i, (part, v) in enumerate(zip(g, value)):
+            problem = _cotangent_problem(part, v, f"{where}[{i}]")
+            if problem:
+                return problem
+        return None
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is None and not isinstance(value, (int, float, complex)):
+        return None   # a user object: its fields are checked by the code that reads them
+    if isinstance(g, (tuple, list, dict)) or g is None or isinstance(g, (str, bytes)):
+        return f"{where} is {_what(value)}; the cotangent is {_what(g)}"
+    if np.shape(g) != np.shape(value):
+        return f"{where} has shape {np.shape(value)}; the cotangent has shape {np.shape(g)}"
+    kind = getattr(getattr(g, "dtype", None), "kind", None)
+    if kind is None:
+        kind = "b" if isinstance(g, bool) else "i" if isinstance(g, int) else "f"
+    value_kind = getattr(dtype, "kind", "f") if dtype is not None else (
+        "i" if isinstance(value, int) and not isinstance(value, bool) else "f")
+    if kind not in "fc" and value_kind in "fc":
+        return f"{where} is floating point; the cotangent is {_what(g)} (pass a float: 1.0, " \
+               f"not 1)"
+    return None
+
+
+def _what(value):
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, dict):
+        return f"a dict with the keys {sorted(value, key=repr)}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"an array of {value.dtype} with shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def rule_cotangent(c, x, primitive):
+    """The cotangent ``c`` that the user's rule (``tg.defvjp``) of ``primitive`` returned for the
+    argument ``x``, unbroadcast to ``x``'s shape; TransformError when it has a shape ``x``
+    does not broadcast to (so it is no cotangent of ``x`` at all)."""
+    if isinstance(c, float):   # a scalar (a zero adjoint) broadcasts against anything
+        return c
+    c_shape, x_shape = np.shape(c), np.shape(x)
+    if c_shape != x_shape:
+        try:
+            fits = np.broadcast_shapes(x_shape, c_shape) == tuple(c_shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise TransformError(
+                f"the derivative rule of `{primitive}` registered with tg.defvjp returned a "
+                f"cotangent of shape {tuple(c_shape)} for an argument of shape "
+                f"{tuple(x_shape)}",
+                hint="return one cotangent per argument, shaped like that argument (or like "
+                     "the output, where the argument was broadcast against others)")
+        c = unbroadcast(c, x_shape)
+    return c
 
 
 def matmul_vjp_left(g, x, y):

@@ -581,7 +581,10 @@ class ReverseBuilder:
                 f"{index + 1}", stmt.origin,
                 hint="wrap that argument in tg.stop_gradient if no derivative should flow")
         if isinstance(operand, gast.Name):
-            if rule.broadcasting and not self.same_shape(operand.id, result):
+            if getattr(rule, "user", False):   # tg.defvjp: check the shape the rule returns
+                output = tgr_call("rule_cotangent", output, name(operand.id),
+                                  gast.Constant(value=_describe(prim.func), kind=None))
+            elif rule.broadcasting and not self.same_shape(operand.id, result):
                 output = tgr_call("unbroadcast_to", output, name(operand.id))
             self.accumulate(operand.id, output)
             return
@@ -844,6 +847,9 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
         args.kwonlyargs.append(gast.Name(id=seed.id, ctx=gast.Param(), annotation=None,
                                          type_comment=None))
         args.kw_defaults.append(None)
+        body.append(gast.Expr(value=tgr_call(   # shape, dtype and structure against the output
+            "check_cotangent", name(seed.id), clone(ret_value),
+            gast.Constant(value=info.tree.name, kind=None))))
     else:
         seed = gast.Constant(value=1.0, kind=None)
         if not _certainly_scalar(tree, ret_value):
