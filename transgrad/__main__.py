@@ -39,7 +39,14 @@ def load_function(spec):
 
 
 def parse_wrt(text):
-    parts = [int(p) for p in text.split(",") if p.strip()]
+    """``"0"`` -> 0, ``"0,1"`` -> (0, 1); argparse reports anything else as a usage error."""
+    try:
+        parts = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        parts = []
+    if not parts:
+        raise argparse.ArgumentTypeError(
+            f"expected argument indices such as 0 or 0,1, got {text!r}")
     return parts[0] if len(parts) == 1 and "," not in text else tuple(parts)
 
 
@@ -63,7 +70,8 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("show", help="print the generated derivative of FILE.py:FUNC")
     show.add_argument("target", metavar="FILE.py:FUNC")
-    show.add_argument("--wrt", default="0", help="argument indices, e.g. 0 or 0,1")
+    show.add_argument("--wrt", default=0, type=parse_wrt,
+                      help="argument indices, e.g. 0 or 0,1")
     show.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
     show.add_argument("--backend", default="numpy", choices=["numpy", "jax"],
                       help="the array namespace of the generated code")
@@ -76,7 +84,8 @@ def main(argv=None):
                                                 "standalone module")
     export.add_argument("target", metavar="FILE.py:FUNC")
     export.add_argument("-o", "--output", required=True, help="the .py file to write")
-    export.add_argument("--wrt", default="0", help="argument indices, e.g. 0 or 0,1")
+    export.add_argument("--wrt", default=0, type=parse_wrt,
+                        help="argument indices, e.g. 0 or 0,1")
     export.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
     args = parser.parse_args(argv)
     func = load_function(args.target)
@@ -84,10 +93,10 @@ def main(argv=None):
     try:
         if args.command == "export":
             from .export import export as write_module
-            path = write_module(func, args.output, wrt=parse_wrt(args.wrt), mode=args.mode)
+            path = write_module(func, args.output, wrt=args.wrt, mode=args.mode)
             print(f"wrote {path} and {path.parent / 'transgrad_runtime.py'}")
         else:
-            derivative = entry(func, wrt=parse_wrt(args.wrt), backend=args.backend)
+            derivative = entry(func, wrt=args.wrt, backend=args.backend)
             if args.shapes is not None:
                 call_on_shapes(derivative, func, args.shapes)
             if args.html:
