@@ -305,3 +305,20 @@ def check_current(func, source, filename):
         f"the file, not the function", filename=filename, lineno=code.co_firstlineno,
         hint="reload the module (importlib.reload) or run the cell that defines the function "
              "again, then take its derivative")
+
+
+def check_callee_source(func, info, node):
+    """Raise TransformError at the call ``node`` in ``info``'s function when the called
+    Python function ``func`` has no readable source (defined by exec() or at a prompt): the
+    call site is the line the user can change."""
+    code = getattr(func, "__code__", None)
+    if code is None or code.co_filename.startswith("<transgrad-"):
+        return
+    try:
+        inspect.getsourcelines(code)
+    except (OSError, TypeError):
+        raise info.error(
+            f"cannot differentiate the call of {func.__qualname__}: its source cannot be read "
+            f"(it was defined in {code.co_filename}, line {code.co_firstlineno})", node,
+            hint="define the function in a .py file (or a notebook cell) and import it, or "
+                 "register a rule for it with @tg.defvjp") from None

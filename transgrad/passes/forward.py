@@ -253,6 +253,8 @@ class ForwardBuilder:
         except TransformError as error:
             raise self.info.error(str(error).splitlines()[0], stmt.origin,
                                   hint=error.hint) from None
+        from ..parse import check_callee_source
+        check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
         callee.resolved = forward_function(func, tuple(positions))
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())

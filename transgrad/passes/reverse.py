@@ -345,6 +345,8 @@ class ReverseBuilder:
                 or is_nondifferentiable(func) or not self.active.intersection(ir.assigned(stmt)):
             return None
         check_source_differentiable(func, "reverse-mode")   # a helper of generated code
+        from ..parse import check_callee_source
+        check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
         params = list(inspect.signature(func).parameters)
         offset = 0 if receiver is None else 1
         positions, operands = [], []
