@@ -184,6 +184,23 @@ def test_jax_tab_when_jax_imports():
     assert "JAX" not in [p.label for p in view.collect(d, jax=False)[2]]
 
 
+def test_forward_mode_lines_are_linked():
+    j = tg.jvp(loss, wrt=(0, 1))
+    args = quickstart_args()
+    j(*args, (np.ones(SHAPES[0]), np.ones(SHAPES[1])))
+    panel = view.collect(j, jax=False)[2][0]
+    lines = panel.derivative.text.split("\n")
+    linked = {lines[k].strip(): n for k, n in panel.primal.items()}
+    assert linked["t1 = x @ w1"] == linked["dt1 = x @ dw1"] == 12
+    assert linked["dh = dt1 * ((t1 > 0.0) + tie)"] == 12
+    assert linked["dout = dh @ w2 + h @ dw2"] == 13
+    assert linked["dt4 = np.mean(dt3)"] == 14
+    html = view.html(j, jax=False)
+    dout = next(k for k, line in enumerate(lines) if line.strip().startswith("dout ="))
+    numbers = re.findall(r'class="tg-line" data-tg="13"><span class="tg-ln">(\d+)</span>', html)
+    assert str(dout + 1) in numbers
+
+
 def test_higher_order_views():
     w, x = rng.normal(size=(3, 2)), rng.normal(size=(5, 3))
     h = tg.hvp(calls_helper)

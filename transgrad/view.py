@@ -156,6 +156,9 @@ def derivative_panels(d, jax=None, prefix=""):
         "The code for any kinds of arguments (what .source shows before the first call): "
         "what ranks decide is decided at run time.", function=general[0],
         primal=primal_lines(general)))
+    if d.mode == "jvp":   # forward mode keeps neither comments nor a tree: borrow links
+        for panel, kinds in zip(panels, ([key] if found else []) + [_GENERAL]):
+            panel.primal = forward_lines(d, kinds, panel.derivative.text)
     if d.backend == "numpy" and _want_jax(jax):
         like = (panels[-2] if found and key != _GENERAL else panels[-1])
         panels.append(_jax_panel(d, key, prefix, (like.derivative.text, like.primal)))
@@ -235,6 +238,51 @@ def primal_lines(variant, like=None):
         if k in mapping:
             found[k] = mapping[k]
     return found
+
+
+def forward_lines(d, key, source):
+    """{line: original line} for forward-mode code, from the reverse build for the same kinds
+    (mode "vjp"): statements of the same text as its forward sweep's, and each tangent
+    statement ``d<name> = ...`` by the line of ``<name>``. Empty where that build fails."""
+    from .api import build
+    pattern, classes, param_ranks = key
+    scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
+    try:
+        variant = build(d.func, d.wrt_indices, d.single, "vjp", scalars, classes, param_ranks,
+                        d.backend, d.loops)
+    except Exception:   # noqa: BLE001  (no reverse build: no links, nothing else lost)
+        return {}
+    reverse_lines = variant[1].split("\n")
+    texts, names = {}, {}
+    for k, n in primal_lines(variant).items():
+        texts.setdefault(_same(reverse_lines[k]), set()).add(n)
+        for name in _targets(reverse_lines[k]):
+            names.setdefault(name, set()).add(n)
+    found, latest = {}, {}   # latest: the line of each name's last assignment so far
+    for k, line in enumerate(source.split("\n")[1:], 1):
+        targets = _targets(line)
+        lines = set(texts.get(_same(line), ()))
+        if not lines:
+            for name in targets:
+                base = name[1:] if name.startswith("d") and (
+                    name[1:] in latest or name[1:] in names) else name
+                lines |= {latest[base]} if base in latest else names.get(base, set())
+        if len(lines) == 1:
+            found[k] = lines.pop()
+            latest.update(dict.fromkeys(targets, found[k]))
+    return found
+
+
+def _targets(line):
+    """The names an assignment line stores ([] for other lines)."""
+    import ast
+    try:
+        node = ast.parse(line.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return []
+    targets = node.targets if isinstance(node, ast.Assign) else \
+        [node.target] if isinstance(node, ast.AugAssign) else []
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
 def _same(line):
