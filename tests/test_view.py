@@ -169,6 +169,9 @@ def test_called_functions_have_their_own_tab():
     assert callee.original.text.startswith("def helper(a, b):")
     html = panels_of(view.html(d, jax=False))["helper (called)"]
     assert check_links(html, callee.derivative.text) == [callee.original.first_line + 1]
+    lines = callee.derivative.text.split("\n")
+    assert {lines[k].strip(): n for k, n in callee.primal.items()}["t1 = a @ b"] \
+        == callee.original.first_line + 1
 
 
 def test_jax_tab_when_jax_imports():

@@ -451,7 +451,20 @@ def _callee_panel(holder, prefix):
         return Panel(f"{prefix}{name} (called){backend}", note=note, error=TransformError(
             f"the derivative of {name} is still being built (a recursive call)"))
     return Panel(f"{prefix}{name} (called){backend}", source_code(func),
-                 Code(holder.source, 1, f"generated for calls of {name}"), note)
+                 Code(holder.source, 1, f"generated for calls of {name}"), note,
+                 primal=_callee_lines(holder, "jnp." in holder.source))
+
+
+def _callee_lines(holder, jax):
+    """Links for the code generated for a called function: its forward (or tangent) part by
+    the reverse build of that function (general kinds), as for ``tg.jvp`` code."""
+    from types import SimpleNamespace
+    stand_in = SimpleNamespace(func=holder.func, wrt_indices=tuple(holder.wrt), single=False,
+                               backend="jax" if jax else "numpy", loops="scan")
+    try:
+        return forward_lines(stand_in, _GENERAL, holder.source)
+    except Exception:   # noqa: BLE001  (links are a convenience)
+        return {}
 
 
 # --- errors -----------------------------------------------------------------------------------
