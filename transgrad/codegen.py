@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import types
+import weakref
 
 import gast
 
@@ -237,6 +238,7 @@ def compile_function(fn, namespace, label, backend="numpy", user_file=None):
     LINE_MAPS[filename] = (user_file, _line_map(fn, source))
     scope = dict(namespace)
     exec(code, scope)  # noqa: S102 - running the code we generated is the point
+    _forget_with(scope[fn.name], filename)
     return scope[fn.name], source
 
 
@@ -249,7 +251,19 @@ def compile_source(source, namespace, name, label):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope = dict(namespace)
     exec(code, scope)  # noqa: S102 - running the code we generated is the point
+    _forget_with(scope[name], filename)
     return scope[name], source
+
+
+def _forget_with(function, filename):
+    """Drop ``filename``'s linecache entry and line map when the generated code object is
+    gone (its derivative dropped from the caches, no traceback holding it)."""
+    weakref.finalize(function.__code__, _forget, filename)
+
+
+def _forget(filename):
+    linecache.cache.pop(filename, None)
+    LINE_MAPS.pop(filename, None)
 
 
 def statement_sources(stmts, namespace, local_names, backend=None):
