@@ -15,6 +15,7 @@ import numpy as np
 
 from . import backends, higher
 from .codegen import compile_function
+from .ir import deep_recursion
 from .errors import TransformError
 from .naming import Namer
 from .parse import GeneratedCode, parse_function, unwrap
@@ -109,30 +110,38 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
         hit = builds.get(key)
         if hit is not None and hit[0].__dict__.get("watched") == watched:
             return hit
-        code = func
-        if isinstance(func, GradientFunction) and func.backend == "numpy":
-            # a derivative of a derivative: the code the inner one runs for these arguments
-            code = GeneratedCode(build(func._target, func._wrt, func.single, func.mode,
-                                       scalars, classes, param_ranks)[0],
-                                 func.mode in ("vjp", "jvp"))
-        info, tree, namer, wrt = _front_end(code, wrt_indices, classes=classes,
-                                            backend=backend)
-        params = [a.id for a in info.tree.args.args]
-        scalar_params = {params[i] for i in scalars if i < len(params)}
-        known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})
-        if mode == "jvp":
-            fn = forward(info, tree, wrt, single, namer)
-            optimize(fn, known)
-        else:
-            fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
-            optimize(fn, known, builder.classes)
-        lowering = loops == "scan" and ("forward" if mode == "jvp" else True)
-        result = _compile(fn, backend, info, known, loops=lowering)
-        if backend == "numpy" and mode in _EXACT_MODES:
-            result[0].exact_tree = fn   # passes/exact.py rewrites it for exact shapes
+        with deep_recursion(func):
+            result = _build(func, wrt_indices, single, mode, scalars, classes, param_ranks,
+                            backend, loops)
         result[0].watched = watched     # what it was built from (and keeps alive: ids in key)
         _remember(builds, key, result)
         return result
+
+
+def _build(func, wrt_indices, single, mode, scalars, classes, param_ranks, backend, loops):
+    """``build`` without its cache."""
+    code = func
+    if isinstance(func, GradientFunction) and func.backend == "numpy":
+        # a derivative of a derivative: the code the inner one runs for these arguments
+        code = GeneratedCode(build(func._target, func._wrt, func.single, func.mode,
+                                   scalars, classes, param_ranks)[0],
+                             func.mode in ("vjp", "jvp"))
+    info, tree, namer, wrt = _front_end(code, wrt_indices, classes=classes,
+                                        backend=backend)
+    params = [a.id for a in info.tree.args.args]
+    scalar_params = {params[i] for i in scalars if i < len(params)}
+    known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})
+    if mode == "jvp":
+        fn = forward(info, tree, wrt, single, namer)
+        optimize(fn, known)
+    else:
+        fn, builder = reverse(info, tree, wrt, single, mode, namer, scalar_params)
+        optimize(fn, known, builder.classes)
+    lowering = loops == "scan" and ("forward" if mode == "jvp" else True)
+    result = _compile(fn, backend, info, known, loops=lowering)
+    if backend == "numpy" and mode in _EXACT_MODES:
+        result[0].exact_tree = fn   # passes/exact.py rewrites it for exact shapes
+    return result
 
 
 def _cache_for(cache, func):
@@ -358,7 +367,8 @@ def _callee(cache, func, key, make, fill):
             holder.watched = watched
             _remember(holders, key, holder)
             try:
-                fill(holder)
+                with deep_recursion(func):
+                    fill(holder)
             except BaseException:
                 holders.pop(key, None)
                 raise
@@ -422,7 +432,18 @@ class GradientFunction:
         """``@tg.grad`` on a method: called on an instance, the instance is argument 0."""
         if obj is None:
             return self
-        return types.MethodType(self, obj)
+        return functools.partial(self._call_as_method, obj)
+
+    def _call_as_method(self, obj, *args, **kwargs):
+        if any(i == 0 or i == self._cotangent - 1 - len(args) for i in self._wrt):
+            raise TransformError(
+                f"{self.__name__} was made by decorating the method {self._name} in its "
+                f"class, so wrt={self.wrt_indices[0] if self.single else self.wrt_indices} "
+                f"counts `{self._argument_name(0)}` as argument 0: called on an instance, it "
+                f"would differentiate with respect to the instance",
+                hint="count the instance: @tg.grad(wrt=1) differentiates the first argument "
+                     "after it; or take tg.grad(obj.method) of the bound method")
+        return self(obj, *args, **kwargs)
 
     def _param_names(self):
         return [self._argument_name(i) for i in self._wrt]

@@ -111,6 +111,16 @@ def parse_function(func):
             node.col_offset += indent
     if not filename.startswith("<transgrad-"):
         check_current(func, source, filename)
+    if hasattr(func, "__wrapped__") and (tree.args.vararg or tree.args.kwarg):
+        raise TransformError(
+            f"the decorator wrapper `{code.co_name}` of "
+            f"{getattr(func.__wrapped__, '__qualname__', 'a function')} does more than pass its "
+            f"arguments on, through *args/**kwargs,"
+            f" which transgrad cannot differentiate; dropping the wrapper would drop code that "
+            f"runs", filename=filename, lineno=code.co_firstlineno,
+            source_line=_file_lines(filename, lines, first_lineno)[code.co_firstlineno - 1],
+            hint="give the wrapper the wrapped function's parameters (def wrapper(x): ...), or "
+                 "differentiate the undecorated function (f.__wrapped__)")
     # positional-only parameters count in wrt like the others: the derivative takes them as
     # ordinary parameters (the entry point refuses them by keyword, as the function does)
     tree.args.args[:0] = tree.args.posonlyargs
