@@ -12,7 +12,9 @@ and a primitive is a call, operator, subscript, attribute read, tuple/list displ
 the Python callable, its positional operands and its keyword operands.
 """
 
+import contextlib
 import operator
+import sys
 import typing
 
 import gast
@@ -27,6 +29,33 @@ CMPOPS = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt,
           gast.GtE: operator.ge, gast.Eq: operator.eq, gast.NotEq: operator.ne,
           gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.In: operator.contains}
 
+
+
+# Building recurses once per level of expression nesting (about five frames: parse, normalize,
+# print); a 400-term sum nests 400 deep. Python itself compiles at most about 2,500 levels.
+RECURSION_LIMIT = 20000
+
+
+@contextlib.contextmanager
+def deep_recursion(func=None):
+    """Run a build with the recursion limit raised to ``RECURSION_LIMIT`` (restored after); a
+    function nested deeper still raises ``TransformError`` at its ``def`` line."""
+    old = sys.getrecursionlimit()
+    if old < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        yield
+    except RecursionError:
+        from .errors import TransformError
+        code = getattr(func, "__code__", None)
+        raise TransformError(
+            f"`{getattr(func, '__name__', 'the function')}` nests expressions too deeply for "
+            "transgrad to transform", filename=getattr(code, "co_filename", None),
+            lineno=getattr(code, "co_firstlineno", None),
+            hint="split the longest expression into several statements") from None
+    finally:
+        if old < RECURSION_LIMIT and sys.getrecursionlimit() == RECURSION_LIMIT:
+            sys.setrecursionlimit(old)
 
 
 _CHILD_FIELDS = {}
