@@ -391,3 +391,41 @@ def test_early_return_in_nested_if_then_reassignment(func, a, b):
     v, d = tg.jvp(func)(x, a, b, np.array([1.0, -2.0, 0.5]))
     assert v == pytest.approx(value, abs=1e-12)
     assert d == pytest.approx(float(expected @ np.array([1.0, -2.0, 0.5])), abs=1e-6)
+
+
+# ------------------------------------------------------ crashes: a 400-term expression
+
+def _long_sum_function(terms, tmp_path, name):
+    """``def long(x): return np.sum(x + x*2 + ... + x*terms)`` in a module file of its own."""
+    import importlib.util
+    source = ("import numpy as np\n\n\ndef long(x):\n    return np.sum("
+              + " + ".join(["x"] + [f"x*{k}" for k in range(2, terms + 1)]) + ")\n")
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.long
+
+
+def test_a_400_term_expression_builds_in_every_mode(tmp_path):
+    import sys
+    func = _long_sum_function(400, tmp_path, "long400")
+    limit = sys.getrecursionlimit()
+    x = np.array([1.0, -2.0, 0.5])
+    total = 400 * 401 / 2
+    value, grad = tg.value_and_grad(func)(x)
+    assert value == pytest.approx(total * np.sum(x))
+    assert_close(grad, np.full(3, total), "400 terms")
+    assert tg.jvp(func)(x, np.ones(3))[1] == pytest.approx(3 * total)
+    assert sys.getrecursionlimit() == limit   # raised only while building
+
+
+def test_deeper_than_the_limit_is_a_located_error(tmp_path, monkeypatch):
+    from transgrad import ir
+    func = _long_sum_function(400, tmp_path, "long400_limited")
+    monkeypatch.setattr(ir, "RECURSION_LIMIT", 900)   # below the default: left as it is
+    with pytest.raises(tg.TransformError, match="nests expressions too deeply") as info:
+        tg.grad(func)(np.ones(3))
+    assert info.value.lineno == 4 and info.value.filename.endswith("long400_limited.py")
+    assert "split" in info.value.hint

@@ -58,11 +58,15 @@ def _out_position(func):
         position = func.nin
     elif getattr(func, "__module__", None) and func.__module__.startswith("numpy"):
         try:
-            params = list(inspect.signature(func).parameters)
+            params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
             params = []
-        if "out" in params:
-            position = params.index("out")
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for i, param in enumerate(params):
+            if param.kind not in positional:
+                break   # np.einsum(*operands, out=None): `out` only by keyword
+            if param.name == "out":
+                position = i
     try:
         _OUT_POSITION[func] = position
     except TypeError:
