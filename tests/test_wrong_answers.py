@@ -5,6 +5,7 @@ the refusals check the exact message and the line they name.
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -412,3 +413,83 @@ def test_real_sharing_is_refused_naming_the_users_variables(f, line, words):
     for word in words:
         assert word in str(error) or word in (error.hint or ""), (word, str(error))
     assert not any(f"`{t}`" in str(error) for t in ("t1", "t2", "result1", "a_1", "b_1"))
+
+
+# ------------------------------------------ gradients with respect to user objects
+
+class Dense:
+    def __init__(self, w, b):
+        self.w = w
+        self.b = b
+        self.name = "dense"        # not a number: no gradient, kept as it is
+
+    def forward(self, x):
+        return np.tanh(x @ self.w + self.b)
+
+
+def dense_loss(layer, x):
+    return np.sum(layer.forward(x) ** 2)
+
+
+def dense_fields_loss(layer, x):
+    return np.sum(layer.w * x[0][:, None]) + np.sum(layer.b ** 2)
+
+
+@dataclass
+class Scaled:
+    w: np.ndarray
+    scale: float = 2.0
+
+    @property
+    def scaled(self):
+        return self.w * self.scale
+
+    def energy(self, x):
+        return np.sum((x @ self.scaled) ** 2)
+
+
+def scaled_loss(p, x):
+    return p.energy(x) + np.sum(p.scaled)
+
+
+def _object_fd(f, obj, x, names):
+    """Finite differences of f with respect to each named attribute of obj."""
+    import copy
+    grads = {}
+    for attr in names:
+        value = getattr(obj, attr)
+
+        def along(v, attr=attr):
+            moved = copy.copy(obj)
+            setattr(moved, attr, v)
+            return f(moved, x)
+        grads[attr] = numeric_vjp(along, (value,), 0, 1.0)
+    return grads
+
+
+@pytest.mark.parametrize("f, make, names", [
+    (dense_loss, lambda: Dense(rng.normal(size=(3, 2)), rng.normal(size=2)), ("w", "b")),
+    (dense_fields_loss, lambda: Dense(rng.normal(size=(3, 2)), rng.normal(size=2)),
+     ("w", "b")),
+    (scaled_loss, lambda: Scaled(rng.normal(size=(3, 2)), 1.5), ("w", "scale"))])
+def test_gradient_with_respect_to_a_user_object(f, make, names):
+    obj, x = make(), rng.normal(size=(4, 3))
+    grad = tg.grad(f)(obj, x)
+    assert type(grad) is type(obj)
+    expected = _object_fd(f, obj, x, names)
+    for attr in names:
+        assert_close(getattr(grad, attr), expected[attr], f"{f.__name__}.{attr}")
+    if isinstance(obj, Dense):
+        assert grad.name == "dense"
+
+
+class Tripled(Scaled):
+    @property
+    def scaled(self):
+        return self.w * 3.0
+
+
+def test_a_subclass_overriding_a_property_is_refused_not_misread():
+    obj = Tripled(rng.normal(size=(3, 2)))
+    with pytest.raises(tg.TransformError, match="overrides the property `scaled`"):
+        tg.grad(scaled_loss)(obj, rng.normal(size=(4, 3)))

@@ -5,6 +5,7 @@ lives here is what must be decided at run time from shapes or types, in the chea
 helper returns its input untouched on the common path.
 """
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -211,6 +212,9 @@ def zeros_like_value(x):
         return zeros
     if fields is not None:   # dataclass: one entry per field
         return DictCotangent({f: zeros_like_value(getattr(x, f)) for f in fields})
+    attributes = _attributes(x)
+    if attributes is not None:   # an instance of a user class: one entry per attribute
+        return DictCotangent({a: zeros_like_value(getattr(x, a)) for a in attributes})
     if isinstance(x, (list, tuple)):
         if not x:   # an empty list's zero adds to any list's cotangent (rows: shape (0, n))
             return 0.0
@@ -221,6 +225,26 @@ def zeros_like_value(x):
                 pass
         return ListCotangent(zeros_like_value(e) for e in x)
     return np.zeros_like(x)
+
+
+def _attributes(x):
+    """The attributes of an instance of an ordinary user class that can carry gradients
+    (numbers, float arrays, containers, other such objects), else None."""
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, dict, str, bytes, type)) \
+            or not hasattr(x, "__dict__") or callable(x) \
+            or type(x).__module__ in ("builtins", "numpy", "types"):
+        return None
+    return [a for a, v in vars(x).items() if _carries_gradient(v)]
+
+
+def _carries_gradient(v):
+    if isinstance(v, (bool, str, bytes)) or v is None:
+        return False
+    if isinstance(v, (float, int, list, tuple, dict)):
+        return True
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v.dtype.kind in "fc"
+    return _fields(v) is not None or _attributes(v) is not None
 
 
 def _fields(x):
@@ -275,6 +299,13 @@ def match(g, x):
         parts = {f: match(g[f] if f in g else zeros_like_value(getattr(x, f)), getattr(x, f))
                  for f in fields}
         return type(x)(**parts) if isinstance(x, tuple) else dataclasses.replace(x, **parts)
+    attributes = None if fields is not None else _attributes(x)
+    if attributes is not None and isinstance(g, dict):   # a user object of gradients
+        out = copy.copy(x)
+        for a in attributes:
+            value = getattr(x, a)
+            setattr(out, a, match(g[a] if a in g else zeros_like_value(value), value))
+        return out
     if isinstance(x, (list, tuple)):
         parts = [match(zeros_like_value(v) if isinstance(g, (int, float)) else g[i], v)
                  for i, v in enumerate(x)]
@@ -293,6 +324,33 @@ def match(g, x):
         elif not g.flags.writeable:
             g = g.copy()
     return g
+
+
+def check_member(obj, owner, attr):
+    """Raise TransformError when ``obj`` (``self`` of a method of ``owner``) is of a subclass
+    that overrides ``owner``'s property ``attr``, which the derivative reads as ``owner``'s."""
+    cls = type(obj)
+    if cls is not owner and _static(cls, attr) is not _static(owner, attr):
+        raise TransformError(
+            f"`{cls.__name__}` overrides the property `{attr}` of `{owner.__name__}`, whose "
+            f"method reads it: the derivative was built with `{owner.__name__}.{attr}`",
+            hint=f"differentiate a function that takes the `{cls.__name__}` object as an "
+                 f"argument and calls the method on it")
+
+
+def _static(cls, attr):
+    for klass in cls.__mro__:
+        if attr in vars(klass):
+            return vars(klass)[attr]
+    return None
+
+
+def cotangent_of(g, x):
+    """``match(g, x)`` for a cotangent that flows on (a user function's, back to its caller):
+    a structure's stays a ``DictCotangent`` or ``ListCotangent``, which adds entry by entry."""
+    if isinstance(g, (DictCotangent, ListCotangent)):
+        return g
+    return match(g, x)
 
 
 def check_scalar_output(value, func_name):

@@ -15,6 +15,8 @@ Every statement remembers the user's line as ``stmt.origin`` for comments and er
 """
 
 
+import inspect
+
 import gast
 import numpy as np
 
@@ -59,6 +61,13 @@ class Normalizer:
         self.info = info
         self.namer = namer
         self.classes = classes or {}   # parameter -> its user class, known for this build
+        # `self` of a method -> the class defining it (an instance may be of a subclass: its
+        # properties are read as the class's getters after a check that none is overridden)
+        self.owners = {}
+        owner = _owner_class(info.func)
+        params = info.tree.args.posonlyargs + info.tree.args.args
+        if owner is not None and params and params[0].id not in self.classes:
+            self.owners[params[0].id] = owner
         self.current = {}       # user variable -> its current (renamed) name
         self.defined = set()
         self.body = []
@@ -575,11 +584,41 @@ class Normalizer:
     def attribute(self, node):
         function = ATTRIBUTES.get(node.attr)
         receiver = self.atom_of(node.value)
+        obj = node.value.id if isinstance(node.value, gast.Name) else None
+        cls = self.classes.get(obj) or self.owners.get(obj)
+        if cls is not None and self.current.get(obj) == obj:
+            prop = inspect.getattr_static(cls, node.attr, None)
+            if isinstance(prop, property) and prop.fget is not None:
+                # a property runs its getter: differentiated as a call of it
+                if obj not in self.classes:   # a subclass must not override it
+                    self.emit(gast.Expr(value=gast.Call(
+                        func=resolved_name(runtime.check_member, node),
+                        args=[receiver, resolved_name(cls, node),
+                              gast.Constant(value=node.attr, kind=None)], keywords=[])))
+                return gast.copy_location(gast.Call(func=resolved_name(prop.fget, node),
+                                                    args=[receiver], keywords=[]), node)
         if function is None:   # a field of a named tuple or dataclass (or .dtype)
             return gast.copy_location(gast.Attribute(value=receiver, attr=node.attr,
                                                      ctx=gast.Load()), node)
         return gast.copy_location(gast.Call(func=resolved_name(function, node),
                                             args=[receiver], keywords=[]), node)
+
+
+def _owner_class(func):
+    """The class whose method (or property getter) ``func`` is, found from its qualified
+    name in its module; None for a plain function or a class defined inside a function."""
+    parts = getattr(func, "__qualname__", "").split(".")
+    if len(parts) < 2 or "<locals>" in parts or not hasattr(func, "__globals__"):
+        return None
+    owner = func.__globals__.get(parts[0])
+    for part in parts[1:-1]:
+        owner = getattr(owner, part, None)
+    if not isinstance(owner, type):
+        return None
+    member = inspect.getattr_static(owner, parts[-1], None)
+    if member is func or isinstance(member, property) and member.fget is func:
+        return owner
+    return None
 
 
 def stack_operation(node, method):

@@ -925,8 +925,11 @@ def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_val
     fwd_body = primal + [gast.Return(value=gast.Tuple(elts=[
         clone(ret_value), gast.Tuple(elts=[name(k) for k in kept], ctx=gast.Load())],
         ctx=gast.Load()))]
-    grads = [tgr_call("match", name(builder.adjoints[v]), name(v)) if v in builder.adjoints
-             else tgr_call("zeros_like_value", name(v)) for v in wrt_names]
+    # cotangents, not gradients: a structure's stays a DictCotangent or ListCotangent, which
+    # the caller's adjoints add up (a dataclass or named tuple of gradients would not)
+    grads = [tgr_call("cotangent_of", name(builder.adjoints[v]), name(v))
+             if v in builder.adjoints else tgr_call("zeros_like_value", name(v))
+             for v in wrt_names]
     unpack = gast.Assign(targets=[gast.Tuple(elts=[name(k, store=True) for k in kept],
                                              ctx=gast.Store())],
                          value=name(tape), type_comment=None)

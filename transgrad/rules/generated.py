@@ -79,13 +79,14 @@ _FORWARD_OVER_REVERSE = ("use forward over reverse: tg.hvp(f), tg.hessian(f), "
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
 nondifferentiable(runtime.reduced_count, runtime.inverse_permutation, runtime.is_basic_index,
                   slice, reason="integer-valued")
-nondifferentiable(runtime.check_power, reason="checks an argument")
+nondifferentiable(runtime.check_power, runtime.check_member, reason="checks an argument")
 nondifferentiable(runtime._has_no_zeros, reason="a test of values")
 nondifferentiable(runtime._axes_tuple, reason="integer-valued")
 
 
-@vjp(runtime.match, samples=[Sample((A(3), A(3)), wrt=(0,)), Sample((A(2, 3), A(3)), wrt=(0,)),
-                             Sample((A(3), A(1, 3)), wrt=(0,))])
+@vjp(runtime.match, runtime.cotangent_of,
+     samples=[Sample((A(3), A(3)), wrt=(0,)), Sample((A(2, 3), A(3)), wrt=(0,)),
+              Sample((A(3), A(1, 3)), wrt=(0,))])
 def match(gg, ans, g, x):
     """``match`` sums a gradient with broadcast axes back to ``x``'s shape: the transpose
     broadcasts."""
