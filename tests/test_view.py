@@ -61,6 +61,18 @@ def unsupported(x):
     return z
 
 
+class Layer:
+    def __init__(self, w):
+        self.w = w
+
+    def forward(self, x):
+        return np.tanh(x @ self.w)
+
+
+def through_layer(layer, x):
+    return np.sum(layer.forward(x) ** 2)
+
+
 def panels_of(fragment):
     """{label: panel html} of a rendered view."""
     parts = re.split(r'(?=<div class="tg-panel tg-p\d+")', fragment)[1:]
@@ -172,6 +184,17 @@ def test_called_functions_have_their_own_tab():
     lines = callee.derivative.text.split("\n")
     assert {lines[k].strip(): n for k, n in callee.primal.items()}["t1 = a @ b"] \
         == callee.original.first_line + 1
+
+
+def test_code_for_the_last_call_shows_when_the_general_code_cannot_be_built():
+    d = tg.grad(through_layer, wrt=1)
+    assert "cannot build this derivative" in view.html(d, jax=False)   # before a call
+    d(Layer(rng.normal(size=(3, 2))), rng.normal(size=(4, 3)))
+    panels = view.collect(d, jax=False)[2]
+    assert [p.label for p in panels] == ["ranks", "general", "forward (called)"]
+    assert panels[0].derivative.text == d.source
+    assert panels[1].error is not None and "forward" in panels[1].error.message
+    assert "tg-message" in panels_of(view.html(d, jax=False))["general"]
 
 
 def test_jax_tab_when_jax_imports():

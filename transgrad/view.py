@@ -151,19 +151,30 @@ def derivative_panels(d, jax=None, prefix=""):
                 f"The code for arguments of these kinds: {_describe_key(d, key)}; it runs for "
                 "any shapes of those ranks, deciding at run time what only shapes tell.",
                 function=variant[0], primal=rank_primal))
-    general = build(d.func, d.wrt_indices, d.single, d.mode, (), (), (), d.backend, d.loops)
-    panels.append(Panel(
-        prefix + "general", _original(d, _GENERAL), _generated(general),
-        "The code for any kinds of arguments (what .source shows before the first call): "
-        "what ranks decide is decided at run time.", function=general[0],
-        primal=primal_lines(general)))
+    note = ("The code for any kinds of arguments (what .source shows before the first call): "
+            "what ranks decide is decided at run time.")
+    try:
+        general = build(d.func, d.wrt_indices, d.single, d.mode, (), (), (), d.backend,
+                        d.loops)
+    except TransformError as error:
+        if not panels:
+            raise
+        # code for the last call's kinds exists (a method found from an argument's class...)
+        panels.append(Panel(prefix + "general", note=note, error=error))
+    else:
+        panels.append(Panel(prefix + "general", _original(d, _GENERAL), _generated(general),
+                            note, function=general[0], primal=primal_lines(general)))
     if d.mode == "jvp":   # forward mode keeps neither comments nor a tree: borrow links
         for panel, kinds in zip(panels, ([key] if found else []) + [_GENERAL]):
-            panel.primal = forward_lines(d, kinds, panel.derivative.text)
-    if d.backend == "numpy" and _want_jax(jax):
-        like = (panels[-2] if found and key != _GENERAL else panels[-1])
-        panels.append(_jax_panel(d, key, prefix, (like.derivative.text, like.primal)))
+            if panel.derivative is not None:
+                panel.primal = forward_lines(d, kinds, panel.derivative.text)
     panels = _unique(panels)
+    if d.backend == "numpy" and _want_jax(jax):
+        # the numpy code for the same kinds: the rank code, else the general code
+        basis = [p for p in panels if p.derivative is not None
+                 and not p.label.endswith("exact shapes")]
+        like = (basis[0].derivative.text, basis[0].primal or {}) if basis else None
+        panels.append(_jax_panel(d, key, prefix, like))   # kept even where its text is the same
     panels += [_callee_panel(c, prefix) for c in _callees(p.function for p in panels)]
     return panels
 
