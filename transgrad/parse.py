@@ -121,6 +121,7 @@ def parse_function(func):
             source_line=_file_lines(filename, lines, first_lineno)[code.co_firstlineno - 1],
             hint="give the wrapper the wrapped function's parameters (def wrapper(x): ...), or "
                  "differentiate the undecorated function (f.__wrapped__)")
+    _mangle_private_names(func, tree)
     # positional-only parameters count in wrt like the others: the derivative takes them as
     # ordinary parameters (the entry point refuses them by keyword, as the function does)
     tree.args.args[:0] = tree.args.posonlyargs
@@ -332,3 +333,19 @@ def check_callee_source(func, info, node):
             f"(it was defined in {code.co_filename}, line {code.co_firstlineno})", node,
             hint="define the function in a .py file (or a notebook cell) and import it, or "
                  "register a rule for it with @tg.defvjp") from None
+
+
+def _mangle_private_names(func, tree):
+    """``self.__w`` in a method of ``Layer`` means ``self._Layer__w``: Python mangles the name
+    when it compiles the class, and the generated function, defined outside it, must read the
+    same attribute."""
+    parts = func.__qualname__.split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return
+    owner = parts[-2].lstrip("_")
+    if not owner:
+        return
+    for node in walk(tree):
+        if isinstance(node, gast.Attribute) and node.attr.startswith("__") \
+                and not node.attr.endswith("__"):
+            node.attr = f"_{owner}{node.attr}"
