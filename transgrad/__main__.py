@@ -50,18 +50,31 @@ def parse_wrt(text):
     return parts[0] if len(parts) == 1 and "," not in text else tuple(parts)
 
 
-def call_on_shapes(derivative, func, text):
-    """Call ``derivative`` on random float64 arguments of the shapes in ``text``."""
+def parse_shapes(text):
+    """``"8x32,,4"`` -> [(8, 32), None, (4,)] (None: a float); a usage error otherwise."""
+    try:
+        return [tuple(int(n) for n in item.strip().split("x")) if item.strip() else None
+                for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected shapes such as 8x32,32x1 (an empty item for a float), got {text!r}"
+        ) from None
+
+
+def call_on_shapes(derivative, func, shapes):
+    """Call ``derivative`` on random float64 arguments of these shapes (None: a float)."""
     import numpy as np
     rng = np.random.default_rng(0)
-    args = [float(rng.normal()) if not item.strip() else
-            rng.normal(size=tuple(int(n) for n in item.strip().split("x")))
-            for item in text.split(",")]
-    if derivative.mode == "vjp":
-        out = func(*args)
-        args.append(tuple(np.ones_like(o) for o in out) if isinstance(out, tuple)
-                    else np.ones_like(out))
-    derivative(*args)
+    args = [float(rng.normal()) if s is None else rng.normal(size=s) for s in shapes]
+    try:
+        if derivative.mode == "vjp":
+            out = func(*args)
+            args.append(tuple(np.ones_like(o) for o in out) if isinstance(out, tuple)
+                        else np.ones_like(out))
+        derivative(*args)
+    except (TypeError, ValueError) as exc:
+        raise SystemExit(f"transgrad: calling {func.__name__} on arrays of the shapes given "
+                         f"with --shapes failed: {exc}") from None
 
 
 def main(argv=None):
@@ -77,7 +90,7 @@ def main(argv=None):
                       help="the array namespace of the generated code")
     show.add_argument("--html", metavar="OUT.html", help="write the function and its derivative "
                       "side by side as a standalone page (see transgrad.view) instead of printing")
-    show.add_argument("--shapes", help="call the derivative once on random float64 arrays of "
+    show.add_argument("--shapes", type=parse_shapes, help="call the derivative once on random float64 arrays of "
                       "these shapes first, so it shows the code for them: e.g. 8x32,32x1 "
                       "(an empty item is a float)")
     export = commands.add_parser("export", help="write the derivative of FILE.py:FUNC as a "
