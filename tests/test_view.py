@@ -277,6 +277,11 @@ def test_cli_writes_a_standalone_page(tmp_path, capsys):
     capsys.readouterr()
     assert cli(["show", f"{ROOT}/examples/quickstart.py:loss", "--wrt", "0,1"]) == 0
     assert capsys.readouterr().out == tg.grad(loss, wrt=(0, 1)).source
+    with pytest.raises(SystemExit) as usage:
+        cli(["show", f"{ROOT}/examples/quickstart.py:loss", "--shapes", "8xa"])
+    assert usage.value.code == 2 and "expected shapes" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="failed: .*missing"):
+        cli(["show", f"{ROOT}/examples/quickstart.py:loss", "--shapes", "8x32"])
 
 
 def _browser_check():
