@@ -331,3 +331,45 @@ def test_ipython_display_uses_the_view():
     data, _ = formatter.format(tg.TransformError("no rule", hint="add one"),
                                include=["text/html"])
     assert "no rule" in data["text/html"] and "add one" in data["text/html"]
+
+
+TWO_VIEWS_PROBE = """<script>
+(function () {
+  var views = document.querySelectorAll(".tg-view"), out = {errors: window.__tgErrors};
+  function shown(v) {
+    return Array.prototype.filter.call(v.querySelectorAll(".tg-panel"),
+      function (p) { return p.offsetHeight > 0; }).map(function (p) { return p.dataset.label; });
+  }
+  out.ready = Array.prototype.map.call(views, function (v) { return v.dataset.tgReady; });
+  views[1].querySelectorAll(".tg-tabs label")[1].click();
+  out.shown = [shown(views[0]), shown(views[1])];
+  views[0].querySelector("a.tg-link").dispatchEvent(new MouseEvent("mouseover", {bubbles: true}));
+  out.highlighted = [views[0].querySelectorAll(".tg-hl").length,
+                     views[1].querySelectorAll(".tg-hl").length];
+  var pre = document.createElement("pre"); pre.id = "tg-check";
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def test_two_views_on_one_page_stay_apart(tmp_path):
+    """As in a notebook with two outputs: each view's tabs and highlighting are its own."""
+    check = _browser_check()
+    binary = check.chromium()
+    if binary is None:
+        pytest.skip("skipped: no chromium")
+    d = tg.grad(calls_helper)
+    d(rng.normal(size=(3, 2)), rng.normal(size=(5, 3)))
+    fragments = view.html(called_loss(), jax=False) + view.html(d, jax=False)
+    page = view_html.page(fragments, "two views").replace(
+        "<head>", "<head>" + check.PROBE_HEAD, 1).replace("</body>", TWO_VIEWS_PROBE + "</body>")
+    path = tmp_path / "two.html"
+    path.write_text(page)
+    result = check._run(binary, ["--virtual-time-budget=3000", "--dump-dom", path.as_uri()])
+    found = re.search(r'<pre id="tg-check">(.*?)</pre>', result.stdout, re.DOTALL)
+    import html
+    import json
+    report = json.loads(html.unescape(found.group(1)))
+    assert report["errors"] == [] and report["ready"] == ["1", "1"]
+    assert report["shown"] == [["exact shapes"], ["helper (called)"]]
+    assert report["highlighted"][0] >= 2 and report["highlighted"][1] == 0
