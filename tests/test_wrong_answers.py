@@ -493,3 +493,31 @@ def test_a_subclass_overriding_a_property_is_refused_not_misread():
     obj = Tripled(rng.normal(size=(3, 2)))
     with pytest.raises(tg.TransformError, match="overrides the property `scaled`"):
         tg.grad(scaled_loss)(obj, rng.normal(size=(4, 3)))
+
+
+# ------------------------------------------ a nested function without `return`
+
+def appends_through_helper(x):
+    outs = []
+
+    def add(v):
+        outs.append(v * 2.0)
+
+    add(x)
+    add(x * x)
+    return np.sum(np.stack(outs))
+
+
+def helper_returns_on_one_path(x):
+    def pick(v, flag):
+        if flag:
+            return v * 3.0
+
+    a = pick(x, True)
+    b = pick(x, False)
+    return np.sum(a) + (0.0 if b is None else 1.0)
+
+
+@pytest.mark.parametrize("f", [appends_through_helper, helper_returns_on_one_path])
+def test_nested_function_without_return(f):
+    check_grad(f, (X2,))

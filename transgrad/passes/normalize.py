@@ -559,11 +559,20 @@ class Normalizer:
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
         result = self.fresh("result", multi=True)
+        falls_through = not (body and isinstance(body[-1], gast.Return))
         body = lift_returns(body, result, self.fresh("returned", multi=True))
-        if isinstance(body[-1], gast.Return):
+        if isinstance(body[-1], gast.Return) and isinstance(body[-1].value, gast.Name) \
+                and body[-1].value.id == result:
+            body.pop()   # `return result` of the lifted returns: result holds it already
+        elif isinstance(body[-1], gast.Return):
             body[-1] = gast.copy_location(gast.Assign(
                 targets=[_store(result)], value=body[-1].value or gast.Constant(
                     value=None, kind=None), type_comment=None), body[-1])
+        if falls_through:   # a path without `return` gives None
+            located = next((n for n in walk(fn) if getattr(n, "lineno", None)), node)
+            body.insert(0, gast.copy_location(gast.Assign(
+                targets=[_store(result)], value=gast.Constant(value=None, kind=None),
+                type_comment=None), located))
         body = restructure_jumps(body)
         self.multi |= assigned_in_compound(body)
         self.inlining.append(fn.name)
