@@ -255,6 +255,22 @@ def test_a_rebound_global_is_followed(monkeypatch):
     assert_close(tg.grad(global_scaled)(X), 7.0 * np.ones(3))
 
 
+def scaled_helper(x):
+    return x * GLOBAL_SCALE
+
+
+def calls_scaled_helper(x):
+    return np.sum(scaled_helper(x) * x)
+
+
+def test_a_global_rebound_under_a_called_helper_is_followed(monkeypatch):
+    d, dv = tg.grad(calls_scaled_helper), tg.jvp(calls_scaled_helper)
+    assert_close(d(X), 4.0 * X)
+    monkeypatch.setattr(sys.modules[__name__], "GLOBAL_SCALE", 5.0)
+    assert_close(d(X), 10.0 * X)
+    assert dv(X, np.ones(3))[1] == pytest.approx(10.0 * np.sum(X))
+
+
 def test_methods_defined_in_classes_are_not_taken_for_stale():
     class Layer:
         def __init__(self):

@@ -167,17 +167,28 @@ class _Watched:
     now sees other objects (``nonlocal`` rebound, a global reassigned, a module reloaded) is
     built again rather than run stale."""
 
-    __slots__ = ("globals", "names", "cells", "refs", "__weakref__")
+    __slots__ = ("globals", "names", "cells", "refs", "helpers", "__weakref__")
 
-    def __init__(self, func):
+    def __init__(self, func, seen=None):
         code = getattr(func, "__code__", None)
         self.globals = getattr(func, "__globals__", None) or {}
         self.names = tuple(sorted(_code_names(code))) if code is not None else ()
         self.cells = tuple(getattr(func, "__closure__", None) or ())
+        values = [self.globals.get(n, _ABSENT) for n in self.names] \
+            + [_cell_value(c) for c in self.cells]
         # weak where possible, so a cache entry does not keep a closure's function alive;
         # a dead reference matches no live object, so reused ids are harmless
-        self.refs = tuple(map(_ref, [self.globals.get(n, _ABSENT) for n in self.names]
-                              + [_cell_value(c) for c in self.cells]))
+        self.refs = tuple(map(_ref, values))
+        # the user functions it calls are differentiated from their source too: what they
+        # read counts (their derivatives are inlined in this one's generated code)
+        seen = {id(func)} if seen is None else seen
+        helpers = []
+        for value in values:
+            if inspect.isfunction(value) and id(value) not in seen and len(seen) < 64 \
+                    and _user_function(value):
+                seen.add(id(value))
+                helpers.append(_Watched(value, seen))
+        self.helpers = tuple(helpers)
 
     @property
     def values(self):
@@ -193,13 +204,17 @@ class _Watched:
         for j, cell in enumerate(self.cells):
             if _cell_value(cell) is not refs[start + j]():
                 return False
+        for helper in self.helpers:
+            if not helper.current():
+                return False
         return True
 
     def __eq__(self, other):
         return isinstance(other, _Watched) and self.globals is other.globals \
             and self.names == other.names and len(self.refs) == len(other.refs) \
             and all(a() is b() and (type(a) is _Strong or a() is not None)
-                    for a, b in zip(self.refs, other.refs))
+                    for a, b in zip(self.refs, other.refs)) \
+            and self.helpers == other.helpers
 
 
 class _Strong:
@@ -224,6 +239,11 @@ def _ref(value):
         return _Strong(value)
 
     __hash__ = None
+
+
+def _user_function(func):
+    module = getattr(func, "__module__", None) or ""
+    return module.split(".")[0] not in ("numpy", "jax", "jaxlib", "transgrad", "scipy")
 
 
 def _cell_value(cell):
