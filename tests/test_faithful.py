@@ -429,3 +429,30 @@ def test_deeper_than_the_limit_is_a_located_error(tmp_path, monkeypatch):
         tg.grad(func)(np.ones(3))
     assert info.value.lineno == 4 and info.value.filename.endswith("long400_limited.py")
     assert "split" in info.value.hint
+
+
+# --------------------------------------- errors name the call's own line, not the statement's
+
+def no_rule_on_second_line(x):
+    y = np.sum(x) + \
+        np.fft.fft(x).real[0]
+    return y
+
+
+def no_rule_on_third_line(x):
+    y = np.sum(
+        np.sin(x) *
+        np.fft.ifft(x).real)
+    return y
+
+
+@pytest.mark.parametrize("func, call, name", [
+    (no_rule_on_second_line, "np.fft.fft(x)", "np.fft.fft"),
+    (no_rule_on_third_line, "np.fft.ifft(x)", "np.fft.ifft")])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_a_call_without_rule_is_reported_at_its_own_line(func, call, name, mode):
+    x = np.ones(3)
+    with pytest.raises(tg.TransformError, match=f"rule for `{name}`") as info:
+        tg.grad(func)(x) if mode == "grad" else tg.jvp(func)(x, x)
+    assert (info.value.lineno, info.value.col_offset) == _line_of(func, call)
+    assert call in info.value.source_line

@@ -58,6 +58,16 @@ def deep_recursion(func=None):
             sys.setrecursionlimit(old)
 
 
+def where(stmt):
+    """The node an error about the primitive of normalized ``stmt`` names: its call, which
+    keeps its own line and column (a later line of a multi-line statement), else the user's
+    statement ``stmt.origin``."""
+    value = getattr(stmt, "value", None)
+    if isinstance(value, gast.Call) and getattr(value, "lineno", None) is not None:
+        return value
+    return stmt.origin
+
+
 _CHILD_FIELDS = {}
 
 

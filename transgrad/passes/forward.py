@@ -323,7 +323,7 @@ class ForwardBuilder:
             if self.varied.intersection(ir.names_in(operand)):
                 raise self.info.error(
                     f"forward mode does not differentiate the keyword argument `{keyword}` of "
-                    f"`{_describe(prim.func)}`", stmt.origin,
+                    f"`{_describe(prim.func)}`", ir.where(stmt),
                     hint="pass the differentiated value positionally")
         if prim.func in JOINTLY_LINEAR:
             joint = [t if t is not None else tgr_call("zero_tangent", clone(a))
@@ -336,7 +336,7 @@ class ForwardBuilder:
 
         def error(message):
             return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: {message}",
-                                   stmt.origin)
+                                   ir.where(stmt))
         out, total, slopes = [], None, None
         for i, tangent in enumerate(tangents):
             if tangent is None:
@@ -378,7 +378,7 @@ class ForwardBuilder:
                 which = f" with respect to its argument {i + 1}" if kind else ""
                 raise self.info.error(
                     f"no forward-mode rule for `{_describe(prim.func)}`{which} yet",
-                    stmt.origin, hint="use reverse mode (tg.grad / tg.vjp) for this function")
+                    ir.where(stmt), hint="use reverse mode (tg.grad / tg.vjp) for this function")
             total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
         if kind == "elementwise" and lookup_vjp(prim.func).broadcasting \
                 and not self.full_shape(prim, tangents, target):

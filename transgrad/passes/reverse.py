@@ -553,13 +553,13 @@ class ReverseBuilder:
         rule = lookup_vjp(prim.func)
         if rule is None:
             raise self.info.error(
-                f"no derivative rule for `{_describe(prim.func)}`", stmt.origin,
+                f"no derivative rule for `{_describe(prim.func)}`", ir.where(stmt),
                 hint="register one with @tg.defvjp(fn), or wrap the value in "
                      "tg.stop_gradient if no derivative should flow through it")
 
         def error(message):
             return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: {message}",
-                                   stmt.origin)
+                                   ir.where(stmt))
         statements, outputs = inline(rule, bz, ans, prim.args, prim.kwargs, self.namer, error)
         self.out.extend(statements)
         for i, operand in enumerate(prim.args):
@@ -808,7 +808,8 @@ def _describe(func):
     module = getattr(func, "__module__", None) or ""
     qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     if module.startswith("numpy") or type(func).__name__ == "ufunc":
-        return f"np.{getattr(func, '__name__', qual)}"
+        public = module.split(".")[1:] if "._" not in module else []   # np.fft.fft
+        return ".".join(["np", *public, getattr(func, "__name__", qual)])
     return f"{module}.{qual}" if module and module != "builtins" else qual
 
 
