@@ -266,9 +266,22 @@ def _fingerprint(code):
             out.append(op)
         elif isinstance(ins.argval, types.CodeType):
             out.append(("code", tuple(_fingerprint(ins.argval))))
+        elif isinstance(ins.argval, str) and "<locals>." in ins.argval:
+            # a qualified name (a nested class's __qualname__): where it was compiled differs
+            out.append((op, "str", ins.argval.rpartition("<locals>.")[2]))
         else:
-            out.append((op, type(ins.argval).__name__, repr(ins.argval)))
+            out.append((op, type(ins.argval).__name__, _constant(ins.argval)))
     return out
+
+
+def _constant(value):
+    """A constant's text; a frozenset's (``x in {"a", "b"}``) in sorted order, as the order a
+    .pyc file holds depends on the hash seed of the process that wrote it."""
+    if isinstance(value, frozenset):
+        return "frozenset(" + ", ".join(sorted(map(_constant, value))) + ")"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(_constant, value)) + ")"
+    return repr(value)
 
 
 def _compiled_like(func, source):
@@ -277,14 +290,18 @@ def _compiled_like(func, source):
     so cells and private names compile as they did. None if it cannot be found."""
     code = func.__code__
     parts = func.__qualname__.split(".")[:-1]
-    text = textwrap.indent(source, "        ")
-    if parts and parts[-1] != "<locals>":
-        header = f"    class {parts[-1]}:\n"
-    else:
-        header = "    if True:\n"
     cells = [n for n in code.co_freevars if n != "__class__"]
-    assigns = "".join(f"    {n} = None\n" for n in cells)
-    wrapped = f"def __transgrad_outer__():\n{assigns}{header}{text}"
+    # an enclosing function only where there are cells: names it binds (the function's own,
+    # its class's) would otherwise become cells of code that reads them as globals
+    outer = "def __transgrad_outer__():\n" + "".join(f"    {n} = None\n" for n in cells) \
+        if cells else ""
+    indent = "    " if cells else ""
+    if parts and parts[-1] != "<locals>":
+        wrapped = outer + f"{indent}class {parts[-1]}:\n" \
+            + textwrap.indent(source, indent + "    ")
+    else:
+        wrapped = outer + (f"{indent}if True:\n" + textwrap.indent(source, indent + "    ")
+                           if cells else source)
     flags = code.co_flags & _FUTURE_FLAGS
     try:
         module = compile(wrapped, func.__code__.co_filename, "exec", flags=flags,
