@@ -521,3 +521,26 @@ def helper_returns_on_one_path(x):
 @pytest.mark.parametrize("f", [appends_through_helper, helper_returns_on_one_path])
 def test_nested_function_without_return(f):
     check_grad(f, (X2,))
+
+
+# ------------------------------------------ the mean of an empty array
+
+def mean_of_empty(x):
+    return np.mean(x[:0]) * 0.0 + np.sum(x)
+
+
+def mean_of_empty_axis(x):
+    return np.sum(np.mean(x[:, :0], axis=1)) + np.sum(x * x)
+
+
+def test_mean_of_an_empty_array_follows_numpy():
+    import warnings
+    x = np.ones((2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # numpy's: mean of an empty slice
+        assert_close(tg.grad(mean_of_empty_axis)(x), 2 * x)
+        assert_close(tg.grad(mean_of_empty)(x), np.ones((2, 3)))
+        value, grad = tg.value_and_grad(mean_of_empty)(np.ones(0))
+        assert np.isnan(value) and grad.shape == (0,)
+        value, tangent = tg.jvp(mean_of_empty)(x, np.ones((2, 3)))
+        assert np.isnan(value) and np.isnan(tangent)   # as numpy: nan * 0.0 is nan

@@ -202,6 +202,8 @@ class _Exact(Transformer):
                 and func.value.__class__ is gast.Name and func.value.id in self.known:
             return _summed(self.known[func.value.id], node.keywords)
         obj = self.resolve(func)
+        if obj is None and func.__class__ is gast.Name and func.id not in self.local:
+            obj = {"max": max, "min": min}.get(func.id)   # builtins of source read back
         if obj is None:
             return None
         if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
@@ -209,6 +211,10 @@ class _Exact(Transformer):
         if obj in (np.sum, np.mean) and len(node.args) == 1:
             return _summed(self.value(node.args[0]), node.keywords)
         if obj is np.size and len(node.args) == 1 and not node.keywords:
+            return Value((), WEAK, False, False)
+        if (obj is max or obj is min) and len(node.args) > 1 and not node.keywords and all(
+                (v := self.value(a)) is not None and v.shape == () and v.dtype is WEAK
+                for a in node.args):   # max(np.size(x), 1): a Python number
             return Value((), WEAK, False, False)
         if obj is np.broadcast_to and len(node.args) == 2 and not node.keywords:
             return self.broadcast_value(*node.args)

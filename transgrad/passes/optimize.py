@@ -67,6 +67,12 @@ class _Simplify(Transformer):
         if getattr(node.func, "resolved", None) is np.ndim and len(node.args) == 1 \
                 and isinstance(node.args[0], gast.Name) and node.args[0].id in self.ranks:
             return gast.Constant(value=self.ranks[node.args[0].id], kind=None)
+        func = getattr(node.func, "resolved", None)
+        if func is None and isinstance(node.func, gast.Name):   # read back from source
+            func = {"max": max, "min": min}.get(node.func.id)
+        if (func is max or func is min) and len(node.args) > 1 and not node.keywords \
+                and all(_numeric_const(a) for a in node.args):   # max(6, 1) of folded sizes
+            return gast.Constant(value=func(a.value for a in node.args), kind=None)
         return node
 
     def visit_BinOp(self, node):

@@ -28,14 +28,15 @@ def sum(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return np.broadcast_to(full, np.shape(a))
 
 
-@vjp(np.mean, samples=_REDUCE)
+@vjp(np.mean, samples=_REDUCE + [Sample((A(0),)), Sample((A(2, 0),), {"axis": 1})])
 def mean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    """An empty ``a`` (numpy's mean: nan) has an empty cotangent, not a division by zero."""
     if axis is None:
-        share = g / np.size(a)
+        share = g / max(np.size(a), 1)
     elif keepdims:
-        share = g / tgr.reduced_count(a, axis)
+        share = g / max(tgr.reduced_count(a, axis), 1)
     else:
-        share = tgr.expand_reduced(g, a, axis) / tgr.reduced_count(a, axis)
+        share = tgr.expand_reduced(g, a, axis) / max(tgr.reduced_count(a, axis), 1)
     return np.broadcast_to(share, np.shape(a))
 
 
