@@ -56,7 +56,10 @@ def _out_position(func):
     position = None
     if isinstance(func, np.ufunc):
         position = func.nin
-    elif getattr(func, "__module__", None) and func.__module__.startswith("numpy"):
+    elif not (isinstance(getattr(func, "__module__", None), str)
+              and func.__module__.startswith("numpy")):
+        return None   # not remembered: the table must not keep user functions alive
+    else:
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
