@@ -1,0 +1,117 @@
+"""The differential fuzzer's fast slice, and every saved fuzz regression replayed.
+
+The fast slice checks SLICE random programs (fixed seeds) from tests/fuzz/gen.py: every program
+in grad, value_and_grad and jvp; vjp and hvp on one seed in VJP_EVERY; the JAX backend (eager
+and under jax.jit, against jax.grad of the program run on jax.numpy) on one seed in JAX_EVERY.
+A wrong value, a wrong derivative or a crash fails the test with the program's seed;
+``python -m tests.fuzz --count 1 --seed SEED --out /tmp/f`` prints and shrinks it. A refusal
+(TransformError) is accepted. The long run is ``python -m tests.fuzz --count 10000``.
+"""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from tests.fuzz import check as C
+from tests.fuzz.gen import generate
+from tests.fuzz.shrink import read_regression
+
+SLICE = 200
+CHUNK = 25
+FIRST_SEED = 0
+VJP_EVERY = 4
+JAX_EVERY = 20
+
+# seeds of the fast slice that fail today because of a known open bug (a regression file
+# holds the shrunk program): seed -> the bug. They are checked by test_known_slice_failures,
+# which is xfail(strict=True), so fixing the bug makes it say so.
+KNOWN = {
+}
+
+
+def _modes(seed):
+    modes = ["grad", "value_and_grad", "jvp"]
+    if seed % VJP_EVERY == 0:
+        modes += ["vjp", "hvp"]
+    if seed % JAX_EVERY == 0 and C.jax_available():
+        modes += ["jax", "jax_jit"]
+    return tuple(modes)
+
+
+def _failures(seed):
+    res = C.check(generate(seed), modes=_modes(seed), twin=seed % JAX_EVERY == 0)
+    return {m: f"{r.cls}: {r.detail}" for m, r in res.failures().items()}
+
+
+@pytest.mark.parametrize("first", range(FIRST_SEED, FIRST_SEED + SLICE, CHUNK))
+def test_fast_slice(first):
+    bad = {}
+    for seed in range(first, first + CHUNK):
+        if seed in KNOWN:
+            continue
+        fails = _failures(seed)
+        if fails:
+            bad[seed] = fails
+    assert not bad, "fuzz programs failed (seed: {mode: failure}): %r" % bad
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=r))
+                                  for s, r in sorted(KNOWN.items())])
+def test_known_slice_failures(seed):
+    assert not _failures(seed)
+
+REGRESSIONS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "fuzz", "regressions",
+                                            "*.py")))
+
+
+def _regression_params():
+    out = []
+    for path in REGRESSIONS:
+        meta = read_regression(path)
+        marks = [pytest.mark.xfail(strict=True, reason=meta["xfail"])] if meta.get("xfail") \
+            else []
+        out.append(pytest.param(path, marks=marks, id=os.path.basename(path)[:-3]))
+    return out
+
+
+@pytest.mark.parametrize("path", _regression_params())
+def test_regression(path):
+    meta = read_regression(path)
+    mode = meta["mode"]
+    if mode.startswith("jax") and not C.jax_available():
+        pytest.skip("jax is not installed")
+    res = C.check_source(meta["source"], meta["args"], meta["seed"], modes=(mode,))
+    assert not res.skip, res.skip
+    got = res.modes[mode]
+    assert got.cls in ("ok", "refusal"), f"{mode}: {got.cls}: {got.detail}"
+
+
+def test_generator_is_reproducible_and_valid():
+    for seed in (1, 2, 3):
+        assert generate(seed).source == generate(seed).source
+    # every generated program runs in numpy and returns a finite float
+    for seed in range(40):
+        p = generate(seed)
+        mod = C.load(p.source, seed)
+        try:
+            with np.errstate(all="ignore"):
+                v = mod.f(*C.make_args(p.args, seed))
+        finally:
+            C.unload(mod)
+        assert np.ndim(v) == 0
+
+
+def test_checker_catches_a_wrong_gradient():
+    """The checker is not vacuous: a program whose gradient transgrad would get right is
+    reported wrong when the comparison is fed a wrong reference."""
+    src = "import math\nimport numpy as np\n\ndef f(x):\n    return np.sum(np.sin(x) * x)\n"
+    res = C.check_source(src, [[3]], 7, modes=("grad", "jvp", "value_and_grad"))
+    assert {m: r.cls for m, r in res.modes.items()} == {
+        "grad": "ok", "jvp": "ok", "value_and_grad": "ok"}
+    x = C.make_args([[3]], 7)[0]
+    good = np.sin(x) + x * np.cos(x)
+    fd = C.fd_grad(lambda x: float(np.sum(np.sin(x) * x)), (x,), (0,), 1e-5)[0]
+    assert np.allclose(fd, good, rtol=1e-8)
+    assert not C.close([good + 1e-3], [good], C.FD_RTOL, 1e-6)
