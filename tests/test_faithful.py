@@ -58,7 +58,7 @@ def alternating_sum(x):
 
 def negative_constants(x):
     a = (-2.0) ** 2 * x[0]          # 4 x0, not -4 x0
-    b = -(-3.0) * x[1]              # 3 x1
+    b = -(-3.0) * x[1]              # 3 x1  # noqa: B002
     c = (-1) ** 3 * x[2] ** 2       # -x2^2
     return a + b + c
 
@@ -220,7 +220,7 @@ def rebinds_through_reversed(x):
 def rebinds_its_target(x):
     v = x * 1.0
     s = 0.0
-    for v in v:
+    for v in v:  # noqa: B020 - the point
         s = s * v + v
     return s
 
@@ -349,7 +349,7 @@ def test_while_with_boolean_test_left_through_break(func):
 
 
 def early_return_in_nested_if(x, a, b):
-    if a > 0:
+    if a > 0:  # noqa: SIM102 - the nesting is the point
         if b > 0:
             return np.sum(x)
     x = x * 2.0
