@@ -712,7 +712,7 @@ class JaxGradientFunction(GradientFunction):
                 self._fallback.add(types)
                 return self._call_unrolled(args, cotangent, kwargs)
             if isinstance(error, backends.load("jax").traced_errors):
-                raise backends.load("jax").traced_value_error(error, self.func) from error
+                raise backends.load("jax").traced_value_error(error, self._code_func) from error
             raise
 
     def _call_unrolled(self, args, cotangent, kwargs):
