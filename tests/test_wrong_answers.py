@@ -544,3 +544,25 @@ def test_mean_of_an_empty_array_follows_numpy():
         assert np.isnan(value) and grad.shape == (0,)
         value, tangent = tg.jvp(mean_of_empty)(x, np.ones((2, 3)))
         assert np.isnan(value) and np.isnan(tangent)   # as numpy: nan * 0.0 is nan
+
+
+def tanh_overwritten_in_loop(x, w):
+    for i in range(2):
+        h = np.tanh(x @ w)
+    return np.sum(h ** 2) + np.sum(x ** 3)
+
+
+def sine_unused_on_branch_taken(x, w, c=False):
+    a = np.sin(x)
+    b = np.outer(a, a)
+    if c:
+        return np.sum(b)
+    return np.sum(np.tanh(x @ w))
+
+
+@pytest.mark.parametrize("f", [tanh_overwritten_in_loop, sine_unused_on_branch_taken])
+def test_second_derivatives_through_zero_adjoints(f):
+    v = np.array([0.2, -0.4])
+    expected = (tg.grad(f)(X2 + 1e-6 * v, W23) - tg.grad(f)(X2 - 1e-6 * v, W23)) / 2e-6
+    assert_close(tg.hvp(f)(X2, W23, v), expected, rtol=1e-4)
+    assert_close(tg.jacrev(tg.grad(f))(X2, W23) @ v, expected, rtol=1e-4)

@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import ir, runtime
 from ..rules import is_nondifferentiable, lookup_vjp
+from .activity import assignments
 
 _OPTIONAL_VIEWS = ("permute_dims", "matrix_transpose", "unstack")
 VIEWS = {operator.getitem, np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims,
@@ -510,6 +511,11 @@ class _Analysis:
         return self.info.error(message, origin, hint=hint)
 
 
+def _mutates(stmt):
+    return ir.set_item(stmt) is not None or getattr(stmt, "in_place_of", None) is not None \
+        or ir.primitive(stmt.value).func is runtime.append
+
+
 def _names(target):
     if isinstance(target, gast.Name):
         return [target.id]
@@ -540,8 +546,8 @@ def check_in_place_updates(info, tree):
     Generated code (a derivative differentiated again) is not checked: it updates in place
     only arrays it allocated itself, and restores the user's updates, checked when it was
     built."""
-    if info.generated:
-        return
+    if info.generated or not any(_mutates(stmt) for stmt in assignments(tree.body)):
+        return   # nothing changes in place: nothing to see through another name
     analysis = _Analysis(info, tree)
     analysis.pending = []
     analysis.run()
