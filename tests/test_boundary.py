@@ -192,9 +192,29 @@ def test_a_pass_through_decorator_is_unwrapped():
     assert "wrapper" not in tg.grad(passed_loss).source
 
 
+def first_doubled(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(args[0] * 2.0, *args[1:])
+    return wrapper
+
+
+@first_doubled
+def first_doubled_loss(x):
+    return np.sum(np.sin(x))
+
+
+def test_a_star_args_wrapper_is_differentiated_with_the_wrapped_parameters():
+    assert_close(tg.grad(doubled_star_loss)(X), 2.0 * np.cos(X))
+    assert_close(tg.grad(doubled_star_loss)(x=X), 2.0 * np.cos(X))
+    assert "2.0 *" in tg.grad(doubled_star_loss).source
+    with pytest.raises(tg.TransformError, match=r"argument 0 \(x\).*int64"):
+        tg.grad(doubled_star_loss)(x=np.arange(3))
+
+
 def test_a_wrapper_that_cannot_be_read_as_written_is_refused_not_dropped():
     with pytest.raises(tg.TransformError, match="wrapper.*does more than pass") as info:
-        tg.grad(doubled_star_loss)(X)
+        tg.grad(first_doubled_loss)(X)
     assert "f.__wrapped__" in info.value.hint and info.value.lineno is not None
 
 

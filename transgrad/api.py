@@ -778,7 +778,14 @@ def _signature(func):
     if not inspect.isfunction(func):
         return None
     try:
-        return inspect.signature(func, follow_wrapped=False)
+        signature = inspect.signature(func, follow_wrapped=False)
+        if hasattr(func, "__wrapped__") and any(
+                p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                for p in signature.parameters.values()):
+            # a decorator's wrapper(*args, **kwargs): differentiated with the parameters of
+            # the function it wraps (parse._specialize_wrapper)
+            return inspect.signature(func.__wrapped__, follow_wrapped=False)
+        return signature
     except (TypeError, ValueError):
         return None
 

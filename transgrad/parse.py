@@ -111,7 +111,9 @@ def parse_function(func):
             node.col_offset += indent
     if not filename.startswith("<transgrad-"):
         check_current(func, source, filename)
-    if hasattr(func, "__wrapped__") and (tree.args.vararg or tree.args.kwarg):
+    namespace = _namespace(func)
+    if hasattr(func, "__wrapped__") and (tree.args.vararg or tree.args.kwarg) \
+            and not _specialize_wrapper(func, tree, namespace):
         raise TransformError(
             f"the decorator wrapper `{code.co_name}` of "
             f"{getattr(func.__wrapped__, '__qualname__', 'a function')} does more than pass its "
@@ -119,7 +121,8 @@ def parse_function(func):
             f" which transgrad cannot differentiate; dropping the wrapper would drop code that "
             f"runs", filename=filename, lineno=code.co_firstlineno,
             source_line=_file_lines(filename, lines, first_lineno)[code.co_firstlineno - 1],
-            hint="give the wrapper the wrapped function's parameters (def wrapper(x): ...), or "
+            hint="use *args and **kwargs only to pass them on (fn(*args, **kwargs)), give the "
+                 "wrapper the wrapped function's parameters (def wrapper(x): ...), or "
                  "differentiate the undecorated function (f.__wrapped__)")
     _mangle_private_names(func, tree)
     # positional-only parameters count in wrt like the others: the derivative takes them as
@@ -131,7 +134,7 @@ def parse_function(func):
         tree.args.kw_defaults.pop()
     file_lines = _file_lines(filename, lines, first_lineno)
     return FunctionInfo(func=func, tree=tree, filename=filename, lines=file_lines,
-                        namespace=_namespace(func), generated=filename.startswith("<transgrad-"))
+                        namespace=namespace, generated=filename.startswith("<transgrad-"))
 
 
 class GeneratedCode(NamedTuple):
@@ -366,3 +369,81 @@ def _mangle_private_names(func, tree):
         if isinstance(node, gast.Attribute) and node.attr.startswith("__") \
                 and not node.attr.endswith("__"):
             node.attr = f"_{owner}{node.attr}"
+
+
+def _specialize_wrapper(func, tree, namespace):
+    """A decorator's ``def wrapper(*args, **kwargs)`` that uses ``args`` and ``kwargs`` only
+    to pass them on (``2.0 * fn(*args, **kwargs)``) is rewritten with the wrapped function's
+    parameters, so its own code is differentiated. False (nothing changed) when it cannot be:
+    other parameters, other uses of ``args``/``kwargs``, or a wrapped function that has
+    ``*args``/``**kwargs`` itself."""
+    inner = func.__wrapped__
+    args = tree.args
+    if not inspect.isfunction(inner) or args.args or args.posonlyargs or args.kwonlyargs:
+        return False
+    code = inner.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return False
+    n_pos = code.co_argcount
+    positional = list(code.co_varnames[:n_pos])
+    keyword_only = list(code.co_varnames[n_pos:n_pos + code.co_kwonlyargcount])
+    star = args.vararg.id if args.vararg is not None else None
+    stars = args.kwarg.id if args.kwarg is not None else None
+    taken = {n.id for n in walk(tree) if isinstance(n, gast.Name)} - {star, stars}
+    if taken & set(positional + keyword_only):
+        return False   # a parameter name the wrapper uses for something else
+    passes, uses = set(), 0
+    for node in walk(tree):
+        if isinstance(node, gast.Call):
+            for a in node.args:
+                if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name) \
+                        and a.value.id == star:
+                    passes.add(id(a.value))
+            for k in node.keywords:
+                if k.arg is None and isinstance(k.value, gast.Name) and k.value.id == stars:
+                    passes.add(id(k.value))
+        if isinstance(node, gast.Name) and node.id in (star, stars) \
+                and node is not args.vararg and node is not args.kwarg:
+            uses += 1
+            if id(node) not in passes:
+                return False
+    if star is None and positional or stars is None and keyword_only:
+        return False
+
+    def param(name):
+        return gast.Name(id=name, ctx=gast.Param(), annotation=None, type_comment=None)
+
+    def load(name):
+        return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    def default(value):
+        name = f"__transgrad_default_{id(value)}"
+        namespace[name] = value
+        return load(name)
+    args.args = [param(n) for n in positional]
+    args.defaults = [default(v) for v in (inner.__defaults__ or ())]
+    args.kwonlyargs = [param(n) for n in keyword_only]
+    kw_defaults = inner.__kwdefaults__ or {}
+    args.kw_defaults = [default(kw_defaults[n]) if n in kw_defaults else None
+                        for n in keyword_only]
+    args.vararg = args.kwarg = None
+    for node in walk(tree):
+        if isinstance(node, gast.Call):
+            new_args = []
+            for a in node.args:
+                if isinstance(a, gast.Starred) and isinstance(a.value, gast.Name) \
+                        and a.value.id == star:
+                    new_args.extend(load(n) for n in positional)
+                else:
+                    new_args.append(a)
+            new_keywords = []
+            for k in node.keywords:
+                if k.arg is None and isinstance(k.value, gast.Name) and k.value.id == stars:
+                    new_keywords.extend(gast.keyword(arg=n, value=load(n)) for n in keyword_only)
+                else:
+                    new_keywords.append(k)
+            for new in new_args + [k.value for k in new_keywords]:
+                if getattr(new, "lineno", None) is None:
+                    gast.copy_location(new, node)
+            node.args, node.keywords = new_args, new_keywords
+    return True
