@@ -53,7 +53,6 @@ NUMBER_FUNCTIONS = {float, int, bool, len, complex, str, round, range, runtime.i
 OF_NUMBERS = {abs, max, min, sum, pow, divmod}
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
 HINT = "take a copy first (`.copy()` or `np.array(...)`), so the update has one owner"
-_GENERATED = re.compile(r"^(t|result|returned|cond|steps|trips|tape|value|stack)\d*$")
 
 
 class _State:
@@ -475,7 +474,7 @@ class _Analysis:
     def display(self, name):
         """The user's name for ``name`` (``s`` for its renamed version ``s_1``), or None for a
         temporary of normalization."""
-        if name in self.user_names and not _GENERATED.match(name):
+        if name in self.user_names:   # the namer never gives a temporary a user's name
             return name
         stem = re.sub(r"_\d+$", "", name)
         if stem != name and stem in self.user_names:
