@@ -275,6 +275,17 @@ def test_a_rebound_global_is_followed(monkeypatch):
     assert_close(tg.grad(global_scaled)(X), 7.0 * np.ones(3))
 
 
+def test_a_global_rebound_on_every_call_warns_once(monkeypatch):
+    d = tg.grad(global_scaled)
+    module = sys.modules[__name__]
+    with pytest.warns(UserWarning, match="reads GLOBAL_SCALE, rebound between calls; pass it "
+                                         "as an argument") as record:
+        for step in range(8):
+            monkeypatch.setattr(module, "GLOBAL_SCALE", float(step))
+            assert_close(d(X), float(step) * np.ones(3))
+    assert len([w for w in record if "rebound" in str(w.message)]) == 1
+
+
 def scaled_helper(x):
     return x * GLOBAL_SCALE
 

@@ -4,11 +4,13 @@ Each returns a ``GradientFunction``: a callable that builds the derivative's sou
 use (or when ``.source`` is read), caches it, and checks its arguments on every call.
 """
 
+import dis
 import functools
 import inspect
 import linecache
 import threading
 import types
+import warnings
 import weakref
 
 import numpy as np
@@ -34,6 +36,7 @@ from .passes.shapes import ranks
 
 _cache = weakref.WeakKeyDictionary()   # function -> {the rest of the key: (callable, source)}
 _PER_FUNCTION = 256     # builds kept per function (argument kinds, wrt, modes), oldest dropped
+_REBUILDS_WARNED = 5    # a derivative rebuilt this often for rebound globals warns once
 _generation = [0]       # bumped by clear_cache: derivatives built before are rebuilt
 _RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
 _cache_lock = threading.RLock()
@@ -194,6 +197,18 @@ class _Watched:
     def values(self):
         return tuple(r() for r in self.refs)
 
+    def changed(self):
+        """The global names and cells (of the function or a helper) now holding another
+        object."""
+        g, refs = self.globals, self.refs
+        out = [n for i, n in enumerate(self.names) if g.get(n, _ABSENT) is not refs[i]()]
+        start = len(self.names)
+        out += [f"the closure cell {j}" for j, cell in enumerate(self.cells)
+                if _cell_value(cell) is not refs[start + j]()]
+        for helper in self.helpers:
+            out += helper.changed()
+        return out
+
     def current(self):
         """Whether every name and cell still holds the object it held."""
         g, refs = self.globals, self.refs
@@ -254,7 +269,9 @@ def _cell_value(cell):
 
 
 def _code_names(code):
-    names = set(code.co_names)
+    """The global names ``code`` (and code nested in it) reads: not attribute names."""
+    names = {ins.argval for ins in dis.get_instructions(code)
+             if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS")}
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _code_names(const)
@@ -434,6 +451,7 @@ class GradientFunction:
         self._by_shapes = {}        # argument shapes and dtypes -> the same: the per-call lookup
         self._exact_made = 0        # variants made for exact shapes (see _for_shapes)
         self._watched = None        # the globals and cells the code was built from
+        self._rebuilds = 0          # builds dropped because those were rebound
         self._generation = _generation[0]
         self._cotangent = mode in ("vjp", "jvp")   # the last argument is a (co)tangent
         try:
@@ -475,6 +493,20 @@ class GradientFunction:
             if self._signature is not None else []
         return params[index] if -len(params) <= index < len(params) else f"argument {index}"
 
+    def _stale(self):
+        """Drop the builds whose globals or cells were rebound (warning when it keeps
+        happening: each rebuild costs a build), or that a new rule made old."""
+        if self._watched is not None and self._generation == _generation[0]:
+            self._rebuilds += 1
+            if self._rebuilds == _REBUILDS_WARNED:
+                names = ", ".join(dict.fromkeys(self._watched.changed())) or "a global"
+                warnings.warn(
+                    f"transgrad: {self.__name__} was built again {self._rebuilds} times "
+                    f"because {self._name} reads {names}, rebound between calls; pass it as "
+                    f"an argument instead (a rebuild costs as much as the first build)",
+                    stacklevel=3)
+        self._forget()
+
     def _forget(self):
         """Drop every build: the function's globals or cells changed, or a rule did."""
         self._variants.clear()
@@ -491,7 +523,7 @@ class GradientFunction:
         instances are ``classes`` ((index, class) pairs)."""
         if self._generation != _generation[0] or (
                 self._watched is not None and not self._watched.current()):
-            self._forget()
+            self._stale()
         variant = self._variants.get((pattern, classes, param_ranks))
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
@@ -637,7 +669,7 @@ class GradientFunction:
             higher.check_tangent(self, args[len(self._prefix):], cotangent)
         if self._generation != _generation[0] or (
                 self._watched is not None and not self._watched.current()):
-            self._forget()
+            self._stale()
         shapes = tuple([(a.shape, a.dtype) if type(a) is _NDARRAY else type(a) for a in args])
         known = self._by_shapes.get(shapes) or self._for_shapes(shapes, args)
         generated, self._generated, check = known
@@ -726,7 +758,7 @@ class JaxGradientFunction(GradientFunction):
     def _call(self, types, args, cotangent, kwargs):
         if self._generation != _generation[0] or (
                 self._watched is not None and not self._watched.current()):
-            self._forget()
+            self._stale()
         known = self._by_types.get(types) or self._for_types(types, args)
         generated, self._generated, check = known
         if check:
