@@ -265,6 +265,11 @@ def test_a_rebound_closure_cell_is_followed():
     assert_close(d(X), 10.0 * X)                 # the same derivative object
     assert_close(tg.grad(loss)(X), 10.0 * X)     # a new one (the build cache)
     assert_close(tg.vjp(loss)(X, 1.0), 10.0 * X)
+    hvp = tg.hvp(loss)
+    assert_close(hvp(X, np.ones(3)), 10.0 * np.ones(3))
+    set_k(1.5)
+    assert_close(hvp(X, np.ones(3)), 3.0 * np.ones(3))
+    assert_close(d(X), 3.0 * X)
 
 
 def test_a_rebound_global_is_followed(monkeypatch):
