@@ -120,7 +120,7 @@ def main(argv=None):
     ap.add_argument("--out", default="/tmp/tgfuzz")
     ap.add_argument("--shrink", type=int, default=8,
                     help="shrink at most this many failures (distinct kinds first)")
-    ap.add_argument("--shrink-seconds", type=float, default=90.0)
+    ap.add_argument("--shrink-seconds", type=float, default=120.0)
     ap.add_argument("--save-regressions", action="store_true",
                     help="also write shrunk programs to tests/fuzz/regressions/")
     ap.add_argument("--until", help="stop starting programs at this UTC time, HH:MM")

@@ -63,7 +63,13 @@ FEATURES = {
     "float_acc": "Python-float accumulators (acc = 0.0; acc += ...)",
     "math": "math.* on scalars",
     "int_param": "an int parameter (loop bounds, conditions)",
+    "trap_names": "user variables named like generated code's names (tgr, stack, bx, t1, ...)",
 }
+
+# names that generated code uses for itself (runtime alias, stack, adjoints, temporaries,
+# tangents): a user variable with one of these names must not break anything
+TRAP_NAMES = ["tgr", "stack", "bx", "bw", "bv", "t1", "t2", "t3", "b_parts1", "full_1",
+              "steps1", "tape1", "g2", "dx", "dw", "jnp", "tx", "bt1", "result2"]
 
 ALL_FEATURES = frozenset(FEATURES)
 
@@ -106,6 +112,7 @@ class Generator:
         self.helper_sigs = {}      # shape -> list of (name, kind)
         self.stmts = 0
         self.stores = False
+        self.taken = set()         # trap names already used
 
     # -- small utilities ---------------------------------------------------------------------
     def on(self, feat, p=1.0):
@@ -227,6 +234,12 @@ class Generator:
                 return f"(-{self.expr(scope, shape, d)})"
             return self.choice(["(-{})", "(+{})", "(-(-{}))", "(-(+{}))"]).format(
                 self.expr(scope, shape, d))
+        if kind == "ufunc" and shape == () and self.on("math", 0.4):
+            a = self.expr(scope, (), d)
+            return self.choice(["math.sin({})", "math.cos({})", "math.tanh({})",
+                                "math.exp(math.tanh({}))", "math.sqrt(1.0 + {} ** 2)",
+                                "math.log(1.0 + {} ** 2)", "math.atan({})",
+                                "float({})"]).format(a)
         if kind == "ufunc" and self.on("ufunc"):
             a = self.expr(scope, shape, d)
             if self.on("minmax", 0.25):
@@ -440,6 +453,10 @@ class Generator:
     def assign_new(self, scope, ind, shape=None):
         shape = shape if shape is not None else self.choice(SHAPES)
         name = self.fresh(self.choice("abcdeghpqrsuz"))
+        free = [n for n in TRAP_NAMES if n not in self.taken]
+        if free and self.on("trap_names", 0.1):
+            name = self.choice(free)
+            self.taken.add(name)
         line = f"{ind}{name} = {self.expr(scope, shape, self.rng.randint(1, 3))}"
         scope.vars[name] = shape
         return [line]
@@ -468,6 +485,10 @@ class Generator:
             s1, s2 = self.choice(SHAPES), self.choice(SHAPES)
             n1, n2 = self.fresh("u"), self.fresh("w")
             line = f"{ind}{n1}, {n2} = {self.expr(scope, s1, 2)}, {self.expr(scope, s2, 2)}"
+            if s1 != () and self.on("helper_tuple", 0.3):
+                s2 = ()
+                name = self.make_helper(s1, "helper_tuple")
+                line = f"{ind}{n1}, {n2} = {name}({self.expr(scope, s1, 2)})"
             scope.vars[n1], scope.vars[n2] = s1, s2
             if s1 == s2 and self.rng.random() < 0.3:
                 line += f"\n{ind}{n1}, {n2} = {n2}, {n1}"

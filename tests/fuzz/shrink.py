@@ -188,8 +188,10 @@ def shrink(source, spec, seed, mode, mr, budget_s=90.0, twin=True, log=None):
     return best + "\n"
 
 
-def save_regression(source, spec, seed, mode, mr, directory=REGRESSIONS, xfail=None):
-    """Write a regression file; returns its path."""
+def save_regression(source, spec, seed, mode, mr, directory=REGRESSIONS, xfail=None,
+                    expect=None):
+    """Write a regression file; returns its path. ``expect: ok`` in the file (for a false
+    refusal) makes a TransformError fail the replay too."""
     os.makedirs(directory, exist_ok=True)
     h = hashlib.sha1(source.encode()).hexdigest()[:8]
     path = os.path.join(directory, f"{mode}_{mr.cls}_{h}.py")
@@ -197,10 +199,12 @@ def save_regression(source, spec, seed, mode, mr, directory=REGRESSIONS, xfail=N
         "# transgrad fuzz regression: tests/test_fuzz.py replays it; it must give `ok` (or a",
         "# TransformError refusal) in the mode below.",
         f"# mode: {mode}",
-        f"# found: {mr.cls}: {mr.detail[:200]}",
+        f"# found: {mr.cls}: {mr.detail[:80]}",
         f"# args: {json.dumps(spec)}",
         f"# seed: {seed}",
     ]
+    if expect:
+        header.append(f"# expect: {expect}")
     if xfail:
         header.append(f"# xfail: {xfail}")
     with open(path, "w") as fh:
@@ -208,7 +212,7 @@ def save_regression(source, spec, seed, mode, mr, directory=REGRESSIONS, xfail=N
     return path
 
 
-_META = re.compile(r"^# (mode|found|args|seed|xfail): (.*)$", re.M)
+_META = re.compile(r"^# (mode|found|args|seed|xfail|expect): (.*)$", re.M)
 
 
 def read_regression(path):
