@@ -458,7 +458,9 @@ class GradientFunction:
             functools.update_wrapper(self, func, updated=())   # not a derivative's state
         except AttributeError:
             pass
-        name = getattr(func, "__name__", None) or getattr(self._target, "__name__", "f")
+        name = getattr(func, "__name__", None) or (
+            getattr(self._target, "__name__", "f") if not self._prefix
+            or self._prefix[0] is not func else type(func).__name__)   # an object: its class
         self._name = name
         self.__name__ = "d" + name
         self.__qualname__ = "d" + getattr(func, "__qualname__", name)
