@@ -429,6 +429,24 @@ def test_a_defvjp_rule_returning_a_wrongly_shaped_cotangent_is_refused():
     assert_close(tg.grad(uses_spread)(np.ones(4)), 6.0 * np.ones(4))
 
 
+def widen(x):
+    return x * 2.0
+
+
+def test_a_defvjp_rule_of_the_wrong_shape_on_the_tensor():
+    from transgrad.tensor.tensor import apply
+
+    @tg.defvjp(widen)
+    def widen_vjp(g, ans, x):
+        return np.sum(g, keepdims=True)          # (1,) for an operand of shape (4,)
+
+    x = tg.tensor(np.ones(4), requires_grad=True)
+    y = apply(widen, x).sum()
+    with pytest.raises(RuntimeError, match=r"widen_vjp` \(tg.defvjp\) returned a gradient of "
+                                           r"shape \(1,\) for an operand of shape \(4,\)"):
+        y.backward()
+
+
 # --- partials, callable objects, methods -----------------------------------------------------
 
 def scaled_loss(x, a):

@@ -252,6 +252,11 @@ def _execute(roots, retain, create, targets, captured):
             elif type(c) is not _ndarray:
                 c = np.asarray(c)
             if c.shape != shape:
+                if broadcasting and getattr(node.rule, "user", False) \
+                        and not _broadcasts_to(shape, c.shape):
+                    raise RuntimeError(   # tg.defvjp: a shape no broadcasting explains
+                        f"{node.name()}: the rule `{node.rule.name}` (tg.defvjp) returned a "
+                        f"gradient of shape {c.shape} for an operand of shape {shape}")
                 if broadcasting:
                     c = unbroadcast(c, shape)
                 elif c.size == np.prod(shape, dtype=int):
@@ -292,6 +297,14 @@ def _flatten(cots, seq_flags):
         else:
             flat.append(c)
     return flat
+
+
+def _broadcasts_to(shape, target):
+    """Whether an operand of ``shape`` broadcasts to ``target`` (the output it took part in)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _tensor_unbroadcast():
