@@ -63,6 +63,7 @@ FEATURES = {
     "float_acc": "Python-float accumulators (acc = 0.0; acc += ...)",
     "math": "math.* on scalars",
     "int_param": "an int parameter (loop bounds, conditions)",
+    "ifexp": "a if cond else b, abs() of scalars",
     "trap_names": "user variables named like generated code's names (tgr, stack, bx, t1, ...)",
 }
 
@@ -229,6 +230,11 @@ class Generator:
             if self.on("unary_chain", 0.15):
                 b = self.choice([f"(-{b})", f"(-(-{b}))", f"(+{b})"])
             return f"({a} {op} {b})"
+        if kind == "unary" and self.on("ifexp", 0.2):
+            a, b = self.expr(scope, shape, d), self.expr(scope, shape, d)
+            if shape == () and self.rng.random() < 0.4:
+                return f"abs({a})"
+            return f"({a} if {self.cond(scope)} else {b})"
         if kind == "unary":
             if not self.on("unary_chain"):
                 return f"(-{self.expr(scope, shape, d)})"
@@ -582,6 +588,8 @@ class Generator:
         inner = _Scope(scope)
         inner.ints[k] = lim
         body = self.block(inner, indent + 4, self.rng.randint(1, 2), depth + 1)
+        if self.on("break", 0.2):
+            body += [f"{ind}    if {self.cond(inner)}:", f"{ind}        break"]
         return [f"{ind}{k} = 0", f"{ind}while {cond}:"] + body + [f"{ind}    {k} += 1"]
 
     def stmt_list(self, scope, indent, depth):
