@@ -329,6 +329,8 @@ def test_rule_on_the_jax_backend(rule, index, tmp_path):
     primitive = rule.primitives[0]
     if primitive is not operator.getitem and _spelling(primitive) is None:
         pytest.skip("a primitive generated code binds as a global runs only on numpy")
+    if primitive is float:
+        pytest.skip("float() needs a concrete value: not traceable under jax.jit (as in JAX)")
     if primitive is operator.getitem and isinstance(case.args[1], list):
         pytest.skip("JAX does not read a list as an index array (x[[0, 2]]): pass an array")
     cotangent = random_cotangent(case.call(primitive, case.leaves))

@@ -40,7 +40,7 @@ class JaxBackend(NumpyBackend):
     def canonical(self, obj):
         if obj is np:
             return "jnp"
-        if obj is max or obj is min or obj is float:   # Python's read values: not traceable
+        if obj is max or obj is min:   # Python's compare values: not traceable
             return f"tgr.builtin_{obj.__name__}"
         name = super().canonical(obj)
         if name is None or "." not in name or isinstance(obj, types.ModuleType):

@@ -200,14 +200,6 @@ def _put_along(target, indices, values, axis):
 
 
 @_functional
-def builtin_float(x):
-    """``float(x)``: a Python float of a concrete value, a 0-d float array of a traced one."""
-    if _is_array(x) and isinstance(x, jax.core.Tracer):
-        return jnp.reshape(jnp.asarray(x, dtype=jnp.result_type(float)), ())
-    return float(x)
-
-
-@_functional
 def _stable_argsort(a, axis):
     return jnp.argsort(a, axis=axis, stable=True)
 
