@@ -105,14 +105,15 @@ def test_generator_is_reproducible_and_valid():
 
 
 def test_checker_catches_a_wrong_gradient():
-    """The checker is not vacuous: a program whose gradient transgrad would get right is
-    reported wrong when the comparison is fed a wrong reference."""
-    src = "import math\nimport numpy as np\n\ndef f(x):\n    return np.sum(np.sin(x) * x)\n"
-    res = C.check_source(src, [[3]], 7, modes=("grad", "jvp", "value_and_grad"))
-    assert {m: r.cls for m, r in res.modes.items()} == {
-        "grad": "ok", "jvp": "ok", "value_and_grad": "ok"}
-    x = C.make_args([[3]], 7)[0]
-    good = np.sin(x) + x * np.cos(x)
-    fd = C.fd_grad(lambda x: float(np.sum(np.sin(x) * x)), (x,), (0,), 1e-5)[0]
-    assert np.allclose(fd, good, rtol=1e-8)
-    assert not C.close([good + 1e-3], [good], C.FD_RTOL, 1e-6)
+    """The checker is not vacuous: a program with a deliberately wrong custom rule
+    (d(a*a) = a instead of 2a) is reported as a wrong derivative, a right one as ok."""
+    src = (
+        "import math\nimport numpy as np\nimport transgrad as tg\n\n\n"
+        "def sq(a):\n    return a * a\n\n\n"
+        "@tg.defvjp(sq)\ndef _sq_vjp(g, ans, a):\n    return g * a{}\n\n\n"
+        "def f(x):\n    return np.sum(np.sin(sq(x)))\n")
+    modes = ("grad", "value_and_grad", "vjp")
+    res = C.check_source(src.format(" * 2.0"), [[3]], 7, modes=modes)
+    assert {m: r.cls for m, r in res.modes.items()} == dict.fromkeys(modes, "ok")
+    res = C.check_source(src.format(""), [[3]], 7, modes=modes)
+    assert {m: r.cls for m, r in res.modes.items()} == dict.fromkeys(modes, "wrong_derivative")

@@ -4,7 +4,6 @@
 # found: crash: UnboundLocalError in generated: cannot access local variable 'bw'
 # args: [[3], [2, 3]]
 # seed: 67
-# xfail: early return, then an argument rebound after it: adjoint bw never set (reverse.py)
 import math
 import numpy as np
 
