@@ -65,12 +65,14 @@ def _check_wrt(wrt):
     return indices, isinstance(wrt, int)
 
 
-def _front_end(func, wrt_indices, keyword_only=False, classes=(), backend="numpy"):
+def _front_end(func, wrt_indices, keyword_only=False, classes=(), backend="numpy",
+               param_ranks=()):
     """parse -> fence -> resolve -> normalize; returns (info, tree, namer, wrt indices).
 
     ``keyword_only``: indices may also name keyword-only parameters (after the positional
     ones), as calls from generated code pass them. ``backend``: calls the backend cannot run
-    are refused here, with their line."""
+    are refused here, with their line. ``param_ranks``: ``(index, ndim)`` of the arguments,
+    from which the aliasing check tells numbers (an element of a vector) from views."""
     info = parse_function(func)
     params = [a.id for a in info.tree.args.args]
     if keyword_only:
@@ -89,7 +91,8 @@ def _front_end(func, wrt_indices, keyword_only=False, classes=(), backend="numpy
     namer = Namer.for_tree(info.tree, reserved=_RESERVED)
     arg_names = [a.id for a in info.tree.args.args]
     tree = normalize(info, namer, {arg_names[i]: cls for i, cls in classes if i < len(arg_names)})
-    check_in_place_updates(info, tree)
+    check_in_place_updates(info, tree, {arg_names[i]: r for i, r in param_ranks
+                                        if i < len(arg_names)})
     return info, tree, namer, wrt_norm
 
 
@@ -130,7 +133,7 @@ def _build(func, wrt_indices, single, mode, scalars, classes, param_ranks, backe
                                    scalars, classes, param_ranks)[0],
                              func.mode in ("vjp", "jvp"))
     info, tree, namer, wrt = _front_end(code, wrt_indices, classes=classes,
-                                        backend=backend)
+                                        backend=backend, param_ranks=param_ranks)
     params = [a.id for a in info.tree.args.args]
     scalar_params = {params[i] for i in scalars if i < len(params)}
     known = ranks(tree, {params[i]: r for i, r in param_ranks if i < len(params)})

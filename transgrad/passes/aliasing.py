@@ -139,6 +139,7 @@ class _Analysis:
     def __init__(self, info, tree):
         self.info = info
         self.tree = tree
+        self.ranks = {}       # name -> ndim, where the arguments' ranks tell
         self.before = {}      # id(stmt) -> the state before it (joined over loop iterations)
         self.live_after = {}  # id(stmt) -> the names that may be read after it
         self._liveness(tree.body, set())
@@ -295,6 +296,9 @@ class _Analysis:
             index = prim.args[1]
             if base and base[0] in state.numbers:
                 new.numbers.add(target)
+            elif base and self.ranks.get(target) == 0 and self.ranks.get(base[0], 0) > 0 \
+                    and _integers(index):
+                new.numbers.add(target)   # an element of an array: a numpy scalar
             elif base and (base[0] in state.containers or not _basic(index)):
                 if base[0] in state.containers:
                     if isinstance(index, gast.Slice):   # a[:] of a list: a new list
@@ -418,6 +422,9 @@ class _Analysis:
             new.numbers.add(target)
             return
         if source not in state.containers:   # an array's row, or a user object's attribute
+            if self.ranks.get(target) == 0 and self.ranks.get(source, 0) > 0:
+                new.numbers.add(target)   # an element of a vector: a numpy scalar
+                return
             self.share(new, target, source, state, stmt)
             return
         shared, holders, items = state.related(source)
@@ -523,6 +530,14 @@ def _names(target):
     return []
 
 
+def _integers(index):
+    """An index of integers only (constants or names), which gives an element, not a view."""
+    if isinstance(index, gast.Tuple):
+        return all(_integers(e) for e in index.elts)
+    return isinstance(index, gast.Name) or (isinstance(index, gast.Constant)
+                                            and type(index.value) is int)
+
+
 def _basic(index):
     """An index that selects a view (not a list display, which is fancy indexing)."""
     if isinstance(index, gast.Tuple):
@@ -539,8 +554,11 @@ def _user_names(info):
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
-def check_in_place_updates(info, tree):
+def check_in_place_updates(info, tree, param_ranks=None):
     """Raise TransformError where an in-place update could be seen through another name.
+
+    ``param_ranks`` (parameter -> ndim, where the call tells) lets the analysis know which
+    elements are numbers (``t = v[i]`` of a vector) rather than views (a matrix's row).
 
     Generated code (a derivative differentiated again) is not checked: it updates in place
     only arrays it allocated itself, and restores the user's updates, checked when it was
@@ -548,6 +566,9 @@ def check_in_place_updates(info, tree):
     if info.generated or not any(_mutates(stmt) for stmt in assignments(tree.body)):
         return   # nothing changes in place: nothing to see through another name
     analysis = _Analysis(info, tree)
+    if param_ranks:
+        from .shapes import ranks
+        analysis.ranks = ranks(tree, param_ranks)
     analysis.pending = []
     analysis.run()
     analysis.check()
