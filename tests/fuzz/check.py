@@ -58,6 +58,7 @@ _COUNTER = itertools.count()
 class ModeResult:
     cls: str
     detail: str = ""
+    message: str = ""       # a refusal's whole message (TransformError.message)
 
 
 @dataclass
@@ -384,9 +385,71 @@ def check_source(source, spec, seed, modes=MODES, features=frozenset(), twin=Tru
                                             fd1, fd_ok,
                                             ref_grad, atol, hvp_ref, hvp_atol, scale,
                                             tangents)
+            _mark_false_alias_refusals(res, source, user_f.__globals__, args)
     finally:
         unload(mod)
     return res
+
+
+_ALIAS_RE = re.compile(r"`(\w+)` is updated in place by an augmented assignment \(line (\d+)\)"
+                       r", and `(\w+)` (?:shares its memory|holds it)")
+
+
+def alias_at_run_time(source, glb, args, target, line, other):
+    """Whether, when line ``line`` runs (an augmented assignment to ``target``), ``target``
+    shares memory with ``other`` (an array, or a list/tuple holding one). None when the line
+    never ran or ``other`` was not a local there."""
+    tree = ast.parse(source)
+    seen = []
+
+    def probe(loc):
+        a, b = loc.get(target), loc.get(other, probe)
+        if b is probe:
+            return
+        items = b if isinstance(b, (list, tuple)) else [b]
+        seen.append(any(isinstance(a, np.ndarray) and isinstance(i, np.ndarray)
+                        and np.shares_memory(a, i) for i in items))
+
+    class Insert(ast.NodeTransformer):
+        def generic_visit(self, node):
+            super().generic_visit(node)
+            for fld in ("body", "orelse"):
+                stmts = getattr(node, fld, None)
+                if not isinstance(stmts, list) or isinstance(node, ast.IfExp):
+                    continue
+                out = []
+                for s in stmts:
+                    if isinstance(s, ast.AugAssign) and s.lineno == line:
+                        call = ast.parse("__tgfuzz_probe(locals())").body[0]
+                        out.append(ast.copy_location(call, s))
+                    out.append(s)
+                setattr(node, fld, out)
+            return node
+    tree = ast.fix_missing_locations(Insert().visit(tree))
+    g = dict(glb)
+    g["__tgfuzz_probe"] = probe
+    try:
+        with _deadline(PROGRAM_TIMEOUT), np.errstate(all="ignore"):
+            exec(compile(tree, glb.get("__file__", "<probe>"), "exec"), g)
+            g["f"](*_copies(args))
+    except Exception:  # noqa: BLE001
+        return None
+    return any(seen) if seen else None
+
+
+def _mark_false_alias_refusals(res, source, glb, args):
+    """A refusal because two names share memory, where they never did when the line ran:
+    prefixed "no sharing at run time:" (a likely false refusal, counted apart)."""
+    verdicts = {}
+    for mr in res.modes.values():
+        m = _ALIAS_RE.search(mr.message or "") if mr.cls == "refusal" else None
+        if not m:
+            continue
+        key = m.groups()
+        if key not in verdicts:
+            verdicts[key] = alias_at_run_time(source, glb, args, key[0], int(key[1]), key[2])
+        if verdicts[key] is False:
+            mr.detail = "no sharing at run time: " + mr.detail
 
 
 def _one_mode(mode, f, args, wrt, ctx, value, fd, fd_ok, twin_grad, atol, hvp_ref, hvp_atol,
@@ -396,7 +459,7 @@ def _one_mode(mode, f, args, wrt, ctx, value, fd, fd_ok, twin_grad, atol, hvp_re
     try:
         out = run_mode(mode, f, args, wrt, ctx)
     except tg.TransformError as e:
-        return ModeResult("refusal", refusal_key(e))
+        return ModeResult("refusal", refusal_key(e), getattr(e, "message", str(e)))
     except Exception as e:  # noqa: BLE001 - every other exception is a crash
         first = (str(e).splitlines() or [""])[0][:160]
         return ModeResult("crash", f"{type(e).__name__} in {where_raised(e)}: {first}")
