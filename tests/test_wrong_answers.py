@@ -566,3 +566,43 @@ def test_second_derivatives_through_zero_adjoints(f):
     expected = (tg.grad(f)(X2 + 1e-6 * v, W23) - tg.grad(f)(X2 - 1e-6 * v, W23)) / 2e-6
     assert_close(tg.hvp(f)(X2, W23, v), expected, rtol=1e-4)
     assert_close(tg.jacrev(tg.grad(f))(X2, W23) @ v, expected, rtol=1e-4)
+
+
+def _doubled(a):
+    return a * 2.0
+
+
+def _same(a, flag=True):
+    if flag:
+        return a
+    return a * 1.0
+
+
+def fresh_helper_result_updated(x):
+    y = _doubled(x)
+    y += 1.0
+    return np.sum(x * y)
+
+
+def helper_may_return_its_argument(x):
+    y = x * 1.0
+    z = _same(y)
+    z += 1.0
+    return np.sum(y * z)
+
+
+def test_user_functions_returning_new_arrays_share_nothing():
+    check_grad(fresh_helper_result_updated, (X3,))
+    with pytest.raises(tg.TransformError, match="`z` is updated in place"):
+        tg.grad(helper_may_return_its_argument)(X3)
+
+
+def vector_elements_updated(x):
+    total = x * 1.0
+    for v in total:
+        v *= 2.0          # an element of a vector is a number: total does not change
+    return np.sum(total * x)
+
+
+def test_elements_of_a_vector_are_numbers():
+    check_grad(vector_elements_updated, (X3,))

@@ -328,7 +328,7 @@ class _Analysis:
                 self.share(new, target, operands[0], state, stmt)
         elif self.makes_number(func, prim, operands, state):
             new.numbers.add(target)
-        elif not self.allocates(func):
+        elif not self.allocates(func) and not _returns_fresh(func):
             # a user function, or a callable without a rule: it may return its arguments
             for name in operands + [n for v in prim.kwargs.values()
                                     for n in ir.operand_names(v)]:
@@ -515,6 +515,47 @@ class _Analysis:
             message = f"`{shown}` is updated in place{where}, and {other_text} {seen}"
             hint = HINT
         return self.info.error(message, origin, hint=hint)
+
+
+_FRESH = {}   # code object -> whether the function's result never shares its arguments
+
+
+def _returns_fresh(func):
+    """True when ``func`` is a user function whose result (or the values in it) never shares
+    memory with its arguments: the analysis run on its own source. False when unsure."""
+    import inspect
+    code = getattr(func, "__code__", None)
+    if not inspect.isfunction(func) or code is None:
+        return False
+    known = _FRESH.get(code)
+    if known is not None:
+        return known
+    _FRESH[code] = False   # while it is analysed (recursion): unsure
+    try:
+        from ..naming import GLOBAL_MODULES, Namer
+        from ..parse import parse_function
+        from .fence import fence
+        from .normalize import normalize
+        from .resolve import resolve
+        info = parse_function(func)
+        fence(info)
+        resolve(info)
+        tree = normalize(info, Namer.for_tree(info.tree, reserved=GLOBAL_MODULES))
+        analysis = _Analysis(info, tree)
+        analysis.pending = []
+        analysis.run()
+        params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+        ret = tree.body[-1]
+        state = analysis.before.get(id(ret))
+        fresh = isinstance(ret, gast.Return) and state is not None
+        for name in ir.operand_names(ret.value) if fresh else ():
+            shared, holders, items = state.related(name)
+            if name in params or (shared | holders | items) & params:
+                fresh = False
+    except Exception:   # noqa: BLE001 - unreadable or unsupported: stay conservative
+        fresh = False
+    _FRESH[code] = fresh
+    return fresh
 
 
 def _mutates(stmt):
