@@ -456,3 +456,44 @@ def test_a_call_without_rule_is_reported_at_its_own_line(func, call, name, mode)
         tg.grad(func)(x) if mode == "grad" else tg.jvp(func)(x, x)
     assert (info.value.lineno, info.value.col_offset) == _line_of(func, call)
     assert call in info.value.source_line
+
+
+def early_return_then_rebind_parameter(x, w):
+    s = np.sum(x)
+    if s > 0.0:
+        return s
+    w = np.stack([x, x * 2.0])
+    for i in range(2):
+        s = s + np.sum(w * w)
+    return s
+
+
+def bound_in_one_branch_read_in_another(x, c):
+    s = np.sum(x)
+    if c > 0:
+        y = x * 3.0
+    s = s * 2.0
+    if c > 0:
+        s = s + np.sum(y * y)
+    return s
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_early_return_then_a_parameter_rebound_in_a_loop(sign):
+    """Found by the fuzzer (regressions/grad_crash_dec4a0ca.py): the rebound `w` gets no
+    gradient on either path."""
+    x, w = sign * np.array([0.5, -0.2, 0.1]), np.ones((2, 3))
+    func = early_return_then_rebind_parameter
+    value, (gx, gw) = tg.value_and_grad(func, wrt=(0, 1))(x, w)
+    assert value == pytest.approx(func(x, w), abs=1e-12)
+    assert_close(gx, numeric_vjp(func, (x, w), 0, 1.0), "d/dx")
+    assert_close(gw, np.zeros((2, 3)), "d/dw")
+
+
+@pytest.mark.parametrize("c", [0, 1])
+def test_a_variable_bound_in_one_branch_and_read_in_a_later_one(c):
+    x = np.array([0.5, -0.2, 0.1])
+    func = bound_in_one_branch_read_in_another
+    value, grad = tg.value_and_grad(func)(x, c)
+    assert value == pytest.approx(func(x, c), abs=1e-12)
+    assert_close(grad, fd_grad(func, (x, c)), "grad")

@@ -157,3 +157,20 @@ def test_a_parameter_named_like_a_module_is_refused():
         tg.grad(module_parameter)(X, 2.0)
     assert info.value.lineno == module_parameter.__code__.co_firstlineno
     assert "rename the parameter `tgr`" in info.value.hint
+
+
+def module_name_bound_in_both_branches(x, c):
+    if c > 0:
+        tgr = x * 2.0
+    else:
+        tgr = x * 3.0
+    np_ = np.sum(tgr * tgr)
+    return np_
+
+
+@pytest.mark.parametrize("c", [0, 1])
+def test_a_module_name_bound_in_both_branches_keeps_one_name(c):
+    x = np.array([0.5, -0.2, 0.1])
+    func = module_name_bound_in_both_branches
+    assert_close(tg.grad(func)(x, c), numeric_vjp(func, (x, c), 0, 1.0), "grad")
+    assert tg.jvp(func)(x, c, np.ones(3))[0] == pytest.approx(func(x, c))

@@ -69,6 +69,8 @@ class Normalizer:
         if owner is not None and params and params[0].id not in self.classes:
             self.owners[params[0].id] = owner
         self.current = {}       # user variable -> its current (renamed) name
+        self.diverged = set()   # variables renamed differently by the two branches of an `if`
+        self.module_renames = {}   # `tgr` (a global generated code reads) -> `tgr_1`
         self.defined = set()
         self.body = []
         self.origin = None
@@ -88,11 +90,9 @@ class Normalizer:
                     "generated code uses", arg, hint=f"rename the parameter `{arg.id}`")
             self.current[arg.id] = arg.id
             self.defined.add(arg.id)
-        body = restructure_jumps(lift_returns(tree.body, self.fresh("result", multi=True),
-                                              self.fresh("returned", multi=True)))
-        # statements after an early return or a jump now sit in branches: keep their names
-        self.multi |= assigned_in_compound(body)
-        for stmt in body:
+        body = lift_returns(tree.body, self.fresh("result", multi=True),
+                            self.fresh("returned", multi=True))
+        for stmt in restructure_jumps(body):
             self.origin = stmt
             self.visit_stmt(stmt)
         new = gast.FunctionDef(name=tree.name, args=clone(tree.args), body=self.body,
@@ -138,7 +138,22 @@ class Normalizer:
 
     def visit_if(self, stmt):
         test = self.assign_temp(self.fresh("cond", multi=True), self.expr(stmt.test))
-        node = gast.If(test=test, body=self.block(stmt.body), orelse=self.block(stmt.orelse))
+        # Statements an early return or a jump moved into both branches may rename a variable
+        # (`x_1` in one branch): the other branch starts from the names before the `if`.
+        before = dict(self.current)
+        body = self.block(stmt.body)
+        after_body, self.current = self.current, dict(before)
+        orelse = self.block(stmt.orelse)
+        for name in set(after_body) | set(self.current):
+            mine, other = after_body.get(name), self.current.get(name)
+            if mine == other:
+                continue
+            if name in self.multi:   # one name on every path (bound on one path only)
+                self.current[name] = mine or other
+            else:   # no version is current on both paths; nothing reads it after such an `if`
+                self.current.pop(name, None)
+                self.diverged.add(name)
+        node = gast.If(test=test, body=body, orelse=orelse)
         if not stmt.orelse:
             node.orelse = []
         self.emit(node)
@@ -392,10 +407,14 @@ class Normalizer:
         """A Store Name for a new version of the user variable ``name``."""
         renamed = name in self.defined and name not in self.multi
         if name in GLOBAL_MODULES:   # `tgr = 1.0` must not hide the global tgr: tgr_1
-            new = self.current[name] if name in self.multi and name in self.current \
-                else self.namer.unique(name)
+            new = self.module_renames.get(name) if name in self.multi else None
+            if new is None:
+                new = self.namer.unique(name)
+                if name in self.multi:   # one name for all its stores
+                    self.module_renames[name] = new
         else:
             new = self.namer.unique(name) if renamed else name
+        self.diverged.discard(name)
         self.defined.add(name)
         self.defined.add(new)
         self.current[name] = new
@@ -423,6 +442,10 @@ class Normalizer:
         if isinstance(node, gast.Name):
             if node.id in self.current:
                 return gast.copy_location(_load(self.current[node.id]), node)
+            if node.id in self.diverged:
+                raise self.info.error(
+                    f"`{node.id}` has a different version on each path here (internal: an "
+                    "early return or a jump moved its assignments into branches)", node)
             if node.id in self.defined:   # a temporary this pass made
                 return _load(node.id)
             raise self.info.error(f"`{node.id}` is used before it is assigned", node)
@@ -573,11 +596,10 @@ class Normalizer:
             body.insert(0, gast.copy_location(gast.Assign(
                 targets=[_store(result)], value=gast.Constant(value=None, kind=None),
                 type_comment=None), located))
-        body = restructure_jumps(body)
         self.multi |= assigned_in_compound(body)
         self.inlining.append(fn.name)
         outer_origin = self.origin
-        for stmt in body:
+        for stmt in restructure_jumps(body):
             self.origin = stmt
             self.visit_stmt(stmt)
         self.origin = outer_origin
