@@ -331,6 +331,9 @@ def test_rule_on_the_jax_backend(rule, index, tmp_path):
         pytest.skip("a primitive generated code binds as a global runs only on numpy")
     if primitive is float:
         pytest.skip("float() needs a concrete value: not traceable under jax.jit (as in JAX)")
+    if primitive is runtime.item:
+        # the vjp computes the output, to check the cotangent against it (as jax.vjp runs f)
+        pytest.skip("x.item() needs a concrete value: not traceable under jax.jit (as in JAX)")
     if primitive is operator.getitem and isinstance(case.args[1], list):
         pytest.skip("JAX does not read a list as an index array (x[[0, 2]]): pass an array")
     cotangent = random_cotangent(case.call(primitive, case.leaves))
