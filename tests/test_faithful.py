@@ -497,3 +497,23 @@ def test_a_variable_bound_in_one_branch_and_read_in_a_later_one(c):
     value, grad = tg.value_and_grad(func)(x, c)
     assert value == pytest.approx(func(x, c), abs=1e-12)
     assert_close(grad, fd_grad(func, (x, c)), "grad")
+
+
+def parameter_rebound_in_a_branch_with_a_loop(x, w):
+    s = np.sum(x)
+    if s < 0.0:
+        w = np.stack([x, x * 2.0])
+        for i in range(2):
+            s = s + np.sum(w * w)
+    return s
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_parameter_rebound_inside_a_branch_gets_no_gradient_from_it(sign):
+    """The rebound parameter's adjoint was taken for a name living only in the branch: d/dw
+    was the new w's adjoint on one path and unset (UnboundLocalError) on the other."""
+    x, w = sign * np.array([0.5, -0.2, 0.1]), np.ones((2, 3))
+    func = parameter_rebound_in_a_branch_with_a_loop
+    gx, gw = tg.grad(func, wrt=(0, 1))(x, w)
+    assert_close(gx, numeric_vjp(func, (x, w), 0, 1.0), "d/dx")
+    assert_close(gw, np.zeros((2, 3)), "d/dw")

@@ -103,7 +103,9 @@ class ReverseBuilder:
         self.stack = None
         self.adjoints = {}          # variable -> its adjoint's name
         self.exists = set()         # adjoints certainly defined at this point of the sweep
-        self.locals = block_locals(tree.body)
+        # a parameter's adjoint is returned at the end: never local to a block
+        self.locals = block_locals(tree.body, {a.id for a in walk(tree.args)
+                                               if isinstance(a, gast.Name)})
         self.first_defs = first_definitions(tree)
         self.owned = set()          # adjoints that are arrays this code allocated (in-place ok)
         # adjoints that may still be the scalar 0.0 they start from here (the value did not
@@ -749,8 +751,9 @@ def receivers(stmt, active, stacks=frozenset()):
     return names - set(stacks)
 
 
-def block_locals(body):
-    """For each compound statement (by id): names living only inside one block within it.
+def block_locals(body, outside=()):
+    """For each compound statement (by id): names living only inside one block within it
+    (never the names in ``outside``: parameters, whose adjoints are returned).
 
     Such a name is first written at the top level of that block, read only after that within
     the same block, and never touched elsewhere: its adjoint starts fresh each time the block's
@@ -777,7 +780,7 @@ def block_locals(body):
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
                 var = stmt.targets[0].id
                 reads = set(ir.names_in(stmt.value))
-                if var not in first_seen and var not in reads \
+                if var not in first_seen and var not in reads and var not in outside \
                         and counts.get(var) == touched.get(var):
                     stores = sum(1 for s in block for n in walk(s)
                                  if isinstance(n, gast.Name) and n.id == var
