@@ -606,3 +606,28 @@ def vector_elements_updated(x):
 
 def test_elements_of_a_vector_are_numbers():
     check_grad(vector_elements_updated, (X3,))
+
+
+def rows_unpacked(x, w):
+    u, v = x                 # the rows of a matrix
+    return np.sum(u * v) + np.sum(x ** 2)
+
+
+def sum_of_list_after_early_return(x, w, c=False):
+    u1 = np.mean(x)
+    u2, u3 = x
+    for i in range(1, 3):
+        if c:
+            return np.sum(u2)
+    hs = []
+    for i in range(2):
+        hs.append(u1 * w[0, 0])
+    return sum(hs)
+
+
+@pytest.mark.parametrize("f", [rows_unpacked, sum_of_list_after_early_return])
+def test_unpacked_rows_and_lists_summed_after_a_branch(f):
+    x = rng.normal(size=(2, 3))
+    check_grad(f, (x, W23))
+    assert_close(tg.hvp(f)(x, W23, np.ones((2, 3))),
+                 (tg.grad(f)(x + 1e-6, W23) - tg.grad(f)(x - 1e-6, W23)) / 2e-6, rtol=1e-4)

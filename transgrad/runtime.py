@@ -345,6 +345,21 @@ def _static(cls, attr):
     return None
 
 
+def unpacked_cotangent(parts, like):
+    """The cotangent of ``like`` in ``a, b = like`` from those of its parts: the parts
+    themselves for a tuple or list, stacked for an array (whose rows were unpacked)."""
+    if isinstance(like, (tuple, list, dict)) or not hasattr(like, "ndim"):
+        return parts
+    return np.stack([np.broadcast_to(p, np.shape(like)[1:]) for p in parts])
+
+
+def structure_part_list(gg, like):
+    """The transpose of ``unpacked_cotangent``: one entry per unpacked part."""
+    if isinstance(like, (tuple, list, dict)) or not hasattr(like, "ndim"):
+        return gg
+    return ListCotangent(gg[i] for i in range(np.shape(like)[0]))
+
+
 def cotangent_of(g, x):
     """``match(g, x)`` for a cotangent that flows on (a user function's, back to its caller):
     a structure's stays a ``DictCotangent`` or ``ListCotangent``, which adds entry by entry."""

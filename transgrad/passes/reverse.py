@@ -619,8 +619,9 @@ class ReverseBuilder:
         parts = [name(self.adjoints[e.id]) if e.id in self.exists and e.id in self.active
                  else tgr_call("zeros_like_value", name(e.id)) for e in elts]
         for var in ir.operand_names(stmt.value):
-            if var in self.active:
-                self.accumulate(var, gast.Tuple(elts=parts, ctx=gast.Load()))
+            if var in self.active:   # an array's rows were unpacked: stacked back
+                self.accumulate(var, tgr_call("unpacked_cotangent",
+                                              gast.Tuple(elts=parts, ctx=gast.Load()), name(var)))
         for e in elts:
             if e.id in self.reassigned and e.id in self.exists:
                 self.restart(e.id)

@@ -37,7 +37,8 @@ MULTILINEAR = {
 # calls, so forward mode runs over a gradient (forward over reverse) with the same table
 LINEAR_IN = {
     runtime.unbroadcast_to: (0,), runtime.expand_reduced: (0,), runtime.match: (0,),
-    runtime.cotangent_of: (0,),
+    runtime.cotangent_of: (0,), runtime.unpacked_cotangent: (0,), runtime.ListCotangent: (0,),
+    runtime.structure_part_list: (0,),
     runtime.owned_copy: (0,), runtime.copy_value: (0,), runtime.structure_part: (0,),
     runtime.array_vjp: (0,), runtime.astype_vjp: (0,), runtime.unconcatenate: (0,),
     runtime.split_vjp: (0,), runtime.tile_vjp: (0,), runtime.repeat_vjp: (0,),

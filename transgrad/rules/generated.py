@@ -113,6 +113,25 @@ def owned_copy(gg, ans, g, x):
     return gg, tgr.zeros_like_value(x)
 
 
+@vjp(runtime.ListCotangent, samples=[Sample(([A(3), A(2)],))])
+def list_cotangent(gg, ans, entries):
+    """A list of cotangents as one: the entries' cotangents are its entries."""
+    return (gg,)
+
+
+@vjp(runtime.structure_part_list, samples=[Sample((A(2, 3), A(2, 3)), wrt=(0,))])
+def structure_part_list(gg, ans, g, like):
+    return tgr.unpacked_cotangent(gg, like), None
+
+
+@vjp(runtime.unpacked_cotangent, samples=[Sample(((A(3), A(3)), A(2, 3)), wrt=(0,)),
+                                           Sample(((A(3), A(2)), (A(3), A(2))), wrt=(0,))])
+def unpacked_cotangent(gg, ans, parts, like):
+    """Linear in the parts: an array's rows go back one by one, a tuple's entries as they
+    are."""
+    return tgr.structure_part_list(gg, like), None
+
+
 _STORES = [Sample((A(4), np.array([0, 2, 0])), wrt=(0,)), Sample((A(3, 2), 1), wrt=(0,)),
            Sample((A(3, 2), (np.array([1, 1]), slice(None))), wrt=(0,))]
 

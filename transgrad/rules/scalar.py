@@ -174,5 +174,6 @@ def builtin_min(g, ans, *args):
 @vjp(sum, samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),
                    Sample(([S(), S()], S()))])
 def builtin_sum(g, ans, iterable, start=0):
-    """The sum of a list or tuple of values (all of one shape)."""
-    return [g] * len(iterable), g
+    """The sum of a list or tuple of values (all of one shape); the cotangent is a
+    ``ListCotangent``, which adds to an adjoint that is still ``0.0``."""
+    return tgr.ListCotangent([g] * len(iterable)), g
