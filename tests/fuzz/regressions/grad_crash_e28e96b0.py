@@ -4,7 +4,6 @@
 # found: crash: TypeError in generated: unsupported operand type(s) for +: 'float' and 'list'
 # args: [[3, 3]]
 # seed: 5041
-# xfail: early return, then a list appended in a loop and summed: list adjoint starts as 0.0
 import math
 import numpy as np
 
