@@ -493,7 +493,7 @@ class _Analysis:
         line = stmt.origin.lineno
         shown = self.display(name) or "a value"
         other_shown = self.display(other)
-        other_text = f"`{other_shown}`" if other_shown else "another value"
+        other_text = f"`{other_shown}`" if other_shown else "a value computed on this line"
         where = "" if origin is stmt.origin else f" (line {line})"
         seen = {"same": "is the same list", "holder": "holds it",
                 "item": "is an element of it"}[relation]
