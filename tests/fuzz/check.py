@@ -203,12 +203,29 @@ def _jmath():
 _IMPORT_RE = re.compile(r"^(import math|import numpy as np)\s*$", re.M)
 
 
+class _ListIndex(ast.NodeTransformer):
+    """v[[2, 0, 1]] -> v[np.array([2, 0, 1])]: jax.numpy takes no list as an index."""
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        wrap = lambda e: ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "array",  # noqa
+                                                ast.Load()), [e], []) \
+            if isinstance(e, ast.List) else e
+        if isinstance(node.slice, ast.Tuple):
+            node.slice.elts = [wrap(e) for e in node.slice.elts]
+        else:
+            node.slice = wrap(node.slice)
+        return node
+
+
 def twin_reference(source, args, idx, vecs):
     """(gradient, hvp) of the program run on jax.numpy, as lists of numpy arrays."""
     import jax
     import jax.numpy as jnp
-    g = {"np": jnp, "math": _jmath(), "__name__": "tgfuzz_twin"}
-    exec(compile(_IMPORT_RE.sub("", source), "<twin>", "exec"), g)
+    # float(traced) is not traceable: the twin keeps the value a JAX scalar
+    g = {"np": jnp, "math": _jmath(), "__name__": "tgfuzz_twin", "float": lambda v: v + 0.0}
+    tree = _ListIndex().visit(ast.parse(_IMPORT_RE.sub("", source)))
+    exec(compile(ast.fix_missing_locations(tree), "<twin>", "exec"), g)
     f = g["f"]
 
     def fw(*ws):
