@@ -18,7 +18,7 @@ import pytest
 
 from tests.fuzz import check as C
 from tests.fuzz.gen import generate
-from tests.fuzz.shrink import read_regression
+from tests.fuzz.shrink import read_regression, shrink
 
 SLICE = 200
 CHUNK = 25
@@ -121,3 +121,20 @@ def test_checker_catches_a_wrong_gradient():
     assert {m: r.cls for m, r in res.modes.items()} == dict.fromkeys(modes, "ok")
     res = C.check_source(src.format(""), [[3]], 7, modes=modes)
     assert {m: r.cls for m, r in res.modes.items()} == dict.fromkeys(modes, "wrong_derivative")
+
+
+def test_shrinker_keeps_the_failure_and_drops_the_rest():
+    src = (
+        "import math\nimport numpy as np\nimport transgrad as tg\n\n\n"
+        "def sq(a):\n    return a * a\n\n\n"
+        "@tg.defvjp(sq)\ndef _sq_vjp(g, ans, a):\n    return g * a\n\n\n"
+        "def f(x):\n    acc = 0.0\n    for i in range(2):\n        acc += np.sum(np.cos(x))\n"
+        "    z = np.tanh(x) * 2.0\n    if np.sum(z) > 100.0:\n        return acc\n"
+        "    return acc + np.sum(np.sin(sq(x)) * 1.5) + np.mean(z)\n")
+    res = C.check_source(src, [[3]], 3, modes=("grad",), twin=False)
+    mr = res.modes["grad"]
+    assert mr.cls == "wrong_derivative"
+    small = shrink(src, [[3]], 3, "grad", mr, budget_s=60, twin=False)
+    assert len(small) < len(src) - 100
+    assert "sq(" in small and "for i" not in small
+    assert C.check_source(small, [[3]], 3, modes=("grad",)).modes["grad"].cls == mr.cls
