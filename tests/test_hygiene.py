@@ -174,3 +174,33 @@ def test_a_module_name_bound_in_both_branches_keeps_one_name(c):
     func = module_name_bound_in_both_branches
     assert_close(tg.grad(func)(x, c), numeric_vjp(func, (x, c), 0, 1.0), "grad")
     assert tg.jvp(func)(x, c, np.ones(3))[0] == pytest.approx(func(x, c))
+
+
+PARAMETER_SOURCE = '''
+import numpy as np
+
+
+def f(x, NAME):
+    s = 0.0
+    for i in range(2):
+        s = s + np.sum(x * x) * NAME
+    return s
+'''
+
+
+@pytest.mark.parametrize("name", ["tangent", "g", "stack", "bx", "dx", "t1", "steps1"])
+def test_parameters_named_like_generated_code(name, tmp_path):
+    """Parameters keep their names (keyword calls): the generated ones avoid them."""
+    source = PARAMETER_SOURCE.replace("NAME", name)
+    path = tmp_path / f"parameter_{name}.py"
+    path.write_text(source)
+    namespace = {}
+    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102
+    f = namespace["f"]
+    args = (X, 1.5)
+    expected = numeric_vjp(f, args, 0, 1.0)
+    assert_close(tg.grad(f)(*args), expected, "grad")
+    assert_close(tg.grad(f, wrt=1)(*args), numeric_vjp(f, args, 1, 1.0), "grad wrt 1")
+    assert_close(tg.vjp(f)(*args, 2.0), 2.0 * expected, "vjp")
+    assert tg.jvp(f)(*args, V)[1] == pytest.approx(float(expected @ V))
+    assert_close(tg.hvp(f)(*args, V), 2 * 2 * 1.5 * V, "hvp")
