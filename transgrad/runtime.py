@@ -1027,7 +1027,7 @@ def repeat_vjp(g, a, repeats, axis=None):
     ends = np.cumsum(repeats)
     starts = ends - np.asarray(repeats)
     totals = np.cumsum(g, axis=axis)
-    zero = np.zeros_like(np.take(totals, [0], axis=axis))
+    zero = np.zeros_like(np.take(totals, np.asarray([0]), axis=axis))   # jnp.take: no lists
     totals = np.concatenate([zero, totals], axis=axis)
     ba = np.take(totals, ends, axis=axis) - np.take(totals, starts, axis=axis)
     return np.reshape(ba, shape)
