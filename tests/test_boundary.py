@@ -128,6 +128,13 @@ def test_ndarray_subclasses_are_refused(make):
         tg.grad(weighted)(X, Y, scale=np.ma.array(2.0))
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")   # np.matrix
+def test_ndarray_subclasses_are_refused_on_jax():
+    pytest.importorskip("jax")
+    with pytest.raises(tg.TransformError, match=r"argument 0 \(x\).*numpy.matrix"):
+        tg.grad(square_sum, backend="jax")(np.matrix([[1.0, 2.0], [3.0, 4.0]]))
+
+
 def lambda_free_scale(a, m):
     return m * a
 

@@ -734,8 +734,9 @@ class JaxGradientFunction(GradientFunction):
         if self.mode == "jvp":
             higher.check_tangent(self, args[len(self._prefix):], cotangent)
         types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
-                       if hasattr(a, "dtype") and hasattr(a, "ndim") else type(a)
-                       for a in args])
+                       if hasattr(a, "dtype") and hasattr(a, "ndim")
+                       and not (isinstance(a, np.ndarray) and type(a) not in _SAFE_ARRAYS)
+                       else type(a) for a in args])
         if types in self._fallback or (self.loops == "scan"
                                        and not backends.load("jax").traced(args)):
             return self._call_unrolled(args, cotangent, kwargs)
