@@ -518,3 +518,22 @@ def test_parameter_rebound_inside_a_branch_gets_no_gradient_from_it(sign):
     gx, gw = tg.grad(func, wrt=(0, 1))(x, w)
     assert_close(gx, numeric_vjp(func, (x, w), 0, 1.0), "d/dx")
     assert_close(gw, np.zeros((2, 3)), "d/dw")
+
+
+def constant_then_active_in_loops(x):
+    s = 0.0
+    for i in range(3):
+        q = 2.0
+        s = s + x[i] * q
+    for i in range(3):
+        q = x[i] * 0.5
+        s = s + q * x[i]
+    return s
+
+
+def test_reverse_over_reverse_keeps_the_stack_of_adjoints_balanced():
+    """optimize dropped `bq = bq + bstack.pop()` when bq was dead after it: the stack of
+    adjoints lost an entry per iteration and jacrev(grad) was silently wrong."""
+    x = np.array([0.5, -1.0, 2.0])
+    assert_close(tg.jacrev(tg.grad(constant_then_active_in_loops))(x), np.eye(3), "jacrev")
+    assert_close(tg.hessian(constant_then_active_in_loops)(x), np.eye(3), "hessian")

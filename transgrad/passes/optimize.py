@@ -279,10 +279,13 @@ def _propagate(fn, simplify, counts):
 
 
 def _pops(stmt):
-    """``v = stack.pop()``: never dead, every pop matches a push."""
-    value = stmt.value
-    return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-        and value.func.attr == "pop"
+    """``v = stack.pop()``, ``bv = bv + bstack.pop()``, ``bv += bstack.pop()``: never dead,
+    every pop matches a push (dropping a dead adjoint's pop unbalanced the stack of adjoints
+    in reverse over reverse)."""
+    value = getattr(stmt, "value", None)
+    return value is not None and any(
+        isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+        and n.func.attr == "pop" and not n.args for n in walk(value))
 
 
 def _eliminate_dead(fn):
@@ -306,7 +309,7 @@ def _live_block(body, live):
             live -= targets if isinstance(stmt.targets[0], gast.Name) else set()
         elif isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
             # `b += c` reads b: dead when nobody reads b after it, else b is live before it
-            if stmt.target.id not in live:
+            if stmt.target.id not in live and not _pops(stmt):
                 changed = True
                 continue
             live.add(stmt.target.id)
