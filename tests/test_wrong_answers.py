@@ -631,3 +631,17 @@ def test_unpacked_rows_and_lists_summed_after_a_branch(f):
     check_grad(f, (x, W23))
     assert_close(tg.hvp(f)(x, W23, np.ones((2, 3))),
                  (tg.grad(f)(x + 1e-6, W23) - tg.grad(f)(x - 1e-6, W23)) / 2e-6, rtol=1e-4)
+
+
+def test_jax_store_with_repeated_index_keeps_numpys_last_write_on_any_device():
+    jax = pytest.importorskip("jax")
+    from transgrad.backends import jax_runtime
+    set_item = jax_runtime.module.set_item
+    got = set_item(jax.numpy.zeros(3), np.array([0, 0, 2]), jax.numpy.array([1.0, 2.0, 3.0]))
+    assert np.asarray(got).tolist() == [2.0, 0.0, 3.0]
+    rows = np.arange(6.0).reshape(3, 2)
+    expected = np.zeros((3, 2))
+    expected[np.array([1, 1]), :] = rows[:2]
+    got = set_item(jax.numpy.zeros((3, 2)), (np.array([1, 1]), slice(None)),
+                   jax.numpy.asarray(rows[:2]))
+    assert np.asarray(got).tolist() == expected.tolist()

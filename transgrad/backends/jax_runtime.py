@@ -124,9 +124,23 @@ def _index(idx):
 
 @_functional
 def set_item(target, idx, value):
-    """``target[idx] = value`` for arrays (as a new array) and Python containers (in place)."""
+    """``target[idx] = value`` for arrays (as a new array) and Python containers (in place).
+    A concrete index that repeats an element writes it once, with the value numpy keeps (the
+    last), since XLA's scatter does not promise which write wins."""
     if _is_array(target) or isinstance(target, np.ndarray):
-        return jnp.asarray(target).at[idx].set(value)
+        target = jnp.asarray(target)
+        idx = _index(idx)
+        if numpy_runtime.is_basic_index(idx) \
+                or _has_jax(idx if isinstance(idx, tuple) else (idx,)):
+            return target.at[idx].set(value)
+        shape = np.shape(target)
+        part_shape = np.zeros(shape, dtype=bool)[idx].shape
+        kept = numpy_runtime._kept_writes(shape, idx, part_shape)
+        if kept.all():
+            return target.at[idx].set(value)
+        flat = np.arange(int(np.prod(shape))).reshape(shape)[idx][kept]
+        values = jnp.broadcast_to(jnp.asarray(value, dtype=target.dtype), part_shape)[kept]
+        return target.reshape(-1).at[flat].set(values).reshape(shape)
     target[idx] = value
     return target
 

@@ -40,11 +40,22 @@ def _array_names(fn, known_ranks):
     return arrays
 
 
+def _fancy(index):
+    """An index holding a list display (``np.array([0, 0])`` by now): it may repeat an
+    element, where numpy keeps the last write and XLA's scatter promises none."""
+    if isinstance(index, gast.Tuple):
+        return any(_fancy(e) for e in index.elts)
+    return isinstance(index, gast.List) or (
+        isinstance(index, gast.Call) and isinstance(index.func, gast.Attribute)
+        and index.func.attr == "array" and index.args and isinstance(index.args[0], gast.List))
+
+
 def _update(target, value, method, arrays):
-    """``base = base.at[index].<method>(value)`` or ``base = tgr.set_item(base, index, value)``."""
+    """``base = base.at[index].<method>(value)`` or ``base = tgr.set_item(base, index, value)``
+    (also for a store whose index may repeat an element: it keeps numpy's last write)."""
     base = target.value.id
     store = gast.Name(id=base, ctx=gast.Store(), annotation=None, type_comment=None)
-    if base in arrays or method != "set":
+    if (base in arrays or method != "set") and not (method == "set" and _fancy(target.slice)):
         at = gast.Subscript(value=gast.Attribute(value=_load(base), attr="at", ctx=gast.Load()),
                             slice=target.slice, ctx=gast.Load())
         call = gast.Call(func=gast.Attribute(value=at, attr=method, ctx=gast.Load()),
