@@ -47,7 +47,7 @@ CLASSES = ("ok",) + FAILURES + ("refusal", "skipped")
 VALUE_RTOL = 1e-12
 FD_RTOL = 2e-5          # transgrad against finite differences
 TWIN_RTOL = 1e-8        # transgrad against jax.grad
-MODE_TIMEOUT = 60       # seconds for one mode (build and call)
+MODE_TIMEOUT = 120      # seconds for one mode (build and call)
 PROGRAM_TIMEOUT = 2     # seconds for one plain run of the program
 
 _TMP = None
@@ -477,6 +477,9 @@ def _one_mode(mode, f, args, wrt, ctx, value, fd, fd_ok, twin_grad, atol, hvp_re
         out = run_mode(mode, f, args, wrt, ctx)
     except tg.TransformError as e:
         return ModeResult("refusal", refusal_key(e), getattr(e, "message", str(e)))
+    except _Timeout:
+        # on a shared machine a slow build is not a hang we can prove: skipped, counted
+        return ModeResult("skipped", f"timeout ({MODE_TIMEOUT} s)")
     except Exception as e:  # noqa: BLE001 - every other exception is a crash
         first = (str(e).splitlines() or [""])[0][:160]
         return ModeResult("crash", f"{type(e).__name__} in {where_raised(e)}: {first}")
@@ -523,9 +526,11 @@ def _one_mode(mode, f, args, wrt, ctx, value, fd, fd_ok, twin_grad, atol, hvp_re
 def _diff(got, ref):
     try:
         got = [np.asarray(g, dtype=np.float64) for g in got]
-        worst = max(float(np.max(np.abs(g - r), initial=0.0)) for g, r in zip(got, ref))
-        return f"max abs error {worst:.3g}; got {np.round(got[0].ravel()[:4], 6).tolist()}, " \
-               f"expected {np.round(ref[0].ravel()[:4], 6).tolist()}"
+        errs = [float(np.max(np.abs(g - r), initial=0.0)) for g, r in zip(got, ref)]
+        k = int(np.argmax(errs))
+        return f"max abs error {errs[k]:.3g} (argument {k}); got " \
+               f"{np.round(got[k].ravel()[:4], 6).tolist()}, expected " \
+               f"{np.round(ref[k].ravel()[:4], 6).tolist()}"
     except Exception:  # noqa: BLE001 - shapes differ
         return f"got shapes {[np.shape(g) for g in got]}, expected {[r.shape for r in ref]}"
 
