@@ -75,16 +75,13 @@ class _Printer:
         self.by_id = {}
         self.canonical = {}     # id(object) -> its dotted name or None, for this tree
         self.pending = []       # (ast.Name, object, base name): fresh names given last
-        self.local_names = set()   # a builtin named like one of these gets a fresh name
-
-    def see_locals(self, fn):
-        """Note the local names of ``fn`` (a gast tree): a resolved builtin whose name a local
-        variable holds (``len = 3``) must be printed under another name."""
-        globals_ = self.backend.globals()
-        self.local_names |= {n.id for n in gast.walk(fn) if n.__class__ is gast.Name
-                             and "resolved" not in n.__dict__ and n.id not in globals_}
+        self.builtins = []      # (ast.Name, object): a builtin, unless a local has its name
 
     def finish(self):
+        for node, obj in self.builtins:
+            if node.id in self.taken:   # `len = 3` in the function: call len under another name
+                node.id = self._bind_value(obj, node.id)
+        self.taken.update(node.id for node, _ in self.builtins)
         for node, obj, base in self.pending:
             node.id = self._bind_value(obj, base)
 
@@ -94,8 +91,12 @@ class _Printer:
             canonical = self.canonical[key]
         else:
             canonical = self.canonical[key] = self.backend.canonical(self.backend.translate(obj))
-        if canonical is not None and canonical.partition(".")[0] not in self.local_names:
-            return _dotted(canonical)
+        if canonical is not None:
+            if "." in canonical:
+                return _dotted(canonical)
+            node = ast.Name(id=canonical, ctx=ast.Load())
+            self.builtins.append((node, obj))
+            return node
         obj = self.backend.translate(obj)
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
                 and hasattr(node.value, "resolved") \
@@ -108,7 +109,7 @@ class _Printer:
     def _bound(self, obj, base):
         if isinstance(obj, types.ModuleType):
             canonical = self.backend.canonical(obj)
-            if canonical is not None and canonical.partition(".")[0] not in self.local_names:
+            if canonical is not None:
                 return _dotted(canonical)
         node = ast.Name(id=None, ctx=ast.Load())
         self.pending.append((node, obj, base))
@@ -181,7 +182,6 @@ def to_source(fn, namespace, backend=None):
     """Print the gast FunctionDef ``fn`` (left as it is); fills ``namespace`` with the
     globals it needs."""
     printer = _Printer(namespace, backend or backends.load("numpy"))
-    printer.see_locals(fn)
     tree = printer.convert(fn)
     printer.finish()
     module = ast.Module(body=[tree], type_ignores=[])
@@ -274,7 +274,6 @@ def statement_sources(stmts, namespace, local_names, backend=None):
     function, which fresh globals must not take."""
     printer = _Printer(namespace, backend or backends.load("numpy"))
     printer.taken |= set(local_names)
-    printer.local_names |= set(local_names) - set(printer.backend.globals())
     for name, value in namespace.items():
         printer.by_id.setdefault(id(value), name)
     trees = [printer.convert(stmt) for stmt in stmts]
