@@ -56,8 +56,9 @@ def _literal(value):
     key = (kind, repr(value))
     tree = _LITERALS.get(key)
     if tree is None:
-        tree = _LITERALS[key] = ast.parse(ast.unparse(ast.Constant(value=value)),
-                                          mode="eval").body
+        tree = ast.parse(ast.unparse(ast.Constant(value=value)), mode="eval").body
+        if len(_LITERALS) < 4096:   # bounded: programs with many constants
+            _LITERALS[key] = tree
     return tree
 
 
