@@ -209,8 +209,8 @@ def _shrink_some(a, results, features):
             if cls not in C.FAILURES:
                 continue
             kind = (cls, d.split(":")[0] if cls == "crash" else m)
-            if kind not in seen:
-                seen.add(kind)
+            if kind not in seen and r["seed"] not in seen:
+                seen.update([kind, r["seed"]])     # one shrink per seed: its first failing mode
                 todo.append((r["seed"], m))
     if not todo:
         return
