@@ -4,7 +4,9 @@
 generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would (``--html OUT.html``
 writes FUNC and its derivative side by side as a page, ``--shapes 8x32,32x1`` calls it on
 arrays of those shapes first); ``python -m transgrad export
-FILE.py:FUNC -o out.py`` writes it as a standalone module (see ``transgrad.export``).
+FILE.py:FUNC -o out.py`` writes it as a standalone module (see ``transgrad.export``);
+``python -m transgrad rules [--json] [--all]`` lists every callable transgrad knows, with its
+reverse, forward, JAX, Tensor and nondifferentiable flags (see ``transgrad.listing``).
 """
 
 import argparse
@@ -100,7 +102,15 @@ def main(argv=None):
     export.add_argument("--wrt", default=0, type=parse_wrt,
                         help="argument indices, e.g. 0 or 0,1")
     export.add_argument("--mode", default="grad", choices=["grad", "value_and_grad", "vjp"])
+    rules = commands.add_parser("rules", help="list every callable transgrad knows and what "
+                                              "each mode and backend can do with it")
+    rules.add_argument("--json", action="store_true", help="one JSON object per callable")
+    rules.add_argument("--all", action="store_true", help="include the helpers only generated "
+                       "code calls (transgrad.runtime.*, transgrad.rules.scatter.*)")
     args = parser.parse_args(argv)
+    if args.command == "rules":
+        from . import listing
+        return listing.main(as_json=args.json, internal=args.all)
     func = load_function(args.target)
     entry = {"grad": api.grad, "value_and_grad": api.value_and_grad, "vjp": api.vjp}[args.mode]
     try:
