@@ -8,6 +8,7 @@ carry ``node.resolved is numpy.sin``, so rules are found by object identity, nev
 
 import ast
 import inspect
+import itertools
 import types
 
 import gast
@@ -63,18 +64,40 @@ def _out_position(func):
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
-            params = []
+            params = None
         positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        for i, param in enumerate(params):
-            if param.kind not in positional:
-                break   # np.einsum(*operands, out=None): `out` only by keyword
-            if param.name == "out":
-                position = i
+        names = _doc_positional_names(func) if params is None else [
+            p.name for p in itertools.takewhile(lambda p: p.kind in positional, params)]
+        if "out" in names:   # np.einsum(*operands, out=None): `out` only by keyword
+            position = names.index("out")
     try:
         _OUT_POSITION[func] = position
     except TypeError:
         pass
     return position
+
+
+def _doc_positional_names(func):
+    """The positional parameters a C function's docstring shows, ``dot(a, b, out=None)``: numpy
+    < 2.3 (the newest for Python 3.10) gives ``np.dot`` and ``np.concatenate`` no signature."""
+    doc = (getattr(func, "__doc__", None) or "").lstrip()
+    if not doc.startswith(f"{getattr(func, '__name__', '')}("):
+        return []
+    names, depth, item = [], 0, ""
+    for char in doc[doc.index("(") + 1:]:
+        if depth == 0 and char in ",)":
+            item = item.strip().split("=")[0].strip()
+            if item.startswith("*"):
+                break
+            if item != "/":
+                names.append(item)
+            if char == ")":
+                break
+            item = ""
+            continue
+        depth += (char in "([{") - (char in ")]}")
+        item += char
+    return names
 
 
 def _check_positional_out(node, info):
