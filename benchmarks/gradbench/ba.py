@@ -13,12 +13,12 @@ times, observations cycling through cameras and points); the smallest published 
 evals/ba/data/ba1_n49_m7776_p31843.txt, copied to data/ (ADBench, MIT licence, data/LICENSE.TXT).
 """
 import os
+from pathlib import Path
 
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "ba"
 CASES = ("small", "published")
@@ -70,7 +70,7 @@ def compute_w_err(w):
 
 
 def parse(path):
-    lines = iter(open(path).read().splitlines())
+    lines = iter(Path(path).read_text().splitlines())
     n, m, p = [int(v) for v in next(lines).split()]
     one_cam = [float(x) for x in next(lines).split()]
     one_X = [float(x) for x in next(lines).split()]
@@ -163,6 +163,6 @@ def fd_derivative(cams, X, w, obs, feats):
     for j in range(p):
         z = np.concatenate([cams[obs[j, 0]], X[obs[j, 1]], [w[j]]])
         reproj_J[j] = central(
-            lambda z: compute_reproj_err(z[:11], z[11:14], z[14], feats[j]), z)
+            lambda z, j=j: compute_reproj_err(z[:11], z[11:14], z[14], feats[j]), z)
     w_J = np.array([central(compute_w_err, w[j]) for j in range(p)])
     return reproj_J, w_J

@@ -8,10 +8,9 @@ python/gradbench/gradbench/evals/det/run.py (seed 31337, ``np.random.rand(ell * 
 each ell in turn; the smallest published case is the first, ell=5).
 """
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "det"
 CASES = ("small", "published")

@@ -13,11 +13,10 @@ derivative is taken as tools/jax/gmm.py takes it, over a dict of the independent
 import math
 
 import numpy as np
+from fdiff import central
 from scipy.special import logsumexp, multigammaln
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "gmm"
 CASES = ("small", "published")
@@ -111,5 +110,5 @@ def derivative_jax():
 
 
 def fd_derivative(independent, fixed):
-    return {name: central(lambda v: primal(independent | {name: v}, fixed), value)
+    return {name: central(lambda v, name=name: primal(independent | {name: v}, fixed), value)
             for name, value in independent.items()}

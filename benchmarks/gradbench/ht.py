@@ -20,10 +20,9 @@ vertices their triangles use.
 import os
 
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "ht"
 CASES = ("small", "published")

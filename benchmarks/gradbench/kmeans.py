@@ -7,10 +7,9 @@ python/gradbench/gradbench/evals/kmeans/run.py (seed 31337, ``np.random.rand(n, 
 k points are the centroids; smallest published k=10, n=1000, d=8).
 """
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "kmeans"
 CASES = ("small", "published")

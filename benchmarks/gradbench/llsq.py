@@ -7,10 +7,9 @@ python/gradbench/gradbench/evals/llsq/run.py (seed 31337, ``x = np.random.rand(m
 published n=16, m=128).
 """
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "llsq"
 CASES = ("small", "published")

@@ -6,10 +6,9 @@ python/gradbench/gradbench/evals/lse/run.py (seed 31337, ``np.random.rand(n)``, 
 published n = 2500).
 """
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "lse"
 CASES = ("small", "published")

@@ -6,7 +6,8 @@ Follows gradbench/gradbench python/gradbench/gradbench/tools/pytorch/lstm_object
 ``(s2[i], s2[i + 1]) = lstm(...)``, ``predict`` copies the state, ``lstm_objective`` keeps a
 list of states indexed by the loop counter and uses the builtin ``sum`` (including ADBench's
 quirk ``sum(exp(ypred), 2)``, builtin sum with start 2). ``torch.cat`` becomes
-``np.concatenate``, ``torch.sigmoid`` ``scipy.special.expit``, ``s.clone().detach()`` ``s.copy()``. Inputs follow
+``np.concatenate``, ``torch.sigmoid`` ``scipy.special.expit``, ``s.clone().detach()``
+``s.copy()``. Inputs follow
 python/gradbench/gradbench/evals/lstm/run.py (``gen_lstm``; smallest published l=2, c=1024).
 Its text evals/lstm/data/lstm_full.txt is not in the stored repository, so the text here is
 1024 seeded random printable ASCII characters: the same shapes (7 bits per character).
@@ -14,11 +15,10 @@ Its text evals/lstm/data/lstm_full.txt is not in the stored repository, so the t
 import math
 
 import numpy as np
+from fdiff import central
 from scipy.special import expit as sigmoid  # torch.sigmoid
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "lstm"
 CASES = ("small", "published")

@@ -10,10 +10,9 @@ outputs in a list. Inputs follow python/gradbench/gradbench/evals/ode/run.py (se
 ``x = np.random.rand(n)``, smallest published n=1000, s=1).
 """
 import numpy as np
+from fdiff import central
 
 import transgrad as tg
-
-from fdiff import central
 
 NAME = "ode"
 CASES = ("small", "published")
@@ -72,8 +71,9 @@ def derivative(x, s):
 
 
 def derivative_jax():
-    import jax
     from functools import partial
+
+    import jax
 
     @partial(jax.jit, static_argnums=[1])
     def grad_ode(x, s):

@@ -11,10 +11,9 @@ is GradBench's, python/gradbench/gradbench/evals/particle/run.py: w = 0, and the
 checks, 0.2071918746486116.
 """
 import numpy as np
+from solver import multivariate_argmin
 
 import transgrad as tg
-
-from solver import multivariate_argmin
 
 NAME = "particle"
 CASES = ("rr", "fr", "rf", "ff")

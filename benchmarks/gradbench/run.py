@@ -260,7 +260,7 @@ def main():
     root = os.path.dirname(os.path.dirname(HERE))
     if os.path.dirname(where) == root:
         commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True).stdout.strip()
+                                capture_output=True, text=True, check=False).stdout.strip()
         where += f" (this checkout, HEAD {commit}, uncommitted edits included)"
     print(f"transgrad from {where}, numpy {np.__version__}", flush=True)
     rows = []

@@ -9,10 +9,9 @@ python/gradbench/gradbench/evals/saddle/run.py: start = (1, 1), and the answer i
 8.246324826140356e-06 four times.
 """
 import numpy as np
+from solver import multivariate_argmax, multivariate_argmin, multivariate_max
 
 import transgrad as tg
-
-from solver import multivariate_argmax, multivariate_argmin, multivariate_max
 
 NAME = "saddle"
 CASES = ("rr", "fr", "rf", "ff")
