@@ -1,7 +1,8 @@
 """Every callable transgrad knows, with what each part of transgrad can do with it.
 
-``python -m transgrad rules [--json] [--all]`` prints it. Nothing here is written by hand: each
-flag is read off the table that decides it, so the listing cannot drift from the code.
+``python -m transgrad rules [--json] [--all]`` prints it. Each flag is read off the table that
+decides it, so the listing cannot drift from the code; the only hand-written facts are Python's
+(which special method a builtin or an operator calls on a Tensor, ``_BUILTIN_PROTOCOL``).
 
 * ``reverse``: a VJP rule in the rule registry (``rules.lookup_vjp``): tg.grad / tg.vjp.
 * ``forward``: forward mode has a tangent for it, explicit (``@jvp``) or derived from the
@@ -10,8 +11,10 @@ flag is read off the table that decides it, so the listing cannot drift from the
   "no forward-mode rule".
 * ``jax``: the JAX backend prints it as a ``jax.numpy`` (or ``jax_runtime``) twin, a builtin or
   an operator (``backends/jax.py``: ``canonical`` and ``twin``, as its ``check_tree`` asks). A
-  callable generated code binds as a global object (``scipy``, ``numpy.fft``, the ``nn``
-  helpers) runs numpy code and is false; so is everything when JAX is not installed.
+  callable generated code binds as a global object runs its own Python, numpy code that
+  ``jax.jit`` cannot trace (the ``nn`` helpers; ``numpy.fft`` or ``scipy``): false, unless it is
+  nondifferentiable (``tg.stop_gradient``, ``np.mgrid``: constants, which trace). Everything is
+  false when JAX is not installed.
 * ``tensor``: calling it on an eager ``Tensor`` records it or, for a nondifferentiable one,
   accepts it: a numpy ufunc or ``__array_function__`` function with a rule (the Tensor's
   ``__array_ufunc__`` / ``__array_function__`` apply it), an operator or builtin the Tensor
@@ -140,8 +143,7 @@ def _tensor_flag(func, handled):
 
 def _callables():
     """Every callable in the tables, each once: reverse, nondifferentiable, forward."""
-    from .rules import NONDIFFERENTIABLE, all_rules
-    from .rules import forward
+    from .rules import NONDIFFERENTIABLE, all_rules, forward
     found, seen = [], set()
 
     def add(obj):
