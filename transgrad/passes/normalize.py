@@ -789,9 +789,10 @@ def lift_returns(stmts, result, flag, top=True):
             break
         if isinstance(stmt, gast.If) and _returns(stmt):
             rest = stmts[i + 1:]
+            # clone before lifting: lifting the body's copy rewrites its statements in place
+            other_rest = [clone(r) for r in rest]
             stmt.body = lift_returns(stmt.body + rest, result, flag, top=False)
-            stmt.orelse = lift_returns(stmt.orelse + [clone(r) for r in rest], result, flag,
-                                       top=False)
+            stmt.orelse = lift_returns(stmt.orelse + other_rest, result, flag, top=False)
             stmt.lifted = True
             out.append(stmt)
             break

@@ -4,7 +4,6 @@
 # found: wrong_value: got 0.6 (the last return's value), f(*args) = 1.2
 # args: [[3]]
 # seed: 20029
-# xfail: lift_returns mutates the statements after the if in place, then clones them
 import math
 import numpy as np
 
