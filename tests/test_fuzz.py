@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.fuzz import check as C
-from tests.fuzz.gen import generate
+from tests.fuzz.gen import ALL_FEATURES, generate
 from tests.fuzz.shrink import read_regression, shrink
 
 SLICE = 200
@@ -106,6 +106,15 @@ def test_generator_is_reproducible_and_valid():
         finally:
             C.unload(mod)
         assert np.ndim(v) == 0
+
+
+def test_features_can_be_switched_off():
+    off = {"store", "store_repeat", "while", "helper", "helper_tuple", "recursion"}
+    for seed in range(60):
+        p = generate(seed, ALL_FEATURES - off)
+        assert not p.features & off
+        assert not C.has_stores(p.source) and "while " not in p.source
+        assert "def h" not in p.source
 
 
 def test_checker_catches_a_wrong_gradient():
