@@ -204,3 +204,20 @@ def test_parameters_named_like_generated_code(name, tmp_path):
     assert_close(tg.vjp(f)(*args, 2.0), 2.0 * expected, "vjp")
     assert tg.jvp(f)(*args, V)[1] == pytest.approx(float(expected @ V))
     assert_close(tg.hvp(f)(*args, V), 2 * 2 * 1.5 * V, "hvp")
+
+
+def keyword_prefixed(x):
+    el = x * 2.0      # its tangent is not `del`, its adjoint not `bel`-clashing anything
+    ef = np.sin(el)   # nor `def`
+    reak = ef * ef    # nor is an adjoint named `break`
+    return np.sum(reak)
+
+
+def test_generated_names_are_never_keywords():
+    """The tangent of ``el`` would be ``del``, of ``ef`` ``def``: keywords are never free."""
+    x = np.array([0.5, -1.0, 2.0])
+    direction = np.array([1.0, 0.5, -0.25])
+    expected = numeric_vjp(keyword_prefixed, (x,), 0, 1.0)
+    assert_close(tg.grad(keyword_prefixed)(x), expected, "grad")
+    assert_close(tg.jvp(keyword_prefixed)(x, direction)[1], expected @ direction, "jvp")
+    assert "del_1" in tg.jvp(keyword_prefixed).source

@@ -6,6 +6,7 @@ name with a suffix (``h``, ``h_1``). The Namer hands out names that collide with
 user wrote nor anything already generated.
 """
 
+import keyword
 import re
 
 import gast
@@ -27,7 +28,9 @@ class Namer:
     """Hands out unique, readable names within one generated function."""
 
     def __init__(self, taken=()):
-        self.taken = set(taken)
+        # keywords are never free: the tangent of `el` is not `del`, the adjoint of `reak`
+        # not `break`
+        self.taken = set(taken) | set(keyword.kwlist)
         self._counters = {}
 
     @classmethod
