@@ -57,6 +57,11 @@ class Panel:
     error: TransformError = None
     function: object = None      # the generated callable shown, whose callees are looked up
     primal: dict = None          # {0-based derivative line: original line} of the forward sweep
+    error_code: Code = None      # the function holding the error's line, that line marked
+
+    def __post_init__(self):
+        if self.error is not None and self.error_code is None:
+            self.error_code = error_code(self.error)
 
 
 # --- public entry points --------------------------------------------------------------------
@@ -90,7 +95,7 @@ def write(obj, path, jax=None):
 
 def error_html(error, title=None):
     """The notebook HTML of a TransformError: message, its line in its function, the hint."""
-    return view_html.error_html(error, title or "TransformError")
+    return view_html.error_html(error, title or "TransformError", error_code(error))
 
 
 # --- what a derivative holds ----------------------------------------------------------------

@@ -285,7 +285,7 @@ def panel_html(panel, uid, k):
     if panel.note:
         parts.append(f'<div class="tg-note">{html.escape(panel.note)}</div>')
     if panel.error is not None:
-        parts.append(error_body(panel.error, pid))
+        parts.append(error_body(panel.error, pid, panel.error_code))
     else:
         first = panel.original.first_line
         shown = range(first, first + len(panel.original.text.split("\n")))
@@ -320,16 +320,14 @@ def view_html(title, panels, subtitle=""):
     return "".join(out)
 
 
-def error_body(error, uid):
-    """The message, the offending function with its line highlighted, and the hint."""
-    from .view import error_code
+def error_body(error, uid, code=None):
+    """The message, the offending function (``code``, its line marked) and the hint."""
     parts = [f'<div class="tg-message">{html.escape(error.message)}</div>']
     if error.filename is not None or error.lineno is not None:
         where = f'File "{error.filename}", line {error.lineno}'
         if error.col_offset is not None:
             where += f", column {error.col_offset + 1}"
         parts.append(f'<div class="tg-where">{html.escape(where)}</div>')
-    code = error_code(error)
     if code is not None:
         parts.append(code_pane(code, uid, "original"))
     if error.hint:
@@ -337,12 +335,13 @@ def error_body(error, uid):
     return "".join(parts)
 
 
-def error_html(error, title=None):
+def error_html(error, title=None, code=None):
     """The notebook fragment for a TransformError."""
     uid = new_id()
     title = title or "TransformError"
     return (f'<div class="tg-view tg-error" id="{uid}">{style_block(uid, 0)}'
-            f'<div class="tg-title">{html.escape(title)}</div>{error_body(error, uid)}</div>')
+            f'<div class="tg-title">{html.escape(title)}</div>'
+            f'{error_body(error, uid, code)}</div>')
 
 
 def page(fragment, title):
