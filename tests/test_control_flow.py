@@ -643,3 +643,23 @@ def test_writes_seen_through_aliases_are_rejected(func, line):
         tg.value_and_grad(func)(np.array([0.3, 0.8, -0.4]))
     assert info.value.lineno == _line_of(func, line)
     assert "copy" in info.value.hint
+
+
+def unpacked_after_an_early_return(x, c):
+    if c > 0:
+        return 1.0
+    u, w = x            # bound only on the path that does not return
+    u = u * x[1]
+    u[1] = u[0] * 2.0   # its adjoint is updated element by element
+    return np.sum(u * w)
+
+
+@pytest.mark.parametrize("c", [-1, 1])
+def test_names_unpacked_inside_one_branch_start_their_adjoints_there(c):
+    """``u, w = x`` inside a branch: u's adjoint starts in that branch, not before the if
+    (where u is unbound on the other path: fuzz seed 100535, an UnboundLocalError)."""
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    func = unpacked_after_an_early_return
+    value, grad = tg.value_and_grad(func)(x, c)
+    assert value == pytest.approx(func(x.copy(), c))
+    assert_close(grad, numeric_vjp(func, (x, c), 0, 1.0), "grad")

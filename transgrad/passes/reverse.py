@@ -782,8 +782,8 @@ def block_locals(body, outside=()):
         first_seen = set()
         local = set()
         for stmt in block:
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-                var = stmt.targets[0].id
+            for var in _unpacked_names(stmt.targets[0]) if isinstance(stmt, gast.Assign) \
+                    else ():
                 reads = set(ir.names_in(stmt.value))
                 if var not in first_seen and var not in reads and var not in outside \
                         and counts.get(var) == touched.get(var):
@@ -810,6 +810,16 @@ def block_locals(body, outside=()):
             if stmt.orelse:
                 scan(stmt.orelse, [stmt])
     return result
+
+
+def _unpacked_names(target):
+    """The names a target binds when it is a name or (nested) tuple of names, else none."""
+    if isinstance(target, gast.Name):
+        return [target.id]
+    if isinstance(target, (gast.Tuple, gast.List)):
+        names = [_unpacked_names(e) for e in target.elts]
+        return [] if not all(names) else [n for part in names for n in part]
+    return []
 
 
 def _describe(func):

@@ -4,7 +4,6 @@
 # found: crash: UnboundLocalError in generated: cannot access local variable 'u6'
 # args: [[2, 3]]
 # seed: 100535
-# xfail: bu6 = tgr.zeros_like_value(u6) is placed before the branch that assigns u6
 import math
 import numpy as np
 
