@@ -10,6 +10,10 @@ After ``normalize`` every statement is one of::
 and a primitive is a call, operator, subscript, attribute read, tuple/list display, or an atom
 (Name, Constant, resolved global). ``primitive(value)`` gives every kind of primitive one view:
 the Python callable, its positional operands and its keyword operands.
+
+This module is also the one home of the builders passes make new nodes with (``name``,
+``assign``, ``tgr_call``, ``push``, ``pop``) and of ``Comment``, the statement generated code
+prints as a ``#`` line.
 """
 
 import contextlib
@@ -66,6 +70,50 @@ def where(stmt):
     if isinstance(value, gast.Call) and getattr(value, "lineno", None) is not None:
         return value
     return stmt.origin
+
+
+
+class Comment(gast.stmt):
+    """``# text`` in generated code (``# grad of line 3: ...``): a statement that does
+    nothing. The printer writes it as a comment line, ``optimize`` drops it when the code it
+    introduced is gone, and passes that look for statements by kind never meet it as a call."""
+
+    _fields = ("text",)
+
+
+def comment(text):
+    """A statement that codegen prints as ``# text``."""
+    return Comment(text=text)
+
+
+def name(id_, store=False):
+    """The variable ``id_``, read (or stored with ``store``)."""
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
+                     type_comment=None)
+
+
+def tgr_call(func, *args):
+    """``tgr.func(*args)``: a call of a runtime helper."""
+    return gast.Call(func=gast.Attribute(value=name("tgr"), attr=func, ctx=gast.Load()),
+                     args=list(args), keywords=[])
+
+
+def assign(target, value):
+    """``target = value`` for a variable name ``target``."""
+    return gast.Assign(targets=[name(target, store=True)], value=value, type_comment=None)
+
+
+def push(stack, value):
+    """``stack.append(value)``"""
+    return gast.Expr(value=gast.Call(func=gast.Attribute(value=name(stack), attr="append",
+                                                         ctx=gast.Load()),
+                                     args=[value], keywords=[]))
+
+
+def pop(stack):
+    """``stack.pop()``"""
+    return gast.Call(func=gast.Attribute(value=name(stack), attr="pop", ctx=gast.Load()),
+                     args=[], keywords=[])
 
 
 _CHILD_FIELDS = {}
@@ -218,7 +266,8 @@ def _names_into(node, found):
 
 
 def assigned(stmt):
-    """The names a normalized statement binds (``y[i] = v`` binds none: see ``mutated``)."""
+    """The names a normalized statement binds (``y[i] = v`` binds none: see
+    ``set_item``)."""
     if isinstance(stmt, gast.Assign):
         target = stmt.targets[0]
         if isinstance(target, gast.Name):

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import ir, runtime
 from ..errors import TransformError
-from ..ir import clone
+from ..ir import assign, clone, name, tgr_call
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.forward import (
     JOINTLY_LINEAR,
@@ -37,7 +37,7 @@ from ..rules.generated import check_source_differentiable
 from ..template import _literal, bind, inline
 from .activity import differentiable
 from .normalize import stack_operation
-from .reverse import _describe, assign, name, tgr_call
+from .reverse import _describe
 from .shapes import shape_classes
 
 
