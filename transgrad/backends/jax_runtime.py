@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import runtime as numpy_runtime
+from ..functions import copy_function
 
 _ARRAY = jax.Array
 
@@ -68,11 +69,7 @@ def _rebind(source):
     scope = module.__dict__
 
     def rebound(func):
-        copy = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__,
-                                  func.__closure__)
-        copy.__kwdefaults__ = func.__kwdefaults__
-        copy.__doc__ = func.__doc__
-        return copy
+        return copy_function(func, scope)
 
     for name, value in vars(source).items():
         if isinstance(value, types.FunctionType) and value.__module__ == source.__name__:
