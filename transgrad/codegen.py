@@ -18,7 +18,8 @@ import weakref
 import gast
 
 from . import backends
-from .passes.reverse import COMMENT
+from .ir import Comment
+from .line_maps import LINE_MAPS
 
 _counter = itertools.count()
 _lock = threading.Lock()
@@ -154,6 +155,8 @@ class _Printer:
                                  kwarg=arg(node.kwarg), defaults=self.convert(node.defaults))
         if kind in _CONTEXTS:
             return _LOAD if kind is gast.Load else _CONTEXTS[kind]()
+        if kind is Comment:
+            return node   # an ast.stmt already: _Unparser prints it
         if kind is gast.Constant:
             literal = _literal(node.value)
             if literal is not None:
@@ -166,13 +169,27 @@ class _Printer:
         return new
 
 
+class _Unparser(ast._Unparser):
+    """``ast.unparse`` that prints ``ir.Comment`` statements as ``# text`` lines."""
+
+    def visit_Comment(self, node):
+        self.fill("# " + node.text)
+
+
+def _unparse(tree):
+    return _Unparser().visit(tree)
+
+
+_OLD_COMMENT = "__comment__"   # comments built as calls (until reverse builds ir.Comment)
+
+
 def _uncomment(source):
     lines = []
     for line in source.splitlines():
         stripped = line.lstrip()
-        if stripped.startswith(COMMENT + "("):
+        if stripped.startswith(_OLD_COMMENT + "("):
             indent = line[:len(line) - len(stripped)]
-            text = ast.literal_eval(stripped[len(COMMENT) + 1:-1])
+            text = ast.literal_eval(stripped[len(_OLD_COMMENT) + 1:-1])
             lines.append(f"{indent}# {text}")
         else:
             lines.append(line)
@@ -186,7 +203,7 @@ def to_source(fn, namespace, backend=None):
     tree = printer.convert(fn)
     printer.finish()
     module = ast.Module(body=[tree], type_ignores=[])
-    source = ast.unparse(module)
+    source = _unparse(module) + "\n"
     if CHECK_PRINT:
         check_printed(module, source)   # strips the comments from the tree, printed already
     return _uncomment(source)
@@ -205,8 +222,9 @@ def _without_comments(node):
 
 
 def _is_printed_comment(stmt):
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
-        and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == COMMENT
+    return stmt.__class__ is Comment or isinstance(stmt, ast.Expr) \
+        and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name) \
+        and stmt.value.func.id == _OLD_COMMENT
 
 
 def check_printed(tree, source):
@@ -281,15 +299,12 @@ def statement_sources(stmts, namespace, local_names, backend=None):
     printer.finish()
     texts = []
     for tree in trees:
-        text = ast.unparse(tree)
+        text = _unparse(tree)
         if CHECK_PRINT:
             check_printed(tree, text)
         lines = _uncomment(text).splitlines(True)
         texts.append("".join("    " + line if line.strip() else line for line in lines))
     return texts
-
-
-LINE_MAPS = {}   # generated file name -> (user file, {generated line: user line})
 
 
 def _statements(body, out, skip_comments):
@@ -304,8 +319,9 @@ def _statements(body, out, skip_comments):
 
 
 def _is_comment(stmt):
-    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
-        and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == COMMENT
+    return stmt.__class__ is Comment or isinstance(stmt, gast.Expr) \
+        and isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name) \
+        and stmt.value.func.id == _OLD_COMMENT
 
 
 def _line_map(fn, source):

@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import jax.scipy.special
 import numpy as np
 
-from ..codegen import LINE_MAPS
 from ..errors import TransformError
 from ..ir import walk
+from ..line_maps import LINE_MAPS
 from . import jax_runtime
 from .numpy import NumpyBackend
 

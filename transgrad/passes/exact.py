@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import runtime
 from ..codegen import compile_function, compile_source, statement_sources
-from ..ir import Transformer, clone, walk
+from ..ir import Comment, Transformer, clone, walk
 from .optimize import (
     _both_branches_assign,
     _drop_orphan_comments,
@@ -45,7 +45,6 @@ from .optimize import (
     _Simplify,
     optimize,
 )
-from .reverse import COMMENT
 
 F64, BOOL = np.dtype(np.float64), np.dtype(bool)
 WEAK = "weak"   # a Python number: takes the dtype of the array it meets
@@ -326,7 +325,7 @@ def _with_comment_calls(source):
     for line in source.splitlines():
         stripped = line.lstrip()
         if stripped.startswith("# "):
-            line = f"{line[:len(line) - len(stripped)]}{COMMENT}({stripped[2:]!r})"
+            line = f"{line[:len(line) - len(stripped)]}__comment__({stripped[2:]!r})"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -540,7 +539,7 @@ def _chunks(fn, source):
     chunks, pos, k = [], 1, 0
     for stmt in fn.body:
         if _is_comment(stmt):
-            text = stmt.value.args[0].value
+            text = stmt.text if isinstance(stmt, Comment) else stmt.value.args[0].value
             if pos >= len(lines) or lines[pos] != f"    # {text}\n":
                 return None
             chunks.append(lines[pos])

@@ -18,7 +18,7 @@ import operator
 import gast
 import numpy as np
 
-from ..ir import Transformer, child_fields, clone, names_in, walk
+from ..ir import Comment, Transformer, child_fields, clone, names_in, walk
 from .shapes import shape_classes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -495,8 +495,9 @@ def _elide_zero_starts(body, in_place=None):
 
 
 def _is_comment(stmt):
-    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
-        and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "__comment__"
+    return stmt.__class__ is Comment or isinstance(stmt, gast.Expr) \
+        and isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name) \
+        and stmt.value.func.id == "__comment__"   # until reverse builds ir.Comment
 
 
 def _drop_orphan_comments(body):
