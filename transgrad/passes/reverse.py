@@ -31,10 +31,11 @@ import numpy as np
 from .. import ir
 from ..ir import clone, index_value, walk
 from ..rules import is_nondifferentiable, lookup_vjp
-from ..rules.generated import check_reverse_over_generated, check_source_differentiable
+from ..rules.generated import check_source_differentiable
 from ..template import inline
 from .activity import activity, assignments, differentiable, stack_names, stack_pushes
 from .normalize import stack_operation
+from .over_generated import check_reverse_over_generated
 from .shapes import overwritten_names, scalar_names, shape_classes
 
 COMMENT = "__comment__"

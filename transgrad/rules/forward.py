@@ -20,22 +20,33 @@ import numpy as np
 
 from .. import runtime
 from .. import runtime as tgr
-from .registry import Rule, Sample, lookup_vjp
+from .registry import (
+    DIAGONAL,
+    JOINTLY_LINEAR,
+    JVP_RULES,
+    LINEAR_IN,
+    MULTILINEAR,
+    REDUCTIONS,
+    SEQUENCE_LINEAR,
+    Sample,
+    jvp,
+    lookup_vjp,
+)
 from .scatter import index_add, index_update
 from .specs import SPD, A, P, W
 
-MULTILINEAR = {
+MULTILINEAR.update({
     operator.matmul, np.matmul, np.dot, np.vdot, np.inner, np.outer, np.tensordot, np.einsum,
     np.kron, operator.getitem, np.take, np.sum, np.mean, np.cumsum, np.trace, np.reshape,
     np.transpose, np.swapaxes, np.moveaxis, np.expand_dims, np.squeeze, np.ravel,
     np.broadcast_to, np.flip, np.fliplr, np.flipud, np.roll, np.copy, np.array, np.asarray,
     np.atleast_1d, np.atleast_2d, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
     np.repeat, np.diag, np.diagonal, np.tril, np.triu, runtime.append,
-}
+})
 # linear in the listed positional arguments, each separately, and constant in the others
 # (shapes, axes, an index or a permutation): mostly the helpers that generated reverse code
 # calls, so forward mode runs over a gradient (forward over reverse) with the same table
-LINEAR_IN = {
+LINEAR_IN.update({
     runtime.unbroadcast_to: (0,), runtime.expand_reduced: (0,), runtime.match: (0,),
     runtime.cotangent_of: (0,), runtime.unpacked_cotangent: (0,), runtime.ListCotangent: (0,),
     runtime.structure_part_list: (0,),
@@ -55,37 +66,22 @@ LINEAR_IN = {
     runtime.copy_of: (0,), list: (0,), tuple: (0,), runtime.list_vjp: (0,), float: (0,),
     runtime.concatenate_parts: (0,), runtime.part_cotangent: (0,), runtime.sort_like: (0,),
     np.split: (0,), np.array_split: (0,), np.average: (0,),
-}
+})
 # (position, offset): an argument that is a sequence of operands, each of which the function
 # is linear in separately, giving a sequence whose entry j + offset is operand j's own and
 # does not depend on it (einsum's cotangents): one term per differentiated operand, that
 # entry left out
-SEQUENCE_LINEAR = {runtime.einsum_vjp: (2, 1)}
+SEQUENCE_LINEAR.update({runtime.einsum_vjp: (2, 1)})
 # linear in the listed arguments together, not each separately: the tangent is f(dx, dy)
-JOINTLY_LINEAR = {runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1),
-                  runtime._scatter_set: (0, 2), index_update: (0, 2), index_add: (0, 2)}
+JOINTLY_LINEAR.update({runtime.append: (0, 1), runtime.add_at: (0, 2), sum: (0, 1),
+                       runtime._scatter_set: (0, 2), index_update: (0, 2), index_add: (0, 2)})
 # reductions over `axis` (each output reads its own slice): tangent = sum(vjp(ones) * dx, axis)
-REDUCTIONS = {np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm, max,
-              min}
+REDUCTIONS.update({np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np.linalg.norm,
+                   max, min})
 # one output element per input element (a diagonal Jacobian): the VJP with the tangent, as
 # for the rules declared elementwise
-DIAGONAL = {runtime.astype}
+DIAGONAL.update({runtime.astype})
 
-JVP_RULES = {}     # primitive -> {argument position: Rule}
-
-
-def jvp(*primitives, argnum=0, samples=()):
-    """Declare the forward rule of ``primitives`` with respect to their argument ``argnum``:
-    ``rule(g, ans, <the primitive's parameters>)`` returns the output's tangent for the tangent
-    ``g`` of that argument (one expression; a tuple-valued primitive's tangent is a tuple).
-    ``samples`` (as for reverse rules) are checked against central differences by the tests."""
-    def register(fn):
-        rule = Rule(fn.__name__, tuple(primitives), fn, samples=list(samples))
-        rule.argnum = argnum
-        for primitive in primitives:
-            JVP_RULES.setdefault(primitive, {})[argnum] = rule
-        return rule
-    return register
 
 
 def jvp_rules(func):

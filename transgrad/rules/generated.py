@@ -8,73 +8,21 @@ shape to sum back to, an axis, a permutation): their forward rules are declared 
 argument read only for its shape gets a zero cotangent of its shape.
 """
 
-import gast
 import numpy as np
 
-from .. import ir, runtime
+from .. import runtime
 from .. import runtime as tgr
-from ..errors import TransformError
-from .registry import Sample, nondifferentiable, vjp
+from .registry import (  # noqa: F401
+    SOURCE_DIFFERENTIABLE,
+    Sample,
+    check_source_differentiable,
+    nondifferentiable,
+    vjp,
+)
 from .specs import A, S
 
-# helpers without rules that are written in the subset transgrad differentiates, so derivatives
-# of generated code that calls them transform their source (the others, which update arrays in
-# place with np.add.at and the like or use constructs outside the subset, need rules)
-SOURCE_DIFFERENTIABLE = {runtime.matrix_power_vjp, runtime.solve_transposed, runtime.prod_vjp,
-                         runtime._exclusive_products, runtime.cumprod_vjp}
-
-
-def check_source_differentiable(func, mode):
-    """Raise TransformError when a helper of generated code without a rule would be
-    differentiated by its source, unless it is one written for that."""
-    if getattr(func, "__module__", None) == runtime.__name__ \
-            and func not in SOURCE_DIFFERENTIABLE:
-        raise TransformError(
-            f"no {mode} rule for `tgr.{func.__name__}` (called by generated code) yet",
-            hint="second derivatives through this function are not supported yet")
-
-
-def check_reverse_over_generated(info, tree):
-    """Reverse mode over generated code: refuse helpers that need rules, and the two uses of
-    the stack that reverse mode does not differentiate yet (its own pushes and pops have
-    rules in ``passes/reverse.py``): a stack that arrives in a tape (the backward half of a
-    user function's derivative pops what the forward half pushed), and a user function's tape
-    bound inside a loop or branch (a call there): its cotangent is a tuple, which adjoints that
-    start at ``0.0`` there cannot add."""
-    check_source_differentiable(info.func, "reverse-mode")
-    if not info.generated:
-        return
-    from ..passes.activity import assignments, stack_pushes
-    from ..passes.normalize import stack_operation
-    pushed = {stack: value for _, stack, value in stack_pushes(tree.body)}
-    results, unpacks = set(), []   # what calls into other generated code return
-    for node in ir.walk(tree):
-        if not isinstance(node, gast.Assign):
-            continue
-        stack = stack_operation(node.value, "pop")
-        if stack is not None and stack.id not in pushed:
-            raise info.error(
-                "reverse mode over the backward half of a user function's derivative with "
-                "loops or branches (its stack arrives in a tape) is not supported yet", node,
-                hint=_FORWARD_OVER_REVERSE)
-        code = getattr(getattr(getattr(node.value, "func", None), "resolved", None),
-                       "__code__", None)
-        if code is not None and code.co_filename.startswith("<transgrad-"):
-            results.update(ir.assigned(node))
-        elif isinstance(node.targets[0], gast.Tuple) and isinstance(node.value, gast.Name):
-            unpacks.append(node)
-    results.update(v for node in unpacks if node.value.id in results for v in ir.assigned(node))
-    for block in tree.body:   # a tape bound inside a loop or branch (a call there)
-        if isinstance(block, (gast.If, gast.For, gast.While)):
-            for stmt in assignments([block]):
-                if results.intersection(ir.assigned(stmt)):
-                    raise info.error(
-                        "reverse mode over a derivative that calls a user function inside a "
-                        "loop or branch (the call's tape) is not supported yet", stmt,
-                        hint=_FORWARD_OVER_REVERSE)
-
-_FORWARD_OVER_REVERSE = ("use forward over reverse: tg.hvp(f), tg.hessian(f), "
-                         "tg.jvp(tg.grad(f)), tg.jacfwd(tg.grad(f))")
+SOURCE_DIFFERENTIABLE.update({runtime.matrix_power_vjp, runtime.solve_transposed, runtime.prod_vjp,
+                              runtime._exclusive_products, runtime.cumprod_vjp})
 
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
 nondifferentiable(runtime.reduced_count, runtime.inverse_permutation, runtime.is_basic_index,
