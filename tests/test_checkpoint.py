@@ -1,0 +1,311 @@
+"""Binomial checkpointing (issue 13): the revolve schedule, the runtime driver, the marker."""
+
+import heapq
+import tracemalloc
+from math import comb
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from transgrad import revolve
+from transgrad.checkpoint import add_cotangents, checkpoint, checkpointed_loop
+
+# --------------------------------------------------------------------------- the schedule
+
+
+def simulate(steps, snapshots):
+    """Run the schedule on positions; returns (advances, most snapshots held, advances per step)
+    after checking that each REVERSE finds its own input state and steps reverse in order."""
+    held, current, most, advances = set(), 0, 0, 0
+    per_step = [0] * steps
+    reversed_steps = []
+    for action in revolve.schedule(steps, snapshots):
+        if action.kind == revolve.ADVANCE:
+            assert current == action.step < action.stop < steps
+            for index in range(action.step, action.stop):
+                per_step[index] += 1
+            advances += action.stop - action.step
+            current = action.stop
+        elif action.kind == revolve.SNAPSHOT:
+            assert current == action.step and action.step not in held
+            held.add(action.step)
+            most = max(most, len(held))
+        elif action.kind == revolve.RESTORE:
+            assert action.step in held
+            current = action.step
+        elif action.kind == revolve.FORGET:
+            held.remove(action.step)
+        else:
+            assert action.kind == revolve.REVERSE and current == action.step
+            reversed_steps.append(action.step)
+            current = None                        # the adjoint consumed it: restore next
+    assert reversed_steps == list(range(steps - 1, -1, -1))
+    assert not held
+    return advances, most, per_step
+
+
+def dynamic_program(max_steps, snapshots):
+    """Fewest advances for every length up to max_steps, over every first split (no formula)."""
+    best = {(1, s): 0 for s in range(snapshots + 1)}
+    for s in range(1, snapshots + 1):
+        for length in range(2, max_steps + 1):
+            if s == 1:
+                best[length, 1] = length * (length - 1) // 2
+                continue
+            best[length, s] = min(m + best[length - m, s - 1] + best[m, s]
+                                  for m in range(1, length))
+    return best
+
+
+def brute_force(steps, snapshots):
+    """Fewest advances over ALL action sequences (Dijkstra on held set, current, steps left);
+    current is -1 after an adjoint consumed the state."""
+    start = (frozenset(), 0, steps)
+    queue, seen, order = [(0, 0, start)], set(), 1
+    while queue:
+        cost, _, state = heapq.heappop(queue)
+        if state in seen:
+            continue
+        seen.add(state)
+        held, current, left = state
+        if left == 0:
+            return cost
+        moves = [(0, (held, p, left)) for p in held if p < left]
+        moves += [(0, (held - {p}, current, left)) for p in held]
+        if current >= 0:
+            if current == left - 1:
+                moves.append((0, (held, -1, left - 1)))
+            if current < left - 1:
+                moves.append((1, (held, current + 1, left)))
+            if current not in held and len(held) < snapshots:
+                moves.append((0, (held | {current}, current, left)))
+        for step_cost, nxt in moves:
+            if nxt not in seen:
+                heapq.heappush(queue, (cost + step_cost, order, nxt))
+                order += 1
+    raise AssertionError("no schedule found")
+
+
+@pytest.mark.parametrize("snapshots", [1, 2, 3, 4, 6])
+def test_schedule_is_valid_and_optimal(snapshots):
+    table = dynamic_program(60, snapshots)
+    for steps in range(1, 61):
+        advances, most, per_step = simulate(steps, snapshots)
+        assert most <= snapshots
+        assert advances == revolve.min_advances(steps, snapshots) == table[steps, snapshots]
+        reps = revolve.repetitions(steps, snapshots)
+        assert max(per_step, default=0) <= reps
+        assert steps <= comb(snapshots + reps, snapshots)
+
+
+def test_schedule_matches_brute_force():
+    for snapshots in (1, 2, 3):
+        for steps in range(1, 9):
+            assert revolve.min_advances(steps, snapshots) == brute_force(steps, snapshots), (
+                steps, snapshots)
+
+
+def test_binomial_capacity():
+    """k snapshots with each step advanced r times reverse exactly C(k + r, k) steps."""
+    for snapshots in (1, 2, 5, 40):
+        for reps in (1, 2, 3, 4):
+            capacity = revolve.max_steps(snapshots, reps)
+            assert revolve.repetitions(capacity, snapshots) == reps
+            assert revolve.repetitions(capacity + 1, snapshots) == reps + 1
+
+
+def test_long_schedule_is_lazy_and_optimal():
+    advances, most, per_step = simulate(20_000, 40)
+    assert most <= 40 and max(per_step) == revolve.repetitions(20_000, 40) == 4
+    assert advances == revolve.min_advances(20_000, 40) == 4 * 20_000 - comb(44, 3)
+
+
+def test_schedule_refuses_no_snapshots():
+    with pytest.raises(ValueError, match="at least one snapshot"):
+        list(revolve.schedule(5, 0))
+
+
+# --------------------------------------------------------------------------- a tanh RNN
+# state (h, loss); step t: h = tanh(W_h @ h + W_x @ xs[t]); loss += sum(h ** 2)
+
+
+def make_rnn(steps, hidden=32, inputs=8, seed=0):
+    rng = np.random.default_rng(seed)
+    w_h = rng.standard_normal((hidden, hidden)) * (0.5 / np.sqrt(hidden))
+    w_x = rng.standard_normal((hidden, inputs)) * (0.5 / np.sqrt(inputs))
+    xs = rng.standard_normal((steps, inputs))
+    h0 = rng.standard_normal(hidden) * 0.1
+    return w_h, w_x, xs, h0
+
+
+def rnn_step_functions(w_h, w_x, xs):
+    """forward(state, t) and its VJP, written by hand in numpy."""
+    def forward(state, t):
+        h, loss = state
+        h_next = np.tanh(w_h @ h + w_x @ xs[t])
+        return h_next, loss + np.sum(h_next ** 2)
+
+    def vjp(state, t, g):
+        h, _ = state
+        g_h_next, g_loss = g
+        h_next = np.tanh(w_h @ h + w_x @ xs[t])
+        g_pre = (g_h_next + 2.0 * g_loss * h_next) * (1.0 - h_next ** 2)
+        return (w_h.T @ g_pre, g_loss), (np.outer(g_pre, h), np.outer(g_pre, xs[t]))
+
+    return forward, vjp
+
+
+def rnn_loss(w_h, w_x, xs, h0):
+    h, loss = h0, 0.0
+    for t in range(len(xs)):
+        h = np.tanh(w_h @ h + w_x @ xs[t])
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+def rnn_grad_store_all(w_h, w_x, xs, h0):
+    """Backpropagation through time keeping every hidden state: the gradient wrt (W_h, W_x)."""
+    hs = [h0]
+    for t in range(len(xs)):
+        hs.append(np.tanh(w_h @ hs[-1] + w_x @ xs[t]))
+    g_w_h, g_w_x, g_h = np.zeros_like(w_h), np.zeros_like(w_x), np.zeros_like(h0)
+    for t in range(len(xs) - 1, -1, -1):
+        h_next = hs[t + 1]
+        g_pre = (g_h + 2.0 * h_next) * (1.0 - h_next ** 2)
+        g_w_h += np.outer(g_pre, hs[t])
+        g_w_x += np.outer(g_pre, xs[t])
+        g_h = w_h.T @ g_pre
+    return g_w_h, g_w_x
+
+
+def rnn_grad_checkpointed(w_h, w_x, xs, h0, snapshots):
+    forward, vjp = rnn_step_functions(w_h, w_x, xs)
+    (h, loss), pullback = checkpointed_loop(forward, vjp, (h0, 0.0), len(xs), snapshots)
+    _, g_params = pullback((np.zeros_like(h), 1.0))
+    return loss, g_params
+
+
+def relative_error(got, want):
+    return max(np.max(np.abs(a - b)) / np.max(np.abs(b)) for a, b in zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize("snapshots", [1, 2, 3, 7, 30, 100])
+def test_driver_matches_store_all_and_finite_differences(snapshots):
+    w_h, w_x, xs, h0 = make_rnn(30, hidden=5, inputs=3)
+    loss, grads = rnn_grad_checkpointed(w_h, w_x, xs, h0, snapshots)
+    assert loss == pytest.approx(rnn_loss(w_h, w_x, xs, h0), rel=1e-13)
+    assert relative_error(grads, rnn_grad_store_all(w_h, w_x, xs, h0)) < 1e-12
+    eps = 1e-6
+    for index, param in enumerate((w_h, w_x)):
+        numeric = np.zeros_like(param)
+        for position in np.ndindex(param.shape):
+            bumped = [w_h.copy(), w_x.copy()]
+            bumped[index][position] += eps
+            up = rnn_loss(*bumped, xs, h0)
+            bumped[index][position] -= 2 * eps
+            numeric[position] = (up - rnn_loss(*bumped, xs, h0)) / (2 * eps)
+        np.testing.assert_allclose(grads[index], numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_driver_counts_forward_steps_and_holds_few_states():
+    """The driver advances exactly as the schedule says (plus the last step for the output)."""
+    calls, alive = [], []
+    for steps, snapshots in [(1, 1), (2, 1), (10, 1), (10, 3), (55, 3), (56, 3), (100, 200)]:
+        calls.clear()
+
+        def forward(state, t):
+            calls.append(t)
+            return state + 1
+
+        def vjp(state, t, g):
+            assert state == t              # the state before step t is t: the right input
+            alive.append(t)
+            return g, 1.0
+
+        final, pullback = checkpointed_loop(forward, vjp, 0, steps, snapshots)
+        assert final == steps
+        assert pullback(1.0) == (1.0, float(steps))
+        assert len(calls) == revolve.min_advances(steps, snapshots) + 1
+
+
+def test_driver_passes_range_values_and_can_pull_back_twice():
+    seen = []
+
+    def forward(state, t):
+        seen.append(t)
+        return state * 2.0 + t
+
+    def vjp(state, t, g):
+        return 2.0 * g, {"t": g * t}
+
+    final, pullback = checkpointed_loop(forward, vjp, 1.0, range(3, 13, 2), 2)
+    assert set(seen) == {3, 5, 7, 9, 11}
+    state = 1.0
+    for t in range(3, 13, 2):
+        state = state * 2.0 + t
+    assert final == state
+    first = pullback(1.0)
+    assert first == pullback(1.0) == (32.0, {"t": 16 * 3 + 8 * 5 + 4 * 7 + 2 * 9 + 11})
+
+
+def test_driver_empty_loop():
+    final, pullback = checkpointed_loop(None, None, "x", 0, 3)
+    assert final == "x" and pullback("g") == ("g", None)
+
+
+def test_add_cotangents_nesting():
+    total = add_cotangents(None, (np.ones(2), [1.0, None], {"a": 1.0}))
+    total = add_cotangents(total, (np.ones(2), [2.0, 3.0], {"b": 2.0}))
+    np.testing.assert_array_equal(total[0], [2.0, 2.0])
+    assert total[1] == [3.0, 3.0] and total[2] == {"a": 1.0, "b": 2.0}
+
+
+def test_long_rnn_gradient_memory():
+    """Issue 13's target: 20,000 steps, hidden 32, 40 snapshots: the same gradient to 1e-9
+    and at most 5% of store-all's peak traced memory (time is measured in benchmarks/)."""
+    w_h, w_x, xs, h0 = make_rnn(20_000)
+
+    def peak(run):
+        tracemalloc.start()
+        try:
+            result = run()
+            return result, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    want, store_all_peak = peak(lambda: rnn_grad_store_all(w_h, w_x, xs, h0))
+    (_, got), checkpointed_peak = peak(lambda: rnn_grad_checkpointed(w_h, w_x, xs, h0, 40))
+    assert relative_error(got, want) < 1e-9
+    assert checkpointed_peak <= 0.05 * store_all_peak, (checkpointed_peak, store_all_peak)
+
+
+# --------------------------------------------------------------------------- the marker
+
+
+def test_marker_iterates_like_its_range():
+    assert list(tg.checkpoint(range(2, 9, 3), snapshots=2)) == [2, 5, 8]
+    marked = checkpoint(range(10), snapshots=4)
+    assert len(marked) == 10 and marked.snapshots == 4 and list(marked) == list(range(10))
+    assert tg.checkpoint is checkpoint
+
+
+def test_marked_function_runs_unchanged():
+    w_h, w_x, xs, h0 = make_rnn(25, hidden=4, inputs=3)
+
+    def marked(w_h, w_x, xs, h0):
+        h, loss = h0, 0.0
+        for t in tg.checkpoint(range(len(xs)), snapshots=3):
+            h = np.tanh(w_h @ h + w_x @ xs[t])
+            loss = loss + np.sum(h ** 2)
+        return loss
+
+    assert marked(w_h, w_x, xs, h0) == rnn_loss(w_h, w_x, xs, h0)
+
+
+def test_marker_refuses_bad_arguments():
+    with pytest.raises(TypeError, match="over a range"):
+        checkpoint([1, 2, 3], snapshots=2)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="positive int"):
+            checkpoint(range(3), snapshots=bad)

@@ -1,0 +1,128 @@
+"""Binomial checkpointing of long loops: the user's marker and the runtime driver.
+
+    for t in tg.checkpoint(range(n), snapshots=k):   # runs like range(n) when not differentiated
+        h = np.tanh(W @ h + xs[t])
+
+`checkpointed_loop` runs a loop given as a step function and the step's VJP on the schedule of
+`transgrad.revolve`: the forward sweep keeps at most k states, the reverse sweep recomputes the
+others from them. Memory is O(k) states instead of O(n); time is at most r forward steps per
+step, where r is the smallest number with C(k + r, k) >= n.
+"""
+
+from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, schedule
+
+
+class checkpoint:  # noqa: N801  (used like range: `for t in tg.checkpoint(range(n), ...)`)
+    """Marks a `for` loop whose gradient keeps only `snapshots` copies of the loop's state.
+
+    Iterating it is iterating the range, so the marked function runs unchanged; the compiler
+    reads the marker and reverses the loop on the binomial schedule.
+    """
+
+    __slots__ = ("steps", "snapshots")
+
+    def __init__(self, steps, *, snapshots):
+        if not isinstance(steps, range):
+            raise TypeError(f"tg.checkpoint marks a loop over a range, got "
+                            f"{type(steps).__name__}; write tg.checkpoint(range(n), snapshots=k)")
+        if isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 1:
+            raise ValueError(f"snapshots must be a positive int, got {snapshots!r}")
+        self.steps = steps
+        self.snapshots = snapshots
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __repr__(self):
+        return f"checkpoint({self.steps!r}, snapshots={self.snapshots})"
+
+
+def checkpointed_loop(forward, vjp, state, steps, snapshots):
+    """Run `state = forward(state, t)` for t in `steps`, keeping at most `snapshots` states.
+
+    forward(state, t) -> next state; it must not modify `state` in place (snapshots are kept
+    by reference). vjp(state, t, g) -> (g_state, g_params): the cotangent of step t's input
+    state and of the values the step reads from outside (any nesting of tuples, lists and dicts
+    of arrays, or None), given the cotangent g of its output.
+
+    Returns (final_state, pullback); pullback(g_final) -> (g_state, g_params summed over steps).
+    Between the two, `snapshots` states are held (x_0's included) plus the last step's input.
+    """
+    steps = steps if isinstance(steps, range) else range(steps)
+    count = len(steps)
+    if count == 0:
+        return state, lambda g_final: (g_final, None)
+    sweep = _Sweep(forward, vjp, state, steps, snapshots)
+    final = forward(sweep.current, steps[count - 1])
+    return final, sweep.pullback
+
+
+class _Sweep:
+    """One run of the schedule: the forward sweep now, the reverse sweep when pulled back."""
+
+    def __init__(self, forward, vjp, state, steps, snapshots):
+        self.forward, self.vjp, self.steps, self.snapshots = forward, vjp, steps, snapshots
+        self.initial = state
+        self._start()
+
+    def _start(self):
+        """Advance to the first turn: the current state becomes x_{n-1}, snapshots taken."""
+        self.actions = schedule(len(self.steps), self.snapshots)
+        self.held = {}
+        self.current = self.initial
+        for action in self.actions:
+            if action.kind == REVERSE:
+                return
+            self._do(action)
+        raise AssertionError("the schedule never reached its first turn")
+
+    def _do(self, action):
+        kind = action.kind
+        if kind == ADVANCE:
+            state, forward, steps = self.current, self.forward, self.steps
+            for index in range(action.step, action.stop):
+                state = forward(state, steps[index])
+            self.current = state
+        elif kind == SNAPSHOT:
+            self.held[action.step] = self.current
+        elif kind == RESTORE:
+            self.current = self.held[action.step]
+        elif kind == FORGET:
+            del self.held[action.step]
+        else:
+            raise AssertionError(f"unexpected action {action}")
+
+    def pullback(self, g_final):
+        """Reverse every step from the last; a second call replays the forward sweep first."""
+        if self.actions is None:
+            self._start()
+        g_state, g_params = self._reverse_step(len(self.steps) - 1, g_final, None)
+        for action in self.actions:
+            if action.kind == REVERSE:
+                g_state, g_params = self._reverse_step(action.step, g_state, g_params)
+            else:
+                self._do(action)
+        self.actions, self.held, self.current = None, {}, None
+        return g_state, g_params
+
+    def _reverse_step(self, index, g_state, g_params):
+        g_state, g_step = self.vjp(self.current, self.steps[index], g_state)
+        self.current = None
+        return g_state, add_cotangents(g_params, g_step)
+
+
+def add_cotangents(total, extra):
+    """total + extra for cotangents nested in tuples, lists and dicts; None means zero."""
+    if total is None:
+        return extra
+    if extra is None:
+        return total
+    if isinstance(total, (tuple, list)):
+        return type(total)(add_cotangents(a, b) for a, b in zip(total, extra, strict=True))
+    if isinstance(total, dict):
+        return {key: add_cotangents(total[key], extra.get(key)) for key in total} | {
+            key: value for key, value in extra.items() if key not in total}
+    return total + extra
