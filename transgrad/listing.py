@@ -177,7 +177,7 @@ def entries(internal=False):
     """The listing: one dict per callable, sorted by name, with ``name``, the ``FLAGS`` as bools
     and ``aliases`` (its other public names). ``internal``: include the helpers of generated code
     and of the Tensor (``transgrad.runtime.*``, ``transgrad.rules.scatter.*``)."""
-    from .passes.normalize import METHODS
+    from .passes.normalize_calls import METHODS
     from .tensor.tensor import Tensor
     jax_flag = _jax_flag()
     index = _index()

@@ -8,10 +8,8 @@ neither) by the reverse build of the same function for the same kinds.
 
 import ast
 
-import gast
-
 from . import view_html
-from .passes.reverse import COMMENT
+from .ir import Comment
 
 
 def primal_lines(variant, like=None):
@@ -100,8 +98,7 @@ def _tree_lines(tree, source):
 
     def order(body, out, skip):
         for stmt in body:
-            if skip and isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) \
-                    and getattr(stmt.value.func, "id", None) == COMMENT:
+            if skip and isinstance(stmt, Comment):
                 continue
             out.append(stmt)
             for field in ("body", "orelse", "finalbody"):

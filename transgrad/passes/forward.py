@@ -37,7 +37,7 @@ from ..rules.generated import check_source_differentiable
 from ..template import _literal, bind, inline
 from .activity import differentiable
 from .normalize import stack_operation
-from .reverse import _describe
+from .reverse_rules import describe_callable
 from .shapes import shape_classes
 
 
@@ -323,7 +323,7 @@ class ForwardBuilder:
             if self.varied.intersection(ir.names_in(operand)):
                 raise self.info.error(
                     f"forward mode does not differentiate the keyword argument `{keyword}` of "
-                    f"`{_describe(prim.func)}`", ir.where(stmt),
+                    f"`{describe_callable(prim.func)}`", ir.where(stmt),
                     hint="pass the differentiated value positionally")
         if prim.func in JOINTLY_LINEAR:
             joint = [t if t is not None else tgr_call("zero_tangent", clone(a))
@@ -335,8 +335,9 @@ class ForwardBuilder:
         kind = forward_kind(prim.func)
 
         def error(message):
-            return self.info.error(f"cannot differentiate `{_describe(prim.func)}`: {message}",
-                                   ir.where(stmt))
+            return self.info.error(
+                f"cannot differentiate `{describe_callable(prim.func)}`: {message}",
+                ir.where(stmt))
         out, total, slopes = [], None, None
         for i, tangent in enumerate(tangents):
             if tangent is None:
@@ -377,7 +378,7 @@ class ForwardBuilder:
             else:
                 which = f" with respect to its argument {i + 1}" if kind else ""
                 raise self.info.error(
-                    f"no forward-mode rule for `{_describe(prim.func)}`{which} yet",
+                    f"no forward-mode rule for `{describe_callable(prim.func)}`{which} yet",
                     ir.where(stmt), hint="use reverse mode (tg.grad / tg.vjp) for this function")
             total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
         if kind == "elementwise" and lookup_vjp(prim.func).broadcasting \
