@@ -165,10 +165,11 @@ def rnn_loss(w_h, w_x, xs, h0):
 
 
 def rnn_grad_store_all(w_h, w_x, xs, h0):
-    """Backpropagation through time keeping every hidden state: the gradient wrt (W_h, W_x)."""
-    hs = [h0]
+    """Backpropagation through time keeping every hidden state: (loss, gradient wrt (W_h, W_x))."""
+    hs, loss = [h0], 0.0
     for t in range(len(xs)):
         hs.append(np.tanh(w_h @ hs[-1] + w_x @ xs[t]))
+        loss = loss + np.sum(hs[-1] ** 2)
     g_w_h, g_w_x, g_h = np.zeros_like(w_h), np.zeros_like(w_x), np.zeros_like(h0)
     for t in range(len(xs) - 1, -1, -1):
         h_next = hs[t + 1]
@@ -176,7 +177,7 @@ def rnn_grad_store_all(w_h, w_x, xs, h0):
         g_w_h += np.outer(g_pre, hs[t])
         g_w_x += np.outer(g_pre, xs[t])
         g_h = w_h.T @ g_pre
-    return g_w_h, g_w_x
+    return loss, (g_w_h, g_w_x)
 
 
 def rnn_grad_checkpointed(w_h, w_x, xs, h0, snapshots):
@@ -195,7 +196,7 @@ def test_driver_matches_store_all_and_finite_differences(snapshots):
     w_h, w_x, xs, h0 = make_rnn(30, hidden=5, inputs=3)
     loss, grads = rnn_grad_checkpointed(w_h, w_x, xs, h0, snapshots)
     assert loss == pytest.approx(rnn_loss(w_h, w_x, xs, h0), rel=1e-13)
-    assert relative_error(grads, rnn_grad_store_all(w_h, w_x, xs, h0)) < 1e-12
+    assert relative_error(grads, rnn_grad_store_all(w_h, w_x, xs, h0)[1]) < 1e-12
     eps = 1e-6
     for index, param in enumerate((w_h, w_x)):
         numeric = np.zeros_like(param)
@@ -274,7 +275,7 @@ def test_long_rnn_gradient_memory():
         finally:
             tracemalloc.stop()
 
-    want, store_all_peak = peak(lambda: rnn_grad_store_all(w_h, w_x, xs, h0))
+    (_, want), store_all_peak = peak(lambda: rnn_grad_store_all(w_h, w_x, xs, h0))
     (_, got), checkpointed_peak = peak(lambda: rnn_grad_checkpointed(w_h, w_x, xs, h0, 40))
     assert relative_error(got, want) < 1e-9
     assert checkpointed_peak <= 0.05 * store_all_peak, (checkpointed_peak, store_all_peak)
@@ -309,3 +310,13 @@ def test_marker_refuses_bad_arguments():
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="positive int"):
             checkpoint(range(3), snapshots=bad)
+
+
+def test_add_cotangents_never_writes_the_callers_arrays():
+    first, second = np.ones(3), np.full(3, 2.0)
+    total = add_cotangents(add_cotangents(None, first), second)
+    total = add_cotangents(total, second)
+    np.testing.assert_array_equal(total, [5.0, 5.0, 5.0])
+    np.testing.assert_array_equal(first, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(second, [2.0, 2.0, 2.0])
+    assert add_cotangents(np.ones(2, np.float32), np.ones(2)).dtype == np.float64

@@ -9,6 +9,8 @@ others from them. Memory is O(k) states instead of O(n); time is at most r forwa
 step, where r is the smallest number with C(k + r, k) >= n.
 """
 
+import numpy as np
+
 from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, schedule
 
 
@@ -115,14 +117,39 @@ class _Sweep:
 
 
 def add_cotangents(total, extra):
-    """total + extra for cotangents nested in tuples, lists and dicts; None means zero."""
+    """total + extra for cotangents nested in tuples, lists and dicts; None means zero.
+
+    A numpy array in `total` that this function made is updated in place (a long loop would
+    otherwise allocate a new parameter-sized array per step); arrays it did not make are
+    copied first, never written.
+    """
     if total is None:
-        return extra
+        return _owned_copy(extra)
     if extra is None:
         return total
+    if type(total) is np.ndarray and type(extra) is np.ndarray and (
+            total.shape == extra.shape and total.dtype == extra.dtype):
+        total += extra                          # the common case, first: it runs every step
+        return total
     if isinstance(total, (tuple, list)):
-        return type(total)(add_cotangents(a, b) for a, b in zip(total, extra, strict=True))
+        if len(total) != len(extra):
+            raise ValueError(f"cotangents of {len(total)} and {len(extra)} parts")
+        return type(total)([add_cotangents(a, b) for a, b in zip(total, extra)])
     if isinstance(total, dict):
         return {key: add_cotangents(total[key], extra.get(key)) for key in total} | {
-            key: value for key, value in extra.items() if key not in total}
+            key: _owned_copy(value) for key, value in extra.items() if key not in total}
+    if (type(total) is np.ndarray and total.shape == np.shape(extra)
+            and np.result_type(total, extra) == total.dtype):
+        total += extra
+        return total
     return total + extra
+
+
+def _owned_copy(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_owned_copy(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _owned_copy(item) for key, item in value.items()}
+    if type(value) is np.ndarray:
+        return value.copy()
+    return value

@@ -78,32 +78,36 @@ def schedule(steps, snapshots) -> Iterator[Action]:
         yield Action(REVERSE, 0)
         return
     yield Action(SNAPSHOT, 0)
-    yield from _reverse(0, steps, snapshots)
+    yield from _reverse(0, steps, min(snapshots, steps - 1))
     yield Action(FORGET, 0)
 
 
 def _reverse(start, stop, snapshots):
-    """Reverse steps start .. stop - 1; the current state is x_start, and when more than one
-    step is left x_start is also a snapshot (counted in `snapshots`), kept for the caller."""
-    length = stop - start
-    if length == 1:
-        yield Action(REVERSE, start)
-        return
-    if snapshots == 1:                          # one slot: replay from x_start for every step
-        for step in range(stop - 1, start - 1, -1):
-            if step != stop - 1:
-                yield Action(RESTORE, start)
-            if step > start:
-                yield Action(ADVANCE, start, step)
-            yield Action(REVERSE, step)
-        return
-    middle = start + split(length, snapshots)
-    yield Action(ADVANCE, start, middle)
-    if stop - middle > 1:
-        yield Action(SNAPSHOT, middle)
-        yield from _reverse(middle, stop, snapshots - 1)
-        yield Action(FORGET, middle)
-    else:
-        yield Action(REVERSE, middle)
-    yield Action(RESTORE, start)
-    yield from _reverse(start, middle, snapshots)
+    """Reverse steps start .. stop - 1 from the current state x_start, which is also a snapshot
+    (counted in `snapshots`) that stays held. An explicit stack of pending work, not recursion:
+    with k ~ n snapshots the recursion would be n deep."""
+    pending = [(start, stop, snapshots)]      # a segment to reverse, or an Action to yield
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Action):
+            yield item
+            continue
+        start, stop, snapshots = item
+        if stop - start == 1:
+            yield Action(REVERSE, start)
+        elif snapshots == 1:                    # one slot: replay from x_start for every step
+            for step in range(stop - 1, start - 1, -1):
+                if step != stop - 1:
+                    yield Action(RESTORE, start)
+                if step > start:
+                    yield Action(ADVANCE, start, step)
+                yield Action(REVERSE, step)
+        else:                                   # snapshot x_middle, reverse the tail, then the head
+            middle = start + split(stop - start, snapshots)
+            yield Action(ADVANCE, start, middle)
+            pending += [(start, middle, snapshots), Action(RESTORE, start)]
+            if stop - middle > 1:
+                pending += [Action(FORGET, middle), (middle, stop, snapshots - 1)]
+                yield Action(SNAPSHOT, middle)
+            else:
+                yield Action(REVERSE, middle)

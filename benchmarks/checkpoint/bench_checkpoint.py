@@ -1,0 +1,89 @@
+"""Binomial checkpointing against store-everything backpropagation through time (issue 13).
+
+The workload is tests/test_checkpoint.py's tanh RNN: state (h, loss), step
+``h = tanh(W_h @ h + W_x @ xs[t]); loss += sum(h ** 2)``, hidden 32, input 8, 20,000 steps,
+gradient wrt (W_h, W_x). Rows:
+
+- ``store-all``: hand-written BPTT that keeps every hidden state (the forward computes the loss
+  too) and reads them back without recomputing;
+- ``driver, k=n``: `checkpointed_loop` with a snapshot per step (no recomputation; the step's
+  VJP re-evaluates the step it reverses);
+- ``driver, k``: `checkpointed_loop` with k snapshots on the binomial schedule.
+
+Peak memory is tracemalloc's peak over the whole gradient call (numpy's buffers are traced; the
+inputs are allocated before); time is measured without tracemalloc, the methods taking turns
+(--repeats rounds), and "x store-all" is the median of the per-round ratios.
+Run: ``python benchmarks/checkpoint/bench_checkpoint.py [--steps N] [--repeats R]``.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+from tests.test_checkpoint import (  # noqa: E402  (the RNN and its hand VJP live with the tests)
+    make_rnn,
+    relative_error,
+    rnn_grad_checkpointed,
+    rnn_grad_store_all,
+)
+from transgrad import revolve  # noqa: E402
+
+
+def peak_memory(run):
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def round_robin(runs, repeats):
+    """Median seconds of each run, and the median per-round ratio to the first run; the runs
+    take turns so that machine noise hits all of them alike."""
+    seconds = [[] for _ in runs]
+    for _ in range(repeats):
+        for index, run in enumerate(runs):
+            start = time.perf_counter()
+            run()
+            seconds[index].append(time.perf_counter() - start)
+    ratios = [statistics.median(b / a for a, b in zip(seconds[0], times)) for times in seconds]
+    return [statistics.median(times) for times in seconds], ratios
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--snapshots", type=int, nargs="*", default=[1000, 200, 100, 40, 20, 10])
+    args = parser.parse_args()
+    steps = args.steps
+    w_h, w_x, xs, h0 = make_rnn(steps)
+    runs = [lambda: rnn_grad_store_all(w_h, w_x, xs, h0)] + [
+        lambda k=k: rnn_grad_checkpointed(w_h, w_x, xs, h0, k) for k in [steps] + args.snapshots]
+    measured = [peak_memory(run) for run in runs]
+    seconds, ratios = round_robin(runs, args.repeats)
+    (_, want), base_peak = measured[0]
+    print(f"tanh RNN, hidden 32, input 8, {steps} steps; gradient wrt (W_h, W_x); "
+          f"time: median of {args.repeats} round-robin rounds")
+    print(f"| {'method':<14} | {'snapshots':>9} | {'r':>2} | {'forward steps':>13} "
+          f"| {'peak KiB':>9} | {'% store-all':>11} | {'time s':>7} | {'x store-all':>11} "
+          f"| {'rel. error':>10} |")
+    print("|" + "|".join("-" * width for width in (16, 11, 4, 15, 11, 13, 9, 13, 12)) + "|")
+    rows = [("store-all BPTT", steps, "-", steps)] + [
+        ("driver", k, revolve.repetitions(steps, k), revolve.min_advances(steps, k) + 1)
+        for k in [steps] + args.snapshots]
+    for (name, snapshots, reps, forward), ((_, got), peak), secs, ratio in zip(
+            rows, measured, seconds, ratios, strict=True):
+        print(f"| {name:<14} | {snapshots:>9} | {reps:>2} | {forward:>13} "
+              f"| {peak / 1024:>9.1f} | {100 * peak / base_peak:>11.2f} | {secs:>7.3f} "
+              f"| {ratio:>11.2f} | {relative_error(got, want):>10.1e} |")
+
+
+if __name__ == "__main__":
+    main()
