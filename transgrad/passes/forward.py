@@ -92,7 +92,7 @@ _FRESH_CALLS = {np.copy, np.array, runtime.add_at, runtime.owned_copy, runtime.c
                 runtime.append}
 
 
-def _fresh(node):
+def _allocates_fresh_array(node):
     """True when the tangent expression ``node`` certainly gives an array no other name holds
     (arithmetic, zeros, copies), so it may be updated in place."""
     if isinstance(node, (gast.BinOp, gast.UnaryOp)):
@@ -190,7 +190,8 @@ class ForwardBuilder:
             last = next((s for s in reversed(emitted) if isinstance(s, gast.Assign)
                          and isinstance(s.targets[0], gast.Name)
                          and s.targets[0].id == tangent), None)
-            if last is None or not (_fresh(last.value) or getattr(last, "handed_on", False)):
+            if last is None or not (_allocates_fresh_array(last.value)
+                                    or getattr(last, "handed_on", False)):
                 copies.append(assign(tangent, tgr_call("owned_copy", name(tangent),
                                                        name(target))))
         return copies

@@ -110,7 +110,7 @@ def lower_loops(fn, stack="stack"):
         if not (straight(primal_loop.body) and straight(adjoint_loop.body)):
             continue
         appended = _appended_list(primal_loop, adjoint_loop, stack, names)
-        plan = _plan(fn, primal_loop, adjoint_loop, stack)
+        plan = _scan_pair_plan(fn, primal_loop, adjoint_loop, stack)
         if plan is None:
             if appended is not None:
                 appended.undo()
@@ -161,10 +161,12 @@ def lower_forward_loops(fn):
             dotted_call("tgr.loop_indices", [loop.iter])])
         out = [function(body_name, [carry, loop.target.id], statements),
                gast.Assign(targets=[gast.Tuple(elts=[
-                   tuple_of(carried, True), tuple_of(stacks, True) if stacks else name_node("_", True)],
+                   tuple_of(carried, True),
+                   tuple_of(stacks, True) if stacks else name_node("_", True)],
                    ctx=gast.Store())],
                            value=scan, type_comment=None)]
-        out += [assign(n, dotted_call("tgr.last", [name_node(st)])) for n, st in zip(finals, stacks)]
+        out += [assign(n, dotted_call("tgr.last", [name_node(st)]))
+                for n, st in zip(finals, stacks)]
         if loop.target.id in after:
             out.append(assign(loop.target.id, dotted_call(
                 "tgr.last_step", [loop.iter, name_node(loop.target.id)])))
@@ -268,14 +270,14 @@ class _Rename(gast.NodeTransformer):
         return super().visit(clone(node)) if isinstance(node, gast.stmt) else super().visit(node)
 
 
-class _Plan:
+class _ScanPairPlan:
     """What the two scans of one loop pair carry and stack."""
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
 
 
-def _plan(fn, primal_loop, adjoint_loop, stack):
+def _scan_pair_plan(fn, primal_loop, adjoint_loop, stack):
     """What the scans carry and stack (both bodies are straight-line: ``lower_loops``
     checked), or None when a push or pop is not at the top level."""
     body, abody = primal_loop.body, adjoint_loop.body
@@ -316,11 +318,12 @@ def _plan(fn, primal_loop, adjoint_loop, stack):
     for j, (k, target) in enumerate(pops):
         if not isinstance(target, gast.Name) or target.id in read_first(abody[k + 1:]):
             live.add(pushes[len(pushes) - 1 - j][0])
-    return _Plan(index_read=index_read, stack=stack, pushes=pushes, pops=pops, carried=carried,
-                 pushed=pushed_names, finals=finals, acarried=acarried, live=live,
-                 ends_read=[n for n in read_first(abody) if n in pushed_names],
-                 after=_reads_after_loop(fn, adjoint_loop), body_stores=_store_counts(body),
-                 placeholders=_placeholders(fn, [primal_loop, adjoint_loop]))
+    return _ScanPairPlan(
+        index_read=index_read, stack=stack, pushes=pushes, pops=pops, carried=carried,
+        pushed=pushed_names, finals=finals, acarried=acarried, live=live,
+        ends_read=[n for n in read_first(abody) if n in pushed_names],
+        after=_reads_after_loop(fn, adjoint_loop), body_stores=_store_counts(body),
+        placeholders=_placeholders(fn, [primal_loop, adjoint_loop]))
 
 
 def _store_counts(body):

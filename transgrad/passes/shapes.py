@@ -25,7 +25,7 @@ def _scalar(node):
     return isinstance(getattr(node, "resolved", None), (int, float))
 
 
-def reassigned_names(body):
+def multiply_stored_names(body):
     """Names stored more than once, or anywhere inside if/for/while: their shape may change."""
     seen, again = set(), set()
     for stmt in body:
@@ -75,7 +75,7 @@ def shape_classes(tree):
     """A dict: variable name -> shape-class id (equal ids mean equal shapes)."""
     counter = itertools.count()
     classes = {}
-    reassigned = reassigned_names(tree.body)
+    multiply_stored = multiply_stored_names(tree.body)
 
     def class_of(name):
         if name not in classes:
@@ -86,7 +86,7 @@ def shape_classes(tree):
         if not isinstance(stmt, gast.Assign) or not isinstance(stmt.targets[0], gast.Name):
             continue
         target = stmt.targets[0].id
-        if target in reassigned:
+        if target in multiply_stored:
             continue
         prim = ir.primitive(stmt.value)
         operands = [a for a in list(prim.args) + list(prim.kwargs.values()) if not _scalar(a)]
@@ -94,7 +94,7 @@ def shape_classes(tree):
         same = prim.func is ir.COPY or (rule is not None and rule.elementwise)
         if same and operands and all(isinstance(a, gast.Name) and not hasattr(a, "resolved")
                                      for a in operands):
-            if any(a.id in reassigned for a in operands):
+            if any(a.id in multiply_stored for a in operands):
                 classes[target] = next(counter)
                 continue
             ids = {class_of(a.id) for a in operands}
