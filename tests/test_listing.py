@@ -221,6 +221,7 @@ def test_tensor_flag_matches_the_tensor(by_name):
     assert np.linalg.norm(x).grad_fn is not None
     assert by_name["operator.mul"]["tensor"] and (x * x).grad_fn is not None
     assert not by_name["math.exp"]["tensor"] and isinstance(math.exp(x[0]), float)
-    assert not by_name["operator.mod"]["tensor"]
+    assert by_name["operator.mod"]["tensor"] and (x % 2.0).grad_fn is not None
+    assert not by_name["operator.floordiv"]["tensor"]
     with pytest.raises(TypeError):
-        x % 2.0
+        x // 2.0

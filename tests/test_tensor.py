@@ -53,6 +53,7 @@ def test_tensor_operations_use_rules_from_the_table():
         "exp": x.exp, "log": x.log, "sin": x.sin, "cos": x.cos, "tanh": x.tanh, "sqrt": x.sqrt,
         "abs": x.abs, "sigmoid": x.sigmoid, "relu": x.relu, "clamp": lambda: x.clamp(0, 1),
         "maximum": lambda: x.maximum(x * 2), "minimum": lambda: x.minimum(x * 2),
+        "remainder": lambda: x % 0.7,
         "sum": x.sum, "mean": x.mean, "max": x.max, "min": x.min, "prod": x.prod,
         "reshape": lambda: x.reshape(12), "transpose": lambda: x.permute(1, 0),
         "getitem": lambda: x[1:], "cat": lambda: T.cat([x, x]), "stack": lambda: T.stack([x, x]),
@@ -450,6 +451,31 @@ def test_math_rules_record_on_tensors():
     assert_close(h.data, -np.sin(0.7))
 
 
+def test_remainder_against_finite_differences():
+    """``x % y`` (np.remainder): d/dx = 1, d/dy = -floor(x / y), for either operand, a
+    constant on the left (which PyTorch cannot differentiate) and in place."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-3, 3, (3, 4))
+    y = rng.uniform(0.5, 1.5, (4,)) * np.array([1, -1, 1, -1])
+    g = random_cotangent(np.remainder(x, y))
+    tx, ty = tensor(x, requires_grad=True), tensor(y, requires_grad=True)
+    out = tx % ty
+    assert_close(out.data, np.remainder(x, y))
+    (out * g).sum().backward()
+    assert_close(tx.grad.data, numeric_vjp(np.remainder, (x, y), 0, g))
+    assert_close(ty.grad.data, numeric_vjp(np.remainder, (x, y), 1, g))
+    assert_close(ty.grad.data, -(np.floor(x / y) * g).sum(axis=0))
+    t = tensor(y, requires_grad=True)
+    (2.5 % t).sum().backward()
+    assert_close(t.grad.data, numeric_vjp(lambda v: np.remainder(2.5, v), (y,), 0, np.ones(4)))
+    t = tensor(x, requires_grad=True)
+    u = t * 1.0
+    u %= 0.7
+    (u * g).sum().backward()
+    assert_close(u.data, np.remainder(x, 0.7))
+    assert_close(t.grad.data, g)
+
+
 def test_public_docstrings_have_examples():
     for obj in (T.Tensor, T.tensor, Function, no_grad, T.enable_grad, T.set_grad_enabled,
                 autograd_grad):
@@ -461,9 +487,9 @@ def test_pruned_rule_computes_only_the_needed_product():
     through the matrix-product rule's choice by rank (an ``if`` in the rule)."""
     import operator
 
-    from transgrad.tensor.specialize import specialize
+    from transgrad.tensor.prepare import prepare_rule
 
-    spec = specialize(lookup_vjp(operator.matmul), (False, True))
+    spec = prepare_rule(lookup_vjp(operator.matmul), (False, True))
     calls = []
 
     class Counting(np.ndarray):

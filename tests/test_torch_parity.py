@@ -113,6 +113,8 @@ BINARY = {
     "pow": lambda ns, x, y: x.abs() ** y, "add_m": lambda ns, x, y: x.add(y),
     "sub_m": lambda ns, x, y: x.sub(y), "mul_m": lambda ns, x, y: x.mul(y),
     "div_m": lambda ns, x, y: x.div(y), "maximum": lambda ns, x, y: ns.maximum(x, y),
+    "mod": lambda ns, x, y: x % y, "remainder": lambda ns, x, y: ns.remainder(x, y),
+    "remainder_m": lambda ns, x, y: x.remainder(y),
 }
 SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((3, 1), (1, 5)),
           ((), (3,)), ((4,), ())]
@@ -123,7 +125,7 @@ SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((3, 1), (1, 5)
 def test_binary_broadcasting(name, shapes):
     a, b = shapes
     y = R(*b, seed=2)
-    if name in ("div", "div_m", "pow"):
+    if name in ("div", "div_m", "pow", "mod", "remainder", "remainder_m"):
         y = np.abs(y) + 0.5
     run_both(BINARY[name], R(*a, seed=1), y)
 
@@ -140,6 +142,7 @@ SCALAR_CASES = {
     "2.5-x": lambda ns, x: 2.5 - x, "x*3": lambda ns, x: x * 3, "3*x": lambda ns, x: 3 * x,
     "x/3": lambda ns, x: x / 3, "3/x": lambda ns, x: 3 / x, "x**3": lambda ns, x: x ** 3,
     "1.5**x": lambda ns, x: 1.5 ** x, "-x*x": lambda ns, x: -x * x,
+    "x%0.7": lambda ns, x: x % 0.7, "x%-0.7": lambda ns, x: x % -0.7,
 }
 
 
@@ -413,6 +416,8 @@ def test_hooks_inspect_and_modify_gradients():
     (lambda ns, x, w: ns.where(x > 0, x, w), "WhereBackward0"),
     (lambda ns, x, w: x.abs(), "AbsBackward0"), (lambda ns, x, w: x.sqrt(), "SqrtBackward0"),
     (lambda ns, x, w: x.clamp(0, 1), "ClampBackward1"),
+    (lambda ns, x, w: x % 0.7, "RemainderBackward0"),
+    (lambda ns, x, w: x % w, "RemainderBackward1"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_grad_fn_names(expr, name):
     for ns in (tt, torch):
@@ -451,6 +456,7 @@ INPLACE = {
     "isub": lambda ns, x, y: _iop(x * 1, y, "__isub__"),
     "imul": lambda ns, x, y: _iop(x * 1, y, "__imul__"),
     "idiv": lambda ns, x, y: _iop(x * 1, y.abs() + 1, "__itruediv__"),
+    "imod": lambda ns, x, y: _iop(x * 1, y.abs() + 0.5, "__imod__"),
     "clamp_": lambda ns, x, y: (x * y).clamp_(-0.5, 0.5),
     "clamp_min_": lambda ns, x, y: (x * y).clamp_(min=0),
     "zero_": lambda ns, x, y: (x * 1).zero_() + y, "fill_": lambda ns, x, y: (x * 1).fill_(2) * y,
@@ -816,7 +822,7 @@ def broadcast_pair(draw):
 def test_property_broadcasting(shapes, name):
     a, b = shapes
     y = R(*b, seed=2)
-    if name in ("div", "div_m", "pow"):
+    if name in ("div", "div_m", "pow", "mod", "remainder", "remainder_m"):
         y = np.abs(y) + 0.5
     run_both(BINARY[name], R(*a, seed=1), y)
 

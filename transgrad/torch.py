@@ -41,7 +41,8 @@ from .tensor import (
     stack,
     where,
 )
-from .tensor.tensor import _wrap
+from .tensor.core import _wrap
+from .tensor.ops import BINARY, UNARY
 
 __all__ = ["Function", "Tensor", "arange", "autograd", "bool", "cat", "device", "double",
            "empty", "enable_grad", "eye", "float", "float32", "float64", "from_numpy",
@@ -188,7 +189,8 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _make(np.eye(n, m, dtype=dtype or _DEFAULT), None, device, requires_grad)
 
 
-# functional forms of the Tensor's operations
+# functional forms of the Tensor's operations: ``torch.exp(x)`` is ``x.exp()``; every method
+# made from the ops table (``ops.UNARY``, ``ops.BINARY``) is one, and these others
 
 
 def _method(name):
@@ -201,12 +203,11 @@ def _method(name):
     return call
 
 
-for _name in ("add", "sub", "mul", "div", "pow", "matmul", "mm", "neg", "exp", "log", "sin",
-              "cos", "tanh", "sigmoid", "relu", "abs", "sqrt", "clamp", "clip", "sum", "mean",
-              "max", "min", "prod", "reshape", "t", "transpose", "permute", "unsqueeze",
-              "squeeze", "flatten", "maximum", "minimum", "argmax", "argmin", "clone",
-              "detach", "numel", "dot", "allclose", "equal", "eq", "ne", "lt", "le", "gt",
-              "ge"):
+_METHODS = ("add", "sub", "mul", "div", "pow", "remainder", "matmul", "mm", "neg", "clamp",
+            "clip", "sum", "mean", "max", "min", "prod", "reshape", "t", "transpose", "permute",
+            "unsqueeze", "squeeze", "flatten", "argmax", "argmin", "clone", "detach", "numel",
+            "dot", "allclose", "equal", "eq", "ne", "lt", "le", "gt", "ge")
+for _name in (*UNARY, *BINARY, *_METHODS):
     globals()[_name] = _method(_name)
 del _name
 square = _method("__pow__")

@@ -3,7 +3,8 @@
 Nodes run newest first (a node is always newer than the nodes of its inputs), so each runs
 once, after every gradient for it has arrived. In the ordinary mode gradients are numpy arrays
 and each node calls its rule on arrays; with ``create_graph=True`` they are Tensors and each
-node calls its rule re-bound to the Tensor namespace, which records the backward pass.
+node calls a copy of its rule bound to the Tensor namespace (``namespace.recording_copy``),
+which records the backward pass. ``BackwardMethod`` is ``Tensor.backward``.
 """
 
 import operator
@@ -11,9 +12,10 @@ import operator
 import numpy as np
 
 from .. import runtime
+from .core import Tensor, _wrap
 from .grad_mode import STATE
+from .namespace import RUNTIME, recording_copy
 from .tape import FREED_MESSAGE, SavedOutput, accumulator
-from .tensor import Tensor, _wrap
 
 _ndarray = np.ndarray
 _unbroadcast = runtime.unbroadcast
@@ -186,7 +188,7 @@ def _execute(roots, retain, create, targets, captured):
     buf = {}
     for node, nr, g in roots:
         _add(buf, node, nr, g)
-    unbroadcast = _unbroadcast if not create else _tensor_unbroadcast()
+    unbroadcast = _unbroadcast if not create else RUNTIME.unbroadcast
     for node in order:
         g = buf.pop(node, None)
         if g is None:
@@ -307,11 +309,6 @@ def _broadcasts_to(shape, target):
         return False
 
 
-def _tensor_unbroadcast():
-    from .namespace import RUNTIME
-    return RUNTIME.unbroadcast
-
-
 def _op_tensor_backward(node, spec, g):
     """The node's rule on Tensors, recorded (create_graph=True)."""
     ans = None
@@ -326,7 +323,9 @@ def _op_tensor_backward(node, spec, g):
                 t = _wrap(a)
                 t._rg, t.grad_fn, t._nr = True, node, i
                 ans.append(t)
-    fn = spec.tensor_fn()
+    fn = spec.recording_fn
+    if fn is None:
+        fn = spec.recording_fn = recording_copy(spec.fn)
     return fn(g, ans, *node._args, **node._kwargs)
 
 
@@ -442,3 +441,17 @@ def _posthooks(node, cots, g, create):
             grads_out = tuple(None if x is None else _as_tensor(x, create)
                               for x in (g if node._nout != 1 else [g]))
             hook(grads_in, grads_out)
+
+
+class BackwardMethod:
+    """``Tensor.backward`` (attached to ``Tensor`` by ``tensor.py``)."""
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is needed unless ``self`` has one element; ``retain_graph`` keeps the
+        graph for another backward; ``create_graph`` records this backward pass too, for
+        higher derivatives.
+        """
+        backward((self,), None if gradient is None else (gradient,), retain_graph,
+                 create_graph, inputs)

@@ -7,9 +7,11 @@ operation; the rule table stays the only source of derivatives for everything el
 
 import numpy as np
 
+from .core import Tensor, _wrap
+from .engine import _modified
 from .grad_mode import STATE
+from .record import _edge
 from .tape import FREED_MESSAGE, Node, SavedOutput, _sequence
-from .tensor import Tensor, _edge, _wrap
 
 
 class BackwardCFunction(Node):
@@ -54,7 +56,6 @@ class BackwardCFunction(Node):
         """The tensors given to ``save_for_backward``, checked for in-place modification."""
         if self._freed:
             raise RuntimeError(FREED_MESSAGE)
-        from .engine import _modified
         for t, version in zip(self._saved, self._saved_versions):
             if t is not None and t._version[0] != version:
                 raise _modified(t, version, self)

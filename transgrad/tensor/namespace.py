@@ -1,12 +1,16 @@
 """numpy and ``transgrad.runtime`` over Tensors, for recording the backward pass itself.
 
 Rules are written over the names ``np`` and ``tgr``. With ``create_graph=True`` the engine runs
-a rule's own code with those names bound here instead (``rebind``): each numpy call on Tensors
+a copy of a rule with those names bound here instead (``recording_copy``): each numpy call on
+Tensors
 then records a node with *its* rule, so the backward pass becomes part of the graph and can be
 differentiated again. No derivative is written here either: ``NAMESPACE.f`` applies ``np.f``
 and looks its rule up in the table; ``RUNTIME`` is ``transgrad.runtime`` re-bound onto
 ``NAMESPACE``, except ``add_at`` (in place in numpy), which becomes the functional
 ``index_add`` primitive; ``MATH`` is ``math`` sending Tensors to numpy's namesakes.
+
+``NumpyProtocol`` (attached to ``Tensor`` by ``tensor.py``) is the other direction: numpy's
+functions called on Tensors by user code (``np.sin(x)``, ``np.cumsum(x)``, ``x.cumsum()``).
 """
 
 import math
@@ -15,9 +19,15 @@ import types
 import numpy as np
 
 from .. import runtime
+from ..functions import copy_function
 from ..rules import scatter
-from . import specialize
-from .tensor import Tensor, apply, tensor
+from .core import Tensor, _wrap
+from .grad_mode import STATE
+from .ops import apply
+from .prepare import Selecting
+from .torch_shims import tensor
+
+_ndarray = np.ndarray
 
 
 def _has_tensor(args, kwargs):
@@ -117,7 +127,7 @@ def _runtime_namespace():
     ns["np"] = NAMESPACE
     for name, obj in list(ns.items()):
         if isinstance(obj, types.FunctionType) and obj.__module__ == runtime.__name__:
-            ns[name] = specialize.rebind(obj, ns)
+            ns[name] = copy_function(obj, ns)
     ns["add_at"] = _add_at
     return module
 
@@ -154,14 +164,51 @@ MATH = TensorMath()
 _GLOBALS = {}
 
 
-def rebind(fn):
-    """``fn`` (a rule or a pruned rule) with ``np``/``tgr`` bound to the Tensor namespaces."""
-    if isinstance(fn, specialize.Selecting):
-        return specialize.Selecting(rebind(fn.fn), fn.positions, fn.nparams)
+def recording_copy(fn):
+    """A copy of ``fn`` (a rule or a pruned rule) with ``np``, ``tgr`` and ``math`` bound to
+    the Tensor namespaces, so that running it on Tensors records each operation."""
+    if isinstance(fn, Selecting):
+        return Selecting(recording_copy(fn.fn), fn.positions, fn.nparams)
     key = id(fn.__globals__)
     entry = _GLOBALS.get(key)
     if entry is None or entry[0] is not fn.__globals__:
         globals_ = dict(fn.__globals__)
         globals_.update(np=NAMESPACE, tgr=RUNTIME, math=MATH)
         entry = _GLOBALS[key] = (fn.__globals__, globals_)
-    return specialize.rebind(fn, entry[1])
+    return copy_function(fn, entry[1])
+
+
+class NumpyProtocol:
+    """numpy's functions on Tensors: ufuncs and array functions apply their rule (``apply``);
+    ``x.cumsum(...)`` and other ndarray methods the Tensor lacks go through ``NAMESPACE``."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or "out" in kwargs:
+            if STATE.enabled and any(isinstance(x, Tensor) and x._rg for x in inputs):
+                what = f"np.{ufunc.__name__}" + (f".{method}" if method != "__call__" else "")
+                raise RuntimeError(
+                    f"{what} with out= or as a ufunc method is not recorded: use the plain call "
+                    f"(np.{ufunc.__name__}(x)) or a reduction such as np.sum on Tensors that "
+                    "require grad, or compute it inside tg.no_grad()")
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            if "out" in kwargs:
+                kwargs["out"] = tuple(o.data if isinstance(o, Tensor) else o
+                                      for o in kwargs["out"])
+            result = getattr(ufunc, method)(*arrays, **kwargs)
+            return _wrap(np.asarray(result)) if isinstance(result, _ndarray) else result
+        return apply(ufunc, *inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        impl = getattr(NAMESPACE, getattr(func, "__name__", ""), None)
+        if impl is not None and getattr(impl, "__wrapped__", None) is func:
+            return impl(*args, **kwargs)
+        return apply(func, *args, **kwargs)
+
+    def __getattr__(self, name):
+        # numpy's array methods (``x.cumsum(axis=0)``) through the Tensor namespace
+        if not name.startswith("_") and callable(getattr(_ndarray, name, None)):
+            func = getattr(NAMESPACE, name, None)
+            if func is not None:
+                return lambda *args, **kwargs: func(self, *args, **kwargs)
+        raise AttributeError(f"'Tensor' object has no attribute '{name}'")
+

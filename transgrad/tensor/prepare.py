@@ -8,9 +8,10 @@ made once per rule and cached, change how a rule runs, never what it computes:
   only they needed removed. This is what the compiler does when it inlines a rule for an
   inactive operand (``x @ w`` with a constant ``x`` costs one matrix product backwards, not
   two). With every operand active the tape calls ``rule.vjp`` itself.
-* **Re-binding.** For ``create_graph=True`` the backward pass must itself be recorded: the
-  same code object runs with ``np`` and ``tgr`` bound to Tensor-aware namespaces
-  (``transgrad.tensor.namespace``), so each operation of the rule becomes a tape node.
+* **Recording copies.** For ``create_graph=True`` the backward pass must itself be recorded:
+  the engine runs the same code object with ``np`` and ``tgr`` bound to Tensor-aware
+  namespaces (``namespace.recording_copy``), so each operation of the rule becomes a tape node,
+  and caches that copy in ``Spec.recording_fn``.
 
 The analysis also says which parameters a rule reads, and how: a parameter it never reads is
 not kept alive by the tape; one it reads only for its shape, dtype or size is kept but not
@@ -20,7 +21,6 @@ checked for in-place modification (in-place operations never change those).
 import ast
 import inspect
 import textwrap
-import types
 
 # calls that read only the shape/dtype/size of one argument: (namespace, function) -> position
 _META_CALLS = {
@@ -44,16 +44,9 @@ class Spec:
     ``uses_ans``: whether it reads the output.
     """
 
-    __slots__ = ("_tensor_fn", "broadcasting", "count", "first", "flat", "fn", "frees", "keep",
-                 "keep_all", "mask", "meta", "opaque", "positions", "rule", "saved", "single",
-                 "uses_ans")
-
-    def tensor_fn(self):
-        """``fn`` with ``np``/``tgr`` bound to the Tensor namespaces (for create_graph)."""
-        if self._tensor_fn is None:
-            from .namespace import rebind
-            self._tensor_fn = rebind(self.fn)
-        return self._tensor_fn
+    __slots__ = ("broadcasting", "count", "first", "flat", "fn", "frees", "keep", "keep_all",
+                 "mask", "meta", "opaque", "positions", "recording_fn", "rule", "saved",
+                 "single", "uses_ans")
 
 
 class _RuleSource:
@@ -135,7 +128,7 @@ def positions_count(rule):
     return _source(rule).count
 
 
-def specialize(rule, mask):
+def prepare_rule(rule, mask):
     """The Spec of ``rule`` when the operands at ``mask``'s True positions need gradients."""
     key = (id(rule), mask)
     spec = _SPECS.get(key)
@@ -167,7 +160,7 @@ def _build_spec(rule, mask):
     spec.flat = tuple(mask[i] == 2 for i in positions) if 2 in mask else None
     spec.positions = positions
     spec.count = src.count
-    spec._tensor_fn = None
+    spec.recording_fn = None     # ``fn`` recording on Tensors, made by the engine when needed
     nparams = len(src.positional)
     if src.tree is None:
         # opaque rule: call it whole and keep every operand
@@ -312,11 +305,3 @@ def _is_meta(name, parent):
             return position is not None and position < len(parent.args) and \
                 parent.args[position] is name
     return False
-
-
-def rebind(fn, globals_):
-    """``fn``'s code with other globals (and its defaults and closure)."""
-    new = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__,
-                             fn.__closure__)
-    new.__kwdefaults__ = fn.__kwdefaults__
-    return new
