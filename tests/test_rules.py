@@ -29,6 +29,8 @@ from tests.checks import HAVE_JAX, assert_close, jax, jnp, make_value, numeric_v
 from transgrad import runtime
 from transgrad.backends import load as load_backend
 from transgrad.rules import VJP_RULES, all_rules, is_nondifferentiable
+from transgrad.rules.registry import (ATTRIBUTES, HELPERS, LINEAR_IN, METHODS, MULTILINEAR,
+                                      VARARG_METHODS)
 from transgrad.rules.specs import ArraySpec
 
 COMPILE_SECONDS = 20        # a build that runs longer is a compiler bug (a loop that never ends)
@@ -374,6 +376,43 @@ def test_table_size():
                                   np.zeros_like, len])
 def test_nondifferentiable(func):
     assert is_nondifferentiable(func)
+
+
+# --- the declarations: one place per primitive ----------------------------------------------
+
+def _global_loads(code):
+    """The global names ``code`` (and the functions nested in it) reads."""
+    import dis
+    names = {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _global_loads(const)
+    return names
+
+
+@pytest.mark.parametrize("name", sorted(HELPERS))
+def test_helper_sees_the_tgr_namespace(name):
+    """A helper declared in ``rules/`` is re-bound onto one namespace by the JAX runtime, the
+    Tensor and ``export``: every global it reads must mean there what it means in its module
+    (no module-private function, no rule named like a builtin it calls)."""
+    import builtins
+    func = HELPERS[name]
+    assert getattr(runtime, name) is func and func.__module__ == runtime.__name__
+    functions = [func] if not isinstance(func, type) else [
+        f for f in vars(func).values() if hasattr(f, "__code__")]
+    for f in functions:
+        for global_name in _global_loads(f.__code__):
+            here = f.__globals__.get(global_name, getattr(builtins, global_name, None))
+            there = vars(runtime).get(global_name, getattr(builtins, global_name, None))
+            assert here is there, f"tgr.{name} reads `{global_name}`, which is not tgr's"
+
+
+def test_methods_and_forward_tables_are_declared():
+    """What the normalizer and forward mode read comes from the declarations."""
+    assert METHODS["flatten"] is np.ravel
+    assert METHODS["astype"] is runtime.astype and "reshape" in VARARG_METHODS
+    assert ATTRIBUTES["T"] is np.transpose
+    assert np.tile in MULTILINEAR and LINEAR_IN[runtime.tile_vjp] == (0,)
 
 
 # --- compiler behaviour that rules rely on (reproducers; see each docstring) -----------------

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import api, runtime
 from .errors import TransformError
+from .rules.registry import HELPERS, helper_source
 
 RUNTIME_MODULE = "transgrad_runtime"
 _STANDARD = {"np": np, "tgr": runtime}
@@ -91,5 +92,6 @@ def export(func, path, wrt=0, mode="grad"):
     standalone_error = 'class TransformError(Exception):\n    """Raised for a non-scalar output."""'
     runtime_text = pathlib.Path(runtime.__file__).read_text().replace(
         "from .errors import TransformError", standalone_error)
-    (path.parent / f"{RUNTIME_MODULE}.py").write_text(runtime_text)
+    helpers = "\n\n".join(helper_source(h) for h in HELPERS.values())   # declared in rules/
+    (path.parent / f"{RUNTIME_MODULE}.py").write_text(runtime_text + "\n\n" + helpers)
     return path

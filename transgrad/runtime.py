@@ -384,10 +384,6 @@ def check_scalar_output(value, func_name):
     return value
 
 
-
-
-
-
 def check_cotangent(g, value, func_name):
     """Raise TransformError unless the cotangent ``g`` given to ``tg.vjp(f)`` fits the output
     ``value`` of ``f``: the same structure (tuples, lists, dicts), the same shapes, a float
@@ -504,13 +500,6 @@ def matmul_vjp_right(g, x, y):
     return unbroadcast(by, y.shape)
 
 
-def inverse_permutation(axes, ndim):
-    """The axes that undo ``np.transpose(x, axes)``; None (reverse) is its own inverse."""
-    if axes is None:
-        return None
-    return tuple(np.argsort([a % ndim for a in axes]))
-
-
 def astype(x, dtype):
     """``x.astype(dtype)``, also for Python numbers (generated code calls this for the method)."""
     if hasattr(x, "astype"):
@@ -524,30 +513,6 @@ def item(x):
 
 
 # --- helpers for the derivative rules in transgrad/rules (shape decisions made at run time) ---
-
-def astype_vjp(g, x, dtype):
-    """Cotangent of ``x`` in ``x.astype(dtype)``: cast back to ``x``'s type for a float target;
-    zero for an integer or boolean target (the cast is piecewise constant)."""
-    if not np.issubdtype(np.dtype(dtype), np.inexact):
-        return zeros_like_value(x)
-    if isinstance(x, float):
-        return float(g)
-    return np.asarray(g, dtype=np.result_type(x))
-
-
-def array_vjp(g, obj):
-    """Cotangent of ``obj`` in ``np.array(obj)``: nested lists and tuples get nested lists."""
-    if isinstance(obj, (list, tuple)):
-        return [array_vjp(g[i], part) for i, part in enumerate(obj)]
-    return np.reshape(g, np.shape(obj))
-
-
-def join_parts(parts, like):
-    """The transpose of ``array_vjp``: the cotangents of ``obj``'s parts (nested sequences, or
-    one array when the parts have one shape) as one array shaped like ``like``."""
-    if isinstance(parts, (list, tuple)):
-        return np.stack([join_parts(p, like[i]) for i, p in enumerate(parts)])
-    return np.reshape(parts, np.shape(like))
 
 
 def _axes_tuple(axis, ndim):
@@ -966,110 +931,6 @@ def solve_vjp_a(bb, x, b):
     return -bb @ np.swapaxes(x, -1, -2)
 
 
-def _atleast_shape(shape, ndmin):
-    return (1,) * (ndmin - len(shape)) + tuple(shape)
-
-
-def unconcatenate(g, arrays, axis=0, ndmin=1):
-    """Cut ``g`` into the cotangents of the ``arrays`` that ``np.concatenate`` joined along
-    ``axis`` (None: flattened), after making each at least ``ndmin``-d (``vstack``: 2)."""
-    shapes = [np.shape(x) for x in arrays]
-    if axis is None:
-        g, axis = np.ravel(g), 0
-        sizes = [int(np.prod(s)) for s in shapes]
-    else:
-        sizes = [_atleast_shape(s, ndmin)[axis] for s in shapes]
-    parts = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [np.reshape(p, s) for p, s in zip(parts, shapes)]
-
-
-def concatenate_parts(parts, arrays, axis=0, ndmin=1):
-    """The transpose of ``unconcatenate``: the cotangents ``parts`` of ``arrays`` (a sequence,
-    None where zero, or one array when they have one shape) joined as ``np.concatenate``
-    joins ``arrays`` along ``axis`` (None: flattened) after making each at least
-    ``ndmin``-d."""
-    joined = []
-    for i, x in enumerate(arrays):
-        part = zeros_like_value(x) if parts[i] is None else np.broadcast_to(parts[i], np.shape(x))
-        joined.append(np.ravel(part) if axis is None
-                      else np.reshape(part, _atleast_shape(np.shape(x), ndmin)))
-    return np.concatenate(joined, axis=0 if axis is None else axis)
-
-
-def split_vjp(g, ans, axis=0):
-    """Cotangent of the array that ``np.split``/``np.array_split`` cut into ``ans``; ``g`` has
-    one cotangent per part, None where it is zero."""
-    return concatenate_parts(g, ans, axis)
-
-
-def tile_vjp(g, a, reps):
-    """Cotangent of ``a`` in ``np.tile(a, reps)``: the sum over the tiles."""
-    shape = np.shape(a)
-    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
-    ndim = max(len(shape), len(reps))
-    reps = (1,) * (ndim - len(reps)) + reps
-    padded = _atleast_shape(shape, ndim)
-    blocks = np.reshape(g, [n for pair in zip(reps, padded) for n in pair])
-    return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * ndim, 2))), shape)
-
-
-def repeat_vjp(g, a, repeats, axis=None):
-    """Cotangent of ``a`` in ``np.repeat(a, repeats, axis)``: the sum over the copies."""
-    shape = np.shape(a)
-    if axis is None:
-        g, axis, flat_shape = np.ravel(g), 0, (int(np.prod(shape)),)
-    else:
-        axis, flat_shape = axis % len(shape), shape
-    if np.size(repeats) == 1:
-        r = int(np.ravel(repeats)[0])
-        split = flat_shape[:axis] + (flat_shape[axis], r) + flat_shape[axis + 1:]
-        return np.reshape(np.sum(np.reshape(g, split), axis=axis + 1), shape)
-    ends = np.cumsum(repeats)
-    starts = ends - np.asarray(repeats)
-    totals = np.cumsum(g, axis=axis)
-    zero = np.zeros_like(np.take(totals, np.asarray([0]), axis=axis))   # jnp.take: no lists
-    totals = np.concatenate([zero, totals], axis=axis)
-    ba = np.take(totals, ends, axis=axis) - np.take(totals, starts, axis=axis)
-    return np.reshape(ba, shape)
-
-
-_PAD_COPY_MODES = ("edge", "reflect", "symmetric", "wrap")
-
-
-def pad_vjp(g, array, pad_width, mode="constant"):
-    """Cotangent of ``array`` in ``np.pad(array, pad_width, mode)``: the inner block for a
-    constant pad; for the modes that copy elements, the copies' cotangents summed back."""
-    shape = np.shape(array)
-    if mode == "constant":
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
-        return g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, shape))]
-    if mode not in _PAD_COPY_MODES:
-        raise ValueError(f"transgrad: no derivative for np.pad with mode={mode!r}; use one of "
-                         f"'constant', {', '.join(repr(m) for m in _PAD_COPY_MODES)}")
-    source = np.pad(np.arange(int(np.prod(shape))).reshape(shape), pad_width, mode=mode)
-    ba = _scatter_add(np.zeros(int(np.prod(shape)), dtype=np.result_type(g)), source.ravel(),
-                      np.ravel(g))
-    return np.reshape(ba, shape)
-
-
-def sort_vjp(g, a, axis=-1):
-    """Cotangent of ``a`` in ``np.sort(a, axis)``: ``g`` sent back through the permutation."""
-    shape = np.shape(a)
-    if axis is None:
-        a, axis = np.ravel(a), 0
-    order = _stable_argsort(a, axis)
-    ba = _put_along(np.zeros(np.shape(a), dtype=np.result_type(g)), order, g, axis)
-    return np.reshape(ba, shape)
-
-
-def sort_like(c, a, axis=-1):
-    """The transpose of ``sort_vjp``: ``c`` in the order ``np.sort(a, axis)`` puts ``a``'s
-    elements (flattened for ``axis=None``)."""
-    if axis is None:
-        c, a, axis = np.ravel(c), np.ravel(a), 0
-    return np.take_along_axis(c, _stable_argsort(a, axis), axis)
-
-
 def structure_part(g, i, like):
     """Entry ``i`` of the cotangent ``g`` of a tuple-valued result ``like`` (a tuple, list or
     array of parts, or a DictCotangent keyed by a named tuple's fields); zeros where absent."""
@@ -1147,11 +1008,6 @@ def log_if_positive(x):
     """``log(x)`` where ``x > 0``, else 0 (the derivative of ``x ** y`` in ``y``)."""
     positive = x > 0
     return np.log(np.where(positive, x, 1.0)) * positive
-
-
-def negated(shift):
-    """``-shift`` for an int or a tuple of ints (``np.roll``'s inverse shift)."""
-    return np.negative(shift)
 
 
 def builtin_max(*args):

@@ -37,11 +37,8 @@ from .specs import SPD, A, P, W
 
 MULTILINEAR.update({
     operator.matmul, np.matmul, np.dot, np.vdot, np.inner, np.outer, np.tensordot, np.einsum,
-    np.kron, operator.getitem, np.take, np.sum, np.mean, np.cumsum, np.trace, np.reshape,
-    np.transpose, np.swapaxes, np.moveaxis, np.expand_dims, np.squeeze, np.ravel,
-    np.broadcast_to, np.flip, np.fliplr, np.flipud, np.roll, np.copy, np.array, np.asarray,
-    np.atleast_1d, np.atleast_2d, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
-    np.repeat, np.diag, np.diagonal, np.tril, np.triu, runtime.append,
+    np.kron, operator.getitem, np.take, np.sum, np.mean, np.cumsum, np.trace,
+    np.diag, np.diagonal, np.tril, np.triu, runtime.append,
 })
 # linear in the listed positional arguments, each separately, and constant in the others
 # (shapes, axes, an index or a permutation): mostly the helpers that generated reverse code
@@ -51,21 +48,19 @@ LINEAR_IN.update({
     runtime.cotangent_of: (0,), runtime.unpacked_cotangent: (0,), runtime.ListCotangent: (0,),
     runtime.structure_part_list: (0,),
     runtime.owned_copy: (0,), runtime.copy_value: (0,), runtime.structure_part: (0,),
-    runtime.array_vjp: (0,), runtime.astype_vjp: (0,), runtime.unconcatenate: (0,),
-    runtime.split_vjp: (0,), runtime.tile_vjp: (0,), runtime.repeat_vjp: (0,),
-    runtime.pad_vjp: (0,), runtime.sort_vjp: (0,), runtime.take_vjp: (0,),
-    runtime.diag_vjp: (0,), runtime.diagonal_vjp: (0,), runtime.item: (0,),
+    runtime.take_vjp: (0,),
+    runtime.diag_vjp: (0,), runtime.diagonal_vjp: (0,),
     runtime.matmul_vjp_left: (0, 2), runtime.matmul_vjp_right: (0, 1),
     runtime.dot_vjp_left: (0, 2), runtime.dot_vjp_right: (0, 1),
     runtime.inner_vjp_left: (0, 2), runtime.inner_vjp_right: (0, 1),
     runtime.tensordot_vjp_left: (0, 2), runtime.tensordot_vjp_right: (0, 1),
     runtime.kron_vjp_left: (0, 2), runtime.kron_vjp_right: (0, 1),
     runtime.solve_vjp_a: (0, 1), runtime.extremum_vjp: (0,), runtime.einsum_vjp: (0, 2),
-    runtime.broadcast_tangent: (0,), runtime.restore_shape: (0,), runtime.join_parts: (0,),
+    runtime.broadcast_tangent: (0,), runtime.restore_shape: (0,),
     runtime.shaped_zero: (0,), runtime.stored_part: (0,), runtime.unstore: (0,),
     runtime.copy_of: (0,), list: (0,), tuple: (0,), runtime.list_vjp: (0,), float: (0,),
-    runtime.concatenate_parts: (0,), runtime.part_cotangent: (0,), runtime.sort_like: (0,),
-    np.split: (0,), np.array_split: (0,), np.average: (0,),
+    runtime.part_cotangent: (0,),
+    np.average: (0,),
 })
 # (position, offset): an argument that is a sequence of operands, each of which the function
 # is linear in separately, giving a sequence whose entry j + offset is operand j's own and
@@ -80,8 +75,6 @@ REDUCTIONS.update({np.max, np.amax, np.min, np.amin, np.prod, np.var, np.std, np
                    max, min})
 # one output element per input element (a diagonal Jacobian): the VJP with the tangent, as
 # for the rules declared elementwise
-DIAGONAL.update({runtime.astype})
-
 
 
 def jvp_rules(func):
@@ -177,20 +170,6 @@ def matrix_power(g, ans, a, n):
 def cumprod(g, ans, a, axis=None, dtype=None, out=None):
     """Exact also where ``a`` has zeros."""
     return tgr.cumprod_jvp(g, ans, a, axis)
-
-
-@jvp(np.pad, samples=[Sample((A(3, 4), 1)), Sample((A(3, 4), ((1, 0), (2, 2))),
-                                                   {"constant_values": 5.0}),
-                      Sample((A(3, 4), 2, "reflect")), Sample((A(4), (2, 3), "edge"))])
-def pad(g, ans, array, pad_width, mode="constant", constant_values=0):
-    """Linear in ``array``: its tangent padded the same way, with zeros for constants."""
-    return np.pad(g, pad_width, mode)
-
-
-@jvp(np.sort, samples=[Sample((A(3, 4),)), Sample((A(3, 4), 0)), Sample((A(3, 4), None))])
-def sort(g, ans, a, axis=-1, kind=None, order=None):
-    """The tangent sorted as ``a`` is (the transpose of the reverse rule's ``sort_vjp``)."""
-    return tgr.sort_like(g, a, axis)
 
 
 @jvp(np.linalg.pinv, samples=[Sample((A(3, 2),)), Sample((A(2, 4),)), Sample((W(3),))])

@@ -25,8 +25,7 @@ SOURCE_DIFFERENTIABLE.update({runtime.matrix_power_vjp, runtime.solve_transposed
                               runtime._exclusive_products, runtime.cumprod_vjp})
 
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
-nondifferentiable(runtime.reduced_count, runtime.inverse_permutation, runtime.is_basic_index,
-                  slice, reason="integer-valued")
+nondifferentiable(runtime.reduced_count, runtime.is_basic_index, slice, reason="integer-valued")
 nondifferentiable(runtime.check_power, runtime.check_member, reason="checks an argument")
 nondifferentiable(runtime._has_no_zeros, reason="a test of values")
 nondifferentiable(runtime._axes_tuple, reason="integer-valued")
@@ -214,12 +213,6 @@ def kron_vjp_right(gg, ans, g, a, b):
 # each is the transpose of the primitive it differentiates (read for its shape only), so its
 # own cotangent in ``g`` is that primitive applied to ``gg``
 
-@vjp(runtime.astype_vjp, samples=[Sample((A(3, 4), A(3, 4), "float64")),
-                                  Sample((A(), S(), float)), Sample((A(3), A(3), "int64"))])
-def astype_vjp(gg, ans, g, x, dtype):
-    """Casting back to ``g``'s type is its own transpose (zero for an integer target)."""
-    return tgr.astype_vjp(gg, g, dtype), tgr.zeros_like_value(x)
-
 
 @vjp(runtime.take_vjp, samples=[Sample((A(4), A(5), np.array([0, 2, 2, 4]))),
                                 Sample((A(3, 3), A(3, 4), np.array([1, 1, 3]), 1)),
@@ -238,56 +231,6 @@ def diag_vjp(gg, ans, g, v, k=0):
                                     Sample((A(2, 3), A(2, 3, 4), -1, 2, 1))])
 def diagonal_vjp(gg, ans, g, a, offset=0, axis1=0, axis2=1):
     return np.diagonal(gg, offset, axis1, axis2), tgr.zeros_like_value(a)
-
-
-@vjp(runtime.tile_vjp, samples=[Sample((A(6), A(3), 2)), Sample((A(4, 3), A(2, 3), (2, 1))),
-                                Sample((A(2, 6), A(3), (2, 2)))])
-def tile_vjp(gg, ans, g, a, reps):
-    return np.tile(gg, reps), tgr.zeros_like_value(a), None
-
-
-@vjp(runtime.repeat_vjp, samples=[Sample((A(12), A(2, 3), 2)), Sample((A(2, 9), A(2, 3), 3, 1)),
-                                  Sample((A(2, 3), A(2, 3), np.array([1, 0, 2]), 1)),
-                                  Sample((A(6), A(3), np.array([2, 1, 3])))])
-def repeat_vjp(gg, ans, g, a, repeats, axis=None):
-    return np.repeat(gg, repeats, axis), tgr.zeros_like_value(a), None
-
-
-@vjp(runtime.pad_vjp, samples=[Sample((A(5, 6), A(3, 4), 1)),
-                               Sample((A(7, 8), A(3, 4), 2, "reflect")),
-                               Sample((A(9), A(4), (2, 3), "edge")),
-                               Sample((A(4, 5), A(2, 3), 1, "wrap"))])
-def pad_vjp(gg, ans, g, array, pad_width, mode="constant"):
-    return np.pad(gg, pad_width, mode), tgr.zeros_like_value(array), None
-
-
-@vjp(runtime.sort_vjp, samples=[Sample((A(3, 4), A(3, 4))), Sample((A(3, 4), A(3, 4), 0)),
-                                Sample((A(12), A(3, 4), None))])
-def sort_vjp(gg, ans, g, a, axis=-1):
-    """``g`` sent back through ``a``'s sorting permutation: ``gg`` sorted the same way."""
-    return tgr.sort_like(gg, a, axis), tgr.zeros_like_value(a)
-
-
-@vjp(runtime.array_vjp, samples=[Sample((A(3, 4), A(3, 4))), Sample((A(2, 3), [A(3), A(3)])),
-                                 Sample((A(3), (S(), S(), S())))])
-def array_vjp(gg, ans, g, obj):
-    """``gg`` has the structure of ``obj``: its parts joined into one array."""
-    return tgr.join_parts(gg, g), tgr.zeros_like_value(obj)
-
-
-@vjp(runtime.unconcatenate, samples=[
-    Sample((A(6, 3), [A(2, 3), A(4, 3)])), Sample((A(3, 7), [A(3, 2), A(3, 1), A(3, 4)], 1)),
-    Sample((A(9), (A(2, 3), A(3)), None)), Sample((A(3, 3), [A(2, 3), A(3)], 0, 2)),
-    Sample((A(6), [A(3), A(2), S()], 0))])
-def unconcatenate(gg, ans, g, arrays, axis=0, ndmin=1):
-    return tgr.concatenate_parts(gg, arrays, axis, ndmin), tgr.zeros_like_value(arrays)
-
-
-@vjp(runtime.split_vjp, samples=[Sample(([A(2, 2), A(2, 2), A(2, 2)], [A(2, 2)] * 3)),
-                                 Sample(([A(2, 1), A(2, 3), A(2, 2)], [A(2, 1), A(2, 3), A(2, 2)],
-                                         1))])
-def split_vjp(gg, ans, g, parts, axis=0):
-    return tgr.unconcatenate(gg, parts, axis), tgr.zeros_like_value(parts)
 
 
 @vjp(runtime.structure_part, samples=[Sample((A(3), 1, (A(2), A(3))), wrt=(0,)),
