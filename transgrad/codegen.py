@@ -180,22 +180,6 @@ def _unparse(tree):
     return _Unparser().visit(tree)
 
 
-_OLD_COMMENT = "__comment__"   # comments built as calls (until reverse builds ir.Comment)
-
-
-def _uncomment(source):
-    lines = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith(_OLD_COMMENT + "("):
-            indent = line[:len(line) - len(stripped)]
-            text = ast.literal_eval(stripped[len(_OLD_COMMENT) + 1:-1])
-            lines.append(f"{indent}# {text}")
-        else:
-            lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
 def to_source(fn, namespace, backend=None):
     """Print the gast FunctionDef ``fn`` (left as it is); fills ``namespace`` with the
     globals it needs."""
@@ -206,7 +190,7 @@ def to_source(fn, namespace, backend=None):
     source = _unparse(module) + "\n"
     if CHECK_PRINT:
         check_printed(module, source)   # strips the comments from the tree, printed already
-    return _uncomment(source)
+    return source
 
 
 def _without_comments(node):
@@ -215,16 +199,10 @@ def _without_comments(node):
     for parent in ast.walk(node):
         for field in ("body", "orelse", "finalbody"):
             stmts = getattr(parent, field, None)
-            if stmts.__class__ is list and any(_is_printed_comment(s) for s in stmts):
+            if stmts.__class__ is list and any(s.__class__ is Comment for s in stmts):
                 setattr(parent, field,
-                        [s for s in stmts if not _is_printed_comment(s)] or [ast.Pass()])
+                        [s for s in stmts if s.__class__ is not Comment] or [ast.Pass()])
     return ast.dump(node)
-
-
-def _is_printed_comment(stmt):
-    return stmt.__class__ is Comment or isinstance(stmt, ast.Expr) \
-        and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name) \
-        and stmt.value.func.id == _OLD_COMMENT
 
 
 def check_printed(tree, source):
@@ -285,32 +263,10 @@ def _forget(filename):
     LINE_MAPS.pop(filename, None)
 
 
-def statement_sources(stmts, namespace, local_names, backend=None):
-    """The source of each top-level statement of a generated function, as ``to_source``
-    prints it inside the function (comments restored, indented one level), for code that
-    reprints only the statements it changed. ``namespace`` holds the function's globals: an
-    object already bound there keeps its name; ``local_names``: every local name of the
-    function, which fresh globals must not take."""
-    printer = _Printer(namespace, backend or backends.load("numpy"))
-    printer.taken |= set(local_names)
-    for name, value in namespace.items():
-        printer.by_id.setdefault(id(value), name)
-    trees = [printer.convert(stmt) for stmt in stmts]
-    printer.finish()
-    texts = []
-    for tree in trees:
-        text = _unparse(tree)
-        if CHECK_PRINT:
-            check_printed(tree, text)
-        lines = _uncomment(text).splitlines(True)
-        texts.append("".join("    " + line if line.strip() else line for line in lines))
-    return texts
-
-
 def _statements(body, out, skip_comments):
     """Statements in source order, nested blocks included."""
     for stmt in body:
-        if skip_comments and _is_comment(stmt):
+        if skip_comments and stmt.__class__ is Comment:
             continue
         out.append(stmt)
         for field in ("body", "orelse", "finalbody"):
@@ -318,10 +274,6 @@ def _statements(body, out, skip_comments):
     return out
 
 
-def _is_comment(stmt):
-    return stmt.__class__ is Comment or isinstance(stmt, gast.Expr) \
-        and isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name) \
-        and stmt.value.func.id == _OLD_COMMENT
 
 
 def _line_map(fn, source):

@@ -1,4 +1,4 @@
-"""Decide at build time what the exact shapes of one call's arguments decide (a rewrite).
+"""Decide at call time what the exact shapes of one call's arguments decide (a rewrite).
 
 Code built for argument ranks still asks at run time whether broadcasting happened
 (``tgr.unbroadcast_to``) and whether a gradient already has its argument's shape and dtype
@@ -14,37 +14,21 @@ level, by arithmetic, a ufunc, a matrix product, a transpose or a sum over const
 values it knows. Anything else keeps its run-time check. The code is valid only for arguments
 of those exact shapes and dtypes; ``GradientFunction`` keys it on them.
 
-It works on the optimized tree the build kept (``exact_tree`` on the generated function) and
-costs little per shape: what the rank code's statements read and store, and which lines of
-its source print each one, is found once (``_Plan``); a shape then clones and rewrites only
-the statements that may change, does what ``optimize`` would do after such a rewrite (one
-round: simplify, coalesce, propagate, drop dead code) on those statements alone, and reprints
-only them, reusing the rank source's lines for the rest. Where that emulation meets a case it
-does not cover (loads of names stored in blocks, folded branches...), or no tree was kept,
-the rank source is parsed, rewritten and optimized whole (``_specialize_source``), as a first
-version did for every shape.
+``exact_shapes`` is an ordinary pass over the optimized tree the build kept (``exact_tree`` on
+the generated function): it returns a rewritten copy, and ``specialize`` runs the one
+``optimize`` on it (copies such as ``bt5 = bout`` propagate, values only a size needed are
+dropped) and compiles it.
 """
 
-import ast
+import copy
 
 import gast
 import numpy as np
 
 from .. import runtime
-from ..codegen import compile_function, compile_source, statement_sources
-from ..ir import Comment, Transformer, clone, walk
-from .optimize import (
-    _both_branches_assign,
-    _drop_orphan_comments,
-    _is_comment,
-    _is_zero_start,
-    _numeric_const,
-    _pops,
-    _rename_store,
-    _Replace,
-    _Simplify,
-    optimize,
-)
+from ..codegen import compile_function
+from ..ir import Transformer, clone, walk
+from .optimize import optimize
 
 F64, BOOL = np.dtype(np.float64), np.dtype(bool)
 WEAK = "weak"   # a Python number: takes the dtype of the array it meets
@@ -201,8 +185,6 @@ class _Exact(Transformer):
                 and func.value.__class__ is gast.Name and func.value.id in self.known:
             return _summed(self.known[func.value.id], node.keywords)
         obj = self.resolve(func)
-        if obj is None and func.__class__ is gast.Name and func.id not in self.local:
-            obj = {"max": max, "min": min}.get(func.id)   # builtins of source read back
         if obj is None:
             return None
         if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
@@ -306,30 +288,6 @@ class _Exact(Transformer):
             and gv.dtype is F64 and gv.shape == xv.shape
 
 
-def _stores(fn):
-    """(every name stored, the names stored other than by ``name = ...`` at the top level)"""
-    stored, elsewhere = set(), set()
-    for stmt in fn.body:
-        top = isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-        for node in walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                stored.add(node.id)
-                if not top:
-                    elsewhere.add(node.id)
-    return stored, elsewhere
-
-
-def _with_comment_calls(source):
-    """Generated comments as ``__comment__("...")`` statements, so they survive parsing."""
-    lines = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith("# "):
-            line = f"{line[:len(line) - len(stripped)]}__comment__({stripped[2:]!r})"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
 def argument_values(args):
     """``Value``s of positional arguments that are float64 arrays or Python numbers (None for
     others): what the rewrite may assume about a call whose arguments have these exact
@@ -345,393 +303,89 @@ def argument_values(args):
     return values
 
 
-def specialize(generated, source, args):
-    """(callable, source) of ``generated`` (whose source is ``source``) for arguments of
-    exactly the shapes and dtypes of ``args``, or None when those decide nothing."""
-    plan = _plan_of(generated, source)
-    if plan is not None:
-        made = plan.specialize(args)
-        if made is not _FALL_BACK:
-            return made
-    return _specialize_source(generated, source, args)
-
-
-def _specialize_source(generated, source, args):
-    """``specialize`` by reading ``source`` back: parse, rewrite, optimize the whole function
-    and print it again (for code built without a kept tree, and the cases ``_Cleanup`` leaves
-    to ``optimize``)."""
-    try:
-        fn = gast.parse(_with_comment_calls(source)).body[0]
-    except SyntaxError:
-        return None
-    namespace = generated.__globals__
-    params = [a.id for a in fn.args.args]
-    stored, elsewhere = _stores(fn)
-    known = {p: v for p, v in zip(params, argument_values(args))
-             if v is not None and p not in stored}
-    local = set(params) | {a.id for a in fn.args.kwonlyargs} | stored
-    exact = _Exact(namespace, known, local)
+def exact_shapes(fn, namespace, args):
+    """A copy of the rank code ``fn`` (a FunctionDef whose globals are ``namespace``) with
+    what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
+    or None when they decide nothing; ``fn`` is left as it is."""
+    facts = _facts(fn)
+    known = {p: v for p, v in zip(facts.params, argument_values(args))
+             if v is not None and p not in facts.stored}
+    exact = _Exact(namespace, known, facts.local)
+    elsewhere, candidates, body = facts.elsewhere, facts.candidates, []
     for i, stmt in enumerate(fn.body):
-        if isinstance(stmt, (gast.Assign, gast.Return)):
-            fn.body[i] = stmt = exact.visit(stmt)
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-                target, value = stmt.targets[0].id, exact.value(stmt.value)
-                if value is not None and target not in elsewhere:
-                    known[target] = value   # statements run in order: the latest value
-                else:
-                    known.pop(target, None)
+        if i in candidates and exact.decides(stmt):
+            stmt = exact.visit(clone(stmt))   # the kept tree itself is never changed
+        body.append(stmt)
+        if stmt.__class__ is gast.Assign and stmt.targets[0].__class__ is gast.Name:
+            target, value = stmt.targets[0].id, exact.value(stmt.value)
+            if value is not None and target not in elsewhere:
+                known[target] = value   # statements run in order: the latest value
+            else:
+                known.pop(target, None)
         # blocks (if, for, while) keep their checks: names they assign are never known,
         # so what follows a block is still decided soundly
     if not exact.changed:
         return None
-    optimize(fn)   # `bt5 = bout` copies propagate, values only a size needed are dropped
-    return compile_function(fn, dict(namespace), fn.name)
+    shell = copy.copy(fn)
+    shell.body = []
+    new = clone(shell)
+    new.body = [stmt if stmt is not kept else clone(stmt) for stmt, kept in zip(body, fn.body)]
+    return new
 
 
-_FALL_BACK = object()
+class _Facts:
+    """What ``exact_shapes`` needs to know about a tree whatever the shapes, found once and
+    kept on the tree (which is never changed): its parameters, the names it stores (those
+    stored other than by ``name = ...`` at the top level are never known), and the top-level
+    assignments and returns with a call the rewrite may decide."""
 
+    __slots__ = ("candidates", "elsewhere", "local", "params", "stored")
 
-def _plan_of(generated, source):
-    """The ``_Plan`` of rank code ``generated``, made on first use and kept on it (None when
-    the build kept no tree or its source cannot be matched to the tree)."""
-    attrs = generated.__dict__
-    plan = attrs.get("exact_plan")
-    if plan is None:
-        tree = attrs.get("exact_tree")
-        plan = attrs["exact_plan"] = (tree is not None and _Plan.make(
-            tree, generated.__globals__, source)) or False
-    return plan or None
-
-
-_CALLS = frozenset({"unbroadcast_to", "match", "size"})
-
-
-def _scan(stmt):
-    """(loads, stores, names mentioned, whether the rewrite may change it) of one statement:
-    loads and stores count Name nodes as ``optimize`` counts them."""
-    loads, stores, mentioned, candidate = {}, {}, set(), False
-    for node in walk(stmt):
-        kind = node.__class__
-        if kind is gast.Name:
-            name = node.id
-            mentioned.add(name)
-            if node.ctx.__class__ is gast.Store:
-                stores[name] = stores.get(name, 0) + 1
-            elif "resolved" not in node.__dict__:
-                loads[name] = loads.get(name, 0) + 1
-        elif kind is gast.Call and not candidate:
-            # what _Exact.visit_Call may rewrite, and a little more (a clone and a visit)
-            func = node.func
-            candidate = func.__dict__.get("resolved") is np.size or (
-                func.attr in _CALLS if func.__class__ is gast.Attribute
-                else func.__class__ is gast.Name and func.id == "size")
-    return loads, stores, mentioned, candidate
-
-
-def _count(stmt):
-    loads, stores, _, _ = _scan(stmt)
-    return loads, stores
-
-
-class _Plan:
-    """What specializing rank code needs from its optimized tree, found once: each top-level
-    statement's loads and stores, which statements the rewrite may change, where each name is
-    defined and read, and the lines of the rank source that print each statement."""
-
-    __slots__ = ("candidates", "chunks", "copies", "defs", "elsewhere", "fn", "header", "loads",
-                 "local", "local_names", "mentions", "namespace", "param_set", "params",
-                 "readers", "stmt_loads", "stmt_stores", "stored", "stores", "zero_starts")
-
-    @classmethod
-    def make(cls, fn, namespace, source):
-        chunks = _chunks(fn, source)
-        if chunks is None:
-            return None
-        plan = cls()
-        plan.fn, plan.namespace = fn, namespace
-        plan.header, plan.chunks = chunks
-        plan.params = [a.id for a in fn.args.args]
-        plan.param_set = set(plan.params) | {a.id for a in fn.args.kwonlyargs}
-        plan.stmt_loads, plan.stmt_stores = [], []
-        plan.loads, plan.stores, plan.readers, plan.mentions = {}, {}, {}, {}
-        plan.candidates, plan.defs, plan.copies, plan.zero_starts = set(), {}, [], set()
-        plan.elsewhere = set()
+    def __init__(self, fn):
+        self.params = [a.id for a in fn.args.args]
+        self.stored, self.elsewhere, self.candidates = set(), set(), set()
         for i, stmt in enumerate(fn.body):
-            loads, stores, mentioned, candidate = _scan(stmt)
-            plan.stmt_loads.append(loads)
-            plan.stmt_stores.append(stores)
-            for name, n in loads.items():
-                plan.loads[name] = plan.loads.get(name, 0) + n
-                plan.readers.setdefault(name, []).append(i)
-            for name, n in stores.items():
-                plan.stores[name] = plan.stores.get(name, 0) + n
-            for name in mentioned:
-                plan.mentions.setdefault(name, []).append(i)
-            if candidate:
-                plan.candidates.add(i)
             top = stmt.__class__ is gast.Assign and stmt.targets[0].__class__ is gast.Name
-            if top:
-                plan.defs[stmt.targets[0].id] = i   # the latest; used for single stores
-                value = stmt.value
-                if value.__class__ is gast.Name and "resolved" not in value.__dict__:
-                    plan.copies.append(i)
-                if _is_zero_start(stmt):
-                    plan.zero_starts.add(stmt.targets[0].id)
-            else:
-                plan.elsewhere.update(stores)
-        plan.stored = set(plan.stores)
-        plan.local = plan.param_set | plan.stored
-        plan.local_names = set(plan.loads) | plan.stored | plan.param_set
-        return plan
-
-    def specialize(self, args):
-        """(callable, source), None when the shapes decide nothing, or _FALL_BACK."""
-        body = self.fn.body
-        known = {p: v for p, v in zip(self.params, argument_values(args))
-                 if v is not None and p not in self.stored}
-        exact = _Exact(self.namespace, known, self.local)
-        value_of, elsewhere, candidates = exact.value, self.elsewhere, self.candidates
-        changed = {}
-        for i, stmt in enumerate(body):
-            kind = stmt.__class__
-            if kind is not gast.Assign and kind is not gast.Return:
-                continue
-            if i in candidates and exact.decides(stmt):
-                changed[i] = stmt = exact.visit(clone(stmt))
-            if kind is gast.Assign and stmt.targets[0].__class__ is gast.Name:
-                target, value = stmt.targets[0].id, value_of(stmt.value)
-                if value is not None and target not in elsewhere:
-                    known[target] = value   # statements run in order: the latest value
-                else:
-                    known.pop(target, None)
-            # blocks (if, for, while) keep their checks: names they assign are never known,
-            # so what follows a block is still decided soundly
-        if not changed:
-            return None
-        final = _Cleanup(self, changed).run()
-        if final is None:
-            return _FALL_BACK
-        private = [stmt for stmt, index in final if index is None]
-        if any(node.__class__ in _REPRINT_UNSAFE for stmt in private for node in walk(stmt)):
-            return _FALL_BACK
-        namespace = dict(self.namespace)   # printing may bind a global: not in the rank code's
-        texts = iter(statement_sources(private, namespace, self.local_names))
-        chunks = self.chunks
-        source = self.header + "".join(
-            next(texts) if index is None else chunks[index] for _, index in final)
-        return compile_source(source, namespace, self.fn.name, self.fn.name)
+            for node in walk(stmt):
+                kind = node.__class__
+                if kind is gast.Name and node.ctx.__class__ is gast.Store:
+                    self.stored.add(node.id)
+                    if not top:
+                        self.elsewhere.add(node.id)
+                elif kind is gast.Call and stmt.__class__ in (gast.Assign, gast.Return) \
+                        and _may_decide(node):
+                    self.candidates.add(i)
+        self.local = set(self.params) | {a.id for a in fn.args.kwonlyargs} | self.stored
 
 
-# printed differently inside a function than alone (blank lines, docstrings, multi-line strings)
-_REPRINT_UNSAFE = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.JoinedStr)
+def _facts(fn):
+    facts = fn.__dict__.get("exact_facts")
+    if facts is None:
+        facts = fn.exact_facts = _Facts(fn)
+    return facts
 
 
-def _chunks(fn, source):
-    """(the ``def`` line, the source text of each top-level statement) of rank code printed
-    from ``fn``, or None when the lines cannot be matched to the statements."""
-    lines = source.splitlines(True)
-    try:
-        printed = ast.parse(source).body[0].body
-    except SyntaxError:
-        return None
-    if not lines or not lines[0].startswith("def ") or len(lines) < 2:
-        return None
-    chunks, pos, k = [], 1, 0
-    for stmt in fn.body:
-        if _is_comment(stmt):
-            text = stmt.text if isinstance(stmt, Comment) else stmt.value.args[0].value
-            if pos >= len(lines) or lines[pos] != f"    # {text}\n":
-                return None
-            chunks.append(lines[pos])
-            pos += 1
-            continue
-        if k >= len(printed) or printed[k].lineno - 1 != pos:
-            return None
-        end = printed[k].end_lineno
-        chunks.append("".join(lines[pos:end]))
-        pos, k = end, k + 1
-    if pos != len(lines) or k != len(printed):
-        return None
-    return lines[0], chunks
-
-
-class _Cleanup:
-    """What ``optimize`` does to the rank code's tree after the rewrite changed a few of its
-    statements, done on those statements and the ones they reach: one round of simplification,
-    coalescing (``t = e; b = t`` -> ``b = e``), constant and copy propagation and dead-code
-    elimination (the rank code is already at their fixed point, so nothing else changes). The
-    rank tree is never changed: a statement to change is cloned first. ``run`` returns the
-    final top-level statements as ``(statement, index in the rank body or None when it must be
-    printed)``, or None when a case needs the whole ``optimize``."""
-
-    def __init__(self, plan, changed):
-        self.plan = plan
-        self.body = list(plan.fn.body)
-        self.private = {}       # index -> (loads, stores) of a statement this made
-        self.loads, self.stores = dict(plan.loads), dict(plan.stores)
-        self.touched = set()    # names whose loads or stores changed
-        self.decreased = set()  # names read fewer times
-        self.defs = {}          # name -> index, where a rename moved a definition
-        self.simplify = _Simplify()
-        self.changed = changed
-
-    def counts_of(self, i):
-        if i in self.private:
-            return self.private[i]
-        return self.plan.stmt_loads[i], self.plan.stmt_stores[i]
-
-    def put(self, i, stmt):
-        """Statement ``i`` becomes ``stmt`` (None: removed), counts kept current; returns the
-        names it reads fewer times."""
-        old_loads, old_stores = self.counts_of(i) if self.body[i] is not None else ({}, {})
-        new_loads, new_stores = _count(stmt) if stmt is not None else ({}, {})
-        self.body[i] = stmt
-        self.private[i] = (new_loads, new_stores)
-        fewer = []
-        for old, new, totals in ((old_loads, new_loads, self.loads),
-                                 (old_stores, new_stores, self.stores)):
-            for name in old.keys() | new.keys():
-                delta = new.get(name, 0) - old.get(name, 0)
-                if delta:
-                    totals[name] = totals.get(name, 0) + delta
-                    self.touched.add(name)
-                    if delta < 0 and totals is self.loads:
-                        self.decreased.add(name)
-                        fewer.append(name)
-        return fewer
-
-    def run(self):
-        for i, stmt in self.changed.items():
-            stmt = self.simplify.visit(stmt)
-            if isinstance(stmt, list):
-                return None
-            self.put(i, stmt)
-        if not self.coalesce() or not self.propagate():
-            return None
-        if self.plan.zero_starts & self.touched:
-            return None
-        if not self.eliminate_dead():
-            return None
-        return self.final()
-
-    def coalesce(self):
-        """``_coalesce`` at the top level, for the copies whose operands' counts changed (the
-        others stayed as the rank code's optimize left them)."""
-        plan, body = self.plan, self.body
-        reads, counts = dict(self.loads), dict(self.stores)   # as they were before the pass
-        copies = set(plan.copies)
-        copies.update(i for i in self.private if body[i] is not None
-                      and body[i].__class__ is gast.Assign
-                      and body[i].targets[0].__class__ is gast.Name
-                      and body[i].value.__class__ is gast.Name
-                      and "resolved" not in body[i].value.__dict__)
-        gone, merged = set(), []
-        for i in sorted(copies):
-            stmt = body[i]
-            if stmt is None or i in gone:
-                continue
-            target, var = stmt.targets[0].id, stmt.value.id
-            if not (i in self.private or target in self.touched or var in self.touched):
-                continue
-            if reads.get(var) != 1:
-                continue
-            k = plan.defs.get(var)
-            if k is not None and k < i and body[k] is not None and k not in gone \
-                    and counts.get(var) == 1 and not self.mentioned_between(target, k, i):
-                renamed = clone(body[k])
-                _rename_store(renamed, target)
-                merged.append((k, renamed, i, target))
-                gone.add(i)
-                continue
-            previous = next((body[j] for j in range(i - 1, -1, -1)
-                             if body[j] is not None and j not in gone), None)
-            if counts.get(target) == 1 and _both_branches_assign(previous, var):
-                return False   # a value from both branches of an if: left to optimize
-        for k, renamed, i, target in merged:
-            self.put(i, None)
-            self.put(k, renamed)
-            self.defs[target] = k
+def _may_decide(call):
+    """Whether ``_Exact.decision`` may decide ``call`` (a ``tgr`` helper or a size)."""
+    func = call.func
+    if func.__dict__.get("resolved") is np.size:
         return True
+    if func.__class__ is gast.Attribute:
+        return func.attr in ("unbroadcast_to", "match")
+    return func.__class__ is gast.Name and func.id == "size"
 
-    def mentioned_between(self, name, k, i):
-        plan, body = self.plan, self.body
-        for j in plan.mentions.get(name, ()):
-            if k < j < i and body[j] is not None and j not in self.private:
-                return True
-        for j in self.private:
-            if k < j < i and body[j] is not None and any(
-                    isinstance(n, gast.Name) and n.id == name for n in walk(body[j])):
-                return True
-        return False
 
-    def propagate(self):
-        """``_propagate`` from the first changed statement: constants and copies the changes
-        made flow into the statements that read them."""
-        plan, body = self.plan, self.body
-        counts, params = dict(self.stores), plan.param_set
-        replace, pending = _Replace(), set()
-        for j in range(min(self.private), len(body)):
-            stmt = body[j]
-            if stmt is None:
-                continue
-            if replace.mapping and (j in self.private or j in pending):
-                copy = stmt if j in self.private else clone(stmt)
-                replace.replaced = False
-                copy = replace.visit(copy)
-                if replace.replaced:
-                    copy = self.simplify.visit(copy)
-                    if isinstance(copy, list):
-                        return False   # a folded `if`: left to optimize
-                    self.put(j, copy)
-                    stmt = copy
-            if stmt.__class__ is gast.Assign and stmt.targets[0].__class__ is gast.Name:
-                target, value = stmt.targets[0].id, stmt.value
-                if counts.get(target) == 1 and target not in params:
-                    copy_of = value.__class__ is gast.Name and "resolved" not in value.__dict__ \
-                        and counts.get(value.id, 0) <= 1 \
-                        and not (value.id in params and counts.get(value.id))
-                    if _numeric_const(value) or copy_of:
-                        replace.mapping[target] = value
-                        pending.update(plan.readers.get(target, ()))
-                        self.put(j, None)
-        return True
-
-    def eliminate_dead(self):
-        """``_eliminate_dead`` for the names read fewer times: a name no longer read loses its
-        single top-level assignment, and what that read is looked at in turn. A name stored
-        in blocks or several times is live or dead per store: left to optimize."""
-        plan, body = self.plan, self.body
-        work = list(self.decreased)
-        while work:
-            name = work.pop()
-            if name in plan.param_set or self.stores.get(name, 0) == 0:
-                continue   # an argument, or a name propagated or coalesced away
-            if self.stores[name] != 1 or name in plan.elsewhere:
-                return False
-            if self.loads.get(name, 0) > 0:
-                continue   # still read after its one assignment
-            k = self.defs.get(name, plan.defs.get(name))
-            stmt = body[k] if k is not None else None
-            if stmt is None or stmt.__class__ is not gast.Assign \
-                    or stmt.targets[0].__class__ is not gast.Name \
-                    or stmt.targets[0].id != name:
-                return False
-            if not _pops(stmt):
-                work.extend(self.put(k, None))
-        return True
-
-    def final(self):
-        kept = [(stmt, None if i in self.private else i)
-                for i, stmt in enumerate(self.body) if stmt is not None]
-        out = []
-        for n, (stmt, index) in enumerate(kept):
-            if _is_comment(stmt):
-                following = kept[n + 1][0] if n + 1 < len(kept) else None
-                if following is None or _is_comment(following) \
-                        or isinstance(following, gast.Return):
-                    continue
-            elif index is None and any(isinstance(getattr(stmt, f, None), list)
-                                       for f in ("body", "orelse")):
-                _drop_orphan_comments([stmt])
-            out.append((stmt, index))
-        return out
+def specialize(generated, source, args):
+    """(callable, source) of ``generated``, rank code the build kept its tree with, for
+    arguments of exactly the shapes and dtypes of ``args``; None when those decide nothing
+    or no tree was kept. ``source`` (the rank code's) is not read: the variant is printed
+    from its tree."""
+    tree = generated.__dict__.get("exact_tree")
+    if tree is None:
+        return None
+    fn = exact_shapes(tree, generated.__globals__, args)
+    if fn is None:
+        return None
+    # the build elided broadcasts with the primal's shape classes; the rewrite makes none
+    optimize(fn, classes={})
+    return compile_function(fn, dict(generated.__globals__), fn.name)

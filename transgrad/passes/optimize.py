@@ -68,8 +68,6 @@ class _Simplify(Transformer):
                 and isinstance(node.args[0], gast.Name) and node.args[0].id in self.ranks:
             return gast.Constant(value=self.ranks[node.args[0].id], kind=None)
         func = getattr(node.func, "resolved", None)
-        if func is None and isinstance(node.func, gast.Name):   # read back from source
-            func = {"max": max, "min": min}.get(node.func.id)
         if (func is max or func is min) and len(node.args) > 1 and not node.keywords \
                 and all(_numeric_const(a) for a in node.args):   # max(6, 1) of folded sizes
             return gast.Constant(value=func(a.value for a in node.args), kind=None)
@@ -392,6 +390,8 @@ def _elide_broadcasts(fn, simplify=None, classes=None, counts=None):
                for stmt in fn.body):
         return False
     classes = shape_classes(fn) if classes is None else classes
+    if not classes:
+        return False
     counts = _assign_counts(fn.body) if counts is None else counts
     readers = {}   # name -> indices of the top-level statements that read it
     for i, stmt in enumerate(fn.body):
@@ -495,9 +495,7 @@ def _elide_zero_starts(body, in_place=None):
 
 
 def _is_comment(stmt):
-    return stmt.__class__ is Comment or isinstance(stmt, gast.Expr) \
-        and isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name) \
-        and stmt.value.func.id == "__comment__"   # until reverse builds ir.Comment
+    return stmt.__class__ is Comment
 
 
 def _drop_orphan_comments(body):
