@@ -18,7 +18,7 @@ import operator
 import gast
 import numpy as np
 
-from ..ir import Comment, Transformer, child_fields, clone, names_in, walk
+from ..ir import Comment, Transformer, child_fields, clone, name, names_in, walk
 from .shapes import shape_classes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -224,8 +224,8 @@ def _coalesce_block(body, counts, reads, merged):
     return changed
 
 
-def _rename_store(stmt, name):
-    stmt.targets = [gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)]
+def _rename_store(stmt, target):
+    stmt.targets = [name(target, store=True)]
 
 
 def _both_branches_assign(stmt, var):
