@@ -150,6 +150,42 @@ def test_round_trip_check_catches_an_unfaithful_print():
         codegen.check_printed(tree, source)
 
 
+def test_a_comment_is_a_statement_printed_as_a_line(monkeypatch):
+    """``ir.Comment`` is a real statement: gast's dump, walk and ``ir.clone`` carry it, the
+    printer writes ``# text`` at its block's indentation (and the round-trip check ignores
+    it), ``optimize`` drops a comment whose code is gone and keeps the others."""
+    from transgrad import ir
+    from transgrad.passes.optimize import optimize
+    monkeypatch.setattr(codegen, "CHECK_PRINT", True)
+    fn = gast.parse("def f(x, c):\n    if c:\n        y = x * 2.0\n    else:\n        y = x\n"
+                    "    return y\n").body[0]
+    fn.body[0].body.insert(0, ir.comment("doubled"))
+    fn.body.insert(0, ir.comment("the branch"))
+    fn.body.insert(2, ir.comment("nothing follows but the return"))
+    assert "Comment(text='doubled')" in gast.dump(fn)
+    assert sum(isinstance(n, ir.Comment) for n in gast.walk(fn)) == 3
+    assert sum(isinstance(n, ir.Comment) for n in ir.walk(ir.clone(fn))) == 3
+    expected = ("def f(x, c):\n    # the branch\n    if c:\n        # doubled\n"
+                "        y = x * 2.0\n    else:\n        y = x\n"
+                "    # nothing follows but the return\n    return y\n")
+    assert codegen.to_source(ir.clone(fn), {}) == expected
+    assert codegen.to_source(optimize(fn), {}) == expected.replace(
+        "    # nothing follows but the return\n", "")
+
+
+def test_generated_comments_are_comment_nodes():
+    from transgrad import ir
+
+    def f(x):
+        y = np.sin(x)
+        return np.sum(y * x)
+    x = np.ones(3)
+    generated, (_, source), _ = tg.grad(f)._for_types(((np.ndarray, 1, "f"),), (x,))
+    assert any(isinstance(stmt, ir.Comment) for stmt in generated.exact_tree.body)
+    line = f.__code__.co_firstlineno + 2
+    assert f"\n    # grad of line {line}: return np.sum(y * x)\n" in source
+
+
 @pytest.fixture
 def check_print(monkeypatch):
     monkeypatch.setattr(codegen, "CHECK_PRINT", True)
