@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import transgrad as tg
-import transgrad.api
+import transgrad.pipeline
 from tests import checks
 from tests.checks import assert_close, numeric_vjp, random_cotangent
 from tests.corpus import CORPUS
@@ -140,12 +140,12 @@ def run_float32(entry):
 
 def run_cache(entry, monkeypatch):
     compiled = []
-    original = transgrad.api.compile_function
+    original = transgrad.pipeline.compile_function
 
     def counting(*a, **k):
         compiled.append(a[-1])
         return original(*a, **k)
-    monkeypatch.setattr(transgrad.api, "compile_function", counting)
+    monkeypatch.setattr(transgrad.pipeline, "compile_function", counting)
     func = checks.with_namespace(entry.func)     # a new function object: not yet cached
     mode = tg.vjp if entry.vector_output else tg.grad
     first = mode(func, wrt=entry.wrt)

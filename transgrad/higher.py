@@ -14,92 +14,12 @@ tuple there is one Jacobian per argument, and a function returning a tuple has o
 (outputs outside, arguments inside).
 """
 
-import inspect
-
 import numpy as np
 
 from . import api
+from .arguments import check_tangent, check_wrt  # noqa: F401  (check_tangent: its old home)
+from .arguments import describe as _describe, param_name as _param_name
 from .errors import TransformError
-
-
-def _param_name(func, index):
-    try:
-        params = list(inspect.signature(func).parameters)
-    except (TypeError, ValueError):
-        params = []
-    return params[index] if -len(params) <= index < len(params) else f"argument {index}"
-
-
-def _describe(value):
-    if isinstance(value, np.ndarray):
-        return f"an array of {value.dtype} with shape {value.shape}"
-    if isinstance(value, (bool, np.bool_)):
-        return "a bool"
-    if isinstance(value, (int, np.integer)):
-        return f"the int {value!r}"
-    if isinstance(value, (float, np.floating)):
-        return "a float"
-    if isinstance(value, (list, tuple, dict)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
-
-
-def _expected(value):
-    """What a tangent of ``value`` looks like, in words."""
-    if isinstance(value, np.ndarray):
-        return f"a float array of shape {value.shape}"
-    if isinstance(value, (float, np.floating)):
-        return "a float"
-    if isinstance(value, dict):
-        return f"a dict with the keys {sorted(value, key=repr)}"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} tangents"
-    return f"a tangent like {_describe(value)}"
-
-
-def _tangent_fits(tangent, value):
-    """Whether ``tangent`` has the structure, shape and dtype kind of ``value``'s tangent."""
-    if type(value) is np.ndarray:
-        return type(tangent) is np.ndarray and tangent.shape == value.shape \
-            and tangent.dtype.kind in "fc"
-    if isinstance(value, (float, np.floating)):
-        return isinstance(tangent, (float, np.floating)) or (
-            isinstance(tangent, np.ndarray) and tangent.shape == () and tangent.dtype.kind in "fc")
-    if isinstance(value, dict):
-        return isinstance(tangent, dict) and set(tangent) == set(value) and all(
-            _tangent_fits(tangent[k], v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return isinstance(tangent, (list, tuple)) and len(tangent) == len(value) and all(
-            _tangent_fits(t, v) for t, v in zip(tangent, value))
-    return True   # other kinds (user objects) are checked by the code that reads them
-
-
-def check_tangent(derivative, args, tangent):
-    """Raise TransformError unless ``tangent`` fits the differentiated arguments of a
-    ``tg.jvp`` call: the argument's shape, a float dtype, the argument's structure, and one
-    tangent per argument (a tuple) when ``wrt`` is a tuple."""
-    func, indices = derivative.func, derivative.wrt_indices
-    if derivative.single:
-        tangents = (tangent,)
-    elif isinstance(tangent, (tuple, list)) and len(tangent) == len(indices):
-        tangents = tangent
-    else:
-        names = ", ".join(_param_name(func, i) for i in indices)
-        raise TransformError(
-            f"tg.jvp({func.__name__}, wrt={derivative.wrt_indices}) takes a tuple of "
-            f"{len(indices)} tangents (for {names}); got {_describe(tangent)}",
-            hint="pass one tangent per differentiated argument, in the order of wrt")
-    for i, t in zip(indices, tangents):
-        if not -len(args) <= i < len(args):
-            continue   # the call itself reports the missing argument
-        value = args[i]
-        if not _tangent_fits(t, value):
-            name = _param_name(func, i)
-            raise TransformError(
-                f"the tangent of argument {i % len(args)} ({name}) of {func.__name__} must be "
-                f"{_expected(value)}, like {name}; got {_describe(t)}",
-                hint=f"pass a float tangent shaped like {name} (np.ones_like({name}) for "
-                     f"example)")
 
 
 # --- Jacobians ------------------------------------------------------------------------------
@@ -174,7 +94,7 @@ class _Derived:
     what = ""
 
     def __init__(self, func, wrt, doc):
-        self.wrt_indices, self.single = api._check_wrt(wrt)
+        self.wrt_indices, self.single = check_wrt(wrt)
         self.wrt = wrt
         self.func = func
         self.__wrapped__ = func

@@ -145,21 +145,35 @@ class GeneratedCode(NamedTuple):
     moved: bool
 
 
+class Derivative:
+    """What the compiler reads from a transgrad derivative (``api.GradientFunction``) that is
+    differentiated again, so that neither parse nor the pipeline imports api: a derivative is
+    transformed as the code it generated."""
+
+    backend = "numpy"
+
+    @property
+    def user_function(self):
+        """What the derivative differentiates: a user's function, or a derivative (for a
+        derivative of a derivative)."""
+        raise NotImplementedError
+
+    def generated_code(self, scalars=None, classes=(), param_ranks=()):
+        """The GeneratedCode this derivative runs for arguments of these kinds (``scalars``
+        None: the general code, for any kinds); TransformError if it cannot be transformed."""
+        raise NotImplementedError
+
+
 def generated_code(func):
     """(function, moved): for a transgrad derivative, its generated function (the general
     code, for any argument kinds, unless ``func`` is a GeneratedCode for given kinds) and
     whether its last keyword-only parameter (the tangent or cotangent of ``tg.jvp``/``tg.vjp``)
     is passed by position; else ``(func, False)``."""
-    from .api import GradientFunction
+    if isinstance(func, Derivative):
+        func = func.generated_code()
     if isinstance(func, GeneratedCode):
         return func.function, func.moved
-    if not isinstance(func, GradientFunction):
-        return func, False
-    if func.backend != "numpy":
-        raise TransformError(
-            f"cannot differentiate {func!r}: derivatives of derivatives run on numpy",
-            hint="differentiate the numpy derivative (backend='numpy') instead")
-    return func._build(), func.mode in ("vjp", "jvp")
+    return func, False
 
 
 def _file_lines(filename, lines, first_lineno):

@@ -139,16 +139,15 @@ def derivative_panels(d, jax=None, prefix=""):
     found = _last_call(d)
     key = found[1] if found else _GENERAL
     if found:
-        owner, key, variant, shapes = found
-        unrolled = owner is not d
+        unrolled, key, variant, shapes = found
         rank_primal = primal_lines(variant)
         if shapes is not None:
+            exact = d.last_variant().code
             panels.append(Panel(
-                prefix + "exact shapes", _original(d, key), _generated(d._generated),
+                prefix + "exact shapes", _original(d, key), _generated(exact),
                 f"The code the last call ran, made for exactly these arguments: "
                 f"{_describe_shapes(d, shapes)}. It runs without run-time shape checks.",
-                function=d._generated[0],
-                primal=primal_lines(d._generated, (variant[1], rank_primal))))
+                function=exact[0], primal=primal_lines(exact, (variant[1], rank_primal))))
         if key != _GENERAL or unrolled:
             panels.append(Panel(
                 prefix + ("ranks" + (" (loops unrolled)" if unrolled else "")),
@@ -211,21 +210,12 @@ def _jax_panel(d, key, prefix, like):
 
 
 def _last_call(d):
-    """(the GradientFunction that built it, its variant key, the rank variant, the exact
-    shapes or None) of the code ``d`` last ran, or None before any."""
-    last = getattr(d, "_generated", None)
+    """(whether the loops="unroll" twin built it, its variant key, the code for those kinds,
+    the exact shapes or None) of the code ``d`` last ran, or None before any."""
+    last = d.last_variant()
     if last is None:
         return None
-    for owner in (d, getattr(d, "_unrolled", None)):
-        if owner is None:
-            continue
-        for key, variant in list(getattr(owner, "_variants", {}).items()):
-            if variant is last:
-                return owner, key, variant, None
-            for shapes, exact in list(variant[0].__dict__.get("exact_variants", {}).items()):
-                if exact is last:
-                    return owner, key, variant, shapes
-    return None
+    return last.unrolled, last.kinds, last.base, last.shapes
 
 
 def _unique(panels):

@@ -1,0 +1,393 @@
+"""The compiler: every stage a derivative goes through, listed as data.
+
+A build is a ``Job`` (the function, what was asked, what the stages made so far) passed in
+turn to each stage of
+
+    FRONT_END                          read the function and make it one primitive per statement
+    MODE_PASSES["reverse"|"forward"]   write the derivative, then optimize it
+    LOWERING[backend]                  make it runnable on the backend
+    codegen                            print it and compile it: (callable, source)
+
+and, when a derivative is first called with arguments of new exact shapes, ``CALL_TIME``.
+Each stage is a function ``stage(job)`` here that calls one pass (``transgrad/passes/``).
+A pass gets what it needs from the compiler through a ``Context`` (the backend, the namer,
+how to build a called function's derivative) and never imports the pipeline or api.
+
+To add a pass: write it in ``passes/``, add its stage function here and one line in a list.
+"""
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+import weakref
+
+from . import backends
+from .build_cache import cache_for, generation, lock, remember, watch
+from .codegen import compile_function
+from .ir import deep_recursion
+from .naming import Namer
+from .parse import Derivative, parse_function
+from .passes import aliasing as _aliasing
+from .passes import checkpoint as _checkpoint
+from .passes import cond as _cond
+from .passes import exact as _exact
+from .passes import fence as _fence
+from .passes import forward as _forward
+from .passes import functionalize as _functionalize
+from .passes import normalize as _normalize
+from .passes import optimize as _optimize
+from .passes import resolve as _resolve
+from .passes import reverse as _reverse
+from .passes import scan as _scan
+from .passes import shapes as _shapes
+
+RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
+EXACT_MODES = ("grad", "value_and_grad", "vjp")   # modes the call-time stage specializes
+
+
+@dataclass
+class Context:
+    """What a pass may ask of the compiler besides its function's tree."""
+
+    backend: str            # "numpy" or "jax": the array namespace the generated code runs on
+    namer: Namer            # fresh names, clashing with none of the function's
+    callee_vjp: Callable    # (func, wrt) -> SplitVJP: the fwd/bwd pair of a called function
+    callee_jvp: Callable    # (func, wrt) -> ForwardFunction: its forward derivative
+
+
+class Job:
+    """One function on its way through the pipeline: what was asked, what the stages made.
+
+    ``mode``: "grad", "value_and_grad", "vjp" or "jvp" for a derivative a user asked for;
+    "split" (reverse) or "jvp" with ``callee`` for a function that generated code calls."""
+
+    def __init__(self, func, wrt, mode, single=False, scalars=(), classes=(), param_ranks=(),
+                 backend="numpy", loops=None, callee=False):
+        self.func, self.wrt, self.mode, self.single = func, wrt, mode, single
+        self.scalars = scalars          # positions of Python-number arguments
+        self.classes = classes          # (position, user class) of object arguments
+        self.param_ranks = param_ranks  # (position, ndim) of array and number arguments
+        self.backend = backend
+        self.loops = loops              # JAX: "scan" lowers loops and branches
+        self.callee = callee            # called from generated code: keyword-only wrt too
+        self.info = self.tree = self.context = self.positions = None
+        self.known = None               # variable -> rank, where the argument ranks tell
+        self.user_classes = None        # the primal's shape classes (reverse), for optimize
+        self.functions = []             # the generated gast FunctionDefs (two for "split")
+
+    @property
+    def kind(self):
+        return "forward" if self.mode == "jvp" else "reverse"
+
+
+# --- the front end ----------------------------------------------------------------------------
+
+def parse(job):
+    """Read the source (a derivative: the code it generated for these kinds); check wrt."""
+    func = job.func
+    if isinstance(func, Derivative) and func.backend == "numpy":
+        func = func.generated_code(job.scalars, job.classes, job.param_ranks)
+    info = job.info = parse_function(func)
+    params = [a.id for a in info.tree.args.args]
+    if job.callee:   # generated code passes keyword-only parameters by keyword
+        params += [a.id for a in info.tree.args.kwonlyargs]
+    for i in job.wrt:
+        if not -len(params) <= i < len(params):
+            raise info.error(
+                f"wrt={i} is out of range: {info.tree.name} has {len(params)} positional "
+                f"parameter(s) ({', '.join(params)})", info.tree,
+                hint=f"use an index from 0 to {len(params) - 1}")
+    job.positions = tuple(i % len(params) for i in job.wrt)
+
+
+def fence(job):
+    _fence.fence(job.info)
+
+
+def resolve(job):
+    _resolve.resolve(job.info)
+
+
+def checkpoint_loops(job):
+    """Loops marked ``tg.checkpoint`` to one call of their outlined step, whose VJP this
+    pipeline builds (reverse mode); forward mode iterates the range."""
+    _checkpoint.outline_loops(job.info, job.positions, job.kind, job.backend,
+                              lambda func, wrt: split(func, wrt, job.backend))
+
+
+def check_backend(job):
+    """Refuse, with their line, calls the backend cannot run."""
+    if job.backend != "numpy":
+        backends.load(job.backend).check_tree(job.info)
+
+
+def normalize(job):
+    """One primitive per statement; the first pass that makes names, so the context starts
+    here."""
+    # partials, not closures over the job: a cycle would keep the user's function alive
+    # until the collector runs, and its derivatives' cache entries with it
+    job.context = Context(job.backend, Namer.for_tree(job.info.tree, reserved=RESERVED),
+                          functools.partial(split, backend=job.backend),
+                          functools.partial(forward_function, backend=job.backend))
+    job.tree = _normalize.normalize(job.info, job.context.namer,
+                                    _by_name(job, job.classes))
+
+
+def aliasing(job):
+    """Refuse in-place updates seen through another name."""
+    _aliasing.check_in_place_updates(job.info, job.tree, _by_name(job, job.param_ranks))
+
+
+def _by_name(job, pairs):
+    params = [a.id for a in job.info.tree.args.args]
+    return {params[i]: value for i, value in pairs if i < len(params)}
+
+
+# --- the mode passes --------------------------------------------------------------------------
+
+def ranks(job):
+    """The ranks of the values, from the arguments' (a callee's are not known)."""
+    if not job.callee:
+        job.known = _shapes.ranks(job.tree, _by_name(job, job.param_ranks))
+
+
+def reverse(job):
+    if job.mode == "split":
+        (fwd, bwd), _ = _reverse.reverse(job.info, job.tree, job.positions, False, "split",
+                                         job.context.namer)
+        job.functions = [fwd, bwd]
+        return
+    params = [a.id for a in job.info.tree.args.args]
+    scalar_params = {params[i] for i in job.scalars if i < len(params)}
+    fn, builder = _reverse.reverse(job.info, job.tree, job.positions, job.single, job.mode,
+                                   job.context.namer, scalar_params)
+    job.functions, job.user_classes = [fn], builder.classes
+
+
+def forward(job):
+    job.functions = [_forward.forward(job.info, job.tree, job.positions, job.single,
+                                      job.context.namer)]
+
+
+def optimize(job):
+    for fn in job.functions:
+        _optimize.optimize(fn, job.known, job.user_classes)
+
+
+# --- lowering for JAX (only a derivative a user asked for has its loops lowered) ---------------
+
+def lower_loops(job):
+    """Loops to ``jax.lax.scan`` where they fit."""
+    if job.loops == "scan":
+        lower = _scan.lower_forward_loops if job.mode == "jvp" else _scan.lower_loops
+        for fn in job.functions:
+            lower(fn)
+
+
+def lower_branches(job):
+    """Branches to ``tgr.cond``."""
+    if job.loops == "scan":
+        for fn in job.functions:
+            _cond.lower_branches(fn)
+
+
+def drop_unused_stack(job):
+    if job.loops == "scan":
+        for fn in job.functions:
+            _scan.drop_unused_stack(fn)
+
+
+def functionalize(job):
+    """``x[i] = v`` becomes ``x = x.at[i].set(v)``."""
+    for fn in job.functions:
+        _functionalize.functionalize(fn, job.known)
+
+
+# --- at call time -----------------------------------------------------------------------------
+
+def exact_shapes(generated, source, args):
+    """The code for arguments of exactly these shapes: no broadcasting checks, gradients
+    returned as they are (``passes/exact.py``, on the tree the build kept)."""
+    return _exact.specialize(generated, source, args)
+
+
+FRONT_END = [parse, fence, resolve, checkpoint_loops, check_backend, normalize, aliasing]
+MODE_PASSES = {
+    "reverse": [ranks, reverse, optimize],
+    "forward": [ranks, forward, optimize],
+}
+LOWERING = {
+    "numpy": [],
+    "jax": [lower_loops, lower_branches, drop_unused_stack, functionalize],
+}
+CALL_TIME = {   # (generated, source, args) -> (callable, source), or None: nothing decided
+    "numpy": [exact_shapes],
+    "jax": [],
+}
+
+
+def run(job):
+    """Every stage in turn; (callable, source) of each generated function."""
+    for stage in FRONT_END:
+        stage(job)
+    for stage in MODE_PASSES[job.kind]:
+        stage(job)
+    for stage in LOWERING[job.backend]:
+        stage(job)
+    return [codegen(job, fn) for fn in job.functions]
+
+
+def codegen(job, fn):
+    """(callable, source) of ``fn``; keeps the tree for the call-time stages."""
+    if backends.load(job.backend).functional:   # errors at run time name the user's lines
+        result = compile_function(fn, {}, fn.name, job.backend, user_file=job.info.filename)
+    else:
+        result = compile_function(fn, {}, fn.name, job.backend)
+    if CALL_TIME[job.backend] and job.mode in EXACT_MODES:
+        result[0].exact_tree = fn
+    return result
+
+
+def at_call(backend, mode, generated, source, args):
+    """(callable, source) of the code for arguments of these exact shapes, or None where
+    the call-time stages decide nothing."""
+    made = None
+    if mode in EXACT_MODES:
+        for stage in CALL_TIME[backend]:
+            made = stage(generated, source, args) or made
+    return made
+
+
+# --- the cached builds ------------------------------------------------------------------------
+
+_cache = weakref.WeakKeyDictionary()   # function -> {the rest of the key: (callable, source)}
+
+
+def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(),
+          backend="numpy", loops="scan"):
+    """Build (and cache) the generated derivative; returns (callable, source).
+
+    ``scalars``: indices of positional parameters that are Python numbers in this call; the
+    code built for them skips run-time broadcasting checks between scalars. ``classes``:
+    ``(index, class)`` pairs for parameters that are instances of user classes, whose methods
+    the code may call. ``param_ranks``: ``(index, ndim)`` pairs for array and number
+    arguments, from which the ranks of intermediates follow (rules choose their formula).
+    ``backend``: "numpy" or "jax", the array namespace the code runs on; ``loops``: for JAX,
+    "scan" lowers loops to ``jax.lax.scan`` where they fit, "unroll" keeps Python loops.
+    """
+    watched = watch(func)
+    key = (getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
+           param_ranks, backend, loops, tuple(map(id, watched.values)))
+    with lock:
+        builds = cache_for(_cache, func)
+        hit = builds.get(key)
+        if hit is not None and hit[0].__dict__.get("watched") == watched:
+            return hit
+        with deep_recursion(func):
+            result, = run(Job(func, wrt_indices, mode, single, scalars, classes, param_ranks,
+                              backend, loops))
+        result[0].watched = watched     # what it was built from (and keeps alive: ids in key)
+        remember(builds, key, result)
+        return result
+
+
+def clear_cache():
+    """Forget every generated derivative (after a rule changes, they are rebuilt)."""
+    with lock:
+        _cache.clear()
+        _split_cache.clear()
+        _forward_cache.clear()
+        generation[0] += 1
+
+
+# --- the derivatives of functions that generated code calls ------------------------------------
+
+class SplitVJP:
+    """The two halves of a user function's derivative, called from other generated code.
+
+    ``fwd(*args)`` runs the function and returns ``(value, tape)``; ``bwd(tape, g)`` returns
+    the cotangents of the differentiated arguments. Building is recursive and cached, and a
+    function that calls itself finds its own (not yet finished) pair here, so recursion works.
+    """
+
+    def __init__(self, func, wrt):
+        self._func, self.wrt = weakref.ref(func), wrt
+        self.__name__ = f"{func.__name__}_vjp"
+        self.fwd = self.bwd = None
+        self.source = ""
+
+    @property
+    def func(self):
+        """The user function (a weak reference: the cache entry must not keep it alive)."""
+        return self._func()
+
+    def __repr__(self):
+        return f"<transgrad split vjp of {getattr(self.func, '__qualname__', '?')} wrt " \
+            f"{self.wrt}>"
+
+
+class ForwardFunction:
+    """The JVP of a user function called from generated forward-mode code:
+    ``f_jvp(*args, tangent=(...))`` returns ``(value, tangent of the value)``, the tangent tuple
+    holding one tangent per differentiated argument. Registered before it is built, so
+    recursion works."""
+
+    def __init__(self, func, wrt):
+        self._func, self.wrt = weakref.ref(func), wrt
+        self.__name__ = f"{func.__name__}_jvp"
+        self.fn = None
+        self.source = ""
+
+    func = SplitVJP.func
+
+    def __call__(self, *args, tangent, **kwargs):
+        code = self.fn.__code__
+        kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = tangent
+        return self.fn(*args, **kwargs)
+
+
+_forward_cache = weakref.WeakKeyDictionary()
+
+
+def forward_function(func, wrt, backend="numpy"):
+    """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
+    def fill(holder):
+        (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True))
+    return _callee(_forward_cache, func, (func.__code__, wrt, backend),
+                   lambda: ForwardFunction(func, wrt), fill)
+
+
+_split_cache = weakref.WeakKeyDictionary()
+
+
+def split(func, wrt, backend="numpy"):
+    """The cached SplitVJP of ``func`` with respect to positional arguments ``wrt``."""
+    def fill(pair):
+        (pair.fwd, fwd_source), (pair.bwd, bwd_source) = run(
+            Job(func, wrt, "split", backend=backend, callee=True))
+        pair.source = fwd_source + "\n" + bwd_source
+    return _callee(_split_cache, func, (func.__code__, wrt, backend),
+                   lambda: SplitVJP(func, wrt), fill)
+
+
+def _callee(cache, func, key, make, fill):
+    """The derivative of a function that generated code calls: registered in ``cache`` before
+    ``fill`` builds it, so a function that calls itself finds it; forgotten if building
+    fails. Held as long as ``func`` lives (the holder keeps only a weak reference to it), and
+    built again when its globals or closure cells hold other objects."""
+    watched = watch(func)
+    key = key + (tuple(map(id, watched.values)),)
+    with lock:
+        holders = cache_for(cache, func)
+        holder = holders.get(key)
+        if holder is None or holder.watched != watched:
+            holder = make()
+            holder.watched = watched
+            remember(holders, key, holder)
+            try:
+                with deep_recursion(func):
+                    fill(holder)
+            except BaseException:
+                holders.pop(key, None)
+                raise
+        return holder
