@@ -320,3 +320,174 @@ def test_add_cotangents_never_writes_the_callers_arrays():
     np.testing.assert_array_equal(first, [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(second, [2.0, 2.0, 2.0])
     assert add_cotangents(np.ones(2, np.float32), np.ones(2)).dtype == np.float64
+
+
+# --------------------------------------------------------------------------- the compiler pass
+# Marked loops differentiated by tg.grad (passes/checkpoint.py): the same derivative as the
+# unmarked loop, and as finite differences; what the pass does not support is refused at its line.
+
+
+def marked_rnn(w_h, w_x, xs, h0, decay):
+    h, loss, steps_taken = h0 * 1.0, 0.0, 0
+    for t in tg.checkpoint(range(len(xs)), snapshots=3):
+        pre = w_h @ h + w_x @ xs[t]
+        h = np.tanh(decay * pre)
+        loss = loss + np.sum(h ** 2)
+        steps_taken = steps_taken + 1
+    return loss * np.sum(h) / steps_taken
+
+
+def plain_rnn(w_h, w_x, xs, h0, decay):
+    h, loss, steps_taken = h0 * 1.0, 0.0, 0
+    for t in range(len(xs)):
+        pre = w_h @ h + w_x @ xs[t]
+        h = np.tanh(decay * pre)
+        loss = loss + np.sum(h ** 2)
+        steps_taken = steps_taken + 1
+    return loss * np.sum(h) / steps_taken
+
+
+def marked_in_branch(w, xs, many):
+    h = np.ones(w.shape[0])
+    if many:
+        for t in tg.checkpoint(range(2, len(xs), 2), snapshots=2):
+            h = np.sin(w @ h) + xs[t]
+    else:
+        h = w @ h
+    return np.sum(h * h)
+
+
+def numeric_gradient(f, args, index, eps=1e-6):
+    value = np.asarray(args[index], dtype=float)
+    grad = np.zeros_like(value)
+    for position in np.ndindex(value.shape):
+        bumped = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        bumped[index] = value.copy()
+        bumped[index][position] += eps
+        up = f(*bumped)
+        bumped[index][position] -= 2 * eps
+        grad[position] = (up - f(*bumped)) / (2 * eps)
+    return grad
+
+
+def rnn_arguments(steps=12):
+    w_h, w_x, xs, h0 = make_rnn(steps, hidden=4, inputs=3, seed=3)
+    return [w_h, w_x, xs, h0, np.array(0.9)]
+
+
+def test_grad_of_marked_loop_matches_plain_loop_and_finite_differences():
+    args = rnn_arguments()
+    assert marked_rnn(*args) == plain_rnn(*args)
+    wrt = (0, 1, 3, 4)
+    got = tg.grad(marked_rnn, wrt=wrt)(*args)
+    want = tg.grad(plain_rnn, wrt=wrt)(*args)
+    for index, g, w in zip(wrt, got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g, numeric_gradient(marked_rnn, args, index), rtol=1e-6,
+                                   atol=1e-9)
+    source = tg.grad(marked_rnn, wrt=wrt).source
+    assert "run_checkpointed(" in source and ".pullback(" in source
+    assert not any(line.lstrip().startswith("for ") for line in source.splitlines())
+
+
+def test_value_and_grad_vjp_and_jvp_of_marked_loop():
+    args = rnn_arguments()
+    value, grad = tg.value_and_grad(marked_rnn, wrt=0)(*args)
+    assert value == pytest.approx(plain_rnn(*args), rel=1e-14)
+    np.testing.assert_allclose(grad, tg.grad(plain_rnn, wrt=0)(*args), rtol=1e-12)
+    tangent = np.ones_like(args[0])
+    value, derivative = tg.jvp(marked_rnn, wrt=0)(*args, tangent)   # forward: the plain range
+    assert derivative == pytest.approx(np.sum(grad * tangent), rel=1e-10)
+
+
+def test_marked_loop_in_a_branch_with_a_stepped_range():
+    w = np.array([[0.3, -0.2], [0.1, 0.4]])
+    xs = np.arange(14.0).reshape(7, 2) / 10
+    for many in (True, False):
+        got = tg.grad(marked_in_branch)(w, xs, many)
+        np.testing.assert_allclose(got, numeric_gradient(marked_in_branch, [w, xs, many], 0),
+                                   rtol=1e-6)
+
+
+def test_grad_of_marked_loop_holds_few_states():
+    """2,000 steps: the marked loop's gradient keeps a few states, the plain one every step."""
+    args = rnn_arguments(2_000)
+
+    def peak(f):
+        grad = tg.grad(f, wrt=0)
+        grad(*args)   # built (and the exact-shape code made) outside the measurement
+        tracemalloc.start()
+        try:
+            result = grad(*args)
+            return result, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    marked, marked_peak = peak(marked_rnn)
+    plain, plain_peak = peak(plain_rnn)
+    np.testing.assert_allclose(marked, plain, rtol=1e-11)
+    assert marked_peak < 0.1 * plain_peak, (marked_peak, plain_peak)
+
+
+def loop_with_break(w, xs):
+    h = np.ones(2)
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = w @ h
+        if t > 3:
+            break
+    return np.sum(h)
+
+
+def loop_with_return(w, xs):
+    h = np.ones(2)
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = w @ h
+        if np.sum(h) > 10:
+            return 0.0
+    return np.sum(h)
+
+
+def loop_with_append(w, xs):
+    h, hs = np.ones(2), []
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = w @ h
+        hs.append(h)
+    return np.sum(hs[-1])
+
+
+def loop_with_update(w, xs):
+    h = np.ones(2)
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h[0] = np.sum(w @ h)
+    return np.sum(h)
+
+
+def loop_binding_late(w, xs):
+    h = np.ones(2)
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = w @ h
+        last = h[0]
+    return last
+
+
+@pytest.mark.parametrize("func, line, message", [
+    (loop_with_break, "break", "`break` in a tg.checkpoint loop"),
+    (loop_with_return, "return 0.0", "`return` in a tg.checkpoint loop"),
+    (loop_with_append, "hs.append(h)", "lists appended in the loop"),
+    (loop_with_update, "h[0] = np.sum(w @ h)", "in place"),
+    (loop_binding_late, "last = h[0]", "`last` is first bound in the tg.checkpoint loop"),
+])
+def test_unsupported_loops_are_refused_at_their_line(func, line, message):
+    w, xs = np.eye(2) * 0.5, np.zeros((6, 2))
+    with pytest.raises(tg.TransformError, match=message) as caught:
+        tg.grad(func)(w, xs)
+    assert caught.value.filename == __file__
+    assert caught.value.source_line.strip() == line
+    assert func(w, xs) is not None   # run plainly, the marked loop is a loop
+
+
+def test_jax_backend_is_refused_at_the_marker():
+    pytest.importorskip("jax")
+    with pytest.raises(tg.TransformError, match="JAX backend") as caught:
+        tg.grad(marked_rnn, backend="jax")(*rnn_arguments())
+    assert "tg.checkpoint(range(len(xs)), snapshots=3)" in caught.value.source_line

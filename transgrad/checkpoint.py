@@ -12,6 +12,8 @@ step, where r is the smallest number with C(k + r, k) >= n.
 import numpy as np
 
 from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, schedule
+from .rules.registry import Rule, register_vjp
+from .runtime import zeros_like_value
 
 
 class checkpoint:  # noqa: N801  (used like range: `for t in tg.checkpoint(range(n), ...)`)
@@ -114,6 +116,86 @@ class _Sweep:
         g_state, g_step = self.vjp(self.current, self.steps[index], g_state)
         self.current = None
         return g_state, add_cotangents(g_params, g_step)
+
+
+class CheckpointedLoop:
+    """A marked loop as the compiler outlines it (``passes/checkpoint.py``): its step function
+    ``step(*carried, t, *outside) -> carried`` and that step's generated split VJP ``pair``
+    (``fwd(*args) -> (value, tape)``, ``bwd(tape, g)`` -> the cotangents of the arguments at
+    ``wrt``). Generated code calls ``run_checkpointed(loop, marker, carried, outside)``."""
+
+    def __init__(self, name, step, pair, wrt):
+        self.__name__ = name
+        self.step, self.pair, self.wrt = step, pair, tuple(wrt)
+        self._last = None           # (the result of the last run, its sweep's pullback)
+
+    def __repr__(self):
+        return f"<transgrad checkpointed loop {self.__name__}>"
+
+    def run(self, marker, carried, outside):
+        """The loop's final carried values; the sweep's snapshots are kept for ``pullback``."""
+        step = self.step
+
+        def forward(state, t):
+            return step(*state, t, *outside)
+
+        final, pullback = checkpointed_loop(forward, self._step_vjp(outside), tuple(carried),
+                                            marker.steps, marker.snapshots)
+        self._last = (final, pullback)
+        return final
+
+    def pullback(self, g, ans, marker, carried, outside):
+        """(cotangents of the carried values, of the outside values) given ``g``, the final
+        carried values' cotangent; replays the forward sweep unless ``ans`` is the last run's."""
+        last, self._last = self._last, None
+        if last is not None and last[0] is ans:
+            pullback = last[1]
+        else:
+            _, pullback = checkpointed_loop(
+                lambda state, t: self.step(*state, t, *outside), self._step_vjp(outside),
+                tuple(carried), marker.steps, marker.snapshots)
+        g_final = tuple(zeros_like_value(value) if part is None else part
+                        for part, value in zip(_parts(g, len(carried)), ans))
+        g_state, g_outside = pullback(g_final)
+        if g_outside is None:                       # no steps: nothing reached the outside
+            g_outside = (None,) * len(outside)
+        return g_state, g_outside
+
+    def _step_vjp(self, outside):
+        """The driver's vjp(state, t, g) -> (g_state, g_outside) from the step's split VJP."""
+        pair, wrt = self.pair, self.wrt
+
+        def vjp(state, t, g):
+            _, tape = pair.fwd(*state, t, *outside)
+            by_position = dict(zip(wrt, pair.bwd(tape, g)))
+            g_state = tuple(by_position.get(i) if i in by_position else zeros_like_value(value)
+                            for i, value in enumerate(state))
+            first = len(state) + 1
+            return g_state, tuple(by_position.get(first + j) for j in range(len(outside)))
+
+        return vjp
+
+
+def _parts(g, count):
+    """The entries of a tuple result's cotangent (None where absent)."""
+    if g is None:
+        return (None,) * count
+    if isinstance(g, dict):
+        return tuple(g.get(i) for i in range(count))
+    return tuple(g)
+
+
+def run_checkpointed(loop, marker, carried, outside):
+    """A checkpointed loop in generated code: ``carried`` after every step of ``marker``."""
+    return loop.run(marker, carried, outside)
+
+
+def run_checkpointed_vjp(g, ans, loop, marker, carried, outside):
+    g_carried, g_outside = loop.pullback(g, ans, marker, carried, outside)
+    return None, None, g_carried, g_outside
+
+
+register_vjp(Rule("run_checkpointed", (run_checkpointed,), run_checkpointed_vjp, user=True))
 
 
 def add_cotangents(total, extra):

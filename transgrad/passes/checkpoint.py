@@ -1,0 +1,310 @@
+"""Loops marked ``tg.checkpoint`` become one call of their outlined step (binomial checkpointing).
+
+    h, loss = h0, 0.0
+    for t in tg.checkpoint(range(n), snapshots=40):
+        h = np.tanh(W @ h + xs[t])
+        loss = loss + np.sum(h ** 2)
+
+becomes, in a reverse-mode build,
+
+    h, loss = h0, 0.0
+    (h, loss) = run_checkpointed(f_loop13, tg.checkpoint(range(n), snapshots=40),
+                                 (h, loss), (W, xs))
+
+where ``f_loop13`` holds the step ``def f_loop13(h, loss, t, W, xs): <body>; return (h, loss)``
+(a real function whose source is the loop's body at its own line numbers, so the pipeline
+differentiates it like any called function and its errors point at the user's lines) and that
+step's generated VJP. ``run_checkpointed``'s reverse rule runs the revolve schedule with it
+(``transgrad/checkpoint.py``). Forward mode needs no tape: the marker is dropped there.
+
+Supported: a ``for`` over ``tg.checkpoint(<range>, snapshots=k)`` whose body assigns names
+(the loop-carried state: names also bound outside the loop) and reads others (passed in).
+Refused, at their line: ``break``, ``continue``, ``return``, ``yield`` and ``else:`` in the loop,
+in-place updates (``x[i] = v``, ``x.a = v``, ``x += v`` on an array read from outside,
+``lst.append(v)``), names first bound in the loop and read after it, the JAX backend.
+"""
+
+import linecache
+from itertools import count
+
+import gast
+
+from ..checkpoint import CheckpointedLoop, checkpoint, run_checkpointed
+from ..ir import walk
+
+_MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update",
+                               "setdefault", "popitem", "add", "discard", "sort", "reverse",
+                               "fill", "resize", "put", "itemset"})
+_files = count(1)
+
+
+def outline_loops(info, positions, kind, backend, build_vjp):
+    """Rewrite every loop marked ``tg.checkpoint`` in ``info.tree`` (after ``resolve``).
+
+    ``positions``: the differentiated parameters; ``kind``: "reverse" or "forward";
+    ``build_vjp(func, wrt)``: the split VJP of a function, built by the same pipeline."""
+    loops = list(_marked_loops(info.tree.body))
+    if not loops:
+        return
+    if kind == "forward":   # no tape to shrink: iterate the range itself
+        for loop, _ in loops:
+            loop.iter = _steps_expression(info, loop)
+        return
+    if backend != "numpy":
+        raise info.error("tg.checkpoint loops are not supported on the JAX backend yet",
+                         loops[0][0].iter, hint="differentiate with backend='numpy', or drop the "
+                         "marker (JAX keeps every step)")
+    params = [a.id for a in info.tree.args.args + info.tree.args.kwonlyargs]
+    active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
+    taken = {n.id for n in walk(info.tree) if isinstance(n, gast.Name)} | set(info.namespace)
+    for loop, body in loops:
+        body[body.index(loop)] = _outline(info, loop, active, taken, build_vjp)
+
+
+def _marked_loops(body):
+    """(loop, the statement list holding it) for each outermost marked loop."""
+    for stmt in body:
+        if isinstance(stmt, gast.For) and _is_marker(stmt.iter):
+            yield stmt, body
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _marked_loops(getattr(stmt, field, None) or [])
+        for handler in getattr(stmt, "handlers", None) or []:
+            yield from _marked_loops(handler.body)
+
+
+def _is_marker(node):
+    return isinstance(node, gast.Call) and getattr(node.func, "resolved", None) is checkpoint
+
+
+def _steps_expression(info, loop):
+    call = loop.iter
+    steps = call.args[:1] or [k.value for k in call.keywords if k.arg == "steps"]
+    if not steps:
+        raise info.error("tg.checkpoint needs the range to iterate", call,
+                         hint="write tg.checkpoint(range(n), snapshots=k)")
+    return steps[0]
+
+
+def _outline(info, loop, active, taken, build_vjp):
+    """The statement that replaces ``loop``: a call of its outlined, differentiable step."""
+    _check_loop(info, loop)
+    target = loop.target.id
+    carried, outside = _carried_and_outside(info, loop)
+    name = _fresh(f"{info.tree.name}_loop{loop.lineno}", taken)
+    step = _step_function(info, loop, name, carried, target, outside)
+    wrt = [i for i, n in enumerate(carried) if n in active] + [
+        len(carried) + 1 + j for j, n in enumerate(outside) if n in active]
+    if not carried or not wrt:   # nothing differentiable flows through: an ordinary loop
+        loop.iter = _steps_expression(info, loop)
+        return loop
+    pair = build_vjp(step, tuple(wrt))
+    holder = CheckpointedLoop(name, step, pair, wrt)
+    call = gast.Call(func=_resolved("run_checkpointed", run_checkpointed),
+                     args=[_resolved(name, holder), loop.iter, _tuple(carried, gast.Load),
+                           _tuple(outside, gast.Load)], keywords=[])
+    new = gast.Assign(targets=[_tuple(carried, gast.Store)], value=call, type_comment=None)
+    return gast.copy_location(new, loop)
+
+
+def _check_loop(info, loop):
+    """Refuse, at their line, what the outlined step cannot express yet."""
+    if not isinstance(loop.target, gast.Name):
+        raise info.error("a tg.checkpoint loop needs one loop variable", loop.target,
+                         hint="write `for t in tg.checkpoint(range(n), snapshots=k):`")
+    if loop.orelse:
+        raise info.error("a tg.checkpoint loop cannot have an `else:` block", loop.orelse[0])
+    if loop.lineno == loop.body[0].lineno:
+        raise info.error("a tg.checkpoint loop needs its body on the lines below the `for`",
+                         loop.body[0])
+    bound_in_body = set()
+    for node in _walk_step(loop.body):
+        if isinstance(node, (gast.Break, gast.Continue, gast.Return, gast.Yield,
+                             gast.YieldFrom)):
+            word = {gast.Break: "break", gast.Continue: "continue", gast.Return: "return",
+                    gast.Yield: "yield", gast.YieldFrom: "yield"}[type(node)]
+            raise info.error(f"`{word}` in a tg.checkpoint loop is not supported yet", node,
+                             hint="every step must run to the end of the body; compute a flag "
+                                  "and use it in the body, or drop the marker")
+        if isinstance(node, (gast.Global, gast.Nonlocal)):
+            raise info.error("global and nonlocal names cannot be assigned in a tg.checkpoint "
+                             "loop", node)
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            bound_in_body.add(node.id)
+        if isinstance(node, (gast.Subscript, gast.Attribute)) \
+                and isinstance(node.ctx, (gast.Store, gast.Del)):
+            raise info.error(
+                "a tg.checkpoint loop cannot update a value in place: the snapshots of the "
+                "loop's state are kept by reference", node,
+                hint="build a new value instead (np.concatenate, np.where, a new list)")
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr in _MUTATING_METHODS \
+                and isinstance(node.func.value, gast.Name) \
+                and node.func.value.id not in bound_in_body:
+            raise info.error(
+                f"`{node.func.value.id}.{node.func.attr}(...)` in a tg.checkpoint loop: values "
+                "collected across steps (lists appended in the loop) are not supported yet",
+                node, hint="keep the running value in an array carried by the loop (for a sum: "
+                           "`total = total + v`), or drop the marker")
+
+
+def _walk_step(body):
+    """The nodes of the loop body, not those of functions defined in it."""
+    pending = list(body)
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            continue
+        pending.extend(gast.iter_child_nodes(node))
+
+
+def _carried_and_outside(info, loop):
+    """(carried, outside): names the body assigns that the function binds elsewhere too (the
+    loop's state, in first-use order) and the function's other local names the body reads."""
+    inside = set(map(id, walk_statements(loop.body)))
+    elsewhere = {a.id for a in info.tree.args.args + info.tree.args.kwonlyargs}
+    for arg in (info.tree.args.vararg, info.tree.args.kwarg):
+        if arg is not None:
+            elsewhere.add(arg.id)
+    read_elsewhere = set()
+    for node in walk(info.tree):
+        if isinstance(node, gast.Name) and id(node) not in inside and node is not loop.target:
+            (elsewhere if isinstance(node.ctx, gast.Store) else read_elsewhere).add(node.id)
+    target = loop.target.id
+    if target in read_elsewhere and target not in elsewhere:
+        raise info.error(f"the loop variable `{target}` is read after the tg.checkpoint loop",
+                         loop.target, hint="keep the last step's value in a name bound before "
+                                           "the loop")
+    first_use, stored = {}, set()
+    for node, stores in _in_order(loop.body):
+        if node.id != target:
+            first_use.setdefault(node.id, (node, stores))
+            if stores:
+                stored.add(node.id)
+    carried, outside = [], []
+    for name_, (node, stores) in first_use.items():
+        if name_ in stored:
+            if name_ in elsewhere:
+                carried.append(name_)
+            elif name_ in read_elsewhere or not stores:
+                raise info.error(
+                    f"`{name_}` is first bound in the tg.checkpoint loop and read "
+                    + ("after it" if name_ in read_elsewhere else "before it is assigned"),
+                    node, hint=f"give `{name_}` its initial value before the loop")
+        elif name_ in elsewhere:
+            outside.append(name_)
+    return carried, outside
+
+
+def walk_statements(body):
+    for stmt in body:
+        yield from walk(stmt)
+
+
+def _in_order(body):
+    """(Name node, whether it binds) in the order Python evaluates them: a value before the
+    targets it is assigned to, ``x += v`` reading x first."""
+    for stmt in body:
+        yield from _names_in_order(stmt)
+
+
+def _names_in_order(node):
+    if isinstance(node, gast.Name):
+        yield node, isinstance(node.ctx, gast.Store)
+        return
+    if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            yield node.target, False
+        if node.value is not None:
+            yield from _names_in_order(node.value)
+        for target in getattr(node, "targets", None) or [node.target]:
+            yield from _names_in_order(target)
+        return
+    if isinstance(node, gast.For):
+        yield from _names_in_order(node.iter)
+        yield from _names_in_order(node.target)
+        for stmt in node.body + node.orelse:
+            yield from _names_in_order(stmt)
+        return
+    for child in gast.iter_child_nodes(node):
+        yield from _names_in_order(child)
+
+
+def _step_function(info, loop, name, carried, target, outside):
+    """The loop's body as ``def name(*carried, target, *outside)`` returning the carried
+    values: its text is the user's, at the same lines and columns, in a file of its own."""
+    indent = " " * loop.col_offset
+    body_indent = " " * loop.body[0].col_offset
+    params = ", ".join(carried + [target] + outside)
+    returned = ", ".join(carried) + ("," if len(carried) == 1 else "")
+    first, last = loop.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in loop.body)
+    lines = ["\n"] * (loop.lineno - 2) + ["if True:\n", f"{indent}def {name}({params}):\n"]
+    lines += ["\n"] * (first - loop.lineno - 1) + [info.line(i) + "\n" for i in
+                                                    range(first, last + 1)]
+    lines.append(f"{body_indent}return ({returned})\n")
+    filename = f"{info.filename} (tg.checkpoint loop {next(_files)} of {info.tree.name})"
+    source = "".join(lines)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    namespace = {k: v for k, v in info.namespace.items()}
+    exec(compile(source, filename, "exec"), namespace)   # noqa: S102  (the user's own code)
+    return namespace[name]
+
+
+def _active_names(tree, seeds):
+    """Names that may hold a value computed from ``seeds``: a flow-insensitive, conservative
+    closure over every binding in the function (assignments, loop targets, calls that may
+    store into their receiver)."""
+    active = set(seeds)
+    bindings = []
+    for node in walk(tree):
+        if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            targets = getattr(node, "targets", None) or [node.target]
+            bindings.append((targets, [node.value] + (
+                [node.target] if isinstance(node, gast.AugAssign) else [])))
+        elif isinstance(node, gast.For):
+            bindings.append(([node.target], [node.iter]))
+        elif isinstance(node, gast.NamedExpr):
+            bindings.append(([node.target], [node.value]))
+        elif isinstance(node, (gast.With, gast.AsyncWith)):
+            bindings += [([i.optional_vars], [i.context_expr]) for i in node.items
+                         if i.optional_vars is not None]
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and isinstance(node.func.value, gast.Name) \
+                and not hasattr(node.func.value, "resolved"):   # lst.append(w): lst holds w
+            bindings.append(([node.func.value], node.args + [k.value for k in node.keywords]))
+        elif isinstance(node, gast.FunctionDef) and node is not tree:
+            bindings.append(([gast.Name(id=node.name, ctx=gast.Store(), annotation=None,
+                                        type_comment=None)], node.body))
+    changed = True
+    while changed:
+        changed = False
+        for targets, values in bindings:
+            if any(isinstance(n, gast.Name) and n.id in active
+                   for v in values if v is not None for n in walk(v)):
+                for target in targets:
+                    for n in walk(target):
+                        if isinstance(n, gast.Name) and n.id not in active:
+                            active.add(n.id)
+                            changed = True
+    return active
+
+
+def _fresh(base, taken):
+    name, suffix = base, 1
+    while name in taken:
+        suffix += 1
+        name = f"{base}_{suffix}"
+    taken.add(name)
+    return name
+
+
+def _resolved(id_, obj):
+    node = gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
+    node.resolved = obj
+    return node
+
+
+def _tuple(names, ctx):
+    return gast.Tuple(elts=[gast.Name(id=n, ctx=ctx(), annotation=None, type_comment=None)
+                            for n in names], ctx=ctx())
