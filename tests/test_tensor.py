@@ -76,6 +76,38 @@ def _set(t, index, value):
     return t
 
 
+def test_tensor_ops_are_declared_with_the_rules_and_only_once():
+    """The ops table is read from the declarations (``tensor=`` in transgrad/rules/); the
+    Tensor's own list holds only what no family declares yet, and never a declared name."""
+    from transgrad.rules.registry import META_CALLS, TENSOR_OPS
+    from transgrad.tensor import ops, prepare
+
+    for name, declared in TENSOR_OPS.items():
+        op = OPS[name]
+        assert (op.func, op.name, op.impl) == (declared.func, declared.node, declared.impl)
+    twice = set(ops._NOT_YET_DECLARED) & set(TENSOR_OPS)
+    assert not twice, f"declared in transgrad/rules/ now: delete {sorted(twice)} from " \
+        "tensor/ops.py's _NOT_YET_DECLARED"
+    twice = set(prepare._NOT_YET_DECLARED_META) & set(META_CALLS)
+    assert not twice, f"declared in transgrad/rules/ now: delete {sorted(twice)} from " \
+        "tensor/prepare.py's _NOT_YET_DECLARED_META"
+    for name, op in OPS.items():
+        assert isinstance(op.name, str) and op.name.endswith(("Backward0", "Backward1",
+                                                              "CopySlices")), name
+
+
+def test_a_declared_primitive_becomes_a_method(cube_rule):
+    """What ``tensor="cube"`` in a declaration gives the Tensor: ``x.cube()``, recorded."""
+    from transgrad.tensor import ops
+
+    method = ops.method_for("cube", ops.Op(cube, "CubeBackward0"))
+    x = tensor(np.array([0.5, -1.0]), requires_grad=True)
+    out = method(x)
+    assert out.grad_fn.name() == "CubeBackward0" and out.grad_fn.rule is cube_rule
+    out.sum().backward()
+    assert_close(x.grad.data, 3.0 * np.array([0.5, -1.0]) ** 2)
+
+
 def test_compiler_and_tensor_share_a_custom_rule(cube_rule):
     x = np.array([0.5, -1.0, 2.0])
     compiled = tg.grad(uses_cube)(x)

@@ -97,6 +97,7 @@ UNARY = {
     "pow2": (lambda ns, x: x.pow(2), R), "pow_half": (lambda ns, x: x ** 0.5, P),
     "rpow": (lambda ns, x: 2.0 ** x, R), "square_sub": (lambda ns, x: (x - 1) ** 3, R),
     "sigmoid_fn": (lambda ns, x: ns.sigmoid(x), R), "exp_fn": (lambda ns, x: ns.exp(x), R),
+    "square_fn": (lambda ns, x: ns.square(x), R),
 }
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 # `transgrad.tensor` the attribute is the factory function; the package is loaded by name
 _t = importlib.import_module("transgrad.tensor")
+from .rules.registry import TORCH_NAMES
 from .tensor import (
     Function,
     Tensor,
@@ -42,7 +43,8 @@ from .tensor import (
     where,
 )
 from .tensor.core import _wrap
-from .tensor.ops import BINARY, UNARY
+from .tensor.ops import OPS, apply
+from .tensor.tensor import GENERATED_METHODS
 
 __all__ = ["Function", "Tensor", "arange", "autograd", "bool", "cat", "device", "double",
            "empty", "enable_grad", "eye", "float", "float32", "float64", "from_numpy",
@@ -189,8 +191,12 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _make(np.eye(n, m, dtype=dtype or _DEFAULT), None, device, requires_grad)
 
 
-# functional forms of the Tensor's operations: ``torch.exp(x)`` is ``x.exp()``; every method
-# made from the ops table (``ops.UNARY``, ``ops.BINARY``) is one, and these others
+# functional forms of the Tensor's operations: ``torch.exp(x)`` is ``x.exp()``. They are the
+# torch names declared with the rules (``torch=`` in transgrad/rules/: ``TORCH_NAMES``), the
+# Tensor methods made from the ops table, and these, which the rules do not declare
+_METHODS = ("add", "sub", "mul", "div", "pow", "remainder", "matmul", "mm", "neg", "clamp",
+            "clip", "sum", "mean", "max", "min", "prod", "unsqueeze", "argmax", "argmin",
+            "detach", "numel", "dot", "allclose", "equal", "eq", "ne", "lt", "le", "gt", "ge")
 
 
 def _method(name):
@@ -203,14 +209,32 @@ def _method(name):
     return call
 
 
-_METHODS = ("add", "sub", "mul", "div", "pow", "remainder", "matmul", "mm", "neg", "clamp",
-            "clip", "sum", "mean", "max", "min", "prod", "reshape", "t", "transpose", "permute",
-            "unsqueeze", "squeeze", "flatten", "argmax", "argmin", "clone", "detach", "numel",
-            "dot", "allclose", "equal", "eq", "ne", "lt", "le", "gt", "ge")
-for _name in (*UNARY, *BINARY, *_METHODS):
+def _torch_function(name, func):
+    """``torch.<name>``: the Tensor method of that name, or of the op applying ``func``."""
+    if hasattr(Tensor, name):
+        return _method(name)
+    for op_name, op in OPS.items():
+        if op.func is func and hasattr(Tensor, op_name):
+            return _method(op_name)
+
+    def call(*args, **kwargs):
+        return apply(func, *args, **kwargs)
+    call.__name__ = name
+    call.__doc__ = f"``{name}(...)``: the primitive applied to Tensors"
+    return call
+
+
+for _name in (*_METHODS, *GENERATED_METHODS):
     globals()[_name] = _method(_name)
-del _name
-square = _method("__pow__")
+for _name, _func in TORCH_NAMES.items():
+    if _name not in globals():      # cat, stack, where: the package's functions
+        globals()[_name] = _torch_function(_name, _func)
+del _name, _func
+
+
+def square(input):
+    """``input ** 2``."""
+    return _method("__pow__")(input, 2)
 
 
 def is_floating_point(input):

@@ -6,20 +6,23 @@ mode is on and an operand requires grad; ``apply`` does the same for any primiti
 rule (``apply(np.sin, x)``, and numpy's protocols on Tensors). Nothing about derivatives is
 written here: the rule comes from ``transgrad/rules/`` when the node is recorded.
 
-To give the Tensor a method for a numpy primitive that has a rule, add one line to ``UNARY``
-(``x.name()``) or ``BINARY`` (``x.name(other)``): ``tensor.py`` makes it a method and
-``transgrad.torch`` a function (``torch.name(x)``).
+The table is declared in ``transgrad/rules/``, next to each primitive's rule: ``tensor="exp",
+tensor_node="ExpBackward0"`` (and ``torch=("exp",)``) in its ``@vjp`` declaration fill
+``rules.registry.TENSOR_OPS`` (and ``TORCH_NAMES``). An entry without a hand-written method
+(``methods``, ``views``, ``torch_shims``) becomes one (``method_for``): ``x.exp()``,
+``x.maximum(y)``; and ``transgrad.torch`` a function (``torch.exp(x)``).
 """
 
 import operator
 
 import numpy as np
 
-from .. import runtime
+from .. import rules
 from ..rules import nn, scatter
-from ..rules.registry import is_nondifferentiable
+from ..rules.registry import TENSOR_OPS, is_nondifferentiable
 from .core import Tensor, _new, _operand, _wrap
 from .grad_mode import STATE
+from .prepare import positions_count
 from .record import _record, _record1, describe
 from .tape import node_class
 
@@ -47,30 +50,21 @@ class Op:
 
 # ---- the table ---------------------------------------------------------------------------
 
-# Methods that apply one primitive to the tensor: ``x.exp()`` is ``np.exp(x)``.
-UNARY = {
+# Tensor operations whose rule's declaration in transgrad/rules/ does not say ``tensor=`` yet
+# (the rules are converted to one declaration per primitive family by family); an entry is
+# used only until its family declares it.
+_NOT_YET_DECLARED = {
+    "add": Op(np.add, "AddBackward0"), "sub": Op(np.subtract, "SubBackward0"),
+    "mul": Op(np.multiply, "MulBackward0"), "div": Op(np.divide, "DivBackward0"),
+    "pow": Op(np.power, "PowBackward0"), "matmul": Op(np.matmul, "MmBackward0"),
+    "neg": Op(np.negative, "NegBackward0"), "remainder": Op(np.remainder, "RemainderBackward0"),
     "exp": Op(np.exp, "ExpBackward0"), "log": Op(np.log, "LogBackward0"),
     "sin": Op(np.sin, "SinBackward0"), "cos": Op(np.cos, "CosBackward0"),
     "tanh": Op(np.tanh, "TanhBackward0"), "sqrt": Op(np.sqrt, "SqrtBackward0"),
     "abs": Op(np.absolute, "AbsBackward0"), "sigmoid": Op(nn.sigmoid, "SigmoidBackward0"),
     "relu": Op(nn.relu, "ReluBackward0"),
-}
-# Methods that apply one primitive to the tensor and another operand (a Tensor, an array or a
-# number): ``x.maximum(y)`` is ``np.maximum(x, y)``.
-BINARY = {
     "maximum": Op(np.maximum, "MaximumBackward0"),
     "minimum": Op(np.minimum, "MinimumBackward0"),
-}
-# Every differentiable Tensor operation: the above and those whose methods take more than an
-# operand (written in ``methods`` and ``views``). A test walks this table to show that the
-# Tensor and the compiler share the rule objects.
-OPS = {
-    "add": Op(np.add, "AddBackward0"), "sub": Op(np.subtract, "SubBackward0"),
-    "mul": Op(np.multiply, "MulBackward0"), "div": Op(np.divide, "DivBackward0"),
-    "pow": Op(np.power, "PowBackward0"), "matmul": Op(np.matmul, "MmBackward0"),
-    "neg": Op(np.negative, "NegBackward0"), "remainder": Op(np.remainder, "RemainderBackward0"),
-    **UNARY,
-    **BINARY,
     "clamp": Op(np.clip, "ClampBackward1", lambda a, a_min, a_max: (
         np.maximum(a, a_min) if a_max is None else
         np.minimum(a, a_max) if a_min is None else np.clip(a, a_min, a_max))),
@@ -79,17 +73,26 @@ OPS = {
     "max": Op(np.max, "MaxBackward1", _ndarray.max),
     "min": Op(np.min, "MinBackward1", _ndarray.min),
     "prod": Op(np.prod, "ProdBackward0", _ndarray.prod),
-    "reshape": Op(np.reshape, "ViewBackward0", lambda a, shape: a.reshape(shape)),
-    "transpose": Op(np.transpose, "PermuteBackward0", lambda a, axes: a.transpose(axes)),
     "getitem": Op(operator.getitem, "IndexBackward0"),
-    "cat": Op(np.concatenate, "CatBackward0"), "stack": Op(np.stack, "StackBackward0"),
     "where": Op(np.where, "WhereBackward0"),
-    "clone": Op(np.copy, "CloneBackward0", _ndarray.copy),
-    "expand": Op(np.broadcast_to, "ExpandBackward0"),
     "index_update": Op(scatter.index_update, "CopySlices"),
     "index_add": Op(scatter.index_add, "IndexAddBackward0"),
-    "astype": Op(runtime.astype, "ToCopyBackward0"),
 }
+
+
+def _table():
+    """Every differentiable Tensor operation, by name: the declared ones (``TENSOR_OPS``, filled
+    when ``transgrad.rules`` imported its families, above) and those not declared yet."""
+    table = {name: Op(d.func, d.node, d.impl) for name, d in TENSOR_OPS.items()}
+    for name, op in _NOT_YET_DECLARED.items():
+        table.setdefault(name, op)
+    return table
+
+
+# A test walks this table to show that the Tensor and the compiler share the rule objects.
+OPS = _table()
+# entries that are not methods: functions of several tensors, indexing, internals
+NOT_METHODS = frozenset({"cat", "stack", "where", "getitem", "index_update", "index_add"})
 _OPS_BY_NAME = {}
 
 
@@ -102,21 +105,24 @@ def variant(op, name):
     return v
 
 
-def unary_method(name, op):
-    """The Tensor method ``x.name()`` of a ``UNARY`` entry."""
-    def method(self):
-        return _apply1(op, self)
+def method_for(name, op):
+    """The Tensor method ``x.name(...)`` of a table entry that has no hand-written method: the
+    primitive applied to the tensor and the method's other operands (as many as its rule gives
+    cotangents for: ``x.exp()``, ``x.maximum(y)``)."""
+    rule = rules.lookup_vjp(op.func)
+    operands = positions_count(rule) if rule is not None else None
+    if operands == 1:
+        def method(self):
+            return _apply1(op, self)
+    elif operands == 2:
+        def method(self, other):
+            return _apply2(op, self, other)
+    else:
+        def method(self, *args, **kwargs):
+            return apply_op(op, self, *args, **kwargs)
     method.__name__, method.__qualname__ = name, f"Tensor.{name}"
-    method.__doc__ = f"``{describe(op.func)}`` of this tensor, recorded as ``{op.name}``."
-    return method
-
-
-def binary_method(name, op):
-    """The Tensor method ``x.name(other)`` of a ``BINARY`` entry."""
-    def method(self, other):
-        return _apply2(op, self, other)
-    method.__name__, method.__qualname__ = name, f"Tensor.{name}"
-    method.__doc__ = (f"``{describe(op.func)}(self, other)``, recorded as ``{op.name}``.")
+    method.__doc__ = f"``{describe(op.func)}`` of this tensor (and the other operands), " \
+        f"recorded as ``{op.name}``."
     return method
 
 

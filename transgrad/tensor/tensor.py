@@ -10,8 +10,8 @@ Where each method is written (the modules import one another in this order, neve
 
 * ``core``: the slots, plain attributes (``shape``, ``grad``, ``requires_grad_``) and
   conversions (``item``, ``__repr__``).
-* ``ops``: the ops table. ``UNARY`` and ``BINARY`` entries become methods here, one line each
-  (``x.exp()``, ``x.maximum(y)``).
+* ``ops``: the ops table, declared with the rules (``tensor=`` in ``transgrad/rules/``).
+  An entry without a hand-written method becomes one here (``x.exp()``, ``x.maximum(y)``).
 * ``methods``: arithmetic operators, products, reductions, comparisons.
 * ``views``: shapes, indexing and in-place operations (views and version counters).
 * ``record``: hooks on the tape; ``engine``: ``backward``.
@@ -50,8 +50,9 @@ for _group in (record.HookMethods, engine.BackwardMethod, methods.ArithmeticMeth
                methods.ReductionMethods, methods.ComparisonMethods, views.ViewMethods,
                views.InPlaceMethods, namespace.NumpyProtocol, torch_shims.TorchMethods):
     _attach(Tensor, _group)
-for _name, _op in ops.UNARY.items():
-    setattr(Tensor, _name, ops.unary_method(_name, _op))
-for _name, _op in ops.BINARY.items():
-    setattr(Tensor, _name, ops.binary_method(_name, _op))
-del _group, _name, _op
+# the methods made from the ops table (``torch.<name>`` follows them)
+GENERATED_METHODS = tuple(name for name in ops.OPS
+                          if name not in ops.NOT_METHODS and not hasattr(Tensor, name))
+for _name in GENERATED_METHODS:
+    setattr(Tensor, _name, ops.method_for(_name, ops.OPS[_name]))
+del _group, _name
