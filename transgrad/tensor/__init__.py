@@ -1,10 +1,14 @@
 """The dynamic Tensor: PyTorch's eager autograd API over numpy, on transgrad's rule table.
 
-``Tensor`` records the operations applied to it (``tensor``), ``backward()`` walks the record
-(``engine``) and calls, for each operation, the same derivative rule the compiler inlines
-(``transgrad/rules/``, prepared by ``specialize``; re-bound by ``namespace`` when the backward
-pass is itself recorded). ``no_grad`` and friends switch recording off (``grad_mode``);
-``Function`` lets users write their own backward (``function``).
+``Tensor`` records the operations applied to it (the class is assembled in ``tensor`` from
+``core`` and one module per job: ``ops``, the ops table read from the rules' declarations;
+``record``, the tape recording; ``methods``; ``views``, views and version counters;
+``torch_shims``), ``backward()`` walks the record (``engine``) and calls, for each operation,
+the same derivative rule the compiler inlines (``transgrad/rules/``, prepared by ``prepare``;
+copied onto the Tensor namespace of ``namespace`` when the backward pass is itself recorded).
+``no_grad`` and friends switch recording off (``grad_mode``); ``Function`` lets users write
+their own backward (``function``). Imports go one way: grad_mode, tape, prepare -> core ->
+torch_shims, record -> ops -> methods, views, namespace -> engine -> function -> tensor.
 
 Example::
 

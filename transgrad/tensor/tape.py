@@ -1,7 +1,7 @@
 """The tape: one node per recorded operation, linked to the nodes of its inputs.
 
 A node knows what backward needs and nothing else: the rule (from ``transgrad/rules/``), the
-operands the rule reads (see ``specialize``), the version of each saved operand, and one edge
+operands the rule reads (see ``prepare``), the version of each saved operand, and one edge
 per operand that needs a gradient: ``(node, output_nr, shape, dtype)``. Broadcasting is undone
 once, by the engine, from the edge's shape. Leaves that require grad get an ``AccumulateGrad``
 node, as in PyTorch, so ``grad_fn.next_functions`` walks the whole graph.
