@@ -8,7 +8,10 @@ gradient wrt (W_h, W_x). Rows:
   too) and reads them back without recomputing;
 - ``driver, k=n``: `checkpointed_loop` with a snapshot per step (no recomputation; the step's
   VJP re-evaluates the step it reverses);
-- ``driver, k``: `checkpointed_loop` with k snapshots on the binomial schedule.
+- ``driver, k``: `checkpointed_loop` with k snapshots on the binomial schedule;
+- ``tg.grad plain``: transgrad's generated gradient of the unmarked loop (it stores every step);
+- ``tg.grad marked, k``: transgrad's generated gradient of the loop marked
+  ``tg.checkpoint(range(n), snapshots=k)`` (passes/checkpoint.py: the step's VJP is generated).
 
 Peak memory is tracemalloc's peak over the whole gradient call (numpy's buffers are traced; the
 inputs are allocated before); time is measured without tracemalloc, the methods taking turns
@@ -25,6 +28,9 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
+import numpy as np  # noqa: E402
+
+import transgrad as tg  # noqa: E402
 from tests.test_checkpoint import (  # noqa: E402  (the RNN and its hand VJP live with the tests)
     make_rnn,
     relative_error,
@@ -34,6 +40,22 @@ from tests.test_checkpoint import (  # noqa: E402  (the RNN and its hand VJP liv
 from transgrad import revolve  # noqa: E402
 
 
+def marked_loss(w_h, w_x, xs, h0, snapshots):
+    h, loss = h0, 0.0
+    for t in tg.checkpoint(range(len(xs)), snapshots=snapshots):
+        h = np.tanh(w_h @ h + w_x @ xs[t])
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+def plain_loss(w_h, w_x, xs, h0, snapshots):
+    h, loss = h0, 0.0
+    for t in range(len(xs)):
+        h = np.tanh(w_h @ h + w_x @ xs[t])
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
 def peak_memory(run):
     tracemalloc.start()
     try:
@@ -41,6 +63,9 @@ def peak_memory(run):
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+_times = []   # the last round_robin's seconds, run by run
 
 
 def round_robin(runs, repeats):
@@ -53,6 +78,7 @@ def round_robin(runs, repeats):
             run()
             seconds[index].append(time.perf_counter() - start)
     ratios = [statistics.median(b / a for a, b in zip(seconds[0], times)) for times in seconds]
+    _times[:] = seconds
     return [statistics.median(times) for times in seconds], ratios
 
 
@@ -61,28 +87,48 @@ def main():
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--snapshots", type=int, nargs="*", default=[1000, 200, 100, 40, 20, 10])
+    parser.add_argument("--compiled", type=int, nargs="*", default=[200, 40, 10],
+                        help="snapshots of the tg.grad rows")
     args = parser.parse_args()
     steps = args.steps
     w_h, w_x, xs, h0 = make_rnn(steps)
+    compiled = {k: tg.grad(marked_loss, wrt=(0, 1)) for k in args.compiled}
+    plain = tg.grad(plain_loss, wrt=(0, 1))
+    for k, grad in [(0, plain)] + list(compiled.items()):
+        grad(w_h, w_x, xs, h0, k or 1)   # built, with its exact-shape code, before timing
     runs = [lambda: rnn_grad_store_all(w_h, w_x, xs, h0)] + [
         lambda k=k: rnn_grad_checkpointed(w_h, w_x, xs, h0, k) for k in [steps] + args.snapshots]
+    runs += [lambda: (None, plain(w_h, w_x, xs, h0, 1))] + [
+        lambda k=k: (None, compiled[k](w_h, w_x, xs, h0, k)) for k in args.compiled]
     measured = [peak_memory(run) for run in runs]
     seconds, ratios = round_robin(runs, args.repeats)
     (_, want), base_peak = measured[0]
     print(f"tanh RNN, hidden 32, input 8, {steps} steps; gradient wrt (W_h, W_x); "
           f"time: median of {args.repeats} round-robin rounds")
-    print(f"| {'method':<14} | {'snapshots':>9} | {'r':>2} | {'forward steps':>13} "
+    print(f"| {'method':<17} | {'snapshots':>9} | {'r':>2} | {'forward steps':>13} "
           f"| {'peak KiB':>9} | {'% store-all':>11} | {'time s':>7} | {'x store-all':>11} "
           f"| {'rel. error':>10} |")
-    print("|" + "|".join("-" * width for width in (16, 11, 4, 15, 11, 13, 9, 13, 12)) + "|")
+    print("|" + "|".join("-" * width for width in (19, 11, 4, 15, 11, 13, 9, 13, 12)) + "|")
+    schedule_of = [(k, revolve.repetitions(steps, k), revolve.min_advances(steps, k) + 1)
+                   for k in [steps] + args.snapshots]
+    compiled_of = [(k, revolve.repetitions(steps, k), revolve.min_advances(steps, k) + 1)
+                   for k in args.compiled]
     rows = [("store-all BPTT", steps, "-", steps)] + [
-        ("driver", k, revolve.repetitions(steps, k), revolve.min_advances(steps, k) + 1)
-        for k in [steps] + args.snapshots]
+        ("driver", *row) for row in schedule_of] + [("tg.grad plain", steps, "-", steps)] + [
+        ("tg.grad marked", *row) for row in compiled_of]
     for (name, snapshots, reps, forward), ((_, got), peak), secs, ratio in zip(
             rows, measured, seconds, ratios, strict=True):
-        print(f"| {name:<14} | {snapshots:>9} | {reps:>2} | {forward:>13} "
+        print(f"| {name:<17} | {snapshots:>9} | {reps:>2} | {forward:>13} "
               f"| {peak / 1024:>9.1f} | {100 * peak / base_peak:>11.2f} | {secs:>7.3f} "
               f"| {ratio:>11.2f} | {relative_error(got, want):>10.1e} |")
+    plain_index = 2 + len(args.snapshots)
+    for offset, k in enumerate(args.compiled, start=1):
+        index = plain_index + offset
+        per_round = statistics.median(
+            b / a for a, b in zip(_times[plain_index], _times[index]))
+        print(f"tg.grad marked (k={k}) against tg.grad plain: "
+              f"{100 * measured[index][1] / measured[plain_index][1]:.2f}% of its peak memory, "
+              f"{per_round:.2f}x its time")
 
 
 if __name__ == "__main__":
