@@ -33,7 +33,7 @@ Callables with no derivative (shapes, argmax, rounding, random numbers) are decl
 """
 
 # importing each module registers its rules; containers, nn and scatter hold Tensor primitives
-from . import (arithmetic, constants, containers, elementwise,  # noqa: F401,I001
+from . import (arithmetic, constants, containers, einsum, elementwise,  # noqa: F401,I001
                generated, indexing, linalg, nn, reductions, scalar, scatter, shape)
 from .registry import (NONDIFFERENTIABLE, VJP_RULES, Rule, Sample, all_rules,  # noqa: F401
                        is_nondifferentiable, lookup_vjp, nondifferentiable, register_vjp, vjp)

@@ -10,7 +10,8 @@ import operator
 import numpy as np
 
 from .. import runtime as tgr
-from .registry import Sample, nondifferentiable, vjp
+from ..runtime import unbroadcast, zeros_like_value  # noqa: F401
+from .registry import Sample, helper, nondifferentiable, vjp
 from .specs import A, P, S
 
 _BINARY = [Sample((A(3, 4), A(3, 4))), Sample((A(3, 4), A(4))), Sample((A(2, 1, 3), A(4, 1))),
@@ -63,7 +64,8 @@ def float_power(g, ans, x, y):
     return g * y * np.float_power(x, y - 1), g * ans * np.log(np.where(x > 0, x, 1))
 
 
-@vjp(operator.matmul, np.matmul, samples=[
+@vjp(operator.matmul, np.matmul, linear=True, tensor="matmul", tensor_node="MmBackward0",
+     torch=("matmul", "mm"), samples=[
     Sample((A(3, 4), A(4, 2))), Sample((A(4), A(4, 2))), Sample((A(3, 4), A(4))),
     Sample((A(4), A(4))), Sample((A(2, 3, 4), A(4, 5))), Sample((A(2, 3, 4), A(2, 4, 5)))])
 def matmul(g, ans, x, y):
@@ -76,6 +78,54 @@ def matmul(g, ans, x, y):
         left = tgr.matmul_vjp_left(g, x, y)
         right = tgr.matmul_vjp_right(g, x, y)
     return left, right
+
+
+# the cotangents of products are linear in g and in the other operand; the cotangent of
+# each, ``left(g, a, b)``, is the ``ba`` with ``<ba, da> = <g, p(da, b)>``, so its own
+# cotangent in ``g`` is the product ``p(gg, b)``, in ``b`` the product's right cotangent
+# ``right(g, gg, b)``; ``a`` is read for its shape only (the same for ``right``)
+@helper(linear=(0, 2))
+def matmul_vjp_left(g, x, y):
+    """Cotangent of ``x`` in ``x @ y`` (1-D, 2-D and batched operands)."""
+    if x.ndim == 2 and y.ndim == 2:
+        return g @ y.T
+    if y.ndim == 1:
+        bx = g[..., None] * y if x.ndim > 1 else g * y
+    elif x.ndim == 1:
+        bx = (g[..., None, :] @ y.swapaxes(-1, -2))[..., 0, :]
+    else:
+        bx = g @ y.swapaxes(-1, -2)
+    return unbroadcast(bx, x.shape)
+
+
+@helper(linear=(0, 1))
+def matmul_vjp_right(g, x, y):
+    """Cotangent of ``y`` in ``x @ y`` (1-D, 2-D and batched operands)."""
+    if x.ndim == 2 and y.ndim == 2:
+        return x.T @ g
+    if x.ndim == 1:
+        by = x[:, None] * g[..., None, :] if y.ndim > 1 else g * x
+    elif y.ndim == 1:
+        by = (x.swapaxes(-1, -2) @ g[..., None])[..., 0]
+    else:
+        by = x.swapaxes(-1, -2) @ g
+    return unbroadcast(by, y.shape)
+
+
+_MATMUL = [Sample((A(2), A(4), A(4, 2))), Sample((A(3), A(3, 4), A(4))),
+           Sample((A(), A(4), A(4))), Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5))),
+           Sample((A(2, 3, 5), A(3, 4), A(2, 4, 5))), Sample((A(2, 5), A(4), A(2, 4, 5))),
+           Sample((A(3, 2), A(3, 4), A(4, 2)))]
+
+
+@vjp(matmul_vjp_left, samples=_MATMUL)
+def matmul_vjp_left_rule(gg, ans, g, x, y):
+    return gg @ y, tgr.zeros_like_value(x), tgr.matmul_vjp_right(g, gg, y)
+
+
+@vjp(matmul_vjp_right, samples=_MATMUL)
+def matmul_vjp_right_rule(gg, ans, g, x, y):
+    return x @ gg, tgr.matmul_vjp_left(g, x, gg), tgr.zeros_like_value(y)
 
 
 @vjp(operator.mod, np.mod, np.remainder, broadcasting=True, elementwise=True,

@@ -19,14 +19,13 @@ from .registry import (  # noqa: F401
     nondifferentiable,
     vjp,
 )
-from .specs import A, S
+from .specs import A
 
-SOURCE_DIFFERENTIABLE.update({runtime.matrix_power_vjp, runtime.solve_transposed, runtime.prod_vjp,
-                              runtime._exclusive_products, runtime.cumprod_vjp})
+SOURCE_DIFFERENTIABLE.update({runtime.prod_vjp, runtime._exclusive_products, runtime.cumprod_vjp})
 
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
 nondifferentiable(runtime.reduced_count, runtime.is_basic_index, slice, reason="integer-valued")
-nondifferentiable(runtime.check_power, runtime.check_member, reason="checks an argument")
+nondifferentiable(runtime.check_member, reason="checks an argument")
 nondifferentiable(runtime._has_no_zeros, reason="a test of values")
 nondifferentiable(runtime._axes_tuple, reason="integer-valued")
 
@@ -131,83 +130,6 @@ def add_at(gg, ans, target, idx, values):
 # ``right(g, gg, b)``; ``a`` is read for its shape only. The same for ``right`` with the
 # operands' roles exchanged.
 
-_MATMUL = [Sample((A(2), A(4), A(4, 2))), Sample((A(3), A(3, 4), A(4))),
-           Sample((A(), A(4), A(4))), Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5))),
-           Sample((A(2, 3, 5), A(3, 4), A(2, 4, 5))), Sample((A(2, 5), A(4), A(2, 4, 5))),
-           Sample((A(3, 2), A(3, 4), A(4, 2)))]
-
-
-@vjp(runtime.matmul_vjp_left, samples=_MATMUL)
-def matmul_vjp_left(gg, ans, g, x, y):
-    return gg @ y, tgr.zeros_like_value(x), tgr.matmul_vjp_right(g, gg, y)
-
-
-@vjp(runtime.matmul_vjp_right, samples=_MATMUL)
-def matmul_vjp_right(gg, ans, g, x, y):
-    return x @ gg, tgr.matmul_vjp_left(g, x, gg), tgr.zeros_like_value(y)
-
-
-_DOT = [Sample((A(3, 2), A(3, 4), A(4, 2))), Sample((A(), A(4), A(4))),
-        Sample((A(3), A(3, 4), A(4))), Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5))),
-        Sample((A(2, 3, 2, 5), A(2, 3, 4), A(2, 4, 5))), Sample((A(3, 2), A(), A(3, 2))),
-        Sample((A(2, 4), A(3), A(2, 3, 4)))]
-
-
-@vjp(runtime.dot_vjp_left, samples=_DOT)
-def dot_vjp_left(gg, ans, g, a, b):
-    return np.dot(gg, b), tgr.zeros_like_value(a), tgr.dot_vjp_right(g, gg, b)
-
-
-@vjp(runtime.dot_vjp_right, samples=_DOT)
-def dot_vjp_right(gg, ans, g, a, b):
-    return np.dot(a, gg), tgr.dot_vjp_left(g, a, gg), tgr.zeros_like_value(b)
-
-
-_INNER = [Sample((A(), A(4), A(4))), Sample((A(3, 2), A(3, 4), A(2, 4))),
-          Sample((A(2, 3), A(2, 3, 4), A(4))), Sample((A(3), A(), A(3)))]
-
-
-@vjp(runtime.inner_vjp_left, samples=_INNER)
-def inner_vjp_left(gg, ans, g, a, b):
-    return np.inner(gg, b), tgr.zeros_like_value(a), tgr.inner_vjp_right(g, gg, b)
-
-
-@vjp(runtime.inner_vjp_right, samples=_INNER)
-def inner_vjp_right(gg, ans, g, a, b):
-    return np.inner(a, gg), tgr.inner_vjp_left(g, a, gg), tgr.zeros_like_value(b)
-
-
-_TENSORDOT = [Sample((A(2, 5), A(2, 3, 4), A(3, 4, 5))),
-              Sample((A(2, 3, 5), A(2, 3, 4), A(4, 5), 1)),
-              Sample((A(3, 5), A(2, 3, 4), A(4, 2, 5), ([2, 0], [0, 1]))),
-              Sample((A(3, 2), A(3), A(2), 0))]
-
-
-@vjp(runtime.tensordot_vjp_left, samples=_TENSORDOT)
-def tensordot_vjp_left(gg, ans, g, a, b, axes=2):
-    return (np.tensordot(gg, b, axes), tgr.zeros_like_value(a),
-            tgr.tensordot_vjp_right(g, gg, b, axes))
-
-
-@vjp(runtime.tensordot_vjp_right, samples=_TENSORDOT)
-def tensordot_vjp_right(gg, ans, g, a, b, axes=2):
-    return (np.tensordot(a, gg, axes), tgr.tensordot_vjp_left(g, a, gg, axes),
-            tgr.zeros_like_value(b))
-
-
-_KRON = [Sample((A(6, 6), A(2, 3), A(3, 2))), Sample((A(6), A(3), A(2))),
-         Sample((A(2, 6), A(2), A(2, 3)))]
-
-
-@vjp(runtime.kron_vjp_left, samples=_KRON)
-def kron_vjp_left(gg, ans, g, a, b):
-    return np.kron(gg, b), tgr.zeros_like_value(a), tgr.kron_vjp_right(g, gg, b)
-
-
-@vjp(runtime.kron_vjp_right, samples=_KRON)
-def kron_vjp_right(gg, ans, g, a, b):
-    return np.kron(a, gg), tgr.kron_vjp_left(g, a, gg), tgr.zeros_like_value(b)
-
 
 # --- the cotangents of reshaping, copying and selecting: linear in g only ------------------
 # each is the transpose of the primitive it differentiates (read for its shape only), so its
@@ -219,18 +141,6 @@ def kron_vjp_right(gg, ans, g, a, b):
                                 Sample((A(), A(3, 4), 5))])
 def take_vjp(gg, ans, g, a, indices, axis=None):
     return np.take(gg, indices, axis=axis), tgr.zeros_like_value(a), None
-
-
-@vjp(runtime.diag_vjp, samples=[Sample((A(3, 3), A(3))), Sample((A(4, 4), A(3), 1)),
-                                Sample((A(3), A(3, 3))), Sample((A(2), A(3, 4), -1))])
-def diag_vjp(gg, ans, g, v, k=0):
-    return np.diag(gg, k), tgr.zeros_like_value(v)
-
-
-@vjp(runtime.diagonal_vjp, samples=[Sample((A(3), A(3, 4))), Sample((A(3), A(3, 4), 1)),
-                                    Sample((A(2, 3), A(2, 3, 4), -1, 2, 1))])
-def diagonal_vjp(gg, ans, g, a, offset=0, axis1=0, axis2=1):
-    return np.diagonal(gg, offset, axis1, axis2), tgr.zeros_like_value(a)
 
 
 @vjp(runtime.structure_part, samples=[Sample((A(3), 1, (A(2), A(3))), wrt=(0,)),
@@ -249,21 +159,6 @@ def extremum_vjp(gg, ans, g, ans_, args):
     return np.sum(weights * np.asarray(gg)), tgr.zeros_like_value(ans_), tgr.zeros_like_value(args)
 
 
-@vjp(runtime.solve_vjp_a, samples=[
-    Sample((A(3), A(3), A(3))), Sample((A(3, 2), A(3, 2), A(3, 2))),
-    Sample((A(2, 3), A(2, 3), A(3))), Sample((A(2, 3, 2), A(2, 3, 2), A(2, 3, 2)))])
-def solve_vjp_a(gg, ans, bb, x, b):
-    """``-bb x^T`` (columns ``bb[..., None]``, ``x[..., None]`` when ``b`` is a vector): linear
-    in ``bb`` and in ``x``; ``b`` is read for its rank."""
-    if np.ndim(b) == 1:
-        b_bb = -(gg @ x[..., :, None])[..., 0]
-        b_x = -(np.swapaxes(gg, -1, -2) @ bb[..., :, None])[..., 0]
-    else:
-        b_bb = -gg @ x
-        b_x = -np.swapaxes(gg, -1, -2) @ bb
-    return b_bb, b_x, tgr.zeros_like_value(b)
-
-
 @vjp(runtime._scatter_set, broadcasting=True, samples=[
     Sample((A(4, 3), 1, A(3))), Sample((A(4, 3), (Ellipsis, 0), A(4))),
     Sample((A(5), np.array([0, 3]), A(2))), Sample((A(2, 3), (Ellipsis, 1), 1.0), wrt=(0,))])
@@ -272,13 +167,3 @@ def scatter_set(gg, ans, target, index, values):
     ``cumprod_vjp`` calls it): the cotangent there goes to ``values``."""
     return tgr._scatter_set(np.copy(gg), index, 0.0), None, gg[index]
 
-
-@vjp(runtime.einsum_vjp, samples=[
-    Sample((A(3, 2), "ij,jk->ik", [A(3, 4), A(4, 2)])), Sample((A(3), "ii->i", [A(3, 3)])),
-    Sample((A(), "i,i", [A(4), A(4)])),
-    Sample((A(2, 3, 5), "...ij,...jk->...ik", [A(2, 3, 4), A(4, 5)])),
-    Sample((A(2, 2), "ij,jk,kl->il", [A(2, 3), A(3, 4), A(4, 2)]))])
-def einsum_vjp(gg, ans, g, subscripts, operands):
-    """Each operand's entry is one einsum of ``g`` with the other operands: linear in each."""
-    bg, b_operands = tgr.einsum_cotangents_vjp(gg, g, subscripts, operands)
-    return bg, None, b_operands
