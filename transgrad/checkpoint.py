@@ -16,14 +16,14 @@ from .rules.registry import Rule, register_vjp
 from .runtime import zeros_like_value
 
 
-class checkpoint:  # noqa: N801  (used like range: `for t in tg.checkpoint(range(n), ...)`)
+class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range(n), ...)`
     """Marks a `for` loop whose gradient keeps only `snapshots` copies of the loop's state.
 
     Iterating it is iterating the range, so the marked function runs unchanged; the compiler
     reads the marker and reverses the loop on the binomial schedule.
     """
 
-    __slots__ = ("steps", "snapshots")
+    __slots__ = ("snapshots", "steps")
 
     def __init__(self, steps, *, snapshots):
         if not isinstance(steps, range):

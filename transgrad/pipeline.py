@@ -17,13 +17,19 @@ To add a pass: write it in ``passes/``, add its stage function here and one line
 """
 
 import functools
+import itertools
+import linecache
+import math
+import textwrap
+import weakref
 from dataclasses import dataclass
 from typing import Callable
-import weakref
+
+import numpy as np
 
 from . import backends
 from .build_cache import cache_for, generation, lock, remember, watch
-from .codegen import compile_function
+from .codegen import compile_function, to_source
 from .ir import deep_recursion
 from .naming import Namer
 from .parse import Derivative, parse_function
@@ -154,19 +160,19 @@ def ranks(job):
 def reverse(job):
     if job.mode == "split":
         (fwd, bwd), _ = _reverse.reverse(job.info, job.tree, job.positions, False, "split",
-                                         job.context.namer)
+                                         job.context)
         job.functions = [fwd, bwd]
         return
     params = [a.id for a in job.info.tree.args.args]
     scalar_params = {params[i] for i in job.scalars if i < len(params)}
     fn, builder = _reverse.reverse(job.info, job.tree, job.positions, job.single, job.mode,
-                                   job.context.namer, scalar_params)
+                                   job.context, scalar_params)
     job.functions, job.user_classes = [fn], builder.classes
 
 
 def forward(job):
     job.functions = [_forward.forward(job.info, job.tree, job.positions, job.single,
-                                      job.context.namer)]
+                                      job.context)]
 
 
 def optimize(job):
@@ -256,6 +262,50 @@ def at_call(backend, mode, generated, source, args):
         for stage in CALL_TIME[backend]:
             made = stage(generated, source, args) or made
     return made
+
+
+def show(func, through="normalize", wrt=(0,), mode="grad", backend="numpy", namespace=None):
+    """The function after the stages up to the one named ``through`` (``"resolve"``,
+    ``"normalize"``, ``"reverse"``, ``"optimize"``, ``"functionalize"``...), printed as codegen
+    prints it: for debugging a pass, and for the passes' docstring examples. ``func``: a
+    function, or source text defining one (``np`` and ``math`` in scope). ``mode``: "grad",
+    "value_and_grad", "vjp" (reverse) or "jvp" (forward); ``backend="jax"`` for its lowering.
+
+    >>> print(show("def f(x):\n    return np.sum(x.T * 2.0)\n"))
+    def f(x):
+        t1 = np.transpose(x)
+        t2 = t1 * 2.0
+        t3 = np.sum(t2)
+        return t3
+    """
+    if isinstance(func, str):
+        func = _function_from(func, namespace)
+    job = Job(func, tuple(wrt), mode, len(wrt) == 1, backend=backend, loops="scan")
+    stages = FRONT_END + MODE_PASSES[job.kind] + LOWERING[backend]
+    names = [stage.__name__ for stage in stages]
+    if through not in names:
+        raise ValueError(f"no stage {through!r} for mode {mode!r} on {backend}: "
+                         f"{', '.join(names)}")
+    for stage in stages[:names.index(through) + 1]:
+        stage(job)
+    trees = job.functions or [job.tree or job.info.tree]
+    printer = backends.load(backend)
+    return "\n".join(to_source(tree, {}, printer).rstrip("\n") for tree in trees)
+
+
+_shown = itertools.count(1)
+
+
+def _function_from(source, namespace=None):
+    """The function ``source`` defines (its last ``def``), its source readable as a notebook
+    cell's is (registered in ``linecache``)."""
+    filename = f"<show-{next(_shown)}>"
+    text = textwrap.dedent(source).strip("\n") + "\n"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope = {"np": np, "numpy": np, "math": math, **(namespace or {})}
+    before = set(scope)
+    exec(compile(text, filename, "exec"), scope)   # noqa: S102 (the caller's own source)
+    return [value for key, value in scope.items() if key not in before and callable(value)][-1]
 
 
 # --- the cached builds ------------------------------------------------------------------------

@@ -13,8 +13,9 @@ Griewank and Walther 2000, ACM TOMS Algorithm 799); the split rule is checked ag
 dynamic program in tests/test_checkpoint.py.
 """
 
+from collections.abc import Iterator
 from math import comb
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 ADVANCE = "advance"     # the current state x_step -> x_stop, by steps step .. stop - 1
 SNAPSHOT = "snapshot"   # keep the current state x_step

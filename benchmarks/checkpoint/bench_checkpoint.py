@@ -28,16 +28,16 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import transgrad as tg  # noqa: E402
-from tests.test_checkpoint import (  # noqa: E402  (the RNN and its hand VJP live with the tests)
+import transgrad as tg
+from tests.test_checkpoint import (  # the RNN and its hand VJP live with the tests
     make_rnn,
     relative_error,
     rnn_grad_checkpointed,
     rnn_grad_store_all,
 )
-from transgrad import revolve  # noqa: E402
+from transgrad import revolve
 
 
 def marked_loss(w_h, w_x, xs, h0, snapshots):

@@ -81,14 +81,6 @@ class JaxBackend(NumpyBackend):
                 raise info.error(f"`{name}` has no jax.numpy equivalent, so it cannot run on "
                                  "the JAX backend", node, hint=hint)
 
-    def translate(self, obj):
-        from .. import api
-        if isinstance(obj, api.SplitVJP):
-            return api.split(obj.func, obj.wrt, backend="jax")
-        if isinstance(obj, api.ForwardFunction):
-            return api.forward_function(obj.func, obj.wrt, backend="jax")
-        return obj
-
     @staticmethod
     def traced(values):
         """True when some argument is a JAX tracer (the call is being traced)."""

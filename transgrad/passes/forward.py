@@ -123,8 +123,8 @@ def updated_in_place(tree):
 
 
 class ForwardBuilder:
-    def __init__(self, info, tree, wrt_names, namer):
-        self.info, self.namer = info, namer
+    def __init__(self, info, tree, wrt_names, context):
+        self.info, self.context, self.namer = info, context, context.namer
         self.varied = varied_names(tree, wrt_names)
         # their tangents are updated in place too, so each is an array this code owns
         self.updated = updated_in_place(tree) & self.varied
@@ -247,7 +247,6 @@ class ForwardBuilder:
         if not operands:
             return None
         positions = sorted(operands)
-        from ..api import forward_function  # the callee is built by the same pipeline
         callee = name(f"{func.__name__}_jvp")
         try:   # a helper of generated code is transformed only if written for that
             check_source_differentiable(func, "forward-mode")
@@ -256,7 +255,7 @@ class ForwardBuilder:
                                   hint=error.hint) from None
         from ..parse import check_callee_source
         check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
-        callee.resolved = forward_function(func, tuple(positions))
+        callee.resolved = self.context.callee_jvp(func, tuple(positions))   # same pipeline
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args],
@@ -460,14 +459,16 @@ class ForwardBuilder:
         return statements, outputs, axes
 
 
-def forward(info, tree, wrt, single, namer):
+def forward(info, tree, wrt, single, context):
     """The JVP FunctionDef of normalized ``tree``: ``(*args, tangent=...) -> (value, tangent)``.
 
-    ``single``: one tangent (``wrt`` an int) rather than a tuple of them.
+    ``single``: one tangent (``wrt`` an int) rather than a tuple of them. ``context``: the
+    pipeline's (its namer; ``callee_jvp`` builds the derivative of a called user function).
     """
+    namer = context.namer
     params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
-    builder = ForwardBuilder(info, tree, wrt_names, namer)
+    builder = ForwardBuilder(info, tree, wrt_names, context)
     seed = namer.unique("tangent")
     args = clone(tree.args)
     args.kwonlyargs.append(gast.Name(id=seed, ctx=gast.Param(), annotation=None,

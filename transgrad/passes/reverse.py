@@ -50,13 +50,15 @@ def _certainly_scalar(tree, ret_value):
     return False
 
 
-def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
+def reverse(info, tree, wrt, single, mode, context, scalar_params=()):
     """The gradient FunctionDef of normalized ``tree``.
 
     ``wrt``: positional parameter indices. ``mode``: "grad" (scalar output, seed 1.0),
     "value_and_grad" (returns the value too) or "vjp" (a keyword-only cotangent ``g``).
-    ``single``: return one gradient rather than a tuple of them.
+    ``single``: return one gradient rather than a tuple of them. ``context``: the pipeline's
+    (its namer; ``callee_vjp`` builds the derivative of a called user function).
     """
+    namer = context.namer
     check_reverse_over_generated(info, tree)   # generated code: what reverse mode cannot do
     params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
@@ -65,13 +67,15 @@ def reverse(info, tree, wrt, single, mode, namer, scalar_params=()):
     saved = set()
     overwritable = overwritable_names(tree)
     if overwritable:   # straight-line code overwrites nothing: no trial
-        trial = ReverseBuilder(info, tree, wrt_names, copy.deepcopy(namer),
+        trial_context = copy.copy(context)   # the trial takes no names from the real build
+        trial_context.namer = copy.deepcopy(namer)
+        trial = ReverseBuilder(info, tree, wrt_names, trial_context,
                                scalar_params=scalar_params, overwritable=set(overwritable))
         _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
         read = {n.id for stmt in trial.adjoint_sweep for n in walk(stmt)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         saved = trial.overwritable & read
-    builder = ReverseBuilder(info, tree, wrt_names, namer, saved=saved,
+    builder = ReverseBuilder(info, tree, wrt_names, context, saved=saved,
                              scalar_params=scalar_params, overwritable=overwritable)
     return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
 

@@ -1,6 +1,6 @@
 """Active calls of user functions in the reverse pass: a call of a Python function without a
 rule becomes its forward half in the primal sweep and its backward half in the adjoint sweep,
-both built by the same pipeline (``api.split``)."""
+both built by the same pipeline (``context.callee_vjp``, ``pipeline.split``)."""
 
 
 import inspect
@@ -54,8 +54,7 @@ class UserCalls:
                 operands.append(arg.id)
         if not positions:
             return None
-        from ..api import split  # the callee is built by the same pipeline
-        pair = split(func, tuple(positions))
+        pair = self.context.callee_vjp(func, tuple(positions))   # by the same pipeline
         tape = self.namer.temp("tape")
         saved = bool(self.overwritable.intersection(ir.assigned(stmt)))
         self.calls[key] = UserCall(pair, tape, operands, saved, receiver)

@@ -34,11 +34,12 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
     ``reverse_subscripts`` and ``reverse_rules``.
     """
 
-    def __init__(self, info, tree, wrt_names, namer, saved=None, scalar_params=(),
+    def __init__(self, info, tree, wrt_names, context, saved=None, scalar_params=(),
                  overwritable=None):
         self.info = info
         self.tree = tree
-        self.namer = namer
+        self.context = context   # the pipeline's: the namer, how to build a callee's pair
+        self.namer = context.namer
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
         self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
