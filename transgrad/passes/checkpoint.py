@@ -1,21 +1,38 @@
 """Loops marked ``tg.checkpoint`` become one call of their outlined step (binomial checkpointing).
 
-    h, loss = h0, 0.0
-    for t in tg.checkpoint(range(n), snapshots=40):
-        h = np.tanh(W @ h + xs[t])
-        loss = loss + np.sum(h ** 2)
+In a reverse-mode build, the marked loop becomes a call of ``run_checkpointed`` with the
+loop-carried names (assigned in the body, bound outside it too) and the outside names the body
+reads; the body becomes a step function of them (a real function whose source is the user's
+body at its own lines and columns, so the pipeline differentiates it like any called function
+and its errors point at the user's lines), returning the carried names. ``build_vjp`` (the
+pipeline's) makes the step's split VJP, with respect to the carried and outside names that may
+depend on the differentiated parameters; ``run_checkpointed``'s reverse rule runs the revolve
+schedule with it (``transgrad/checkpoint.py``)::
 
-becomes, in a reverse-mode build,
+    >>> import inspect
+    >>> from transgrad.passes.show import front_end, printed
+    >>> info, _ = front_end('''
+    ... import transgrad as tg
+    ... def f(w, xs):
+    ...     h = 1.0
+    ...     for t in tg.checkpoint(range(len(xs)), snapshots=2):
+    ...         h = np.sin(w * h) + xs[t]
+    ...     return h
+    ... ''', through="resolve")
+    >>> def build_vjp(step, wrt):
+    ...     print(inspect.getsource(step), "wrt", wrt)
+    >>> outline_loops(info, (0,), "reverse", "numpy", build_vjp)
+        def f_loop4(h, t, w, xs):
+            h = np.sin(w * h) + xs[t]
+            return (h,)
+     wrt (0, 2)
+    >>> print(printed(info.tree))
+    def f(w, xs):
+        h = 1.0
+        h, = run_checkpointed(f_loop4, tg.checkpoint(range(len(xs)), snapshots=2), (h,), (w, xs))
+        return h
 
-    h, loss = h0, 0.0
-    (h, loss) = run_checkpointed(f_loop13, tg.checkpoint(range(n), snapshots=40),
-                                 (h, loss), (W, xs))
-
-where ``f_loop13`` holds the step ``def f_loop13(h, loss, t, W, xs): <body>; return (h, loss)``
-(a real function whose source is the loop's body at its own line numbers, so the pipeline
-differentiates it like any called function and its errors point at the user's lines) and that
-step's generated VJP. ``run_checkpointed``'s reverse rule runs the revolve schedule with it
-(``transgrad/checkpoint.py``). Forward mode needs no tape: the marker is dropped there.
+Forward mode needs no tape: there the marker is replaced by the range it marks.
 
 Supported: a ``for`` over ``tg.checkpoint(<range>, snapshots=k)`` whose body assigns names
 (the loop-carried state: names also bound outside the loop) and reads others (passed in).
