@@ -24,6 +24,7 @@ names the user's variables (not normalization's temporaries) and points at the l
 the memory became shared.
 """
 
+import inspect
 import math
 import operator
 import re
@@ -33,6 +34,7 @@ import numpy as np
 
 from .. import ir, runtime
 from ..rules import is_nondifferentiable, lookup_vjp
+from . import alias_calls
 from .activity import assignments
 
 _OPTIONAL_VIEWS = ("permute_dims", "matrix_transpose", "unstack")
@@ -52,6 +54,7 @@ NUMBER_FUNCTIONS = {float, int, bool, len, complex, str, round, range, runtime.i
 # functions of numbers that give numbers (on arrays they give arrays)
 OF_NUMBERS = {abs, max, min, sum, pow, divmod}
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
+_UNKNOWN = object()   # a value not known when the code is built
 HINT = "take a copy first (`.copy()` or `np.array(...)`), so the update has one owner"
 
 
@@ -64,14 +67,16 @@ class _State:
     through the containers holding it); ``origin``: pair -> the statement that made it;
     ``numbers``: names that certainly hold numbers (or strings, None); ``lists``: names that
     certainly hold a Python list; ``containers``: lists and tuples; ``number_items``:
-    containers whose elements are all numbers."""
+    containers whose elements are all numbers; ``tuples``: name -> per position, whether the
+    tuple's element there is a number (``h(x)`` returning ``(a * k, np.min(t))``)."""
 
     __slots__ = ("full", "elem", "origin", "numbers", "lists", "containers", "number_items",
-                 "dead")
+                 "tuples", "dead")
 
     def __init__(self):
         self.full, self.elem, self.origin = set(), set(), {}
         self.numbers, self.lists, self.containers, self.number_items = set(), set(), set(), set()
+        self.tuples = {}
         self.dead = False   # after break/continue/return: no path reaches here
 
     def copy(self):
@@ -79,6 +84,7 @@ class _State:
         new.full, new.elem, new.origin = set(self.full), set(self.elem), dict(self.origin)
         new.numbers, new.lists = set(self.numbers), set(self.lists)
         new.containers, new.number_items = set(self.containers), set(self.number_items)
+        new.tuples = dict(self.tuples)
         new.dead = self.dead
         return new
 
@@ -99,13 +105,15 @@ class _State:
             out.lists &= s.lists
             out.containers &= s.containers
             out.number_items &= s.number_items
+            out.tuples = {n: kinds for n, kinds in out.tuples.items()
+                          if s.tuples.get(n) == kinds}
         return out
 
     def same(self, other):
         return (self.dead == other.dead and self.full == other.full and self.elem == other.elem
                 and self.numbers == other.numbers and self.lists == other.lists
                 and self.containers == other.containers
-                and self.number_items == other.number_items)
+                and self.number_items == other.number_items and self.tuples == other.tuples)
 
     def related(self, name):
         """(names sharing memory with ``name``, its containers, its elements)."""
@@ -119,6 +127,7 @@ class _State:
         self.elem = {p for p in self.elem if name not in p}
         for kind in (self.numbers, self.lists, self.containers, self.number_items):
             kind.discard(name)
+        self.tuples.pop(name, None)
 
     def add_full(self, a, b, stmt):
         if a != b:
@@ -144,6 +153,17 @@ class _Analysis:
         self.live_after = {}  # id(stmt) -> the names that may be read after it
         self._liveness(tree.body, set())
         self.user_names = _user_names(info)
+        self.pending = []     # (stmt, name, kind, is_list): in-place changes to check
+        self.calls = {}       # (id(stmt), name) -> (callee, its parameter, line): see `call`
+        # names bound once to a value known when the code is built (`cond1 = n <= 0` in a
+        # helper called as h(a, 2)): a branch on one runs one way
+        self.constants = {}
+        counts = {}
+        for stmt in assignments(tree.body):
+            for target in ir.assigned(stmt):
+                counts[target] = counts.get(target, 0) + 1
+        self.once = {n for n, c in counts.items() if c == 1}
+        self.rebound = set(counts)
 
     # --- liveness ------------------------------------------------------------------------
     def _liveness(self, body, out, jumps=None):
@@ -190,8 +210,33 @@ class _Analysis:
         return name in self.live_after.get(id(stmt), ())
 
     # --- the flow ----------------------------------------------------------------------------
-    def run(self):
-        self.block(self.tree.body, _State(), [])
+    def run(self, numbers=(), constants=None):
+        """``numbers``: parameters that hold numbers in this call; ``constants``: parameter ->
+        its value, where the call passes a constant (a helper's recursion depth)."""
+        state = _State()
+        state.numbers.update(numbers)
+        self.constants.update({p: v for p, v in (constants or {}).items()
+                               if p not in self.rebound})
+        self.block(self.tree.body, state, [])
+
+    def constant_of(self, node):
+        """The value of ``node`` when the code is built, or _UNKNOWN."""
+        if isinstance(node, gast.Constant):
+            return node.value if isinstance(node.value, (int, float, bool)) else _UNKNOWN
+        if isinstance(node, gast.Name):
+            return self.constants.get(node.id, _UNKNOWN)
+        if not isinstance(node, (gast.Compare, gast.BinOp, gast.UnaryOp, gast.BoolOp)):
+            return _UNKNOWN
+        prim = ir.primitive(node)
+        if getattr(prim.func, "__module__", None) != "_operator" or prim.kwargs:
+            return _UNKNOWN
+        values = [self.constant_of(a) for a in prim.args]
+        if any(v is _UNKNOWN for v in values):
+            return _UNKNOWN
+        try:
+            return prim.func(*values)
+        except Exception:   # noqa: BLE001 - 1 / 0 and the like: not known
+            return _UNKNOWN
 
     def block(self, body, state, jumps):
         """The state after ``body``; ``jumps`` collects (kind, state) of break/continue."""
@@ -199,8 +244,11 @@ class _Analysis:
             if state.dead:
                 return state
             if isinstance(stmt, gast.If):
-                then = self.block(stmt.body, state.copy(), jumps)
-                other = self.block(stmt.orelse, state.copy(), jumps)
+                taken = self.constant_of(stmt.test)
+                then = self.block(stmt.body, state.copy(), jumps) \
+                    if taken is _UNKNOWN or taken else _State.join([])
+                other = self.block(stmt.orelse, state.copy(), jumps) \
+                    if taken is _UNKNOWN or not taken else _State.join([])
                 state = _State.join([then, other])
             elif isinstance(stmt, (gast.For, gast.While)):
                 state = self.loop(stmt, state)
@@ -249,10 +297,14 @@ class _Analysis:
         if len(targets) > 1:   # a, b = t: each an element of t
             sources = ir.operand_names(stmt.value)
             made = []
-            for target in targets:
+            kinds = state.tuples.get(sources[0], ()) if len(sources) == 1 else ()
+            for position, target in enumerate(targets):
                 item = state.copy()
                 item.forget(target)
-                self.bind_element(item, target, sources, stmt, state)
+                if position < len(kinds) and kinds[position]:
+                    item.numbers.add(target)   # a number in a tuple a helper returned
+                else:
+                    self.bind_element(item, target, sources, stmt, state)
                 made.append(item)
             for target in targets:
                 new.forget(target)
@@ -326,25 +378,63 @@ class _Analysis:
         elif func in VIEWS:
             if operands and operands[0] not in state.numbers:
                 self.share(new, target, operands[0], state, stmt)
-        elif self.makes_number(func, prim, operands, state):
+        elif self.makes_number(func, prim, operands, state, target):
             new.numbers.add(target)
-        elif not self.allocates(func) and not _returns_fresh(func):
-            # a user function, or a callable without a rule: it may return its arguments
-            for name in operands + [n for v in prim.kwargs.values()
-                                    for n in ir.operand_names(v)]:
+        elif not self.allocates(func):
+            self.call(stmt, state, new, target, func, prim)
+        value = self.constant_of(stmt.value)
+        if value is not _UNKNOWN and target in self.once:
+            self.constants[target] = value
+        return new
+
+    def call(self, stmt, state, new, target, func, prim):
+        """``target = h(...)`` of a user function: its result shares what the function's own
+        source, analysed for this call, says it may return (``h(a, n)`` returning ``a`` only
+        when ``n <= 0`` returns a new array for ``h(y, 2)``), and the arguments it updates in
+        place change here. A callable whose source cannot be read may return any argument."""
+        passed = alias_calls.bind_call(func, prim)
+        summary = None
+        if passed is not None:
+            values = {p: self.constant_of(node) for p, node in passed.items()}
+            numbers = frozenset(p for p, node in passed.items()
+                                if isinstance(node, gast.Name) and node.id in state.numbers
+                                or type(values[p]) in (int, float, bool))
+            summary = alias_calls.summary(func, numbers, tuple(sorted(
+                (p, v) for p, v in values.items() if type(v) in (int, bool))), _analyse)
+        if summary is None:
+            for name in [n for a in list(prim.args) + list(prim.kwargs.values())
+                         for n in ir.operand_names(a)]:
                 if name not in state.numbers:
                     self.share(new, target, name, state, stmt)
-        return new
+            return
+        if summary.number:
+            new.numbers.add(target)
+        for param in summary.shares:
+            for name in ir.operand_names(passed[param]) if param in passed else ():
+                if name not in state.numbers:
+                    self.share(new, target, name, state, stmt)
+        if summary.items is not None:
+            new.tuples[target] = summary.items
+        for param, line in summary.mutates.items():
+            for name in ir.operand_names(passed[param]) if param in passed else ():
+                self.calls[(id(stmt), name)] = (getattr(func, "__name__", "the function"),
+                                                param, line)
+                self.pending.append((stmt, name, "call", name in state.lists))
 
     @staticmethod
     def allocates(func):
         return lookup_vjp(func) is not None or is_nondifferentiable(func) \
             or isinstance(func, np.ufunc) or func in (np.copy, np.array)
 
-    @staticmethod
-    def makes_number(func, prim, operands, state):
+    def makes_number(self, func, prim, operands, state, target):
         if func in NUMBER_FUNCTIONS or getattr(func, "__module__", None) == "math":
             return True
+        if func in OF_NUMBERS and len(prim.args) == 1 and not prim.kwargs \
+                and operands and operands[0] in state.number_items:
+            return True   # sum(values) of a list of numbers
+        if (isinstance(func, np.ufunc) or getattr(func, "__module__", None) == "_operator") \
+                and self.ranks.get(target) == 0:
+            return True   # arithmetic never gives a 0-d array: a rank-0 result is a scalar
         all_numbers = all(n in state.numbers for n in operands) and all(
             isinstance(a, (gast.Name, gast.Constant)) for a in prim.args)
         if all_numbers and (func in OF_NUMBERS or isinstance(func, np.ufunc)
@@ -387,6 +477,10 @@ class _Analysis:
         new.containers.add(target)
         if is_list:
             new.lists.add(target)
+        else:
+            new.tuples[target] = tuple(
+                isinstance(e, gast.Constant) or isinstance(e, gast.Name) and e.id in state.numbers
+                for e in elts)
         numbers = True
         for elt in elts:
             if isinstance(elt, gast.Constant):
@@ -467,12 +561,14 @@ class _Analysis:
             state = self.before[id(stmt)]
             shared, holders, items = state.related(name)
             observers = shared | holders | (set() if is_list else items)
+            if kind == "call":   # a helper changed the argument itself
+                observers.add(name)
             successor = ir.assigned(stmt)
             for other in sorted(observers, key=lambda n: (not self.is_user(n), n)):
                 if other in successor or not self.read_later(other, stmt):
                     continue
-                relation = "same" if other in shared else "holder" if other in holders \
-                    else "item"
+                relation = "self" if other == name else "same" if other in shared \
+                    else "holder" if other in holders else "item"
                 raise self.error(stmt, state, name, other, kind, relation)
 
     def is_user(self, name):
@@ -489,6 +585,8 @@ class _Analysis:
         return None
 
     def error(self, stmt, state, name, other, kind, relation):
+        if kind == "call":
+            return self.call_error(stmt, state, name, other, relation)
         origin = getattr(state.origin_of(name, other), "origin", None) or stmt.origin
         line = stmt.origin.lineno
         shown = self.display(name) or "a value"
@@ -516,51 +614,36 @@ class _Analysis:
             hint = HINT
         return self.info.error(message, origin, hint=hint)
 
+    def call_error(self, stmt, state, name, other, relation):
+        """A helper updates its argument in place, and the caller reads it (or a name
+        sharing it) afterwards: the caller's derivative would not see the update."""
+        callee, param, line = self.calls[(id(stmt), name)]
+        shown = self.display(name) or "a value"
+        other_shown = self.display(other) or "a value computed on this line"
+        seen = {"self": "is read after the call", "same": "shares its memory",
+                "holder": "holds it", "item": "is an element of it"}[relation]
+        then = "and it" if relation == "self" else f"and `{other_shown}`"
+        message = (f"`{callee}` updates its argument `{param}` in place (line {line}): "
+                   f"`{shown}` changes in this call, {then} {seen}")
+        copy = f"`{callee}({shown}.copy(), ...)`" if self.display(name) else "a copy"
+        hint = (f"pass {copy}, or write `{param} = {param} + ...` in `{callee}` "
+                f"(a new array)")
+        return self.info.error(message, stmt.origin, hint=hint)
 
-_FRESH = {}   # code object -> whether the function's result never shares its arguments
 
-
-def _returns_fresh(func):
-    """True when ``func`` is a user function whose result (or the values in it) never shares
-    memory with its arguments: the analysis run on its own source. False when unsure."""
-    import inspect
-    code = getattr(func, "__code__", None)
-    if not inspect.isfunction(func) or code is None:
-        return False
-    known = _FRESH.get(code)
-    if known is not None:
-        return known
-    _FRESH[code] = False   # while it is analysed (recursion): unsure
-    try:
-        from ..naming import GLOBAL_MODULES, Namer
-        from ..parse import parse_function
-        from .fence import fence
-        from .normalize import normalize
-        from .resolve import resolve
-        info = parse_function(func)
-        fence(info)
-        resolve(info)
-        tree = normalize(info, Namer.for_tree(info.tree, reserved=GLOBAL_MODULES))
-        analysis = _Analysis(info, tree)
-        analysis.pending = []
-        analysis.run()
-        params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
-        ret = tree.body[-1]
-        state = analysis.before.get(id(ret))
-        fresh = isinstance(ret, gast.Return) and state is not None
-        for name in ir.operand_names(ret.value) if fresh else ():
-            shared, holders, items = state.related(name)
-            if name in params or (shared | holders | items) & params:
-                fresh = False
-    except Exception:   # noqa: BLE001 - unreadable or unsupported: stay conservative
-        fresh = False
-    _FRESH[code] = fresh
-    return fresh
+def _analyse(info, tree, numbers, constants):
+    """A helper's analysis for one call (alias_calls reads its states and updates)."""
+    analysis = _Analysis(info, tree)
+    analysis.run(numbers, constants)
+    return analysis
 
 
 def _mutates(stmt):
-    return ir.set_item(stmt) is not None or getattr(stmt, "in_place_of", None) is not None \
-        or ir.primitive(stmt.value).func is runtime.append
+    """An update in place, or a call of a user function (which may update its arguments)."""
+    if ir.set_item(stmt) is not None or getattr(stmt, "in_place_of", None) is not None:
+        return True
+    func = ir.primitive(stmt.value).func
+    return func is runtime.append or inspect.isfunction(func)
 
 
 def _names(target):
@@ -595,11 +678,12 @@ def _user_names(info):
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
-def check_in_place_updates(info, tree, param_ranks=None):
+def check_in_place_updates(info, tree, param_ranks=None, numbers=()):
     """Raise TransformError where an in-place update could be seen through another name.
 
     ``param_ranks`` (parameter -> ndim, where the call tells) lets the analysis know which
-    elements are numbers (``t = v[i]`` of a vector) rather than views (a matrix's row).
+    elements are numbers (``t = v[i]`` of a vector) rather than views (a matrix's row);
+    ``numbers``: the parameters that are Python numbers in this call (they share nothing).
 
     Generated code (a derivative differentiated again) is not checked: it updates in place
     only arrays it allocated itself, and restores the user's updates, checked when it was
@@ -610,8 +694,7 @@ def check_in_place_updates(info, tree, param_ranks=None):
     if param_ranks:
         from .shapes import ranks
         analysis.ranks = ranks(tree, param_ranks)
-    analysis.pending = []
-    analysis.run()
+    analysis.run(numbers)
     analysis.check()
 
 
