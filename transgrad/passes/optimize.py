@@ -529,9 +529,10 @@ def optimize(fn, ranks=None, classes=None):
     simplify = _Simplify(ranks)
     enabling, rounds = True, 0
     while enabling and rounds < 10:
-        # propagation and broadcast elision simplify what they touch, and dead-code
-        # elimination creates nothing for the passes before it; zero-start elision can make
-        # new copies, so it alone causes another round. Broadcast elision runs once.
+        # propagation and broadcast elision simplify what they touch; zero-start elision can
+        # make new copies, and dead-code elimination can leave a name stored once (its dead
+        # first value gone), which propagation and coalescing need: those two cause another
+        # round. Broadcast elision runs once.
         rounds += 1
         fn.body = _flatten([simplify.visit(s) for s in fn.body])
         uses = _uses(fn.body)
@@ -540,6 +541,6 @@ def optimize(fn, ranks=None, classes=None):
         if rounds == 1:
             _elide_broadcasts(fn, simplify, classes, uses[0])
         enabling = _elide_zero_starts(fn.body)
-        _eliminate_dead(fn)
+        enabling = _eliminate_dead(fn) or enabling
     fn.body = _drop_orphan_comments(fn.body)
     return fn
