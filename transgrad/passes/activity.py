@@ -16,6 +16,19 @@ Generated code pops a name's saved value back into the name it pushed (``stack.a
 ... ``t1 = stack.pop()``), so such a pop carries t1's activity and no other value's; any
 other pop (``y[i] = stack.pop()``) may get whatever a varied push left. A stack is active when
 a value it carries is.
+
+For example, on the normalized function (``front_end`` runs the passes before this analysis):
+
+>>> from transgrad.passes.show import front_end
+>>> info, tree = front_end('''
+... def f(x, n):
+...     k = n * 2
+...     y = x * k
+...     s = np.shape(y)
+...     return y
+... ''')
+>>> sorted(activity(tree, ["x"]))
+['x', 'y']
 """
 
 import gast

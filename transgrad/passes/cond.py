@@ -17,6 +17,42 @@ runs ``jax.lax.cond`` when the condition is traced and the branch itself when it
 A push becomes an output of both branches (the untaken one gives the value as it is), and the
 adjoint branch's pop reads that output. Branches with loops, early exits or stack use below
 their top level, and branches inside loops, stay Python ``if``s.
+
+For example, the gradient of a function with one branch (``show`` runs the passes up to the one
+named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x):
+...     if x > 0:
+...         x = x * 3.0
+...     return x
+... ''', through="cond"))
+def df(x):
+    cond1 = x > 0
+<BLANKLINE>
+    def branch(x):
+        saved = x
+        x = x * 3.0
+        return ((x,), (saved,))
+<BLANKLINE>
+    def other_branch(x):
+        return ((x,), (x,))
+    (x,), (saved,) = tgr.cond(cond1, branch, other_branch, (x,))
+    tgr.check_scalar_output(x, 'f')
+    bx = 1.0
+<BLANKLINE>
+    def branch2(bx, x):
+        # grad of line 3: x = x * 3.0
+        g1 = bx
+        x = saved
+        bx = tgr.unbroadcast_to(g1 * 3.0, x)
+        return ((bx, x), ())
+<BLANKLINE>
+    def other_branch2(bx, x):
+        return ((bx, x), ())
+    (bx, x), _ = tgr.cond(cond1, branch2, other_branch2, (bx, x))
+    return tgr.match(bx, x)
 """
 
 import gast

@@ -5,6 +5,21 @@ its line and column, and what to write instead. For example::
 
     def f(x):
         yield x          # TransformError: generators (`yield`) are not supported ...
+
+For example (``show`` runs the passes up to the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> show('''
+... def f(x):
+...     yield x
+... ''', through="fence")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+transgrad.errors.TransformError: `yield` is not supported by transgrad
+  File "<show-...>", line 2, column 5
+    yield x
+    ^
+Hint: generators are not supported; return a list or an array instead
 """
 
 import gast

@@ -14,6 +14,22 @@ branches need no stack; ``d<name>`` is the tangent of ``name``::
 Tangents come from the rule table (``transgrad.rules.forward``): elementwise rules reuse
 their VJP with the tangent as cotangent; multilinear primitives apply themselves to one tangent
 at a time.
+
+The same example, run (``show`` runs the passes up to the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, w):
+...     y = np.sin(x * w)
+...     return y
+... ''', through="forward"))
+def df(x, w, *, tangent):
+    dx = tangent
+    t1 = x * w
+    dt1 = tgr.broadcast_tangent(dx * w, t1)
+    y = np.sin(t1)
+    dy = dt1 * np.cos(t1)
+    return (y, tgr.match(dy, y))
 """
 
 import inspect

@@ -13,6 +13,23 @@ A name holds an array when the rank analysis knows its rank, or it was made by
 JAX also reads a list index differently from numpy (``x[[0, 2]]`` is refused), so a list
 display used as an index becomes a numpy array: ``x[np.array([0, 2])]``; and ``not c`` becomes
 ``tgr.logical_not(c)``, which a traced condition allows.
+
+For example, on a function whose ``y`` the rank analysis knows to be an array (``front_end`` runs
+the front-end passes, ``printed`` prints a tree):
+
+>>> from transgrad.passes.show import front_end, printed
+>>> info, tree = front_end('''
+... def f(v):
+...     y = np.zeros(3)
+...     y[0] = v
+...     return y
+... ''')
+>>> tree = functionalize(tree, {"y": 1})
+>>> print(printed(tree, backend="jax"))
+def f(v):
+    y = jnp.zeros(3)
+    y = y.at[0].set(v)
+    return y
 """
 
 import gast

@@ -3,6 +3,15 @@
 They read the generated reverse code's stack discipline (``stack.append(v)`` in the primal
 sweep, ``v = stack.pop()`` in the adjoint), which names a statement binds and reads first, and
 build the few nodes the lowered code needs (nested body functions, tuples, dotted calls).
+
+For example, on the two sweeps' stack discipline:
+
+>>> import gast
+>>> body = [gast.parse(s).body[0] for s in ("stack.append(x)", "x = x * 2", "x = stack.pop()")]
+>>> push_value(body[0], "stack").id, pop_target(body[2], "stack").id
+('x', 'x')
+>>> read_first(body)
+['x', 'stack']
 """
 
 import gast

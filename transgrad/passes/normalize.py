@@ -12,6 +12,22 @@ and array methods are desugared into calls of the functions that have rules::
                                          return h_1
 
 Every statement remembers the user's line as ``stmt.origin`` for comments and errors.
+
+For example (``show`` runs the passes up to the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, w):
+...     h = np.tanh(x @ w)
+...     h = h.sum(axis=0) * 2
+...     return h
+... ''', through="normalize"))
+def f(x, w):
+    t1 = x @ w
+    h = np.tanh(t1)
+    t2 = np.sum(h, axis=0)
+    h_1 = t2 * 2
+    return h_1
 """
 
 

@@ -4,6 +4,18 @@ After this pass, ``np.sin``, ``numpy.sin`` and ``sin`` (from ``from numpy import
 carry ``node.resolved is numpy.sin``, so rules are found by object identity, never by spelling::
 
     x = np.sin(w)      # the Attribute node np.sin gets .resolved = numpy.sin
+
+For example (``show`` prints a resolved name as the object it is bound to, whatever its spelling):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... from numpy import sin as s
+... import numpy
+... def f(x):
+...     return s(x) + numpy.cos(x)
+... ''', through="resolve"))
+def f(x):
+    return np.sin(x) + np.cos(x)
 """
 
 import ast

@@ -18,6 +18,28 @@ active one, inlines the derivative rule of its primitive, accumulating into ``b<
 undone here, once: a contribution from a broadcasting rule is summed back to its operand's
 shape unless the shapes analysis proves they are equal. Loops, branches, calls and in-place
 updates are described in ``docs/design.md``.
+
+The same example, run (``show`` runs the passes up to the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, w):
+...     return np.sum(np.tanh(x) * w)
+... ''', through="reverse"))
+def df(x, w):
+    t1 = np.tanh(x)
+    t2 = t1 * w
+    t3 = np.sum(t2)
+    bt3 = 1.0
+    # grad of line 2: return np.sum(np.tanh(x) * w)
+    if None is None or False:
+        full = bt3
+    else:
+        full = tgr.expand_reduced(bt3, t2, None)
+    bt2 = np.broadcast_to(full, np.shape(t2))
+    bt1 = tgr.unbroadcast_to(bt2 * w, t1)
+    bx = bt1 * (1 - t1 ** 2)
+    return tgr.match(bx, x)
 """
 
 

@@ -28,6 +28,43 @@ run on the benchmark's recurrence and RNN (CPU).
 
 Loops that do not fit (nested loops, pushes inside branches, early exits, split code for calls
 into user functions) stay Python loops, which JAX unrolls.
+
+For example, the gradient of a recurrence (``show`` runs the passes up to the one named and prints
+the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, n):
+...     for i in range(n):
+...         x = np.sin(x)
+...     return x
+... ''', through="scan"))  # doctest: +NORMALIZE_WHITESPACE
+def df(x, n):
+    stack = []
+    steps1 = range(n)
+    x_initial = x
+<BLANKLINE>
+    def loop(carry, i):
+        x, = carry
+        x = jnp.sin(x)
+        return ((x,), (x,))
+    indices = tgr.loop_indices(steps1)
+    (x,), (x_all,) = jax.lax.scan(loop, (x,), indices)
+    tgr.check_scalar_output(x, 'f')
+    bx = 1.0
+<BLANKLINE>
+    def adjoint_loop(carry2, saved):
+        bx, = carry2
+        i, restored = saved
+        # grad of line 3: x = np.sin(x)
+        g1 = bx
+        x = restored
+        bx = g1 * jnp.cos(x)
+        return ((bx,), None)
+    (bx,), _ = jax.lax.scan(adjoint_loop, (bx,), (indices, tgr.shifted(x_all, x_initial)),
+            reverse=True)
+    x = x_initial
+    return tgr.match(bx, x)
 """
 
 import gast

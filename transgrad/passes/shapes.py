@@ -7,6 +7,20 @@ literal. Variables in one *shape class* need no run-time broadcasting check betw
     y = np.tanh(x)     # class(y) == class(x)
     z = y * 2.0        # class(z) == class(x)
     w = z - b          # b may broadcast: a new class
+
+For example, on the normalized function (``front_end`` runs the passes before this analysis):
+
+>>> from transgrad.passes.show import front_end
+>>> info, tree = front_end('''
+... def f(x, b):
+...     y = np.tanh(x)
+...     z = y * 2.0
+...     w = z - b
+...     return w
+... ''')
+>>> classes = shape_classes(tree)
+>>> classes["x"] == classes["y"] == classes["z"], classes["w"] == classes["x"]
+(True, False)
 """
 
 import itertools
