@@ -491,3 +491,41 @@ def test_jax_backend_is_refused_at_the_marker():
     with pytest.raises(tg.TransformError, match="JAX backend") as caught:
         tg.grad(marked_rnn, backend="jax")(*rnn_arguments())
     assert "tg.checkpoint(range(len(xs)), snapshots=3)" in caught.value.source_line
+
+
+def marked_in_outer_loop(w, xs):
+    h, total = np.ones(2), 0.0
+    for epoch in range(3):
+        for t in tg.checkpoint(range(len(xs)), snapshots=2):
+            h = np.sin(w @ h) + xs[t]
+        total = total + np.sum(h) * (epoch + 1)
+    return total
+
+
+def marked_twice_nested(w, xs):
+    h = np.ones(2)
+    for s in tg.checkpoint(range(3), snapshots=2):
+        for t in tg.checkpoint(range(len(xs)), snapshots=2):   # outlined when the step is built
+            h = np.sin(w @ h) + xs[t] * s
+    return np.sum(h)
+
+
+def marked_helper(w, h, xs):
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = np.tanh(w @ h + xs[t])
+    return h
+
+
+def calls_marked_helper(w, xs):
+    h = marked_helper(w, np.ones(2), xs)
+    h = marked_helper(w, h * 2.0, xs)
+    return np.sum(h ** 2)
+
+
+@pytest.mark.parametrize("func", [marked_in_outer_loop, marked_twice_nested,
+                                  calls_marked_helper])
+def test_marked_loops_in_loops_and_called_functions(func):
+    w = np.array([[0.3, -0.2], [0.1, 0.4]])
+    xs = np.arange(14.0).reshape(7, 2) / 10
+    np.testing.assert_allclose(tg.grad(func)(w, xs), numeric_gradient(func, [w, xs], 0),
+                               rtol=1e-6, atol=1e-9)

@@ -84,6 +84,8 @@ def _marked_loops(body):
         if isinstance(stmt, gast.For) and _is_marker(stmt.iter):
             yield stmt, body
             continue
+        if isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):   # their own scopes
+            continue
         for field in ("body", "orelse", "finalbody"):
             yield from _marked_loops(getattr(stmt, field, None) or [])
         for handler in getattr(stmt, "handlers", None) or []:
