@@ -489,26 +489,6 @@ def item(x):
 # --- helpers for the derivative rules in transgrad/rules (shape decisions made at run time) ---
 
 
-def _axes_tuple(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    return tuple(sorted(a % ndim for a in axes))
-
-
-def _exclusive_products(a, axes):
-    """For each element of ``a``, the product of the other elements along ``axes``."""
-    a = np.asarray(a)
-    moved = np.moveaxis(a, axes, tuple(range(-len(axes), 0)))
-    rest = moved.shape[:moved.ndim - len(axes)]
-    flat = moved.reshape(rest + (-1,))
-    ones = np.ones(rest + (1,), dtype=flat.dtype)
-    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1),
-                               axis=-1), -1)
-    return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
-
-
 # --- the few array updates the rules' helpers make, in one place: the JAX runtime
 # (backends/jax_runtime.py) replaces these with functional versions, and the formulas that
 # use them are shared ---
@@ -539,74 +519,6 @@ def _stable_argsort(a, axis):
 def _has_no_zeros(a):
     """Whether the formulas that divide by ``a`` apply (they are faster than the exact ones)."""
     return bool(np.all(a != 0))
-
-
-def prod_vjp(g, ans, a, axis=None, keepdims=False):
-    """Cotangent of ``a`` in ``np.prod(a, axis)``, exact also where ``a`` has zeros."""
-    if axis is not None and not keepdims:
-        g, ans = expand_reduced(g, a, axis), expand_reduced(ans, a, axis)
-    if _has_no_zeros(a):
-        return g * ans / a
-    return g * _exclusive_products(a, _axes_tuple(axis, np.ndim(a)))
-
-
-def cumprod_vjp(g, ans, a, axis=None):
-    """Cotangent of ``a`` in ``np.cumprod(a, axis)``, exact also where ``a`` has zeros."""
-    shape = np.shape(a)
-    if axis is None:
-        a, g, ans, axis = np.ravel(a), np.ravel(g), np.ravel(ans), 0
-    if _has_no_zeros(a):
-        ba = np.flip(np.cumsum(np.flip(g * ans, axis), axis), axis) / a
-        return np.reshape(ba, shape)
-    moved, g_moved = np.moveaxis(np.asarray(a), axis, -1), np.moveaxis(np.asarray(g), axis, -1)
-    if moved.shape[-1] == 0:
-        return np.zeros(shape, dtype=np.result_type(moved, g_moved))
-    columns = []
-    for i in range(moved.shape[-1]):   # d ans[j] / d a[i] is cumprod(a with a[i] = 1)[j], j >= i
-        others = _scatter_set(moved.copy(), (Ellipsis, i), 1)
-        columns.append(np.sum(g_moved[..., i:] * np.cumprod(others, axis=-1)[..., i:], axis=-1))
-    return np.reshape(np.moveaxis(np.stack(columns, axis=-1), -1, axis), shape)
-
-
-def average_vjp(g, ans, a, axis, weights, keepdims=False):
-    """Cotangents of ``a`` and ``weights`` in ``np.average(a, axis, weights)``."""
-    a, weights = np.asarray(a), np.asarray(weights)
-    axes = _axes_tuple(axis, a.ndim)
-    given = axes if axis is None or np.ndim(axis) == 0 else tuple(ax % a.ndim for ax in axis)
-    w = _aligned_weights(weights, a, axes, given)
-    if not keepdims:
-        g, ans = expand_reduced(g, a, axes), expand_reduced(ans, a, axes)
-    total = np.sum(np.broadcast_to(w, a.shape), axis=axes, keepdims=True)
-    ba = np.broadcast_to(g * w / total, a.shape)
-    bw = unbroadcast(g * (a - ans) / total, w.shape)
-    if weights.shape != a.shape:
-        bw = np.transpose(bw.reshape(tuple(weights.shape[i] for i in np.argsort(given))),
-                          np.argsort(np.argsort(given)))
-    return ba, bw
-
-
-def _aligned_weights(weights, a, axes, given):
-    """``np.average``'s weights, reshaped to broadcast against ``a`` (numpy lines up weights
-    given along ``axis`` only with those axes)."""
-    if weights.shape == a.shape:
-        return weights
-    return np.transpose(weights, np.argsort(given)).reshape(
-        tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
-
-
-def average_weights_jvp(g, a, axis, weights, keepdims=False):
-    """Tangent of ``np.average(a, axis, weights)`` for the weights' tangent ``g``:
-    ``sum(dw (a - avg)) / sum(w)``."""
-    a, weights, g = np.asarray(a), np.asarray(weights), np.asarray(g)
-    axes = _axes_tuple(axis, a.ndim)
-    given = axes if axis is None or np.ndim(axis) == 0 else tuple(ax % a.ndim for ax in axis)
-    w = np.broadcast_to(_aligned_weights(weights, a, axes, given), a.shape)
-    dw = _aligned_weights(g, a, axes, given)
-    total = np.sum(w, axis=axes, keepdims=True)
-    centered = a - np.sum(w * a, axis=axes, keepdims=True) / total
-    out = np.sum(dw * centered, axis=axes, keepdims=True) / total
-    return out if keepdims else np.squeeze(out, axis=axes) if axis is not None \
-        else out.reshape(())
 
 
 def structure_part(g, i, like):
@@ -641,23 +553,6 @@ def take_vjp(g, a, indices, axis=None):
         return np.reshape(flat, np.shape(a))
     axis = axis % np.ndim(a)
     return _scatter_add(np.zeros_like(a), (slice(None),) * axis + (indices,), g)
-
-
-def cumprod_jvp(g, ans, a, axis=None):
-    """Tangent of ``np.cumprod(a, axis)`` for ``a``'s tangent ``g``: ``dy_j = dy_(j-1) a_j +
-    y_(j-1) da_j``, exact also where ``a`` has zeros."""
-    if axis is None:
-        a, g, ans, axis = np.ravel(a), np.ravel(g), np.ravel(ans), 0
-    a, g = np.asarray(a), np.broadcast_to(g, np.shape(a))
-    if np.all(a != 0):
-        return ans * np.cumsum(g / a, axis=axis)
-    moved, g_moved = np.moveaxis(a, axis, -1), np.moveaxis(g, axis, -1)
-    y_moved = np.moveaxis(np.asarray(ans), axis, -1)
-    dy = np.zeros(moved.shape, dtype=np.result_type(moved, g_moved))
-    dy[..., 0] = g_moved[..., 0]
-    for j in range(1, moved.shape[-1]):
-        dy[..., j] = dy[..., j - 1] * moved[..., j] + y_moved[..., j - 1] * g_moved[..., j]
-    return np.moveaxis(dy, -1, axis)
 
 
 def extremum_vjp(g, ans, args):

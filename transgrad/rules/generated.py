@@ -21,13 +21,10 @@ from .registry import (  # noqa: F401
 )
 from .specs import A
 
-SOURCE_DIFFERENTIABLE.update({runtime.prod_vjp, runtime._exclusive_products, runtime.cumprod_vjp})
-
 nondifferentiable(runtime.zeros_like_value, runtime.zero_tangent, reason="constructs a zero")
 nondifferentiable(runtime.reduced_count, runtime.is_basic_index, slice, reason="integer-valued")
 nondifferentiable(runtime.check_member, reason="checks an argument")
 nondifferentiable(runtime._has_no_zeros, reason="a test of values")
-nondifferentiable(runtime._axes_tuple, reason="integer-valued")
 
 
 @vjp(runtime.match, runtime.cotangent_of,

@@ -7,8 +7,9 @@ Matrix functions accept stacks of matrices (``(..., n, n)``), so transposes are 
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import _axes_tuple, _scatter_set, expand_reduced, unbroadcast
+from ..runtime import _scatter_set, expand_reduced, unbroadcast
 from .arithmetic import matmul_vjp_left, matmul_vjp_right
+from .reductions import _axes_tuple
 from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import SPD, A, P, W
 
@@ -270,12 +271,14 @@ def diagonal_vjp_rule(gg, ans, g, a, offset=0, axis1=0, axis2=1):
     return np.diagonal(gg, offset, axis1, axis2), tgr.zeros_like_value(a)
 
 
-@vjp(np.tril, linear=True, samples=[Sample((A(3, 4),)), Sample((A(3, 4), -1)), Sample((A(2, 3, 3),))])
+@vjp(np.tril, linear=True,
+     samples=[Sample((A(3, 4),)), Sample((A(3, 4), -1)), Sample((A(2, 3, 3),))])
 def tril(g, ans, m, k=0):
     return np.tril(g, k)
 
 
-@vjp(np.triu, linear=True, samples=[Sample((A(3, 4),)), Sample((A(3, 4), 1)), Sample((A(2, 3, 3),))])
+@vjp(np.triu, linear=True,
+     samples=[Sample((A(3, 4),)), Sample((A(3, 4), 1)), Sample((A(2, 3, 3),))])
 def triu(g, ans, m, k=0):
     return np.triu(g, k)
 
