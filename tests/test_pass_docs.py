@@ -11,7 +11,7 @@ import transgrad.passes
 
 # every pass module must carry an example; the others' examples run where they have them
 WITH_EXAMPLES = ("fence", "resolve", "normalize", "activity", "shapes", "reverse", "forward",
-                 "cond", "scan", "lowering", "functionalize", "show")
+                 "cond", "scan", "lowering", "functionalize", "show", "optimize", "exact")
 MODULES = sorted(m.name for m in pkgutil.iter_modules(transgrad.passes.__path__))
 
 

@@ -18,6 +18,40 @@ of those exact shapes and dtypes; ``GradientFunction`` keys it on them.
 the generated function): it returns a rewritten copy, and ``specialize`` runs the one
 ``optimize`` on it (copies such as ``bt5 = bout`` propagate, values only a size needed are
 dropped) and compiles it.
+
+For example, the rank code of a gradient (here read back from its printed source, with the
+globals it names; a build keeps the tree itself), rewritten for ``x`` of shape (3, 4) and
+``b`` of shape (4,), then optimized:
+
+>>> import gast
+>>> import numpy as np
+>>> from transgrad import runtime
+>>> from transgrad.passes.optimize import optimize
+>>> from transgrad.passes.show import printed, show
+>>> rank_code = show('''
+... def f(x, b):
+...     return np.sum(np.tanh(x + b))
+... ''', wrt=(0, 1), through="optimize")
+>>> print(rank_code)
+def df(x, b):
+    t1 = x + b
+    t2 = np.tanh(t1)
+    # grad of line 2: return np.sum(np.tanh(x + b))
+    bt2 = np.broadcast_to(1.0, np.shape(t2))
+    bt1 = bt2 * (1 - t2 ** 2)
+    bx = tgr.unbroadcast_to(bt1, x)
+    bb = tgr.unbroadcast_to(bt1, b)
+    return (tgr.match(bx, x), tgr.match(bb, b))
+>>> tree = gast.parse(rank_code).body[0]
+>>> rewritten = exact_shapes(tree, {"np": np, "tgr": runtime}, (np.ones((3, 4)), np.ones(4)))
+>>> print(printed(optimize(rewritten)))
+def df(x, b):
+    t1 = x + b
+    t2 = np.tanh(t1)
+    bt2 = np.broadcast_to(1.0, np.shape(t2))
+    bt1 = bt2 * (1 - t2 ** 2)
+    bb = bt1.sum(axis=0)
+    return (bt1, bb)
 """
 
 import copy

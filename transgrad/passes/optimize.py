@@ -7,10 +7,40 @@ Four rewrites, repeated until nothing changes:
   -> its body;
 * broadcast elision: ``bt = np.broadcast_to(g, np.shape(t))`` used only as a factor of a
   product that has another factor of t's shape class becomes plain ``g``;
-* dead-code elimination: assignments nobody reads disappear.
+* dead-code elimination: assignments nobody reads disappear (and a comment whose code went
+  with them).
 
-    by = 1.0                      bx = 2 * x
-    bx = by * (2 * x ** (2 - 1))  ->
+Rounds repeat while zero-start elision (``b = 0.0; b = b + e`` -> ``b = e``) or dead-code
+elimination changed something: either can leave a copy or a name stored once for the next.
+It is the one optimizer: the reverse and forward passes' output goes through it at build
+time, and an exact-shape variant (``exact.py``) at call time.
+
+For example, the reverse pass's gradient of ``np.sum(x ** 2)`` (``show`` runs the passes up to
+the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> source = '''
+... def f(x):
+...     return np.sum(x ** 2)
+... '''
+>>> print(show(source, through="reverse"))
+def df(x):
+    t1 = x ** 2
+    t2 = np.sum(t1)
+    bt2 = 1.0
+    # grad of line 2: return np.sum(x ** 2)
+    if None is None or False:
+        full = bt2
+    else:
+        full = tgr.expand_reduced(bt2, t1, None)
+    bt1 = np.broadcast_to(full, np.shape(t1))
+    bx = bt1 * 2 * x ** (2 - 1)
+    return tgr.match(bx, x)
+>>> print(show(source, through="optimize"))
+def df(x):
+    # grad of line 2: return np.sum(x ** 2)
+    bx = 2.0 * x
+    return tgr.match(bx, x)
 """
 
 import operator
