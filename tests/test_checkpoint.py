@@ -529,3 +529,27 @@ def test_marked_loops_in_loops_and_called_functions(func):
     xs = np.arange(14.0).reshape(7, 2) / 10
     np.testing.assert_allclose(tg.grad(func)(w, xs), numeric_gradient(func, [w, xs], 0),
                                rtol=1e-6, atol=1e-9)
+
+
+def marked_dict_parameters(params, xs):
+    h = np.ones(2)
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = np.tanh(params["w"] @ h + params["b"] + xs[t])
+    return np.sum(h ** 2)
+
+
+def plain_dict_parameters(params, xs):
+    h = np.ones(2)
+    for t in range(len(xs)):
+        h = np.tanh(params["w"] @ h + params["b"] + xs[t])
+    return np.sum(h ** 2)
+
+
+def test_marked_loop_reading_a_dict_of_parameters():
+    params = {"w": np.array([[0.3, -0.2], [0.1, 0.4]]), "b": np.array([0.1, -0.3])}
+    xs = np.arange(14.0).reshape(7, 2) / 10
+    got = tg.grad(marked_dict_parameters)(params, xs)
+    want = tg.grad(plain_dict_parameters)(params, xs)
+    assert set(got) == {"w", "b"}
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12)

@@ -168,7 +168,7 @@ class CheckpointedLoop:
         def vjp(state, t, g):
             _, tape = pair.fwd(*state, t, *outside)
             by_position = dict(zip(wrt, pair.bwd(tape, g)))
-            g_state = tuple(by_position.get(i) if i in by_position else zeros_like_value(value)
+            g_state = tuple(by_position[i] if i in by_position else zeros_like_value(value)
                             for i, value in enumerate(state))
             first = len(state) + 1
             return g_state, tuple(by_position.get(first + j) for j in range(len(outside)))
@@ -217,9 +217,10 @@ def add_cotangents(total, extra):
         if len(total) != len(extra):
             raise ValueError(f"cotangents of {len(total)} and {len(extra)} parts")
         return type(total)([add_cotangents(a, b) for a, b in zip(total, extra)])
-    if isinstance(total, dict):
-        return {key: add_cotangents(total[key], extra.get(key)) for key in total} | {
-            key: _owned_copy(value) for key, value in extra.items() if key not in total}
+    if isinstance(total, dict):   # keeps the type: a DictCotangent stays one
+        return type(total)({key: add_cotangents(total[key], extra.get(key)) for key in total}
+                           | {key: _owned_copy(value) for key, value in extra.items()
+                              if key not in total})
     if (type(total) is np.ndarray and total.shape == np.shape(extra)
             and np.result_type(total, extra) == total.dtype):
         total += extra
@@ -231,7 +232,7 @@ def _owned_copy(value):
     if isinstance(value, (tuple, list)):
         return type(value)(_owned_copy(item) for item in value)
     if isinstance(value, dict):
-        return {key: _owned_copy(item) for key, item in value.items()}
+        return type(value)({key: _owned_copy(item) for key, item in value.items()})
     if type(value) is np.ndarray:
         return value.copy()
     return value
