@@ -79,18 +79,25 @@ def _set(t, index, value):
 def test_tensor_ops_are_declared_with_the_rules_and_only_once():
     """The ops table is read from the declarations (``tensor=`` in transgrad/rules/); the
     Tensor's own list holds only what no family declares yet, and never a declared name."""
-    from transgrad.rules.registry import META_CALLS, TENSOR_OPS
+    import transgrad.torch as tt
+    from transgrad.rules.registry import META_CALLS, TENSOR_OPS, TORCH_NAMES
     from transgrad.tensor import ops, prepare
 
     for name, declared in TENSOR_OPS.items():
         op = OPS[name]
-        assert (op.func, op.name, op.impl) == (declared.func, declared.node, declared.impl)
+        node = declared.node or ops.node_name(declared.func)
+        assert (op.func, op.name, op.impl) == (declared.func, node, declared.impl)
     twice = set(ops._NOT_YET_DECLARED) & set(TENSOR_OPS)
     assert not twice, f"declared in transgrad/rules/ now: delete {sorted(twice)} from " \
         "tensor/ops.py's _NOT_YET_DECLARED"
     twice = set(prepare._NOT_YET_DECLARED_META) & set(META_CALLS)
     assert not twice, f"declared in transgrad/rules/ now: delete {sorted(twice)} from " \
         "tensor/prepare.py's _NOT_YET_DECLARED_META"
+    twice = set(tt._METHODS) & set(TORCH_NAMES)
+    assert not twice, f"declared in transgrad/rules/ now: delete {sorted(twice)} from " \
+        "transgrad/torch.py's _METHODS"
+    for name in TORCH_NAMES:
+        assert callable(getattr(tt, name)), name
     for name, op in OPS.items():
         assert isinstance(op.name, str) and op.name.endswith(("Backward0", "Backward1",
                                                               "CopySlices")), name

@@ -194,9 +194,9 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 # functional forms of the Tensor's operations: ``torch.exp(x)`` is ``x.exp()``. They are the
 # torch names declared with the rules (``torch=`` in transgrad/rules/: ``TORCH_NAMES``), the
 # Tensor methods made from the ops table, and these, which the rules do not declare
-_METHODS = ("add", "sub", "mul", "div", "pow", "remainder", "matmul", "mm", "neg", "clamp",
-            "clip", "sum", "mean", "max", "min", "prod", "unsqueeze", "argmax", "argmin",
-            "detach", "numel", "dot", "allclose", "equal", "eq", "ne", "lt", "le", "gt", "ge")
+_METHODS = ("add", "sub", "mul", "div", "pow", "remainder", "neg", "clamp", "clip",
+            "unsqueeze", "argmax", "argmin", "detach", "numel", "allclose", "equal", "eq", "ne",
+            "lt", "le", "gt", "ge")
 
 
 def _method(name):

@@ -56,7 +56,7 @@ class Op:
 _NOT_YET_DECLARED = {
     "add": Op(np.add, "AddBackward0"), "sub": Op(np.subtract, "SubBackward0"),
     "mul": Op(np.multiply, "MulBackward0"), "div": Op(np.divide, "DivBackward0"),
-    "pow": Op(np.power, "PowBackward0"), "matmul": Op(np.matmul, "MmBackward0"),
+    "pow": Op(np.power, "PowBackward0"),
     "neg": Op(np.negative, "NegBackward0"), "remainder": Op(np.remainder, "RemainderBackward0"),
     "exp": Op(np.exp, "ExpBackward0"), "log": Op(np.log, "LogBackward0"),
     "sin": Op(np.sin, "SinBackward0"), "cos": Op(np.cos, "CosBackward0"),
@@ -68,11 +68,6 @@ _NOT_YET_DECLARED = {
     "clamp": Op(np.clip, "ClampBackward1", lambda a, a_min, a_max: (
         np.maximum(a, a_min) if a_max is None else
         np.minimum(a, a_max) if a_min is None else np.clip(a, a_min, a_max))),
-    "sum": Op(np.sum, "SumBackward0", _ndarray.sum),
-    "mean": Op(np.mean, "MeanBackward0", _ndarray.mean),
-    "max": Op(np.max, "MaxBackward1", _ndarray.max),
-    "min": Op(np.min, "MinBackward1", _ndarray.min),
-    "prod": Op(np.prod, "ProdBackward0", _ndarray.prod),
     "getitem": Op(operator.getitem, "IndexBackward0"),
     "where": Op(np.where, "WhereBackward0"),
     "index_update": Op(scatter.index_update, "CopySlices"),
@@ -83,7 +78,8 @@ _NOT_YET_DECLARED = {
 def _table():
     """Every differentiable Tensor operation, by name: the declared ones (``TENSOR_OPS``, filled
     when ``transgrad.rules`` imported its families, above) and those not declared yet."""
-    table = {name: Op(d.func, d.node, d.impl) for name, d in TENSOR_OPS.items()}
+    table = {name: Op(d.func, d.node or node_name(d.func), d.impl)
+             for name, d in TENSOR_OPS.items()}
     for name, op in _NOT_YET_DECLARED.items():
         table.setdefault(name, op)
     return table
@@ -228,13 +224,19 @@ def _op_for(func):
     except TypeError:       # an unhashable callable
         op = None
     if op is None:
-        name = getattr(func, "__name__", "Apply")
-        op = Op(func, "".join(p.capitalize() for p in name.split("_")) + "Backward0")
+        op = Op(func, node_name(func))
         try:
             _APPLIED[func] = op
         except TypeError:
             pass
     return op
+
+
+def node_name(func):
+    """The node name of a primitive declared without one, after PyTorch's (``np.log_softmax``:
+    ``LogSoftmaxBackward0``; PyTorch's own may differ: ``Log1PBackward0``)."""
+    name = getattr(func, "__name__", "Apply")
+    return "".join(p.capitalize() for p in name.split("_")) + "Backward0"
 
 
 def _rebuild_sequence(like, items):
