@@ -553,3 +553,11 @@ def test_marked_loop_reading_a_dict_of_parameters():
     assert set(got) == {"w", "b"}
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-12)
+
+
+def test_marked_loop_gradient_wrt_the_indexed_inputs():
+    """xs[t] read in the step: its cotangent is gathered over the steps (a full-size array per
+    step today: O(n) work per step, fine for tests, a limit for long loops)."""
+    args = rnn_arguments()
+    np.testing.assert_allclose(tg.grad(marked_rnn, wrt=2)(*args),
+                               tg.grad(plain_rnn, wrt=2)(*args), rtol=1e-12, atol=1e-15)
