@@ -38,7 +38,7 @@ def test_a_stage_added_to_a_list_is_run(monkeypatch):
 
     monkeypatch.setitem(pipeline.MODE_PASSES, "reverse",
                         pipeline.MODE_PASSES["reverse"] + [spy])
-    fn, source = pipeline.build(fresh(square_sum), (0,), True, "grad")
+    fn, _ = pipeline.build(fresh(square_sum), (0,), True, "grad")
     assert seen == [("grad", 1, "numpy")]
     x = np.arange(3.0)
     assert_close(fn(x), 2 * x, "the gradient still runs")

@@ -6,13 +6,20 @@ is read), caches it, and checks its arguments on every call.
 """
 
 from . import backends
-from .arguments import check_wrt as _check_wrt  # noqa: F401  (the name tests and tools use)
-from .derivative import (  # noqa: F401  (re-exported: transgrad.api.GradientFunction...)
-    EXACT_VARIANTS as _EXACT_VARIANTS, SHAPE_KEYS as _SHAPE_KEYS, GradientFunction,
-    JaxGradientFunction)
+from .arguments import check_wrt as _check_wrt  # noqa: F401  (re-exported, as below)
+from .derivative import EXACT_VARIANTS as _EXACT_VARIANTS  # noqa: F401
+from .derivative import SHAPE_KEYS as _SHAPE_KEYS  # noqa: F401
+from .derivative import GradientFunction, JaxGradientFunction
 from .errors import TransformError
-from .pipeline import (  # noqa: F401  (re-exported)
-    ForwardFunction, SplitVJP, _cache, build, clear_cache, forward_function, split)
+from .pipeline import (  # noqa: F401  (transgrad.api.build, .split... as before the split)
+    ForwardFunction,
+    SplitVJP,
+    _cache,
+    build,
+    clear_cache,
+    forward_function,
+    split,
+)
 
 
 def _entry(mode, func, wrt, verbose, backend, loops=None):

@@ -42,7 +42,7 @@ class Watched:
     now sees other objects (``nonlocal`` rebound, a global reassigned, a module reloaded) is
     built again rather than run stale."""
 
-    __slots__ = ("globals", "names", "cells", "refs", "helpers", "__weakref__")
+    __slots__ = ("__weakref__", "cells", "globals", "helpers", "names", "refs")
 
     def __init__(self, func, seen=None):
         code = getattr(func, "__code__", None)

@@ -15,8 +15,16 @@ import numpy as np
 
 from . import backends
 from .arguments import (
-    SAFE_ARRAYS, check_float, check_tangent, check_wrt, needed_arguments, signature,
-    subclass_error, underlying, user_class)
+    SAFE_ARRAYS,
+    check_float,
+    check_tangent,
+    check_wrt,
+    needed_arguments,
+    signature,
+    subclass_error,
+    underlying,
+    user_class,
+)
 from .build_cache import generation
 from .errors import TransformError
 from .parse import Derivative, GeneratedCode, unwrap

@@ -18,9 +18,9 @@ import numpy as np
 
 from . import api
 from .arguments import check_tangent, check_wrt  # noqa: F401  (check_tangent: its old home)
-from .arguments import describe as _describe, param_name as _param_name
+from .arguments import describe as _describe
+from .arguments import param_name as _param_name
 from .errors import TransformError
-
 
 # --- Jacobians ------------------------------------------------------------------------------
 

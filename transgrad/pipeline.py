@@ -22,8 +22,8 @@ import linecache
 import math
 import textwrap
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
