@@ -561,3 +561,18 @@ def test_marked_loop_gradient_wrt_the_indexed_inputs():
     args = rnn_arguments()
     np.testing.assert_allclose(tg.grad(marked_rnn, wrt=2)(*args),
                                tg.grad(plain_rnn, wrt=2)(*args), rtol=1e-12, atol=1e-15)
+
+
+def test_marked_loop_of_no_steps():
+    args = rnn_arguments(0)
+    args[2] = np.zeros((0, 3))
+
+    def no_steps(w_h, w_x, xs, h0, decay):
+        h = h0 * 1.0
+        for t in tg.checkpoint(range(len(xs)), snapshots=3):
+            h = np.tanh(decay * (w_h @ h + w_x @ xs[t]))
+        return np.sum(h ** 2)
+
+    grads = tg.grad(no_steps, wrt=(0, 3))(*args)
+    np.testing.assert_array_equal(grads[0], np.zeros_like(args[0]))
+    np.testing.assert_allclose(grads[1], 2 * args[3])

@@ -157,8 +157,11 @@ class CheckpointedLoop:
         g_final = tuple(zeros_like_value(value) if part is None else part
                         for part, value in zip(_parts(g, len(carried)), ans))
         g_state, g_outside = pullback(g_final)
-        if g_outside is None:                       # no steps: nothing reached the outside
-            g_outside = (None,) * len(outside)
+        first = len(carried) + 1    # zeros where no step reached a differentiated value
+        g_outside = tuple(
+            zeros_like_value(value) if part is None and first + j in self.wrt else part
+            for j, (part, value) in enumerate(zip(g_outside or (None,) * len(outside),
+                                                  outside)))
         return g_state, g_outside
 
     def _step_vjp(self, outside):
