@@ -576,3 +576,26 @@ def test_marked_loop_of_no_steps():
     grads = tg.grad(no_steps, wrt=(0, 3))(*args)
     np.testing.assert_array_equal(grads[0], np.zeros_like(args[0]))
     np.testing.assert_allclose(grads[1], 2 * args[3])
+
+
+def marked_augmented(w, xs, h0):
+    h, loss = h0, 0.0
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h += np.sin(w @ h) + xs[t]; loss += np.sum(h   # two on a line, one over two
+                                                   ** 2)
+        h *= 0.5
+    return loss
+
+
+def test_augmented_assignments_never_change_a_snapshot():
+    """``h += v`` in the step is ``h = h + v`` (as transgrad differentiates it): in place, it
+    would change the kept states and the caller's h0."""
+    w = np.array([[0.3, -0.2], [0.1, 0.4]])
+    xs = np.arange(14.0).reshape(7, 2) / 10
+    h0 = np.array([0.5, -0.5])
+    got = tg.grad(marked_augmented, wrt=(0, 2))(w, xs, h0)
+    np.testing.assert_array_equal(h0, [0.5, -0.5])
+    for index, g in zip((0, 2), got, strict=True):
+        np.testing.assert_allclose(
+            g, numeric_gradient(lambda *a: marked_augmented(*a[:2], a[2].copy()),
+                                [w, xs, h0], index), rtol=1e-6, atol=1e-9)

@@ -258,8 +258,9 @@ def _step_function(info, loop, name, carried, target, outside):
     params = ", ".join(carried + [target] + outside)
     returned = ", ".join(carried) + ("," if len(carried) == 1 else "")
     first, last = loop.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in loop.body)
+    text = _functional_updates(info, loop.body, {i: info.line(i) for i in range(first, last + 1)})
     lines = ["\n"] * (loop.lineno - 2) + ["if True:\n", f"{indent}def {name}({params}):\n"]
-    lines += ["\n"] * (first - loop.lineno - 1) + [info.line(i) + "\n" for i in
+    lines += ["\n"] * (first - loop.lineno - 1) + [text[i] + "\n" for i in
                                                     range(first, last + 1)]
     lines.append(f"{body_indent}return ({returned})\n")
     filename = f"{info.filename} (tg.checkpoint loop {next(_files)} of {info.tree.name})"
@@ -268,6 +269,40 @@ def _step_function(info, loop, name, carried, target, outside):
     namespace = {k: v for k, v in info.namespace.items()}
     exec(compile(source, filename, "exec"), namespace)   # noqa: S102  (the user's own code)
     return namespace[name]
+
+
+_OPERATORS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//",
+              gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@", gast.BitAnd: "&",
+              gast.BitOr: "|", gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}
+
+
+def _functional_updates(info, body, text):
+    """``text`` (line number -> line) with each ``x op= v`` of the body spelled
+    ``x = x op (v)``, on the same lines: the step runs as transgrad differentiates it, and an
+    array in a snapshot is never updated in place (``h += v`` would change the kept state)."""
+    indent = info.tree.col_offset      # end columns are the dedented source's, starts are not
+    updates = [n for n in _walk_step(body)
+               if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name)]
+    for node in sorted(updates, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+        value = _segment(text, node.value, indent)
+        name_ = node.target.id
+        spelled = f"{name_} = {name_} {_OPERATORS[type(node.op)]} ({value})"
+        start = text[node.lineno].encode()[:node.col_offset]
+        end = text[node.end_lineno].encode()[node.end_col_offset + indent:]
+        replaced = (start + spelled.encode() + end).decode().split("\n")
+        if len(replaced) != node.end_lineno - node.lineno + 1:
+            raise info.error("write this update as `x = x + v` in a tg.checkpoint loop", node)
+        for offset, line in enumerate(replaced):
+            text[node.lineno + offset] = line
+    return text
+
+
+def _segment(text, node, indent):
+    """The source text of ``node`` (columns are byte offsets)."""
+    lines = [text[i].encode() for i in range(node.lineno, node.end_lineno + 1)]
+    lines[-1] = lines[-1][:node.end_col_offset + indent]
+    lines[0] = lines[0][node.col_offset:]
+    return b"\n".join(lines).decode()
 
 
 def _active_names(tree, seeds):
