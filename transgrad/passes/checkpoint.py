@@ -37,8 +37,9 @@ Forward mode needs no tape: there the marker is replaced by the range it marks.
 Supported: a ``for`` over ``tg.checkpoint(<range>, snapshots=k)`` whose body assigns names
 (the loop-carried state: names also bound outside the loop) and reads others (passed in).
 Refused, at their line: ``break``, ``continue``, ``return``, ``yield`` and ``else:`` in the loop,
-in-place updates (``x[i] = v``, ``x.a = v``, ``x += v`` on an array read from outside,
-``lst.append(v)``), names first bound in the loop and read after it, the JAX backend.
+in-place updates (``x[i] = v``, ``x.a = v``, ``lst.append(v)`` on a list from outside the
+loop), names first bound in the loop and read after it, the JAX backend. ``x += v`` is
+``x = x + v`` in the step, as everywhere transgrad differentiates.
 """
 
 import linecache
