@@ -9,7 +9,7 @@ import pytest
 
 import transgrad as tg
 from transgrad import revolve
-from transgrad.checkpoint import add_cotangents, checkpoint, checkpointed_loop
+from transgrad.checkpoint import CheckpointedLoop, add_cotangents, checkpoint, checkpointed_loop
 
 # --------------------------------------------------------------------------- the schedule
 
@@ -599,3 +599,21 @@ def test_augmented_assignments_never_change_a_snapshot():
         np.testing.assert_allclose(
             g, numeric_gradient(lambda *a: marked_augmented(*a[:2], a[2].copy()),
                                 [w, xs, h0], index), rtol=1e-6, atol=1e-9)
+
+
+def test_each_run_sweeps_once(monkeypatch):
+    """The adjoint continues the primal's sweep (its snapshots travel with the result in the
+    tape), also when the loop runs several times before any adjoint."""
+    sweeps = []
+    original = CheckpointedLoop._sweep
+
+    def counted(self, *args):
+        sweeps.append(self.__name__)
+        return original(self, *args)
+
+    monkeypatch.setattr(CheckpointedLoop, "_sweep", counted)
+    tg.grad(marked_rnn, wrt=0)(*rnn_arguments())
+    assert len(sweeps) == 1
+    w, xs = np.array([[0.3, -0.2], [0.1, 0.4]]), np.arange(14.0).reshape(7, 2) / 10
+    tg.grad(marked_in_outer_loop)(w, xs)
+    assert len(sweeps) == 1 + 3

@@ -127,33 +127,24 @@ class CheckpointedLoop:
     def __init__(self, name, step, pair, wrt):
         self.__name__ = name
         self.step, self.pair, self.wrt = step, pair, tuple(wrt)
-        self._last = None           # (the result of the last run, its sweep's pullback)
 
     def __repr__(self):
         return f"<transgrad checkpointed loop {self.__name__}>"
 
     def run(self, marker, carried, outside):
-        """The loop's final carried values; the sweep's snapshots are kept for ``pullback``."""
-        step = self.step
-
-        def forward(state, t):
-            return step(*state, t, *outside)
-
-        final, pullback = checkpointed_loop(forward, self._step_vjp(outside), tuple(carried),
-                                            marker.steps, marker.snapshots)
-        self._last = (final, pullback)
-        return final
+        """The loop's final carried values, holding the sweep that ``pullback`` continues."""
+        final, pullback = self._sweep(marker, carried, outside)
+        result = Carried(final)
+        result.pullback = pullback
+        return result
 
     def pullback(self, g, ans, marker, carried, outside):
         """(cotangents of the carried values, of the outside values) given ``g``, the final
-        carried values' cotangent; replays the forward sweep unless ``ans`` is the last run's."""
-        last, self._last = self._last, None
-        if last is not None and last[0] is ans:
-            pullback = last[1]
-        else:
-            _, pullback = checkpointed_loop(
-                lambda state, t: self.step(*state, t, *outside), self._step_vjp(outside),
-                tuple(carried), marker.steps, marker.snapshots)
+        carried values' cotangent; ``ans`` is what ``run`` returned (else the forward sweep
+        runs again)."""
+        pullback = getattr(ans, "pullback", None)
+        if pullback is None:
+            _, pullback = self._sweep(marker, carried, outside)
         g_final = tuple(zeros_like_value(value) if part is None else part
                         for part, value in zip(_parts(g, len(carried)), ans))
         g_state, g_outside = pullback(g_final)
@@ -163,6 +154,15 @@ class CheckpointedLoop:
             for j, (part, value) in enumerate(zip(g_outside or (None,) * len(outside),
                                                   outside)))
         return g_state, g_outside
+
+    def _sweep(self, marker, carried, outside):
+        step = self.step
+
+        def forward(state, t):
+            return step(*state, t, *outside)
+
+        return checkpointed_loop(forward, self._step_vjp(outside), tuple(carried),
+                                 marker.steps, marker.snapshots)
 
     def _step_vjp(self, outside):
         """The driver's vjp(state, t, g) -> (g_state, g_outside) from the step's split VJP."""
@@ -177,6 +177,11 @@ class CheckpointedLoop:
             return g_state, tuple(by_position.get(first + j) for j in range(len(outside)))
 
         return vjp
+
+
+class Carried(tuple):
+    """The final carried values of a checkpointed loop; ``pullback`` holds its sweep (the
+    snapshots) until the adjoint: it travels with the value, in the caller's tape."""
 
 
 def _parts(g, count):
