@@ -617,3 +617,26 @@ def test_each_run_sweeps_once(monkeypatch):
     w, xs = np.array([[0.3, -0.2], [0.1, 0.4]]), np.arange(14.0).reshape(7, 2) / 10
     tg.grad(marked_in_outer_loop)(w, xs)
     assert len(sweeps) == 1 + 3
+
+
+def cell(w, h, x):
+    return np.tanh(w @ h + x)
+
+
+def marked_with_branch_and_call(w, xs):
+    h, total = np.ones(2), 0.0
+    for t in tg.checkpoint(range(len(xs)), snapshots=3):
+        if t % 3 == 0:
+            h = cell(w, h, xs[t])
+        else:
+            h = np.sin(h) * 0.9
+        total = total + np.sum(h * xs[t])
+    return total
+
+
+def test_branches_and_calls_in_the_body():
+    w = np.array([[0.3, -0.2], [0.1, 0.4]])
+    xs = np.arange(20.0).reshape(10, 2) / 10
+    np.testing.assert_allclose(tg.grad(marked_with_branch_and_call)(w, xs),
+                               numeric_gradient(marked_with_branch_and_call, [w, xs], 0),
+                               rtol=1e-6, atol=1e-9)
