@@ -409,9 +409,9 @@ def test_helper_sees_the_tgr_namespace(name):
 
 def test_methods_and_forward_tables_are_declared():
     """What the normalizer and forward mode read comes from the declarations."""
-    assert METHODS["flatten"] is np.ravel
+    assert METHODS["sum"] is np.sum and METHODS["flatten"] is np.ravel
     assert METHODS["astype"] is runtime.astype and "reshape" in VARARG_METHODS
-    assert ATTRIBUTES["T"] is np.transpose
+    assert ATTRIBUTES["T"] is np.transpose and ATTRIBUTES["shape"] is np.shape
     assert np.tile in MULTILINEAR and LINEAR_IN[runtime.tile_vjp] == (0,)
 
 

@@ -18,7 +18,8 @@ decides it, so the listing cannot drift from the code; the only hand-written fac
 * ``tensor``: calling it on an eager ``Tensor`` records it or, for a nondifferentiable one,
   accepts it: a numpy ufunc or ``__array_function__`` function with a rule (the Tensor's
   ``__array_ufunc__`` / ``__array_function__`` apply it), an operator or builtin the Tensor
-  implements (``__mul__``, ``__abs__``...), one of the Tensor's own primitives (``OPS``), or an
+  implements (``__mul__``, ``__abs__``...), one of the Tensor's own ops (declared with
+  ``tensor=`` next to their rules: ``registry.TENSOR_OPS``), or an
   array method the Tensor has.
 * ``nondifferentiable``: declared with ``rules.nondifferentiable``: its outputs are constants,
   so both modes accept it and give it a zero derivative (``reverse`` and ``forward`` are false:
@@ -123,8 +124,9 @@ def _jax_flag():
 
 def _tensor_flag(func, handled):
     """Whether a Tensor goes through ``func`` (``handled``: it has a rule or is constant)."""
-    from .tensor.tensor import OPS, Tensor
-    if any(op.func is func for op in OPS.values()):
+    from .rules.registry import TENSOR_OPS
+    from .tensor import Tensor
+    if any(op.func is func for op in TENSOR_OPS.values()):
         return True
     if isinstance(func, np.ufunc) or hasattr(func, "_implementation"):
         return handled      # __array_ufunc__ / __array_function__ apply it by its rule
@@ -143,7 +145,8 @@ def _tensor_flag(func, handled):
 
 def _callables():
     """Every callable in the tables, each once: reverse, nondifferentiable, forward."""
-    from .rules import NONDIFFERENTIABLE, all_rules, forward
+    from .rules import NONDIFFERENTIABLE, all_rules
+    from .rules import registry as tables
     found, seen = [], set()
 
     def add(obj):
@@ -156,8 +159,8 @@ def _callables():
     for key in NONDIFFERENTIABLE:
         if not (isinstance(key, tuple) and key and key[0] == "id"):   # unhashable: unnamed
             add(key)
-    for table in (forward.JVP_RULES, forward.MULTILINEAR, forward.LINEAR_IN,
-                  forward.JOINTLY_LINEAR, forward.REDUCTIONS, forward.DIAGONAL):
+    for table in (tables.JVP_RULES, tables.MULTILINEAR, tables.LINEAR_IN,
+                  tables.JOINTLY_LINEAR, tables.REDUCTIONS, tables.DIAGONAL):
         for func in table:
             add(func)
     return found
@@ -177,8 +180,8 @@ def entries(internal=False):
     """The listing: one dict per callable, sorted by name, with ``name``, the ``FLAGS`` as bools
     and ``aliases`` (its other public names). ``internal``: include the helpers of generated code
     and of the Tensor (``transgrad.runtime.*``, ``transgrad.rules.scatter.*``)."""
-    from .passes.normalize_calls import METHODS
-    from .tensor.tensor import Tensor
+    from .rules.registry import METHODS
+    from .tensor import Tensor
     jax_flag = _jax_flag()
     index = _index()
     out = []

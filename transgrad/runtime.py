@@ -1,8 +1,16 @@
-"""The few helpers that generated code calls (as ``tgr.<name>``).
+"""The few helpers that generated code calls (as ``tgr.<name>``) that are not derivative formulas.
 
 Generated code is meant to read like hand-written numpy, so most work is emitted inline. What
-lives here is what must be decided at run time from shapes or types, in the cheapest way: each
-helper returns its input untouched on the common path.
+lives here is what must be decided at run time from shapes or types, in the cheapest way (each
+helper returns its input untouched on the common path): undoing broadcasting, giving a gradient
+its argument's type (``match``), the cotangents of containers (``DictCotangent``,
+``ListCotangent``, ``zeros_like_value``), in-place accumulation (``add_at``), run-time checks,
+the array-method helpers, and the JAX override points (at the end).
+
+This module object is the ``tgr`` namespace generated code runs with. The derivative formulas
+(``tgr.tile_vjp``, ``tgr.matmul_vjp_left``...) are declared next to their rules in
+``transgrad/rules/<family>.py`` with ``@helper``, which installs them here, so generated code
+prints and calls them as ``tgr.<name>`` like the functions below.
 """
 
 import copy
@@ -159,20 +167,6 @@ def unstore(c, g, idx):
     return _scatter_add(np.zeros(np.shape(g), dtype=np.result_type(c, g, 0.0)), idx, c)
 
 
-def copy_of(x):
-    """``x.copy()``: a new array for an array, a new list (holding the same elements) for a
-    list, as the method of ``x``'s own type gives."""
-    return x.copy()
-
-
-def list_vjp(g, iterable):
-    """Cotangent of ``iterable`` in ``list(iterable)``: the list's own for a list or tuple,
-    its entries stacked into the array's shape for an array (a list of its rows)."""
-    if isinstance(iterable, (list, tuple)) or not isinstance(g, (list, tuple)):
-        return g
-    return np.stack(g)
-
-
 def copy_value(x):
     """A copy of ``x`` that later in-place updates of its source cannot change."""
     return x.copy() if hasattr(x, "copy") else x
@@ -203,8 +197,8 @@ def zeros_like_value(x):
         return 0.0
     if isinstance(x, dict):
         return DictCotangent({key: zeros_like_value(value) for key, value in x.items()})
-    if isinstance(x, EinsumCotangents):   # none for the subscripts, one per operand
-        return ListCotangent([0.0] + [zeros_like_value(op) for op in x.operands])
+    if hasattr(x, "zero_cotangent"):   # a lazy sequence of cotangents (rules/einsum.py)
+        return x.zero_cotangent()
     fields = _fields(x)
     if fields is not None and isinstance(x, tuple):   # named tuple: by position and by name
         zeros = ListCotangent(zeros_like_value(e) for e in x)
@@ -274,11 +268,6 @@ def zero_tangent(x):
     if isinstance(x, dict):
         return {key: zero_tangent(value) for key, value in x.items()}
     return zeros_like_value(x)
-
-
-def append(values, value):
-    """``values.append(value)`` as a new list, so each version keeps its own elements."""
-    return values + [value]
 
 
 def match(g, x):
@@ -367,6 +356,53 @@ def cotangent_of(g, x):
         return g
     return match(g, x)
 
+
+def structure_part(g, i, like):
+    """Entry ``i`` of the cotangent ``g`` of a tuple-valued result ``like`` (a tuple, list or
+    array of parts, or a DictCotangent keyed by a named tuple's fields); zeros where absent."""
+    if g is None:
+        part = None
+    elif isinstance(g, dict):
+        fields = getattr(like, "_fields", None)
+        part = g.get(fields[i] if fields is not None else i)
+    else:
+        part = g[i]
+    return zeros_like_value(like[i]) if part is None else part
+
+
+def part_cotangent(c, i, g, like):
+    """The transpose of ``structure_part(g, i, like)``: a cotangent of ``g``'s structure with
+    ``c`` at entry ``i`` and zeros elsewhere."""
+    if isinstance(g, dict):
+        fields = getattr(like, "_fields", None)
+        key = fields[i] if fields is not None else i
+        return DictCotangent({k: c if k == key else zeros_like_value(v) for k, v in g.items()})
+    if isinstance(g, (list, tuple)):
+        return ListCotangent(c if j == i else zeros_like_value(v) for j, v in enumerate(g))
+    return _scatter_set(np.zeros(np.shape(g), dtype=np.result_type(g, c)), i, c)
+
+
+def broadcast_tangent(t, value):
+    """The forward-mode tangent ``t`` with the shape of ``value`` (``d(x + c) = dx`` is as
+    large as ``x``, which broadcasting may have made smaller than the sum)."""
+    if np.shape(t) == np.shape(value):
+        return t
+    return np.broadcast_to(t, np.shape(value))
+
+
+def restore_shape(c, like):
+    """``c`` given the shape of ``like``: broadcast where ``c`` is smaller (the transpose of
+    summing over broadcast axes, as ``unbroadcast_to`` and ``match`` do), summed where it is
+    larger (the transpose of ``match`` broadcasting a scalar-like gradient)."""
+    c_shape, shape = np.shape(c), np.shape(like)
+    if c_shape == shape:
+        return c
+    if np.broadcast_shapes(c_shape, shape) == shape:
+        return np.broadcast_to(c, shape)
+    return unbroadcast(c, shape)
+
+
+# --- checks: clear errors at run time -------------------------------------------------------------
 
 def check_scalar_output(value, func_name):
     """Raise a clear error when ``tg.grad`` is asked for the gradient of a non-scalar."""
@@ -474,6 +510,8 @@ def rule_cotangent(c, x, primitive):
     return c
 
 
+# --- what generated code calls for array methods and builtins ------------------------------------
+
 def astype(x, dtype):
     """``x.astype(dtype)``, also for Python numbers (generated code calls this for the method)."""
     if hasattr(x, "astype"):
@@ -486,12 +524,36 @@ def item(x):
     return x.item() if hasattr(x, "item") else x
 
 
-# --- helpers for the derivative rules in transgrad/rules (shape decisions made at run time) ---
+def copy_of(x):
+    """``x.copy()``: a new array for an array, a new list (holding the same elements) for a
+    list, as the method of ``x``'s own type gives."""
+    return x.copy()
 
 
-# --- the few array updates the rules' helpers make, in one place: the JAX runtime
-# (backends/jax_runtime.py) replaces these with functional versions, and the formulas that
-# use them are shared ---
+def append(values, value):
+    """``values.append(value)`` as a new list, so each version keeps its own elements."""
+    return values + [value]
+
+
+def builtin_max(*args):
+    """``max`` of two or more values, or of one sequence (the JAX runtime's is elementwise)."""
+    return max(*args)
+
+
+def builtin_min(*args):
+    """``min`` of two or more values, or of one sequence."""
+    return min(*args)
+
+
+# --- the JAX override points ---------------------------------------------------------------
+# The JAX runtime (backends/jax_runtime.py) re-binds every function of this namespace onto
+# jax.numpy and replaces exactly these, the few that update arrays in place, look at values,
+# or read numpy-only attributes; the formulas that call them (in rules/) are shared.
+JAX_OVERRIDES = frozenset({
+    "_scatter_add", "_scatter_set", "_put_along", "_stable_argsort", "_has_no_zeros",
+    "add_at", "stored_part", "unstore", "_kept_writes", "copy_value", "match",
+    "zeros_like_value", "builtin_max", "builtin_min"})
+
 
 def _scatter_add(target, index, values):
     """``target`` (a fresh array the caller made) with ``values`` added at ``index``;
@@ -519,81 +581,3 @@ def _stable_argsort(a, axis):
 def _has_no_zeros(a):
     """Whether the formulas that divide by ``a`` apply (they are faster than the exact ones)."""
     return bool(np.all(a != 0))
-
-
-def structure_part(g, i, like):
-    """Entry ``i`` of the cotangent ``g`` of a tuple-valued result ``like`` (a tuple, list or
-    array of parts, or a DictCotangent keyed by a named tuple's fields); zeros where absent."""
-    if g is None:
-        part = None
-    elif isinstance(g, dict):
-        fields = getattr(like, "_fields", None)
-        part = g.get(fields[i] if fields is not None else i)
-    else:
-        part = g[i]
-    return zeros_like_value(like[i]) if part is None else part
-
-
-def part_cotangent(c, i, g, like):
-    """The transpose of ``structure_part(g, i, like)``: a cotangent of ``g``'s structure with
-    ``c`` at entry ``i`` and zeros elsewhere."""
-    if isinstance(g, dict):
-        fields = getattr(like, "_fields", None)
-        key = fields[i] if fields is not None else i
-        return DictCotangent({k: c if k == key else zeros_like_value(v) for k, v in g.items()})
-    if isinstance(g, (list, tuple)):
-        return ListCotangent(c if j == i else zeros_like_value(v) for j, v in enumerate(g))
-    return _scatter_set(np.zeros(np.shape(g), dtype=np.result_type(g, c)), i, c)
-
-
-def take_vjp(g, a, indices, axis=None):
-    """Cotangent of ``np.take(a, indices, axis)``: scatter-add ``g`` back (repeats add up)."""
-    if axis is None:
-        flat = _scatter_add(np.zeros(np.size(a), dtype=np.result_type(a)), indices, g)
-        return np.reshape(flat, np.shape(a))
-    axis = axis % np.ndim(a)
-    return _scatter_add(np.zeros_like(a), (slice(None),) * axis + (indices,), g)
-
-
-def extremum_vjp(g, ans, args):
-    """Cotangents of builtin ``max``/``min`` of separate values: those equal to the answer
-    share ``g`` equally (as ``np.max`` does among ties)."""
-    hits = [1.0 * (x == ans) for x in args]
-    count = sum(hits)
-    return [g * hit / count for hit in hits]
-
-
-def log_if_positive(x):
-    """``log(x)`` where ``x > 0``, else 0 (the derivative of ``x ** y`` in ``y``)."""
-    positive = x > 0
-    return np.log(np.where(positive, x, 1.0)) * positive
-
-
-def builtin_max(*args):
-    """``max`` of two or more values, or of one sequence (the JAX runtime's is elementwise)."""
-    return max(*args)
-
-
-def builtin_min(*args):
-    """``min`` of two or more values, or of one sequence."""
-    return min(*args)
-
-
-def broadcast_tangent(t, value):
-    """The forward-mode tangent ``t`` with the shape of ``value`` (``d(x + c) = dx`` is as
-    large as ``x``, which broadcasting may have made smaller than the sum)."""
-    if np.shape(t) == np.shape(value):
-        return t
-    return np.broadcast_to(t, np.shape(value))
-
-
-def restore_shape(c, like):
-    """``c`` given the shape of ``like``: broadcast where ``c`` is smaller (the transpose of
-    summing over broadcast axes, as ``unbroadcast_to`` and ``match`` do), summed where it is
-    larger (the transpose of ``match`` broadcasting a scalar-like gradient)."""
-    c_shape, shape = np.shape(c), np.shape(like)
-    if c_shape == shape:
-        return c
-    if np.broadcast_shapes(c_shape, shape) == shape:
-        return np.broadcast_to(c, shape)
-    return unbroadcast(c, shape)

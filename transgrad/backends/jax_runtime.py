@@ -1,12 +1,14 @@
 """``tgr`` for generated JAX code: the numpy runtime's helpers re-bound onto ``jax.numpy``.
 
-Every helper of ``transgrad.runtime`` is copied with its global ``np`` pointing at a namespace
+Every function of the ``tgr`` namespace (``transgrad.runtime`` and the helper formulas the
+rules install there with ``@helper``) is copied with its global ``np`` pointing at a namespace
 that sends each call to ``jax.numpy`` when an argument is a JAX array (or tracer) and to numpy
 otherwise, so shape arithmetic on tuples stays static under ``jax.jit``. The formulas are the
-runtime's own; what differs is the few array updates they make (``_scatter_add``,
-``_scatter_set``, ``_put_along``: ``.at[...]`` here), whether values may be looked at
-(``_has_no_zeros``), and the helpers generated code calls for in-place work (``add_at``,
-``set_item``, ``copy_value``) or that read numpy-only attributes (``match``).
+rules' own; what differs is exactly the runtime's override points (``runtime.JAX_OVERRIDES``):
+the few array updates they make (``_scatter_add``, ``_scatter_set``, ``_put_along``:
+``.at[...]`` here), whether values may be looked at (``_has_no_zeros``), and the helpers
+generated code calls for in-place work (``add_at``, ``copy_value``) or that read numpy-only
+attributes (``match``); plus helpers only JAX code calls (``set_item``, ``cond``, scans).
 """
 
 import functools
@@ -90,8 +92,13 @@ _rebound = dict(vars(module))   # the re-bound numpy versions, before the overri
 
 
 def _functional(func):
-    """Register ``func`` in the JAX runtime in place of the numpy helper of the same name."""
-    setattr(module, func.__name__, func)
+    """Register ``func`` in the JAX runtime: in place of the numpy helper of the same name,
+    which must be one of the runtime's declared override points (``runtime.JAX_OVERRIDES``),
+    or as a helper only JAX code calls (``tgr.cond``, ``tgr.set_item``)."""
+    name = func.__name__
+    if hasattr(numpy_runtime, name) and name not in numpy_runtime.JAX_OVERRIDES:
+        raise AssertionError(f"tgr.{name} is not a JAX override point (runtime.JAX_OVERRIDES)")
+    setattr(module, name, func)
     return func
 
 

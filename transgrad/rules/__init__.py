@@ -30,10 +30,34 @@ The contract of a reverse rule (a VJP):
 
 Callables with no derivative (shapes, argmax, rounding, random numbers) are declared with
 ``nondifferentiable(...)``: their outputs are constants.
+
+**One declaration per primitive.** Everything else transgrad knows about a primitive is said in
+keywords of the same decorator, and read from the tables in ``registry.py``: its forward-mode
+kind (``linear=True`` or positions, ``jointly_linear``, ``reduction``, ``diagonal``; or an
+explicit ``@jvp`` rule beside it), its array-method spelling (``method="sum"``,
+``attribute="T"``), the eager Tensor's op and torch names (``tensor=``, ``tensor_node=``,
+``torch=``) and its JAX twin where it is not ``jnp.<name>`` (``jax=``). A formula the rule calls
+as ``tgr.<name>`` is written beside it with ``@helper`` (which installs it into the ``tgr``
+namespace) and, for second derivatives, its own ``@vjp`` rule and linearity::
+
+    @vjp(np.tile, linear=True, samples=[Sample((A(3), 2))])
+    def tile(g, ans, A, reps):
+        return tgr.tile_vjp(g, A, reps)
+
+    @helper(linear=(0,))
+    def tile_vjp(g, a, reps):
+        ...
+
+    @vjp(tile_vjp, samples=[Sample((A(6), A(3), 2))])
+    def tile_vjp_rule(gg, ans, g, a, reps):
+        return np.tile(gg, reps), tgr.zeros_like_value(a), None
 """
 
 # importing each module registers its rules; containers, nn and scatter hold Tensor primitives
 from . import (arithmetic, constants, containers, einsum, elementwise,  # noqa: F401,I001
                generated, indexing, linalg, nn, reductions, scalar, scatter, shape)
-from .registry import (NONDIFFERENTIABLE, VJP_RULES, Rule, Sample, all_rules,  # noqa: F401
-                       is_nondifferentiable, lookup_vjp, nondifferentiable, register_vjp, vjp)
+from .registry import (ATTRIBUTES, JAX_TWINS, META_CALLS, METHODS,  # noqa: F401
+                       NONDIFFERENTIABLE, TENSOR_OPS, TORCH_NAMES, VARARG_METHODS, VJP_RULES,
+                       Rule, Sample, all_rules, check_source_differentiable, declare, helper,
+                       is_nondifferentiable, jvp, linear, lookup_vjp, nondifferentiable,
+                       register_vjp, vjp)

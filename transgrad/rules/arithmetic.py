@@ -19,29 +19,34 @@ _BINARY = [Sample((A(3, 4), A(3, 4))), Sample((A(3, 4), A(4))), Sample((A(2, 1, 
 _POSITIVE_RIGHT = [Sample((A(3, 4), P(3, 4))), Sample((A(3, 1), P(4)))]
 
 
-@vjp(operator.add, np.add, broadcasting=True, elementwise=True, samples=_BINARY)
+@vjp(operator.add, np.add, tensor="add", tensor_node="AddBackward0", torch=("add",),
+     broadcasting=True, elementwise=True, samples=_BINARY)
 def add(g, ans, x, y):
     return g, g
 
 
-@vjp(operator.sub, np.subtract, broadcasting=True, elementwise=True,
+@vjp(operator.sub, np.subtract, tensor="sub", tensor_node="SubBackward0", torch=("sub",),
+     broadcasting=True, elementwise=True,
      samples=_BINARY)
 def subtract(g, ans, x, y):
     return g, -g
 
 
-@vjp(operator.mul, np.multiply, broadcasting=True, elementwise=True, samples=_BINARY)
+@vjp(operator.mul, np.multiply, tensor="mul", tensor_node="MulBackward0", torch=("mul",),
+     broadcasting=True, elementwise=True, samples=_BINARY)
 def multiply(g, ans, x, y):
     return g * y, g * x
 
 
-@vjp(operator.truediv, np.divide, broadcasting=True,
+@vjp(operator.truediv, np.divide, tensor="div", tensor_node="DivBackward0", torch=("div",),
+     broadcasting=True,
      elementwise=True, samples=_POSITIVE_RIGHT)
 def divide(g, ans, x, y):
     return g / y, -g * ans / y
 
 
-@vjp(operator.neg, np.negative, elementwise=True, samples=[Sample((A(3),)), Sample((S(),))])
+@vjp(operator.neg, np.negative, tensor="neg", tensor_node="NegBackward0", torch=("neg",),
+     elementwise=True, samples=[Sample((A(3),)), Sample((S(),))])
 def negative(g, ans, x):
     return -g
 
@@ -51,7 +56,8 @@ def positive(g, ans, x):
     return g
 
 
-@vjp(operator.pow, np.power, broadcasting=True, elementwise=True,
+@vjp(operator.pow, np.power, tensor="pow", tensor_node="PowBackward0", torch=("pow",),
+     broadcasting=True, elementwise=True,
      samples=[Sample((P(3, 4), A(3, 4))), Sample((A(3), 2)), Sample((A(3), 3.0), wrt=(0,)),
               Sample((P(3), A(2, 1)))])
 def power(g, ans, x, y):
@@ -129,6 +135,7 @@ def matmul_vjp_right_rule(gg, ans, g, x, y):
 
 
 @vjp(operator.mod, np.mod, np.remainder, broadcasting=True, elementwise=True,
+     tensor="remainder", tensor_node="RemainderBackward0", torch=("remainder",),
      samples=[Sample((P(3, 4), P(3, 4))), Sample((A(3, 4), 0.7), wrt=(0,))])
 def mod(g, ans, x, y):
     """``x % y = x - floor(x / y) * y``: slope 1 in x, ``-floor(x / y)`` in y."""

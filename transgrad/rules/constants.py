@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from .registry import nondifferentiable, nondifferentiable_methods
+from .registry import declare, nondifferentiable, nondifferentiable_methods
 
 nondifferentiable(np.zeros, np.ones, np.full, np.eye, np.identity, np.arange, np.linspace,
                   np.logspace, np.geomspace, np.zeros_like, np.ones_like, np.full_like,
@@ -36,3 +36,11 @@ nondifferentiable_methods(np.random.Generator, np.random.RandomState)
 
 nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
                   round, reason="integer-valued")
+
+# array methods and attributes of these (x.argmax() is np.argmax(x), x.shape is np.shape(x))
+for _name in ("argmax", "argmin", "argsort", "any", "all", "round", "nonzero"):
+    declare(getattr(np, _name), method=_name)
+for _name in ("shape", "ndim", "size"):
+    declare(getattr(np, _name), attribute=_name)
+# they read only the shape, dtype or size of their argument (the Tensor's tape keeps it unchecked)
+declare(np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like, meta=0)

@@ -8,7 +8,7 @@ differentiating with respect to one operand costs one einsum.
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import unbroadcast, zeros_like_value
+from ..runtime import ListCotangent, unbroadcast, zeros_like_value
 from .registry import Sample, helper, vjp
 from .specs import A
 
@@ -80,6 +80,10 @@ class EinsumCotangents:
 
     def __len__(self):
         return 1 + len(self.operands)
+
+    def zero_cotangent(self):
+        """The zero of this cotangent's cotangent: none for the subscripts, one per operand."""
+        return ListCotangent([0.0] + [zeros_like_value(op) for op in self.operands])
 
     def __getitem__(self, i):
         if not -len(self) <= i < len(self):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import runtime as tgr  # noqa: F401  (rules may use it; see the package contract)
-from .registry import Sample, vjp
+from .registry import Sample, declare, vjp
 from .specs import A, G, P, S, U
 
 _ANY = [Sample((A(3, 4),))]
@@ -23,7 +23,8 @@ _TIES = (np.array([[1.0, -0.5, 2.0], [0.3, 0.7, -1.2]]),
 
 # --- exponentials and logarithms ---------------------------------------------------------
 
-@vjp(np.exp, elementwise=True, samples=_ANY)
+@vjp(np.exp, tensor="exp", tensor_node="ExpBackward0", torch=("exp",),
+     elementwise=True, samples=_ANY)
 def exp(g, ans, x):
     return g * ans
 
@@ -38,7 +39,8 @@ def expm1(g, ans, x):
     return g * (ans + 1)
 
 
-@vjp(np.log, elementwise=True, samples=_POSITIVE)
+@vjp(np.log, tensor="log", tensor_node="LogBackward0", torch=("log",),
+     elementwise=True, samples=_POSITIVE)
 def log(g, ans, x):
     return g / x
 
@@ -70,7 +72,8 @@ def logaddexp2(g, ans, x1, x2):
 
 # --- powers and roots --------------------------------------------------------------------
 
-@vjp(np.sqrt, elementwise=True, samples=_POSITIVE)
+@vjp(np.sqrt, tensor="sqrt", tensor_node="SqrtBackward0", torch=("sqrt",),
+     elementwise=True, samples=_POSITIVE)
 def sqrt(g, ans, x):
     return g / (2 * ans)
 
@@ -97,12 +100,14 @@ def hypot(g, ans, x1, x2):
 
 # --- trigonometric and hyperbolic --------------------------------------------------------
 
-@vjp(np.sin, elementwise=True, samples=_ANY)
+@vjp(np.sin, tensor="sin", tensor_node="SinBackward0", torch=("sin",),
+     elementwise=True, samples=_ANY)
 def sin(g, ans, x):
     return g * np.cos(x)
 
 
-@vjp(np.cos, elementwise=True, samples=_ANY)
+@vjp(np.cos, tensor="cos", tensor_node="CosBackward0", torch=("cos",),
+     elementwise=True, samples=_ANY)
 def cos(g, ans, x):
     return -g * np.sin(x)
 
@@ -143,7 +148,8 @@ def cosh(g, ans, x):
     return g * np.sinh(x)
 
 
-@vjp(np.tanh, elementwise=True, samples=_ANY)
+@vjp(np.tanh, tensor="tanh", tensor_node="TanhBackward0", torch=("tanh",),
+     elementwise=True, samples=_ANY)
 def tanh(g, ans, x):
     return g * (1 - ans ** 2)
 
@@ -183,14 +189,16 @@ def rad2deg(g, ans, x):
 
 # --- piecewise: absolute value, extrema, selection ---------------------------------------
 
-@vjp(np.absolute, np.fabs, abs, elementwise=True,
+@vjp(np.absolute, np.fabs, abs, tensor="abs", tensor_node="AbsBackward0", torch=("abs",),
+     elementwise=True,
      samples=[Sample((A(3, 4),)), Sample((S(),)), Sample((np.array([0.0, -1.5, 2.0]),))])
 def absolute(g, ans, x):
     """The derivative at 0 is 0 (``np.sign(0) == 0``), as in JAX."""
     return g * np.sign(x)
 
 
-@vjp(np.maximum, broadcasting=True, elementwise=True,
+@vjp(np.maximum, tensor="maximum", tensor_node="MaximumBackward0", torch=("maximum",),
+     broadcasting=True, elementwise=True,
      samples=_BINARY + [Sample((A(3, 4), 0.0), wrt=(0,)), Sample(_TIES)])
 def maximum(g, ans, x1, x2):
     """Ties split the cotangent equally between ``x1`` and ``x2``."""
@@ -198,7 +206,8 @@ def maximum(g, ans, x1, x2):
     return g * ((x1 > x2) + tie), g * ((x1 < x2) + tie)
 
 
-@vjp(np.minimum, broadcasting=True, elementwise=True,
+@vjp(np.minimum, tensor="minimum", tensor_node="MinimumBackward0", torch=("minimum",),
+     broadcasting=True, elementwise=True,
      samples=_BINARY + [Sample((A(3, 4), 0.0), wrt=(0,)), Sample(_TIES)])
 def minimum(g, ans, x1, x2):
     """Ties split the cotangent equally between ``x1`` and ``x2``."""
@@ -222,7 +231,8 @@ def fmin(g, ans, x1, x2):
             g * (((x1 > x2) | np.isnan(x1)) + tie))
 
 
-@vjp(np.where, broadcasting=True, elementwise=True, samples=[
+@vjp(np.where, tensor="where", tensor_node="WhereBackward0", torch=("where",),
+     broadcasting=True, elementwise=True, samples=[
     Sample((np.array([[True, False, True, True], [False, False, True, False]]),
             A(2, 4), A(2, 4))),
     Sample((np.array([True, False, True]), A(2, 3), A(3)))])
@@ -230,7 +240,12 @@ def where(g, ans, condition, x=None, y=None):
     return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
 
 
-@vjp(np.clip, broadcasting=True, elementwise=True, samples=[
+@vjp(np.clip, method="clip", tensor="clamp", tensor_node="ClampBackward1",
+     tensor_impl=lambda a, a_min, a_max: (
+         np.maximum(a, a_min) if a_max is None else
+         np.minimum(a, a_max) if a_min is None else np.clip(a, a_min, a_max)),
+     torch=("clamp", "clip"),
+     broadcasting=True, elementwise=True, samples=[
     Sample((A(3, 4), -0.5, 0.8)), Sample((A(3, 4), None, 0.5)), Sample((A(3, 4), -0.5, None)),
     Sample((A(3, 4), A(4), 1.0))])
 def clip(g, ans, a, a_min=None, a_max=None):
@@ -247,3 +262,6 @@ def clip(g, ans, a, a_min=None, a_max=None):
         b_max = clipped * (ans == a_max)
         b_min = clipped - b_max
     return g * (ans == a), b_min, b_max
+
+
+declare(np.conj, method="conj")   # x.conj(): real arrays only (no rule: complex numbers are out)

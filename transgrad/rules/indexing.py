@@ -5,11 +5,12 @@ import operator
 import numpy as np
 
 from .. import runtime as tgr
-from .registry import Sample, vjp
+from ..runtime import _scatter_add
+from .registry import Sample, helper, vjp
 from .specs import A
 
 
-@vjp(operator.getitem, samples=[
+@vjp(operator.getitem, linear=True, tensor="getitem", tensor_node="IndexBackward0", samples=[
     Sample((A(5, 4), 2)), Sample((A(5, 4), (slice(1, 4), slice(None)))),
     Sample((A(5, 4), (Ellipsis, None, 1))), Sample((A(5), np.array([0, 2, 2, 4]))),
     Sample((A(3, 4), np.array([[True, False, True, True]] * 3))), Sample((A(5), -1)),
@@ -23,9 +24,26 @@ def getitem(g, ans, a, index):
     return ba, None
 
 
-@vjp(np.take, samples=[Sample((A(5), np.array([0, 2, 2, 4]))),
+@vjp(np.take, linear=True, samples=[Sample((A(5), np.array([0, 2, 2, 4]))),
                        Sample((A(3, 4), np.array([1, 1, 3])), {"axis": 1}),
                        Sample((A(3, 4), 5))])
 def take(g, ans, a, indices, axis=None):
     """Repeated indices accumulate; without ``axis`` the array is read flattened."""
     return tgr.take_vjp(g, a, indices, axis), None
+
+
+@helper(linear=(0,))
+def take_vjp(g, a, indices, axis=None):
+    """Cotangent of ``np.take(a, indices, axis)``: scatter-add ``g`` back (repeats add up)."""
+    if axis is None:
+        flat = _scatter_add(np.zeros(np.size(a), dtype=np.result_type(a)), indices, g)
+        return np.reshape(flat, np.shape(a))
+    axis = axis % np.ndim(a)
+    return _scatter_add(np.zeros_like(a), (slice(None),) * axis + (indices,), g)
+
+
+@vjp(take_vjp, samples=[Sample((A(4), A(5), np.array([0, 2, 2, 4]))),
+                                Sample((A(3, 3), A(3, 4), np.array([1, 1, 3]), 1)),
+                                Sample((A(), A(3, 4), 5))])
+def take_vjp_rule(gg, ans, g, a, indices, axis=None):
+    return np.take(gg, indices, axis=axis), tgr.zeros_like_value(a), None

@@ -22,11 +22,13 @@ def relu(x):
     return np.maximum(x, 0)
 
 
-@vjp(sigmoid, elementwise=True, samples=[Sample((A(3, 4),))])
+@vjp(sigmoid, tensor="sigmoid", tensor_node="SigmoidBackward0", torch=("sigmoid",),
+     elementwise=True, samples=[Sample((A(3, 4),))])
 def sigmoid_vjp(g, ans, x):
     return g * (ans * (1 - ans))
 
 
-@vjp(relu, elementwise=True, samples=[Sample((A(3, 4),))])
+@vjp(relu, tensor="relu", tensor_node="ReluBackward0", torch=("relu",),
+     elementwise=True, samples=[Sample((A(3, 4),))])
 def relu_vjp(g, ans, x):
     return g * (ans > 0)

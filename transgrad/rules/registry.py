@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from .. import runtime
 from .. import runtime as tgr  # noqa: F401  (the namespace rules and helpers call: tgr.<name>)
@@ -266,8 +267,10 @@ def declare(*primitives, linear=None, jointly_linear=None, sequence_linear=None,
             VARARG_METHODS.add(name)
     if attribute is not None:
         ATTRIBUTES[attribute] = first
-    if tensor is not None:
-        TENSOR_OPS[tensor] = TensorOp(first, tensor_node, tensor_impl or first)
+    if tensor is not None:   # the Tensor applies the numpy twin (np.add for operator.add)
+        func = next((p for p in primitives if isinstance(p, np.ufunc)
+                     or (getattr(p, "__module__", None) or "").startswith("numpy")), first)
+        TENSOR_OPS[tensor] = TensorOp(func, tensor_node, tensor_impl or func)
     for name in (torch,) if isinstance(torch, str) else torch:
         TORCH_NAMES[name] = first
     if jax is not None:

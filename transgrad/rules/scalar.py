@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import runtime as tgr
-from .registry import Sample, vjp
+from .registry import Sample, declare, helper, vjp
 from .specs import A, P, S
 
 _ANY = [Sample((S(),))]
@@ -27,7 +27,7 @@ def math_expm1(g, ans, x):
     return g * (ans + 1)
 
 
-@vjp(math.log, samples=_POSITIVE + [Sample((S(0.5, 3.0), S(1.5, 3.0)))])
+@vjp(math.log, jax="tgr.math_log", samples=_POSITIVE + [Sample((S(0.5, 3.0), S(1.5, 3.0)))])
 def math_log(g, ans, x, base=None):
     if base is None:
         b_x = g / x
@@ -49,10 +49,17 @@ def math_sqrt(g, ans, x):
     return g / (2 * ans)
 
 
-@vjp(math.pow, samples=[Sample((S(0.5, 3.0), S())), Sample((S(), 3.0), wrt=(0,))])
+@vjp(math.pow, jax="jnp.power", samples=[Sample((S(0.5, 3.0), S())), Sample((S(), 3.0), wrt=(0,))])
 def math_pow(g, ans, x, y):
     """The derivative in ``y`` is taken as 0 where ``x <= 0`` (it exists only for x > 0)."""
     return g * y * math.pow(x, y - 1), g * ans * tgr.log_if_positive(x)
+
+
+@helper
+def log_if_positive(x):
+    """``log(x)`` where ``x > 0``, else 0 (the derivative of ``x ** y`` in ``y``)."""
+    positive = x > 0
+    return np.log(np.where(positive, x, 1.0)) * positive
 
 
 @vjp(math.sin, samples=_ANY)
@@ -131,12 +138,12 @@ def math_tanh(g, ans, x):
     return g * (1 - ans ** 2)
 
 
-@vjp(math.erf, samples=_ANY)
+@vjp(math.erf, jax="jax.scipy.special.erf", samples=_ANY)
 def math_erf(g, ans, x):
     return g * (2 / math.sqrt(math.pi)) * math.exp(-x ** 2)
 
 
-@vjp(math.erfc, samples=_ANY)
+@vjp(math.erfc, jax="jax.scipy.special.erfc", samples=_ANY)
 def math_erfc(g, ans, x):
     return -g * (2 / math.sqrt(math.pi)) * math.exp(-x ** 2)
 
@@ -147,33 +154,58 @@ def math_hypot(g, ans, x, y):
     return g * x / ans, g * y / ans
 
 
-@vjp(math.fabs, samples=_ANY + [Sample((0.0,))])
+@vjp(math.fabs, jax="jnp.abs", samples=_ANY + [Sample((0.0,))])
 def math_fabs(g, ans, x):
     """The derivative at 0 is 0, as for ``np.abs``."""
     return g * (1.0 * (x > 0) - 1.0 * (x < 0))
 
 
-@vjp(float, samples=[Sample((S(),)), Sample((A(),))])
+@vjp(float, linear=(0,), samples=[Sample((S(),)), Sample((A(),))])
 def builtin_float(g, ans, x):
     """``float(x)`` of a number or a 0-d array: the cotangent, in ``x``'s shape."""
     return np.reshape(g, np.shape(x))
 
 
-@vjp(max, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])
+@vjp(max, reduction=True,
+     samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])
 def builtin_max(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.max``)."""
     return tgr.extremum_vjp(g, ans, args)
 
 
-@vjp(min, samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((-0.5, 2.0, -0.5))])
+@vjp(min, reduction=True,
+     samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((-0.5, 2.0, -0.5))])
 def builtin_min(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.min``)."""
     return tgr.extremum_vjp(g, ans, args)
 
 
-@vjp(sum, samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),
+@helper(linear=(0,))
+def extremum_vjp(g, ans, args):
+    """Cotangents of builtin ``max``/``min`` of separate values: those equal to the answer
+    share ``g`` equally (as ``np.max`` does among ties)."""
+    hits = [1.0 * (x == ans) for x in args]
+    count = sum(hits)
+    return [g * hit / count for hit in hits]
+
+
+@vjp(extremum_vjp, samples=[Sample((0.7, 1.5, (1.5, -0.5)), wrt=(0,)),
+                                    Sample((0.7, 1.5, (1.5, 1.5, -0.5)), wrt=(0,))])
+def extremum_vjp_rule(gg, ans, g, ans_, args):
+    """Linear in ``g``: the cotangents' weights (piecewise constant in the values)."""
+    weights = np.asarray(tgr.extremum_vjp(1.0, ans_, args))
+    return np.sum(weights * np.asarray(gg)), tgr.zeros_like_value(ans_), tgr.zeros_like_value(args)
+
+
+@vjp(sum, jointly_linear=(0, 1), samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),
                    Sample(([S(), S()], S()))])
 def builtin_sum(g, ans, iterable, start=0):
     """The sum of a list or tuple of values (all of one shape); the cotangent is a
     ``ListCotangent``, which adds to an adjoint that is still ``0.0``."""
     return tgr.ListCotangent([g] * len(iterable)), g
+
+
+# math functions without rules whose JAX twin is not ``jnp.<name>``
+declare(math.lgamma, jax="jax.scipy.special.gammaln")
+declare(math.gamma, jax="tgr.math_gamma")
+declare(math.fsum, jax="jnp.sum")

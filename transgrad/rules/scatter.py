@@ -27,7 +27,8 @@ def index_add(a, index, values):
     return tgr.add_at(np.array(a, copy=True), index, values)
 
 
-@vjp(index_update, broadcasting=True, samples=[
+@vjp(index_update, broadcasting=True, jointly_linear=(0, 2), tensor="index_update",
+     tensor_node="CopySlices", samples=[
     Sample((A(5, 4), (slice(1, 3),), A(4)), wrt=(0, 2)),
     Sample((A(5, 4), np.array([True, False, True, False, False]), A(2, 4)), wrt=(0, 2)),
     Sample((A(6), np.array([4, 0, 2]), A(3)), wrt=(0, 2)),
@@ -37,7 +38,8 @@ def index_update_vjp(g, ans, a, index, values):
     return g * kept, None, tgr.stored_part(g, index)
 
 
-@vjp(index_add, broadcasting=True, samples=[
+@vjp(index_add, broadcasting=True, jointly_linear=(0, 2), tensor="index_add",
+     tensor_node="IndexAddBackward0", samples=[
     Sample((A(5, 4), (slice(1, 3),), A(4)), wrt=(0, 2)),
     Sample((A(6), np.array([4, 0, 2, 2]), A(4)), wrt=(0, 2))])
 def index_add_vjp(g, ans, a, index, values):
