@@ -311,9 +311,25 @@ def _pops(stmt):
     every pop matches a push (dropping a dead adjoint's pop unbalanced the stack of adjoints
     in reverse over reverse)."""
     value = getattr(stmt, "value", None)
-    return value is not None and any(
-        isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
-        and n.func.attr == "pop" and not n.args for n in walk(value))
+    return value is not None and _has_pop(value)
+
+
+def _has_pop(node):
+    """Whether expression ``node`` calls ``.pop()`` (a recursion: every assignment of every
+    round asks, and a generator per node cost more than the question)."""
+    kind = node.__class__
+    if kind is gast.Call and node.func.__class__ is gast.Attribute and node.func.attr == "pop" \
+            and not node.args:
+        return True
+    ast_type = gast.AST
+    for field in child_fields(kind):
+        value = getattr(node, field, None)
+        if value.__class__ is list:
+            if any(isinstance(item, ast_type) and _has_pop(item) for item in value):
+                return True
+        elif isinstance(value, ast_type) and _has_pop(value):
+            return True
+    return False
 
 
 def _eliminate_dead(fn):
