@@ -166,14 +166,14 @@ def builtin_float(g, ans, x):
     return np.reshape(g, np.shape(x))
 
 
-@vjp(max, reduction=True,
+@vjp(max, reduction=True, jax="tgr.builtin_max",
      samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])
 def builtin_max(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.max``)."""
     return tgr.extremum_vjp(g, ans, args)
 
 
-@vjp(min, reduction=True,
+@vjp(min, reduction=True, jax="tgr.builtin_min",
      samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((-0.5, 2.0, -0.5))])
 def builtin_min(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.min``)."""
