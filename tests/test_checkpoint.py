@@ -640,3 +640,31 @@ def test_branches_and_calls_in_the_body():
     np.testing.assert_allclose(tg.grad(marked_with_branch_and_call)(w, xs),
                                numeric_gradient(marked_with_branch_and_call, [w, xs], 0),
                                rtol=1e-6, atol=1e-9)
+
+
+def loop_with_own_list(w, xs):
+    h = np.ones(2)
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        parts = []
+        parts.append(w @ h)
+        parts.append(xs[t])
+        h = np.sin(parts[0] + parts[1])
+    return np.sum(h)
+
+
+def loop_rebinding_a_carried_list(w, xs):
+    h, hs = np.ones(2), [np.zeros(2)]
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        hs = [h]
+        h = w @ h
+        hs.append(h)
+    return np.sum(hs[-1])
+
+
+def test_a_list_built_in_the_step_is_its_own():
+    w, xs = np.eye(2) * 0.5, np.arange(12.0).reshape(6, 2) / 10
+    np.testing.assert_allclose(tg.grad(loop_with_own_list)(w, xs),
+                               numeric_gradient(loop_with_own_list, [w, xs], 0), rtol=1e-6)
+    with pytest.raises(tg.TransformError, match="lists appended") as caught:
+        tg.grad(loop_rebinding_a_carried_list)(w, xs)   # hs is carried: refused, conservatively
+    assert caught.value.source_line.strip() == "hs.append(h)"

@@ -111,6 +111,7 @@ def _outline(info, loop, active, taken, build_vjp):
     _check_loop(info, loop)
     target = loop.target.id
     carried, outside = _carried_and_outside(info, loop)
+    _check_mutations(info, loop, set(carried) | set(outside))
     name = _fresh(f"{info.tree.name}_loop{loop.lineno}", taken)
     step = _step_function(info, loop, name, carried, target, outside)
     wrt = [i for i, n in enumerate(carried) if n in active] + [
@@ -137,7 +138,6 @@ def _check_loop(info, loop):
     if loop.lineno == loop.body[0].lineno:
         raise info.error("a tg.checkpoint loop needs its body on the lines below the `for`",
                          loop.body[0])
-    bound_in_body = set()
     for node in _walk_step(loop.body):
         if isinstance(node, (gast.Break, gast.Continue, gast.Return, gast.Yield,
                              gast.YieldFrom)):
@@ -149,18 +149,21 @@ def _check_loop(info, loop):
         if isinstance(node, (gast.Global, gast.Nonlocal)):
             raise info.error("global and nonlocal names cannot be assigned in a tg.checkpoint "
                              "loop", node)
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            bound_in_body.add(node.id)
         if isinstance(node, (gast.Subscript, gast.Attribute)) \
                 and isinstance(node.ctx, (gast.Store, gast.Del)):
             raise info.error(
                 "a tg.checkpoint loop cannot update a value in place: the snapshots of the "
                 "loop's state are kept by reference", node,
                 hint="build a new value instead (np.concatenate, np.where, a new list)")
+
+
+def _check_mutations(info, loop, kept):
+    """Refuse method calls that change a value the step gets from outside or hands on: the
+    snapshots hold such values by reference (a list the step builds itself is its own)."""
+    for node in _walk_step(loop.body):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr in _MUTATING_METHODS \
-                and isinstance(node.func.value, gast.Name) \
-                and node.func.value.id not in bound_in_body:
+                and isinstance(node.func.value, gast.Name) and node.func.value.id in kept:
             raise info.error(
                 f"`{node.func.value.id}.{node.func.attr}(...)` in a tg.checkpoint loop: values "
                 "collected across steps (lists appended in the loop) are not supported yet",
