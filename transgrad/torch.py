@@ -194,8 +194,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 # functional forms of the Tensor's operations: ``torch.exp(x)`` is ``x.exp()``. They are the
 # torch names declared with the rules (``torch=`` in transgrad/rules/: ``TORCH_NAMES``), the
 # Tensor methods made from the ops table, and these, which the rules do not declare
-_METHODS = ("add", "sub", "mul", "div", "pow", "remainder", "neg", "clamp", "clip",
-            "unsqueeze", "argmax", "argmin", "detach", "numel", "allclose", "equal", "eq", "ne",
+_METHODS = ("unsqueeze", "argmax", "argmin", "detach", "numel", "allclose", "equal", "eq", "ne",
             "lt", "le", "gt", "ge")
 
 

@@ -13,12 +13,9 @@ tensor_node="ExpBackward0"`` (and ``torch=("exp",)``) in its ``@vjp`` declaratio
 ``x.maximum(y)``; and ``transgrad.torch`` a function (``torch.exp(x)``).
 """
 
-import operator
-
 import numpy as np
 
 from .. import rules
-from ..rules import nn, scatter
 from ..rules.registry import TENSOR_OPS, is_nondifferentiable
 from .core import Tensor, _new, _operand, _wrap
 from .grad_mode import STATE
@@ -50,39 +47,11 @@ class Op:
 
 # ---- the table ---------------------------------------------------------------------------
 
-# Tensor operations whose rule's declaration in transgrad/rules/ does not say ``tensor=`` yet
-# (the rules are converted to one declaration per primitive family by family); an entry is
-# used only until its family declares it.
-_NOT_YET_DECLARED = {
-    "add": Op(np.add, "AddBackward0"), "sub": Op(np.subtract, "SubBackward0"),
-    "mul": Op(np.multiply, "MulBackward0"), "div": Op(np.divide, "DivBackward0"),
-    "pow": Op(np.power, "PowBackward0"),
-    "neg": Op(np.negative, "NegBackward0"), "remainder": Op(np.remainder, "RemainderBackward0"),
-    "exp": Op(np.exp, "ExpBackward0"), "log": Op(np.log, "LogBackward0"),
-    "sin": Op(np.sin, "SinBackward0"), "cos": Op(np.cos, "CosBackward0"),
-    "tanh": Op(np.tanh, "TanhBackward0"), "sqrt": Op(np.sqrt, "SqrtBackward0"),
-    "abs": Op(np.absolute, "AbsBackward0"), "sigmoid": Op(nn.sigmoid, "SigmoidBackward0"),
-    "relu": Op(nn.relu, "ReluBackward0"),
-    "maximum": Op(np.maximum, "MaximumBackward0"),
-    "minimum": Op(np.minimum, "MinimumBackward0"),
-    "clamp": Op(np.clip, "ClampBackward1", lambda a, a_min, a_max: (
-        np.maximum(a, a_min) if a_max is None else
-        np.minimum(a, a_max) if a_min is None else np.clip(a, a_min, a_max))),
-    "getitem": Op(operator.getitem, "IndexBackward0"),
-    "where": Op(np.where, "WhereBackward0"),
-    "index_update": Op(scatter.index_update, "CopySlices"),
-    "index_add": Op(scatter.index_add, "IndexAddBackward0"),
-}
-
-
 def _table():
-    """Every differentiable Tensor operation, by name: the declared ones (``TENSOR_OPS``, filled
-    when ``transgrad.rules`` imported its families, above) and those not declared yet."""
-    table = {name: Op(d.func, d.node or node_name(d.func), d.impl)
-             for name, d in TENSOR_OPS.items()}
-    for name, op in _NOT_YET_DECLARED.items():
-        table.setdefault(name, op)
-    return table
+    """Every differentiable Tensor operation, by name, as declared next to its rule
+    (``TENSOR_OPS``, filled when ``transgrad.rules`` imported its families, above)."""
+    return {name: Op(d.func, d.node or node_name(d.func), d.impl)
+            for name, d in TENSOR_OPS.items()}
 
 
 # A test walks this table to show that the Tensor and the compiler share the rule objects.

@@ -24,14 +24,8 @@ import textwrap
 
 from ..rules.registry import META_CALLS
 
-# Calls that read only the shape/dtype/size of one argument, (namespace, function) -> position,
-# whose declaration in transgrad/rules/ does not say ``meta=`` yet (the rules are converted to
-# one declaration per primitive family by family); ``META_CALLS`` has the declared ones.
-_NOT_YET_DECLARED_META = {
-    ("np", "shape"): 0, ("np", "ndim"): 0, ("np", "size"): 0, ("np", "zeros_like"): 0,
-    ("np", "ones_like"): 0, ("np", "empty_like"): 0, ("tgr", "expand_reduced"): 1,
-    ("tgr", "reduced_count"): 0, ("tgr", "unbroadcast_to"): 1, ("tgr", "zeros_like_value"): 0,
-}
+# META_CALLS: the calls that read only the shape/dtype/size of one argument, as declared with
+# ``meta=`` in transgrad/rules/: (namespace, function) -> position (``("np", "shape"): 0``)
 _META_ATTRS = {"shape", "ndim", "dtype", "size"}
 
 
@@ -305,8 +299,7 @@ def _is_meta(name, parent):
     if isinstance(parent, ast.Call) and name in parent.args:
         func = parent.func
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            key = (func.value.id, func.attr)
-            positions = META_CALLS.get(key, _NOT_YET_DECLARED_META.get(key))
+            positions = META_CALLS.get((func.value.id, func.attr))
             if positions is None:
                 return False
             if isinstance(positions, int):
