@@ -404,8 +404,8 @@ def _may_decide(call):
     func = call.func
     if func.__dict__.get("resolved") is np.size:
         return True
-    if func.__class__ is gast.Attribute:
-        return func.attr in ("unbroadcast_to", "match")
+    if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
+        return func.attr in ("unbroadcast_to", "match", "size")
     return func.__class__ is gast.Name and func.id == "size"
 
 
