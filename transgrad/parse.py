@@ -9,6 +9,7 @@ import builtins
 import dis
 import functools
 import inspect
+import linecache
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import NamedTuple
 import gast
 
 from .errors import TransformError
-from .ir import walk
+from .ir import clone, walk
 
 
 @dataclass
@@ -74,6 +75,8 @@ def parse_function(func):
             hint="pass a function defined with `def` in a .py file")
     code = func.__code__
     filename = code.co_filename
+    if code.co_name == "<lambda>":
+        return _parse_lambda(func)
     try:
         lines, first_lineno = inspect.getsourcelines(code)   # not __wrapped__'s
     except (OSError, TypeError) as exc:
@@ -135,6 +138,117 @@ def parse_function(func):
     file_lines = _file_lines(filename, lines, first_lineno)
     return FunctionInfo(func=func, tree=tree, filename=filename, lines=file_lines,
                         namespace=namespace, generated=filename.startswith("<transgrad-"))
+
+
+# --- lambdas ---------------------------------------------------------------------------------
+
+def _parse_lambda(func):
+    """A lambda as a FunctionInfo: found in its file's tree (the line holds the lambda, the
+    statement around it may span many), told apart from other lambdas on its line by its
+    parameters and where its code starts, made a ``def`` returning its body."""
+    code = func.__code__
+    filename = code.co_filename
+    where = {"filename": filename, "lineno": code.co_firstlineno}
+    file_lines = linecache.getlines(filename, func.__globals__)
+    if not file_lines:
+        raise TransformError(
+            f"cannot read the source of the lambda {func.__qualname__}", **where,
+            hint="transgrad reads a function's source from its file; lambdas typed at an "
+                 "interactive prompt or made by exec() have none: define it in a .py file")
+    module = _file_tree(filename, "".join(file_lines))
+    if module is None:
+        raise TransformError(f"cannot parse {filename} to find the lambda {func.__qualname__}",
+                             **where, hint="reload the module if the file was edited")
+    line = file_lines[code.co_firstlineno - 1].rstrip("\n") \
+        if code.co_firstlineno <= len(file_lines) else ""
+    lam = clone(_find_lambda(code, module, TransformError, where, line))   # the tree is cached
+    source = _segment(file_lines, lam)
+    check_current(func, "(" + source + ")\n", filename)
+    namespace = _namespace(func)
+    args = lam.args
+    if args.vararg or args.kwarg:
+        raise TransformError(
+            "a lambda with *args or **kwargs cannot be differentiated", **where,
+            col_offset=lam.col_offset, source_line=line,
+            hint="name its parameters (lambda x, y: ...)")
+    # defaults were evaluated where the lambda was made (`lambda z, j=j: ...` in a loop): the
+    # values, held in the namespace under names of their own, not the expressions
+    args.defaults = [_default(namespace, v, lam) for v in (func.__defaults__ or ())]
+    kw_defaults = func.__kwdefaults__ or {}
+    args.kw_defaults = [_default(namespace, kw_defaults[a.id], lam) if a.id in kw_defaults
+                        else None for a in args.kwonlyargs]
+    body = [gast.copy_location(gast.Return(value=lam.body), lam.body)]
+    tree = gast.copy_location(gast.FunctionDef(
+        name="lambda_", args=args, body=body, decorator_list=[], returns=None,
+        type_comment=None, type_params=[]), lam)
+    tree.end_lineno, tree.end_col_offset = lam.end_lineno, lam.end_col_offset
+    tree.args.args[:0] = tree.args.posonlyargs
+    tree.args.posonlyargs = []
+    return FunctionInfo(func=func, tree=tree, filename=filename, lines=file_lines,
+                        namespace=namespace)
+
+
+def _default(namespace, value, node):
+    name = f"__transgrad_default_{id(value)}"
+    namespace[name] = value
+    return gast.copy_location(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                        type_comment=None), node)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_tree(filename, text):
+    """The gast tree of a whole file (None if it does not parse): a lambda is found in it by
+    its line, however long the statement holding it."""
+    try:
+        return gast.parse(text)
+    except SyntaxError:
+        return None
+
+
+def _find_lambda(code, module, error, where, line):
+    """The Lambda node of ``code`` in ``module``: the one on its first line, else the one with
+    its parameters, else the one whose body holds where its code starts (Python 3.11+)."""
+    on_line = [n for n in walk(module)
+               if isinstance(n, gast.Lambda) and n.lineno == code.co_firstlineno]
+    n_params = code.co_argcount + code.co_kwonlyargcount
+    params = code.co_varnames[:n_params]
+    candidates = [n for n in on_line
+                  if tuple(a.id for a in n.args.args + n.args.kwonlyargs) == params]
+    if len(candidates) > 1 and hasattr(code, "co_positions"):
+        starts = [(ins.positions.lineno, ins.positions.col_offset)
+                  for ins in dis.get_instructions(code)
+                  if ins.positions is not None and None not in ins.positions
+                  # RESUME and the final RETURN_VALUE have empty spans at column 0
+                  and (ins.positions.end_lineno, ins.positions.end_col_offset)
+                  > (ins.positions.lineno, ins.positions.col_offset)]
+        if starts:
+            start = min(starts)
+
+            def holds(n):
+                body = n.body
+                return (body.lineno, body.col_offset) <= start \
+                    <= (body.end_lineno, body.end_col_offset)
+            holding = [n for n in candidates if holds(n)]
+            # a lambda in another's body: the innermost holding the start is this code
+            candidates = sorted(holding, key=lambda n: (n.lineno, n.col_offset))[-1:]
+    if len(candidates) != 1:
+        what = "no lambda" if not candidates else f"{len(candidates)} lambdas"
+        raise error(
+            f"cannot tell which lambda on this line is the function to differentiate: "
+            f"{what} with the parameters ({', '.join(params)})", **where,
+            col_offset=on_line[0].col_offset if on_line else None, source_line=line,
+            hint="give the lambda a line of its own, or define the function with `def`; if the "
+                 "file was edited after it was imported, reload it")
+    return candidates[0]
+
+
+def _segment(file_lines, node):
+    """The source text of ``node`` (its columns are UTF-8 byte offsets)."""
+    rows = [s.encode() for s in file_lines[node.lineno - 1:node.end_lineno]]
+    if len(rows) == 1:
+        return rows[0][node.col_offset:node.end_col_offset].decode()
+    rows[0], rows[-1] = rows[0][node.col_offset:], rows[-1][:node.end_col_offset]
+    return b"".join(rows).decode()
 
 
 class GeneratedCode(NamedTuple):

@@ -46,11 +46,9 @@ UNSUPPORTED = {
                  "level",
     gast.ImportFrom: "imports inside a differentiated function are not supported; import at "
                      "module level",
-    gast.ListComp: "comprehensions are not supported yet; build the list with a loop or use "
-                   "array operations",
-    gast.SetComp: "set comprehensions are not supported",
-    gast.DictComp: "dict comprehensions are not supported yet",
-    gast.GeneratorExp: "generator expressions are not supported; use array operations",
+    gast.SetComp: "set comprehensions are not supported; build a list ([... for ...])",
+    gast.DictComp: "dict comprehensions are not supported; build a list ([... for ...]) or "
+                   "assign the entries one by one",
     gast.NamedExpr: "the walrus operator `:=` is not supported; assign on its own line",
     gast.JoinedStr: "f-strings are not supported in differentiated code",
     gast.Starred: "`*args` unpacking is not supported; pass the arguments one by one",
@@ -92,10 +90,17 @@ def _in_place_call(stmt):
 
 
 def _bound_lambda(stmt, node):
-    """True for ``name = lambda ...`` (at any nesting depth)."""
+    """True for ``name = lambda ...`` (at any nesting depth), a lambda passed to a call
+    (``solve(lambda x: ..., x0)``) and one a factory returns (``return lambda x: ...``)."""
     for candidate in walk(stmt):
         if isinstance(candidate, gast.Assign) and candidate.value is node \
                 and len(candidate.targets) == 1 and isinstance(candidate.targets[0], gast.Name):
+            return True
+        if isinstance(candidate, gast.Call) and (
+                any(a is node for a in candidate.args)
+                or any(k.value is node for k in candidate.keywords)):
+            return True
+        if isinstance(candidate, gast.Return) and candidate.value is node:
             return True
     return False
 

@@ -37,6 +37,7 @@ from .. import ir, runtime
 from ..ir import clone, walk
 from ..naming import GLOBAL_MODULES
 from .normalize_calls import CallSpellings, owner_class, resolved_name
+from .normalize_comprehensions import COMPREHENSIONS, ComprehensionDesugaring
 from .normalize_jumps import ReturnInLoop, assigned_in_compound, lift_returns, restructure_jumps
 from .normalize_loops import LoopDesugaring
 
@@ -52,7 +53,7 @@ def is_atom(node):
     return False
 
 
-class Normalizer(LoopDesugaring, CallSpellings):
+class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring):
     def __init__(self, info, namer, classes=None):
         self.info = info
         self.namer = namer
@@ -360,6 +361,8 @@ class Normalizer(LoopDesugaring, CallSpellings):
             return self.call(node)
         if isinstance(node, gast.IfExp):
             return self.if_expression(node)
+        if isinstance(node, COMPREHENSIONS):
+            return self.comprehension(node)
         if isinstance(node, gast.BoolOp):
             return self.bool_operation(node)
         if isinstance(node, gast.Attribute):
