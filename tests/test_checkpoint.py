@@ -447,11 +447,19 @@ def loop_with_return(w, xs):
     return np.sum(h)
 
 
-def loop_with_append(w, xs):
+def loop_reading_its_list(w, xs):
+    h, hs = np.ones(2), []
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        hs.append(h)
+        h = w @ hs[0]
+    return np.sum(hs[-1])
+
+
+def loop_extending(w, xs):
     h, hs = np.ones(2), []
     for t in tg.checkpoint(range(len(xs)), snapshots=2):
         h = w @ h
-        hs.append(h)
+        hs.extend([h])
     return np.sum(hs[-1])
 
 
@@ -473,7 +481,8 @@ def loop_binding_late(w, xs):
 @pytest.mark.parametrize("func, line, message", [
     (loop_with_break, "break", "`break` in a tg.checkpoint loop"),
     (loop_with_return, "return 0.0", "`return` in a tg.checkpoint loop"),
-    (loop_with_append, "hs.append(h)", "lists appended in the loop"),
+    (loop_reading_its_list, "h = w @ hs[0]", "`hs` is appended to in the tg.checkpoint loop"),
+    (loop_extending, "hs.extend([h])", "changes a value the steps share"),
     (loop_with_update, "h[0] = np.sum(w @ h)", "in place"),
     (loop_binding_late, "last = h[0]", "`last` is first bound in the tg.checkpoint loop"),
 ])
@@ -665,6 +674,142 @@ def test_a_list_built_in_the_step_is_its_own():
     w, xs = np.eye(2) * 0.5, np.arange(12.0).reshape(6, 2) / 10
     np.testing.assert_allclose(tg.grad(loop_with_own_list)(w, xs),
                                numeric_gradient(loop_with_own_list, [w, xs], 0), rtol=1e-6)
-    with pytest.raises(tg.TransformError, match="lists appended") as caught:
+    with pytest.raises(tg.TransformError, match="changes a value the steps share") as caught:
         tg.grad(loop_rebinding_a_carried_list)(w, xs)   # hs is carried: refused, conservatively
     assert caught.value.source_line.strip() == "hs.append(h)"
+
+
+# ----------------------------------------------- tg.grad(f, checkpoint=k), appended lists, hvp
+
+
+def two_loops(w, xs, h0):
+    h, loss = h0 * 1.0, 0.0
+    for t in range(len(xs)):
+        h = np.tanh(w @ h + xs[t])
+        for _ in range(2):   # inside the outermost loop: part of its step
+            h = 0.9 * h
+        loss = loss + np.sum(h ** 2)
+    for t in range(1, len(xs), 2):
+        loss = loss + np.sum(w @ xs[t]) * np.sum(h)
+    return loss
+
+
+def two_loops_args():
+    rng = np.random.default_rng(5)
+    return [rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(9, 3)), rng.normal(size=3)]
+
+
+@pytest.mark.parametrize("snapshots", [1, 3, "auto"])
+def test_checkpoint_option_marks_every_outermost_range_loop(snapshots):
+    args = two_loops_args()
+    want = tg.grad(two_loops, wrt=(0, 2))(*args)
+    made = tg.grad(two_loops, wrt=(0, 2), checkpoint=snapshots)
+    for g, w in zip(made(*args), want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(made(*args)[0], numeric_gradient(two_loops, args, 0), rtol=1e-6)
+    assert made.source.count("run_checkpointed(") == 2
+    value, grad = tg.value_and_grad(two_loops, checkpoint=snapshots)(*args)
+    assert value == pytest.approx(two_loops(*args), rel=1e-14)
+    np.testing.assert_allclose(grad, want[0], rtol=1e-12)
+    np.testing.assert_allclose(tg.vjp(two_loops, checkpoint=snapshots)(*args, 2.0),
+                               2 * want[0], rtol=1e-12)
+
+
+def test_auto_snapshots_advance_each_step_at_most_twice():
+    from transgrad.checkpoint import auto_snapshots
+    assert auto_snapshots(20_000) == 199 and auto_snapshots(1) == 1
+    for steps in (2, 3, 10, 999, 20_000):
+        k = auto_snapshots(steps)
+        assert comb(k + 2, 2) >= steps and (k == 1 or comb(k + 1, 2) < steps)
+        assert checkpoint(range(steps), snapshots="auto").snapshots == k
+
+
+def loop_breaking_unmarked(w, xs):
+    h = np.ones(2)
+    for t in range(len(xs)):
+        h = w @ h
+        if t > 3:
+            break
+    return np.sum(h)
+
+
+def test_checkpoint_option_refusals_say_where_they_come_from():
+    w, xs = np.eye(2) * 0.5, np.zeros((6, 2))
+    with pytest.raises(tg.TransformError, match="checkpoint= marks every outermost") as caught:
+        tg.grad(loop_breaking_unmarked, checkpoint=2)(w, xs)
+    assert caught.value.source_line.strip() == "break"
+    assert "tg.checkpoint(range(n), snapshots=k)" in caught.value.hint
+    for bad in (0, -1, 2.5, True, "most"):
+        with pytest.raises(tg.TransformError, match="checkpoint="):
+            tg.grad(loop_breaking_unmarked, checkpoint=bad)
+
+
+def collecting(w, xs, h0, marked):
+    h = h0 * 1.0
+    hs, extra = [h], []
+    steps = tg.checkpoint(range(len(xs)), snapshots=2) if marked else range(len(xs))
+    for t in steps:
+        h = np.sin(w @ h) + xs[t]
+        hs.append(h)
+        if t % 3 == 0:
+            extra.append(np.sum(h * w))
+            extra.append(h[0])
+    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1]) + sum(extra) * 0.5
+
+
+def collecting_marked(w, xs, h0):
+    h = h0 * 1.0
+    hs, extra = [h], []
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = np.sin(w @ h) + xs[t]
+        hs.append(h)
+        if t % 3 == 0:
+            extra.append(np.sum(h * w))
+            extra.append(h[0])
+    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1]) + sum(extra) * 0.5
+
+
+def test_lists_the_loop_appends_to_are_its_per_step_outputs():
+    w, xs, h0 = two_loops_args()
+    w = w[:, :3]
+    args = [w, xs, h0]
+    assert collecting_marked(*args) == collecting(*args, False)
+    want = tg.grad(lambda w, xs, h0: collecting(w, xs, h0, False), wrt=(0, 1, 2))(*args)
+    got = tg.grad(collecting_marked, wrt=(0, 1, 2))(*args)
+    for index, g, expected in zip((0, 1, 2), got, want, strict=True):
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g, numeric_gradient(collecting_marked, args, index),
+                                   rtol=1e-6, atol=1e-9)
+    source = tg.grad(collecting_marked).source
+    assert "run_checkpointed(" in source and "(hs, extra)" in source
+    empty = [w, xs[:0], h0]   # no steps: the lists keep their first items
+    np.testing.assert_allclose(tg.grad(collecting_marked, wrt=2)(*empty),
+                               numeric_gradient(collecting_marked, empty, 2), rtol=1e-6)
+
+
+def appending_plain(w, xs):
+    h, hs = np.ones(3), []
+    for t in range(len(xs)):
+        h = np.tanh(w @ h + xs[t])
+        hs.append(np.sum(h))
+    return sum(hs)
+
+
+def test_checkpoint_option_with_an_appended_list():
+    args = two_loops_args()[:2]
+    made = tg.grad(appending_plain, checkpoint="auto")
+    np.testing.assert_allclose(made(*args), tg.grad(appending_plain)(*args), rtol=1e-12)
+    assert "run_checkpointed(" in made.source
+
+
+def test_hvp_of_a_checkpointed_loop_is_refused_at_the_loop():
+    args = rnn_arguments(5)
+    with pytest.raises(tg.TransformError, match="forward mode over the gradient") as caught:
+        tg.hvp(marked_rnn)(*args, np.ones_like(args[0]))
+    assert caught.value.filename == __file__
+    assert "tg.checkpoint(range(len(xs)), snapshots=3)" in caught.value.source_line
+    with pytest.raises(tg.TransformError, match="forward mode over the gradient") as caught:
+        tg.jvp(tg.grad(plain_rnn, checkpoint=2))(*args, np.ones_like(args[0]))
+    assert "for t in range(len(xs)):" in caught.value.source_line
+    hv = tg.hvp(plain_rnn)(*args, np.ones_like(args[0]))   # the unmarked loop: as before
+    assert np.all(np.isfinite(hv))

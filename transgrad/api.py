@@ -7,6 +7,7 @@ is read), caches it, and checks its arguments on every call.
 
 from . import backends
 from .arguments import check_wrt as _check_wrt  # noqa: F401  (re-exported, as below)
+from .checkpoint import check_snapshots
 from .derivative import EXACT_VARIANTS as _EXACT_VARIANTS  # noqa: F401
 from .derivative import SHAPE_KEYS as _SHAPE_KEYS  # noqa: F401
 from .derivative import GradientFunction, JaxGradientFunction
@@ -22,16 +23,23 @@ from .pipeline import (  # noqa: F401  (transgrad.api.build, .split... as before
 )
 
 
-def _entry(mode, func, wrt, verbose, backend, loops=None):
+def _entry(mode, func, wrt, verbose, backend, loops=None, checkpoint=None):
+    if checkpoint is not None:
+        try:
+            check_snapshots(checkpoint)
+        except ValueError as error:
+            raise TransformError(f"checkpoint={checkpoint!r}: {error}",
+                                 hint="pass a number of snapshots, or 'auto'") from None
     if backends.check_backend(backend) == "jax":
         def make(f):
-            return JaxGradientFunction(f, wrt, mode, verbose, loops or "scan")
+            return _with_checkpoint(JaxGradientFunction(f, wrt, mode, verbose, loops or "scan"),
+                                    checkpoint)
     elif loops is not None:
         raise TransformError("loops= chooses how the JAX backend compiles loops",
                              hint="pass backend='jax' too, or leave loops out")
     else:
         def make(f):
-            return GradientFunction(f, wrt, mode, verbose)
+            return _with_checkpoint(GradientFunction(f, wrt, mode, verbose), checkpoint)
     if func is None:
         return make
     if not callable(func):
@@ -39,7 +47,13 @@ def _entry(mode, func, wrt, verbose, backend, loops=None):
     return make(func)
 
 
-def grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
+def _with_checkpoint(derivative, checkpoint):
+    if checkpoint is not None:
+        derivative.checkpoint = checkpoint
+    return derivative
+
+
+def grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None, checkpoint=None):
     """The gradient of a scalar-valued numpy function, as generated Python source.
 
     Usable as a call, ``tg.grad(f)``, a bare decorator ``@tg.grad``, or ``@tg.grad(wrt=(0, 1))``.
@@ -63,25 +77,31 @@ def grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
         loops: for ``backend="jax"``, "scan" (the default) compiles ``for`` loops as
             ``jax.lax.scan`` (fast to compile); "unroll" keeps Python loops, which JAX unrolls
             (slow to compile for long loops, sometimes faster to run for short ones).
+        checkpoint: a number of snapshots k, or "auto": every outermost
+            ``for ... in range(...)`` loop of ``func`` is reversed as if marked
+            ``tg.checkpoint(range(...), snapshots=k)`` (memory of k loop states instead of one
+            per step, for recomputation); "auto" takes the fewest snapshots that run each step
+            forward at most twice (about sqrt(2 n) for n steps).
 
     Raises:
         TransformError: the function uses something transgrad cannot differentiate (the
             message names the file, line and column), or its output is not a scalar.
     """
-    return _entry("grad", func, wrt, verbose, backend, loops)
+    return _entry("grad", func, wrt, verbose, backend, loops, checkpoint)
 
 
-def value_and_grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
+def value_and_grad(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None,
+                   checkpoint=None):
     """Like ``grad``, but the callable returns ``(value, gradient)`` from one sweep.
 
     Example::
 
         value, g = tg.value_and_grad(loss)(w, x)
     """
-    return _entry("value_and_grad", func, wrt, verbose, backend, loops)
+    return _entry("value_and_grad", func, wrt, verbose, backend, loops, checkpoint)
 
 
-def vjp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
+def vjp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None, checkpoint=None):
     """The vector-Jacobian product of a function with any output shape.
 
     ``tg.vjp(f, wrt)(*args, cotangent)`` returns the cotangent pulled back to the ``wrt``
@@ -95,7 +115,7 @@ def vjp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
 
         bx = tg.vjp(layer)(x, w, np.ones((3, 4)))   # d sum(layer(x, w)) / dx, shaped like x
     """
-    return _entry("vjp", func, wrt, verbose, backend, loops)
+    return _entry("vjp", func, wrt, verbose, backend, loops, checkpoint)
 
 
 def jvp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):

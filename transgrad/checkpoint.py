@@ -11,7 +11,7 @@ step, where r is the smallest number with C(k + r, k) >= n.
 
 import numpy as np
 
-from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, schedule
+from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, max_steps, schedule
 from .rules.registry import Rule, register_vjp
 from .runtime import zeros_like_value
 
@@ -20,7 +20,8 @@ class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range
     """Marks a `for` loop whose gradient keeps only `snapshots` copies of the loop's state.
 
     Iterating it is iterating the range, so the marked function runs unchanged; the compiler
-    reads the marker and reverses the loop on the binomial schedule.
+    reads the marker and reverses the loop on the binomial schedule. ``snapshots="auto"``:
+    ``auto_snapshots(len(steps))``.
     """
 
     __slots__ = ("snapshots", "steps")
@@ -29,10 +30,9 @@ class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range
         if not isinstance(steps, range):
             raise TypeError(f"tg.checkpoint marks a loop over a range, got "
                             f"{type(steps).__name__}; write tg.checkpoint(range(n), snapshots=k)")
-        if isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 1:
-            raise ValueError(f"snapshots must be a positive int, got {snapshots!r}")
         self.steps = steps
-        self.snapshots = snapshots
+        self.snapshots = auto_snapshots(len(steps)) if check_snapshots(snapshots) == "auto" \
+            else snapshots
 
     def __iter__(self):
         return iter(self.steps)
@@ -42,6 +42,24 @@ class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range
 
     def __repr__(self):
         return f"checkpoint({self.steps!r}, snapshots={self.snapshots})"
+
+
+def check_snapshots(snapshots):
+    """``snapshots`` if it is a positive int or "auto", else ValueError."""
+    if snapshots != "auto" and (isinstance(snapshots, bool) or not isinstance(snapshots, int)
+                                or snapshots < 1):
+        raise ValueError(f"snapshots must be a positive int or 'auto', got {snapshots!r}")
+    return snapshots
+
+
+def auto_snapshots(steps):
+    """The fewest snapshots that reverse ``steps`` steps advancing each step at most twice
+    (C(k + 2, 2) >= steps, k about sqrt(2 steps)): memory O(sqrt(n)) states for at most one
+    forward sweep more than storing every state (20,000 steps: 199 snapshots)."""
+    snapshots = 1
+    while max_steps(snapshots, 2) < steps:
+        snapshots += 1
+    return snapshots
 
 
 def checkpointed_loop(forward, vjp, state, steps, snapshots):
@@ -120,9 +138,11 @@ class _Sweep:
 
 class CheckpointedLoop:
     """A marked loop as the compiler outlines it (``passes/checkpoint.py``): its step function
-    ``step(*carried, t, *outside) -> carried`` and that step's generated split VJP ``pair``
-    (``fwd(*args) -> (value, tape)``, ``bwd(tape, g)`` -> the cotangents of the arguments at
-    ``wrt``). Generated code calls ``run_checkpointed(loop, marker, carried, outside)``."""
+    ``step(*carried, t, *outside, *collected) -> (*carried, *collected)`` and that step's
+    generated split VJP ``pair`` (``fwd(*args) -> (value, tape)``, ``bwd(tape, g)`` -> the
+    cotangents of the arguments at ``wrt``). ``collected``: the lists the body appends to; the
+    step gets a fresh list for each and returns what it appended. Generated code calls
+    ``run_checkpointed(loop, marker, carried, outside, collected)``."""
 
     def __init__(self, name, step, pair, wrt):
         self.__name__ = name
@@ -131,45 +151,72 @@ class CheckpointedLoop:
     def __repr__(self):
         return f"<transgrad checkpointed loop {self.__name__}>"
 
-    def run(self, marker, carried, outside):
-        """The loop's final carried values, holding the sweep that ``pullback`` continues."""
-        final, pullback = self._sweep(marker, carried, outside)
-        result = Carried(final)
-        result.pullback = pullback
+    def run(self, marker, carried, outside, collected=()):
+        """The loop's final carried values, then each collected list (its items, then every
+        step's appended values), holding the sweep that ``pullback`` continues."""
+        appended = [] if collected else None    # per step: the tuple of its appended lists
+        box = {}                                # the pullback's cotangents of those values
+        final, pullback = self._sweep(marker, carried, outside, len(collected), appended, box)
+        lists = tuple(list(initial) for initial in collected)
+        if collected:
+            for step_lists in appended:
+                for whole, part in zip(lists, step_lists):
+                    whole.extend(part)
+            appended[:] = [tuple(map(len, step_lists)) for step_lists in appended]
+        result = Carried(tuple(final) + lists)
+        result.pullback, result.counts, result.box = pullback, appended, box
         return result
 
-    def pullback(self, g, ans, marker, carried, outside):
-        """(cotangents of the carried values, of the outside values) given ``g``, the final
-        carried values' cotangent; ``ans`` is what ``run`` returned (else the forward sweep
-        runs again)."""
-        pullback = getattr(ans, "pullback", None)
-        if pullback is None:
-            _, pullback = self._sweep(marker, carried, outside)
+    def pullback(self, g, ans, marker, carried, outside, collected=()):
+        """(cotangents of the carried values, of the outside values, of the collected lists'
+        initial items) given ``g``, the cotangent of what ``run`` returned (``ans``; without
+        its sweep the forward sweep runs again)."""
+        if getattr(ans, "pullback", None) is None:
+            ans = self.run(marker, carried, outside, collected)
+        parts = _parts(g, len(carried) + len(collected))
         g_final = tuple(zeros_like_value(value) if part is None else part
-                        for part, value in zip(_parts(g, len(carried)), ans))
-        g_state, g_outside = pullback(g_final)
+                        for part, value in zip(parts[:len(carried)], ans))
+        g_lists = [(_parts(part, len(whole)), whole)
+                   for part, whole in zip(parts[len(carried):], ans[len(carried):])]
+        if collected:
+            ans.box["lists"] = _StepCotangents(g_lists, ans.counts, marker.steps, collected)
+        try:
+            g_state, g_outside = ans.pullback(g_final)
+        finally:
+            ans.box.clear()
         first = len(carried) + 1    # zeros where no step reached a differentiated value
         g_outside = tuple(
             zeros_like_value(value) if part is None and first + j in self.wrt else part
             for j, (part, value) in enumerate(zip(g_outside or (None,) * len(outside),
                                                   outside)))
-        return g_state, g_outside
+        g_collected = tuple(_filled(entries[:len(initial)], whole)
+                            for (entries, whole), initial in zip(g_lists, collected))
+        return g_state, g_outside, g_collected
 
-    def _sweep(self, marker, carried, outside):
-        step = self.step
+    def _sweep(self, marker, carried, outside, collected=0, appended=None, box=None):
+        step, count = self.step, len(carried)
+        if not collected:
+            def forward(state, t):
+                return step(*state, t, *outside)
+        else:
+            def forward(state, t):   # the first sweep keeps each step's lists, later ones not
+                out = step(*state, t, *outside, *([] for _ in range(collected)))
+                if appended is not None and len(appended) < len(marker.steps):
+                    appended.append(out[count:])
+                return out[:count]
 
-        def forward(state, t):
-            return step(*state, t, *outside)
+        return checkpointed_loop(forward, self._step_vjp(outside, collected, box),
+                                 tuple(carried), marker.steps, marker.snapshots)
 
-        return checkpointed_loop(forward, self._step_vjp(outside), tuple(carried),
-                                 marker.steps, marker.snapshots)
-
-    def _step_vjp(self, outside):
+    def _step_vjp(self, outside, collected=0, box=None):
         """The driver's vjp(state, t, g) -> (g_state, g_outside) from the step's split VJP."""
         pair, wrt = self.pair, self.wrt
 
         def vjp(state, t, g):
-            _, tape = pair.fwd(*state, t, *outside)
+            fresh = [[] for _ in range(collected)]
+            _, tape = pair.fwd(*state, t, *outside, *fresh)
+            if collected:
+                g = tuple(g) + box["lists"].of(t)
             by_position = dict(zip(wrt, pair.bwd(tape, g)))
             g_state = tuple(by_position[i] if i in by_position else zeros_like_value(value)
                             for i, value in enumerate(state))
@@ -177,6 +224,31 @@ class CheckpointedLoop:
             return g_state, tuple(by_position.get(first + j) for j in range(len(outside)))
 
         return vjp
+
+
+class _StepCotangents:
+    """The cotangents of one step's appended values, cut from those of the collected lists."""
+
+    def __init__(self, g_lists, counts, steps, collected):
+        self.g_lists, self.steps = g_lists, steps
+        starts = [len(initial) for initial in collected]
+        self.offsets = []           # per step: where its values start in each list
+        for step_counts in counts:
+            self.offsets.append(tuple(starts))
+            starts = [start + n for start, n in zip(starts, step_counts)]
+        self.counts = counts
+
+    def of(self, t):
+        index = self.steps.index(t)
+        return tuple(_filled(entries[start:start + n], whole[start:start + n])
+                     for (entries, whole), start, n in zip(self.g_lists, self.offsets[index],
+                                                            self.counts[index]))
+
+
+def _filled(entries, values):
+    """A list of cotangents, zeros where absent."""
+    return [zeros_like_value(value) if entry is None else entry
+            for entry, value in zip(entries, values)]
 
 
 class Carried(tuple):
@@ -193,14 +265,16 @@ def _parts(g, count):
     return tuple(g)
 
 
-def run_checkpointed(loop, marker, carried, outside):
-    """A checkpointed loop in generated code: ``carried`` after every step of ``marker``."""
-    return loop.run(marker, carried, outside)
+def run_checkpointed(loop, marker, carried, outside, collected=()):
+    """A checkpointed loop in generated code: ``carried`` after every step of ``marker``, then
+    the ``collected`` lists with every step's appended values."""
+    return loop.run(marker, carried, outside, collected)
 
 
-def run_checkpointed_vjp(g, ans, loop, marker, carried, outside):
-    g_carried, g_outside = loop.pullback(g, ans, marker, carried, outside)
-    return None, None, g_carried, g_outside
+def run_checkpointed_vjp(g, ans, loop, marker, carried, outside, collected=()):
+    g_carried, g_outside, g_collected = loop.pullback(g, ans, marker, carried, outside,
+                                                      collected)
+    return None, None, g_carried, g_outside, g_collected
 
 
 register_vjp(Rule("run_checkpointed", (run_checkpointed,), run_checkpointed_vjp, user=True))

@@ -81,6 +81,7 @@ class GradientFunction(Derivative):
 
     backend = "numpy"
     loops = "scan"
+    checkpoint = None   # tg.grad(f, checkpoint=k): snapshots for every outermost range loop
 
     def __init__(self, func, wrt, mode, verbose=False):
         self.wrt_indices, self.single = check_wrt(wrt)
@@ -185,7 +186,7 @@ class GradientFunction(Derivative):
         if variant is None:
             scalars = () if pattern is None else tuple(i for i, s in enumerate(pattern) if s)
             variant = build(self._target, self._wrt, self.single, self.mode, scalars,
-                            classes, param_ranks, self.backend, self.loops)
+                            classes, param_ranks, self.backend, self.loops, self.checkpoint)
             self._variants[(pattern, classes, param_ranks)] = variant
             self._watched = variant[0].__dict__.get("watched")
             if self.verbose:
@@ -210,7 +211,7 @@ class GradientFunction(Derivative):
             function = self._build()
         else:
             function = build(self._target, self._wrt, self.single, self.mode, scalars,
-                             classes, param_ranks)[0]
+                             classes, param_ranks, checkpoint=self.checkpoint)[0]
         return GeneratedCode(function, self.mode in ("vjp", "jvp"))
 
     def variants(self):
@@ -417,6 +418,7 @@ class JaxGradientFunction(GradientFunction):
             wrt = self._wrt[0] if self.single else self._wrt
             self._unrolled = JaxGradientFunction(self._target, wrt, self.mode, self.verbose,
                                                  loops="unroll")
+            self._unrolled.checkpoint = self.checkpoint
         return self._unrolled
 
     def __call__(self, *args, **kwargs):

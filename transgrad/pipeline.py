@@ -68,8 +68,9 @@ class Job:
     "split" (reverse) or "jvp" with ``callee`` for a function that generated code calls."""
 
     def __init__(self, func, wrt, mode, single=False, scalars=(), classes=(), param_ranks=(),
-                 backend="numpy", loops=None, callee=False):
+                 backend="numpy", loops=None, callee=False, checkpoint=None):
         self.func, self.wrt, self.mode, self.single = func, wrt, mode, single
+        self.checkpoint = checkpoint    # tg.grad(f, checkpoint=k): k snapshots per range loop
         self.scalars = scalars          # positions of Python-number arguments
         self.classes = classes          # (position, user class) of object arguments
         self.param_ranks = param_ranks  # (position, ndim) of array and number arguments
@@ -118,7 +119,7 @@ def checkpoint_loops(job):
     """Loops marked ``tg.checkpoint`` to one call of their outlined step, whose VJP this
     pipeline builds (reverse mode); forward mode iterates the range."""
     _checkpoint.outline_loops(job.info, job.positions, job.kind, job.backend,
-                              lambda func, wrt: split(func, wrt, job.backend))
+                              lambda func, wrt: split(func, wrt, job.backend), job.checkpoint)
 
 
 def check_backend(job):
@@ -314,7 +315,7 @@ _cache = weakref.WeakKeyDictionary()   # function -> {the rest of the key: (call
 
 
 def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(),
-          backend="numpy", loops="scan"):
+          backend="numpy", loops="scan", checkpoint=None):
     """Build (and cache) the generated derivative; returns (callable, source).
 
     ``scalars``: indices of positional parameters that are Python numbers in this call; the
@@ -323,11 +324,12 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
     the code may call. ``param_ranks``: ``(index, ndim)`` pairs for array and number
     arguments, from which the ranks of intermediates follow (rules choose their formula).
     ``backend``: "numpy" or "jax", the array namespace the code runs on; ``loops``: for JAX,
-    "scan" lowers loops to ``jax.lax.scan`` where they fit, "unroll" keeps Python loops.
+    "scan" lowers loops to ``jax.lax.scan`` where they fit, "unroll" keeps Python loops;
+    ``checkpoint``: snapshots (an int or "auto") for every outermost range loop, or None.
     """
     watched = watch(func)
     key = (getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
-           param_ranks, backend, loops, tuple(map(id, watched.values)))
+           param_ranks, backend, loops, checkpoint, tuple(map(id, watched.values)))
     with lock:
         builds = cache_for(_cache, func)
         hit = builds.get(key)
@@ -335,7 +337,7 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
             return hit
         with deep_recursion(func):
             result, = run(Job(func, wrt_indices, mode, single, scalars, classes, param_ranks,
-                              backend, loops))
+                              backend, loops, checkpoint=checkpoint))
         result[0].watched = watched     # what it was built from (and keeps alive: ids in key)
         remember(builds, key, result)
         return result

@@ -48,6 +48,7 @@ from itertools import count
 import gast
 
 from ..checkpoint import CheckpointedLoop, checkpoint, run_checkpointed
+from ..errors import TransformError
 from ..ir import walk
 
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update",
@@ -56,11 +57,17 @@ _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "c
 _files = count(1)
 
 
-def outline_loops(info, positions, kind, backend, build_vjp):
+def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None):
     """Rewrite every loop marked ``tg.checkpoint`` in ``info.tree`` (after ``resolve``).
 
     ``positions``: the differentiated parameters; ``kind``: "reverse" or "forward";
-    ``build_vjp(func, wrt)``: the split VJP of a function, built by the same pipeline."""
+    ``build_vjp(func, wrt)``: the split VJP of a function, built by the same pipeline;
+    ``snapshots``: ``tg.grad(f, checkpoint=k)``'s k (or "auto"): every outermost
+    ``for ... in range(...)`` loop is marked with it first."""
+    if kind == "forward":
+        _refuse_checkpointed_calls(info)
+    elif snapshots is not None:
+        _mark_range_loops(info.tree.body, snapshots, in_loop=False)
     loops = list(_marked_loops(info.tree.body))
     if not loops:
         return
@@ -77,6 +84,41 @@ def outline_loops(info, positions, kind, backend, build_vjp):
     taken = {n.id for n in walk(info.tree) if isinstance(n, gast.Name)} | set(info.namespace)
     for loop, body in loops:
         body[body.index(loop)] = _outline(info, loop, active, taken, build_vjp)
+
+
+def _mark_range_loops(body, snapshots, in_loop):
+    """Mark each outermost ``for ... in range(...)`` loop as ``tg.checkpoint`` would."""
+    for stmt in body:
+        if isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):   # their own scopes
+            continue
+        if isinstance(stmt, gast.For) and not in_loop and isinstance(stmt.iter, gast.Call) \
+                and getattr(stmt.iter.func, "resolved", None) is range:
+            marker = gast.Call(func=_resolved("checkpoint", checkpoint), args=[stmt.iter],
+                               keywords=[gast.keyword(arg="snapshots",
+                                                      value=gast.Constant(snapshots, None))])
+            stmt.iter = gast.copy_location(marker, stmt.iter)
+            stmt.iter.option = True     # from checkpoint=, not written: errors say so
+            continue
+        nested = in_loop or isinstance(stmt, (gast.For, gast.While))
+        for field in ("body", "orelse", "finalbody"):
+            _mark_range_loops(getattr(stmt, field, None) or [], snapshots, nested)
+        for handler in getattr(stmt, "handlers", None) or []:
+            _mark_range_loops(handler.body, snapshots, nested)
+
+
+def _refuse_checkpointed_calls(info):
+    """Forward mode over a gradient that runs a checkpointed loop (``tg.hvp``): refused at the
+    user's loop, which the loop's holder remembers."""
+    for node in walk(info.tree):
+        if isinstance(node, gast.Call) and getattr(node.func, "resolved", None) \
+                is run_checkpointed:
+            holder = getattr(node.args[0], "resolved", None) if node.args else None
+            where = getattr(holder, "where", None) or {}
+            raise TransformError(
+                "forward mode over the gradient of a tg.checkpoint loop (tg.hvp, tg.jvp of "
+                "tg.grad) is not supported yet", **where,
+                hint="take the Hessian-vector product of the loop without the marker (or "
+                     "without checkpoint=): forward over reverse then keeps every step")
 
 
 def _marked_loops(body):
@@ -108,24 +150,84 @@ def _steps_expression(info, loop):
 
 def _outline(info, loop, active, taken, build_vjp):
     """The statement that replaces ``loop``: a call of its outlined, differentiable step."""
+    try:
+        return _outline_marked(info, loop, active, taken, build_vjp)
+    except TransformError as error:
+        if not getattr(loop.iter, "option", False) or error.lineno is None:
+            raise
+        raise TransformError(
+            error.message + " (checkpoint= marks every outermost `for ... in range(...)` loop)",
+            filename=error.filename, lineno=error.lineno, col_offset=error.col_offset,
+            source_line=error.source_line,
+            hint=(error.hint + "; or " if error.hint else "") + "mark only the loops to "
+                 "checkpoint, `for t in tg.checkpoint(range(n), snapshots=k):`, instead of "
+                 "passing checkpoint=") from None
+
+
+def _outline_marked(info, loop, active, taken, build_vjp):
     _check_loop(info, loop)
     target = loop.target.id
-    carried, outside = _carried_and_outside(info, loop)
+    collected = _collected_lists(info, loop)
+    carried, outside = _carried_and_outside(info, loop, collected)
     _check_mutations(info, loop, set(carried) | set(outside))
     name = _fresh(f"{info.tree.name}_loop{loop.lineno}", taken)
-    step = _step_function(info, loop, name, carried, target, outside)
+    step = _step_function(info, loop, name, carried, target, outside, collected)
     wrt = [i for i, n in enumerate(carried) if n in active] + [
         len(carried) + 1 + j for j, n in enumerate(outside) if n in active]
-    if not carried or not wrt:   # nothing differentiable flows through: an ordinary loop
+    if not (carried or collected) or not wrt:   # nothing differentiable flows: a plain loop
         loop.iter = _steps_expression(info, loop)
         return loop
     pair = build_vjp(step, tuple(wrt))
     holder = CheckpointedLoop(name, step, pair, wrt)
+    holder.where = {"filename": info.filename, "lineno": loop.lineno,
+                    "col_offset": loop.col_offset, "source_line": info.line(loop.lineno)}
     call = gast.Call(func=_resolved("run_checkpointed", run_checkpointed),
                      args=[_resolved(name, holder), loop.iter, _tuple(carried, gast.Load),
-                           _tuple(outside, gast.Load)], keywords=[])
-    new = gast.Assign(targets=[_tuple(carried, gast.Store)], value=call, type_comment=None)
+                           _tuple(outside, gast.Load), _tuple(collected, gast.Load)],
+                     keywords=[])
+    new = gast.Assign(targets=[_tuple(carried + collected, gast.Store)], value=call,
+                      type_comment=None)
     return gast.copy_location(new, loop)
+
+
+def _collected_lists(info, loop):
+    """Names of lists bound before the loop that its body only appends to (``hs.append(h)``):
+    the step appends to a fresh list, and the loop's result is the list followed by every
+    step's appended values (per-step outputs, kept like a scan's ys)."""
+    params = {a.id for a in info.tree.args.args + info.tree.args.kwonlyargs}
+    receivers, uses = {}, {}
+    for node in _walk_step(loop.body):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
+                and len(node.args) == 1 and not node.keywords:
+            receivers[id(node.func.value)] = node.func.value
+        elif isinstance(node, gast.Name):
+            uses.setdefault(node.id, []).append(node)
+    bound_outside = set(params)
+    inside = set(map(id, walk_statements(loop.body)))
+    for node in walk(info.tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                and id(node) not in inside:
+            bound_outside.add(node.id)
+    collected = []
+    for node in sorted(receivers.values(), key=lambda n: (n.lineno, n.col_offset)):
+        name_ = node.id
+        if name_ in collected or name_ not in bound_outside or name_ == loop.target.id:
+            continue
+        other = [n for n in uses.get(name_, []) if id(n) not in receivers]
+        if any(isinstance(n.ctx, gast.Store) for n in other):   # bound in the step: not these
+            continue
+        if other:
+            raise info.error(
+                f"`{name_}` is appended to in the tg.checkpoint loop and used there otherwise",
+                other[0], hint=f"a list the loop appends to is its per-step output: read the "
+                               f"appended value from a name carried by the loop, not `{name_}`")
+        if name_ in params:
+            raise info.error(
+                f"the tg.checkpoint loop appends to the argument `{name_}`", node,
+                hint=f"append to a list made in the function (`{name_} = list({name_})`)")
+        collected.append(name_)
+    return collected
 
 
 def _check_loop(info, loop):
@@ -165,10 +267,11 @@ def _check_mutations(info, loop, kept):
                 and node.func.attr in _MUTATING_METHODS \
                 and isinstance(node.func.value, gast.Name) and node.func.value.id in kept:
             raise info.error(
-                f"`{node.func.value.id}.{node.func.attr}(...)` in a tg.checkpoint loop: values "
-                "collected across steps (lists appended in the loop) are not supported yet",
-                node, hint="keep the running value in an array carried by the loop (for a sum: "
-                           "`total = total + v`), or drop the marker")
+                f"`{node.func.value.id}.{node.func.attr}(...)` in a tg.checkpoint loop changes "
+                "a value the steps share (snapshots hold it by reference)",
+                node, hint="collect per-step values with `lst.append(v)` on a list made before "
+                           "the loop (and used only so in it), or keep the running value "
+                           "carried by the loop (`total = total + v`)")
 
 
 def _walk_step(body):
@@ -182,9 +285,10 @@ def _walk_step(body):
         pending.extend(gast.iter_child_nodes(node))
 
 
-def _carried_and_outside(info, loop):
+def _carried_and_outside(info, loop, collected=()):
     """(carried, outside): names the body assigns that the function binds elsewhere too (the
-    loop's state, in first-use order) and the function's other local names the body reads."""
+    loop's state, in first-use order) and the function's other local names the body reads
+    (not the ``collected`` lists it appends to)."""
     inside = set(map(id, walk_statements(loop.body)))
     elsewhere = {a.id for a in info.tree.args.args + info.tree.args.kwonlyargs}
     for arg in (info.tree.args.vararg, info.tree.args.kwarg):
@@ -201,7 +305,7 @@ def _carried_and_outside(info, loop):
                                            "the loop")
     first_use, stored = {}, set()
     for node, stores in _in_order(loop.body):
-        if node.id != target:
+        if node.id != target and node.id not in collected:
             first_use.setdefault(node.id, (node, stores))
             if stores:
                 stored.add(node.id)
@@ -254,13 +358,15 @@ def _names_in_order(node):
         yield from _names_in_order(child)
 
 
-def _step_function(info, loop, name, carried, target, outside):
-    """The loop's body as ``def name(*carried, target, *outside)`` returning the carried
-    values: its text is the user's, at the same lines and columns, in a file of its own."""
+def _step_function(info, loop, name, carried, target, outside, collected=()):
+    """The loop's body as ``def name(*carried, target, *outside, *collected)`` returning the
+    carried values and the collected lists (each a fresh list, that step's appended values):
+    its text is the user's, at the same lines and columns, in a file of its own."""
     indent = " " * loop.col_offset
     body_indent = " " * loop.body[0].col_offset
-    params = ", ".join(carried + [target] + outside)
-    returned = ", ".join(carried) + ("," if len(carried) == 1 else "")
+    params = ", ".join(carried + [target] + outside + list(collected))
+    returned = ", ".join(carried + list(collected)) + (
+        "," if len(carried) + len(collected) == 1 else "")
     first, last = loop.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in loop.body)
     text = _functional_updates(info, loop.body, {i: info.line(i) for i in range(first, last + 1)})
     lines = ["\n"] * (loop.lineno - 2) + ["if True:\n", f"{indent}def {name}({params}):\n"]
