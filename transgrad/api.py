@@ -133,6 +133,12 @@ def jvp(func=None, wrt=0, *, verbose=False, backend="numpy", loops=None):
     return _entry("jvp", func, wrt, verbose, backend, loops)
 
 
+# Called inside a differentiated function on a function known when its code is built
+# (``tg.grad(p)(x)``), these are run then: the derivative is a constant of that code.
+for _entry_point in (grad, value_and_grad, vjp, jvp):
+    _entry_point.transforms_functions = True
+
+
 def source(obj):
     """The generated source of a transgrad derivative (same as ``obj.source``)."""
     if isinstance(obj, GradientFunction):

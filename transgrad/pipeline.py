@@ -405,7 +405,7 @@ def forward_function(func, wrt, backend="numpy"):
     """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
     def fill(holder):
         (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True))
-    return _callee(_forward_cache, func, (func.__code__, wrt, backend),
+    return _callee(_forward_cache, func, (getattr(func, "__code__", None), wrt, backend),
                    lambda: ForwardFunction(func, wrt), fill)
 
 
@@ -418,7 +418,7 @@ def split(func, wrt, backend="numpy"):
         (pair.fwd, fwd_source), (pair.bwd, bwd_source) = run(
             Job(func, wrt, "split", backend=backend, callee=True))
         pair.source = fwd_source + "\n" + bwd_source
-    return _callee(_split_cache, func, (func.__code__, wrt, backend),
+    return _callee(_split_cache, func, (getattr(func, "__code__", None), wrt, backend),
                    lambda: SplitVJP(func, wrt), fill)
 
 

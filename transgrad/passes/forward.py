@@ -41,6 +41,7 @@ import numpy as np
 from .. import ir, runtime
 from ..errors import TransformError
 from ..ir import assign, clone, name, tgr_call
+from ..parse import Derivative
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.forward import (
     JOINTLY_LINEAR,
@@ -248,12 +249,13 @@ class ForwardBuilder:
                 and stmt.targets[0].id in self.varied):
             return None
         func = getattr(stmt.value.func, "resolved", None)
-        if not inspect.isfunction(func) or lookup_vjp(func) is not None \
+        derived = isinstance(func, Derivative)   # a transgrad derivative: its generated code
+        if not (inspect.isfunction(func) or derived) or lookup_vjp(func) is not None \
                 or is_nondifferentiable(func) or forward_kind(func) is not None:
             return None
         operands = {i: a for i, a in enumerate(stmt.value.args)
                     if self.tangent_of(a) is not None}
-        params = list(inspect.signature(func).parameters)
+        params = [] if derived else list(inspect.signature(func).parameters)
         for keyword in stmt.value.keywords:   # f(x, b=y): y's position among f's parameters
             if self.tangent_of(keyword.value) is not None:
                 if keyword.arg not in params:
@@ -264,13 +266,14 @@ class ForwardBuilder:
             return None
         positions = sorted(operands)
         callee = name(f"{func.__name__}_jvp")
-        try:   # a helper of generated code is transformed only if written for that
-            check_source_differentiable(func, "forward-mode")
-        except TransformError as error:
-            raise self.info.error(str(error).splitlines()[0], stmt.origin,
-                                  hint=error.hint) from None
-        from ..parse import check_callee_source
-        check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
+        if not derived:
+            try:   # a helper of generated code is transformed only if written for that
+                check_source_differentiable(func, "forward-mode")
+            except TransformError as error:
+                raise self.info.error(str(error).splitlines()[0], stmt.origin,
+                                      hint=error.hint) from None
+            from ..parse import check_callee_source
+            check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
         callee.resolved = self.context.callee_jvp(func, tuple(positions))   # same pipeline
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())

@@ -38,6 +38,7 @@ from ..ir import clone, walk
 from ..naming import GLOBAL_MODULES
 from .normalize_calls import CallSpellings, owner_class, resolved_name
 from .normalize_comprehensions import COMPREHENSIONS, ComprehensionDesugaring
+from .normalize_functions import FunctionValues
 from .normalize_jumps import ReturnInLoop, assigned_in_compound, lift_returns, restructure_jumps
 from .normalize_loops import LoopDesugaring
 
@@ -53,7 +54,7 @@ def is_atom(node):
     return False
 
 
-class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring):
+class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, FunctionValues):
     def __init__(self, info, namer, classes=None):
         self.info = info
         self.namer = namer
@@ -168,6 +169,8 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring):
         elif isinstance(stmt, gast.Assign) and self.info.generated \
                 and stack_operation(stmt.value, "pop") is not None:
             self.visit_stack_pop(stmt)
+        elif isinstance(stmt, gast.Assign) and self.assign_function_value(stmt):
+            pass   # a name bound to a function: an alias (normalize_functions)
         elif isinstance(stmt, gast.Assign):
             value = self.expr(stmt.value)
             if len(stmt.targets) > 1:
@@ -333,6 +336,8 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring):
         if hasattr(node, "resolved"):
             return node
         if isinstance(node, gast.Name):
+            if node.id in self.local_functions or node.id in self.function_constants:
+                return self.function_name_load(node)
             if node.id in self.current:
                 return gast.copy_location(ir.name(self.current[node.id]), node)
             if node.id in self.diverged:

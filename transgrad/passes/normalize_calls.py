@@ -38,6 +38,9 @@ class CallSpellings:
     """The call methods of ``Normalizer`` (which holds the state they use)."""
 
     def call(self, node):
+        made = self.call_function_value(node)   # functions as values (normalize_functions)
+        if made is not None:
+            return made
         args = [self.arg(a) for a in node.args]
         keywords = [gast.keyword(arg=k.arg, value=self.arg(k.value)) for k in node.keywords]
         func = node.func
@@ -83,7 +86,8 @@ class CallSpellings:
         params = [a.id for a in fn.args.args]
         inner = {a.id for a in walk(fn.args) if isinstance(a, gast.Name)} | {
             n.id for s in fn.body for n in walk(s)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)} | {
+            n.name for s in fn.body for n in walk(s) if isinstance(n, gast.FunctionDef)}
         renames = {local: self.fresh(local) for local in sorted(inner)}
         defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
         bound = dict(zip(params, args))
@@ -93,12 +97,15 @@ class CallSpellings:
                 if param not in defaults:
                     raise self.info.error(f"missing argument `{param}` of `{fn.name}`", node)
                 bound[param] = self.atom_of(defaults[param])
-            self.assign_temp(renames[param], bound[param])
+            if not self.bind_function_param(renames[param], bound[param]):
+                self.assign_temp(renames[param], bound[param])
         body = [clone(s) for s in fn.body]
         for stmt in body:
             for n in walk(stmt):
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
+                elif isinstance(n, gast.FunctionDef) and n.name in renames:
+                    n.name = renames[n.name]   # a nested def of an inlined function
         result = self.fresh("result", multi=True)
         falls_through = not (body and isinstance(body[-1], gast.Return))
         body = lift_returns(body, result, self.fresh("returned", multi=True))

@@ -9,6 +9,7 @@ import gast
 
 from .. import ir
 from ..ir import clone, name
+from ..parse import Derivative
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.generated import check_source_differentiable
 
@@ -29,13 +30,15 @@ class UserCalls:
         if inspect.ismethod(func) and inspect.isfunction(func.__func__) \
                 and lookup_vjp(func) is None:   # obj.method(...) on a global object
             func, receiver = func.__func__, func.__self__
-        if not inspect.isfunction(func) or lookup_vjp(func) is not None \
+        derived = isinstance(func, Derivative)   # a transgrad derivative: its generated code
+        if not (inspect.isfunction(func) or derived) or lookup_vjp(func) is not None \
                 or is_nondifferentiable(func) or not self.active.intersection(ir.assigned(stmt)):
             return None
-        check_source_differentiable(func, "reverse-mode")   # a helper of generated code
-        from ..parse import check_callee_source
-        check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
-        params = list(inspect.signature(func).parameters)
+        if not derived:
+            check_source_differentiable(func, "reverse-mode")   # a helper of generated code
+            from ..parse import check_callee_source
+            check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
+        params = [] if derived else list(inspect.signature(func).parameters)
         offset = 0 if receiver is None else 1
         positions, operands = [], []
         for i, arg in enumerate(prim.args):

@@ -1,0 +1,378 @@
+"""Functions as values in ``normalize``: what a call calls is decided when the code is built.
+
+A name bound to a function is an alias, not a variable: ``f = make(w)`` (a closure factory,
+inlined, so ``f`` is its nested ``def``), ``g = np.sin``, a parameter of an inlined function
+bound to the function passed for it (``solve(f, x0)``: ``solve`` is inlined where it is given a
+function, so its ``f(x)`` is the caller's ``f``), ``fs = [np.sin, sq]`` indexed by constants.
+A call of an alias calls the function itself: a nested ``def`` is inlined (it reads the
+variables it closes over as they are at the call, as Python's closures do), a constant is
+called as a global is.
+
+``tg.grad(p)`` (any entry point marked ``transforms_functions``) of a function known here is
+made when the code is built. A nested ``p`` is first lifted to a function of its own whose
+extra parameters are the enclosing variables it reads (``def p(y, x)`` for ``def p(y):
+return x + y``), so ``tg.grad(p)(1.0)`` becomes ``dp(1.0, x)``: the inner derivative is with
+respect to ``y`` only, and an outer derivative with respect to ``x`` differentiates ``dp``'s
+generated code in its second argument. Inner and outer perturbations of the same variable
+cannot be confused: they are different parameters of different functions.
+
+Where the function is known only at run time (a value computed by arrays, a list indexed by a
+variable) the call is refused with its line.
+"""
+
+import ast
+import inspect
+import itertools
+import linecache
+import types
+
+import gast
+import numpy as np
+
+from .. import ir
+from ..ir import clone, walk
+from ..parse import Derivative, parse_function
+from ..rules import is_nondifferentiable, lookup_vjp
+from . import fence as _fence
+from . import resolve as _resolve
+
+
+class FunctionList:
+    """``fs = [f, g]`` of function values: indexed by constants when the code is built."""
+
+    def __init__(self, items):
+        self.items = items
+
+
+class FunctionValues:
+    """The function-value methods of ``Normalizer`` (which holds ``local_functions``)."""
+
+    @property
+    def function_constants(self):
+        """name -> a resolved node (a function the code calls by value) or a FunctionList."""
+        return self.__dict__.setdefault("_function_constants", {})
+
+    @property
+    def lifted_calls(self):
+        """id(derivative of a lifted function) -> (its user parameters' count, the enclosing
+        variables it reads, passed after them), and the derivative itself (kept alive)."""
+        return self.__dict__.setdefault("_lifted_calls", {})
+
+    # --- what a node stands for ----------------------------------------------------------
+    def function_value(self, node):
+        """A FunctionDef (a local function), a resolved node (a function constant), a
+        FunctionList, or None: ``node`` is no function known when the code is built."""
+        if isinstance(node, gast.Name) and not hasattr(node, "resolved"):
+            if node.id in self.local_functions:
+                return self.local_functions[node.id]
+            value = self.function_constants.get(node.id)
+            return clone(value) if isinstance(value, gast.AST) else value
+        if isinstance(node, gast.Lambda):
+            name = self.fresh("lambda")
+            fn = gast.copy_location(gast.FunctionDef(
+                name=name, args=node.args, body=[gast.copy_location(gast.Return(
+                    value=node.body), node)], decorator_list=[], returns=None,
+                type_comment=None, type_params=[]), node)
+            self.local_functions[name] = fn
+            return fn
+        if hasattr(node, "resolved") and is_function_constant(node.resolved):
+            return node
+        return None
+
+    def function_name_load(self, node):
+        """``expr`` of a Name that is a function alias: the constant, or a located refusal
+        for a nested function (or list of functions) used as a value."""
+        value = self.function_value(node)
+        if isinstance(value, gast.AST) and hasattr(value, "resolved"):
+            return value
+        raise self.info.error(
+            f"`{node.id}` holds a function, used here as a value", node,
+            hint="call it, pass it to a function, or bind it to a name: transgrad inlines "
+                 "functions where they are called")
+
+    # --- assignments ----------------------------------------------------------------------
+    def assign_function_value(self, stmt):
+        """``f = <a function value>`` as an alias (nothing emitted); False for other
+        assignments."""
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], gast.Name):
+            return False
+        target, value = stmt.targets[0].id, stmt.value
+        if isinstance(value, (gast.List, gast.Tuple)) and value.elts and all(
+                self._is_function_node(e) for e in value.elts):
+            self._alias(target, FunctionList([self.function_value(e) for e in value.elts]),
+                        stmt)
+            return True
+        if isinstance(value, gast.Name) and self._is_function_node(value):
+            self._alias(target, self.function_value(value), stmt)
+            return True
+        if hasattr(value, "resolved") and is_function_constant(value.resolved):
+            self._alias(target, value, stmt)
+            return True
+        if not isinstance(value, (gast.Call, gast.Subscript)):
+            return False
+        made = self.expr(value)
+        found = self.function_value(made) if isinstance(made, gast.Name) else None
+        if found is None:
+            self.assign(stmt.targets[0], made)
+        else:
+            self._alias(target, found, stmt)
+        return True
+
+    def _is_function_node(self, node):
+        if isinstance(node, gast.Name) and not hasattr(node, "resolved"):
+            return node.id in self.local_functions or node.id in self.function_constants
+        return isinstance(node, gast.Lambda) or (
+            hasattr(node, "resolved") and is_function_constant(node.resolved))
+
+    def _alias(self, target, value, node):
+        """Bind the name ``target`` to a function value; a second, different binding (in a
+        branch, a loop, a later statement) is refused: the call must know its function."""
+        old = self.local_functions.get(target, self.function_constants.get(target))
+        if old is not None and not _same_function(old, value):
+            raise self.info.error(
+                f"`{target}` is bound to different functions here and before", node,
+                hint="give each function its own name: the function a call calls must be "
+                     "known when the code is built")
+        if target in self.current or target in self.diverged:
+            raise self.info.error(f"`{target}` holds a value and then a function", node,
+                                  hint="give the function a name of its own")
+        if isinstance(value, gast.FunctionDef):
+            self.local_functions[target] = value
+        else:
+            self.function_constants[target] = value
+
+    def bind_function_param(self, param, value):
+        """Bind an inlined function's parameter to the function passed for it; False when
+        ``value`` is no function."""
+        if not getattr(value, "function_arg", False):
+            return False
+        found = self.function_value(value)
+        if isinstance(found, gast.FunctionDef):
+            self.local_functions[param] = found
+        else:
+            self.function_constants[param] = found
+        return True
+
+    # --- calls ----------------------------------------------------------------------------
+    def call_function_value(self, node):
+        """The normalized call when what it calls or passes is a function value decided here,
+        else None (an ordinary call)."""
+        func = node.func
+        passes_function = any(self._is_function_node(a) for a in node.args) or any(
+            self._is_function_node(k.value) for k in node.keywords)
+        if isinstance(func, gast.Name) and not hasattr(func, "resolved"):
+            if func.id in self.local_functions and not passes_function:
+                return None   # the ordinary inlining of a nested function
+            callee = self.function_value(func)
+            if callee is None:
+                return None
+        elif isinstance(func, (gast.Call, gast.Subscript)):
+            callee = self._callee_of_expression(func)
+        elif hasattr(func, "resolved"):
+            callee = func
+            obj = func.resolved
+            if getattr(obj, "transforms_functions", False) and node.args \
+                    and self._is_function_node(node.args[0]):
+                return self.transform(node)
+            if not (passes_function or _is_factory(obj)):
+                return None
+        else:
+            return None
+        if isinstance(callee, FunctionList):
+            raise self.info.error("a list of functions is called only through a constant "
+                                  "index here", node)
+        args = [self.function_arg(a) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.function_arg(k.value))
+                    for k in node.keywords]
+        if isinstance(callee, gast.FunctionDef):
+            return self.inline_local(callee, args, keywords, node)
+        obj = callee.resolved
+        lifted = self.lifted_calls.get(id(obj))
+        if lifted is not None:
+            count, names = lifted[0], lifted[1]
+            extra = [self.arg(gast.copy_location(ir.name(n), node)) for n in names]
+            args = args[:count] + extra + args[count:]
+        elif _inlinable(obj) and (any(hasattr(a, "function_arg") for a in args + [
+                k.value for k in keywords]) or _is_factory(obj)):
+            return self.inline_local(_parsed_tree(obj, node, self.info), args, keywords, node)
+        return gast.copy_location(gast.Call(func=clone(callee), args=args, keywords=keywords),
+                                  node)
+
+    def function_arg(self, node):
+        """A call argument: a function value as a Name the inliner binds (marked), else the
+        ordinary atom."""
+        if self._is_function_node(node):
+            value = self.function_value(node)
+            if isinstance(value, gast.FunctionDef):
+                name = node.id if isinstance(node, gast.Name) else value.name
+                made = ir.name(name)
+            elif isinstance(value, FunctionList):
+                raise self.info.error("a list of functions passed to a function", node,
+                                      hint="pass the functions one by one")
+            else:
+                made = clone(value)
+            made.function_arg = True
+            return made
+        return self.arg(node)
+
+    def _callee_of_expression(self, func):
+        """What ``make(w)(x)``, ``tg.grad(p)(x)`` or ``fs[0](x)`` calls."""
+        if isinstance(func, gast.Subscript) and isinstance(func.value, gast.Name):
+            items = self.function_value(func.value)
+            if isinstance(items, FunctionList):
+                index = func.slice
+                if isinstance(index, gast.Constant) and isinstance(index.value, int) \
+                        and -len(items.items) <= index.value < len(items.items):
+                    return items.items[index.value]
+                raise self.info.error("a list of functions indexed by a value known only "
+                                      "when the code runs", func,
+                                      hint="index it by a constant, or call each function "
+                                           "by its name in a branch")
+        made = self.atom_of(func)
+        found = self.function_value(made) if isinstance(made, gast.Name) else None
+        if found is None:
+            raise self.info.error(
+                "calling a function value computed when the code runs", func,
+                hint="call a function known when the code is built (a global, a nested "
+                     "function, a parameter of a function given one)")
+        return found
+
+    # --- derivatives made inside a differentiated function --------------------------------
+    def transform(self, node):
+        """``tg.grad(p, wrt=...)`` made now: a resolved node of the derivative, whose calls
+        pass the enclosing variables a nested ``p`` reads after its own arguments."""
+        entry = node.func.resolved
+        target = self.function_value(node.args[0])
+        rest = [_constant(a, self.info) for a in node.args[1:]]
+        options = {k.arg: _constant(k.value, self.info) for k in node.keywords}
+        if isinstance(target, gast.FunctionDef):
+            function, names = self.lift(target, node)
+            count = len(target.args.args)
+            derivative = entry(function, *rest, **options)
+            self.lifted_calls[id(derivative)] = (count, names, derivative)
+        elif isinstance(target, FunctionList):
+            raise self.info.error("a derivative of a list of functions", node)
+        else:
+            derivative = entry(target.resolved, *rest, **options)
+        made = ir.name(getattr(entry, "__name__", "derivative"))
+        made.resolved = derivative
+        return gast.copy_location(made, node)
+
+    def lift(self, fn, node):
+        """(a module-level function for the nested ``fn``, the enclosing variables it reads,
+        which become its last parameters). Local functions it calls are copied into it."""
+        defs, free, namespace = {}, [], {}
+        self._free_names(fn, defs, free, namespace, node)
+        if fn.args.defaults or fn.args.kwonlyargs or fn.args.vararg or fn.args.kwarg:
+            raise self.info.error(f"a derivative of the nested function `{fn.name}`, which "
+                                  "has defaults or keyword-only parameters", node,
+                                  hint="define it with positional parameters only")
+        args = clone(fn.args)
+        args.args = list(args.args) + [gast.Name(id=n, ctx=gast.Param(), annotation=None,
+                                                 type_comment=None) for n in free]
+        body = []
+        for key, inner in defs.items():
+            body.append(clone(inner))
+            if key != inner.name:
+                body.append(ast.parse(f"{key} = {inner.name}").body[0])
+        body = [gast.ast_to_gast(s) if isinstance(s, ast.AST) else s for s in body]
+        lifted = gast.FunctionDef(name=fn.name, args=args, body=body + [clone(s)
+                                                                        for s in fn.body],
+                                  decorator_list=[], returns=None, type_comment=None,
+                                  type_params=[])
+        text = ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(lifted))) + "\n"
+        line = getattr(fn, "lineno", 1) or 1
+        filename = f"<lifted {fn.name} of {self.info.filename}:{line} #{next(_lifted)}>"
+        text = "\n" * (line - 1) + text
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        scope = dict(namespace)
+        exec(compile(text, filename, "exec"), scope)   # noqa: S102 (the user's own code)
+        return scope[fn.name], free
+
+    def _free_names(self, fn, defs, free, namespace, node):
+        """Collect what ``fn`` reads from outside: local functions (into ``defs``), enclosing
+        variables (``free``), globals and constants (``namespace``)."""
+        local = {fn.name} | {n.id for n in walk(fn) if isinstance(n, gast.Name)
+                             and isinstance(n.ctx, (gast.Store, gast.Param, gast.Del))} | {
+            n.name for n in walk(fn) if isinstance(n, gast.FunctionDef)}
+        for n in walk(fn):
+            if not isinstance(n, gast.Name) or not isinstance(n.ctx, gast.Load):
+                continue
+            if hasattr(n, "resolved"):
+                if namespace.setdefault(n.id, n.resolved) is not n.resolved:
+                    raise self.info.error(f"`{n.id}` names two objects in `{fn.name}` and the "
+                                          "functions it calls", n)
+                continue
+            if n.id in local or n.id in defs or n.id in free:
+                continue
+            if n.id in self.local_functions:
+                defs[n.id] = self.local_functions[n.id]
+                self._free_names(defs[n.id], defs, free, namespace, node)
+            elif n.id in self.function_constants:
+                value = self.function_constants[n.id]
+                if isinstance(value, FunctionList):
+                    raise self.info.error(f"the list of functions `{n.id}` read by a function "
+                                          "whose derivative is taken", n)
+                namespace[n.id] = value.resolved
+            else:
+                free.append(n.id)
+
+
+_lifted = itertools.count(1)
+
+
+def is_function_constant(obj):
+    """A callable object a name may stand for (not a class, an array or a module)."""
+    return callable(obj) and not isinstance(obj, (type, np.ndarray, types.ModuleType))
+
+
+def _same_function(old, new):
+    if isinstance(old, gast.FunctionDef) or isinstance(new, gast.FunctionDef):
+        return old is new
+    if isinstance(old, FunctionList) or isinstance(new, FunctionList):
+        return False
+    return old.resolved is new.resolved
+
+
+def _inlinable(obj):
+    """A Python function without a rule, whose source can be inlined."""
+    return inspect.isfunction(obj) and not isinstance(obj, Derivative) \
+        and not (obj.__module__ or "").startswith("transgrad") \
+        and lookup_vjp(obj) is None and not is_nondifferentiable(obj)
+
+
+def _is_factory(obj):
+    """A user function that returns a nested function or lambda (a closure factory): cheap
+    test first (it makes functions), then its source."""
+    if not _inlinable(obj) or not any(isinstance(c, types.CodeType)
+                                      for c in obj.__code__.co_consts):
+        return False
+    try:
+        tree = parse_function(obj).tree
+    except Exception:   # noqa: BLE001 (no readable source: an ordinary call)
+        return False
+    made = {n.name for n in walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree}
+    made |= {n.targets[0].id for n in walk(tree) if isinstance(n, gast.Assign)
+             and isinstance(n.value, gast.Lambda) and isinstance(n.targets[0], gast.Name)}
+    return any(isinstance(n, gast.Return) and (
+        isinstance(n.value, gast.Lambda)
+        or isinstance(n.value, gast.Name) and n.value.id in made) for n in walk(tree))
+
+
+def _parsed_tree(obj, node, info):
+    """The checked, resolved tree of the user function ``obj``, to be inlined at ``node``."""
+    callee = parse_function(obj)
+    _fence.fence(callee)
+    _resolve.resolve(callee)
+    return callee.tree
+
+
+def _constant(node, info):
+    """The value of an entry point's option (``wrt=(0, 1)``, ``backend="jax"``)."""
+    if hasattr(node, "resolved"):
+        return node.resolved
+    try:
+        return ast.literal_eval(gast.gast_to_ast(node))
+    except ValueError:
+        raise info.error("an option of a derivative taken inside a differentiated function "
+                         "must be a constant", node) from None
