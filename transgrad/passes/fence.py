@@ -51,7 +51,6 @@ UNSUPPORTED = {
                    "assign the entries one by one",
     gast.NamedExpr: "the walrus operator `:=` is not supported; assign on its own line",
     gast.JoinedStr: "f-strings are not supported in differentiated code",
-    gast.Starred: "`*args` unpacking is not supported; pass the arguments one by one",
     gast.Set: "set literals are not supported",
     gast.Match: "`match` is not supported; use if/elif",
     gast.Dict: "dictionary literals are not supported by this version of transgrad",

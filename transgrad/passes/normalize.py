@@ -41,6 +41,7 @@ from .normalize_comprehensions import COMPREHENSIONS, ComprehensionDesugaring
 from .normalize_functions import FunctionValues
 from .normalize_jumps import ReturnInLoop, assigned_in_compound, lift_returns, restructure_jumps
 from .normalize_loops import LoopDesugaring
+from .normalize_targets import TargetUnpacking
 
 
 def is_atom(node):
@@ -54,7 +55,8 @@ def is_atom(node):
     return False
 
 
-class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, FunctionValues):
+class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, FunctionValues,
+                 TargetUnpacking):
     def __init__(self, info, namer, classes=None):
         self.info = info
         self.namer = namer
@@ -265,6 +267,9 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, Functio
             self.emit(gast.Assign(targets=[self.store(target.id)], value=value,
                                   type_comment=None))
         elif isinstance(target, (gast.Tuple, gast.List)):
+            if not all(isinstance(e, gast.Name) for e in target.elts):
+                self.unpack(target, value)   # subscripts, nested or starred targets
+                return
             if isinstance(value, (gast.Tuple, gast.List)) \
                     and len(value.elts) == len(target.elts):
                 # parallel assignment: values are atoms, stored one by one (through
@@ -278,13 +283,7 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, Functio
                     self.assign(elt_target, elt_value)
                 return
             source = self.atom(value)
-            names = []
-            for elt in target.elts:
-                if not isinstance(elt, gast.Name):
-                    raise self.info.error("only names can be unpacked into", elt,
-                                          hint="unpack into names, then use them")
-                names.append(elt)
-            stores = [self.store(n.id) for n in names]
+            stores = [self.store(n.id) for n in target.elts]
             self.emit(gast.Assign(targets=[gast.Tuple(elts=stores, ctx=gast.Store())],
                                   value=source, type_comment=None))
         elif isinstance(target, gast.Subscript):
@@ -377,8 +376,14 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, Functio
                 value=self.atom_of(node.value), slice=self.index(node.slice),
                 ctx=gast.Load()), node)
         if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):
+                return self.starred_sequence(node)
             return gast.copy_location(type(node)(elts=[self.atom_of(e) for e in node.elts],
                                                  ctx=gast.Load()), node)
+        if isinstance(node, gast.Starred):
+            raise self.info.error("`*` unpacking is supported in tuples, lists, call "
+                                  "arguments and assignment targets only", node,
+                                  hint="unpack into names first (`a, b = xs`)")
         raise self.info.error(f"`{type(node).__name__}` expressions are not supported", node)
 
     def if_expression(self, node):
@@ -421,7 +426,8 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, Functio
 
     def arg(self, node):
         """Call arguments may stay tuples or lists of atoms (np.stack([a, b]))."""
-        if isinstance(node, (gast.Tuple, gast.List)):
+        if isinstance(node, (gast.Tuple, gast.List)) \
+                and not any(isinstance(e, gast.Starred) for e in node.elts):
             return type(node)(elts=[self.atom_of(e) for e in node.elts], ctx=gast.Load())
         return self.atom_of(node)
 

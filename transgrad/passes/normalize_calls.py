@@ -41,8 +41,9 @@ class CallSpellings:
         made = self.call_function_value(node)   # functions as values (normalize_functions)
         if made is not None:
             return made
-        args = [self.arg(a) for a in node.args]
-        keywords = [gast.keyword(arg=k.arg, value=self.arg(k.value)) for k in node.keywords]
+        args, keywords = self.spread_arguments(node)   # f(*xs, **d): normalize_targets
+        args = [self.arg(a) for a in args]
+        keywords = [gast.keyword(arg=k.arg, value=self.arg(k.value)) for k in keywords]
         func = node.func
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline_local(self.local_functions[func.id], args, keywords, node)
