@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import runtime as tgr
+from ..runtime import ListCotangent
 from .registry import Sample, declare, helper, vjp
 from .specs import A, P, S
 
@@ -198,11 +199,27 @@ def extremum_vjp_rule(gg, ans, g, ans_, args):
 
 
 @vjp(sum, jointly_linear=(0, 1), samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),
-                   Sample(([S(), S()], S()))])
+                   Sample(([S(), S()], S())), Sample((P(3, 2),))])
 def builtin_sum(g, ans, iterable, start=0):
-    """The sum of a list or tuple of values (all of one shape); the cotangent is a
-    ``ListCotangent``, which adds to an adjoint that is still ``0.0``."""
-    return tgr.ListCotangent([g] * len(iterable)), g
+    """The sum of a list or tuple of values (all of one shape), or of an array's rows."""
+    return tgr.sum_items_cotangent(g, iterable), g
+
+
+@helper(linear=(0,))
+def sum_items_cotangent(g, items):
+    """``g`` for each item summed: a ``ListCotangent`` for a list or tuple (it adds to an
+    adjoint that is still ``0.0``), ``g`` repeated along the first axis for an array (a
+    list would repeat itself when multiplied by a JAX array)."""
+    if isinstance(items, (list, tuple)):
+        return ListCotangent([g] * len(items))
+    return np.ones(np.shape(items)) * g
+
+
+@vjp(sum_items_cotangent, samples=[Sample((S(), [S(), S()]), wrt=(0,)),
+                                   Sample((P(2), P(3, 2)), wrt=(0,))])
+def sum_items_cotangent_rule(gg, ans, g, items):
+    """Linear in ``g``: the items' cotangents summed."""
+    return sum(gg), tgr.zeros_like_value(items)
 
 
 # math functions without rules whose JAX twin is not ``jnp.<name>``
