@@ -813,3 +813,72 @@ def test_hvp_of_a_checkpointed_loop_is_refused_at_the_loop():
     assert "for t in range(len(xs)):" in caught.value.source_line
     hv = tg.hvp(plain_rnn)(*args, np.ones_like(args[0]))   # the unmarked loop: as before
     assert np.all(np.isfinite(hv))
+
+
+# --------------------------------------------------------------------------- while loops
+
+
+def fixed_point(w, x0, snapshots):
+    x, err, xs = x0 * 1.0, 1.0, []
+    while tg.checkpoint(err > 1e-8, snapshots=snapshots, max_steps=500):
+        x_new = np.tanh(w @ x) + 0.1 * x0
+        err = np.sum((x_new - x) ** 2)
+        x = x_new
+        xs.append(np.sum(x))
+    return np.sum(x ** 2) + sum(xs)
+
+
+def fixed_point_plain(w, x0, snapshots):
+    x, err, xs = x0 * 1.0, 1.0, []
+    while err > 1e-8:
+        x_new = np.tanh(w @ x) + 0.1 * x0
+        err = np.sum((x_new - x) ** 2)
+        x = x_new
+        xs.append(np.sum(x))
+    return np.sum(x ** 2) + sum(xs)
+
+
+def bounded_too_low(w, x0):
+    x, err = x0 * 1.0, 1.0
+    while tg.checkpoint(err > 1e-8, snapshots=2, max_steps=3):
+        x_new = np.tanh(w @ x)
+        err = np.sum((x_new - x) ** 2)
+        x = x_new
+    return np.sum(x)
+
+
+def unbounded(w, x0):
+    x, err = x0 * 1.0, 1.0
+    while tg.checkpoint(err > 1e-8, snapshots=2):
+        x_new = np.tanh(w @ x)
+        err = np.sum((x_new - x) ** 2)
+        x = x_new
+    return np.sum(x)
+
+
+@pytest.mark.parametrize("snapshots", [1, 3, "auto"])
+def test_while_loop_counts_its_steps_then_reverses_them(snapshots):
+    w, x0 = np.array([[0.3, 0.1], [-0.2, 0.4]]), np.array([1.0, -0.5])
+    args = [w, x0, snapshots]
+    assert fixed_point(*args) == fixed_point_plain(*args)
+    got = tg.grad(fixed_point, wrt=(0, 1))(*args)
+    want = tg.grad(fixed_point_plain, wrt=(0, 1))(*args)
+    for index, g, expected in zip((0, 1), got, want, strict=True):
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g, numeric_gradient(fixed_point, args, index), rtol=1e-5,
+                                   atol=1e-8)
+    assert "run_checkpointed(" in tg.grad(fixed_point).source
+    _, slope = tg.jvp(fixed_point)(*args, np.ones_like(w))   # forward: the plain while
+    assert slope == pytest.approx(np.sum(want[0]), rel=1e-10)
+
+
+def test_while_loop_needs_and_keeps_its_bound():
+    w, x0 = np.array([[0.3, 0.1], [-0.2, 0.4]]), np.array([1.0, -0.5])
+    with pytest.raises(tg.TransformError, match="needs a bound on its steps") as caught:
+        tg.grad(unbounded)(w, x0)
+    assert caught.value.source_line.strip().startswith("while tg.checkpoint(err > 1e-8")
+    with pytest.raises(ValueError, match="after max_steps=3 steps"):
+        tg.grad(bounded_too_low)(w, x0)
+    assert np.isfinite(bounded_too_low(w, x0))   # run plainly, the bound is not checked
+    assert not tg.checkpoint(False, snapshots=2, max_steps=3)
+    assert tg.checkpoint(np.float64(2.0) > 1, snapshots=2, max_steps=3)

@@ -17,22 +17,30 @@ from .runtime import zeros_like_value
 
 
 class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range(n), ...)`
-    """Marks a `for` loop whose gradient keeps only `snapshots` copies of the loop's state.
+    """Marks a loop whose gradient keeps only `snapshots` copies of the loop's state.
 
-    Iterating it is iterating the range, so the marked function runs unchanged; the compiler
-    reads the marker and reverses the loop on the binomial schedule. ``snapshots="auto"``:
-    ``auto_snapshots(len(steps))``.
+    ``for t in tg.checkpoint(range(n), snapshots=k):`` iterates the range;
+    ``while tg.checkpoint(cond, snapshots=k, max_steps=n):`` is true while ``cond`` is (the
+    gradient counts the steps first, then reverses them; more than ``n`` is an error). So the
+    marked function runs unchanged; the compiler reads the marker and reverses the loop on the
+    binomial schedule. ``snapshots="auto"``: ``auto_snapshots`` of the number of steps.
     """
 
-    __slots__ = ("snapshots", "steps")
+    __slots__ = ("auto", "condition", "snapshots", "steps")
 
-    def __init__(self, steps, *, snapshots):
-        if not isinstance(steps, range):
+    def __init__(self, steps, *, snapshots, max_steps=None):
+        self.condition = None
+        if max_steps is not None:   # a while loop's marker: `steps` is its condition
+            if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+                raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
+            self.condition, steps = bool(steps), range(max_steps)
+        elif not isinstance(steps, range):
             raise TypeError(f"tg.checkpoint marks a loop over a range, got "
-                            f"{type(steps).__name__}; write tg.checkpoint(range(n), snapshots=k)")
+                            f"{type(steps).__name__}; write tg.checkpoint(range(n), snapshots=k)"
+                            f", or `while tg.checkpoint(cond, snapshots=k, max_steps=n):`")
         self.steps = steps
-        self.snapshots = auto_snapshots(len(steps)) if check_snapshots(snapshots) == "auto" \
-            else snapshots
+        self.auto = check_snapshots(snapshots) == "auto"
+        self.snapshots = auto_snapshots(len(steps)) if self.auto else snapshots
 
     def __iter__(self):
         return iter(self.steps)
@@ -40,8 +48,15 @@ class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range
     def __len__(self):
         return len(self.steps)
 
+    def __bool__(self):
+        return len(self.steps) > 0 if self.condition is None else self.condition
+
     def __repr__(self):
         return f"checkpoint({self.steps!r}, snapshots={self.snapshots})"
+
+    def counted(self, steps):
+        """The marker of the first ``steps`` steps (a while loop's, once they are counted)."""
+        return checkpoint(range(steps), snapshots="auto" if self.auto else self.snapshots)
 
 
 def check_snapshots(snapshots):
@@ -144,6 +159,8 @@ class CheckpointedLoop:
     step gets a fresh list for each and returns what it appended. Generated code calls
     ``run_checkpointed(loop, marker, carried, outside, collected)``."""
 
+    cond = None     # a while loop's: cond(*carried, *outside) -> whether to take a step
+
     def __init__(self, name, step, pair, wrt):
         self.__name__ = name
         self.step, self.pair, self.wrt = step, pair, tuple(wrt)
@@ -154,6 +171,8 @@ class CheckpointedLoop:
     def run(self, marker, carried, outside, collected=()):
         """The loop's final carried values, then each collected list (its items, then every
         step's appended values), holding the sweep that ``pullback`` continues."""
+        if self.cond is not None:
+            marker = self._counted(marker, carried, outside, len(collected))
         appended = [] if collected else None    # per step: the tuple of its appended lists
         box = {}                                # the pullback's cotangents of those values
         final, pullback = self._sweep(marker, carried, outside, len(collected), appended, box)
@@ -165,7 +184,23 @@ class CheckpointedLoop:
             appended[:] = [tuple(map(len, step_lists)) for step_lists in appended]
         result = Carried(tuple(final) + lists)
         result.pullback, result.counts, result.box = pullback, appended, box
+        result.marker = marker
         return result
+
+    def _counted(self, marker, carried, outside, collected):
+        """A while loop's marker for the steps it takes: counted by running them once (the
+        states are not kept: the binomial sweep starts again from the first)."""
+        state, steps, limit = tuple(carried), 0, len(marker.steps)
+        while self.cond(*state, *outside):
+            if steps == limit:
+                where = getattr(self, "where", {})
+                raise ValueError(
+                    f"{where.get('filename')}, line {where.get('lineno')}: the tg.checkpoint "
+                    f"while loop is still running after max_steps={limit} steps")
+            state = tuple(self.step(*state, steps, *outside,
+                                    *([] for _ in range(collected)))[:len(state)])
+            steps += 1
+        return marker.counted(steps)
 
     def pullback(self, g, ans, marker, carried, outside, collected=()):
         """(cotangents of the carried values, of the outside values, of the collected lists'
@@ -173,6 +208,7 @@ class CheckpointedLoop:
         its sweep the forward sweep runs again)."""
         if getattr(ans, "pullback", None) is None:
             ans = self.run(marker, carried, outside, collected)
+        marker = ans.marker
         parts = _parts(g, len(carried) + len(collected))
         g_final = tuple(zeros_like_value(value) if part is None else part
                         for part, value in zip(parts[:len(carried)], ans))

@@ -14,32 +14,43 @@ schedule with it (``transgrad/checkpoint.py``)::
     >>> info, _ = front_end('''
     ... import transgrad as tg
     ... def f(w, xs):
-    ...     h = 1.0
+    ...     h, hs = 1.0, []
     ...     for t in tg.checkpoint(range(len(xs)), snapshots=2):
     ...         h = np.sin(w * h) + xs[t]
-    ...     return h
+    ...         hs.append(h)
+    ...     return h + sum(hs)
     ... ''', through="resolve")
     >>> def build_vjp(step, wrt):
     ...     print(inspect.getsource(step), "wrt", wrt)
     >>> outline_loops(info, (0,), "reverse", "numpy", build_vjp)
-        def f_loop4(h, t, w, xs):
+        def f_loop4(h, t, w, xs, hs):
             h = np.sin(w * h) + xs[t]
-            return (h,)
+            hs.append(h)
+            return (h, hs)
      wrt (0, 2)
-    >>> print(printed(info.tree))
+    >>> print(printed(info.tree))  # doctest: +NORMALIZE_WHITESPACE
     def f(w, xs):
-        h = 1.0
-        h, = run_checkpointed(f_loop4, tg.checkpoint(range(len(xs)), snapshots=2), (h,), (w, xs))
-        return h
+        h, hs = (1.0, [])
+        h, hs = run_checkpointed(f_loop4, tg.checkpoint(range(len(xs)), snapshots=2), (h,),
+            (w, xs), (hs,))
+        return h + sum(hs)
 
-Forward mode needs no tape: there the marker is replaced by the range it marks.
+Forward mode needs no tape: there the marker is replaced by the range it marks (or the
+condition). Forward mode over a gradient that runs a checkpointed loop (``tg.hvp``) is refused
+at the user's loop.
 
 Supported: a ``for`` over ``tg.checkpoint(<range>, snapshots=k)`` whose body assigns names
-(the loop-carried state: names also bound outside the loop) and reads others (passed in).
-Refused, at their line: ``break``, ``continue``, ``return``, ``yield`` and ``else:`` in the loop,
-in-place updates (``x[i] = v``, ``x.a = v``, ``lst.append(v)`` on a list from outside the
-loop), names first bound in the loop and read after it, the JAX backend. ``x += v`` is
-``x = x + v`` in the step, as everywhere transgrad differentiates.
+(the loop-carried state: names also bound outside the loop), reads others (passed in) and
+appends to lists made before the loop (``hs.append(h)``, the list used only so in the body: the
+step appends to a fresh list, the loop's result is the per-step values after the list's own);
+``while tg.checkpoint(cond, snapshots=k, max_steps=n):`` the same, its condition outlined too
+(the run counts the steps, then reverses them on the schedule for that count); with
+``snapshots`` given to ``outline_loops`` (``tg.grad(f, checkpoint=k)``) every outermost
+``for ... in range(...)`` loop is marked. Refused, at their line: ``break``, ``continue``,
+``return``, ``yield`` and ``else:`` in the loop, in-place updates (``x[i] = v``, ``x.a = v``,
+``lst.extend(v)`` on a list from outside the loop), names first bound in the loop and read after
+it, a while marker without ``max_steps``, the JAX backend. ``x += v`` is ``x = x + v`` in the
+step, as everywhere transgrad differentiates.
 """
 
 import linecache
@@ -73,11 +84,11 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None):
         return
     if kind == "forward":   # no tape to shrink: iterate the range itself
         for loop, _ in loops:
-            loop.iter = _steps_expression(info, loop)
+            _unmark(info, loop)
         return
     if backend != "numpy":
         raise info.error("tg.checkpoint loops are not supported on the JAX backend yet",
-                         loops[0][0].iter, hint="differentiate with backend='numpy', or drop the "
+                         _marker_of(loops[0][0]), hint="differentiate with backend='numpy', or drop the "
                          "marker (JAX keeps every step)")
     params = [a.id for a in info.tree.args.args + info.tree.args.kwonlyargs]
     active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
@@ -124,7 +135,8 @@ def _refuse_checkpointed_calls(info):
 def _marked_loops(body):
     """(loop, the statement list holding it) for each outermost marked loop."""
     for stmt in body:
-        if isinstance(stmt, gast.For) and _is_marker(stmt.iter):
+        if isinstance(stmt, gast.For) and _is_marker(stmt.iter) \
+                or isinstance(stmt, gast.While) and _is_marker(stmt.test):
             yield stmt, body
             continue
         if isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):   # their own scopes
@@ -137,6 +149,31 @@ def _marked_loops(body):
 
 def _is_marker(node):
     return isinstance(node, gast.Call) and getattr(node.func, "resolved", None) is checkpoint
+
+
+def _marker_of(loop):
+    return loop.iter if isinstance(loop, gast.For) else loop.test
+
+
+def _unmark(info, loop):
+    """The loop as written without the marker: over its range, or while its condition."""
+    if isinstance(loop, gast.For):
+        loop.iter = _steps_expression(info, loop)
+    else:
+        loop.test = _condition(info, loop)
+
+
+def _condition(info, loop):
+    """The condition of ``while tg.checkpoint(cond, snapshots=k, max_steps=n):``."""
+    call = loop.test
+    if len(call.args) != 1:
+        raise info.error("tg.checkpoint of a while loop takes its condition", call,
+                         hint="write `while tg.checkpoint(cond, snapshots=k, max_steps=n):`")
+    return call.args[0]
+
+
+def _keyword(call, name_):
+    return next((k.value for k in call.keywords if k.arg == name_), None)
 
 
 def _steps_expression(info, loop):
@@ -153,7 +190,7 @@ def _outline(info, loop, active, taken, build_vjp):
     try:
         return _outline_marked(info, loop, active, taken, build_vjp)
     except TransformError as error:
-        if not getattr(loop.iter, "option", False) or error.lineno is None:
+        if not getattr(_marker_of(loop), "option", False) or error.lineno is None:
             raise
         raise TransformError(
             error.message + " (checkpoint= marks every outermost `for ... in range(...)` loop)",
@@ -166,7 +203,9 @@ def _outline(info, loop, active, taken, build_vjp):
 
 def _outline_marked(info, loop, active, taken, build_vjp):
     _check_loop(info, loop)
-    target = loop.target.id
+    is_while = isinstance(loop, gast.While)
+    marker = _while_marker(info, loop) if is_while else loop.iter
+    target = _fresh("step", taken) if is_while else loop.target.id
     collected = _collected_lists(info, loop)
     carried, outside = _carried_and_outside(info, loop, collected)
     _check_mutations(info, loop, set(carried) | set(outside))
@@ -175,19 +214,55 @@ def _outline_marked(info, loop, active, taken, build_vjp):
     wrt = [i for i, n in enumerate(carried) if n in active] + [
         len(carried) + 1 + j for j, n in enumerate(outside) if n in active]
     if not (carried or collected) or not wrt:   # nothing differentiable flows: a plain loop
-        loop.iter = _steps_expression(info, loop)
+        _unmark(info, loop)
         return loop
     pair = build_vjp(step, tuple(wrt))
     holder = CheckpointedLoop(name, step, pair, wrt)
+    if is_while:
+        holder.cond = _condition_function(info, loop, _fresh(f"{name}_cond", taken), carried,
+                                          outside)
     holder.where = {"filename": info.filename, "lineno": loop.lineno,
                     "col_offset": loop.col_offset, "source_line": info.line(loop.lineno)}
     call = gast.Call(func=_resolved("run_checkpointed", run_checkpointed),
-                     args=[_resolved(name, holder), loop.iter, _tuple(carried, gast.Load),
+                     args=[_resolved(name, holder), marker, _tuple(carried, gast.Load),
                            _tuple(outside, gast.Load), _tuple(collected, gast.Load)],
                      keywords=[])
     new = gast.Assign(targets=[_tuple(carried + collected, gast.Store)], value=call,
                       type_comment=None)
     return gast.copy_location(new, loop)
+
+
+def _while_marker(info, loop):
+    """``checkpoint(range(max_steps), snapshots=k)`` for ``while tg.checkpoint(cond,
+    snapshots=k, max_steps=n)``: the steps it may take (the loop counts them first)."""
+    call = loop.test
+    _condition(info, loop)
+    bound, snapshots = _keyword(call, "max_steps"), _keyword(call, "snapshots")
+    if bound is None:
+        raise info.error(
+            "a tg.checkpoint while loop needs a bound on its steps, max_steps=", call,
+            hint="write `while tg.checkpoint(cond, snapshots=k, max_steps=n):` (the gradient "
+                 "refuses to run more than n steps)")
+    if snapshots is None:
+        raise info.error("tg.checkpoint needs snapshots=", call,
+                         hint="write `while tg.checkpoint(cond, snapshots=k, max_steps=n):`")
+    steps = gast.Call(func=_resolved("range", range), args=[bound], keywords=[])
+    made = gast.Call(func=_resolved("checkpoint", checkpoint), args=[steps],
+                     keywords=[gast.keyword(arg="snapshots", value=snapshots)])
+    return gast.copy_location(made, call)
+
+
+def _analysed(loop):
+    """The statements whose names make the loop's state: the body, and a while's condition
+    (read before every step)."""
+    if isinstance(loop, gast.While):
+        return [gast.copy_location(gast.Expr(value=_condition(None, loop)), loop.test)] \
+            + loop.body
+    return loop.body
+
+
+def _target_id(loop):
+    return loop.target.id if isinstance(loop, gast.For) else None
 
 
 def _collected_lists(info, loop):
@@ -196,7 +271,7 @@ def _collected_lists(info, loop):
     step's appended values (per-step outputs, kept like a scan's ys)."""
     params = {a.id for a in info.tree.args.args + info.tree.args.kwonlyargs}
     receivers, uses = {}, {}
-    for node in _walk_step(loop.body):
+    for node in _walk_step(_analysed(loop)):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr == "append" and isinstance(node.func.value, gast.Name) \
                 and len(node.args) == 1 and not node.keywords:
@@ -204,7 +279,7 @@ def _collected_lists(info, loop):
         elif isinstance(node, gast.Name):
             uses.setdefault(node.id, []).append(node)
     bound_outside = set(params)
-    inside = set(map(id, walk_statements(loop.body)))
+    inside = set(map(id, walk_statements(_analysed(loop))))
     for node in walk(info.tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
                 and id(node) not in inside:
@@ -212,7 +287,7 @@ def _collected_lists(info, loop):
     collected = []
     for node in sorted(receivers.values(), key=lambda n: (n.lineno, n.col_offset)):
         name_ = node.id
-        if name_ in collected or name_ not in bound_outside or name_ == loop.target.id:
+        if name_ in collected or name_ not in bound_outside or name_ == _target_id(loop):
             continue
         other = [n for n in uses.get(name_, []) if id(n) not in receivers]
         if any(isinstance(n.ctx, gast.Store) for n in other):   # bound in the step: not these
@@ -232,7 +307,7 @@ def _collected_lists(info, loop):
 
 def _check_loop(info, loop):
     """Refuse, at their line, what the outlined step cannot express yet."""
-    if not isinstance(loop.target, gast.Name):
+    if isinstance(loop, gast.For) and not isinstance(loop.target, gast.Name):
         raise info.error("a tg.checkpoint loop needs one loop variable", loop.target,
                          hint="write `for t in tg.checkpoint(range(n), snapshots=k):`")
     if loop.orelse:
@@ -289,22 +364,23 @@ def _carried_and_outside(info, loop, collected=()):
     """(carried, outside): names the body assigns that the function binds elsewhere too (the
     loop's state, in first-use order) and the function's other local names the body reads
     (not the ``collected`` lists it appends to)."""
-    inside = set(map(id, walk_statements(loop.body)))
+    inside = set(map(id, walk_statements(_analysed(loop))))
     elsewhere = {a.id for a in info.tree.args.args + info.tree.args.kwonlyargs}
     for arg in (info.tree.args.vararg, info.tree.args.kwarg):
         if arg is not None:
             elsewhere.add(arg.id)
     read_elsewhere = set()
     for node in walk(info.tree):
-        if isinstance(node, gast.Name) and id(node) not in inside and node is not loop.target:
+        if isinstance(node, gast.Name) and id(node) not in inside \
+                and node is not getattr(loop, "target", None):
             (elsewhere if isinstance(node.ctx, gast.Store) else read_elsewhere).add(node.id)
-    target = loop.target.id
-    if target in read_elsewhere and target not in elsewhere:
+    target = _target_id(loop)
+    if target is not None and target in read_elsewhere and target not in elsewhere:
         raise info.error(f"the loop variable `{target}` is read after the tg.checkpoint loop",
                          loop.target, hint="keep the last step's value in a name bound before "
                                            "the loop")
     first_use, stored = {}, set()
-    for node, stores in _in_order(loop.body):
+    for node, stores in _in_order(_analysed(loop)):
         if node.id != target and node.id not in collected:
             first_use.setdefault(node.id, (node, stores))
             if stores:
@@ -377,6 +453,24 @@ def _step_function(info, loop, name, carried, target, outside, collected=()):
     source = "".join(lines)
     linecache.cache[filename] = (len(source), None, lines, filename)
     namespace = {k: v for k, v in info.namespace.items()}
+    exec(compile(source, filename, "exec"), namespace)   # noqa: S102  (the user's own code)
+    return namespace[name]
+
+
+def _condition_function(info, loop, name, carried, outside):
+    """A while loop's condition as ``def name(*carried, *outside)`` returning it, its text the
+    user's at the same line, in a file of its own."""
+    cond = _condition(info, loop)
+    text = {i: info.line(i) for i in range(cond.lineno, cond.end_lineno + 1)}
+    params = ", ".join(carried + outside)
+    lines = ["\n"] * (cond.lineno - 2) + ["if True:\n"]
+    lines += f" def {name}({params}): return ({_segment(text, cond, info.tree.col_offset)})\n" \
+        .splitlines(keepends=True)
+    filename = f"{info.filename} (tg.checkpoint loop condition {next(_files)} of " \
+               f"{info.tree.name})"
+    source = "".join(lines)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    namespace = dict(info.namespace)
     exec(compile(source, filename, "exec"), namespace)   # noqa: S102  (the user's own code)
     return namespace[name]
 
