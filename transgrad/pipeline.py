@@ -393,9 +393,18 @@ class ForwardFunction:
     func = SplitVJP.func
 
     def __call__(self, *args, tangent, **kwargs):
-        code = self.fn.__code__
-        kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = tangent
+        kwargs[self.tangent_parameter()] = tangent
         return self.fn(*args, **kwargs)
+
+    def tangent_parameter(self):
+        """The name of the generated function's parameter that ``tangent=`` fills."""
+        code = self.fn.__code__
+        return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
+
+    def generated_callee(self):
+        """(the generated function, the name of its tangent parameter): generated code that
+        calls this is differentiated again as a call of that function (normalize_functions)."""
+        return self.fn, self.tangent_parameter()
 
 
 _forward_cache = weakref.WeakKeyDictionary()

@@ -171,6 +171,8 @@ class FunctionValues:
         elif hasattr(func, "resolved"):
             callee = func
             obj = func.resolved
+            if callable(getattr(obj, "generated_callee", None)):
+                return self.generated_call(node, *obj.generated_callee())
             if getattr(obj, "transforms_functions", False) and node.args \
                     and self._is_function_node(node.args[0]):
                 return self.transform(node)
@@ -197,6 +199,16 @@ class FunctionValues:
             return self.inline_local(_parsed_tree(obj, node, self.info), args, keywords, node)
         return gast.copy_location(gast.Call(func=clone(callee), args=args, keywords=keywords),
                                   node)
+
+    def generated_call(self, node, function, tangent_parameter):
+        """``f_jvp(x, tangent=(dx,))`` in generated code differentiated again: a call of the
+        generated function ``f_jvp`` stands for, the tangent tuple bound to a name (a value
+        passed to a user function one by one)."""
+        made = resolved_name_of(function, node.func)
+        args = [self.arg(a) for a in node.args]
+        keywords = [gast.keyword(arg=tangent_parameter if k.arg == "tangent" else k.arg,
+                                 value=self.atom_of(k.value)) for k in node.keywords]
+        return gast.copy_location(gast.Call(func=made, args=args, keywords=keywords), node)
 
     def function_arg(self, node):
         """A call argument: a function value as a Name the inliner binds (marked), else the
@@ -319,6 +331,13 @@ class FunctionValues:
 
 
 _lifted = itertools.count(1)
+
+
+def resolved_name_of(obj, node):
+    """A Name node standing for the object ``obj``, at ``node``'s place."""
+    made = gast.copy_location(ir.name(getattr(obj, "__name__", "function")), node)
+    made.resolved = obj
+    return made
 
 
 def is_function_constant(obj):

@@ -8,7 +8,7 @@ entries are None where the cotangent is zero.
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import _put_along, _scatter_add, _stable_argsort, zeros_like_value
+from ..runtime import ListCotangent, _put_along, _scatter_add, _stable_argsort, zeros_like_value
 from .registry import Sample, helper, jvp, linear, nondifferentiable, vjp
 from .specs import A, S
 
@@ -130,9 +130,10 @@ def asarray(g, ans, a, dtype=None, order=None):
 
 @helper(linear=(0,))
 def array_vjp(g, obj):
-    """Cotangent of ``obj`` in ``np.array(obj)``: nested lists and tuples get nested lists."""
+    """Cotangent of ``obj`` in ``np.array(obj)``: nested lists and tuples get nested
+    ListCotangents (``+`` adds them entry by entry, and to a zero ``0.0``)."""
     if isinstance(obj, (list, tuple)):
-        return [array_vjp(g[i], part) for i, part in enumerate(obj)]
+        return ListCotangent(array_vjp(g[i], part) for i, part in enumerate(obj))
     return np.reshape(g, np.shape(obj))
 
 
