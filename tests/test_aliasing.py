@@ -195,3 +195,28 @@ def test_helpers_updating_their_arguments():
     refused_at(argument_stored_into_by_helper_then_read, (X3,), "s = _store_first(y",
                "`_store_first` updates its argument `buf`")
     check_grad(argument_updated_by_helper_not_read, (X3,))
+
+
+# ------------------------------------------ elements of a vector met through zip
+
+def zip_over_a_reshaped_vector(x):
+    v = x.reshape(1, 3)[0] / (2.0 + np.cos(x))   # a vector: its rank follows the reshape
+    total = 0.0
+    for a, b in zip(v, v[::-1]):
+        b *= np.tanh(a)                          # b is a number: v does not change
+        total = total + b
+    return total + np.sum(v * v)
+
+
+def zip_over_the_rows_of_a_matrix(x):
+    m = np.outer(x, x).reshape(3, 3) * 1.0
+    total = 0.0
+    for a, b in zip(m, m[::-1]):
+        b *= 2.0                                 # b is a row of m: m changes
+        total = total + np.sum(a * b)
+    return total + np.sum(m)
+
+
+def test_zip_over_vector_elements_and_matrix_rows():
+    check_grad(zip_over_a_reshaped_vector, (X3,))
+    refused_at(zip_over_the_rows_of_a_matrix, (X3,), "for a, b in zip(m, m[::-1])", "`b`")
