@@ -12,8 +12,8 @@ and a primitive is a call, operator, subscript, attribute read, tuple/list displ
 the Python callable, its positional operands and its keyword operands.
 
 This module is also the one home of the builders passes make new nodes with (``name``,
-``assign``, ``tgr_call``, ``push``, ``pop``) and of ``Comment``, the statement generated code
-prints as a ``#`` line.
+``param``, ``tuple_of``, ``assign``, ``tgr_call``, ``dotted_call``, ``push``, ``pop``,
+``function``) and of ``Comment``, the statement generated code prints as a ``#`` line.
 """
 
 import contextlib
@@ -92,6 +92,34 @@ def name(id_, store=False):
                      type_comment=None)
 
 
+def param(id_):
+    """The parameter ``id_`` of a FunctionDef's ``arguments``."""
+    return gast.Name(id=id_, ctx=gast.Param(), annotation=None, type_comment=None)
+
+
+def tuple_of(ids, store=False):
+    """``(a, b, ...)`` of the variables ``ids``, read (or stored with ``store``)."""
+    return gast.Tuple(elts=[name(i, store) for i in ids],
+                      ctx=gast.Store() if store else gast.Load())
+
+
+def dotted_call(dotted, args, keywords=()):
+    """``a.b.c(*args, **keywords)`` for ``dotted`` = ``"a.b.c"``."""
+    parts = dotted.split(".")
+    func = name(parts[0])
+    for part in parts[1:]:
+        func = gast.Attribute(value=func, attr=part, ctx=gast.Load())
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def function(name_, params, statements):
+    """``def name_(*params): statements`` (a nested function: a scan's body, a branch)."""
+    args = gast.arguments(args=[param(p) for p in params], posonlyargs=[], vararg=None,
+                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    return gast.FunctionDef(name=name_, args=args, body=statements, decorator_list=[],
+                            returns=None, type_comment=None)
+
+
 def tgr_call(func, *args):
     """``tgr.func(*args)``: a call of a runtime helper."""
     return gast.Call(func=gast.Attribute(value=name("tgr"), attr=func, ctx=gast.Load()),
@@ -99,8 +127,10 @@ def tgr_call(func, *args):
 
 
 def assign(target, value):
-    """``target = value`` for a variable name ``target``."""
-    return gast.Assign(targets=[name(target, store=True)], value=value, type_comment=None)
+    """``target = value`` for a variable name ``target``, or ``a, b = value`` for a list or
+    tuple of names."""
+    node = name(target, store=True) if isinstance(target, str) else tuple_of(target, True)
+    return gast.Assign(targets=[node], value=value, type_comment=None)
 
 
 def push(stack, value):

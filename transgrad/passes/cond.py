@@ -57,14 +57,11 @@ def df(x):
 
 import gast
 
-from ..ir import clone, walk
+from ..ir import assign, clone, dotted_call, function, tuple_of, walk
+from ..ir import name as name_node
 from .lowering import (
     Names,
-    assign,
     definite_stores,
-    dotted_call,
-    function,
-    name_node,
     nested_in_loops,
     pop_target,
     push_value,
@@ -73,7 +70,6 @@ from .lowering import (
     statements_in_order,
     stores,
     straight,
-    tuple_of,
 )
 
 

@@ -19,39 +19,6 @@ import gast
 from ..ir import walk
 
 
-def name_node(id_, store=False):
-    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
-                     type_comment=None)
-
-
-def tuple_of(ids, store=False):
-    return gast.Tuple(elts=[name_node(i, store) for i in ids],
-                      ctx=gast.Store() if store else gast.Load())
-
-
-def dotted_call(dotted, args, keywords=()):
-    parts = dotted.split(".")
-    func = name_node(parts[0])
-    for part in parts[1:]:
-        func = gast.Attribute(value=func, attr=part, ctx=gast.Load())
-    return gast.Call(func=func, args=list(args), keywords=list(keywords))
-
-
-def assign(targets, value):
-    target = name_node(targets, True) if isinstance(targets, str) else tuple_of(targets, True)
-    return gast.Assign(targets=[target], value=value, type_comment=None)
-
-
-def function(name, params, statements):
-    """``def name(*params): statements`` (the body of a scan or a branch)."""
-    args = [gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
-            for p in params]
-    return gast.FunctionDef(
-        name=name, args=gast.arguments(args=args, posonlyargs=[], vararg=None, kwonlyargs=[],
-                                       kw_defaults=[], kwarg=None, defaults=[]),
-        body=statements, decorator_list=[], returns=None, type_comment=None)
-
-
 def is_stack_call(node, stack, method):
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
         and node.func.attr == method and isinstance(node.func.value, gast.Name) \

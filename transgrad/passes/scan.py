@@ -70,15 +70,12 @@ def df(x, n):
 import gast
 
 from .. import runtime
-from ..ir import clone, walk
+from ..ir import assign, clone, dotted_call, function, tuple_of, walk
+from ..ir import name as name_node
 from .lowering import (
     Names,
-    assign,
     definite_stores,
-    dotted_call,
-    function,
     loads,
-    name_node,
     nested_in_loops,
     pop_target,
     push_value,
@@ -87,7 +84,6 @@ from .lowering import (
     statements_in_order,
     stores,
     straight,
-    tuple_of,
 )
 
 
