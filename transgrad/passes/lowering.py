@@ -1,8 +1,9 @@
 """Tree helpers shared by the JAX lowerings (``scan`` for loops, ``cond`` for branches).
 
 They read the generated reverse code's stack discipline (``stack.append(v)`` in the primal
-sweep, ``v = stack.pop()`` in the adjoint), which names a statement binds and reads first, and
-build the few nodes the lowered code needs (nested body functions, tuples, dotted calls).
+sweep, ``v = stack.pop()`` in the adjoint) and which names a statement binds and reads first.
+The nodes the lowered code needs (nested body functions, tuples, dotted calls) are built with
+``ir``'s builders.
 
 For example, on the two sweeps' stack discipline:
 
