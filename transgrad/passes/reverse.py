@@ -43,7 +43,6 @@ def df(x, w):
 """
 
 
-import copy
 
 import gast
 import numpy as np
@@ -52,6 +51,7 @@ from .. import ir
 from ..ir import assign, clone, name, tgr_call, walk
 from .over_generated import check_reverse_over_generated
 from .reverse_blocks import overwritable_names
+from .reverse_saves import keep_read_saves
 from .reverse_sweep import ReverseBuilder
 
 _FULL_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
@@ -84,21 +84,10 @@ def reverse(info, tree, wrt, single, mode, context, scalar_params=()):
     check_reverse_over_generated(info, tree)   # generated code: what reverse mode cannot do
     params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
-    # a trial build finds which overwritten values the adjoint really reads; only those are
-    # saved on the stack in the real build
-    saved = set()
-    overwritable = overwritable_names(tree)
-    if overwritable:   # straight-line code overwrites nothing: no trial
-        trial_context = copy.copy(context)   # the trial takes no names from the real build
-        trial_context.namer = copy.deepcopy(namer)
-        trial = ReverseBuilder(info, tree, wrt_names, trial_context,
-                               scalar_params=scalar_params, overwritable=set(overwritable))
-        _assemble(trial, info, tree, wrt_names, single, mode, copy.deepcopy(namer))
-        read = {n.id for stmt in trial.adjoint_sweep for n in walk(stmt)
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-        saved = trial.overwritable & read
-    builder = ReverseBuilder(info, tree, wrt_names, context, saved=saved,
-                             scalar_params=scalar_params, overwritable=overwritable)
+    # one build: every overwritable value saved, then only those the adjoint reads kept
+    # (reverse_saves.keep_read_saves)
+    builder = ReverseBuilder(info, tree, wrt_names, context, scalar_params=scalar_params,
+                             overwritable=overwritable_names(tree))
     return _assemble(builder, info, tree, wrt_names, single, mode, namer), builder
 
 
@@ -122,13 +111,6 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
             body.append(gast.Expr(value=tgr_call(
                 "check_scalar_output", clone(ret_value),
                 gast.Constant(value=info.tree.name, kind=None))))
-    if mode == "value_and_grad" and set(ir.names_in(ret_value)) & builder.saved:
-        # the adjoint sweep restores overwritten values: keep the result before it runs
-        value = namer.unique("value")
-        body.append(assign(value, clone(ret_value)))
-        ret_value_out = name(value)
-    else:
-        ret_value_out = ret_value
     builder.seed(ret_value, seed)
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
     builder.adjoint_sweep[:0] = builder.adjoint_stacks()
@@ -137,6 +119,14 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
         builder.run_hooks(var)
     builder.adjoint_sweep += builder.out
     builder.out = []
+    body = keep_read_saves(builder, body)
+    if mode == "value_and_grad" and set(ir.names_in(ret_value)) & builder.saved:
+        # the adjoint sweep restores overwritten values: keep the result before it runs
+        value = namer.unique("value")
+        body.append(assign(value, clone(ret_value)))
+        ret_value_out = name(value)
+    else:
+        ret_value_out = ret_value
     body.extend(builder.adjoint_sweep)
     grads = []
     for var in wrt_names:
@@ -167,6 +157,7 @@ def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_val
     builder.adjoint_sweep = builder.out + builder.sweep(tree.body)
     builder.adjoint_sweep[:0] = builder.adjoint_stacks()
     builder.out = []
+    primal = keep_read_saves(builder, primal)
     primal_names = {a.id for a in args.args + args.kwonlyargs} | {
         n.id for stmt in primal for n in walk(stmt)
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}

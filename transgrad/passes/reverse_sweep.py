@@ -34,8 +34,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
     ``reverse_subscripts`` and ``reverse_rules``.
     """
 
-    def __init__(self, info, tree, wrt_names, context, saved=None, scalar_params=(),
-                 overwritable=None):
+    def __init__(self, info, tree, wrt_names, context, scalar_params=(), overwritable=None):
         self.info = info
         self.tree = tree
         self.context = context   # the pipeline's: the namer, how to build a callee's pair
@@ -44,8 +43,10 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         self.classes = shape_classes(tree)
         self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
         self.overwritable = overwritable_names(tree) if overwritable is None else overwritable
-        # pass 1 saves every reassigned name; the caller then keeps only those the adjoint reads
-        self.saved = self.overwritable if saved is None else saved
+        # every overwritable value is saved while the sweeps are built; then `keep_read_saves`
+        # (reverse_saves.py) keeps the pushes and pops of those the adjoint reads
+        self.saved = set(self.overwritable)
+        self.while_targets = []     # (target, loop) of each adjoint `for _ in range(trips)`
         self.stack = None
         self.adjoints = {}          # variable -> its adjoint's name
         self.exists = set()         # adjoints certainly defined at this point of the sweep
@@ -125,6 +126,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
                             func=gast.Attribute(value=name(self.stack_name()), attr="append",
                                                 ctx=gast.Load()),
                             args=[name(var)], keywords=[])))
+                        out[-1].saves = var
                 if call is None:
                     out.append(stmt)
                     continue
@@ -158,9 +160,10 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
                                                   ctx=gast.Load()))
 
     def sweep(self, body):
-        """The adjoint statements of ``body``, in execution order."""
+        """The adjoint statements of ``body``, in execution order, each tagged with the
+        statement it is the adjoint of (``adjoint_of``: the ``# grad of line`` comments are
+        placed from these once the saves are settled)."""
         outer, self.out = self.out, []
-        current_origin = None
         for stmt in reversed(body):
             start = len(self.out)
             if isinstance(stmt, gast.Assign):
@@ -174,12 +177,8 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
                 continue
             elif isinstance(stmt, gast.Expr) and self.stacks:
                 self.visit_push(stmt)
-            origin = getattr(stmt, "origin", None)
-            if len(self.out) > start and origin is not None and origin is not current_origin \
-                    and not isinstance(stmt, (gast.If, gast.For, gast.While)):
-                current_origin = origin
-                line = self.info.line(origin.lineno).strip()
-                self.out.insert(start, comment(f"grad of line {origin.lineno}: {line}"))
+            for emitted in self.out[start:]:
+                emitted.adjoint_of = stmt
         result, self.out = self.out, outer
         return result
 
@@ -231,6 +230,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
             if body or orelse:
                 self.out.append(gast.If(test=clone(stmt.test), body=body or [gast.Pass()],
                                         orelse=orelse))
+                self.out[-1].adjoint_block = True
             return
         while True:
             body = self.sweep(stmt.body)
@@ -256,9 +256,12 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
             target = clone(stmt.target)
         else:
             iterator = gast.Call(func=name("range"), args=[name(trips)], keywords=[])
-            target = name(self.namer.unique("_"), store=True)
-        self.out.append(gast.For(target=target, iter=iterator, body=body, orelse=[],
-                                 type_comment=None))
+            target = name("_", store=True)   # named once the saves are settled
+        loop = gast.For(target=target, iter=iterator, body=body, orelse=[], type_comment=None)
+        loop.adjoint_block = True
+        if isinstance(stmt, gast.While):
+            self.while_targets.append((target, loop))
+        self.out.append(loop)
 
     def needs_save(self, stmt):
         """False for a first definition (no value before it) and for trip counters."""
@@ -267,6 +270,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
     def emit_pop(self, var, stmt):
         if self.needs_save(stmt):   # else nothing was pushed
             self.out.append(self.pop_into(var))
+            self.out[-1].restores = var
 
     def pop_into(self, var):
         return assign(var, gast.Call(func=gast.Attribute(
