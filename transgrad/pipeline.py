@@ -46,6 +46,7 @@ from .passes import resolve as _resolve
 from .passes import reverse as _reverse
 from .passes import scan as _scan
 from .passes import shapes as _shapes
+from .passes import static as _static
 
 RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
 EXACT_MODES = ("grad", "value_and_grad", "vjp")   # modes the call-time stage specializes
@@ -204,6 +205,15 @@ def drop_unused_stack(job):
             _scan.drop_unused_stack(fn)
 
 
+def static(job):
+    """Values that depend only on shapes and constants computed with numpy (static under
+    ``jax.jit``)."""
+    static_params = set(_by_name(job, [(i, True) for i in job.scalars]))
+    traced_params = set(_by_name(job, job.param_ranks)) - static_params
+    for fn in job.functions:
+        _static.static_values(fn, static_params, traced_params)
+
+
 def functionalize(job):
     """``x[i] = v`` becomes ``x = x.at[i].set(v)``."""
     for fn in job.functions:
@@ -225,7 +235,7 @@ MODE_PASSES = {
 }
 LOWERING = {
     "numpy": [],
-    "jax": [lower_loops, lower_branches, drop_unused_stack, functionalize],
+    "jax": [lower_loops, lower_branches, drop_unused_stack, static, functionalize],
 }
 CALL_TIME = {   # (generated, source, args) -> (callable, source), or None: nothing decided
     "numpy": [exact_shapes],
@@ -414,6 +424,7 @@ def forward_function(func, wrt, backend="numpy"):
     """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
     def fill(holder):
         (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True))
+        holder.fn.returns_no_tape = True   # (value, tangent): nothing a reverse sweep must add
     return _callee(_forward_cache, func, (getattr(func, "__code__", None), wrt, backend),
                    lambda: ForwardFunction(func, wrt), fill)
 

@@ -30,9 +30,10 @@ def check_reverse_over_generated(info, tree):
                 "reverse mode over the backward half of a user function's derivative with "
                 "loops or branches (its stack arrives in a tape) is not supported yet", node,
                 hint=_FORWARD_OVER_REVERSE)
-        code = getattr(getattr(getattr(node.value, "func", None), "resolved", None),
-                       "__code__", None)
-        if code is not None and code.co_filename.startswith("<transgrad-"):
+        called = getattr(getattr(node.value, "func", None), "resolved", None)
+        code = getattr(called, "__code__", None)
+        if code is not None and code.co_filename.startswith("<transgrad-") \
+                and not getattr(called, "returns_no_tape", False):   # a jvp: (value, tangent)
             results.update(ir.assigned(node))
         elif isinstance(node.targets[0], gast.Tuple) and isinstance(node.value, gast.Name):
             unpacks.append(node)
