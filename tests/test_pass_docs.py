@@ -11,7 +11,8 @@ import transgrad.passes
 
 # every pass module must carry an example; the others' examples run where they have them
 WITH_EXAMPLES = ("fence", "resolve", "normalize", "activity", "shapes", "reverse", "forward",
-                 "cond", "scan", "lowering", "functionalize", "show", "optimize", "exact")
+                 "cond", "scan", "lowering", "functionalize", "show", "optimize", "exact",
+                 "reverse_saves")
 MODULES = sorted(m.name for m in pkgutil.iter_modules(transgrad.passes.__path__))
 
 

@@ -7,7 +7,39 @@ the builder builds once with all of them saved and ``keep_read_saves`` then drop
 and pops of the values no adjoint statement reads, with the adjoint loops and branches this
 leaves empty. The ``# grad of line`` comments and the names of the adjoint ``while`` loops'
 counters (``for _ in range(trips1)``) are placed after that, so the code is what a build
-that had known the reads from the start would print.
+that had known the reads from the start would print. Here the loop overwrites ``x``, ``i`` and
+``cond1``, and the adjoint reads only ``x`` (``unbroadcast_to`` reads its shape):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, n):
+...     i = 0
+...     while i < n:
+...         x = x * 2.0
+...         i = i + 1
+...     return x
+... ''', through="reverse"))
+def df(x, n):
+    stack = []
+    trips1 = None
+    i = 0
+    cond1 = i < n
+    trips1 = 0
+    while cond1:
+        trips1 = trips1 + 1
+        stack.append(x)
+        x = x * 2.0
+        i = i + 1
+        cond1 = i < n
+    tgr.check_scalar_output(x, 'f')
+    bx = 1.0
+    for _ in range(trips1):
+        # grad of line 4: x = x * 2.0
+        g1 = bx
+        x = stack.pop()
+        bx = 0.0
+        bx = bx + tgr.unbroadcast_to(g1 * 2.0, x)
+    return tgr.match(bx, x)
 """
 
 import gast
