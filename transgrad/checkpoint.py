@@ -160,6 +160,7 @@ class CheckpointedLoop:
     ``run_checkpointed(loop, marker, carried, outside, collected)``."""
 
     cond = None     # a while loop's: cond(*carried, *outside) -> whether to take a step
+    backend = "numpy"   # "jax": the pair is JAX code; traced runs are nested scans
 
     def __init__(self, name, step, pair, wrt):
         self.__name__ = name
@@ -171,6 +172,8 @@ class CheckpointedLoop:
     def run(self, marker, carried, outside, collected=()):
         """The loop's final carried values, then each collected list (its items, then every
         step's appended values), holding the sweep that ``pullback`` continues."""
+        if self.backend == "jax" and _jax().traced((carried, outside)):
+            return self._run_traced(marker, carried, outside, collected)
         if self.cond is not None:
             marker = self._counted(marker, carried, outside, len(collected))
         appended = [] if collected else None    # per step: the tuple of its appended lists
@@ -185,6 +188,14 @@ class CheckpointedLoop:
         result = Carried(tuple(final) + lists)
         result.pullback, result.counts, result.box = pullback, appended, box
         result.marker = marker
+        return result
+
+    def _run_traced(self, marker, carried, outside, collected):
+        """Under jax.jit: nested scans (``checkpoint_jax.py``); a while loop runs
+        ``max_steps`` steps, each after its condition fails leaving the state as it was."""
+        final, pullback = _jax().run_scanned(self, marker, carried, outside, collected)
+        result = Carried(final)
+        result.pullback, result.counts, result.box, result.marker = pullback, None, {}, marker
         return result
 
     def _counted(self, marker, carried, outside, collected):
@@ -231,6 +242,11 @@ class CheckpointedLoop:
 
     def _sweep(self, marker, carried, outside, collected=0, appended=None, box=None):
         step, count = self.step, len(carried)
+        if self.backend == "jax":   # the step's JAX code: its split VJP's forward half
+            fwd = self.pair.fwd
+
+            def step(*args):
+                return fwd(*args)[0]
         if not collected:
             def forward(state, t):
                 return step(*state, t, *outside)
@@ -285,6 +301,11 @@ def _filled(entries, values):
     """A list of cotangents, zeros where absent."""
     return [zeros_like_value(value) if entry is None else entry
             for entry, value in zip(entries, values)]
+
+
+def _jax():
+    from . import checkpoint_jax  # jax is imported only where a JAX build runs a loop
+    return checkpoint_jax
 
 
 class Carried(tuple):

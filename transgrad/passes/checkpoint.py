@@ -49,8 +49,9 @@ step appends to a fresh list, the loop's result is the per-step values after the
 ``for ... in range(...)`` loop is marked. Refused, at their line: ``break``, ``continue``,
 ``return``, ``yield`` and ``else:`` in the loop, in-place updates (``x[i] = v``, ``x.a = v``,
 ``lst.extend(v)`` on a list from outside the loop), names first bound in the loop and read after
-it, a while marker without ``max_steps``, the JAX backend. ``x += v`` is ``x = x + v`` in the
-step, as everywhere transgrad differentiates.
+it, a while marker without ``max_steps``. ``x += v`` is ``x = x + v`` in the step, as
+everywhere transgrad differentiates. On the JAX backend the step's split VJP is JAX code, and
+a traced run is nested scans (``transgrad/checkpoint_jax.py``).
 """
 
 import linecache
@@ -86,15 +87,11 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None):
         for loop, _ in loops:
             _unmark(info, loop)
         return
-    if backend != "numpy":
-        raise info.error("tg.checkpoint loops are not supported on the JAX backend yet",
-                         _marker_of(loops[0][0]), hint="differentiate with backend='numpy', or drop the "
-                         "marker (JAX keeps every step)")
     params = [a.id for a in info.tree.args.args + info.tree.args.kwonlyargs]
     active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
     taken = {n.id for n in walk(info.tree) if isinstance(n, gast.Name)} | set(info.namespace)
     for loop, body in loops:
-        body[body.index(loop)] = _outline(info, loop, active, taken, build_vjp)
+        body[body.index(loop)] = _outline(info, loop, active, taken, build_vjp, backend)
 
 
 def _mark_range_loops(body, snapshots, in_loop):
@@ -185,10 +182,10 @@ def _steps_expression(info, loop):
     return steps[0]
 
 
-def _outline(info, loop, active, taken, build_vjp):
+def _outline(info, loop, active, taken, build_vjp, backend="numpy"):
     """The statement that replaces ``loop``: a call of its outlined, differentiable step."""
     try:
-        return _outline_marked(info, loop, active, taken, build_vjp)
+        return _outline_marked(info, loop, active, taken, build_vjp, backend)
     except TransformError as error:
         if not getattr(_marker_of(loop), "option", False) or error.lineno is None:
             raise
@@ -201,7 +198,7 @@ def _outline(info, loop, active, taken, build_vjp):
                  "passing checkpoint=") from None
 
 
-def _outline_marked(info, loop, active, taken, build_vjp):
+def _outline_marked(info, loop, active, taken, build_vjp, backend):
     _check_loop(info, loop)
     is_while = isinstance(loop, gast.While)
     marker = _while_marker(info, loop) if is_while else loop.iter
@@ -218,6 +215,7 @@ def _outline_marked(info, loop, active, taken, build_vjp):
         return loop
     pair = build_vjp(step, tuple(wrt))
     holder = CheckpointedLoop(name, step, pair, wrt)
+    holder.backend = backend
     if is_while:
         holder.cond = _condition_function(info, loop, _fresh(f"{name}_cond", taken), carried,
                                           outside)
