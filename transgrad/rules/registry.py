@@ -241,7 +241,8 @@ def declare(*primitives, linear=None, jointly_linear=None, sequence_linear=None,
     ``(position, offset)``; ``reduction``; ``diagonal``. The first primitive only: ``method``
     (a name or a tuple of names: ``x.<name>(...)`` calls it with ``x`` first), with
     ``vararg_method`` (``x.reshape(2, 3)``); ``attribute`` (``x.T``); ``tensor`` (the Tensor
-    op's name) with ``tensor_node`` and ``tensor_impl``; ``torch`` (torch functional names);
+    op's name) with ``tensor_node`` and ``tensor_impl``; ``torch`` (torch functional names)
+    (both apply the first numpy primitive: ``np.add`` for ``operator.add, np.add``);
     ``jax`` (its printed JAX twin, e.g. ``"tgr.math_log"``); ``meta``: the position of the one
     argument it reads only for shape, dtype or size (as the Tensor's tape needs to know).
     """
@@ -267,12 +268,13 @@ def declare(*primitives, linear=None, jointly_linear=None, sequence_linear=None,
             VARARG_METHODS.add(name)
     if attribute is not None:
         ATTRIBUTES[attribute] = first
-    if tensor is not None:   # the Tensor applies the numpy twin (np.add for operator.add)
-        func = next((p for p in primitives if isinstance(p, np.ufunc)
-                     or (getattr(p, "__module__", None) or "").startswith("numpy")), first)
-        TENSOR_OPS[tensor] = TensorOp(func, tensor_node, tensor_impl or func)
+    # the Tensor and torch apply the numpy twin (np.add for operator.add, np.add)
+    applied = next((p for p in primitives if isinstance(p, np.ufunc)
+                    or (getattr(p, "__module__", None) or "").startswith("numpy")), first)
+    if tensor is not None:
+        TENSOR_OPS[tensor] = TensorOp(applied, tensor_node, tensor_impl or applied)
     for name in (torch,) if isinstance(torch, str) else torch:
-        TORCH_NAMES[name] = first
+        TORCH_NAMES[name] = applied
     if jax is not None:
         JAX_TWINS[first] = jax
     if meta is not None:
