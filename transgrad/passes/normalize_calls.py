@@ -7,21 +7,11 @@ lambdas inlined at their calls."""
 import inspect
 
 import gast
-import numpy as np
 
 from .. import ir, runtime
 from ..ir import clone, walk
+from ..rules.registry import ATTRIBUTES, METHODS, VARARG_METHODS  # declared with the rules
 from .normalize_jumps import assigned_in_compound, lift_returns, restructure_jumps
-
-# array method -> numpy function taking the array first
-METHODS = {name: getattr(np, name) for name in (
-    "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "dot", "clip",
-    "squeeze", "ravel", "argmax", "argmin", "argsort", "any", "all", "round", "trace",
-    "diagonal", "repeat", "swapaxes", "nonzero", "conj")}
-METHODS.update(copy=runtime.copy_of, flatten=np.ravel, reshape=np.reshape, transpose=np.transpose,
-               astype=runtime.astype, item=runtime.item)
-VARARG_METHODS = {"reshape", "transpose"}   # x.reshape(2, 3) == np.reshape(x, (2, 3))
-ATTRIBUTES = {"T": np.transpose, "shape": np.shape, "ndim": np.ndim, "size": np.size}
 
 
 def resolved_name(obj, node=None):
