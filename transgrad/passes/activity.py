@@ -35,6 +35,7 @@ import gast
 
 from .. import ir
 from ..rules import is_nondifferentiable
+from .normalize import stack_operation
 
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
 
@@ -61,7 +62,6 @@ def assignments(body):
 def stack_pushes(body):
     """``(stack, pushed operand)`` of every ``stack.append(v)`` of generated code in ``body``,
     in program order, descending into if/for/while."""
-    from .normalize import stack_operation
     for stmt in body:
         if isinstance(stmt, gast.Expr):
             stack = stack_operation(stmt.value, "append")
@@ -80,7 +80,6 @@ def stack_names(tree):
 def activity(tree, wrt_names):
     """The set of active variable names in the normalized FunctionDef ``tree`` (with the
     stacks of generated code whose pushed or popped values are active)."""
-    from .normalize import stack_operation
     pushes = list(stack_pushes(tree.body))
     paired = {}   # stack -> the names pushed on it: `v = stack.pop()` gets v's value back
     for _, stack, value in pushes:

@@ -41,7 +41,7 @@ import numpy as np
 from .. import ir, runtime
 from ..errors import TransformError
 from ..ir import assign, clone, name, tgr_call
-from ..parse import Derivative
+from ..parse import Derivative, check_callee_source
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.forward import (
     JOINTLY_LINEAR,
@@ -242,7 +242,7 @@ class ForwardBuilder:
         return [gast.Assign(targets=[target], value=popped, type_comment=None)]
 
     def user_call(self, stmt):
-        """``y, dy = f_jvp(*args, tangent=(dx, ...))`` for a varied call of a user function
+        """``y, dy = f_jvp(*args, (dx, ...))`` for a varied call of a user function
         (its own forward derivative, built from its source), else None."""
         if not (isinstance(stmt.value, gast.Call) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Name)
@@ -272,14 +272,14 @@ class ForwardBuilder:
             except TransformError as error:
                 raise self.info.error(str(error).splitlines()[0], stmt.origin,
                                       hint=error.hint) from None
-            from ..parse import check_callee_source
             check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
         callee.resolved = self.context.callee_jvp(func, tuple(positions))   # same pipeline
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())
-        call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args],
-                         keywords=[clone(k) for k in stmt.value.keywords]
-                         + [gast.keyword(arg="tangent", value=tangents)])
+        # the tangents go last by position: a keyword could clash with the callee's own
+        # (generated code differentiated again has a parameter named `tangent`)
+        call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args] + [tangents],
+                         keywords=[clone(k) for k in stmt.value.keywords])
         target = stmt.targets[0].id
         both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
                           ctx=gast.Store())

@@ -9,7 +9,7 @@ import gast
 
 from .. import ir
 from ..ir import clone, name
-from ..parse import Derivative
+from ..parse import Derivative, check_callee_source
 from ..rules import is_nondifferentiable, lookup_vjp
 from ..rules.generated import check_source_differentiable
 
@@ -36,7 +36,6 @@ class UserCalls:
             return None
         if not derived:
             check_source_differentiable(func, "reverse-mode")   # a helper of generated code
-            from ..parse import check_callee_source
             check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
         params = [] if derived else list(inspect.signature(func).parameters)
         offset = 0 if receiver is None else 1

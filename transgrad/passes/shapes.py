@@ -24,12 +24,14 @@ For example, on the normalized function (``front_end`` runs the passes before th
 """
 
 import itertools
+import operator
 
 import gast
 
 from .. import ir
 from ..ir import walk
 from ..rules import lookup_vjp
+from .activity import assignments  # the analyses share the walk over statements
 
 
 def _scalar(node):
@@ -131,8 +133,6 @@ def scalar_names(tree, scalar_params):
             t1 = math.sin(x)
             t2 = a * t1
     """
-    from .activity import assignments  # the analyses share the walk over statements
-
     statements = list(assignments(tree.body))
     params = {a.id for a in tree.args.args}
     scalar = set(scalar_params)
@@ -182,8 +182,6 @@ def ranks(tree, param_ranks):
         def f(x, w):          # called with 2-D x and w
             h = np.tanh(x @ w)    # rank 2: bx = bt1 @ w.T, not a run-time choice
     """
-    from .activity import assignments
-
     statements = list(assignments(tree.body))
     loop_counters = {n.id for node in walk(tree) if isinstance(node, gast.For)
                      for n in walk(node.target) if isinstance(n, gast.Name)}
@@ -220,8 +218,6 @@ def ranks(tree, param_ranks):
 
 def _rank_of(value, known, counters):
     """The rank of a normalized expression, or None when it cannot be told."""
-    import operator
-
     prim = ir.primitive(value)
 
     def rank(node):
