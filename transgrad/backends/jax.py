@@ -20,14 +20,9 @@ import numpy as np
 from ..errors import TransformError
 from ..ir import walk
 from ..line_maps import LINE_MAPS
+from ..rules.registry import JAX_TWINS  # declared with the rules (jax=...)
 from . import jax_runtime
 from .numpy import NumpyBackend
-
-# math functions whose jax.numpy twin has another name or another signature
-_MATH = {"log": "tgr.math_log", "erf": "jax.scipy.special.erf",
-         "erfc": "jax.scipy.special.erfc", "lgamma": "jax.scipy.special.gammaln",
-         "gamma": "tgr.math_gamma", "pow": "jnp.power", "fabs": "jnp.abs",
-         "fsum": "jnp.sum"}
 
 
 class JaxBackend(NumpyBackend):
@@ -41,7 +36,7 @@ class JaxBackend(NumpyBackend):
         if obj is np:
             return "jnp"
         if obj is max or obj is min:   # Python's compare values: not traceable
-            return f"tgr.builtin_{obj.__name__}"
+            return JAX_TWINS[obj]
         name = super().canonical(obj)
         if name is None or "." not in name or isinstance(obj, types.ModuleType):
             return name
@@ -53,8 +48,9 @@ class JaxBackend(NumpyBackend):
         if prefix == "tgr":
             return name
         if prefix == "math":
-            if attr in _MATH:
-                return _MATH[attr]
+            declared = JAX_TWINS.get(getattr(math, attr, None))   # another name or signature
+            if declared is not None:
+                return declared
             return f"jnp.{attr}" if callable(getattr(jnp, attr, None)) else None
         if attr.startswith("random."):
             return None
