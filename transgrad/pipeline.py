@@ -40,6 +40,7 @@ from .passes import exact as _exact
 from .passes import fence as _fence
 from .passes import forward as _forward
 from .passes import functionalize as _functionalize
+from .passes import halves as _halves
 from .passes import normalize as _normalize
 from .passes import optimize as _optimize
 from .passes import resolve as _resolve
@@ -47,6 +48,7 @@ from .passes import reverse as _reverse
 from .passes import scan as _scan
 from .passes import shapes as _shapes
 from .passes import static as _static
+from .passes import while_loops as _while_loops
 
 RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
 EXACT_MODES = ("grad", "value_and_grad", "vjp")   # modes the call-time stage specializes
@@ -182,27 +184,52 @@ def optimize(job):
         _optimize.optimize(fn, job.known, job.user_classes)
 
 
-# --- lowering for JAX (only a derivative a user asked for has its loops lowered) ---------------
+# --- lowering for JAX ------------------------------------------------------------------------
+
+def _lowers(job):
+    """Loops and branches lower for a derivative asked with loops="scan", and for those of
+    the functions it calls."""
+    return job.loops == "scan" or (job.callee and job.backend == "jax")
+
+
+def join_halves(job):
+    """A called function's split VJP as one function, for the lowerings to pair its loops
+    and branches (``halves.split`` cuts it again)."""
+    if job.mode == "split" and _lowers(job):
+        job.functions = [_halves.join(*job.functions)]
+
 
 def lower_loops(job):
     """Loops to ``jax.lax.scan`` where they fit."""
-    if job.loops == "scan":
+    if _lowers(job):
         lower = _scan.lower_forward_loops if job.mode == "jvp" else _scan.lower_loops
         for fn in job.functions:
             lower(fn)
 
 
+def lower_while(job):
+    """``while`` loops with no stack (forward mode) to ``tgr.while_loop``."""
+    if _lowers(job):
+        for fn in job.functions:
+            _while_loops.lower_while_loops(fn)
+
+
 def lower_branches(job):
     """Branches to ``tgr.cond``."""
-    if job.loops == "scan":
+    if _lowers(job):
         for fn in job.functions:
             _cond.lower_branches(fn)
 
 
 def drop_unused_stack(job):
-    if job.loops == "scan":
+    if _lowers(job):
         for fn in job.functions:
             _scan.drop_unused_stack(fn)
+
+
+def split_halves(job):
+    if job.mode == "split" and _lowers(job):
+        job.functions = _halves.split(job.functions[0])
 
 
 def static(job):
@@ -235,7 +262,8 @@ MODE_PASSES = {
 }
 LOWERING = {
     "numpy": [],
-    "jax": [lower_loops, lower_branches, drop_unused_stack, static, functionalize],
+    "jax": [join_halves, lower_loops, lower_while, lower_branches, drop_unused_stack,
+            split_halves, static, functionalize],
 }
 CALL_TIME = {   # (generated, source, args) -> (callable, source), or None: nothing decided
     "numpy": [exact_shapes],
@@ -390,8 +418,8 @@ class SplitVJP:
 
 class ForwardFunction:
     """The JVP of a user function called from generated forward-mode code:
-    ``f_jvp(*args, tangent=(...))`` returns ``(value, tangent of the value)``, the tangent tuple
-    holding one tangent per differentiated argument. Registered before it is built, so
+    ``f_jvp(*args, (...), **kwargs)`` returns ``(value, tangent of the value)``, the tangent
+    tuple (the last positional argument) holding one tangent per differentiated argument. Registered before it is built, so
     recursion works."""
 
     def __init__(self, func, wrt):
@@ -402,12 +430,12 @@ class ForwardFunction:
 
     func = SplitVJP.func
 
-    def __call__(self, *args, tangent, **kwargs):
-        kwargs[self.tangent_parameter()] = tangent
+    def __call__(self, *args, **kwargs):
+        *args, kwargs[self.tangent_parameter()] = args
         return self.fn(*args, **kwargs)
 
     def tangent_parameter(self):
-        """The name of the generated function's parameter that ``tangent=`` fills."""
+        """The name of the generated function's parameter the tangent tuple fills."""
         code = self.fn.__code__
         return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
 

@@ -201,13 +201,13 @@ class FunctionValues:
                                   node)
 
     def generated_call(self, node, function, tangent_parameter):
-        """``f_jvp(x, tangent=(dx,))`` in generated code differentiated again: a call of the
-        generated function ``f_jvp`` stands for, the tangent tuple bound to a name (a value
-        passed to a user function one by one)."""
+        """``f_jvp(x, (dx,))`` in generated code differentiated again: a call of the
+        generated function ``f_jvp`` stands for, the tangent tuple (its last positional
+        argument) bound to a name (a value passed to a user function one by one)."""
         made = resolved_name_of(function, node.func)
-        args = [self.arg(a) for a in node.args]
-        keywords = [gast.keyword(arg=tangent_parameter if k.arg == "tangent" else k.arg,
-                                 value=self.atom_of(k.value)) for k in node.keywords]
+        args = [self.arg(a) for a in node.args[:-1]]
+        keywords = [gast.keyword(arg=k.arg, value=self.arg(k.value)) for k in node.keywords]
+        keywords.append(gast.keyword(arg=tangent_parameter, value=self.atom_of(node.args[-1])))
         return gast.copy_location(gast.Call(func=made, args=args, keywords=keywords), node)
 
     def function_arg(self, node):
