@@ -335,13 +335,6 @@ def helper(fn=None, *, source=False, **declared):
     return install if fn is None else install(fn)
 
 
-def tgr_functions():
-    """``{name: function or class}``: everything generated code may call as ``tgr.<name>``
-    (``runtime.py``'s own and the helpers the rules declared)."""
-    return {name: value for name, value in vars(runtime).items()
-            if callable(value) and getattr(value, "__module__", None) == runtime.__name__}
-
-
 def helper_source(obj):
     """The source of a helper declared in ``rules/`` (decorators dropped), for ``export``."""
     if isinstance(obj, type):
