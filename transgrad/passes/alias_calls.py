@@ -30,7 +30,7 @@ class _Summary:
         self.shares, self.number, self.items, self.mutates = shares, number, items, mutates
 
 
-_SUMMARIES = {}   # (code, number parameters, constant parameters) -> _Summary or None
+_SUMMARIES = {}   # (code, numbers, constants, ranks of the parameters) -> _Summary or None
 _TREES = {}       # code -> (info, normalized tree), or None where it cannot be read
 _LIMIT = 4096     # entries kept before the caches start over (programs with many helpers)
 _DEPTH = [0]      # summaries being made, one inside another (recursion with constants)
@@ -58,11 +58,12 @@ def bind_call(func, prim):
     return passed
 
 
-def summary(func, numbers, constants, analyse):
+def summary(func, numbers, constants, analyse, ranks=()):
     """The _Summary of calling ``func`` with the parameters ``numbers`` holding numbers and
     ``constants`` (pairs) known; None when unsure (unreadable, or recursing without an end
-    the constants show). ``analyse(info, tree, numbers, constants)`` runs the analysis."""
-    key = (func.__code__, numbers, constants)
+    the constants show). ``ranks``: (parameter, ndim) pairs the caller knows.
+    ``analyse(info, tree, numbers, constants, ranks)`` runs the analysis."""
+    key = (func.__code__, numbers, constants, ranks)
     if key in _SUMMARIES:
         return _SUMMARIES[key]
     if len(_SUMMARIES) > _LIMIT:
@@ -73,7 +74,7 @@ def summary(func, numbers, constants, analyse):
     _DEPTH[0] += 1
     try:
         info, tree = _normalized(func)
-        found = _summarize(analyse(info, tree, numbers, dict(constants)), tree)
+        found = _summarize(analyse(info, tree, numbers, dict(constants), dict(ranks)), tree)
     except Exception:   # noqa: BLE001 - unreadable or unsupported: stay conservative
         found = None
     finally:

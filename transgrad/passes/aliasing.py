@@ -36,6 +36,7 @@ from .. import ir, runtime
 from ..rules import is_nondifferentiable, lookup_vjp
 from . import alias_calls
 from .activity import assignments
+from .shapes import ranks
 
 _OPTIONAL_VIEWS = ("permute_dims", "matrix_transpose", "unstack")
 VIEWS = {operator.getitem, np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims,
@@ -399,8 +400,10 @@ class _Analysis:
             numbers = frozenset(p for p, node in passed.items()
                                 if isinstance(node, gast.Name) and node.id in state.numbers
                                 or type(values[p]) in (int, float, bool))
+            known = tuple(sorted((p, self.ranks[node.id]) for p, node in passed.items()
+                                 if isinstance(node, gast.Name) and node.id in self.ranks))
             summary = alias_calls.summary(func, numbers, tuple(sorted(
-                (p, v) for p, v in values.items() if type(v) in (int, bool))), _analyse)
+                (p, v) for p, v in values.items() if type(v) in (int, bool))), _analyse, known)
         if summary is None:
             for name in [n for a in list(prim.args) + list(prim.kwargs.values())
                          for n in ir.operand_names(a)]:
@@ -664,9 +667,9 @@ def _rank_kept(stmt, known, counters):
     if prim.func is not operator.matmul and prim.func in ir.BINOPS.values() \
             or prim.func in ir.UNARYOPS.values() \
             or isinstance(prim.func, np.ufunc) and not prim.kwargs:
-        ranks = [0 if isinstance(a, gast.Constant) else known.get(getattr(a, "id", None))
+        found = [0 if isinstance(a, gast.Constant) else known.get(getattr(a, "id", None))
                  for a in prim.args]
-        return max(ranks) if ranks and None not in ranks else None
+        return max(found) if found and None not in found else None
     base = ir.operand_names(prim.args[0]) if prim.args else []
     if not base or base[0] not in known:
         return None
@@ -694,9 +697,11 @@ def _rank_kept(stmt, known, counters):
     return None
 
 
-def _analyse(info, tree, numbers, constants):
+def _analyse(info, tree, numbers, constants, param_ranks):
     """A helper's analysis for one call (alias_calls reads its states and updates)."""
     analysis = _Analysis(info, tree)
+    if param_ranks:
+        analysis.ranks = _more_ranks(tree, ranks(tree, param_ranks))
     analysis.run(numbers, constants)
     return analysis
 
@@ -755,7 +760,6 @@ def check_in_place_updates(info, tree, param_ranks=None, numbers=()):
         return   # nothing changes in place: nothing to see through another name
     analysis = _Analysis(info, tree)
     if param_ranks:
-        from .shapes import ranks
         analysis.ranks = _more_ranks(tree, ranks(tree, param_ranks))
     analysis.run(numbers)
     analysis.check()
