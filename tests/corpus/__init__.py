@@ -79,4 +79,4 @@ def corpus_function(*args, wrt=0, make=None, vector_output=False, jax=True, floa
 
 from . import (  # noqa: F401,I001  (registers the corpus)
     arithmetic, constants, elementwise, indexing, linalg, models, reductions, scalars, shapes,
-    control, calls, data, programs, syntax)
+    control, calls, data, programs, syntax, functions)

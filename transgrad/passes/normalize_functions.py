@@ -144,7 +144,8 @@ class FunctionValues:
     def bind_function_param(self, param, value):
         """Bind an inlined function's parameter to the function passed for it; False when
         ``value`` is no function."""
-        if not getattr(value, "function_arg", False):
+        if not (getattr(value, "function_arg", False) or isinstance(value, gast.Name)
+                and self._is_function_node(value)):   # a factory's result: `solve(make(w))`
             return False
         found = self.function_value(value)
         if isinstance(found, gast.FunctionDef):
