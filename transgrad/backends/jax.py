@@ -113,11 +113,16 @@ class JaxBackend(NumpyBackend):
             filename, lines = LINE_MAPS.get(gen_code.co_filename, (filename, {}))
             lineno = lines.get(gen_line, lineno)
         source_line = linecache.getline(filename, lineno) if filename else None
+        hint = ("a branch or while loop on an array's value cannot be traced: select with "
+                "np.where, or move the test outside the jitted function; a Python number "
+                "used as a loop bound or shape must be static (jax.jit(f, static_argnums=...))")
+        if generated_text.startswith(("while ", "for _ in range(trips")):
+            hint = ("reverse mode through a while loop on a traced value needs a bound on its "
+                    "steps: write it `while tg.checkpoint(cond, snapshots=k, max_steps=N):`; "
+                    "forward mode (tg.jvp) traces it as jax.lax.while_loop when its body has "
+                    "no break, return or nested loop")
         return TransformError(
             f"{getattr(func, '__name__', 'the function')} cannot be traced by JAX here: this line needs a concrete value, "
             f"but under jax.jit or jax.vmap it is a traced array (generated code: "
             f"`{generated_text}`; JAX says: {str(error).splitlines()[0]})",
-            filename=filename, lineno=lineno, source_line=source_line,
-            hint="a branch or while loop on an array's value cannot be traced: select with "
-                 "np.where, or move the test outside the jitted function; a Python number "
-                 "used as a loop bound or shape must be static (jax.jit(f, static_argnums=...))")
+            filename=filename, lineno=lineno, source_line=source_line, hint=hint)

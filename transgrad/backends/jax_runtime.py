@@ -327,6 +327,30 @@ def cond(pred, branch, other_branch, operands):
     return jax.lax.cond(pred, alike(branch), alike(other_branch), *operands)
 
 
+@_functional
+def set_static(target, idx, value):
+    """``target[idx] = value`` on a copy of a numpy array of static values (a value known when
+    the code is traced, passes/static.py): it stays numpy, and the arrays saved from it keep
+    their values."""
+    target = np.array(target)
+    target[idx] = value
+    return target
+
+
+@_functional
+def while_loop(test, body, carry):
+    """``while test(carry): carry = body(carry)``: a Python loop while the condition is
+    concrete, ``jax.lax.while_loop`` when it is traced (passes/while_loops.py). The carry's
+    Python numbers meet the body's results at their shape and dtype."""
+    if not isinstance(test(carry), jax.core.Tracer):
+        while test(carry):
+            carry = body(carry)
+        return carry
+    results = jax.eval_shape(body, carry)
+    carry = jax.tree_util.tree_map(lambda v, r: jnp.asarray(v, r.dtype), carry, results)
+    return jax.lax.while_loop(test, body, carry)
+
+
 def _common_results(first, second):
     """The result shapes two branches agree on; a None on one side takes the other's."""
     if first is None or second is None:

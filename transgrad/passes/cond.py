@@ -61,6 +61,7 @@ from ..ir import assign, clone, dotted_call, function, tuple_of, walk
 from ..ir import name as name_node
 from .lowering import (
     Names,
+    bound_before,
     definite_stores,
     nested_in_loops,
     pop_target,
@@ -119,7 +120,7 @@ def _lower_one(fn, stack):
         rewritten = []
         for block, stmt in found:
             new = _lower(stmt, stack, saved, dropped, names,
-                         _bound_before(fn.body, stmt, params), _reads_after(order, stmt))
+                         bound_before(fn.body, stmt, params), _reads_after(order, stmt))
             if new is None:
                 break
             rewritten.append((block, stmt, new))
@@ -168,21 +169,6 @@ def _paired_branches(found):
         return []
     (_, first), (_, second) = found
     return [(first.body, second.body), (first.orelse, second.orelse)]
-
-
-def _bound_before(body, stmt, params):
-    """Names certainly bound when ``stmt`` (somewhere inside ``body``) starts: the
-    parameters and what the statements before it on its path bind."""
-    bound = set(params)
-    for s in body:
-        if s is stmt:
-            return bound
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list) and any(n is stmt for b in inner for n in walk(b)):
-                return _bound_before(inner, stmt, bound)
-        bound.update(definite_stores(s))
-    return bound
 
 
 def _reads_after(order, stmt):

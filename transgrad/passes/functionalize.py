@@ -84,6 +84,15 @@ def _update(target, value, method, arrays):
     return gast.Assign(targets=[store], value=call, type_comment=None)
 
 
+def _static_update(target, value):
+    """``base = tgr.set_static(base, index, value)``: a copy, still numpy."""
+    base = target.value.id
+    call = gast.Call(func=gast.Attribute(value=_load("tgr"), attr="set_static", ctx=gast.Load()),
+                     args=[_load(base), index_value(target.slice), value], keywords=[])
+    return gast.Assign(targets=[gast.Name(id=base, ctx=gast.Store(), annotation=None,
+                                          type_comment=None)], value=call, type_comment=None)
+
+
 def _subscript_of_name(node):
     return isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
 
@@ -121,6 +130,8 @@ class _Functionalize(gast.NodeTransformer):
         self.generic_visit(node)
         target = node.targets[0]
         if len(node.targets) == 1 and _subscript_of_name(target):
+            if getattr(node, "static", False):   # a numpy array of static values (static.py)
+                return gast.copy_location(_static_update(target, node.value), node)
             return gast.copy_location(_update(target, node.value, "set", self.arrays), node)
         return node
 

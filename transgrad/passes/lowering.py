@@ -103,6 +103,21 @@ def definite_stores(stmt):
     return []
 
 
+def bound_before(body, stmt, params):
+    """Names certainly bound when ``stmt`` (somewhere inside ``body``) starts: the
+    parameters and what the statements before it on its path bind."""
+    bound = set(params)
+    for s in body:
+        if s is stmt:
+            return bound
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and any(n is stmt for b in inner for n in walk(b)):
+                return bound_before(inner, stmt, bound)
+        bound.update(definite_stores(s))
+    return bound
+
+
 def read_first(body, skip=()):
     """Names some statement of ``body`` reads before the body has certainly bound them."""
     bound, first = set(), []

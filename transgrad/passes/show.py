@@ -15,7 +15,8 @@ docstring examples (``tests/test_pass_docs.py`` runs them).
         return t3
 
 The order is the pipeline's: ``fence``, ``resolve``, ``normalize``, then ``reverse`` (or
-``forward``), ``optimize``, then the JAX lowering ``scan``, ``cond``, ``functionalize``.
+``forward``), ``optimize``, then the JAX lowering ``scan``, ``while_loops``, ``cond``, ``static``,
+``functionalize``.
 ``front_end(source)`` gives the normalized tree itself, for the analyses, and
 ``printed(tree)`` prints a tree a pass changed in place.
 """
@@ -33,12 +34,13 @@ from ..codegen import to_source
 from ..errors import TransformError
 from ..naming import Namer
 from ..parse import parse_function
-from . import cond, fence, forward, normalize, optimize, resolve, reverse, scan, shapes
+from . import (cond, fence, forward, normalize, optimize, resolve, reverse, scan, shapes, static,
+               while_loops)
 from . import functionalize as functionalize_pass
 
 FRONT_END = ("fence", "resolve", "normalize")
 MODE = {"reverse": ("reverse", "optimize"), "forward": ("forward", "optimize")}
-JAX_LOWERING = ("scan", "cond", "functionalize")
+JAX_LOWERING = ("scan", "while_loops", "cond", "static", "functionalize")
 _RESERVED = ("np", "math", "tgr", "jnp", "jax")   # module names generated code reads
 _counter = itertools.count(1)
 
@@ -85,14 +87,14 @@ def show(source, through="normalize", wrt=(0,), mode="grad", namespace=None):
     """The printed function after the passes up to ``through`` (see the module docstring).
 
     ``wrt``: the differentiated positional parameters; ``mode``: reverse mode's ``"grad"``,
-    ``"value_and_grad"`` or ``"vjp"`` (forward mode makes a JVP). The JAX lowering passes
-    print the reverse-mode gradient after ``optimize``."""
+    ``"value_and_grad"`` or ``"vjp"``, or ``"jvp"`` (forward mode, as ``through="forward"``).
+    The JAX lowering passes print the gradient (or JVP) after ``optimize``."""
     if through in FRONT_END:
         info, tree = front_end(source, through, namespace)
         if through == "fence":   # names print as written
             return gast.unparse(tree).strip("\n")
         return printed(tree)
-    direction = "forward" if through == "forward" else "reverse"
+    direction = "forward" if through == "forward" or mode == "jvp" else "reverse"
     stages = MODE[direction] + (JAX_LOWERING if through in JAX_LOWERING else ())
     info, tree = front_end(source, "normalize", namespace)
     if direction == "reverse":
@@ -106,10 +108,14 @@ def show(source, through="normalize", wrt=(0,), mode="grad", namespace=None):
         if stage == "optimize":
             optimize.optimize(fn, known, classes)
         elif stage == "scan":
-            scan.lower_loops(fn)
+            (scan.lower_forward_loops if direction == "forward" else scan.lower_loops)(fn)
+        elif stage == "while_loops":
+            while_loops.lower_while_loops(fn)
         elif stage == "cond":
             cond.lower_branches(fn)
             scan.drop_unused_stack(fn)
+        elif stage == "static":
+            static.static_values(fn)
         elif stage == "functionalize":
             functionalize_pass.functionalize(fn, known)
     return printed(fn, backend="jax" if through in JAX_LOWERING else "numpy")

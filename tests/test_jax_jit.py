@@ -1,0 +1,188 @@
+"""The JAX backend under ``jax.jit`` on the constructs real programs use (issue 11): values
+that depend only on shapes and constants stay static, branches and loops of called functions
+lower to ``lax.cond``/``lax.scan``, builtin ``sum`` of an array, ``while`` loops on traced
+values. Each derivative is checked under ``jax.jit`` against ``jax.grad``/``jax.jvp`` of the
+same function written on ``jax.numpy`` and against the numpy backend (float64)."""
+
+import numpy as np
+import pytest
+
+import transgrad as tg
+from tests import checks
+
+pytestmark = pytest.mark.skipif(not checks.HAVE_JAX, reason="JAX is not installed")
+jax, jnp = checks.jax, checks.jnp
+
+X = np.array([0.3, -0.2, 0.5, 0.9])
+
+
+def close(got, want, tol=1e-10):
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=tol, atol=tol)
+
+
+# --- 1. values that depend only on shapes and constants stay static ---------------------------
+
+def pairs(x):
+    d = x.shape[0]
+    cols = np.repeat(np.arange(d - 1), np.arange(d - 1, 0, -1))
+    rows = np.concatenate([np.arange(c + 1, d) for c in range(d - 1)])
+    return np.sum(x[rows] * x[cols] ** 2) + len(x) * np.sum(np.tile(x, 2)[: 2 * d - 1])
+
+
+def pairs_jnp(x):
+    d = x.shape[0]
+    cols = np.repeat(np.arange(d - 1), np.arange(d - 1, 0, -1))
+    rows = np.concatenate([np.arange(c + 1, d) for c in range(d - 1)])
+    return jnp.sum(x[rows] * x[cols] ** 2) + len(x) * jnp.sum(jnp.tile(x, 2)[: 2 * d - 1])
+
+
+def test_index_arrays_from_shapes_stay_static():
+    grad = tg.grad(pairs, backend="jax")
+    close(jax.jit(grad)(X), jax.grad(pairs_jnp)(X))
+    close(jax.jit(grad)(X), tg.grad(pairs)(X))
+    assert "np.repeat(" in grad.source and "jnp.repeat(" not in grad.source
+
+
+def lower_rows(x, d):
+    """A helper given its size as an argument (GradBench's gmm): the argument's kind is
+    known only when it is called."""
+    cols = np.repeat(np.arange(d - 1), np.arange(d - 1, 0, -1))
+    return x[cols]
+
+
+def uses_helper(x):
+    return np.sum(lower_rows(x, x.shape[0]) ** 2)
+
+
+def uses_helper_jnp(x):
+    d = x.shape[0]
+    return jnp.sum(x[np.repeat(np.arange(d - 1), np.arange(d - 1, 0, -1))] ** 2)
+
+
+def test_sizes_passed_to_a_called_function_stay_static():
+    grad = tg.grad(uses_helper, backend="jax")
+    close(jax.jit(grad)(X), jax.grad(uses_helper_jnp)(X))
+    close(jax.jit(grad)(X), tg.grad(uses_helper)(X))
+
+
+def sized(x, n):
+    counts = np.zeros(n, dtype=int)
+    counts[0] = 2   # a store of static values into a static array: a numpy copy
+    counts[1:] = 1
+    return np.sum(np.repeat(x[:n], counts) ** 2)
+
+
+def test_python_number_argument_and_static_stores():
+    grad = jax.jit(tg.grad(sized, backend="jax"), static_argnums=1)
+    want = jax.grad(lambda x: jnp.sum(jnp.repeat(x[:3], np.array([2, 1, 1])) ** 2))(X)
+    close(grad(X, 3), want)
+    close(grad(X, 3), tg.grad(sized)(X, 3))
+    close(tg.grad(sized, backend="jax")(X, 3), want)
+
+
+# --- 2. branches and loops inside called functions lower like top-level ones ------------------
+
+def step(x, y):
+    if np.sum(x) > 0:
+        y = y * np.sin(x)
+    else:
+        y = y + x
+    for _ in range(3):
+        y = y * 1.5 + x
+    return y
+
+
+def calls_step(x):
+    return np.sum(step(x, 2.0 * x))
+
+
+def calls_step_jnp(x):
+    y = 2.0 * x
+    y = jnp.where(jnp.sum(x) > 0, y * jnp.sin(x), y + x)
+    for _ in range(3):
+        y = y * 1.5 + x
+    return jnp.sum(y)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_branch_and_loop_in_called_function_reverse(sign):
+    x = sign * np.abs(X)
+    grad = jax.jit(tg.grad(calls_step, backend="jax"))
+    close(grad(x), jax.grad(calls_step_jnp)(x))
+    close(grad(x), tg.grad(calls_step)(x))
+
+
+def test_called_function_halves_are_lowered():
+    from transgrad import pipeline
+    source = pipeline.split(step, (0, 1), "jax").source
+    assert "tgr.cond(" in source and "jax.lax.scan(" in source
+    assert "stack" not in source   # the tape holds the scans' stacks, not a Python list
+
+
+def test_branch_and_loop_in_called_function_forward():
+    jvp = jax.jit(tg.jvp(calls_step, backend="jax"))
+    t = np.array([1.0, 0.5, -0.25, 2.0])
+    value, tangent = jvp(X, t)
+    want_value, want_tangent = jax.jvp(calls_step_jnp, (X,), (t,))
+    close(value, want_value)
+    close(tangent, want_tangent)
+    close(tangent, tg.jvp(calls_step)(X, t)[1])
+
+
+# --- 3. builtin sum of an array -------------------------------------------------------------
+
+def rows_sum(x):
+    return np.sum(sum(x * x) * np.arange(1.0, 3.0)) + sum([x[0, 0], x[1, 1]])
+
+
+def test_builtin_sum_of_array_and_list():
+    x = np.arange(1.0, 7.0).reshape(3, 2) / 7.0
+    want = jax.grad(lambda x: jnp.sum(jnp.sum(x * x, axis=0) * jnp.arange(1.0, 3.0))
+                    + x[0, 0] + x[1, 1])(x)
+    close(jax.jit(tg.grad(rows_sum, backend="jax"))(x), want)
+    close(tg.grad(rows_sum)(x), want)
+
+
+# --- 4. while loops on traced values --------------------------------------------------------
+
+def grow(x):
+    while np.sum(x * x) < 10.0:
+        x = x * 1.5 + 0.1
+    return x
+
+
+def grow_jnp(x):
+    return jax.lax.while_loop(lambda y: jnp.sum(y * y) < 10.0, lambda y: y * 1.5 + 0.1, x)
+
+
+def partial_sum(x, n):
+    i = 0
+    s = 0.0
+    while i < n:
+        s = s + x[i] ** 2
+        i = i + 1
+    return s
+
+
+def test_while_on_traced_value_is_a_while_loop_in_forward_mode():
+    t = np.array([1.0, 0.5, -0.25, 2.0])
+    jvp = jax.jit(tg.jvp(grow, backend="jax"))
+    assert "tgr.while_loop(" in tg.jvp(grow, backend="jax").source
+    for got, want in zip(jvp(X, t), jax.jvp(grow_jnp, (X,), (t,))):
+        close(got, want)
+    close(jvp(X, t)[1], tg.jvp(grow)(X, t)[1])
+    # a traced bound, the index dynamic
+    value, tangent = jax.jit(tg.jvp(partial_sum, backend="jax"))(X, 3, t)
+    close(value, np.sum(X[:3] ** 2))
+    close(tangent, np.sum(2 * X[:3] * t[:3]))
+
+
+def test_reverse_through_traced_while_is_refused_with_a_bound_hint():
+    grad = jax.jit(tg.grad(lambda x: np.sum(grow(x)), backend="jax"))
+    with pytest.raises(tg.TransformError) as caught:
+        grad(X)
+    assert "max_steps" in caught.value.hint and "tg.checkpoint" in caught.value.hint
+    assert caught.value.lineno == grow.__code__.co_firstlineno + 1   # the while line
+    # concrete values run the Python loop
+    close(tg.grad(lambda x: np.sum(grow(x)), backend="jax")(X),
+          tg.grad(lambda x: np.sum(grow(x)))(X))
