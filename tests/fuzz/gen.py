@@ -65,6 +65,7 @@ FEATURES = {
     "int_param": "an int parameter (loop bounds, conditions)",
     "ifexp": "a if cond else b, abs() of scalars",
     "trap_names": "user variables named like generated code's names (tgr, stack, bx, t1, ...)",
+    "checkpoint": "for i in tg.checkpoint(range(k), snapshots=2): (binomial checkpointing)",
 }
 
 # names that generated code uses for itself (runtime alias, stack, adjoints, temporaries,
@@ -573,6 +574,8 @@ class Generator:
             k = self.rng.randint(1, 3)
             rng_s = self.choice([f"range({k})", f"range(1, {k + 1})"])
             inner.ints[i] = k
+        if self.on("checkpoint", 0.3):
+            rng_s = f"tg.checkpoint({rng_s}, snapshots=2)"
         return [f"{ind}for {i} in {rng_s}:"] + self.loop_body(inner, indent + 4, depth)
 
     def stmt_while(self, scope, indent, depth):
@@ -701,7 +704,8 @@ class Generator:
         body.append(f"    return {' + '.join(terms)}")
         src = "\n\n\n".join(self.helpers + [f"def f({', '.join(params)}):\n" + "\n".join(body)])
         tree = ast.parse(src)
-        text = HEADER + "\n\n" + ast.unparse(tree) + "\n"
+        text = HEADER + ("import transgrad as tg\n" if "checkpoint" in self.used else "") \
+            + "\n\n" + ast.unparse(tree) + "\n"
         return Program(self.seed, text, args, frozenset(self.used), self.stores)
 
 
