@@ -186,3 +186,14 @@ def test_reverse_through_traced_while_is_refused_with_a_bound_hint():
     # concrete values run the Python loop
     close(tg.grad(lambda x: np.sum(grow(x)), backend="jax")(X),
           tg.grad(lambda x: np.sum(grow(x)))(X))
+
+
+def grow_bounded(x):
+    while tg.checkpoint(np.sum(x * x) < 10.0, snapshots=2, max_steps=20):
+        x = x * 1.5 + 0.1
+    return np.sum(x)
+
+
+def test_reverse_through_while_with_the_bound_the_hint_names():
+    grad = jax.jit(tg.grad(grow_bounded, backend="jax"))
+    close(grad(X), tg.grad(lambda x: np.sum(grow(x)))(X))
