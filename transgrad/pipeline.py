@@ -215,10 +215,17 @@ def lower_while(job):
 
 
 def lower_branches(job):
-    """Branches to ``tgr.cond``."""
+    """Branches to ``tgr.cond``, except those that call a function whose derivative is being
+    built (a recursion: ``lax.cond`` traces both branches)."""
     if _lowers(job):
         for fn in job.functions:
-            _cond.lower_branches(fn)
+            _cond.lower_branches(fn, keep=_recursive_call)
+
+
+def _recursive_call(node):
+    holder = node.__dict__.get("resolved")
+    return isinstance(holder, (SplitVJP, ForwardFunction)) and (
+        holder.fwd is None if isinstance(holder, SplitVJP) else holder.fn is None)
 
 
 def drop_unused_stack(job):

@@ -74,17 +74,18 @@ from .lowering import (
 )
 
 
-def lower_branches(fn, stack="stack"):
+def lower_branches(fn, stack="stack", keep=None):
     """Rewrite the ``if <name>:`` statements of the generated FunctionDef ``fn`` that fit,
     inner ones first (an ``elif`` chain lowers from its last test out); returns how many
-    were lowered."""
+    were lowered. ``keep(node)``: True for a node that keeps its ``if`` a Python one (a
+    call that recurses: ``lax.cond`` traces both branches, so recursion would not stop)."""
     lowered = 0
-    while _lower_one(fn, stack):
+    while _lower_one(fn, stack, keep):
         lowered += 1
     return lowered
 
 
-def _lower_one(fn, stack):
+def _lower_one(fn, stack, keep=None):
     """Lower the innermost ``if`` pair that fits; False when none does."""
     names = Names(fn)
     in_loops = nested_in_loops(fn)
@@ -100,6 +101,8 @@ def _lower_one(fn, stack):
     for found in sorted(by_test.values(), key=lambda f: -position[id(f[0][1])]):
         found.sort(key=lambda pair: position[id(pair[1])])   # the primal sweep's first
         if len(found) > 2 or not all(_fits(stmt, stack) for _, stmt in found):
+            continue
+        if keep is not None and any(keep(n) for _, stmt in found for n in walk(stmt)):
             continue
         if not _pushes_match_pops(found, stack):
             continue
