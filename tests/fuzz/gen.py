@@ -66,6 +66,9 @@ FEATURES = {
     "ifexp": "a if cond else b, abs() of scalars",
     "trap_names": "user variables named like generated code's names (tgr, stack, bx, t1, ...)",
     "checkpoint": "for i in tg.checkpoint(range(k), snapshots=2): (binomial checkpointing)",
+    "comprehension": "[e for i in range(k) if i != 1], nested for, sum(e for i in ...)",
+    "unpack_target": "y[0], y[-1] = e1, e2; u, (w, z) = e1, (e2, e3); a, *rest = v",
+    "starred": "np.reshape(v, (*v.shape, 1)), np.stack([*hs, e])",
 }
 
 # names that generated code uses for itself (runtime alias, stack, adjoints, temporaries,
@@ -140,6 +143,9 @@ class Generator:
     # -- expressions --------------------------------------------------------------------------
     def leaf(self, scope, shape):
         names = [n for n, s in scope.vars.items() if s == shape]
+        if names and shape != () and self.on("starred", 0.01):
+            name = self.choice(sorted(names))
+            return f"np.sum(np.reshape({name}, (*{name}.shape, 1)), axis=-1)"
         if names and self.rng.random() < 0.85:
             return self.choice(names)
         if shape == ():
@@ -488,6 +494,8 @@ class Generator:
             elif op == "*=":
                 rhs = f"np.tanh({rhs})" if "ufunc" in self.features else f"0.5"
             return [f"{ind}{name} {op} {rhs}"]
+        if r < 0.55 and self.on("unpack_target", 0.3):
+            return self.stmt_unpack_target(scope, ind)
         if r < 0.55 and self.on("tuple_unpack"):
             s1, s2 = self.choice(SHAPES), self.choice(SHAPES)
             n1, n2 = self.fresh("u"), self.fresh("w")
@@ -595,7 +603,46 @@ class Generator:
             body += [f"{ind}    if {self.cond(inner)}:", f"{ind}        break"]
         return [f"{ind}{k} = 0", f"{ind}while {cond}:"] + body + [f"{ind}    {k} += 1"]
 
+    def stmt_unpack_target(self, scope, ind):
+        """Nested or starred targets."""
+        vecs = sorted(n for n, s in scope.vars.items() if s == (3,))
+        a, b, c = self.fresh("u"), self.fresh("w"), self.fresh("z")
+        if vecs and self.rng.random() < 0.5:
+            rest = self.fresh("rest")
+            scope.vars[a], scope.vars[b] = (), ()
+            return [f"{ind}{a}, *{rest} = {self.choice(vecs)}", f"{ind}{b} = sum({rest})"]
+        s1, s2 = self.choice(SHAPES), self.choice(SHAPES)
+        line = (f"{ind}{a}, ({b}, {c}) = {self.expr(scope, s1, 2)}, "
+                f"({self.expr(scope, s2, 2)}, {self.expr(scope, (), 1)})")
+        scope.vars[a], scope.vars[b], scope.vars[c] = s1, s2, ()
+        return [line]
+
+    def stmt_comprehension(self, scope, indent):
+        ind = " " * indent
+        lst, i, out = self.fresh("hs"), self.fresh("i"), self.fresh("o")
+        shape = self.choice([(), (3,)])
+        k = self.rng.randint(1, 3)
+        inner = _Scope(scope)
+        inner.ints[i] = k
+        loops = f"for {i} in range({k})"
+        if k >= 2 and self.rng.random() < 0.4:
+            loops += f" if {i} != 1"
+        if self.rng.random() < 0.3:
+            j = self.fresh("j")
+            inner.ints[j] = 1
+            loops += f" for {j} in range(2)"
+        e = self.expr(inner, shape, 2)
+        scope.vars[out] = shape
+        if shape == () and self.rng.random() < 0.5:
+            return [f"{ind}{out} = sum({e} {loops})"]
+        lines = [f"{ind}{lst} = [{e} {loops}]"]
+        if shape == ():
+            return lines + [f"{ind}{out} = sum({lst})"]
+        return lines + [f"{ind}{out} = np.sum(np.stack({lst}), axis=0)"]
+
     def stmt_list(self, scope, indent, depth):
+        if self.on("comprehension", 0.4):
+            return self.stmt_comprehension(scope, indent)
         if not self.on("list_append"):
             return None
         ind = " " * indent
@@ -611,8 +658,11 @@ class Generator:
         if shape == () or self.rng.random() < 0.4:
             lines += [f"{ind}{out} = sum({lst})"]
         else:
+            last = f"{ind}{out} = np.stack({lst})[-1]"
+            if self.on("starred", 0.3):
+                last = f"{ind}{out} = np.stack([*{lst}, {self.expr(scope, shape, 1)}])[-1]"
             lines += [f"{ind}{out} = np.sum(np.stack({lst}), axis=0)" if self.rng.random() < 0.5
-                      else f"{ind}{out} = np.stack({lst})[-1]"]
+                      else last]
         scope.vars[out] = shape
         return lines
 
