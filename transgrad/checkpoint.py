@@ -193,8 +193,8 @@ class CheckpointedLoop:
     def _run_traced(self, marker, carried, outside, collected):
         """Under jax.jit: nested scans (``checkpoint_jax.py``); a while loop runs
         ``max_steps`` steps, each after its condition fails leaving the state as it was."""
-        final, pullback = _jax().run_scanned(self, marker, carried, outside, collected)
-        result = Carried(final)
+        final, lists, pullback = _jax().run_scanned(self, marker, carried, outside, collected)
+        result = Carried(tuple(final) + lists)
         result.pullback, result.counts, result.box, result.marker = pullback, None, {}, marker
         return result
 
@@ -225,12 +225,15 @@ class CheckpointedLoop:
                         for part, value in zip(parts[:len(carried)], ans))
         g_lists = [(_parts(part, len(whole)), whole)
                    for part, whole in zip(parts[len(carried):], ans[len(carried):])]
-        if collected:
-            ans.box["lists"] = _StepCotangents(g_lists, ans.counts, marker.steps, collected)
-        try:
-            g_state, g_outside = ans.pullback(g_final)
-        finally:
-            ans.box.clear()
+        if collected and ans.counts is None:   # traced: the scans' pullback takes them all
+            g_state, g_outside = ans.pullback(g_final, g_lists)
+        else:
+            if collected:
+                ans.box["lists"] = _StepCotangents(g_lists, ans.counts, marker.steps, collected)
+            try:
+                g_state, g_outside = ans.pullback(g_final)
+            finally:
+                ans.box.clear()
         first = len(carried) + 1    # zeros where no step reached a differentiated value
         g_outside = tuple(
             zeros_like_value(value) if part is None and first + j in self.wrt else part

@@ -11,7 +11,14 @@ gradient wrt (W_h, W_x). Rows:
 - ``driver, k``: `checkpointed_loop` with k snapshots on the binomial schedule;
 - ``tg.grad plain``: transgrad's generated gradient of the unmarked loop (it stores every step);
 - ``tg.grad marked, k``: transgrad's generated gradient of the loop marked
-  ``tg.checkpoint(range(n), snapshots=k)`` (passes/checkpoint.py: the step's VJP is generated).
+  ``tg.checkpoint(range(n), snapshots=k)`` (passes/checkpoint.py: the step's VJP is generated);
+- ``tg.grad auto``: ``tg.grad(plain_loss, checkpoint="auto")`` of the unmarked loop (the fewest
+  snapshots that run each step forward at most twice).
+
+Then, with JAX installed, the same gradient on the JAX backend under ``jax.jit`` (the marked
+loop as nested ``lax.scan``s with ``jax.checkpoint``), against the unmarked loop's and
+``jax.grad`` of a hand-written ``lax.scan``: XLA's temporary buffers of the compiled gradient
+(``memory_analysis().temp_size_in_bytes``) and the time of a compiled call.
 
 Peak memory is tracemalloc's peak over the whole gradient call (numpy's buffers are traced; the
 inputs are allocated before); time is measured without tracemalloc, the methods taking turns
@@ -38,6 +45,7 @@ from tests.test_checkpoint import (  # the RNN and its hand VJP live with the te
     rnn_grad_store_all,
 )
 from transgrad import revolve
+from transgrad.checkpoint import auto_snapshots
 
 
 def marked_loss(w_h, w_x, xs, h0, snapshots):
@@ -89,17 +97,20 @@ def main():
     parser.add_argument("--snapshots", type=int, nargs="*", default=[1000, 200, 100, 40, 20, 10])
     parser.add_argument("--compiled", type=int, nargs="*", default=[200, 40, 10],
                         help="snapshots of the tg.grad rows")
+    parser.add_argument("--no-jax", action="store_true", help="skip the JAX backend rows")
     args = parser.parse_args()
     steps = args.steps
     w_h, w_x, xs, h0 = make_rnn(steps)
     compiled = {k: tg.grad(marked_loss, wrt=(0, 1)) for k in args.compiled}
     plain = tg.grad(plain_loss, wrt=(0, 1))
-    for k, grad in [(0, plain)] + list(compiled.items()):
+    auto = tg.grad(plain_loss, wrt=(0, 1), checkpoint="auto")
+    for k, grad in [(0, plain), (0, auto)] + list(compiled.items()):
         grad(w_h, w_x, xs, h0, k or 1)   # built, with its exact-shape code, before timing
     runs = [lambda: rnn_grad_store_all(w_h, w_x, xs, h0)] + [
         lambda k=k: rnn_grad_checkpointed(w_h, w_x, xs, h0, k) for k in [steps] + args.snapshots]
     runs += [lambda: (None, plain(w_h, w_x, xs, h0, 1))] + [
         lambda k=k: (None, compiled[k](w_h, w_x, xs, h0, k)) for k in args.compiled]
+    runs += [lambda: (None, auto(w_h, w_x, xs, h0, 1))]
     measured = [peak_memory(run) for run in runs]
     seconds, ratios = round_robin(runs, args.repeats)
     (_, want), base_peak = measured[0]
@@ -116,6 +127,9 @@ def main():
     rows = [("store-all BPTT", steps, "-", steps)] + [
         ("driver", *row) for row in schedule_of] + [("tg.grad plain", steps, "-", steps)] + [
         ("tg.grad marked", *row) for row in compiled_of]
+    k_auto = auto_snapshots(steps)
+    rows.append(("tg.grad auto", k_auto, revolve.repetitions(steps, k_auto),
+                 revolve.min_advances(steps, k_auto) + 1))
     for (name, snapshots, reps, forward), ((_, got), peak), secs, ratio in zip(
             rows, measured, seconds, ratios, strict=True):
         print(f"| {name:<17} | {snapshots:>9} | {reps:>2} | {forward:>13} "
@@ -129,6 +143,50 @@ def main():
         print(f"tg.grad marked (k={k}) against tg.grad plain: "
               f"{100 * measured[index][1] / measured[plain_index][1]:.2f}% of its peak memory, "
               f"{per_round:.2f}x its time")
+    if not args.no_jax:
+        jax_table(w_h, w_x, xs, h0, want, args)
+
+
+def jax_table(w_h, w_x, xs, h0, want, args):
+    """The JAX backend under jax.jit: XLA's temporary memory and the time of a call."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        print("(JAX is not installed: no JAX rows)")
+        return
+    jax.config.update("jax_enable_x64", True)
+
+    def scan_loss(w_h, w_x, xs, h0, snapshots):
+        def body(carry, x):
+            h, loss = carry
+            h = jnp.tanh(w_h @ h + w_x @ x)
+            return (h, loss + jnp.sum(h ** 2)), None
+        return jax.lax.scan(body, (h0, 0.0), xs)[0][1]
+
+    made = [("tg.grad plain", len(xs), tg.grad(plain_loss, wrt=(0, 1), backend="jax"))] + [
+        ("tg.grad marked", k, tg.grad(marked_loss, wrt=(0, 1), backend="jax"))
+        for k in args.compiled] + [
+        ("jax.grad scan", len(xs), jax.grad(scan_loss, argnums=(0, 1)))]
+    rows = []
+    for name, k, grad in made:
+        compiled = jax.jit(grad, static_argnums=4).lower(w_h, w_x, xs, h0, k).compile()
+        temp = compiled.memory_analysis().temp_size_in_bytes
+
+        def run(compiled=compiled, k=k):
+            return jax.block_until_ready(compiled(w_h, w_x, xs, h0))
+        got = run()
+        rows.append((name, k, temp, run, got))
+    seconds, ratios = round_robin([row[3] for row in rows], args.repeats)
+    print(f"\nJAX backend under jax.jit ({jax.default_backend()}), float64: XLA temporary "
+          f"buffers of the compiled gradient; time: median of {args.repeats} rounds")
+    print(f"| {'method':<17} | {'snapshots':>9} | {'temp KiB':>9} | {'% plain':>7} "
+          f"| {'time s':>7} | {'x plain':>7} | {'rel. error':>10} |")
+    print("|" + "|".join("-" * width for width in (19, 11, 11, 9, 9, 9, 12)) + "|")
+    for (name, k, temp, _, got), secs, ratio in zip(rows, seconds, ratios, strict=True):
+        got = tuple(np.asarray(g) for g in got)
+        print(f"| {name:<17} | {k:>9} | {temp / 1024:>9.1f} | {100 * temp / rows[0][2]:>7.2f} "
+              f"| {secs:>7.3f} | {ratio:>7.2f} | {relative_error(got, want):>10.1e} |")
 
 
 if __name__ == "__main__":
