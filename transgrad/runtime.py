@@ -173,8 +173,21 @@ def copy_value(x):
 
 
 def owned_copy(g, x):
-    """A fresh, writable cotangent shaped like ``x`` holding ``g`` (for in-place updates)."""
+    """A fresh, writable cotangent shaped like ``x`` holding ``g`` (for in-place updates); a
+    list's or an object's keeps its structure (``add_at`` replaces its entries)."""
+    if isinstance(g, ListCotangent):
+        copy = ListCotangent(g)
+        copy.fields = g.fields
+        return copy
+    if isinstance(g, DictCotangent):
+        return DictCotangent(g)
     return zeros_like_value(x) + g
+
+
+def unreached(g):
+    """True while the adjoint ``g`` is still the 0.0 it starts from: on the path taken its
+    value reached the output nowhere, so the statement that made it contributes nothing."""
+    return type(g) is float and g == 0.0
 
 
 def shaped_zero(g, x):
@@ -336,8 +349,12 @@ def _static(cls, attr):
 
 def unpacked_cotangent(parts, like):
     """The cotangent of ``like`` in ``a, b = like`` from those of its parts: the parts
-    themselves for a tuple or list, stacked for an array (whose rows were unpacked)."""
-    if isinstance(like, (tuple, list, dict)) or not hasattr(like, "ndim"):
+    themselves for a dict, a ListCotangent for a tuple or list (a tape differentiated again
+    adds it to others entry by entry, and to a zero ``0.0``), stacked for an array (whose rows
+    were unpacked)."""
+    if isinstance(like, (tuple, list)) and isinstance(parts, (tuple, list)):
+        return ListCotangent(parts)
+    if isinstance(like, dict) or not hasattr(like, "ndim"):
         return parts
     return np.stack([np.broadcast_to(p, np.shape(like)[1:]) for p in parts])
 

@@ -300,7 +300,9 @@ class ForwardBuilder:
             self.updated.add(temp)
         handed_on = assign(self.tangent(target), name(self.tangent(temp)))
         handed_on.handed_on = True   # the temporary's tangent has no other name
-        return [first] + self.visit(first) + [assign(target, name(temp)), handed_on]
+        emitted = [first] + self.visit(first)
+        emitted += self.own(first, emitted)   # broadcast on one path: updated in place later
+        return emitted + [assign(target, name(temp)), handed_on]
 
     def visit(self, stmt):
         update = ir.set_item(stmt)
