@@ -442,8 +442,10 @@ class JaxGradientFunction(GradientFunction):
         except TransformError:
             raise
         except Exception as error:
-            if self.loops == "scan" and self._generated is not None and (
-                    "jax.lax.scan(" in self._generated[1] or "tgr.cond(" in self._generated[1]):
+            # a lowered loop or branch, here or in a called function's derivative (built
+            # with the same loops), that JAX cannot trace: the unrolled build, whose
+            # errors name the user's line
+            if self.loops == "scan" and self._generated is not None:
                 self._fallback.add(types)
                 return self._call_unrolled(args, cotangent, kwargs)
             if isinstance(error, backends.load("jax").traced_errors):

@@ -137,8 +137,9 @@ def normalize(job):
     # partials, not closures over the job: a cycle would keep the user's function alive
     # until the collector runs, and its derivatives' cache entries with it
     job.context = Context(job.backend, Namer.for_tree(job.info.tree, reserved=RESERVED),
-                          functools.partial(split, backend=job.backend),
-                          functools.partial(forward_function, backend=job.backend))
+                          functools.partial(split, backend=job.backend, loops=job.loops),
+                          functools.partial(forward_function, backend=job.backend,
+                                            loops=job.loops))
     job.tree = _normalize.normalize(job.info, job.context.namer,
                                     _by_name(job, job.classes))
 
@@ -187,9 +188,9 @@ def optimize(job):
 # --- lowering for JAX ------------------------------------------------------------------------
 
 def _lowers(job):
-    """Loops and branches lower for a derivative asked with loops="scan", and for those of
-    the functions it calls."""
-    return job.loops == "scan" or (job.callee and job.backend == "jax")
+    """Loops and branches lower for a derivative built with loops="scan" (the default on
+    JAX), and for the functions it calls (built with its ``loops``)."""
+    return job.loops == "scan"
 
 
 def join_halves(job):
@@ -455,25 +456,26 @@ class ForwardFunction:
 _forward_cache = weakref.WeakKeyDictionary()
 
 
-def forward_function(func, wrt, backend="numpy"):
+def forward_function(func, wrt, backend="numpy", loops=None):
     """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
     def fill(holder):
-        (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True))
+        (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True,
+                                              loops=loops))
         holder.fn.returns_no_tape = True   # (value, tangent): nothing a reverse sweep must add
-    return _callee(_forward_cache, func, (getattr(func, "__code__", None), wrt, backend),
+    return _callee(_forward_cache, func, (getattr(func, "__code__", None), wrt, backend, loops),
                    lambda: ForwardFunction(func, wrt), fill)
 
 
 _split_cache = weakref.WeakKeyDictionary()
 
 
-def split(func, wrt, backend="numpy"):
+def split(func, wrt, backend="numpy", loops=None):
     """The cached SplitVJP of ``func`` with respect to positional arguments ``wrt``."""
     def fill(pair):
         (pair.fwd, fwd_source), (pair.bwd, bwd_source) = run(
-            Job(func, wrt, "split", backend=backend, callee=True))
+            Job(func, wrt, "split", backend=backend, callee=True, loops=loops))
         pair.source = fwd_source + "\n" + bwd_source
-    return _callee(_split_cache, func, (getattr(func, "__code__", None), wrt, backend),
+    return _callee(_split_cache, func, (getattr(func, "__code__", None), wrt, backend, loops),
                    lambda: SplitVJP(func, wrt), fill)
 
 

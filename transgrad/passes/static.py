@@ -237,21 +237,9 @@ def _pushed_values(fn, stack="stack"):
     return {id(pop): value for pop, value in zip(pops, reversed(pushes))}
 
 
-def _stored(fn):
-    """Names stored into by subscript (functionalize rebinds them to new JAX arrays)."""
-    found = set()
-    for node in walk(fn):
-        targets = node.targets if isinstance(node, gast.Assign) else \
-            [node.target] if isinstance(node, gast.AugAssign) else []
-        for target in targets:
-            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                found.add(target.value.id)
-    return found
-
-
 class _Rewrite(gast.NodeTransformer):
-    def __init__(self, levels, stored):
-        self.levels, self.stored = levels, stored
+    def __init__(self, levels):
+        self.levels = levels
 
     def visit_Assign(self, node):
         names = [n.id for t in node.targets for n in walk(t)
@@ -261,17 +249,11 @@ class _Rewrite(gast.NodeTransformer):
         if subscript and isinstance(node.targets[0].value, gast.Name) \
                 and self.levels.level(node.targets[0].value.id) == STATIC:
             node.static = True   # functionalize updates a numpy copy
-        if traced and not subscript:
-            # a traced name keeps jax.numpy's call; a static array it is bound to becomes
-            # a JAX array when it is stored into (numpy arrays have no .at)
-            if isinstance(node.value, gast.Call):
-                node.value.args = [self.visit(a) for a in node.value.args]
-                for k in node.value.keywords:
-                    k.value = self.visit(k.value)
-            elif any(n in self.stored for n in names) \
-                    and self.levels.of(node.value) != TRACED:
-                node.value = gast.Call(func=_unresolved("jnp.asarray"),
-                                       args=[self.visit(node.value)], keywords=[])
+        if traced and not subscript and isinstance(node.value, gast.Call):
+            # a traced name keeps jax.numpy's call (it may be stored into: .at[...])
+            node.value.args = [self.visit(a) for a in node.value.args]
+            for k in node.value.keywords:
+                k.value = self.visit(k.value)
             return node
         self.generic_visit(node)
         return node
@@ -302,5 +284,5 @@ def static_values(fn, static_params=(), traced_params=()):
     """Rewrite the generated FunctionDef ``fn`` in place; returns it. ``static_params``:
     parameters that are Python numbers in this build; ``traced_params``: arrays."""
     levels = _Levels(fn, static_params, traced_params)
-    _Rewrite(levels, _stored(fn)).visit(fn)
+    _Rewrite(levels).visit(fn)
     return fn
