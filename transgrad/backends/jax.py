@@ -15,6 +15,7 @@ import gast
 import jax
 import jax.numpy as jnp
 import jax.scipy.special
+import jax.scipy.stats  # noqa: F401  (printed twins of scipy.stats rules)
 import numpy as np
 
 from ..errors import TransformError
@@ -23,6 +24,14 @@ from ..line_maps import LINE_MAPS
 from ..rules.registry import JAX_TWINS  # declared with the rules (jax=...)
 from . import jax_runtime
 from .numpy import NumpyBackend
+
+
+def _declared_twin(obj):
+    """The JAX twin a rule declared for ``obj`` (``jax=...``), or None."""
+    try:
+        return JAX_TWINS.get(obj)
+    except TypeError:   # unhashable
+        return None
 
 
 class JaxBackend(NumpyBackend):
@@ -35,8 +44,9 @@ class JaxBackend(NumpyBackend):
     def canonical(self, obj):
         if obj is np:
             return "jnp"
-        if obj is max or obj is min:   # Python's compare values: not traceable
-            return JAX_TWINS[obj]
+        declared = _declared_twin(obj)   # max/min (Python's compare values), scipy functions
+        if declared is not None:
+            return declared
         name = super().canonical(obj)
         if name is None or "." not in name or isinstance(obj, types.ModuleType):
             return name
@@ -68,6 +78,11 @@ class JaxBackend(NumpyBackend):
             if func is None or isinstance(func, types.ModuleType) or not callable(func):
                 continue
             name = NumpyBackend.canonical(self, func)
+            if name is None and _declared_twin(func) is None and (isinstance(func, np.ufunc) or (
+                    getattr(func, "__module__", None) or "").startswith("scipy.")):
+                raise info.error(f"`{getattr(func, '__name__', func)}` has no jax.numpy "
+                                 "equivalent, so it cannot run on the JAX backend",
+                                 node, hint="use backend='numpy'")
             if name is None or "." not in name or name.startswith("tgr."):
                 continue
             if self.twin(name) is None:

@@ -37,7 +37,7 @@ def logit(g, ans, x):
     return g / (x * (1.0 - x))
 
 
-@vjp(special.log_expit, elementwise=True, jax="jax.nn.log_sigmoid", samples=_ANY)
+@vjp(special.log_expit, elementwise=True, samples=_ANY)
 def log_expit(g, ans, x):
     return g * special.expit(-x)
 
@@ -85,7 +85,7 @@ _SOFTMAX = [Sample((A(3, 4),)), Sample((A(3, 4),), {"axis": 1}),
             Sample((A(2, 3, 4),), {"axis": (0, 2)})]
 
 
-@vjp(special.softmax, jax="jax.nn.softmax", samples=_SOFTMAX)
+@vjp(special.softmax, jax=_SPECIAL + "softmax", samples=_SOFTMAX)
 def softmax(g, ans, x, axis=None):
     return ans * (g - np.sum(g * ans, axis=axis, keepdims=True))
 
@@ -95,7 +95,7 @@ def softmax_jvp(g, ans, x, axis=None):
     return ans * (g - np.sum(g * ans, axis=axis, keepdims=True))
 
 
-@vjp(special.log_softmax, jax="jax.nn.log_softmax", samples=_SOFTMAX)
+@vjp(special.log_softmax, jax=_SPECIAL + "log_softmax", samples=_SOFTMAX)
 def log_softmax(g, ans, x, axis=None):
     return g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True)
 
