@@ -48,6 +48,17 @@ def is_float_value(x):
 def numeric_vjp(f, args, i, cotangent, eps=EPS):
     """d/d args[i] of sum(cotangent * f(*args)) by central differences."""
     x = args[i]
+    if isinstance(x, np.ndarray) and x.dtype.kind == "c":
+        # JAX's convention for a complex argument: d/d(real part) - 1j d/d(imaginary part)
+        def along(unit):
+            def moved(*call_args):
+                call_args = list(call_args)
+                call_args[i] = x + unit * call_args[i]
+                return f(*call_args)
+            at_zero = list(args)
+            at_zero[i] = np.zeros(x.shape)
+            return numeric_vjp(moved, at_zero, i, cotangent, eps)
+        return along(1.0) - 1j * along(1j)
     scalar = isinstance(x, float)
     x_arr = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x_arr)
@@ -100,7 +111,10 @@ def _contract(out, cotangent):
         return 0.0
     if isinstance(out, (tuple, list)):
         return sum(_contract(o, c) for o, c in zip(out, cotangent))
-    return float(np.sum(np.asarray(out, dtype=np.float64) * cotangent))
+    out = np.asarray(out)
+    if out.dtype.kind != "c":
+        out = out.astype(np.float64)
+    return float(np.real(np.sum(out * cotangent)))   # Re(c * y): JAX's pairing
 
 
 def random_cotangent(out, seed=1):
@@ -121,8 +135,10 @@ def assert_close(actual, expected, what="", rtol=RTOL, atol=ATOL):
         return
     assert np.shape(actual) == np.shape(expected), \
         f"{what}: shape {np.shape(actual)} != expected {np.shape(expected)}"
-    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
-                               np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol,
+    complex_ = np.iscomplexobj(actual) or np.iscomplexobj(expected)
+    dtype = np.complex128 if complex_ else np.float64
+    np.testing.assert_allclose(np.asarray(actual, dtype=dtype),
+                               np.asarray(expected, dtype=dtype), rtol=rtol, atol=atol,
                                err_msg=what)
 
 

@@ -51,7 +51,8 @@ def describe(value):
 def _expected(value):
     """What a tangent of ``value`` looks like, in words."""
     if isinstance(value, np.ndarray):
-        return f"a float array of shape {value.shape}"
+        kind = "complex" if value.dtype.kind == "c" else "real float"
+        return f"a {kind} array of shape {value.shape}"
     if isinstance(value, (float, np.floating)):
         return "a float"
     if isinstance(value, dict):
@@ -63,12 +64,12 @@ def _expected(value):
 
 def _tangent_fits(tangent, value):
     """Whether ``tangent`` has the structure, shape and dtype kind of ``value``'s tangent."""
-    if type(value) is np.ndarray:
+    if type(value) is np.ndarray:   # a complex tangent only for a complex value (as JAX)
         return type(tangent) is np.ndarray and tangent.shape == value.shape \
-            and tangent.dtype.kind in "fc"
+            and tangent.dtype.kind in ("fc" if value.dtype.kind == "c" else "f")
     if isinstance(value, (float, np.floating)):
         return isinstance(tangent, (float, np.floating)) or (
-            isinstance(tangent, np.ndarray) and tangent.shape == () and tangent.dtype.kind in "fc")
+            isinstance(tangent, np.ndarray) and tangent.shape == () and tangent.dtype.kind == "f")
     if isinstance(value, dict):
         return isinstance(tangent, dict) and set(tangent) == set(value) and all(
             _tangent_fits(tangent[k], v) for k, v in value.items())

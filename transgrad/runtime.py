@@ -313,12 +313,14 @@ def match(g, x):
                  for i, v in enumerate(x)]
         return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
     if isinstance(x, float):
-        return float(g)
+        return float(np.real(g))    # a real argument keeps the real part (JAX's convention)
     x_shape = np.shape(x)
     if np.shape(g) != x_shape:
         g = unbroadcast(g, x_shape)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and getattr(g, "dtype", None) != dtype:
+        if dtype.kind != "c" and np.iscomplexobj(g):
+            g = np.real(g)
         g = np.asarray(g, dtype=dtype)
     if isinstance(x, np.ndarray):
         if not isinstance(g, np.ndarray):
@@ -428,6 +430,12 @@ def check_scalar_output(value, func_name):
             f"tg.grad({func_name}) needs a number to differentiate, but {func_name} returned "
             f"{type(value).__name__ if value is not None else 'None'}",
             hint="return the scalar value to differentiate (a float or a 0-d float array)")
+    if np.iscomplexobj(value):
+        raise TransformError(
+            f"tg.grad({func_name}) needs a real output, but {func_name} returned a complex "
+            f"number (as jax.grad, which asks for holomorphic=True)",
+            hint="differentiate a real number (np.real(z), np.abs(z) ** 2), or use "
+                 "tg.vjp(f)(*args, cotangent) with a complex cotangent")
     if np.ndim(value) != 0 and np.size(value) != 1:
         raise TransformError(
             f"tg.grad({func_name}) needs a scalar output, but {func_name} returned a value of "

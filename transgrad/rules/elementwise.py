@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import runtime as tgr  # noqa: F401  (rules may use it; see the package contract)
-from .registry import Sample, declare, vjp
+from .registry import Sample, jvp, vjp
 from .specs import A, G, P, S, U
 
 _ANY = [Sample((A(3, 4),))]
@@ -193,8 +193,16 @@ def rad2deg(g, ans, x):
      elementwise=True,
      samples=[Sample((A(3, 4),)), Sample((S(),)), Sample((np.array([0.0, -1.5, 2.0]),))])
 def absolute(g, ans, x):
-    """The derivative at 0 is 0 (``np.sign(0) == 0``), as in JAX."""
-    return g * np.sign(x)
+    """The derivative at 0 is 0 (``np.sign(0) == 0``), as in JAX. Of a complex ``z``:
+    ``Re(conj(z) / |z| * dz)`` (JAX's pairing, ``rules/complex_numbers.py``)."""
+    return g * np.conj(np.sign(x))
+
+
+@jvp(np.absolute, np.fabs, abs,
+     samples=[Sample((A(3, 4),)), Sample((np.array([1.0 + 2.0j, -0.5 + 0.3j]),))])
+def absolute_jvp(g, ans, x):
+    """Real for a complex ``x`` too: ``Re(conj(sign(x)) * dx)``."""
+    return np.real(g * np.conj(np.sign(x)))
 
 
 @vjp(np.maximum, tensor="maximum", tensor_node="MaximumBackward0", torch=("maximum",),
@@ -264,4 +272,3 @@ def clip(g, ans, a, a_min=None, a_max=None):
     return g * (ans == a), b_min, b_max
 
 
-declare(np.conj, method="conj")   # x.conj(): real arrays only (no rule: complex numbers are out)

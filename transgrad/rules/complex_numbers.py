@@ -1,0 +1,58 @@
+"""Rules for complex numbers: ``real``, ``imag``, ``conj``, ``angle`` (``abs`` is elementwise's).
+
+JAX's convention: a cotangent ``c`` of a complex value ``z`` pairs with a tangent ``dz`` as
+``Re(c * dz)`` (no conjugate). So a holomorphic function's rule is the real one unchanged
+(``g * f'(z)``: ``exp``, ``log``, products, ``@`` and the FFTs need nothing more), the gradient of
+a real ``f`` of ``z`` is ``df/dx - i df/dy`` (``tg.grad(lambda z: abs(z) ** 2)(z) == 2 *
+conj(z)``, as ``jax.grad`` gives), and a real argument keeps the real part of its cotangent
+(``runtime.match``). The functions here are not holomorphic: each rule says its pairing.
+"""
+
+import numpy as np
+
+from .. import runtime as tgr  # noqa: F401  (rules may use it; see the package contract)
+from .registry import Sample, jvp, vjp
+from .specs import A
+
+_ANY = [Sample((A(3, 4),))]
+_COMPLEX = np.array([[1.0 + 2.0j, -0.5 + 0.3j, 0.7 - 1.1j], [-1.2 - 0.4j, 0.2 + 0.9j, 2.0 + 0.1j]])
+
+
+@vjp(np.real, linear=True, attribute="real", samples=_ANY + [Sample((_COMPLEX,), wrt=(0,))])
+def real(g, ans, val):
+    """``g * Re(dz) == Re(g * dz)`` for a real ``g``: the cotangent itself."""
+    return g
+
+
+@vjp(np.imag, linear=True, attribute="imag", samples=[Sample((_COMPLEX,), wrt=(0,))])
+def imag(g, ans, val):
+    """``g * Im(dz) == Re(-1j * g * dz)``; a real argument keeps the real part, 0."""
+    return -1j * g
+
+
+@vjp(np.conjugate, linear=True, method=("conj", "conjugate"),
+     samples=_ANY + [Sample((_COMPLEX,), wrt=(0,))])
+def conjugate(g, ans, x):
+    """``Re(g * conj(dz)) == Re(conj(g) * dz)``."""
+    return np.conj(g)
+
+
+@vjp(np.angle, elementwise=True, samples=[Sample((_COMPLEX,), wrt=(0,)),
+                                          Sample((_COMPLEX, True), wrt=(0,))])
+def angle(g, ans, z, deg=False):
+    """``d angle(z) == Im(dz / z) == Re(-1j * dz / z)`` (0 for real ``z``, away from 0)."""
+    if deg:
+        slope = -1j * (180 / np.pi) / z
+    else:
+        slope = -1j / z
+    return g * slope
+
+
+@jvp(np.angle, samples=[Sample((_COMPLEX,), wrt=(0,))])
+def angle_jvp(g, ans, z, deg=False):
+    """The tangent is real: ``Im(dz / z)``."""
+    if deg:
+        tangent = np.imag(g / z) * (180 / np.pi)
+    else:
+        tangent = np.imag(g / z)
+    return tangent
