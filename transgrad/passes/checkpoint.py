@@ -36,8 +36,8 @@ schedule with it (``transgrad/checkpoint.py``)::
         return h + sum(hs)
 
 Forward mode needs no tape: there the marker is replaced by the range it marks (or the
-condition). Forward mode over a gradient that runs a checkpointed loop (``tg.hvp``) is refused
-at the user's loop.
+condition). A derivative of a gradient that runs a checkpointed loop (``tg.hvp``, ``tg.grad``
+of the gradient) is refused at the user's loop.
 
 Supported: a ``for`` over ``tg.checkpoint(<range>, snapshots=k)`` whose body assigns names
 (the loop-carried state: names also bound outside the loop), reads others (passed in) and
@@ -76,9 +76,8 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None):
     ``build_vjp(func, wrt)``: the split VJP of a function, built by the same pipeline;
     ``snapshots``: ``tg.grad(f, checkpoint=k)``'s k (or "auto"): every outermost
     ``for ... in range(...)`` loop is marked with it first."""
-    if kind == "forward":
-        _refuse_checkpointed_calls(info)
-    elif snapshots is not None:
+    _refuse_checkpointed_calls(info)
+    if snapshots is not None and kind == "reverse":
         _mark_range_loops(info.tree.body, snapshots, in_loop=False)
     loops = list(_marked_loops(info.tree.body))
     if not loops:
@@ -115,18 +114,18 @@ def _mark_range_loops(body, snapshots, in_loop):
 
 
 def _refuse_checkpointed_calls(info):
-    """Forward mode over a gradient that runs a checkpointed loop (``tg.hvp``): refused at the
-    user's loop, which the loop's holder remembers."""
+    """A derivative of a gradient that runs a checkpointed loop (``tg.hvp``, ``tg.grad`` of
+    it): refused at the user's loop, which the loop's holder remembers."""
     for node in walk(info.tree):
         if isinstance(node, gast.Call) and getattr(node.func, "resolved", None) \
                 is run_checkpointed:
             holder = getattr(node.args[0], "resolved", None) if node.args else None
             where = getattr(holder, "where", None) or {}
             raise TransformError(
-                "forward mode over the gradient of a tg.checkpoint loop (tg.hvp, tg.jvp of "
-                "tg.grad) is not supported yet", **where,
-                hint="take the Hessian-vector product of the loop without the marker (or "
-                     "without checkpoint=): forward over reverse then keeps every step")
+                "differentiating the gradient of a tg.checkpoint loop again (tg.hvp, tg.jvp or "
+                "tg.grad of its tg.grad) is not supported yet", **where,
+                hint="take the second derivative of the loop without the marker (or without "
+                     "checkpoint=): it then keeps every step")
 
 
 def _marked_loops(body):
