@@ -113,8 +113,9 @@ def inline(rule, g, ans, args, kwargs, namer, error):
         raise error(f"rule `{rule.name}` must end with a return statement")
     value = ret.value
     outputs = list(value.elts) if isinstance(value, gast.Tuple) else [value]
-    if vararg is not None and len(outputs) != len(positional):
-        # a vararg rule returning a computed sequence: index it
+    if vararg is not None and (len(outputs) != len(positional)
+                               or not isinstance(value, gast.Tuple)):
+        # a vararg rule returning a computed sequence (even of one entry): index it
         outputs = [gast.Subscript(value=clone(value),
                                   slice=gast.Constant(value=i, kind=None), ctx=gast.Load())
                    for i in range(len(positional))]

@@ -56,13 +56,13 @@ namespace) and, for second derivatives, its own ``@vjp`` rule and linearity::
 # importing each module registers its rules; containers, nn and scatter hold Tensor primitives
 from . import (arithmetic, constants, containers, einsum, elementwise,  # noqa: F401,I001
                generated, indexing, linalg, nn, numeric, reductions, scalar, scatter, shape)
-from . import complex_numbers  # noqa: F401,I001
+from . import complex_numbers, fft  # noqa: F401,I001
 try:    # scipy is optional: its rules load when it imports
     import scipy  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 else:
-    from . import scipy_special  # noqa: F401
+    from . import scipy_special, scipy_stats  # noqa: F401
 from .registry import (ATTRIBUTES, JAX_TWINS, META_CALLS, METHODS,  # noqa: F401
                        NONDIFFERENTIABLE, TENSOR_OPS, TORCH_NAMES, VARARG_METHODS, VJP_RULES,
                        Rule, Sample, all_rules, check_source_differentiable, declare, helper,
