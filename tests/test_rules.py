@@ -270,6 +270,8 @@ def _jax_function(primitive):
         return primitive
     if spelled.startswith("np.linalg."):
         return getattr(jnp.linalg, spelled[len("np.linalg."):], None)
+    if spelled.startswith("np.fft."):
+        return getattr(jnp.fft, spelled[len("np.fft."):], None)
     if spelled.startswith("np.") and "." not in spelled[3:]:
         return getattr(jnp, spelled[3:], None)
     return None

@@ -9,8 +9,8 @@ import numpy as np
 from .. import runtime
 
 _MODULES = {np: "np", math: "math", runtime: "tgr"}
-_SUBMODULES = ((np, "np"), (np.linalg, "np.linalg"), (np.random, "np.random"), (math, "math"),
-               (runtime, "tgr"))
+_SUBMODULES = ((np, "np"), (np.linalg, "np.linalg"), (np.fft, "np.fft"),
+               (np.random, "np.random"), (math, "math"), (runtime, "tgr"))
 
 
 class NumpyBackend:
