@@ -47,3 +47,28 @@ def take_vjp(g, a, indices, axis=None):
                                 Sample((A(), A(3, 4), 5))])
 def take_vjp_rule(gg, ans, g, a, indices, axis=None):
     return np.take(gg, indices, axis=axis), tgr.zeros_like_value(a), None
+
+
+@vjp(np.take_along_axis, linear=(0,), samples=[
+    Sample((A(3, 4), np.array([[0, 3], [1, 1], [2, 0]]), 1)),
+    Sample((A(3, 4), np.array([[0, 2, 1, 0]]), 0)), Sample((A(5), np.array([4, 0, 0]), None))])
+def take_along_axis(g, ans, arr, indices, axis=-1):
+    """Repeated indices accumulate."""
+    return tgr.take_along_axis_vjp(g, arr, indices, axis), None
+
+
+@helper(linear=(0,))
+def take_along_axis_vjp(g, arr, indices, axis=-1):
+    """Cotangent of ``arr`` in ``np.take_along_axis(arr, indices, axis)``: ``g`` added back
+    at the indices (repeats add up)."""
+    shape = np.shape(arr)
+    if axis is None:
+        flat = _scatter_add(np.zeros(int(np.prod(shape)), dtype=np.result_type(g)), indices, g)
+        return np.reshape(flat, shape)
+    ndim = len(shape)
+    axis = axis % ndim
+    index = tuple(indices if i == axis else
+                  np.reshape(np.arange(np.shape(indices)[i]),
+                             [-1 if j == i else 1 for j in range(ndim)])
+                  for i in range(ndim))
+    return _scatter_add(np.zeros(shape, dtype=np.result_type(g)), index, g)

@@ -426,3 +426,130 @@ def astype_vjp_rule(gg, ans, g, x, dtype):
 @vjp(tgr.item, linear=(0,), method="item", samples=[Sample((A(1),)), Sample((A(1, 1),))])
 def item(g, ans, x):
     return np.reshape(g, np.shape(x))
+
+
+# --- more numpy shape functions (issue 12) ---------------------------------------------------
+
+@vjp(np.atleast_3d, linear=True, samples=[Sample((S(),)), Sample((A(3),)), Sample((A(2, 3),)),
+                                           Sample((A(2, 3, 2),))])
+def atleast_3d(g, ans, *arys):
+    """One array only (several give a list); a 1-tuple, one cotangent per array."""
+    return (np.reshape(g, np.shape(arys[0])),)
+
+
+@vjp(np.rot90, linear=(0,), samples=[Sample((A(3, 4),)), Sample((A(3, 4), 2)),
+                                     Sample((A(2, 3, 4), -1, (2, 0)))])
+def rot90(g, ans, m, k=1, axes=(0, 1)):
+    """A rotation's transpose is the rotation the other way."""
+    return np.rot90(g, -k, axes)
+
+
+@vjp(np.rollaxis, linear=(0,), samples=[Sample((A(2, 3, 4), 2)), Sample((A(2, 3, 4), 0, 2)),
+                                        Sample((A(2, 3, 4), -1, 1))])
+def rollaxis(g, ans, a, axis, start=0):
+    return np.moveaxis(g, tgr.rolled_position(axis, start, np.ndim(a)), axis)
+
+
+@helper
+def rolled_position(axis, start, ndim):
+    """Where ``np.rollaxis(a, axis, start)`` puts axis ``axis`` of an ``ndim``-d array."""
+    axis, start = axis % ndim, start + ndim if start < 0 else start
+    return start - 1 if axis < start else start
+
+
+nondifferentiable(rolled_position, reason="integer-valued")
+
+
+@vjp(np.hsplit, linear=(0,), samples=[Sample((A(2, 6), 3)), Sample((A(6), [1, 4]))])
+def hsplit(g, ans, ary, indices_or_sections):
+    """Along axis 1, or 0 for a 1-d array."""
+    return tgr.split_vjp(g, ans, 1 if np.ndim(ary) > 1 else 0), None
+
+
+@vjp(np.vsplit, linear=(0,), samples=[Sample((A(6, 2), 3)), Sample((A(4, 3), [1]))])
+def vsplit(g, ans, ary, indices_or_sections):
+    return tgr.split_vjp(g, ans, 0), None
+
+
+@vjp(np.dsplit, linear=(0,), samples=[Sample((A(2, 3, 4), 2)), Sample((A(1, 2, 5), [1, 3]))])
+def dsplit(g, ans, ary, indices_or_sections):
+    return tgr.split_vjp(g, ans, 2), None
+
+
+@vjp(np.column_stack, linear=True, samples=[Sample(([A(3), A(3)],)),
+                                            Sample(([A(3, 2), A(3), A(3, 1)],))])
+def column_stack(g, ans, tup):
+    """1-d arrays are columns; each array's cotangent is its columns of ``g``."""
+    return tgr.unstack_along(g, tup, 1)
+
+
+@vjp(np.dstack, linear=True, samples=[Sample(([A(2, 3), A(2, 3)],)), Sample(([A(3), A(3)],)),
+                                      Sample(([A(2, 3, 2), A(2, 3)],))])
+def dstack(g, ans, tup):
+    """Arrays are made 3-d ((n,) -> (1, n, 1), (m, n) -> (m, n, 1)) and joined on axis 2."""
+    return tgr.unstack_along(g, tup, 2)
+
+
+@helper(linear=(0,))
+def unstack_along(g, arrays, axis):
+    """Cotangents of the ``arrays`` that ``np.column_stack`` (``axis=1``) or ``np.dstack``
+    (``axis=2``) joined: ``g`` cut along ``axis``, each part reshaped to its array."""
+    widths = [np.shape(x)[axis] if np.ndim(x) > axis else 1 for x in arrays]
+    parts = np.split(g, np.cumsum(widths)[:-1], axis=axis)
+    return [np.reshape(p, np.shape(x)) for p, x in zip(parts, arrays)]
+
+
+@vjp(np.block, linear=True, samples=[Sample(([A(2, 2), A(2, 3)],)), Sample(([A(3), A(2)],))])
+def block(g, ans, arrays):
+    """Nested lists of arrays: the innermost lists join along the last axis, the next ones
+    along the axis before it; the cotangent has ``arrays``' nesting."""
+    return tgr.unblock(g, arrays)
+
+
+@helper(linear=(0,))
+def unblock(g, arrays, level=None):
+    """Cut ``g`` into the cotangents of ``np.block(arrays)``'s nested blocks: the lists
+    ``level`` deep from the innermost join along axis ``-level``."""
+    if level is None:
+        level, inner = 0, arrays
+        while isinstance(inner, list):
+            level, inner = level + 1, inner[0]
+    if not isinstance(arrays, list):
+        return np.reshape(g, np.shape(arrays))
+    ndim = np.ndim(g)
+    sizes = [((1,) * ndim + np.shape(np.block(part) if isinstance(part, list) else part))[-level]
+             for part in arrays]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=ndim - level)
+    return [unblock(p, part, level - 1) for p, part in zip(pieces, arrays)]
+
+
+@helper
+def _leaves(arrays):
+    """The arrays in nested lists."""
+    if not isinstance(arrays, list):
+        return [arrays]
+    return [leaf for part in arrays for leaf in _leaves(part)]
+
+
+@vjp(np.partition, samples=[Sample((A(3), 1)), Sample((A(4, 3), 1)), Sample((A(2, 3), 1)),
+                            Sample((A(3, 2), 1, 0))])
+def partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
+    """``g`` sent back through the permutation ``np.argpartition`` gives (the order of the
+    elements between the kth ones is the backend's)."""
+    return tgr.partition_vjp(g, a, kth, axis), None
+
+
+@helper(linear=(0,))
+def partition_vjp(g, a, kth, axis=-1):
+    """Cotangent of ``a`` in ``np.partition(a, kth, axis)``."""
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    order = np.argpartition(a, kth, axis=axis)
+    return np.reshape(_put_along(np.zeros(np.shape(a), dtype=np.result_type(g)), order, g,
+                                 axis), np.shape(a))
+
+
+@jvp(np.partition, samples=[Sample((A(3), 1)), Sample((A(2, 3), 1))])
+def partition_jvp(g, ans, a, kth, axis=-1, kind="introselect", order=None):
+    """The tangent permuted as ``a`` is."""
+    return np.take_along_axis(g, np.argpartition(a, kth, axis=axis), axis=axis)
