@@ -468,7 +468,8 @@ class JaxGradientFunction(GradientFunction):
         generated, self._generated, check = known
         if check:
             self._check_args(args)
-        if cotangent is not _ABSENT:
+        if cotangent is not _ABSENT:   # a copy: the fallback gets the caller's keywords
             code = generated.__code__
-            kwargs[code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]] = cotangent
+            kwargs = {**kwargs,
+                      code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]: cotangent}
         return generated(*backends.load("jax").as_jax(args), **kwargs)

@@ -187,10 +187,11 @@ def optimize(job):
 
 # --- lowering for JAX ------------------------------------------------------------------------
 
-def _lowers(job):
-    """Loops and branches lower for a derivative built with loops="scan" (the default on
-    JAX), and for the functions it calls (built with its ``loops``)."""
-    return job.loops == "scan"
+def _lowers(job, loops=False):
+    """Branches and while loops lower on JAX for a derivative built with loops="scan" (the
+    default) or "unroll", and for the functions it calls (built with its ``loops``); ``for``
+    loops (``loops=True``) only with "scan"."""
+    return job.loops == "scan" if loops else job.loops in ("scan", "unroll")
 
 
 def join_halves(job):
@@ -202,7 +203,7 @@ def join_halves(job):
 
 def lower_loops(job):
     """Loops to ``jax.lax.scan`` where they fit."""
-    if _lowers(job):
+    if _lowers(job, loops=True):
         lower = _scan.lower_forward_loops if job.mode == "jvp" else _scan.lower_loops
         for fn in job.functions:
             lower(fn)

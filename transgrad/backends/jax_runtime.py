@@ -328,6 +328,17 @@ def cond(pred, branch, other_branch, operands):
 
 
 @_functional
+def indexable(value):
+    """``value`` where a lowered loop reads it at its traced index (passes/scan.py): a numpy
+    array (integer arrays stay numpy elsewhere) or a list of arrays as a JAX array."""
+    if isinstance(value, np.ndarray) or (
+            isinstance(value, list) and value
+            and all(isinstance(v, (np.ndarray, _ARRAY, int, float)) for v in value)):
+        return jnp.asarray(value)
+    return value
+
+
+@_functional
 def set_static(target, idx, value):
     """``target[idx] = value`` on a copy of a numpy array of static values (a value known when
     the code is traced, passes/static.py): it stays numpy, and the arrays saved from it keep

@@ -74,6 +74,7 @@ from ..ir import assign, clone, dotted_call, function, tuple_of, walk
 from ..ir import name as name_node
 from .lowering import (
     Names,
+    bound_before,
     definite_stores,
     loads,
     nested_in_loops,
@@ -172,6 +173,7 @@ def lower_forward_loops(fn):
     binding; returns how many were lowered."""
     names = Names(fn)
     in_loops = nested_in_loops(fn)
+    params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
     loops = [(block, stmt) for block in _blocks(fn) for stmt in block
              if isinstance(stmt, gast.For) and not stmt.orelse and id(stmt) not in in_loops
              and _steps_name(stmt, reverse=False) is not None]
@@ -179,20 +181,29 @@ def lower_forward_loops(fn):
     for block, loop in loops:
         if not straight(loop.body):
             continue
+        appended = _appended_lists(loop.body)   # list -> position of its append
         assigned = {n for s in loop.body for n in stores(s)}
-        carried = [n for n in read_first(loop.body) if n in assigned]
+        carried = [n for n in read_first(loop.body) if n in assigned and n not in appended]
+        if any(n not in bound_before(fn.body, loop, params) for n in carried):
+            continue   # a name one branch binds (read_first counts it), unbound before
+        appended = _stack_appended(loop.body, appended, names)   # list -> its item's name
+        indexed = _indexed_outside(loop, assigned, names)
         after = _reads_after_loop(fn, loop)
         finals = [n for n in sorted(assigned) if n in after and n not in carried
-                  and n != loop.target.id]
+                  and n != loop.target.id and n not in appended]
         body_name, carry = names.fresh("loop"), names.fresh("carry")
-        stacks = [names.fresh(f"{n}_all") for n in finals]
-        stacked = tuple_of(finals) if finals else gast.Constant(value=None, kind=None)
+        items = list(appended.values())
+        stacks = [names.fresh(f"{n}_all") for n in finals + items]
+        stacked = tuple_of(finals + items) if finals or items \
+            else gast.Constant(value=None, kind=None)
         statements = ([assign(carried, name_node(carry))] if carried else []) + loop.body + [
             gast.Return(value=gast.Tuple(elts=[tuple_of(carried), stacked], ctx=gast.Load()))]
         scan = dotted_call("jax.lax.scan", [
             name_node(body_name), tuple_of(carried),
             dotted_call("tgr.loop_indices", [loop.iter])])
-        out = [function(body_name, [carry, loop.target.id], statements),
+        out = [assign(local, dotted_call("tgr.indexable", [name_node(outer)]))
+               for outer, local in indexed.items()]
+        out += [function(body_name, [carry, loop.target.id], statements),
                gast.Assign(targets=[gast.Tuple(elts=[
                    tuple_of(carried, True),
                    tuple_of(stacks, True) if stacks else name_node("_", True)],
@@ -200,12 +211,58 @@ def lower_forward_loops(fn):
                            value=scan, type_comment=None)]
         out += [assign(n, dotted_call("tgr.last", [name_node(st)]))
                 for n, st in zip(finals, stacks)]
-        if loop.target.id in after:
-            out.append(assign(loop.target.id, dotted_call(
-                "tgr.last_step", [loop.iter, name_node(loop.target.id)])))
+        out += [assign(n, dotted_call("tgr.extended", [name_node(n), name_node(st)]))
+                for n, st in zip(appended, stacks[len(finals):])]
+        if loop.target.id in after:   # its last value; as it was (or None) if none ran
+            before = name_node(loop.target.id) if loop.target.id in bound_before(
+                fn.body, loop, params) else gast.Constant(value=None, kind=None)
+            out.append(assign(loop.target.id, dotted_call("tgr.last_step", [loop.iter, before])))
         replace(block, loop, [gast.copy_location(st, loop) for st in out])
         lowered += 1
     return lowered
+
+
+def _indexed_outside(loop, assigned, names):
+    """Values from before the loop that its body reads at an index involving the loop's
+    index (traced in the scan): each is read from ``tgr.indexable(value)`` (a numpy array
+    cannot take a traced index), under a fresh name; outer name -> that name."""
+    found = {}
+    for node in walk(loop):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+                and node.value.id not in assigned and node.value.id != loop.target.id \
+                and any(isinstance(n, gast.Name) and n.id == loop.target.id
+                        for n in walk(node.slice)):
+            if node.value.id not in found:
+                found[node.value.id] = names.fresh(f"{node.value.id}_indexable")
+            node.value = name_node(found[node.value.id])
+    return found
+
+
+def _appended_lists(body):
+    """Lists a forward loop's body appends one item to at its top level and reads nowhere
+    else (``v = tgr.append(v, x)``): list -> the position of the append."""
+    found = {}
+    for k, stmt in enumerate(body):
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+                and isinstance(stmt.value, gast.Call) and _is_runtime(stmt.value.func, "append") \
+                and len(stmt.value.args) == 2 and isinstance(stmt.value.args[0], gast.Name) \
+                and stmt.value.args[0].id == stmt.targets[0].id:
+            values = stmt.targets[0].id
+            uses = sum(1 for s in body for n in walk(s) if isinstance(n, gast.Name)
+                       and n.id == values)
+            if uses == 2 and values not in found:
+                found[values] = k
+    return found
+
+
+def _stack_appended(body, appended, names):
+    """Each append of ``appended`` becomes ``item = x``, for the scan to stack the items
+    (``tgr.extended`` appends them after it); list -> the item's name."""
+    items = {}
+    for values, k in appended.items():
+        items[values] = names.fresh("item")
+        body[k] = gast.copy_location(assign(items[values], body[k].value.args[1]), body[k])
+    return items
 
 
 class _AppendedList:
