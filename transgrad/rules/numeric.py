@@ -251,7 +251,7 @@ def nan_to_num(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
     return g * np.isfinite(x)
 
 
-@vjp(np.select, samples=[
+@vjp(np.select, jointly_linear=(1, 2), samples=[
     Sample(([np.array([True, False, False, True]), np.array([False, True, False, True])],
             [A(4), A(4)], A(4))),
     Sample(([np.array([[True], [False]])], [A(2, 3)], A(3)))])
@@ -272,11 +272,3 @@ def select_vjp(g, condlist, choicelist, default=0):
         b_choices.append(unbroadcast(np.where(here, g, 0.0), np.shape(choice)))
         taken = np.logical_or(taken, here)
     return b_choices, unbroadcast(np.where(taken, 0.0, g), np.shape(default))
-
-
-@jvp(np.select, argnum=1, samples=[
-    Sample(([np.array([True, False, False, True]), np.array([False, True, False, True])],
-            [A(4), A(4)], 0.0))])
-def select_jvp(g, ans, condlist, choicelist, default=0):
-    """Linear in the choices: the tangents selected as the values are (default: zero)."""
-    return np.select(condlist, g, 0.0) * np.ones_like(ans)
