@@ -29,14 +29,21 @@ from .lowering import read_first, stores
 def join(fwd, bwd):
     """One FunctionDef of the split halves ``fwd`` and ``bwd`` (``bwd``'s cotangent a
     keyword-only parameter of it)."""
-    value = fwd.body[-1].value.elts[0]
+    value, taped = fwd.body[-1].value.elts
     marker = gast.Expr(value=gast.Tuple(elts=[value], ctx=gast.Load()))
     gast.copy_location(marker, fwd.body[-1])
     tape, g = (a.id for a in bwd.args.args)
     body = bwd.body
     if body and isinstance(body[0], gast.Assign) and isinstance(body[0].value, gast.Name) \
             and body[0].value.id == tape:
-        body = body[1:]   # the tape's names are the forward half's own
+        # the tape's names are the forward half's own, but where optimizing the forward
+        # half renamed a value (``x1 = x`` propagated: the tape holds ``x`` for ``x1``)
+        unpacked = body[0].targets[0]
+        renamed = [gast.Assign(targets=[target], value=clone(held), type_comment=None)
+                   for target, held in zip(unpacked.elts, taped.elts)
+                   if not (isinstance(target, gast.Name) and isinstance(held, gast.Name)
+                           and target.id == held.id)]
+        body = [gast.copy_location(stmt, body[0]) for stmt in renamed] + body[1:]
     args = clone(fwd.args)
     args.kwonlyargs.append(gast.Name(id=g, ctx=gast.Param(), annotation=None,
                                      type_comment=None))
