@@ -115,7 +115,8 @@ def _jax_flag():
             warnings.simplefilter("ignore")
             name = numpy_backend.canonical(func)
         if name is None:    # bound as a global object: its own Python runs, numpy code that
-            return is_nondifferentiable(func)   # JAX cannot trace, unless it is a constant
+            # JAX cannot trace, unless it is a constant or has a declared twin (scipy's)
+            return backend.canonical(func) is not None or is_nondifferentiable(func)
         if "." not in name or name.startswith("tgr."):
             return True     # a builtin, or a runtime helper re-bound onto jax.numpy
         return backend.twin(name) is not None
