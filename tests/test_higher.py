@@ -410,6 +410,8 @@ def test_jvp_rule(rule, index, tmp_path):
     source, values, wrt = _module_source(case, primitive)
     module = _load(tmp_path, f"jvp_rule_{rule.name}_{index}", source)
     module.prim = primitive
+    if (rule.argnum, None) not in case.slots:   # np.linalg.multi_dot's list of arrays
+        pytest.skip("a sequence argument's tangent: checked in tests/test_numpy_rules.py")
     position = wrt[case.slots.index((rule.argnum, None))]
     rng = np.random.default_rng(index)
     tangent = rng.uniform(-1, 1, np.shape(values[position]))
