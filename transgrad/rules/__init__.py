@@ -56,7 +56,7 @@ namespace) and, for second derivatives, its own ``@vjp`` rule and linearity::
 # importing each module registers its rules; containers, nn and scatter hold Tensor primitives
 from . import (arithmetic, constants, containers, einsum, elementwise,  # noqa: F401,I001
                generated, indexing, linalg, nn, numeric, reductions, scalar, scatter, shape,
-               statistics)
+               statistics, decompositions)
 from . import complex_numbers, fft  # noqa: F401,I001
 try:    # scipy is optional: its rules load when it imports
     import scipy  # noqa: F401
