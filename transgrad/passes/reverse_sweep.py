@@ -2,7 +2,10 @@
 sweep (statements backwards, each active one's rule applied, adjoints accumulated)."""
 
 
+import operator
+
 import gast
+import numpy as np
 
 from .. import ir
 from ..ir import assign, clone, comment, name, pop, push, tgr_call, walk
@@ -14,6 +17,26 @@ from .reverse_calls import UserCalls
 from .reverse_rules import RuleApplication
 from .reverse_subscripts import SubscriptAdjoints, indexed_receivers
 from .shapes import scalar_names, shape_classes
+
+
+# statements whose adjoint multiplies the incoming one by no value of the program
+_LINEAR = {ir.COPY, ir.PACK, operator.getitem, getattr, operator.add, operator.sub,
+           operator.neg, operator.pos, np.sum, np.mean, np.reshape, np.transpose, np.ravel,
+           np.squeeze, np.expand_dims, np.stack, np.concatenate, np.broadcast_to, np.swapaxes,
+           np.moveaxis}
+
+
+def _poisons(stmt):
+    """Whether the statement's rule may multiply its adjoint by a value of the program (which
+    may be inf where a path not taken overflowed): not for sums, copies, reshapes, and
+    products with a constant."""
+    prim = ir.primitive(stmt.value)
+    if prim.func in (operator.mul, operator.truediv) and len(prim.args) == 2 \
+            and isinstance(prim.args[1 if prim.func is operator.truediv else 0], gast.Constant):
+        return False
+    if prim.func is operator.mul and isinstance(prim.args[1], gast.Constant):
+        return False
+    return prim.func not in _LINEAR
 
 
 class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
@@ -59,6 +82,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         # reach the output on the path taken): made zeros of the value's shape before a rule
         # reads them (`tgr.shaped_zero`), since rules may read the cotangent's shape
         self.maybe_zero = set()
+        self.guard = False          # the statement's rule runs only where its adjoint is reached
         self.calls = {}             # id(call statement) -> UserCall, for user functions
         self.hooks = {}             # variable -> `with tg.grad_of(variable)` blocks waiting
         self.out = []
@@ -297,6 +321,19 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
             if var in self.saved:
                 self.emit_pop(var, stmt)
             return
+        # bvar may still be the 0.0 it starts from (var reached the output on no path taken):
+        # the rule runs only where it did (`rule`), so it needs no zeros of var's shape either
+        self.guard = var in self.maybe_zero and self.context.backend == "numpy" \
+            and _poisons(stmt)
+        if self.guard:
+            self.maybe_zero.discard(var)
+        try:
+            self.adjoint_of(stmt, var)
+        finally:
+            self.guard = False
+
+    def adjoint_of(self, stmt, var):
+        """The adjoint of ``var = ...`` (var active, its adjoint defined)."""
         self.shape_zero(var)
         g, ans = name(self.adjoints[var]), name(var)
         reads_itself = var in ir.names_in(stmt.value)
@@ -310,21 +347,42 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
                 self.out.append(assign(ans.id, name(var)))
             self.emit_pop(var, stmt)
             self.restart(var)
-            self.apply_rule(stmt, g, ans)
+            self.rule(stmt, g, ans)
             return
         if reads_itself and var in self.overwritable:
             g = name(self.namer.temp("g"))
             self.out.append(assign(g.id, name(self.adjoints[var])))
             self.restart(var)
-            self.apply_rule(stmt, g, ans)
+            self.rule(stmt, g, ans)
             return
-        self.apply_rule(stmt, g, ans)
+        self.rule(stmt, g, ans)
         if var in self.saved:
             self.emit_pop(var, stmt)
         if var in self.overwritable:
             self.restart(var)
         else:
             self.exists.discard(var)
+
+    def rule(self, stmt, g, ans):
+        """``apply_rule``; where guarded (``visit``), inside ``if not tgr.unreached(g):``, so a
+        value that overflowed on a path not taken gives no 0 * inf = nan (as with jax.grad,
+        which traces only the path taken). The other path starts at 0.0 the operands'
+        adjoints the rule would start."""
+        if not self.guard:
+            return self.apply_rule(stmt, g, ans)
+        exists, owned, zero = set(self.exists), set(self.owned), set(self.maybe_zero)
+        outer, self.out = self.out, []
+        self.apply_rule(stmt, g, ans)
+        body, self.out = self.out, outer
+        if not body:
+            return
+        made = sorted(self.exists - exists)
+        self.out.append(gast.If(
+            test=gast.UnaryOp(op=gast.Not(), operand=tgr_call("unreached", g)), body=body,
+            orelse=[assign(self.adjoints[v], gast.Constant(value=0.0, kind=None))
+                    for v in made]))
+        self.owned = (self.owned & owned) - set(made)
+        self.maybe_zero |= zero | set(made)
 
     def visit_pop(self, stmt, var, stack):
         """``v = stack.pop()`` of generated code: v's adjoint goes on the stack of adjoints,

@@ -4,7 +4,6 @@
 # found: wrong_derivative: max abs error nan (argument 1); got [0.0, 0.0, nan], expected [0.0, 0.0, 0.0]
 # args: [[3, 3], [3], 1]
 # seed: 302349
-# xfail: a loop's adjoint runs with a zero adjoint on values that overflowed to inf (0 * inf = nan), though the path taken returns a constant
 import math
 import numpy as np
 
