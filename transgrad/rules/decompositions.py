@@ -11,7 +11,7 @@ not used.
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import structure_part
+from ..runtime import structure_part, zeros_like_value
 from .linalg import norm_vjp
 from .registry import Sample, helper, jvp, vjp
 from .specs import SPD, A, W
@@ -260,6 +260,48 @@ def lstsq_vjp(g, ans, a, b):
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     ba = ba + (u * gs[..., None, :]) @ vh
     return ba, np.reshape(bb, np.shape(b))
+
+
+@helper
+def lstsq_jvp(da, db, a, b, ans):
+    """Tangent of ``np.linalg.lstsq(a, b)`` (full column rank) for the tangents ``da`` and
+    ``db`` (None: zero): the solution's, the residuals' and the singular values'."""
+    x, residuals, rank = ans[0], ans[1], ans[2]
+    vector = np.ndim(b) == 1
+    b2, x2 = (np.reshape(t, (-1, 1)) if vector else t for t in (b, x))
+    p = np.linalg.pinv(a)
+    dx2 = np.zeros(np.shape(x2))
+    d_fit = np.zeros(np.shape(b2))
+    ds = np.zeros(np.shape(ans[3]))
+    if da is not None:
+        p_t = np.swapaxes(p, -1, -2)
+        g_t = np.swapaxes(da, -1, -2)
+        dp = (-(p @ da @ p) + (p @ p_t) @ (g_t - (g_t @ a) @ p)
+              + (g_t - p @ (a @ g_t)) @ (p_t @ p))
+        dx2 = dx2 + dp @ b2
+        d_fit = d_fit - da @ x2
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        ds = np.diagonal(np.swapaxes(u, -1, -2) @ da @ np.swapaxes(vh, -1, -2), axis1=-2,
+                         axis2=-1)
+    if db is not None:
+        db2 = np.reshape(db, (-1, 1)) if vector else db
+        dx2 = dx2 + p @ db2
+        d_fit = d_fit + db2
+    d_res = np.zeros(np.shape(residuals))
+    if np.size(residuals):
+        d_res = np.reshape(2 * np.sum((b2 - a @ x2) * d_fit, axis=0), np.shape(residuals))
+    tangent = (np.reshape(dx2, np.shape(x)), d_res, zeros_like_value(rank), ds)
+    return tangent
+
+
+@jvp(np.linalg.lstsq, samples=_LSTSQ)
+def lstsq_jvp_a(g, ans, a, b, rcond=None):
+    return tgr.lstsq_jvp(g, None, a, b, ans)
+
+
+@jvp(np.linalg.lstsq, argnum=1, samples=_LSTSQ)
+def lstsq_jvp_b(g, ans, a, b, rcond=None):
+    return tgr.lstsq_jvp(None, g, a, b, ans)
 
 
 # --- chained products and the numpy 2 norms -------------------------------------------------
