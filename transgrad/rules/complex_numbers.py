@@ -11,23 +11,39 @@ conj(z)``, as ``jax.grad`` gives), and a real argument keeps the real part of it
 import numpy as np
 
 from .. import runtime as tgr  # noqa: F401  (rules may use it; see the package contract)
-from .registry import Sample, jvp, vjp
+from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import A
 
 _ANY = [Sample((A(3, 4),))]
 _COMPLEX = np.array([[1.0 + 2.0j, -0.5 + 0.3j, 0.7 - 1.1j], [-1.2 - 0.4j, 0.2 + 0.9j, 2.0 + 0.1j]])
 
 
+nondifferentiable(np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal,
+                  reason="a dtype or a test of the imaginary part")
+
+
+@helper(source=True)
+def abs_slope(x):
+    """The slope of ``|x|``, conjugated: ``sign(x)`` for a real ``x``, ``conj(x) / |x|`` for a
+    complex one (0 at 0), written out so that second derivatives see it vary with ``x``."""
+    if np.iscomplexobj(x):
+        magnitude = np.abs(x)
+        slope = np.conj(x) / np.where(magnitude == 0, 1.0, magnitude)
+    else:
+        slope = np.sign(x)
+    return slope
+
+
 @vjp(np.real, linear=True, attribute="real", samples=_ANY + [Sample((_COMPLEX,), wrt=(0,))])
 def real(g, ans, val):
-    """``g * Re(dz) == Re(g * dz)`` for a real ``g``: the cotangent itself."""
-    return g
+    """``g * Re(dz) == Re(g * dz)`` for the output's (real) cotangent ``g``."""
+    return np.real(g)
 
 
 @vjp(np.imag, linear=True, attribute="imag", samples=[Sample((_COMPLEX,), wrt=(0,))])
 def imag(g, ans, val):
     """``g * Im(dz) == Re(-1j * g * dz)``; a real argument keeps the real part, 0."""
-    return -1j * g
+    return -1j * np.real(g)
 
 
 @vjp(np.conjugate, linear=True, method=("conj", "conjugate"),
@@ -45,7 +61,7 @@ def angle(g, ans, z, deg=False):
         slope = -1j * (180 / np.pi) / z
     else:
         slope = -1j / z
-    return g * slope
+    return np.real(g) * slope
 
 
 @jvp(np.angle, samples=[Sample((_COMPLEX,), wrt=(0,))])

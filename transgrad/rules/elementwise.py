@@ -194,15 +194,16 @@ def rad2deg(g, ans, x):
      samples=[Sample((A(3, 4),)), Sample((S(),)), Sample((np.array([0.0, -1.5, 2.0]),))])
 def absolute(g, ans, x):
     """The derivative at 0 is 0 (``np.sign(0) == 0``), as in JAX. Of a complex ``z``:
-    ``Re(conj(z) / |z| * dz)`` (JAX's pairing, ``rules/complex_numbers.py``)."""
-    return g * np.conj(np.sign(x))
+    ``Re(conj(z) / |z| * dz)`` (JAX's pairing, ``rules/complex_numbers.py``; the output is
+    real, so only the real part of its cotangent counts)."""
+    return np.real(g) * tgr.abs_slope(x)
 
 
 @jvp(np.absolute, np.fabs, abs,
      samples=[Sample((A(3, 4),)), Sample((np.array([1.0 + 2.0j, -0.5 + 0.3j]),))])
 def absolute_jvp(g, ans, x):
     """Real for a complex ``x`` too: ``Re(conj(sign(x)) * dx)``."""
-    return np.real(g * np.conj(np.sign(x)))
+    return np.real(g * tgr.abs_slope(x))
 
 
 @vjp(np.maximum, tensor="maximum", tensor_node="MaximumBackward0", torch=("maximum",),
