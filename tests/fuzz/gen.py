@@ -69,6 +69,8 @@ FEATURES = {
     "comprehension": "[e for i in range(k) if i != 1], nested for, sum(e for i in ...)",
     "unpack_target": "y[0], y[-1] = e1, e2; u, (w, z) = e1, (e2, e3); a, *rest = v",
     "starred": "np.reshape(v, (*v.shape, 1)), np.stack([*hs, e])",
+    "function_value": "apply(fn, a) given a closure, lambda or np.tanh; make(c)(a) of a "
+                      "closure factory",
 }
 
 # names that generated code uses for itself (runtime alias, stack, adjoints, temporaries,
@@ -373,6 +375,8 @@ class Generator:
 
     def call(self, scope, shape, d):
         """A call to a local function (closure, lambda) or a module-level helper."""
+        if self.on("function_value", 0.2):
+            return self.function_value_call(scope, shape, d)
         local = [(n, k) for n, (s, k) in scope.funcs.items() if s == shape]
         if local and self.rng.random() < 0.6:
             name, kind = self.choice(sorted(local))
@@ -409,6 +413,23 @@ class Generator:
         depth = self.choice(sorted(scope.ints)) if scope.ints and self.rng.random() < 0.4 \
             else str(self.rng.randint(0, 3))
         return f"{name}({a}, {depth})"
+
+    def function_value_call(self, scope, shape, d):
+        """A function as a value: given to a helper that calls it, or made by a factory."""
+        a = self.expr(scope, shape, d)
+        if self.rng.random() < 0.5:
+            name = self.fresh("apply")
+            self.helpers.append(f"def {name}(fn, a):\n"
+                                f"    return fn(fn(a) * {self.const(0.3, 0.9)}) + fn(a)")
+            local = sorted(n for n, (s, k) in scope.funcs.items()
+                           if s == shape and k != "closure_kw")
+            options = ["np.tanh", "np.sin", f"lambda u: u * {self.leaf(scope, shape)}"]
+            fn = self.choice(local + options)
+            return f"{name}({fn}, {a})"
+        name = self.fresh("make")
+        self.helpers.append(f"def {name}(c):\n    def g(u):\n"
+                            f"        return np.tanh(u * c) + c * {self.const()}\n    return g")
+        return f"{name}({self.expr(scope, shape, d - 1)})({a})"
 
     def make_helper(self, shape, feat):
         name = self.fresh("h")
