@@ -9,7 +9,8 @@ variables it closes over as they are at the call, as Python's closures do), a co
 called as a global is.
 
 ``tg.grad(p)`` (any entry point marked ``transforms_functions``) of a function known here is
-made when the code is built. A nested ``p`` is first lifted to a function of its own whose
+made when the code is built, on numpy whatever ``backend=`` says: the calling code
+differentiates its generated source again and lowers it for its own backend. A nested ``p`` is first lifted to a function of its own whose
 extra parameters are the enclosing variables it reads (``def p(y, x)`` for ``def p(y):
 return x + y``), so ``tg.grad(p)(1.0)`` becomes ``dp(1.0, x)``: the inner derivative is with
 respect to ``y`` only, and an outer derivative with respect to ``x`` differentiates ``dp``'s
@@ -258,6 +259,9 @@ class FunctionValues:
         target = self.function_value(node.args[0])
         rest = [_constant(a, self.info) for a in node.args[1:]]
         options = {k.arg: _constant(k.value, self.info) for k in node.keywords}
+        # differentiated again as source, lowered with the code that calls it: on numpy
+        options.pop("backend", None)
+        options.pop("loops", None)
         if isinstance(target, gast.FunctionDef):
             function, names = self.lift(target, node)
             count = len(target.args.args)
