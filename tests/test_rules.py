@@ -302,7 +302,7 @@ JAX_KINK_CONVENTIONS = {"absolute", "fmax", "fmin"}
 
 # rules JAX has no derivative for: eigenvectors of a non-symmetric matrix (JAX asks for
 # enable_eigvec_derivs; its eig is complex-valued, so the JAX backend has no real twin)
-JAX_REFUSES = {"eig"}
+JAX_REFUSES = {"eig", "sqrtm", "solve_sylvester"}   # scipy.linalg: JAX has no Schur rule
 
 
 def _pins_a_kink(rule, index):
