@@ -220,3 +220,19 @@ def zip_over_the_rows_of_a_matrix(x):
 def test_zip_over_vector_elements_and_matrix_rows():
     check_grad(zip_over_a_reshaped_vector, (X3,))
     refused_at(zip_over_the_rows_of_a_matrix, (X3,), "for a, b in zip(m, m[::-1])", "`b`")
+
+
+# ------------------------------------------ Python-number arguments share nothing
+
+def number_argument_renamed(x, s):
+    t = s
+    t += 1.0                     # s is a Python float here: t is a new number
+    return np.sum(x) * t * s
+
+
+def test_python_number_arguments_share_nothing():
+    check_grad(number_argument_renamed, (X3, 1.5))
+    assert_close(tg.grad(number_argument_renamed, wrt=1)(X3, 1.5),
+                 numeric_vjp(number_argument_renamed, (X3, 1.5), 1, 1.0))
+    refused_at(number_argument_renamed, (X3, np.array([1.5, 2.0, 0.5])), "t = s",
+               "`t` is updated in place")   # an array argument: t is s

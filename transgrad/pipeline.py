@@ -43,6 +43,7 @@ from .passes import functionalize as _functionalize
 from .passes import halves as _halves
 from .passes import normalize as _normalize
 from .passes import optimize as _optimize
+from .passes import primal_calls as _primal_calls
 from .passes import resolve as _resolve
 from .passes import reverse as _reverse
 from .passes import scan as _scan
@@ -145,8 +146,10 @@ def normalize(job):
 
 
 def aliasing(job):
-    """Refuse in-place updates seen through another name."""
-    _aliasing.check_in_place_updates(job.info, job.tree, _by_name(job, job.param_ranks))
+    """Refuse in-place updates seen through another name (Python-number arguments share
+    nothing)."""
+    _aliasing.check_in_place_updates(job.info, job.tree, _by_name(job, job.param_ranks),
+                                     set(_by_name(job, [(i, True) for i in job.scalars])))
 
 
 def _by_name(job, pairs):
@@ -199,6 +202,13 @@ def join_halves(job):
     and branches (``halves.split`` cuts it again)."""
     if job.mode == "split" and _lowers(job):
         job.functions = [_halves.join(*job.functions)]
+
+
+def translate_calls(job):
+    """User functions called where no derivative flows run their translation for the
+    backend, not their numpy source as written."""
+    for fn in job.functions:
+        _primal_calls.translate_calls(fn, functools.partial(primal_call, backend=job.backend))
 
 
 def lower_loops(job):
@@ -271,8 +281,8 @@ MODE_PASSES = {
 }
 LOWERING = {
     "numpy": [],
-    "jax": [join_halves, lower_loops, lower_while, lower_branches, drop_unused_stack,
-            split_halves, static, functionalize],
+    "jax": [translate_calls, join_halves, lower_loops, lower_while, lower_branches,
+            drop_unused_stack, split_halves, static, functionalize],
 }
 CALL_TIME = {   # (generated, source, args) -> (callable, source), or None: nothing decided
     "numpy": [exact_shapes],
@@ -452,6 +462,22 @@ class ForwardFunction:
         """(the generated function, the name of its tangent parameter): generated code that
         calls this is differentiated again as a call of that function (normalize_functions)."""
         return self.fn, self.tangent_parameter()
+
+
+class PrimalCall:
+    """A user function called where no derivative flows, run as its translation for a
+    backend: its forward derivative with respect to nothing, of which the value is kept."""
+
+    def __init__(self, forward):
+        self.forward = forward
+        self.__name__ = forward.__name__.removesuffix("_jvp")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, (), **kwargs)[0]
+
+
+def primal_call(func, backend):
+    return PrimalCall(forward_function(func, (), backend))
 
 
 _forward_cache = weakref.WeakKeyDictionary()
