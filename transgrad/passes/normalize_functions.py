@@ -384,10 +384,17 @@ def _is_factory(obj):
 
 
 def _parsed_tree(obj, node, info):
-    """The checked, resolved tree of the user function ``obj``, to be inlined at ``node``."""
+    """The checked, resolved tree of the user function ``obj``, to be inlined at ``node``.
+    Its statements take the call's place: the caller's line maps, comments and errors read
+    the caller's file, where the callee's own line numbers would name other lines."""
     callee = parse_function(obj)
     _fence.fence(callee)
     _resolve.resolve(callee)
+    for part in walk(callee.tree):
+        if hasattr(part, "lineno"):
+            gast.copy_location(part, node)
+            part.end_lineno = getattr(node, "end_lineno", None)
+            part.end_col_offset = getattr(node, "end_col_offset", None)
     return callee.tree
 
 
