@@ -5,8 +5,8 @@ generated derivative source of FUNC, as ``tg.grad(FUNC).source`` would (``--html
 writes FUNC and its derivative side by side as a page, ``--shapes 8x32,32x1`` calls it on
 arrays of those shapes first); ``python -m transgrad export
 FILE.py:FUNC -o out.py`` writes it as a standalone module (see ``transgrad.export``);
-``python -m transgrad rules [--json] [--all]`` lists every callable transgrad knows, with its
-reverse, forward, JAX, Tensor and nondifferentiable flags (see ``transgrad.listing``).
+``python -m transgrad rules [--json | --markdown] [--all]`` lists every callable transgrad knows,
+with its reverse, forward, JAX, Tensor and nondifferentiable flags (see ``transgrad.listing``).
 """
 
 import argparse
@@ -105,12 +105,13 @@ def main(argv=None):
     rules = commands.add_parser("rules", help="list every callable transgrad knows and what "
                                               "each mode and backend can do with it")
     rules.add_argument("--json", action="store_true", help="one JSON object per callable")
+    rules.add_argument("--markdown", action="store_true", help="a Markdown table (docs/rules.md)")
     rules.add_argument("--all", action="store_true", help="include the helpers only generated "
                        "code calls (transgrad.runtime.*, transgrad.rules.scatter.*)")
     args = parser.parse_args(argv)
     if args.command == "rules":
         from . import listing
-        return listing.main(as_json=args.json, internal=args.all)
+        return listing.main(as_json=args.json, internal=args.all, markdown=args.markdown)
     func = load_function(args.target)
     entry = {"grad": api.grad, "value_and_grad": api.value_and_grad, "vjp": api.vjp}[args.mode]
     try:

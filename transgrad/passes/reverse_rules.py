@@ -10,6 +10,7 @@ import gast
 from .. import ir
 from ..ir import assign, name, tgr_call
 from ..rules import lookup_vjp
+from ..rules.suggest import missing_rule_hint
 from ..template import inline
 from .activity import differentiable
 
@@ -53,10 +54,9 @@ class RuleApplication:
             return   # a call on constants (h(0.5, 0)): no cotangent goes anywhere
         rule = lookup_vjp(prim.func)
         if rule is None:
-            raise self.info.error(
-                f"no derivative rule for `{describe_callable(prim.func)}`", ir.where(stmt),
-                hint="register one with @tg.defvjp(fn), or wrap the value in "
-                     "tg.stop_gradient if no derivative should flow through it")
+            spelled = describe_callable(prim.func)
+            raise self.info.error(f"no derivative rule for `{spelled}`", ir.where(stmt),
+                                  hint=missing_rule_hint(prim.func, spelled))
 
         def error(message):
             return self.info.error(

@@ -16,7 +16,7 @@ differences (tests/test_rules.py, tests/test_complex.py).
 import numpy as np
 
 from .. import runtime as tgr  # noqa: F401  (rules may use it; see the package contract)
-from .registry import Sample, helper, vjp
+from .registry import Sample, helper, nondifferentiable, vjp
 from .specs import A
 
 _COMPLEX_VECTOR = np.array([1.0 + 0.5j, -0.3 + 1.2j, 0.8 - 0.7j, -1.1 - 0.2j, 0.4 + 0.9j])
@@ -118,6 +118,9 @@ def fft_vjp_rule(gg, ans, g, a, kind, s, axes, norm):
             None, None, None, None)
 
 
+nondifferentiable(np.fft.fftfreq, np.fft.rfftfreq, reason="sample frequencies: constants")
+
+
 # --- the transforms ------------------------------------------------------------------------
 
 _VECTORS = [Sample((A(6),)), Sample((A(2, 5),), {"n": 8}), Sample((A(5, 3),), {"axis": 0}),
@@ -128,7 +131,8 @@ _HALF_SPECTRA = [Sample((_COMPLEX_VECTOR,)), Sample((_COMPLEX_VECTOR,), {"n": 9}
                  Sample((_COMPLEX_MATRIX,), {"axis": 0, "norm": "ortho"}),
                  Sample((_COMPLEX_MATRIX,), {"n": 3, "norm": "forward"})]
 _ARRAYS = [Sample((A(3, 4),)), Sample((A(2, 3, 4),), {"s": (4, 2), "axes": (0, 2)}),
-           Sample((A(3, 4),), {"norm": "ortho"}), Sample((_COMPLEX_MATRIX,), {"s": (2, 5), "axes": (0, 1)})]
+           Sample((A(3, 4),), {"norm": "ortho"}),
+           Sample((_COMPLEX_MATRIX,), {"s": (2, 5), "axes": (0, 1)})]
 _REAL_ARRAYS = _ARRAYS[:-1]
 _HALF_ARRAYS = [Sample((_COMPLEX_MATRIX,)),
                 Sample((_COMPLEX_MATRIX,), {"s": (4, 5), "axes": (0, 1)}),
