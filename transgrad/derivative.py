@@ -9,6 +9,7 @@ import functools
 import inspect
 import linecache
 import warnings
+from types import BuiltinFunctionType, FunctionType
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +33,9 @@ from .pipeline import EXACT_MODES, at_call, build
 
 _REBUILDS_WARNED = 5    # a derivative rebuilt this often for rebound globals warns once
 _NDARRAY = np.ndarray
+# a function given as an argument is part of the key: the code calls it by value (it is
+# inlined or called as a constant: normalize_functions)
+_FUNCTIONS = frozenset({FunctionType, BuiltinFunctionType, np.ufunc})
 EXACT_VARIANTS = 4      # exact-shape variants a derivative may ask to be made
 SHAPE_KEYS = 64         # argument shapes remembered per derivative (and per built code)
 _ABSENT = object()
@@ -283,7 +287,8 @@ class GradientFunction(Derivative):
         self._check_args(args)   # raises on integer or bool arguments in wrt
         kinds = [t[0] if isinstance(t, tuple) else t for t in types]
         pattern = tuple(t is float or t is int for t in kinds)
-        classes = tuple((i, t) for i, t in enumerate(kinds) if user_class(t))
+        classes = tuple((i, t) for i, t in enumerate(kinds)
+                        if type(t) in _FUNCTIONS or user_class(t))   # functions: by value
         param_ranks = tuple((i, t[1] if isinstance(t, tuple) else 0)
                             for i, t in enumerate(types)
                             if isinstance(t, tuple) or t is float or t is int)
@@ -300,7 +305,8 @@ class GradientFunction(Derivative):
         (``passes/exact.py``: no broadcasting checks, gradients returned as they are). Exact
         code is made for the first few shapes only, so callers whose shapes keep changing
         build nothing more and run the code for their types."""
-        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY else type(a)
+        types = tuple([(_NDARRAY, a.ndim, a.dtype.kind) if type(a) is _NDARRAY
+                       else a if type(a) in _FUNCTIONS else type(a)
                        for a in args])
         known = self._by_types.get(types) or self._for_types(types, args)
         if len(self._by_shapes) >= SHAPE_KEYS:
@@ -371,7 +377,8 @@ class GradientFunction(Derivative):
         if self._generation != generation[0] or (
                 self._watched is not None and not self._watched.current()):
             self._stale()
-        shapes = tuple([(a.shape, a.dtype) if type(a) is _NDARRAY else type(a) for a in args])
+        shapes = tuple([(a.shape, a.dtype) if type(a) is _NDARRAY
+                        else a if type(a) in _FUNCTIONS else type(a) for a in args])
         known = self._by_shapes.get(shapes) or self._for_shapes(shapes, args)
         generated, self._generated, check = known
         if check:
@@ -433,7 +440,7 @@ class JaxGradientFunction(GradientFunction):
         types = tuple([(_NDARRAY, a.ndim, a.dtype.kind)
                        if hasattr(a, "dtype") and hasattr(a, "ndim")
                        and not (isinstance(a, np.ndarray) and type(a) not in SAFE_ARRAYS)
-                       else type(a) for a in args])
+                       else a if type(a) in _FUNCTIONS else type(a) for a in args])
         if types in self._fallback or (self.loops == "scan"
                                        and not backends.load("jax").traced(args)):
             return self._call_unrolled(args, cotangent, kwargs)

@@ -66,6 +66,10 @@ class FunctionValues:
         if isinstance(node, gast.Name) and not hasattr(node, "resolved"):
             if node.id in self.local_functions:
                 return self.local_functions[node.id]
+            given = self.classes.get(node.id)
+            if given is not None and not isinstance(given, type) \
+                    and self.current.get(node.id) == node.id:
+                return resolved_name_of(given, node)   # a function the build was given
             value = self.function_constants.get(node.id)
             return clone(value) if isinstance(value, gast.AST) else value
         if isinstance(node, gast.Lambda):
@@ -121,7 +125,10 @@ class FunctionValues:
 
     def _is_function_node(self, node):
         if isinstance(node, gast.Name) and not hasattr(node, "resolved"):
-            return node.id in self.local_functions or node.id in self.function_constants
+            given = self.classes.get(node.id)
+            return node.id in self.local_functions or node.id in self.function_constants \
+                or given is not None and not isinstance(given, type) \
+                and self.current.get(node.id) == node.id
         return isinstance(node, gast.Lambda) or (
             hasattr(node, "resolved") and is_function_constant(node.resolved))
 
