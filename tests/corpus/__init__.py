@@ -79,4 +79,11 @@ def corpus_function(*args, wrt=0, make=None, vector_output=False, jax=True, floa
 
 from . import (  # noqa: F401,I001  (registers the corpus)
     arithmetic, constants, elementwise, indexing, linalg, models, reductions, scalars, shapes,
-    control, calls, data, programs, syntax, functions)
+    control, calls, data, programs, syntax, functions, numerics)
+
+try:    # scipy is optional
+    import scipy  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+else:
+    from . import scipy_funcs  # noqa: F401
