@@ -63,6 +63,8 @@ def test_sizes_passed_to_a_called_function_stay_static():
     grad = tg.grad(uses_helper, backend="jax")
     close(jax.jit(grad)(X), jax.grad(uses_helper_jnp)(X))
     close(jax.jit(grad)(X), tg.grad(uses_helper)(X))
+    from transgrad import pipeline   # numpy when no argument is a JAX array, else jax.numpy
+    assert "tgr.np.repeat(" in pipeline.split(lower_rows, (0,), "jax", loops="scan").source
 
 
 def sized(x, n):
