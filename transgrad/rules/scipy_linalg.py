@@ -63,7 +63,7 @@ def triangle(m, lower, unit_diagonal=False):
     return np.triu(m, 1 if unit_diagonal else 0)
 
 
-@helper(jointly_linear=(0, 1))
+@helper(linear=True)
 def outer_columns(u, v):
     """``u @ v.T`` for matrices, ``outer(u, v)`` for vectors (the columns of a solve)."""
     if np.ndim(u) == 1:
