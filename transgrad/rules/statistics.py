@@ -158,14 +158,14 @@ _NAN = [Sample((A(3, 4),)), Sample((np.array([[1.0, np.nan, -0.5], [0.3, 2.0, np
         Sample((A(3, 4),), {"axis": 0, "keepdims": True})]
 
 
-@vjp(np.nansum, reduction=True, samples=_NAN)
+@vjp(np.nansum, samples=_NAN)
 def nansum(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     """NaNs are constants (their cotangent is zero)."""
     full = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
     return full * (1 - np.isnan(a))
 
 
-@vjp(np.nanmean, reduction=True, samples=_NAN)
+@vjp(np.nanmean, samples=_NAN)
 def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     """The mean over the numbers: each shares the cotangent; NaNs get zero."""
     full = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
@@ -173,7 +173,7 @@ def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return full * present / np.sum(present, axis=axis, keepdims=True)
 
 
-@vjp(np.nanmax, reduction=True, samples=_NAN)
+@vjp(np.nanmax, samples=_NAN)
 def nanmax(g, ans, a, axis=None, out=None, keepdims=False):
     """Ties split the cotangent equally among the maxima; NaNs get zero."""
     full_g = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
@@ -182,7 +182,7 @@ def nanmax(g, ans, a, axis=None, out=None, keepdims=False):
     return full_g * hit / np.sum(hit, axis=axis, keepdims=True)
 
 
-@vjp(np.nanmin, reduction=True, samples=_NAN)
+@vjp(np.nanmin, samples=_NAN)
 def nanmin(g, ans, a, axis=None, out=None, keepdims=False):
     """Ties split the cotangent equally among the minima; NaNs get zero."""
     full_g = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
@@ -191,13 +191,50 @@ def nanmin(g, ans, a, axis=None, out=None, keepdims=False):
     return full_g * hit / np.sum(hit, axis=axis, keepdims=True)
 
 
-@vjp(np.nanprod, reduction=True, samples=[Sample((P(3, 4),)), Sample((P(3, 4),), {"axis": 1}),
+@vjp(np.nanprod, samples=[Sample((P(3, 4),)), Sample((P(3, 4),), {"axis": 1}),
                                           Sample((np.array([[1.5, np.nan, -0.5],
                                                             [0.3, 2.0, np.nan]]),), {"axis": 1})])
 def nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     """The product of the numbers (NaNs read as 1, with a zero cotangent)."""
     ones = np.where(np.isnan(a), 1.0, a)
     return tgr.prod_vjp(g, ans, ones, axis, keepdims) * (1 - np.isnan(a))
+
+
+# forward: the tangents at NaNs (NaN themselves, as 2 * nan * 0) are dropped, not multiplied
+
+@jvp(np.nansum, samples=_NAN)
+def nansum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return np.sum(np.where(np.isnan(a), 0.0, g), axis=axis, keepdims=keepdims)
+
+
+@jvp(np.nanmean, samples=_NAN)
+def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    present = 1 - np.isnan(a)
+    return np.sum(np.where(np.isnan(a), 0.0, g), axis=axis, keepdims=keepdims) / \
+        np.sum(present, axis=axis, keepdims=keepdims)
+
+
+@jvp(np.nanmax, samples=_NAN)
+def nanmax_jvp(g, ans, a, axis=None, out=None, keepdims=False):
+    hit = a == np.nanmax(a, axis=axis, keepdims=True)
+    return np.sum(np.where(hit, g, 0.0), axis=axis, keepdims=keepdims) / \
+        np.sum(hit, axis=axis, keepdims=keepdims)
+
+
+@jvp(np.nanmin, samples=_NAN)
+def nanmin_jvp(g, ans, a, axis=None, out=None, keepdims=False):
+    hit = a == np.nanmin(a, axis=axis, keepdims=True)
+    return np.sum(np.where(hit, g, 0.0), axis=axis, keepdims=keepdims) / \
+        np.sum(hit, axis=axis, keepdims=keepdims)
+
+
+@jvp(np.nanprod, samples=[Sample((P(3, 4),)), Sample((P(3, 4),), {"axis": 1}),
+                          Sample((np.array([[1.5, np.nan, -0.5], [0.3, 2.0, np.nan]]),),
+                                 {"axis": 1})])
+def nanprod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    ones = np.where(np.isnan(a), 1.0, a)
+    slopes = tgr.prod_vjp(np.ones_like(ans), ans, ones, axis, keepdims)
+    return np.sum(np.where(np.isnan(a), 0.0, slopes * g), axis=axis, keepdims=keepdims)
 
 
 # --- covariance and correlation -------------------------------------------------------------
