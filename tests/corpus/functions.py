@@ -192,3 +192,20 @@ def nested_value_and_grad(x):
         return np.sum(np.exp(y) * x)
     value, slope = tg.value_and_grad(inner)(x * 0.5)
     return value + np.sum(slope ** 2)
+
+
+@corpus_function(A(4), wrt=0)
+def function_table_dict(x):
+    ops = {"a": np.cos, "b": _square_plus}
+    return np.sum(ops["a"](x) * ops["b"](x))
+
+
+@corpus_function(A(3), A(3), wrt=(0, 1))
+def loop_over_functions(x, w):
+    total = 0.0
+    for fn in [np.sin, _square_plus, lambda t: t * w]:
+        total = total + np.sum(fn(x) * w)
+    fs = [np.tanh, np.cos]
+    for g in fs:
+        total = total + np.sum(g(x * w))
+    return total

@@ -90,7 +90,8 @@ def _in_place_call(stmt):
 
 def _bound_lambda(stmt, node):
     """True for ``name = lambda ...`` (at any nesting depth), a lambda passed to a call
-    (``solve(lambda x: ..., x0)``) and one a factory returns (``return lambda x: ...``)."""
+    (``solve(lambda x: ..., x0)``), one a factory returns (``return lambda x: ...``) and one in
+    a list or dict literal (``for fn in [np.sin, lambda t: t * w]:``)."""
     for candidate in walk(stmt):
         if isinstance(candidate, gast.Assign) and candidate.value is node \
                 and len(candidate.targets) == 1 and isinstance(candidate.targets[0], gast.Name):
@@ -101,7 +102,20 @@ def _bound_lambda(stmt, node):
             return True
         if isinstance(candidate, gast.Return) and candidate.value is node:
             return True
+        if isinstance(candidate, (gast.List, gast.Tuple, gast.Dict)) and any(
+                e is node for e in getattr(candidate, "elts", getattr(candidate, "values", []))):
+            return True   # a list or table of functions (normalize_functions)
     return False
+
+
+def _function_table(stmt, node):
+    """True for ``ops = {"a": np.cos, "b": f}``: a dict literal of names (functions, checked
+    by normalize) under constant keys, bound to a name, to be called as ``ops["a"](x)``."""
+    return isinstance(node, gast.Dict) and all(
+        isinstance(k, gast.Constant) for k in node.keys) and all(
+        isinstance(v, (gast.Name, gast.Attribute, gast.Lambda)) for v in node.values) and any(
+        isinstance(c, gast.Assign) and c.value is node and len(c.targets) == 1
+        and isinstance(c.targets[0], gast.Name) for c in walk(stmt))
 
 
 def _is_grad_of(node):
@@ -137,7 +151,7 @@ def fence(info):
                 raise info.error("`out=` writes into an existing array, which transgrad does "
                                  "not differentiate", node,
                                  hint="drop `out=` and assign the result to a name")
-            if kind in UNSUPPORTED:
+            if kind in UNSUPPORTED and not _function_table(stmt, node):
                 name = NAMES.get(kind, kind.__name__)
                 raise info.error(f"`{name}` is not supported by transgrad", node,
                                  hint=UNSUPPORTED[kind])

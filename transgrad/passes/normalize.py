@@ -229,6 +229,8 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, Functio
             return
         elif isinstance(stmt, gast.If):
             self.visit_if(stmt)
+        elif isinstance(stmt, gast.For) and self.loop_over_functions(stmt):
+            pass   # `for fn in [np.sin, f]:` unrolled (normalize_functions)
         elif isinstance(stmt, gast.For):
             self.visit_for(stmt)
         elif isinstance(stmt, gast.While):

@@ -39,7 +39,8 @@ from . import resolve as _resolve
 
 
 class FunctionList:
-    """``fs = [f, g]`` of function values: indexed by constants when the code is built."""
+    """``fs = [f, g]`` or ``ops = {"a": f}`` of function values: indexed by constants when
+    the code is built (``items``: a list or a dict)."""
 
     def __init__(self, items):
         self.items = items
@@ -107,6 +108,14 @@ class FunctionValues:
             self._alias(target, FunctionList([self.function_value(e) for e in value.elts]),
                         stmt)
             return True
+        if isinstance(value, gast.Dict):
+            if not all(self._is_function_node(v) for v in value.values):
+                raise self.info.error("dictionary literals are supported only as tables of "
+                                      "functions (`ops = {\"a\": np.cos}`)", value,
+                                      hint="pass the values as separate names")
+            self._alias(target, FunctionList({k.value: self.function_value(v) for k, v in
+                                              zip(value.keys, value.values)}), stmt)
+            return True
         if isinstance(value, gast.Name) and self._is_function_node(value):
             self._alias(target, self.function_value(value), stmt)
             return True
@@ -148,6 +157,37 @@ class FunctionValues:
             self.local_functions[target] = value
         else:
             self.function_constants[target] = value
+
+    def loop_over_functions(self, stmt):
+        """``for fn in fs:`` over a list of functions known here: the body once per function,
+        ``fn`` bound to it (unrolled); False for other loops."""
+        items = stmt.iter
+        if isinstance(items, (gast.List, gast.Tuple)) and items.elts and all(
+                self._is_function_node(e) for e in items.elts):
+            functions = [self.function_value(e) for e in items.elts]
+        elif isinstance(items, gast.Name) and isinstance(self.function_value(items),
+                                                         FunctionList):
+            functions = self.function_value(items).items
+            if isinstance(functions, dict):
+                return False   # `for key in ops:` iterates the keys
+        else:
+            return False
+        if not isinstance(stmt.target, gast.Name) or stmt.orelse or any(
+                isinstance(n, (gast.Break, gast.Continue, gast.Return))
+                for s in stmt.body for n in walk(s)):
+            raise self.info.error("a loop over functions is unrolled: its target must be a "
+                                  "name, with no `break`, `continue`, `return` or `else`", stmt)
+        target = stmt.target.id
+        for function in functions:
+            self.local_functions.pop(target, None)
+            self.function_constants.pop(target, None)
+            self._alias(target, function, stmt)
+            outer_origin = self.origin
+            for inner in stmt.body:
+                self.origin = inner
+                self.visit_stmt(inner)
+            self.origin = outer_origin
+        return True
 
     def bind_function_param(self, param, value):
         """Bind an inlined function's parameter to the function passed for it; False when
@@ -242,6 +282,11 @@ class FunctionValues:
             items = self.function_value(func.value)
             if isinstance(items, FunctionList):
                 index = func.slice
+                if isinstance(index, gast.Constant) and isinstance(items.items, dict):
+                    if index.value in items.items:
+                        return items.items[index.value]
+                    raise self.info.error(f"the table of functions `{func.value.id}` has no "
+                                          f"key {index.value!r}", func)
                 if isinstance(index, gast.Constant) and isinstance(index.value, int) \
                         and -len(items.items) <= index.value < len(items.items):
                     return items.items[index.value]
