@@ -19,7 +19,7 @@ from scipy import special, stats
 
 from .. import runtime as tgr
 from ..runtime import unbroadcast
-from .registry import Sample, helper, vjp
+from .registry import Sample, helper, jvp, vjp
 from .specs import A, P, SPD, ArraySpec, S
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -321,6 +321,24 @@ def dirichlet_pdf(g, ans, x, alpha):
     return dx, dalpha
 
 
+@jvp(stats.dirichlet.logpdf, argnum=1, samples=_DIRICHLET)
+def dirichlet_logpdf_jvp(g, ans, x, alpha):
+    """In ``alpha`` only (scipy refuses an ``x`` off the simplex, so no samples could check
+    a tangent of ``x``)."""
+    shape = np.shape(alpha) + (1,) * (np.ndim(x) - 1)
+    slope = np.log(x) - np.reshape(special.digamma(alpha) - special.digamma(np.sum(alpha)),
+                                   shape)
+    return np.sum(np.reshape(g, shape) * slope, axis=0)
+
+
+@jvp(stats.dirichlet.pdf, argnum=1, samples=_DIRICHLET)
+def dirichlet_pdf_jvp(g, ans, x, alpha):
+    shape = np.shape(alpha) + (1,) * (np.ndim(x) - 1)
+    slope = np.log(x) - np.reshape(special.digamma(alpha) - special.digamma(np.sum(alpha)),
+                                   shape)
+    return ans * np.sum(np.reshape(g, shape) * slope, axis=0)
+
+
 # --- multivariate normal (x: points along the last axis; a full covariance matrix) ----------
 
 _MVN = [Sample((A(3), A(3), SPD(3))), Sample((A(4, 3), A(3), SPD(3)))]
@@ -360,3 +378,43 @@ def mvn_logpdf_vjp(g, x, mean, cov):
     else:
         dmean = unbroadcast(-dx, np.shape(mean))
     return dx, dmean, dcov
+
+
+@jvp(stats.multivariate_normal.logpdf, samples=_MVN)
+def multivariate_normal_logpdf_jvp_x(g, ans, x, mean=None, cov=1, allow_singular=False):
+    return -np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
+
+
+@jvp(stats.multivariate_normal.logpdf, argnum=1, samples=_MVN)
+def multivariate_normal_logpdf_jvp_mean(g, ans, x, mean=None, cov=1, allow_singular=False):
+    return np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
+
+
+@jvp(stats.multivariate_normal.logpdf, argnum=2, samples=_MVN)
+def multivariate_normal_logpdf_jvp_cov(g, ans, x, mean=None, cov=1, allow_singular=False):
+    v = tgr.mvn_whitened(x, mean, cov)
+    return -0.5 * (np.trace(np.linalg.solve(cov, g)) - np.sum(v * (v @ g.T), axis=-1))
+
+
+@jvp(stats.multivariate_normal.pdf, samples=_MVN)
+def multivariate_normal_pdf_jvp_x(g, ans, x, mean=None, cov=1, allow_singular=False):
+    return -ans * np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
+
+
+@jvp(stats.multivariate_normal.pdf, argnum=1, samples=_MVN)
+def multivariate_normal_pdf_jvp_mean(g, ans, x, mean=None, cov=1, allow_singular=False):
+    return ans * np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
+
+
+@jvp(stats.multivariate_normal.pdf, argnum=2, samples=_MVN)
+def multivariate_normal_pdf_jvp_cov(g, ans, x, mean=None, cov=1, allow_singular=False):
+    v = tgr.mvn_whitened(x, mean, cov)
+    return -0.5 * ans * (np.trace(np.linalg.solve(cov, g)) - np.sum(v * (v @ g.T), axis=-1))
+
+
+@helper
+def mvn_whitened(x, mean, cov):
+    """``inv(cov) (x - mean)`` for each point (the last axis of ``x``)."""
+    r = x if mean is None else x - mean
+    d = np.shape(cov)[-1]
+    return np.reshape(np.linalg.solve(cov, np.reshape(r, (-1, d)).T).T, np.shape(r))
