@@ -12,6 +12,28 @@ A generator expression becomes the same list (``sum(g(v) for v in vs)`` sums it)
 functions transgrad differentiates have no side effects, so building every item first gives
 the same value. The comprehension's variables are its own (Python 3 scoping): one that a name
 outside it also uses gets a fresh name.
+
+For example (``show`` runs the passes up to the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, n):
+...     ys = [np.sin(x[i]) for i in range(n) if i != 1]
+...     return np.sum(np.stack(ys))
+... ''', through="normalize"))
+def f(x, n):
+    items1 = []
+    steps1 = range(n)
+    for i in steps1:
+        cond1 = i != 1
+        if cond1:
+            t1 = x[i]
+            t2 = np.sin(t1)
+            items1 = tgr.append(items1, t2)
+    ys = items1
+    t3 = np.stack(ys)
+    t4 = np.sum(t3)
+    return t4
 """
 
 import gast

@@ -9,6 +9,35 @@ starred expressions in sequences and calls, into the indexing a person would wri
 * ``f(*(a, b))`` splices; ``f(*args)`` of a Python function or a ufunc indexes ``args`` for
   the parameters it fills; ``f(**d)`` passes ``d[k]`` for each parameter ``k`` it fills (the
   keys of a dict known when the code is built, the callee's remaining parameters otherwise).
+
+For example (``show`` runs the passes up to the one named and prints the result):
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def f(x, w):
+...     s2 = np.zeros(4)
+...     (s2[0], s2[1]) = np.sin(x), w
+...     a, *rest, (b, c) = x
+...     return np.reshape(a * np.stack(rest) * b, (*w.shape, 1))
+... ''', through="normalize"))
+def f(x, w):
+    s2 = np.zeros(4)
+    t1 = np.sin(x)
+    s2[0] = t1
+    s2[1] = w
+    a = x[0]
+    t2 = x[1:-1]
+    rest = list(t2)
+    t3 = x[-1]
+    b, c = t3
+    t4 = np.stack(rest)
+    t5 = a * t4
+    t6 = t5 * b
+    t7 = np.shape(w)
+    t8 = tuple(t7)
+    t9 = t8 + (1,)
+    t10 = np.reshape(t6, t9)
+    return t10
 """
 
 import inspect
@@ -84,15 +113,15 @@ class TargetUnpacking:
         ``z = source[-1]``."""
         after = len(elts) - star - 1
         for i, elt in enumerate(elts[:star]):
-            self.assign_target(elt, self.atom(_index(source, i)))
+            self.assign_target(elt, _index(source, i))
         upper = _constant(-after) if after else None
         rest = gast.Subscript(value=clone(source), slice=gast.Slice(
             lower=_constant(star) if star else None, upper=upper, step=None), ctx=gast.Load())
-        rest = self.atom(gast.Call(func=resolved_name(list, elts[star]),
-                                   args=[self.atom(rest)], keywords=[]))
+        rest = gast.Call(func=resolved_name(list, elts[star]), args=[self.atom(rest)],
+                         keywords=[])
         self.assign_target(elts[star].value, rest)
         for i, elt in enumerate(elts[star + 1:]):
-            self.assign_target(elt, self.atom(_index(source, i - after)))
+            self.assign_target(elt, _index(source, i - after))
 
     def assign_target(self, target, value):
         if isinstance(target, gast.Starred):
