@@ -13,7 +13,7 @@ import numpy as np
 from .. import runtime as tgr
 from ..runtime import structure_part, zeros_like_value
 from .linalg import norm_vjp
-from .registry import Sample, helper, jvp, vjp
+from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import SPD, A, W
 
 
@@ -27,7 +27,7 @@ def eigh(g, ans, a, UPLO="L"):
     return tgr.eigh_vjp(tgr.structure_part(g, 0, ans), tgr.structure_part(g, 1, ans), ans)
 
 
-@helper
+@helper(source=True)
 def eigh_vjp(gw, gv, ans):
     """Cotangent of ``a`` in ``np.linalg.eigh(a)`` given those of ``w`` and ``v``."""
     w, v = ans[0], ans[1]
@@ -105,17 +105,34 @@ def svd(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 @helper
+def check_svd(m, n, full_matrices):
+    """Raise ValueError for the full decomposition of a non-square matrix (as JAX does)."""
+    if full_matrices and m != n:
+        raise ValueError("transgrad: the derivative of np.linalg.svd with full_matrices=True "
+                         "needs a square matrix (as in JAX): pass full_matrices=False")
+
+
+@helper
+def check_qr(m, n, mode):
+    """Raise ValueError unless ``np.linalg.qr``'s derivative is implemented for the case."""
+    if m < n or mode not in ("reduced", "r", "complete") or (mode == "complete" and m != n):
+        raise ValueError("transgrad: the derivative of np.linalg.qr needs mode='reduced' (or "
+                         "'r') and a matrix with at least as many rows as columns")
+
+
+nondifferentiable(check_svd, check_qr, reason="checks an argument")
+
+
+@helper(source=True)
 def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True):
     """Cotangent of ``a`` in ``np.linalg.svd(a, full_matrices, compute_uv)``."""
     m, n = np.shape(a)[-2:]
     if not compute_uv:
         u, _, vh = np.linalg.svd(a, full_matrices=False)
         return (u * g[..., None, :]) @ vh
-    if full_matrices and m != n:
-        raise ValueError("transgrad: the derivative of np.linalg.svd with full_matrices=True "
-                         "needs a square matrix (as in JAX): pass full_matrices=False")
+    check_svd(m, n, full_matrices)
     u, s, vh = ans[0], ans[1], ans[2]
-    gu, gs, gvh = (structure_part(g, i, ans) for i in range(3))
+    gu, gs, gvh = structure_part(g, 0, ans), structure_part(g, 1, ans), structure_part(g, 2, ans)
     v, gv = np.swapaxes(vh, -1, -2), np.swapaxes(gvh, -1, -2)
     k = np.shape(s)[-1]
     eye = np.eye(k)
@@ -137,9 +154,8 @@ def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True):
 def svd_jvp(da, ans, a, full_matrices=True, compute_uv=True):
     """Tangent of ``np.linalg.svd`` (JAX's formula; distinct nonzero singular values)."""
     m, n = np.shape(a)[-2:]
-    if compute_uv and full_matrices and m != n:
-        raise ValueError("transgrad: the derivative of np.linalg.svd with full_matrices=True "
-                         "needs a square matrix (as in JAX): pass full_matrices=False")
+    if compute_uv:
+        check_svd(m, n, full_matrices)
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     v = np.swapaxes(vh, -1, -2)
     ds_full = np.swapaxes(u, -1, -2) @ da @ v
@@ -180,13 +196,11 @@ def qr(g, ans, a, mode="reduced"):
     return tgr.qr_vjp(g, ans, a, mode)
 
 
-@helper
+@helper(source=True)
 def qr_vjp(g, ans, a, mode="reduced"):
     """Cotangent of ``a`` in ``np.linalg.qr(a, mode)``."""
     m, n = np.shape(a)[-2:]
-    if m < n or mode not in ("reduced", "r", "complete") or (mode == "complete" and m != n):
-        raise ValueError("transgrad: the derivative of np.linalg.qr needs mode='reduced' (or "
-                         "'r') and a matrix with at least as many rows as columns")
+    check_qr(m, n, mode)
     if mode == "r":
         q, r = np.linalg.qr(a)
         gq, gr = np.zeros_like(q), g

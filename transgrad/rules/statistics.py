@@ -252,7 +252,7 @@ def cov(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aw
     return bm, by
 
 
-@helper
+@helper(source=True)
 def _observations(m, y, rowvar):
     """``np.cov``'s variables as rows of one 2-d array, centred, and the shapes to give back."""
     rows = [np.atleast_2d(m) if rowvar else np.transpose(np.atleast_2d(m))]
@@ -267,7 +267,7 @@ def _cov_scale(n, bias, ddof):
     return 1.0 / (n - (ddof if ddof is not None else 0 if bias else 1))
 
 
-@helper
+@helper(source=True)
 def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None):
     """Cotangents of ``m`` and ``y`` in ``np.cov``: ``(G + G^T) Xc`` scaled."""
     centred, counts = _observations(m, y, rowvar)
@@ -320,7 +320,7 @@ def corrcoef(g, ans, x, y=None, rowvar=True, dtype=None):
     return bx, by
 
 
-@helper
+@helper(source=True)
 def corrcoef_vjp(g, ans, x, y=None, rowvar=True):
     """Cotangents of ``x`` and ``y`` in ``np.corrcoef(x, y, rowvar)``."""
     c = np.cov(x, y, rowvar)
