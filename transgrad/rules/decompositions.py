@@ -16,7 +16,6 @@ from .linalg import norm_vjp
 from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import SPD, A, W
 
-
 # --- symmetric eigendecomposition -----------------------------------------------------------
 
 @vjp(np.linalg.eigh, samples=[Sample((SPD(3),)), Sample((SPD(2, (2,)),))])

@@ -44,7 +44,7 @@ def percentile(g, ans, a, q, axis=None, out=None, overwrite_input=False, method=
                          Sample((A(3, 4),), {"axis": 0, "keepdims": True})])
 def median(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The quantile 0.5: an even count shares the cotangent between the two middle elements."""
-    ba, bq = tgr.quantile_vjp(g, a, 0.5, axis, "linear", keepdims)
+    ba = tgr.quantile_vjp(g, a, 0.5, axis, "linear", keepdims)[0]
     return ba
 
 
@@ -286,7 +286,7 @@ def cov_vjp(g, m, y=None, rowvar=True, bias=False, ddof=None):
 @helper
 def cov_jvp(dm, dy, m, y=None, rowvar=True, bias=False, ddof=None):
     """Tangent of ``np.cov`` for the tangents ``dm``, ``dy`` (None: zero)."""
-    centred, counts = _observations(m, y, rowvar)
+    centred = _observations(m, y, rowvar)[0]
     dm = np.zeros(np.shape(m)) if dm is None else dm
     if y is not None:
         dy = np.zeros(np.shape(y)) if dy is None else dy
