@@ -33,9 +33,9 @@ def _keywords(*, a, b, c=1.0):
     return a * b * c
 
 
-def star_not_last(x):
+def star_before_optional(x):
     args = (x,)
-    return np.sum(_two(*args, x))
+    return np.sum(_defaulted(*args, x))
 
 
 def star_into_unknown(x):
@@ -61,7 +61,8 @@ def set_comprehension(x):
 
 
 def test_refusals_name_the_line_and_hint():
-    assert "last positional" in str(error_of(star_not_last, X))
+    error = error_of(star_before_optional, X)
+    assert "`b` has a default" in str(error) and "by keyword" in error.hint
     error = error_of(two_unknown_dicts, X, {"a": X}, {"b": X})
     assert "two `**` dicts" in str(error) and "_keywords(**d, **e)" in error.source_line
     error = error_of(dict_may_pass_default, X, {"a": X, "b": X})
@@ -76,6 +77,17 @@ def test_star_into_a_function_without_a_known_signature_is_refused():
     error = error_of(star_into_unknown, X)   # a literal splices (einsum); a name cannot
     assert "cannot tell how many arguments" in str(error)
     assert error.col_offset == error.source_line.index("*args")
+
+
+def test_star_before_other_arguments():
+    def f(x):
+        args = (x, x * 2.0)
+        return np.sum(_keywords(a=x, b=x) + _two(*args[:1], x) + _three(x, *args))
+    assert np.allclose(tg.grad(f)(X), 2 * X + 2 * X + 6 * X ** 2)
+
+
+def _three(a, b, c):
+    return a * b * c
 
 
 def test_star_fills_defaults_by_length():

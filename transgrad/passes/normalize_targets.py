@@ -6,9 +6,10 @@ starred expressions in sequences and calls, into the indexing a person would wri
 * ``a, *rest = seq`` -> ``a = seq[0]; rest = list(seq[1:])``;
 * ``(*w.shape, 1)`` -> ``tuple(np.shape(w)) + (1,)`` (a shape holds integers); any other
   ``[*xs, y]`` -> a loop appending to a fresh list (the differentiable spelling);
-* ``f(*(a, b))`` splices; ``f(*args)`` of a Python function or a ufunc indexes ``args`` for
-  the parameters it fills; ``f(**d)`` passes ``d[k]`` for each parameter ``k`` it fills (the
-  keys of a dict known when the code is built, the callee's remaining parameters otherwise).
+* ``f(*(a, b))`` splices; ``f(*args)`` and ``f(*args, y)`` of a Python function or a ufunc
+  index ``args`` for the parameters it fills; ``f(**d)`` passes ``d[k]`` for each parameter
+  ``k`` it fills (the keys of a dict known when the code is built, the callee's remaining
+  parameters otherwise).
 
 For example (``show`` runs the passes up to the one named and prints the result):
 
@@ -201,10 +202,10 @@ class TargetUnpacking:
         if not stars:
             return spliced
         star = stars[0]
-        if len(stars) > 1 or star != len(spliced) - 1:
+        if len(stars) > 1:
             raise self.info.error(
-                "`*` unpacking is supported as the last positional argument only",
-                spliced[star], hint="pass the other arguments before it, by position")
+                "one `*` unpacking per call is supported", spliced[stars[1]],
+                hint="unpack into names first (`a, b = args`) and pass them one by one")
         signature = self._callee_signature(node)
         if signature is None:
             raise self.info.error(
@@ -217,9 +218,19 @@ class TargetUnpacking:
                 "`*` unpacking into a function that takes `*args` is not supported",
                 spliced[star], hint="pass the arguments one by one")
         given = {k.arg for k in keywords if k.arg is not None}
+        remaining = [p for p in positional[star:] if p not in given]
+        after = spliced[star + 1:]
+        if after:   # f(*args, y): args fills what y leaves, when no parameter is optional
+            optional = [p for p in remaining if p in defaults]
+            if optional or len(after) > len(remaining):
+                raise self.info.error(
+                    "cannot tell how many arguments `*` unpacks before the arguments after it"
+                    + (f": `{optional[0]}` has a default" if optional else ""),
+                    spliced[star], hint="pass the arguments after `*args` by keyword")
+            remaining = remaining[:len(remaining) - len(after)]
         source = self.atom_of(spliced[star].value)
         out = spliced[:star]
-        for position, param in enumerate(p for p in positional[star:] if p not in given):
+        for position, param in enumerate(remaining):
             item = _index(source, position)
             if param in defaults:   # may be left out: the default where args is shorter
                 default = defaults[param]
@@ -233,7 +244,7 @@ class TargetUnpacking:
                                                     comparators=[_constant(position)]),
                                   body=item, orelse=_constant(default))
             out.append(gast.copy_location(item, spliced[star]))
-        return out
+        return out + after
 
     def _spread_double_star(self, node, args, keywords):
         explicit = [k for k in keywords if k.arg is not None]
