@@ -34,6 +34,17 @@ def abs_slope(x):
     return slope
 
 
+@helper(source=True)
+def times_conj(g, x):
+    """``g * x`` for a real ``x``; ``Re(g) * conj(x)`` for a complex one: the cotangent of a
+    real output (a norm, a variance) times its conjugated slope, in JAX's convention."""
+    if np.iscomplexobj(x):
+        product = np.real(g) * np.conj(x)
+    else:
+        product = g * x
+    return product
+
+
 @vjp(np.real, linear=True, attribute="real", samples=_ANY + [Sample((_COMPLEX,), wrt=(0,))])
 def real(g, ans, val):
     """``g * Re(dz) == Re(g * dz)`` for the output's (real) cotangent ``g``."""

@@ -63,8 +63,8 @@ def dot_vjp_right_rule(gg, ans, g, a, b):
 @vjp(np.vdot, linear=True, samples=[Sample((A(4), A(4))), Sample((A(3, 4), A(3, 4))),
                        Sample((A(2, 3), A(6)))])
 def vdot(g, ans, a, b):
-    """For real arrays: the flattened dot product."""
-    return g * np.reshape(b, np.shape(a)), g * np.reshape(a, np.shape(b))
+    """The flattened dot product, ``a`` conjugated: ``conj(g * b)`` and ``g * conj(a)``."""
+    return np.conj(g * np.reshape(b, np.shape(a))), g * np.reshape(np.conj(a), np.shape(b))
 
 
 @vjp(np.inner, linear=True, samples=[Sample((A(4), A(4))), Sample((A(3, 4), A(2, 4))),
@@ -444,9 +444,9 @@ def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     if ord is not None and ord != "fro":
         bx = tgr.norm_vjp(g, ans, x, ord, axis, keepdims)
     elif axis is None or keepdims:
-        bx = g * x / ans
+        bx = tgr.times_conj(g, x) / ans
     else:
-        bx = x * tgr.expand_reduced(g / ans, x, axis)
+        bx = tgr.times_conj(tgr.expand_reduced(g / ans, x, axis), x)
     return bx
 
 

@@ -125,7 +125,7 @@ def var(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     else:
         full = tgr.expand_reduced(g, a, axis)
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    return full * centered * (2 / (tgr.reduced_count(a, axis) - ddof))
+    return tgr.times_conj(full, centered) * (2 / (tgr.reduced_count(a, axis) - ddof))
 
 
 @vjp(np.std, reduction=True, method="std", samples=_DDOF)
@@ -135,7 +135,7 @@ def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     else:
         full_g, full_ans = tgr.expand_reduced(g, a, axis), tgr.expand_reduced(ans, a, axis)
     centered = a - np.mean(a, axis=axis, keepdims=True)
-    return full_g * centered / ((tgr.reduced_count(a, axis) - ddof) * full_ans)
+    return tgr.times_conj(full_g, centered) / ((tgr.reduced_count(a, axis) - ddof) * full_ans)
 
 
 @vjp(np.cumsum, linear=True, method="cumsum",
