@@ -113,6 +113,12 @@ def test_lambdas_on_one_line_told_apart():
     assert np.allclose(tg.grad(make(None))(X), 4 * X)
 
 
+def test_lambda_with_positional_only_and_keyword_only_parameters():
+    f = lambda x, /, y, *, k=2.0: np.sum(x * y * k)
+    gx, gy = tg.grad(f, wrt=(0, 1))(X, X + 1)
+    assert np.allclose(gx, 2 * (X + 1)) and np.allclose(gy, 2 * X)
+
+
 def test_edited_lambda_file_is_refused(tmp_path):
     """A lambda whose file changed after it was made is refused (the stale-source check)."""
     path = tmp_path / "lam_mod.py"

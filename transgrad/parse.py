@@ -213,7 +213,8 @@ def _find_lambda(code, module, error, where, line):
     n_params = code.co_argcount + code.co_kwonlyargcount
     params = code.co_varnames[:n_params]
     candidates = [n for n in on_line
-                  if tuple(a.id for a in n.args.args + n.args.kwonlyargs) == params]
+                  if tuple(a.id for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs)
+                  == params]
     if len(candidates) > 1 and hasattr(code, "co_positions"):
         starts = [(ins.positions.lineno, ins.positions.col_offset)
                   for ins in dis.get_instructions(code)
