@@ -150,6 +150,34 @@ def test_refusals_say_what_jax_would():
         tg.grad(first_square)(Z)
 
 
+# --- numpy's other rules on complex inputs: vjp and jvp against JAX --------------------------
+
+A3 = RNG.uniform(-1, 1, (3, 3)) + 1j * RNG.uniform(-1, 1, (3, 3))
+ON_COMPLEX = [
+    lambda z: np.linalg.norm(z), lambda z: np.linalg.norm(z, axis=1),
+    lambda z: np.var(z), lambda z: np.std(z, axis=0, ddof=1),
+    lambda z: np.vdot(z, z * 2.0), lambda z: np.prod(z, axis=0) + np.cumprod(z, axis=1)[1],
+    lambda z: np.einsum("ij,jk->ik", z, z) + z @ z.T,
+    lambda z: np.linalg.inv(z + 3 * np.eye(3)) * np.linalg.det(z + 3 * np.eye(3)),
+    lambda z: np.where(np.array([True, False, True]), z, 2.0 * z)[[0, 2], 1:],
+    lambda z: np.max(np.abs(z), axis=0) * np.mean(z, axis=1),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ON_COMPLEX)))
+def test_rules_on_complex_inputs_match_jax(k):
+    f = ON_COMPLEX[k]
+    out = f(A3)
+    ct = RNG.uniform(-1, 1, np.shape(out))
+    if np.iscomplexobj(out):
+        ct = ct + 1j * RNG.uniform(-1, 1, np.shape(out))
+    _, pullback = jax.vjp(jax_version(f), jnp.asarray(A3))
+    assert_close(tg.vjp(f)(A3, ct), np.asarray(pullback(jnp.asarray(ct).astype(out.dtype))[0]))
+    tangent = RNG.uniform(-1, 1, A3.shape) + 1j * RNG.uniform(-1, 1, A3.shape)
+    _, want = jax.jvp(jax_version(f), (jnp.asarray(A3),), (jnp.asarray(tangent),))
+    assert_close(tg.jvp(f)(A3, tangent)[1], np.asarray(want))
+
+
 # --- numpy.fft: vjp with complex cotangents and jvp against JAX --------------------------------
 
 M = RNG.uniform(-1, 1, (3, 6)) + 1j * RNG.uniform(-1, 1, (3, 6))

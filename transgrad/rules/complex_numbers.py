@@ -6,6 +6,9 @@ JAX's convention: a cotangent ``c`` of a complex value ``z`` pairs with a tangen
 a real ``f`` of ``z`` is ``df/dx - i df/dy`` (``tg.grad(lambda z: abs(z) ** 2)(z) == 2 *
 conj(z)``, as ``jax.grad`` gives), and a real argument keeps the real part of its cotangent
 (``runtime.match``). The functions here are not holomorphic: each rule says its pairing.
+A real output of a complex input (``real``, ``imag``, ``angle``, ``abs``; ``var``, ``std`` and
+``norm`` through ``times_conj``) reads only the real part of its cotangent, as JAX casts a real
+value's cotangent to real.
 """
 
 import numpy as np
