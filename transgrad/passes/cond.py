@@ -123,7 +123,8 @@ def _lower_one(fn, stack, keep=None):
         rewritten = []
         for block, stmt in found:
             new = _lower(stmt, stack, saved, dropped, names,
-                         bound_before(fn.body, stmt, params), _reads_after(order, stmt))
+                         bound_before(fn.body, stmt, params), _reads_after(order, stmt),
+                         _stored_before(order, stmt))
             if new is None:
                 break
             rewritten.append((block, stmt, new))
@@ -185,10 +186,18 @@ def _reads_after(order, stmt):
     return names
 
 
-def _lower(stmt, stack, saved, dropped, names, bound, after):
+def _stored_before(order, stmt):
+    """Names some statement before ``stmt`` may bind (in a loop or one branch too)."""
+    position = next(k for k, s in enumerate(order) if s is stmt)
+    inside = {id(n) for n in walk(stmt)}
+    return {n for s in order[:position] if id(s) not in inside for n in stores(s)}
+
+
+def _lower(stmt, stack, saved, dropped, names, bound, after, maybe=()):
     """The statements that replace ``stmt``, or None when it does not fit. ``saved`` names
     the value of each push (and the push each pop restores); ``dropped`` pushes and pops
-    go."""
+    go. ``bound``: names certainly bound before; ``maybe``: names perhaps bound (by a loop
+    that may have run): one only a branch binds can be neither an operand nor None."""
     branches = [[s for s in body if id(s) not in dropped] for body in (stmt.body, stmt.orelse)]
     assigned = {n for body in branches for s in body for n in stores(s)}
     both = set.intersection(*({n for s in body for n in definite_stores(s)}
@@ -200,6 +209,8 @@ def _lower(stmt, stack, saved, dropped, names, bound, after):
                       | {n for n in outputs if n not in both and n in bound})
     if any(n not in bound for n in read_first(stmt.body) + read_first(stmt.orelse)
            if n in assigned):
+        return None
+    if any(n not in both and n not in bound and n in maybe for n in outputs):
         return None
     pushed = [s for body in branches for s in body if push_value(s, stack) is not None]
     functions = []
