@@ -19,6 +19,25 @@ cannot be confused: they are different parameters of different functions.
 
 Where the function is known only at run time (a value computed by arrays, a list indexed by a
 variable) the call is refused with its line.
+
+For example, the factory and the closure it returns are inlined where ``f`` is called:
+
+>>> from transgrad.passes.show import show
+>>> print(show('''
+... def make(a):
+...     def scale(x):
+...         return a * x
+...     return scale
+... def g(x, w):
+...     f = make(w)
+...     return np.sum(f(x))
+... ''', through="normalize"))
+def g(x, w):
+    a1 = w
+    x1 = x
+    result3 = a1 * x1
+    t1 = np.sum(result3)
+    return t1
 """
 
 import ast
