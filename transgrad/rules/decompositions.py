@@ -14,7 +14,7 @@ from .. import runtime as tgr
 from ..runtime import structure_part, zeros_like_value
 from .linalg import norm_vjp
 from .registry import Sample, helper, jvp, nondifferentiable, vjp
-from .specs import SPD, A, W
+from .specs import SPD, A
 
 # --- symmetric eigendecomposition -----------------------------------------------------------
 
@@ -91,8 +91,7 @@ def eig_jvp_rule(g, ans, a):
 
 # --- singular value decomposition -----------------------------------------------------------
 
-_SVD = [Sample((A(3, 3),)), Sample((A(4, 2),), {"full_matrices": False}),
-        Sample((A(2, 4),), {"full_matrices": False}), Sample((A(3, 2),), {"compute_uv": False}),
+_SVD = [Sample((A(2, 4),), {"full_matrices": False}), Sample((A(3, 2),), {"compute_uv": False}),
         Sample((A(2, 3, 2),), {"full_matrices": False})]
 
 
@@ -185,7 +184,7 @@ def svd_jvp_rule(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False
 
 # --- QR ---------------------------------------------------------------------------------------
 
-_QR = [Sample((W(3),)), Sample((A(4, 3),)), Sample((A(2, 4, 2),)), Sample((A(4, 3), "r"))]
+_QR = [Sample((A(2, 4, 2),)), Sample((A(4, 3), "r"))]
 
 
 @vjp(np.linalg.qr, samples=_QR)
@@ -238,7 +237,7 @@ def qr_jvp_rule(g, ans, a, mode="reduced"):
 
 # --- least squares --------------------------------------------------------------------------
 
-_LSTSQ = [Sample((A(5, 3), A(5))), Sample((A(5, 3), A(5, 2))), Sample((A(4, 2), A(4)))]
+_LSTSQ = [Sample((A(5, 3), A(5))), Sample((A(5, 3), A(5, 2)))]
 
 
 @vjp(np.linalg.lstsq, samples=_LSTSQ)
@@ -320,7 +319,6 @@ def lstsq_jvp_b(g, ans, a, b, rcond=None):
 # --- chained products and the numpy 2 norms -------------------------------------------------
 
 @vjp(np.linalg.multi_dot, samples=[Sample(([A(2, 3), A(3, 4), A(4, 2)],)),
-                                   Sample(([A(3), A(3, 4), A(4)],)),
                                    Sample(([A(3), A(3, 2), A(2, 4)],))])
 def multi_dot(g, ans, arrays, out=None):
     """Each matrix's cotangent is ``g`` between the products of the others (1-d ends read as
@@ -374,8 +372,7 @@ def multi_dot_jvp_rule(g, ans, arrays, out=None):
 
 
 @vjp(np.linalg.vector_norm, reduction=True, samples=[
-    Sample((A(5),)), Sample((A(3, 4),), {"axis": 1}), Sample((A(3, 4),), {"ord": 1}),
-    Sample((A(3, 4),), {"axis": (0, 1), "keepdims": True}), Sample((A(5),), {"ord": 3})])
+    Sample((A(3, 4),), {"axis": 1}), Sample((A(3, 4),), {"ord": 1, "keepdims": True})])
 def vector_norm(g, ans, x, axis=None, keepdims=False, ord=2):
     """``np.linalg.norm`` of the flattened (``axis=None``) or selected axes."""
     return tgr.vector_norm_vjp(g, ans, x, axis, keepdims, ord)
@@ -397,8 +394,7 @@ def vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):
 
 
 @vjp(np.linalg.matrix_norm, samples=[
-    Sample((A(3, 4),)), Sample((A(2, 3, 4),)), Sample((A(3, 4),), {"ord": "nuc"}),
-    Sample((A(3, 4),), {"ord": 2}), Sample((A(2, 3, 3),), {"ord": 1, "keepdims": True})])
+    Sample((A(2, 3, 4),)), Sample((A(2, 3, 3),), {"ord": "nuc", "keepdims": True})])
 def matrix_norm(g, ans, x, keepdims=False, ord="fro"):
     """``np.linalg.norm`` over the last two axes."""
     return tgr.norm_vjp(g, ans, x, ord, (-2, -1), keepdims)

@@ -6,14 +6,13 @@ import numpy as np
 from .. import runtime as tgr
 from ..runtime import _scatter_add, unbroadcast
 from .registry import Sample, helper, jvp, vjp
-from .specs import A, P
+from .specs import A
 
 # --- differences and finite-difference gradients ------------------------------------------
 
 
-@vjp(np.diff, linear=(0,), samples=[Sample((A(5),)), Sample((A(3, 4),), {"axis": 0}),
-                                    Sample((A(6),), {"n": 2}), Sample((A(3, 5), 3, 1)),
-                                    Sample((A(4),), {"prepend": 0.0})])
+@vjp(np.diff, linear=(0,), samples=[Sample((A(3, 4),), {"axis": 0}),
+                                    Sample((A(5),), {"n": 2, "prepend": 0.0})])
 def diff(g, ans, a, n=1, axis=-1, prepend=None, append=None):
     """Differentiable in ``a`` (``prepend`` and ``append`` are constants)."""
     return tgr.diff_vjp(g, a, n, axis, prepend, append), None, None, None, None
@@ -32,16 +31,14 @@ def diff_vjp(g, a, n=1, axis=-1, prepend=None, append=None):
     return np.take(g, np.arange(before, before + a.shape[axis]), axis=axis)
 
 
-@vjp(diff_vjp, samples=[Sample((A(4), A(5))), Sample((A(2, 4), A(3, 4), 1, 0)),
-                        Sample((A(4), A(6), 2))])
+@vjp(diff_vjp, samples=[Sample((A(2, 4), A(4, 4), 2, 0))])
 def diff_vjp_rule(gg, ans, g, a, n=1, axis=-1, prepend=None, append=None):
     """Linear in ``g``: its transpose is the difference itself."""
     return np.diff(gg, n, axis), tgr.zeros_like_value(a), None, None, None, None
 
 
 @vjp(np.gradient, linear=(0,), samples=[
-    Sample((A(5),)), Sample((A(5), 0.5), wrt=(0,)), Sample((A(3, 4),), {"axis": 1}),
-    Sample((A(3, 4), 0.5, 2.0), wrt=(0,)), Sample((A(3, 4),))])
+    Sample((A(5),)), Sample((A(3, 4), 0.5, 2.0), wrt=(0,))])
 def gradient(g, ans, f, *varargs, axis=None, edge_order=1):
     """Differentiable in ``f`` (spacings and coordinates are constants). ``g`` is one
     cotangent, or a list of them when the gradient is taken along several axes."""
@@ -72,9 +69,7 @@ def gradient_vjp(g, f, varargs=(), axis=None, edge_order=1):
 # --- products --------------------------------------------------------------------------------
 
 @vjp(np.cross, broadcasting=True, linear=True, samples=[
-    Sample((A(3), A(3))), Sample((A(4, 3), A(3))), Sample((A(3, 2), A(2, 3)), {"axisa": 0}),
-    Sample((A(3, 4), A(3, 4)), {"axis": 0}),
-    Sample((A(2, 3), A(2, 3)), {"axisc": 0})])
+    Sample((A(4, 3), A(3))), Sample((A(3, 2), A(2, 3)), {"axisa": 0, "axisc": 0})])
 def cross(g, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """3-vectors: ``<g, a x b> = <b x g, a> = <g x a, b>``, each vector along its own axis."""
     ba = np.cross(b, g, axisa=axisb, axisb=axisc, axisc=axisa, axis=axis)
@@ -84,10 +79,9 @@ def cross(g, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 # --- interpolation and quadrature -------------------------------------------------------------
 
-_INTERP = [Sample((A(5), np.array([-2.5, -1.0, 0.2, 0.9, 2.5]), A(5)), wrt=(0, 2)),
-           Sample((A(3, 4), np.array([-1.5, -0.5, 0.3, 1.5]), A(4))),
+_INTERP = [Sample((A(3, 4), np.array([-1.5, -0.5, 0.3, 1.5]), A(4))),
            Sample((A(6), np.array([-3.0, -1.0, 0.5, 3.0]), A(4)), {"left": 0.0, "right": 1.0}),
-           Sample((0.3, np.array([-1.0, 0.0, 1.0]), A(3)))]
+]
 
 
 @vjp(np.interp, linear=(2,), samples=_INTERP)
@@ -161,10 +155,8 @@ def interp_jvp_xp(g, ans, x, xp, fp, left=None, right=None, period=None):
 
 
 @vjp(np.trapezoid, linear=(0, 1), samples=[
-    Sample((A(5),)), Sample((A(3, 4),), {"axis": 0}), Sample((A(5),), {"dx": 0.5}),
-    Sample((A(5), np.array([0.0, 0.3, 0.5, 1.1, 1.4])), wrt=(0, 1)),
-    Sample((A(2, 4), np.array([0.0, 0.3, 0.5, 1.1])), wrt=(0, 1)),
-    Sample((A(2, 4), np.array([[0.0, 0.3, 0.5, 1.1], [0.1, 0.2, 0.6, 0.9]])), wrt=(0, 1))])
+    Sample((A(3, 4),), {"axis": 0, "dx": 0.5}),
+    Sample((A(2, 4), np.array([0.0, 0.3, 0.5, 1.1])), wrt=(0, 1))])
 def trapezoid(g, ans, y, x=None, dx=1.0, axis=-1):
     """Differentiable in ``y`` and ``x`` (bilinear in the two); ``dx`` is a constant."""
     by, bx = tgr.trapezoid_vjp(g, y, x, dx, axis)
@@ -206,9 +198,7 @@ def trapezoid_vjp(g, y, x=None, dx=1.0, axis=-1):
 
 # --- convolution ------------------------------------------------------------------------------
 
-_CONV = [Sample((A(5), A(3))), Sample((A(3), A(5))), Sample((A(5), A(3), "same")),
-         Sample((A(6), A(3), "valid")), Sample((A(3), A(6)), {"mode": "valid"}),
-         Sample((A(4), A(3), "same"))]
+_CONV = [Sample((A(3), A(5))), Sample((A(4), A(3), "same"))]
 
 
 @vjp(np.convolve, linear=True, samples=_CONV)
@@ -219,7 +209,8 @@ def convolve(g, ans, a, v, mode="full"):
     return np.correlate(full, v, "valid"), np.correlate(full, a, "valid"), None
 
 
-@vjp(np.correlate, linear=True, samples=_CONV)
+@vjp(np.correlate, linear=True, samples=[Sample((A(5), A(3))), Sample((A(3), A(6)),
+                                                                       {"mode": "valid"})])
 def correlate(g, ans, a, v, mode="valid"):
     """``np.correlate(a, v) == np.convolve(a, v[::-1])``: the convolution's cotangents."""
     full = tgr.full_length(g, np.size(a) + np.size(v) - 1)
@@ -235,7 +226,7 @@ def full_length(g, length):
     return np.pad(g, (before, length - np.size(g) - before))
 
 
-@vjp(full_length, samples=[Sample((A(3), 7)), Sample((A(4), 6))])
+@vjp(full_length, samples=[Sample((A(4), 6))])
 def full_length_rule(gg, ans, g, length):
     before = (length - np.size(g)) // 2
     return gg[before:before + np.size(g)], None
@@ -244,8 +235,7 @@ def full_length_rule(gg, ans, g, length):
 # --- cleaning --------------------------------------------------------------------------------
 
 @vjp(np.nan_to_num, elementwise=True, samples=[
-    Sample((A(3, 4),)), Sample((np.array([1.0, np.nan, 0.5, -2.0, np.nan]),)),
-    Sample((P(3),), {"nan": 1.0})])
+    Sample((np.array([1.0, np.nan, 0.5, -2.0, np.nan]),), {"nan": 1.0})])
 def nan_to_num(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
     """The finite entries pass ``g``; replaced NaNs and infinities are constants."""
     return g * np.isfinite(x)
@@ -253,8 +243,7 @@ def nan_to_num(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 @vjp(np.select, jointly_linear=(1, 2), samples=[
     Sample(([np.array([True, False, False, True]), np.array([False, True, False, True])],
-            [A(4), A(4)], A(4))),
-    Sample(([np.array([[True], [False]])], [A(2, 3)], A(3)))])
+            [A(4), A(4)], A(4)))])
 def select(g, ans, condlist, choicelist, default=0):
     """Each output element's cotangent goes to the choice of its first true condition, or to
     ``default`` where none holds."""

@@ -17,10 +17,8 @@ from .specs import A, P
 
 # --- quantiles ------------------------------------------------------------------------------
 
-_QUANTILE = [Sample((A(5), 0.3)), Sample((A(6), 0.5)), Sample((A(3, 4), 0.75), {"axis": 1}),
-             Sample((A(3, 4), np.array([0.1, 0.9])), {"axis": 0}),
-             Sample((A(2, 3, 4), 0.4), {"axis": (0, 2), "keepdims": True}),
-             Sample((A(3, 5), 0.6), {"axis": -1, "keepdims": True})]
+_QUANTILE = [Sample((A(5), 0.3)), Sample((A(3, 4), np.array([0.1, 0.9])), {"axis": 0}),
+             Sample((A(2, 3, 4), 0.4), {"axis": (0, 2), "keepdims": True})]
 
 
 @vjp(np.quantile, samples=_QUANTILE)
@@ -31,8 +29,7 @@ def quantile(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="l
     return ba, bq
 
 
-@vjp(np.percentile, samples=[Sample((A(5), 30.0)), Sample((A(3, 4), np.array([10.0, 90.0])),
-                                                          {"axis": 1})])
+@vjp(np.percentile, samples=[Sample((A(3, 4), np.array([10.0, 90.0])), {"axis": 1})])
 def percentile(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False):
     """The quantile ``q / 100``."""
@@ -40,8 +37,7 @@ def percentile(g, ans, a, q, axis=None, out=None, overwrite_input=False, method=
     return ba, bq / 100
 
 
-@vjp(np.median, samples=[Sample((A(5),)), Sample((A(6),)), Sample((A(3, 4),), {"axis": 1}),
-                         Sample((A(3, 4),), {"axis": 0, "keepdims": True})])
+@vjp(np.median, samples=[Sample((A(6),)), Sample((A(3, 4),), {"axis": 0, "keepdims": True})])
 def median(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The quantile 0.5: an even count shares the cotangent between the two middle elements."""
     ba = tgr.quantile_vjp(g, a, 0.5, axis, "linear", keepdims)[0]
@@ -140,8 +136,7 @@ def median_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=F
 
 # --- range ----------------------------------------------------------------------------------
 
-@vjp(np.ptp, reduction=True, samples=[Sample((A(5),)), Sample((A(3, 4),), {"axis": 1}),
-                                      Sample((A(3, 4),), {"axis": 0, "keepdims": True})])
+@vjp(np.ptp, reduction=True, samples=[Sample((A(3, 4),), {"axis": 0, "keepdims": True})])
 def ptp(g, ans, a, axis=None, out=None, keepdims=False):
     """``max - min``: ties split the cotangent equally (as ``max`` and ``min`` do)."""
     full = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
@@ -153,8 +148,7 @@ def ptp(g, ans, a, axis=None, out=None, keepdims=False):
 
 # --- reductions that skip NaNs --------------------------------------------------------------
 
-_NAN = [Sample((A(3, 4),)), Sample((np.array([[1.0, np.nan, -0.5], [0.3, 2.0, np.nan]]),)),
-        Sample((np.array([[1.0, np.nan, -0.5], [0.3, 2.0, np.nan]]),), {"axis": 1}),
+_NAN = [Sample((np.array([[1.0, np.nan, -0.5], [0.3, 2.0, np.nan]]),), {"axis": 1}),
         Sample((A(3, 4),), {"axis": 0, "keepdims": True})]
 
 
@@ -191,9 +185,8 @@ def nanmin(g, ans, a, axis=None, out=None, keepdims=False):
     return full_g * hit / np.sum(hit, axis=axis, keepdims=True)
 
 
-@vjp(np.nanprod, samples=[Sample((P(3, 4),)), Sample((P(3, 4),), {"axis": 1}),
-                                          Sample((np.array([[1.5, np.nan, -0.5],
-                                                            [0.3, 2.0, np.nan]]),), {"axis": 1})])
+@vjp(np.nanprod, samples=[Sample((np.array([[1.5, np.nan, -0.5], [0.3, 2.0, np.nan]]),),
+                                 {"axis": 1})])
 def nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     """The product of the numbers (NaNs read as 1, with a zero cotangent)."""
     ones = np.where(np.isnan(a), 1.0, a)
@@ -239,9 +232,8 @@ def nanprod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 
 # --- covariance and correlation -------------------------------------------------------------
 
-_COV = [Sample((A(3, 5),)), Sample((A(6),)), Sample((A(5, 2),), {"rowvar": False}),
-        Sample((A(2, 5), A(5))), Sample((A(3, 5),), {"bias": True}),
-        Sample((A(3, 5),), {"ddof": 2})]
+_COV = [Sample((A(6),)), Sample((A(5, 2),), {"rowvar": False, "ddof": 2}),
+        Sample((A(2, 5), A(5)))]
 
 
 @vjp(np.cov, samples=_COV)
@@ -309,7 +301,7 @@ def cov_jvp_y(g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=No
     return tgr.cov_jvp(None, g, m, y, rowvar, bias, ddof)
 
 
-_CORR = [Sample((A(3, 5),)), Sample((A(5, 2),), {"rowvar": False}), Sample((A(2, 5), A(5)))]
+_CORR = [Sample((A(5, 2),), {"rowvar": False}), Sample((A(2, 5), A(5)))]
 
 
 @vjp(np.corrcoef, samples=_CORR)
