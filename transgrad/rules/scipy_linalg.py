@@ -16,7 +16,7 @@ _LINALG = "jax.scipy.linalg."
 
 # --- triangular and Cholesky solves ---------------------------------------------------------
 
-_TRIANGULAR = [Sample((W(3), A(3))), Sample((W(3), A(3, 2)), {"lower": True}),
+_TRIANGULAR = [Sample((W(3), A(3, 2)), {"lower": True}),
                Sample((W(3), A(3, 2)), {"trans": 1, "lower": True}),
                Sample((W(3), A(3)), {"trans": "T", "unit_diagonal": True})]
 
@@ -117,7 +117,7 @@ def cho_solve_jvp_b(g, ans, c_and_lower, b, overwrite_b=False, check_finite=True
 
 # --- matrix functions -----------------------------------------------------------------------
 
-@vjp(linalg.expm, jax=_LINALG + "expm", samples=[Sample((A(3, 3),)), Sample((A(2, 2),))])
+@vjp(linalg.expm, jax=_LINALG + "expm", samples=[Sample((A(3, 3),))])
 def expm(g, ans, A):
     """The Frechet derivative at ``A^T`` applied to ``g``: the upper right block of the
     exponential of ``[[A^T, g], [0, A^T]]``."""
@@ -144,7 +144,7 @@ def sqrtm_jvp(g, ans, A, disp=True, blocksize=64):
     return linalg.solve_sylvester(ans, ans, g)
 
 
-_SYLVESTER = [Sample((W(3), W(2), A(3, 2))), Sample((W(3), W(3), A(3, 3)))]
+_SYLVESTER = [Sample((W(3), W(2), A(3, 2)))]
 
 
 @vjp(linalg.solve_sylvester, jax=_LINALG + "solve_sylvester", samples=_SYLVESTER)
@@ -174,7 +174,7 @@ def solve_sylvester_jvp_q(g, ans, a, b, q):
 
 _BANDED = np.array([[0.0, 0.5, -0.3, 0.2], [4.0, 5.0, 4.5, 6.0], [0.3, -0.4, 0.6, 0.0],
                     [0.2, 0.1, 0.0, 0.0]])
-_BANDED_SAMPLES = [Sample(((2, 1), _BANDED, A(4))), Sample(((2, 1), _BANDED, A(4, 2)))]
+_BANDED_SAMPLES = [Sample(((2, 1), _BANDED, A(4, 2)))]
 
 
 @vjp(linalg.solve_banded, samples=_BANDED_SAMPLES)
@@ -223,9 +223,8 @@ def dense_to_banded(l_and_u, dense):
 
 # --- convolution ----------------------------------------------------------------------------
 
-_CONVOLVE = [Sample((A(7), A(3))), Sample((A(7), A(3)), {"mode": "same"}),
-             Sample((A(6), A(4)), {"mode": "same"}), Sample((A(7), A(3)), {"mode": "valid"}),
-             Sample((A(4, 5), A(2, 3))), Sample((A(4, 5), A(2, 3)), {"mode": "valid"})]
+_CONVOLVE = [Sample((A(7), A(3))), Sample((A(6), A(4)), {"mode": "same"}),
+             Sample((A(4, 5), A(2, 3)), {"mode": "valid"})]
 
 
 @vjp(signal.convolve, linear=True, jax="jax.scipy.signal.convolve", samples=_CONVOLVE)
@@ -238,7 +237,7 @@ def convolve(g, ans, in1, in2, mode="full", method="auto"):
 
 
 @vjp(signal.correlate, linear=True, jax="jax.scipy.signal.correlate",
-     samples=[Sample((A(7), A(3))), Sample((A(4, 5), A(2, 3)))])
+     samples=[Sample((A(4, 5), A(2, 3)))])
 def correlate(g, ans, in1, in2, mode="full", method="auto"):
     """``full`` mode only: ``correlate(a, v) = convolve(a, flip(v))``."""
     return signal.convolve(g, in2, mode="valid"), np.flip(

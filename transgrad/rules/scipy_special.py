@@ -19,9 +19,9 @@ _ANY = [Sample((A(3, 4),))]
 _POS = [Sample((P(3, 4),))]
 _UNIT = [Sample((ArraySpec((3, 4), 0.1, 0.9),))]
 _OPEN = [Sample((ArraySpec((3, 4), -0.9, 0.9),))]
-_BINARY_POS = [Sample((P(3, 4), P(3, 4))), Sample((P(3, 1), P(4)))]
-_ORDER_X = [Sample((1.5, P(3, 4)), wrt=(1,)), Sample((np.array([0.5, 1.0, 2.0]), P(2, 3)), wrt=(1,))]
-_INT_ORDER_X = [Sample((2, P(3, 4))), Sample((np.array([0, 1, 3]), P(2, 3)))]
+_BINARY_POS = [Sample((P(3, 1), P(4)))]
+_ORDER_X = [Sample((np.array([0.5, 1.0, 2.0]), P(2, 3)), wrt=(1,))]
+_INT_ORDER_X = [Sample((np.array([0, 1, 3]), P(2, 3)))]
 _SPECIAL = "jax.scipy.special."
 
 
@@ -42,9 +42,8 @@ def log_expit(g, ans, x):
     return g * special.expit(-x)
 
 
-_LSE = [Sample((A(3, 4),)), Sample((A(3, 4),), {"axis": 1}),
-        Sample((A(2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
-        Sample((A(3, 4), 0, P(3, 4))), Sample((A(3, 4), -1, P(4), True))]
+_LSE = [Sample((A(3, 4),)), Sample((A(2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+        Sample((A(3, 4), -1, P(4), True))]
 
 
 @vjp(special.logsumexp, jax=_SPECIAL + "logsumexp", samples=_LSE)
@@ -81,8 +80,7 @@ def logsumexp_jvp_b(g, ans, a, axis=None, b=None, keepdims=False, return_sign=Fa
                   axis=axis, keepdims=keepdims)
 
 
-_SOFTMAX = [Sample((A(3, 4),)), Sample((A(3, 4),), {"axis": 1}),
-            Sample((A(2, 3, 4),), {"axis": (0, 2)})]
+_SOFTMAX = [Sample((A(3, 4),)), Sample((A(2, 3, 4),), {"axis": (0, 2)})]
 
 
 @vjp(special.softmax, jax=_SPECIAL + "softmax", samples=_SOFTMAX)
@@ -106,13 +104,13 @@ def log_softmax_jvp(g, ans, x, axis=None):
 
 
 @vjp(special.xlogy, broadcasting=True, elementwise=True, jax=_SPECIAL + "xlogy",
-     samples=[Sample((A(3, 4), P(3, 4))), Sample((A(3, 1), P(4)))])
+     samples=[Sample((A(3, 1), P(4)))])
 def xlogy(g, ans, x, y):
     return g * np.log(y), g * x / y
 
 
 @vjp(special.xlog1py, broadcasting=True, elementwise=True, jax=_SPECIAL + "xlog1py",
-     samples=[Sample((A(3, 4), P(3, 4))), Sample((A(3, 1), ArraySpec((4,), -0.9, 0.9)))])
+     samples=[Sample((A(3, 1), ArraySpec((4,), -0.9, 0.9)))])
 def xlog1py(g, ans, x, y):
     return g * np.log1p(y), g * x / (1.0 + y)
 
@@ -177,7 +175,7 @@ def digamma(g, ans, x):
 
 
 @vjp(special.polygamma, elementwise=True, jax=_SPECIAL + "polygamma",
-     samples=[Sample((1, P(3, 4))), Sample((np.array([0, 1, 2]), P(2, 3)))])
+     samples=[Sample((np.array([0, 1, 2]), P(2, 3)))])
 def polygamma(g, ans, n, x):
     """The order ``n`` is an integer: no derivative."""
     return None, g * special.polygamma(n + 1, x)
@@ -198,29 +196,28 @@ def betaln(g, ans, a, b):
 
 
 @vjp(special.multigammaln, elementwise=True, jax=_SPECIAL + "multigammaln",
-     samples=[Sample((ArraySpec((3,), 2.0, 4.0), 3)), Sample((3.5, 2))])
+     samples=[Sample((ArraySpec((3,), 2.0, 4.0), 3))])
 def multigammaln(g, ans, a, d):
     """``log Gamma_d(a)``: the sum of ``digamma(a - j / 2)`` over ``j < d``."""
     return g * np.sum(special.digamma(np.expand_dims(a, -1) - np.arange(d) / 2.0), axis=-1), None
 
 
 @vjp(special.gammainc, broadcasting=True, elementwise=True, jax=_SPECIAL + "gammainc",
-     samples=[Sample((P(3, 4), P(3, 4)), wrt=(1,)), Sample((1.5, P(4)), wrt=(1,))])
+     samples=[Sample((P(3, 1), P(4)), wrt=(1,))])
 def gammainc(g, ans, a, x):
     """Differentiable in ``x`` only (as autograd): the parameter ``a`` gets none."""
     return None, g * np.exp(-x + (a - 1.0) * np.log(x) - special.gammaln(a))
 
 
 @vjp(special.gammaincc, broadcasting=True, elementwise=True, jax=_SPECIAL + "gammaincc",
-     samples=[Sample((P(3, 4), P(3, 4)), wrt=(1,)), Sample((1.5, P(4)), wrt=(1,))])
+     samples=[Sample((P(3, 1), P(4)), wrt=(1,))])
 def gammaincc(g, ans, a, x):
     """Differentiable in ``x`` only (as autograd): the parameter ``a`` gets none."""
     return None, -g * np.exp(-x + (a - 1.0) * np.log(x) - special.gammaln(a))
 
 
 @vjp(special.betainc, broadcasting=True, elementwise=True, jax=_SPECIAL + "betainc",
-     samples=[Sample((P(3, 4), P(3, 4), ArraySpec((3, 4), 0.1, 0.9)), wrt=(2,)),
-              Sample((2.0, 1.5, ArraySpec((4,), 0.1, 0.9)), wrt=(2,))])
+     samples=[Sample((P(3, 1), 1.5, ArraySpec((4,), 0.1, 0.9)), wrt=(2,))])
 def betainc(g, ans, a, b, x):
     """Differentiable in ``x`` only (as autograd): the parameters get none."""
     density = np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - special.betaln(a, b))

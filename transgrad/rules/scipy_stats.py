@@ -32,8 +32,7 @@ def _twin(name):
 
 # --- normal ---------------------------------------------------------------------------------
 
-_NORM = [Sample((A(3, 4),)), Sample((A(3, 4), S(), S(0.5, 2.0))),
-         Sample((A(3, 4), A(4), P(3, 1)))]
+_NORM = [Sample((A(3, 4), A(4), P(3, 1)))]
 
 
 @vjp(stats.norm.logpdf, broadcasting=True, elementwise=True, jax=_twin("norm.logpdf"),
@@ -83,10 +82,8 @@ def norm_logsf(g, ans, x, loc=0.0, scale=1.0):
 
 # --- Student's t ----------------------------------------------------------------------------
 
-_T = [Sample((A(3, 4), S(1.5, 5.0))), Sample((A(3, 4), P(4), S(), S(0.5, 2.0))),
-      Sample((A(3, 4), 3.0, A(4), P(3, 1)))]
-_T_X = [Sample((A(3, 4), 4.0), wrt=(0,)), Sample((A(3, 4), P(4), S(), S(0.5, 2.0)),
-                                                wrt=(0, 2, 3))]
+_T = [Sample((A(3, 4), P(4), S(), S(0.5, 2.0)))]
+_T_X = [Sample((A(3, 4), P(4), S(), S(0.5, 2.0)), wrt=(0, 2, 3))]
 
 
 @vjp(stats.t.logpdf, broadcasting=True, elementwise=True, jax=_twin("t.logpdf"), samples=_T)
@@ -139,9 +136,8 @@ def t_logsf(g, ans, x, df, loc=0.0, scale=1.0):
 
 # --- gamma ----------------------------------------------------------------------------------
 
-_GAMMA = [Sample((P(3, 4), S(1.5, 3.0))), Sample((P(3, 4), P(4), S(-0.4, 0.4), S(0.5, 2.0)))]
-_GAMMA_X = [Sample((P(3, 4), 2.5), wrt=(0,)),
-            Sample((P(3, 4), P(4), S(-0.4, 0.4), S(0.5, 2.0)), wrt=(0, 2, 3))]
+_GAMMA = [Sample((P(3, 4), P(4), S(-0.4, 0.4), S(0.5, 2.0)))]
+_GAMMA_X = [Sample((P(3, 4), P(4), S(-0.4, 0.4), S(0.5, 2.0)), wrt=(0, 2, 3))]
 
 
 @vjp(stats.gamma.logpdf, broadcasting=True, elementwise=True, jax=_twin("gamma.logpdf"),
@@ -195,10 +191,8 @@ def gamma_logsf(g, ans, x, a, loc=0.0, scale=1.0):
 # --- beta -----------------------------------------------------------------------------------
 
 _UNIT = ArraySpec((3, 4), 0.1, 0.9)
-_BETA = [Sample((_UNIT, S(1.5, 3.0), S(1.5, 3.0))),
-         Sample((_UNIT, P(4), P(3, 1), S(-0.05, 0.05), S(1.1, 1.5)))]
-_BETA_X = [Sample((_UNIT, 2.0, 3.0), wrt=(0,)),
-           Sample((_UNIT, P(4), P(3, 1), S(-0.05, 0.05), S(1.1, 1.5)), wrt=(0, 3, 4))]
+_BETA = [Sample((_UNIT, P(4), P(3, 1), S(-0.05, 0.05), S(1.1, 1.5)))]
+_BETA_X = [Sample((_UNIT, P(4), P(3, 1), S(-0.05, 0.05), S(1.1, 1.5)), wrt=(0, 3, 4))]
 
 
 @vjp(stats.beta.logpdf, broadcasting=True, elementwise=True, jax=_twin("beta.logpdf"),
@@ -257,7 +251,7 @@ def beta_logsf(g, ans, x, a, b, loc=0.0, scale=1.0):
 # --- Poisson (differentiable in the rate ``mu``) --------------------------------------------
 
 _COUNTS = np.array([[0, 1, 2, 5], [3, 0, 1, 2], [4, 4, 1, 0]])
-_POISSON = [Sample((_COUNTS, P(3, 4))), Sample((_COUNTS, S(0.5, 3.0)))]
+_POISSON = [Sample((_COUNTS, P(4)))]
 
 
 @vjp(stats.poisson.logpmf, broadcasting=True, elementwise=True, jax=_twin("poisson.logpmf"),
