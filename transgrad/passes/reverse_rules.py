@@ -6,6 +6,7 @@ axes unless the shapes analysis proves the shapes equal)."""
 import operator
 
 import gast
+import numpy as np
 
 from .. import ir
 from ..ir import assign, name, tgr_call
@@ -113,6 +114,11 @@ def describe_callable(func):
     """``func`` as the user wrote it, for messages: ``np.fft.fft``, ``mymodule.helper``."""
     module = getattr(func, "__module__", None) or ""
     qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    owner = getattr(func, "__self__", None)
+    if module.startswith("scipy.stats") and isinstance(getattr(owner, "name", None), str):
+        return f"scipy.stats.{owner.name}.{func.__name__}"     # a distribution's method
+    if type(func).__name__ == "ufunc" and not hasattr(np, func.__name__):
+        return f"scipy.special.{func.__name__}"     # numpy's ufuncs are np's; the rest scipy's
     if module.startswith("numpy") or type(func).__name__ == "ufunc":
         public = module.split(".")[1:] if "._" not in module else []   # np.fft.fft
         return ".".join(["np", *public, getattr(func, "__name__", qual)])
