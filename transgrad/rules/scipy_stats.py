@@ -23,6 +23,10 @@ from .registry import Sample, helper, jvp, vjp
 from .specs import A, P, SPD, ArraySpec, S
 
 _LOG_2PI = math.log(2.0 * math.pi)
+# a bound method is a new object on each access: the rules and forward rules of one method are
+# declared on the same object, so the listing shows it once
+_DIRICHLET_LOGPDF, _DIRICHLET_PDF = stats.dirichlet.logpdf, stats.dirichlet.pdf
+_MVN_LOGPDF, _MVN_PDF = stats.multivariate_normal.logpdf, stats.multivariate_normal.pdf
 _STATS = "jax.scipy.stats."
 
 
@@ -295,7 +299,7 @@ _SIMPLICES = np.array([[0.2, 0.1], [0.3, 0.6], [0.5, 0.3]])
 _DIRICHLET = [Sample((_SIMPLEX, P(3)), wrt=(1,)), Sample((_SIMPLICES, P(3)), wrt=(1,))]
 
 
-@vjp(stats.dirichlet.logpdf, jax=_twin("dirichlet.logpdf"), samples=_DIRICHLET)
+@vjp(_DIRICHLET_LOGPDF, jax=_twin("dirichlet.logpdf"), samples=_DIRICHLET)
 def dirichlet_logpdf(g, ans, x, alpha):
     """In ``x``, the derivative of the density's formula (off the simplex, scipy refuses)."""
     alpha_col = np.reshape(alpha, np.shape(alpha) + (1,) * (np.ndim(x) - 1))
@@ -305,7 +309,7 @@ def dirichlet_logpdf(g, ans, x, alpha):
     return dx, dalpha
 
 
-@vjp(stats.dirichlet.pdf, jax=_twin("dirichlet.pdf"), samples=_DIRICHLET)
+@vjp(_DIRICHLET_PDF, jax=_twin("dirichlet.pdf"), samples=_DIRICHLET)
 def dirichlet_pdf(g, ans, x, alpha):
     """In ``x``, the derivative of the density's formula (off the simplex, scipy refuses)."""
     alpha_col = np.reshape(alpha, np.shape(alpha) + (1,) * (np.ndim(x) - 1))
@@ -315,7 +319,7 @@ def dirichlet_pdf(g, ans, x, alpha):
     return dx, dalpha
 
 
-@jvp(stats.dirichlet.logpdf, argnum=1, samples=_DIRICHLET)
+@jvp(_DIRICHLET_LOGPDF, argnum=1, samples=_DIRICHLET)
 def dirichlet_logpdf_jvp(g, ans, x, alpha):
     """In ``alpha`` only (scipy refuses an ``x`` off the simplex, so no samples could check
     a tangent of ``x``)."""
@@ -325,7 +329,7 @@ def dirichlet_logpdf_jvp(g, ans, x, alpha):
     return np.sum(np.reshape(g, shape) * slope, axis=0)
 
 
-@jvp(stats.dirichlet.pdf, argnum=1, samples=_DIRICHLET)
+@jvp(_DIRICHLET_PDF, argnum=1, samples=_DIRICHLET)
 def dirichlet_pdf_jvp(g, ans, x, alpha):
     shape = np.shape(alpha) + (1,) * (np.ndim(x) - 1)
     slope = np.log(x) - np.reshape(special.digamma(alpha) - special.digamma(np.sum(alpha)),
@@ -338,14 +342,14 @@ def dirichlet_pdf_jvp(g, ans, x, alpha):
 _MVN = [Sample((A(3), A(3), SPD(3))), Sample((A(4, 3), A(3), SPD(3)))]
 
 
-@vjp(stats.multivariate_normal.logpdf, jax=_twin("multivariate_normal.logpdf"), samples=_MVN)
+@vjp(_MVN_LOGPDF, jax=_twin("multivariate_normal.logpdf"), samples=_MVN)
 def multivariate_normal_logpdf(g, ans, x, mean=None, cov=1, allow_singular=False):
     """``cov`` must be a matrix; its cotangent is symmetric."""
     dx, dmean, dcov = tgr.mvn_logpdf_vjp(g, x, mean, cov)
     return dx, dmean, dcov
 
 
-@vjp(stats.multivariate_normal.pdf, jax=_twin("multivariate_normal.pdf"), samples=_MVN)
+@vjp(_MVN_PDF, jax=_twin("multivariate_normal.pdf"), samples=_MVN)
 def multivariate_normal_pdf(g, ans, x, mean=None, cov=1, allow_singular=False):
     """``cov`` must be a matrix; its cotangent is symmetric."""
     dx, dmean, dcov = tgr.mvn_logpdf_vjp(g * ans, x, mean, cov)
@@ -374,33 +378,33 @@ def mvn_logpdf_vjp(g, x, mean, cov):
     return dx, dmean, dcov
 
 
-@jvp(stats.multivariate_normal.logpdf, samples=_MVN)
+@jvp(_MVN_LOGPDF, samples=_MVN)
 def multivariate_normal_logpdf_jvp_x(g, ans, x, mean=None, cov=1, allow_singular=False):
     return -np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
 
 
-@jvp(stats.multivariate_normal.logpdf, argnum=1, samples=_MVN)
+@jvp(_MVN_LOGPDF, argnum=1, samples=_MVN)
 def multivariate_normal_logpdf_jvp_mean(g, ans, x, mean=None, cov=1, allow_singular=False):
     return np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
 
 
-@jvp(stats.multivariate_normal.logpdf, argnum=2, samples=_MVN)
+@jvp(_MVN_LOGPDF, argnum=2, samples=_MVN)
 def multivariate_normal_logpdf_jvp_cov(g, ans, x, mean=None, cov=1, allow_singular=False):
     v = tgr.mvn_whitened(x, mean, cov)
     return -0.5 * (np.trace(np.linalg.solve(cov, g)) - np.sum(v * (v @ g.T), axis=-1))
 
 
-@jvp(stats.multivariate_normal.pdf, samples=_MVN)
+@jvp(_MVN_PDF, samples=_MVN)
 def multivariate_normal_pdf_jvp_x(g, ans, x, mean=None, cov=1, allow_singular=False):
     return -ans * np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
 
 
-@jvp(stats.multivariate_normal.pdf, argnum=1, samples=_MVN)
+@jvp(_MVN_PDF, argnum=1, samples=_MVN)
 def multivariate_normal_pdf_jvp_mean(g, ans, x, mean=None, cov=1, allow_singular=False):
     return ans * np.sum(tgr.mvn_whitened(x, mean, cov) * g, axis=-1)
 
 
-@jvp(stats.multivariate_normal.pdf, argnum=2, samples=_MVN)
+@jvp(_MVN_PDF, argnum=2, samples=_MVN)
 def multivariate_normal_pdf_jvp_cov(g, ans, x, mean=None, cov=1, allow_singular=False):
     v = tgr.mvn_whitened(x, mean, cov)
     return -0.5 * ans * (np.trace(np.linalg.solve(cov, g)) - np.sum(v * (v @ g.T), axis=-1))
