@@ -82,14 +82,24 @@ class CallSpellings:
         renames = {local: self.fresh(local) for local in sorted(inner)}
         defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
         bound = dict(zip(params, args))
+        stored = {n.id for s in fn.body for n in walk(s)
+                  if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+        spelled = {n.id for n in walk(fn) if isinstance(n, gast.Name)} | {
+            n.name for n in walk(fn) if isinstance(n, gast.FunctionDef)}
         bound.update((k.arg, k.value) for k in keywords)
         for param in params:
             if param not in bound:
                 if param not in defaults:
                     raise self.info.error(f"missing argument `{param}` of `{fn.name}`", node)
                 bound[param] = self.atom_of(defaults[param])
-            if not self.bind_function_param(renames[param], bound[param]):
-                self.assign_temp(renames[param], bound[param])
+            if self.bind_function_param(renames[param], bound[param]):
+                continue
+            value = bound[param]
+            if isinstance(value, gast.Name) and not hasattr(value, "resolved") \
+                    and param not in stored and value.id not in spelled:
+                renames[param] = value.id   # read only: the argument itself, not a copy
+                continue
+            self.assign_temp(renames[param], value)
         body = [clone(s) for s in fn.body]
         for stmt in body:
             for n in walk(stmt):
