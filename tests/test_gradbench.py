@@ -31,9 +31,6 @@ JAX_OF_JAX = ("derivatives of backend='jax' derivatives: 'cannot differentiate <
 # the first error each case raises today (then the blockers found behind it)
 XFAIL = {
     ("kmeans", "jax-jit"): f"{JAX_OF_JAX} (`tg.jvp(tg.grad(f, backend='jax'), backend='jax')`)",
-    ("ode", "jax-jit"): "the unrolled fallback of the JAX gradient (the scan's carry changes "
-                        "structure: a list of length 0 becomes one of length 1) calls the "
-                        "callee's generated `ode_bwd`, which reads an undefined `x1` (NameError)",
     ("lstm", "numpy"): f"{ALIASING_LSTM}; then no rule for scipy.special.expit",
     ("lstm", "jax-jit"): f"as numpy ({ALIASING_LSTM})",
     ("det", "numpy"): ALIASING_DET,
