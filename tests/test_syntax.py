@@ -60,6 +60,20 @@ def set_comprehension(x):
     return len({float(v) for v in x}) * np.sum(x)
 
 
+def _scale(v):
+    return 2.0 * v
+
+
+def comprehension_variable_named_like_a_global(x):
+    ys = [np.sin(_scale) for _scale in x]   # its own _scale, not the function
+    return np.sum(np.stack(ys)) + np.sum(_scale(x))
+
+
+def test_comprehension_variables_are_its_own():
+    got = tg.grad(comprehension_variable_named_like_a_global)(X)
+    assert np.allclose(got, np.cos(X) + 2.0)
+
+
 def test_refusals_name_the_line_and_hint():
     error = error_of(star_before_optional, X)
     assert "`b` has a default" in str(error) and "by keyword" in error.hint

@@ -17,11 +17,14 @@ _MISSING = object()
 
 
 def local_names(tree):
-    """Parameters and every name the function assigns."""
+    """Parameters and every name the function assigns (a comprehension's variables are its
+    own, not the function's)."""
     names = {a.id for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
+    own = comprehension_variables(tree.body)
     for node in walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del,
-                                                                   gast.Param)):
+                                                                   gast.Param)) \
+                and id(node) not in own:
             names.add(node.id)
         elif isinstance(node, gast.FunctionDef) and node is not tree:
             names.add(node.name)   # a nested helper, inlined where it is called
@@ -33,9 +36,35 @@ def resolve_body(body, namespace, locals_, error):
 
     ``error(message, node, hint=None)`` builds the exception for an undefined name.
     """
+    own = comprehension_variables(body)
     for stmt in body:
         for node in walk(stmt):
-            _resolve_node(node, namespace, locals_, error)
+            if id(node) not in own:
+                _resolve_node(node, namespace, locals_, error)
+
+
+_COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.SetComp, gast.DictComp)
+
+
+def comprehension_variables(body):
+    """The ids of the Name nodes in ``body`` that are a comprehension's own variables (its
+    targets and their uses inside it): Python 3 gives a comprehension a scope of its own, so
+    ``[f(v) for f in fs]`` leaves a global ``f`` read elsewhere a global."""
+    own = set()
+    for stmt in body:
+        for node in walk(stmt):
+            if not isinstance(node, _COMPREHENSIONS):
+                continue
+            targets = {n.id for g in node.generators for n in walk(g.target)
+                       if isinstance(n, gast.Name)}
+            inner = [node.key, node.value] if isinstance(node, gast.DictComp) else [node.elt]
+            for g in node.generators:
+                inner += [g.target] + g.ifs
+            inner += [g.iter for g in node.generators[1:]]
+            for part in inner:
+                own.update(id(n) for n in walk(part)
+                           if isinstance(n, gast.Name) and n.id in targets)
+    return own
 
 
 def _resolve_node(node, namespace, locals_, error):
