@@ -71,6 +71,17 @@ def outer_columns(u, v):
     return u @ np.swapaxes(v, -1, -2)
 
 
+@vjp(outer_columns, samples=[Sample((A(3), A(2))), Sample((A(3, 2), A(4, 2)))])
+def outer_columns_rule(g, ans, u, v):
+    """Second order: ``g @ v`` and ``g^T @ u`` (``@`` of a matrix and a vector for vectors)."""
+    return g @ v, np.swapaxes(g, -1, -2) @ u
+
+
+@vjp(triangle, samples=[Sample((A(3, 3), True)), Sample((A(3, 3), False, True))])
+def triangle_rule(g, ans, m, lower, unit_diagonal=False):
+    return tgr.triangle(g, lower, unit_diagonal), None, None
+
+
 @vjp(linalg.cho_factor, samples=[Sample((SPD(3),)), Sample((SPD(3),), {"lower": True})])
 def cho_factor(g, ans, a, lower=False, overwrite_a=False, check_finite=True):
     """``g`` is ``(g_c, g_lower)``. ``c`` holds the factor in one triangle and ``a``'s own
@@ -237,11 +248,13 @@ def convolve(g, ans, in1, in2, mode="full", method="auto"):
 
 
 @vjp(signal.correlate, linear=True, jax="jax.scipy.signal.correlate",
-     samples=[Sample((A(4, 5), A(2, 3)))])
+     samples=[Sample((A(4, 5), A(2, 3))), Sample((A(7), A(3)), {"mode": "valid"}),
+              Sample((A(6), A(4)), {"mode": "same"})])
 def correlate(g, ans, in1, in2, mode="full", method="auto"):
-    """``full`` mode only: ``correlate(a, v) = convolve(a, flip(v))``."""
-    return signal.convolve(g, in2, mode="valid"), np.flip(
-        signal.correlate(g, in1, mode="valid"))
+    """``correlate(a, v) = convolve(a, flip(v))`` (real inputs)."""
+    full = tgr.pad_to_full_convolution(g, mode, np.shape(in1), np.shape(in2))
+    return (signal.convolve(full, in2, mode="valid"),
+            np.flip(signal.correlate(full, in1, mode="valid")))
 
 
 @helper(linear=(0,))
@@ -255,3 +268,27 @@ def pad_to_full_convolution(g, mode, shape1, shape2):
         start = (n2 - 1) // 2 if mode == "same" else n2 - 1
         widths.append((start, n1 + n2 - 1 - kept - start))
     return np.pad(g, widths)
+
+
+@vjp(pad_to_full_convolution, samples=[Sample((A(7), "same", (7,), (3,))),
+                                       Sample((A(3, 3), "valid", (4, 5), (2, 3)))])
+def pad_to_full_convolution_rule(gg, ans, g, mode, shape1, shape2):
+    """Second order: the padding's transpose cuts the padded part away."""
+    return tgr.crop_full_convolution(gg, mode, shape1, shape2, np.shape(g)), None, None, None
+
+
+@helper(linear=(0,))
+def crop_full_convolution(full, mode, shape1, shape2, kept):
+    """The part of a ``full`` convolution's array that a ``same`` or ``valid`` one keeps."""
+    if mode == "full":
+        return full
+    index = []
+    for n2, size in zip(shape2, kept):
+        start = (n2 - 1) // 2 if mode == "same" else n2 - 1
+        index.append(slice(start, start + size))
+    return full[tuple(index)]
+
+
+@vjp(crop_full_convolution, samples=[Sample((A(9), "same", (7,), (3,), (7,)))])
+def crop_full_convolution_rule(gg, ans, full, mode, shape1, shape2, kept):
+    return tgr.pad_to_full_convolution(gg, mode, shape1, shape2), None, None, None, None
