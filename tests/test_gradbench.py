@@ -36,15 +36,15 @@ XFAIL = {
     ("det", "numpy"): ALIASING_DET,
     ("det", "jax-jit"): f"as numpy ({ALIASING_DET})",
 }
+UNDER_JIT_WHILE = ("under jit, the data-dependent branch and `while` of the solver (or of "
+                   "naive_euler's Euler loop) in the outer gradient: '{} cannot be traced by JAX "
+                   "here ... (generated code: `if cond2:`)' (needs lax.cond/lax.while_loop there)")
 for variant in ("rr", "fr", "rf", "ff"):
     XFAIL[("particle", variant, "jax-jit")] = (
-        f"{JAX_OF_JAX} (the inner `tg.grad(p)` of `naive_euler` under the outer JAX gradient)"
-        if variant[1] == "r" else
+        UNDER_JIT_WHILE.format("<lambda>") if variant[1] == "r" else
         "tg.jvp on JAX refuses a JAX tangent for a numpy primal ('the tangent of argument 0 "
         "(x) of p must be a real float array of shape (2,), like x; got a ArrayImpl')")
-    XFAIL[("saddle", variant, "jax-jit")] = (
-        f"{JAX_OF_JAX} (the inner gradient of `lambda x: -f(x)` in solver.multivariate_argmax);"
-        " then under jit the solver's `while True` loop (lax.while_loop)")
+    XFAIL[("saddle", variant, "jax-jit")] = UNDER_JIT_WHILE.format("r1_cost")
 
 
 @pytest.fixture(scope="module")
