@@ -73,3 +73,14 @@ def math_floor_constant(x):
 def math_of_array_element(x, s):
     a = x[0]
     return math.log(a) * s + math.exp(s * 0.5) * np.sum(x)
+
+
+@corpus_function(A(3), wrt=0)
+def builtin_max_of_a_list(x):
+    # one list or tuple argument: each item's cotangent (was nan: the list compared to the answer)
+    return max([x[0] * x[1], x[1] * x[2]]) + min((x[0], x[2] * 2.0))
+
+
+@corpus_function(A(4), wrt=0)
+def builtin_max_over_a_vector(x):
+    return max(x * 2.0) + min(np.sin(x))

@@ -393,6 +393,8 @@ class ForwardBuilder:
                     statements, slopes, axes = self.slopes(prim, target, error)
                     out.extend(statements)
                 term = gast.BinOp(left=slopes[i], op=gast.Mult(), right=tangent)
+                if axes is None and len(prim.args) == 1:   # max(items): one slope per item
+                    term = tgr_call("slopes_dot", slopes[i], tangent)
                 if axes is not None:
                     term = gast.Call(func=_resolved(np.sum, "np.sum"), args=[term],
                                      keywords=axes)

@@ -184,10 +184,26 @@ def builtin_min(g, ans, *args):
 @helper(linear=(0,))
 def extremum_vjp(g, ans, args):
     """Cotangents of builtin ``max``/``min`` of separate values: those equal to the answer
-    share ``g`` equally (as ``np.max`` does among ties)."""
+    share ``g`` equally (as ``np.max`` does among ties). One list or tuple argument
+    (``max([a, b])``) gets a ``ListCotangent`` of its items' cotangents; one array argument
+    (``max(v)`` over a vector's elements) an array."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return [ListCotangent(extremum_vjp(g, ans, tuple(args[0])))]
+    if len(args) == 1 and np.ndim(args[0]) > 0:
+        hit = 1.0 * (args[0] == ans)
+        return [g * hit / np.sum(hit)]
     hits = [1.0 * (x == ans) for x in args]
     count = sum(hits)
     return [g * hit / count for hit in hits]
+
+
+@helper(linear=(1,))
+def slopes_dot(slopes, tangent):
+    """The tangent of builtin ``max``/``min`` of one list, tuple or array: the items' slopes
+    (piecewise constant, from ``extremum_vjp``) times their tangents, summed."""
+    if isinstance(tangent, (list, tuple)):
+        return sum(s * t for s, t in zip(slopes, tangent))
+    return np.sum(slopes * tangent)
 
 
 @vjp(extremum_vjp, samples=[Sample((0.7, 1.5, (1.5, -0.5)), wrt=(0,)),
