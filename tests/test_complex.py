@@ -264,3 +264,10 @@ def test_fft_on_the_jax_backend():
     grad = tg.grad(power_spectrum, backend="jax")
     assert "jnp.fft.rfft" in grad.source
     assert_close(np.asarray(grad(jnp.asarray(x))), tg.grad(power_spectrum)(x))
+
+
+def test_complex_values_on_the_jax_backend():
+    for f, a in ((phasor, X), (abs_squared, Z), (methods_and_attributes, Z)):
+        got = np.asarray(tg.grad(f, backend="jax")(jnp.asarray(a)))
+        assert got.dtype == a.dtype
+        assert_close(got, tg.grad(f)(a), f.__name__)

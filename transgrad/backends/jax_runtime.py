@@ -187,7 +187,10 @@ def match(g, x):
     if isinstance(x, float):
         return float(g)
     g = module.unbroadcast(g, jnp.shape(x)) if jnp.shape(g) != jnp.shape(x) else g
-    return jnp.asarray(g, dtype=getattr(x, "dtype", None) or jnp.result_type(float))
+    dtype = getattr(x, "dtype", None) or jnp.result_type(float)
+    if jnp.iscomplexobj(g) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        g = jnp.real(g)     # a real argument keeps the real part (JAX's convention)
+    return jnp.asarray(g, dtype=dtype)
 
 
 @_functional
