@@ -399,3 +399,23 @@ def dict_keys_from_loop(x, params):
         acc = acc + np.sum(np.sin(x * params[key]))
     return acc
 
+
+
+@corpus_function(A(3), wrt=0)
+def list_concatenated_with_a_display(x):
+    # `a + [v]` concatenates (the rule of array `+` summed the cotangent onto each part)
+    a = [x[0] * 2.0]
+    b = a + [x[2] * 3.0]
+    return b[0] * b[1]
+
+
+@corpus_function(A(3), wrt=0)
+def tuple_concatenated_with_a_display(x):
+    a = (x[0] * 2.0, x[1])
+    b = a + (x[2] * 3.0,)
+    return b[0] * b[2] + b[1] ** 2
+
+
+@corpus_function(A(3), wrt=0, jax=False)   # jax.numpy refuses `array + list` as written
+def array_plus_a_list_display(x):
+    return np.sum((x + [x[0] * 2.0, 1.0, x[1]]) ** 2)

@@ -350,6 +350,13 @@ class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, Functio
             raise self.info.error(f"`{node.id}` is used before it is assigned", node)
         if isinstance(node, gast.Constant):
             return node
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add) \
+                and _sequence_display(node.left, node.right):
+            # `a + [v]`, `(v,) + t`: Python's `+`, which concatenates when both are sequences
+            # (the rule of array `+` would sum the longer list's cotangent onto each part)
+            return gast.copy_location(gast.Call(
+                func=resolved_name(runtime.add_or_concatenate, node),
+                args=[self.atom_of(node.left), self.atom_of(node.right)], keywords=[]), node)
         if isinstance(node, gast.BinOp):
             return gast.copy_location(gast.BinOp(left=self.atom_of(node.left), op=node.op,
                                                  right=self.atom_of(node.right)), node)
@@ -460,3 +467,13 @@ def normalize(info, namer, classes=None):
         raise info.error("`return` inside a loop with an `else` clause is not supported",
                          exc.node, hint="set a flag before `break` instead of the `else`") \
             from None
+
+
+def _sequence_display(*nodes):
+    """The first of ``nodes`` that is a list or tuple display with a computed element (one of
+    only constants is a shape or an index, where `+` concatenates nothing differentiable)."""
+    for node in nodes:
+        if isinstance(node, (gast.List, gast.Tuple)) and not all(
+                isinstance(e, gast.Constant) for e in node.elts):
+            return node
+    return None

@@ -33,9 +33,8 @@ For example, the factory and the closure it returns are inlined where ``f`` is c
 ...     return np.sum(f(x))
 ... ''', through="normalize"))
 def g(x, w):
-    a1 = w
     x1 = x
-    result3 = a1 * x1
+    result3 = w * x1
     t1 = np.sum(result3)
     return t1
 """

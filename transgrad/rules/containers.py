@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import runtime
 from .. import runtime as tgr
+from ..runtime import unbroadcast
 from .registry import Sample, helper, vjp
 from .specs import A
 
@@ -35,3 +36,29 @@ def list_vjp(g, iterable):
 def append(g, ans, values, value):
     """The cotangent of the longer list: all but the last entry go to ``values``."""
     return g[:-1], g[-1]
+
+
+@helper
+def add_or_concatenate(a, b):
+    """``a + b`` where one operand is a list or tuple display (``a + [v]``): Python's ``+``,
+    which concatenates two sequences and adds arrays (``x + [1.0, b]`` broadcasts; the list
+    made an array first, as JAX wants)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return a + b
+    return np.asarray(a) + np.asarray(b)
+
+
+@helper(linear=(0,))
+def plus_cotangents(g, a, b):
+    """The cotangents of ``a`` and ``b`` in ``a + b``: the two parts of the longer sequence
+    when both are lists or tuples, else ``g`` summed over the axes each broadcast."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return g[:len(a)], g[len(a):]
+    return unbroadcast(g, np.shape(a)), unbroadcast(g, np.shape(b))
+
+
+@vjp(add_or_concatenate, jointly_linear=(0, 1),
+     samples=[Sample(([A(3), A(3)], [A(3)])), Sample(((A(2), A(2)), (A(2),)))])
+def add_or_concatenate_rule(g, ans, a, b):
+    parts = tgr.plus_cotangents(g, a, b)
+    return parts[0], parts[1]
