@@ -29,10 +29,7 @@ JAX_EVERY = 40
 # seeds of the fast slice that fail today because of a known open bug (a regression file
 # holds the shrunk program): seed -> the bug. They are checked by test_known_slice_failures,
 # which is xfail(strict=True), so fixing the bug makes it say so.
-KNOWN = {
-    63: "an update in place inside a tg.checkpoint loop is not seen by the alias analysis "
-        "(FINDINGS item 5, regressions/grad_wrong_derivative_checkpoint_view_updated.py)",
-}
+KNOWN = {}   # seed -> why it fails (strict xfail), while a finding is open
 
 
 def _modes(seed):

@@ -123,7 +123,16 @@ def checkpoint_loops(job):
     """Loops marked ``tg.checkpoint`` to one call of their outlined step, whose VJP this
     pipeline builds (reverse mode); forward mode iterates the range."""
     _checkpoint.outline_loops(job.info, job.positions, job.kind, job.backend,
-                              lambda func, wrt: split(func, wrt, job.backend), job.checkpoint)
+                              lambda func, wrt: split(func, wrt, job.backend), job.checkpoint,
+                              lambda plain: _check_plain_aliasing(job, plain))
+
+
+def _check_plain_aliasing(job, plain):
+    """The alias analysis of the function with its checkpointed loops as plain loops."""
+    tree = _normalize.normalize(plain, Namer.for_tree(plain.tree, reserved=RESERVED),
+                                _by_name(job, job.classes))
+    _aliasing.check_in_place_updates(plain, tree, _by_name(job, job.param_ranks),
+                                     set(_by_name(job, [(i, True) for i in job.scalars])))
 
 
 def check_backend(job):

@@ -54,6 +54,7 @@ everywhere transgrad differentiates. On the JAX backend the step's split VJP is 
 a traced run is nested scans (``transgrad/checkpoint_jax.py``).
 """
 
+import copy
 import linecache
 from itertools import count
 
@@ -61,7 +62,7 @@ import gast
 
 from ..checkpoint import CheckpointedLoop, checkpoint, run_checkpointed
 from ..errors import TransformError
-from ..ir import walk
+from ..ir import clone, walk
 
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update",
                                "setdefault", "popitem", "add", "discard", "sort", "reverse",
@@ -69,13 +70,15 @@ _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "c
 _files = count(1)
 
 
-def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None):
+def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, check_plain=None):
     """Rewrite every loop marked ``tg.checkpoint`` in ``info.tree`` (after ``resolve``).
 
     ``positions``: the differentiated parameters; ``kind``: "reverse" or "forward";
     ``build_vjp(func, wrt)``: the split VJP of a function, built by the same pipeline;
     ``snapshots``: ``tg.grad(f, checkpoint=k)``'s k (or "auto"): every outermost
-    ``for ... in range(...)`` loop is marked with it first."""
+    ``for ... in range(...)`` loop is marked with it first. ``check_plain(info)``: run on a
+    copy with every loop unmarked (taken before outlining) (the alias analysis: the outlined step
+    cannot see that a value it updates in place is a view of another made outside it)."""
     _refuse_checkpointed_calls(info)
     if snapshots is not None and kind == "reverse":
         _mark_range_loops(info.tree.body, snapshots, in_loop=False)
@@ -86,11 +89,25 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None):
         for loop, _ in loops:
             _unmark(info, loop)
         return
+    plain = unmarked_copy(info) if check_plain is not None else None
     params = [a.id for a in info.tree.args.args + info.tree.args.kwonlyargs]
     active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
     taken = {n.id for n in walk(info.tree) if isinstance(n, gast.Name)} | set(info.namespace)
     for loop, body in loops:
         body[body.index(loop)] = _outline(info, loop, active, taken, build_vjp, backend)
+    if plain is not None:   # after the loops' own refusals, which say more
+        check_plain(plain)
+
+
+def unmarked_copy(info):
+    """``info`` with a copy of its tree in which every marked loop is a plain loop."""
+    plain = copy.copy(info)
+    plain.tree = clone(info.tree)
+    for node in list(walk(plain.tree)):
+        if isinstance(node, gast.For) and _is_marker(node.iter) \
+                or isinstance(node, gast.While) and _is_marker(node.test):
+            _unmark(plain, node)
+    return plain
 
 
 def _mark_range_loops(body, snapshots, in_loop):

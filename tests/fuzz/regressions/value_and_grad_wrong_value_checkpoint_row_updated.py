@@ -4,7 +4,6 @@
 # found: wrong_value: got 0.17419337369598686, f(*args) = 0.18370686471444003
 # args: [[3, 3], [2, 3], 2]
 # seed: 600780
-# xfail: a loop marked tg.checkpoint is outlined before the alias analysis, so w *= ... inside it is not refused although w2, a row of w, is read after (jvp, which runs the plain loop, refuses it)
 import math
 import numpy as np
 import transgrad as tg
