@@ -472,20 +472,20 @@ def test_deeper_than_the_limit_is_a_located_error(tmp_path, monkeypatch):
 
 def no_rule_on_second_line(x):
     y = np.sum(x) + \
-        np.fft.fft(x).real[0]
+        np.unwrap(x)[0]
     return y
 
 
 def no_rule_on_third_line(x):
     y = np.sum(
         np.sin(x) *
-        np.fft.ifft(x).real)
+        np.unwrap(x))
     return y
 
 
 @pytest.mark.parametrize("func, call, name", [
-    (no_rule_on_second_line, "np.fft.fft(x)", "np.fft.fft"),
-    (no_rule_on_third_line, "np.fft.ifft(x)", "np.fft.ifft")])
+    (no_rule_on_second_line, "np.unwrap(x)", "np.unwrap"),
+    (no_rule_on_third_line, "np.unwrap(x)", "np.unwrap")])
 @pytest.mark.parametrize("mode", ["grad", "jvp"])
 def test_a_call_without_rule_is_reported_at_its_own_line(func, call, name, mode):
     x = np.ones(3)
