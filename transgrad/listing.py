@@ -127,6 +127,9 @@ def _tensor_flag(func, handled):
     """Whether a Tensor goes through ``func`` (``handled``: it has a rule or is constant)."""
     from .rules.registry import TENSOR_OPS
     from .tensor import Tensor
+    from .tensor.ops import TENSOR_REFUSED
+    if func in TENSOR_REFUSED:
+        return False        # the Tensor refuses it, with its reason
     if any(op.func is func for op in TENSOR_OPS.values()):
         return True
     if isinstance(func, np.ufunc) or hasattr(func, "_implementation"):

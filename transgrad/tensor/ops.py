@@ -27,6 +27,20 @@ _ndarray = np.ndarray
 _EMPTY = {}
 
 
+def _refused():
+    """Primitives with a rule that the Tensor refuses to record, each with the reason (their
+    outputs mix arrays with Python values, which the tape cannot hold as one node's outputs)."""
+    import scipy.linalg
+    mixed = ("returns a tuple that mixes arrays with Python values ({}), which the Tensor "
+             "cannot record as one node's outputs; differentiate it with tg.grad, or compute "
+             "it inside tg.no_grad()")
+    return {np.linalg.lstsq: mixed.format("the rank, an int"),
+            scipy.linalg.cho_factor: mixed.format("the flag lower, a bool")}
+
+
+TENSOR_REFUSED = _refused()
+
+
 class Op:
     """A Tensor operation: the primitive it applies and the name of its node."""
 
@@ -162,6 +176,9 @@ def apply(func, *args, **kwargs):
                     f"the keyword argument {k}= (rules give gradients to positional arguments)")
             v = v.data
         kw[k] = v
+    if func in TENSOR_REFUSED and any(mask) and STATE.enabled:
+        raise RuntimeError(f"{describe(func)} on Tensors that require grad: "
+                           f"{TENSOR_REFUSED[func]}")
     out = func(*arrays, **kw)
     several = isinstance(out, (list, tuple)) and all(isinstance(o, _ndarray) for o in out)
     if not any(mask) or not STATE.enabled or is_nondifferentiable(func):
