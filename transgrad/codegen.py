@@ -235,8 +235,9 @@ def compile_function(fn, namespace, label, backend="numpy", user_file=None):
     LINE_MAPS[filename] = (user_file, _line_map(fn, source))
     scope = dict(namespace)
     exec(code, scope)  # noqa: S102 - running the code we generated is the point
-    _forget_with(scope[fn.name], filename)
-    return scope[fn.name], source
+    function = _without_self_cycle(scope, fn.name)
+    _forget_with(function, filename)
+    return function, source
 
 
 def compile_source(source, namespace, name, label):
@@ -248,8 +249,26 @@ def compile_source(source, namespace, name, label):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope = dict(namespace)
     exec(code, scope)  # noqa: S102 - running the code we generated is the point
-    _forget_with(scope[name], filename)
-    return scope[name], source
+    function = _without_self_cycle(scope, name)
+    _forget_with(function, filename)
+    return function, source
+
+
+def _without_self_cycle(scope, name):
+    """The function ``name`` defined in ``scope``, its own globals; unless its code calls
+    itself by name, the name is dropped there, so the function is not in a reference cycle
+    with its globals and dies when the last cache entry holding it does (a cycle would wait
+    for the collector, and what it holds, such as callee caches keyed on the user's
+    closures, for a second collection)."""
+    function = scope[name]
+    if not _mentions(function.__code__, name):
+        del scope[name]
+    return function
+
+
+def _mentions(code, name):
+    return name in code.co_names or any(
+        _mentions(const, name) for const in code.co_consts if isinstance(const, types.CodeType))
 
 
 def _forget_with(function, filename):
