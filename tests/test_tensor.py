@@ -243,10 +243,9 @@ BACKWARD_NOT_RECORDED = {
                 "to record (a ufunc method)",
     "percentile": "its backward's helper accumulates with np.add.at, which the Tensor refuses "
                   "to record (a ufunc method)",
-    "median": "its backward re-bound to Tensors fails (array is not broadcastable to correct "
-              "shape): an assignment into a numpy array in its helper",
-    "expm": "its backward calls expm of a block matrix, whose recorded backward calls expm "
-            "again: RecursionError",
+    "expm": "its backward builds np.block([[A.T, g], [0, A.T]]): Tensors nested two lists "
+            "deep, which the Tensor refuses (was a RecursionError); it also calls "
+            "scipy.linalg.expm, which recording_copy does not re-bind (only np, tgr, math)",
 }
 
 

@@ -178,6 +178,14 @@ def recording_copy(fn):
     return copy_function(fn, entry[1])
 
 
+def _unwrapped_index(x):
+    """An index tuple of ``np.add.at(target, index, values)`` with its Tensors as arrays
+    (numpy would read a tuple holding a Tensor as an object, not an integer array)."""
+    if type(x) is tuple and any(isinstance(i, Tensor) for i in x):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in x)
+    return x
+
+
 class NumpyProtocol:
     """numpy's functions on Tensors: ufuncs and array functions apply their rule (``apply``);
     ``x.cumsum(...)`` and other ndarray methods the Tensor lacks go through ``NAMESPACE``."""
@@ -190,7 +198,7 @@ class NumpyProtocol:
                     f"{what} with out= or as a ufunc method is not recorded: use the plain call "
                     f"(np.{ufunc.__name__}(x)) or a reduction such as np.sum on Tensors that "
                     "require grad, or compute it inside tg.no_grad()")
-            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            arrays = [x.data if isinstance(x, Tensor) else _unwrapped_index(x) for x in inputs]
             if "out" in kwargs:
                 kwargs["out"] = tuple(o.data if isinstance(o, Tensor) else o
                                       for o in kwargs["out"])
@@ -201,6 +209,11 @@ class NumpyProtocol:
     def __array_function__(self, func, types, args, kwargs):
         impl = getattr(NAMESPACE, getattr(func, "__name__", ""), None)
         if impl is not None and getattr(impl, "__wrapped__", None) is func:
+            if not _has_tensor(args, kwargs):     # impl would call func, which comes back here
+                raise RuntimeError(
+                    f"np.{func.__name__}: a Tensor nested deeper than one list or tuple "
+                    "(np.block([[a, b], [c, d]])) is not recorded: pass a flat list (np.block of "
+                    "np.concatenate results) or compute it on numpy arrays")
             return impl(*args, **kwargs)
         return apply(func, *args, **kwargs)
 
