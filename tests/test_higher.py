@@ -164,7 +164,8 @@ def test_hvp(entry):
         checks.assert_close(hv, expected if np.ndim(expected) else float(expected),
                             f"{entry.name} hvp vs differences of tg.grad", rtol=1e-4, atol=1e-5)
     else:
-        expected = tuple((np.asarray(u) - np.asarray(d)) / (2 * EPS) for u, d in zip(up, down))
+        expected = tuple((np.asarray(u) * 1.0 - np.asarray(d) * 1.0) / (2 * EPS)   # bools: 0
+                         for u, d in zip(up, down))
         checks.assert_close(hv, expected, f"{entry.name} hvp vs differences of tg.grad",
                             rtol=1e-4, atol=1e-5)
     for h, x in zip(hv if isinstance(hv, tuple) else (hv,), [args[i] for i in entry.wrt_indices]):
@@ -430,7 +431,8 @@ def test_jvp_rule(rule, index, tmp_path):
         return module.f(*moved)
     up, down = along(EPS), along(-EPS)
     if isinstance(up, tuple):
-        expected = tuple((np.asarray(u) - np.asarray(d)) / (2 * EPS) for u, d in zip(up, down))
+        expected = tuple((np.asarray(u) * 1.0 - np.asarray(d) * 1.0) / (2 * EPS)   # bools: 0
+                         for u, d in zip(up, down))
     else:
         expected = (np.asarray(up) - np.asarray(down)) / (2 * EPS)
     checks.assert_close(_as_numpy(slope), expected, f"{rule.name} sample {index}\n{source}",

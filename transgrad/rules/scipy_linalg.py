@@ -96,6 +96,27 @@ def cho_factor(g, ans, a, lower=False, overwrite_a=False, check_finite=True):
     return tgr.cholesky_cotangent(g_factor, factor) + through
 
 
+@jvp(linalg.cho_factor, samples=[Sample((SPD(3),)), Sample((SPD(3),), {"lower": True})])
+def cho_factor_jvp(g, ans, a, lower=False, overwrite_a=False, check_finite=True):
+    """The transpose of the reverse rule: the factor's triangle moves as
+    ``np.linalg.cholesky``'s factor (``da`` symmetrized); the other triangle holds ``a``'s own
+    entries, which move with ``da``; ``lower`` is a constant."""
+    sym = (g + np.swapaxes(g, -1, -2)) / 2
+    if lower:
+        factor = np.tril(ans[0])
+    else:
+        factor = np.swapaxes(np.triu(ans[0]), -1, -2)
+    l_inv = np.linalg.inv(factor)
+    inner = l_inv @ sym @ np.swapaxes(l_inv, -1, -2)
+    d_factor = factor @ (np.tril(inner) * (1 - 0.5 * np.eye(np.shape(a)[-1])))
+    if lower:
+        d_c = d_factor + np.triu(g, 1)
+    else:
+        d_c = np.swapaxes(d_factor, -1, -2) + np.tril(g, -1)
+    tangent = (d_c, tgr.zeros_like_value(ans[1]))
+    return tangent
+
+
 @helper
 def cholesky_cotangent(g, factor):
     """The symmetric cotangent of ``a`` for ``factor = cholesky(a)`` and its cotangent ``g``."""
