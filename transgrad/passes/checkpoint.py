@@ -85,9 +85,11 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, che
     loops = list(_marked_loops(info.tree.body))
     if not loops:
         return
-    if kind == "forward":   # no tape to shrink: iterate the range itself
-        for loop, _ in loops:
-            _unmark(info, loop)
+    if kind == "forward":   # no tape to shrink: iterate the range itself (nested ones too)
+        for node in list(walk(info.tree)):
+            if isinstance(node, gast.For) and _is_marker(node.iter) \
+                    or isinstance(node, gast.While) and _is_marker(node.test):
+                _unmark(info, node)
         return
     plain = unmarked_copy(info) if check_plain is not None else None
     params = [a.id for a in info.tree.args.args + info.tree.args.kwonlyargs]
