@@ -151,7 +151,7 @@ def normalize(job):
                           functools.partial(forward_function, backend=job.backend,
                                             loops=job.loops))
     job.tree = _normalize.normalize(job.info, job.context.namer,
-                                    _by_name(job, job.classes))
+                                    _by_name(job, job.classes), job.context)
 
 
 def aliasing(job):

@@ -57,9 +57,10 @@ def is_atom(node):
 
 class Normalizer(LoopDesugaring, CallSpellings, ComprehensionDesugaring, FunctionValues,
                  TargetUnpacking):
-    def __init__(self, info, namer, classes=None):
+    def __init__(self, info, namer, classes=None, context=None):
         self.info = info
         self.namer = namer
+        self.context = context   # the pipeline's: odeint's func gets its derivatives from it
         self.classes = classes or {}   # parameter -> its user class, known for this build
         # `self` of a method -> the class defining it (an instance may be of a subclass: its
         # properties are read as the class's getters after a check that none is overridden)
@@ -456,13 +457,13 @@ def names_of(node):
     return [n.id for n in walk(node) if isinstance(n, gast.Name)]
 
 
-def normalize(info, namer, classes=None):
+def normalize(info, namer, classes=None, context=None):
     """Return a new FunctionDef in A-normal form (see the module docstring).
 
     ``classes`` maps parameters to the user classes of the objects passed for them, so that
     their methods can be called (``model.forward(x)``)."""
     try:
-        return Normalizer(info, namer, classes).run()
+        return Normalizer(info, namer, classes, context).run()
     except ReturnInLoop as exc:
         raise info.error("`return` inside a loop with an `else` clause is not supported",
                          exc.node, hint="set a flag before `break` instead of the `else`") \

@@ -11,6 +11,7 @@ import gast
 from .. import ir, runtime
 from ..ir import clone, walk
 from ..rules.registry import ATTRIBUTES, METHODS, VARARG_METHODS  # declared with the rules
+from .normalize_integrate import integrator_call
 from .normalize_jumps import assigned_in_compound, lift_returns, restructure_jumps
 
 
@@ -28,7 +29,9 @@ class CallSpellings:
     """The call methods of ``Normalizer`` (which holds the state they use)."""
 
     def call(self, node):
-        made = self.call_function_value(node)   # functions as values (normalize_functions)
+        made = integrator_call(self, node)   # odeint(func, ...): normalize_integrate
+        if made is None:
+            made = self.call_function_value(node)   # functions as values (normalize_functions)
         if made is not None:
             return made
         args, keywords = self.spread_arguments(node)   # f(*xs, **d): normalize_targets

@@ -63,7 +63,7 @@ try:    # scipy is optional: its rules load when it imports
 except ImportError:  # pragma: no cover
     pass
 else:
-    from . import scipy_linalg, scipy_special, scipy_stats  # noqa: F401
+    from . import integrate, scipy_linalg, scipy_special, scipy_stats  # noqa: F401
 from .registry import (ATTRIBUTES, JAX_TWINS, META_CALLS, METHODS,  # noqa: F401
                        NONDIFFERENTIABLE, TENSOR_OPS, TORCH_NAMES, VARARG_METHODS, VJP_RULES,
                        Rule, Sample, all_rules, check_source_differentiable, declare, helper,

@@ -1,0 +1,159 @@
+"""``scipy.integrate.odeint``: reverse mode by the adjoint method, forward mode by the
+sensitivity equations (loaded only when scipy imports; ``ODE_SOLVERS`` is empty without it).
+
+The user's right-hand side ``func(y, t, *args)`` is a function, not an array, so the compiler
+wraps it (``passes/normalize_integrate.py``) in an ``OdeFunction``: a callable that runs it
+(scipy calls it for the primal) and that asks the pipeline, through the ``Context`` given
+when the code was built, for ``func``'s own split VJP (reverse) or JVP (forward). A nested
+function or lambda is first lifted to a function of its own whose extra parameters are the
+enclosing variables it reads; they are passed after the user's ``args``, so derivatives reach
+them as any other argument.
+
+Reverse (as autograd and ``jax.experimental.ode``): between each pair of output times,
+backwards, integrate ``[y, a, a.df/dt, a.df/dargs]`` with ``da/dt = -a.df/dy`` (VJPs of the
+user's function), adding each output's cotangent to ``a`` as it is passed; the time
+gradient is ``f(y_i, t_i).g_i`` at each output time, and minus the rest at ``t_0``.
+Forward: integrate ``[y, v]`` with ``dv/dt = df/dy.v + df/dargs.dargs`` (one JVP of the user's
+function per step), from ``v(t_0) = dy0 - f(y0, t0) dt0``; an output time's tangent adds
+``f(y_i, t_i) dt_i``.
+"""
+
+import numpy as np
+
+try:    # scipy stays optional
+    from scipy import integrate as _integrate
+except ImportError:  # pragma: no cover
+    _integrate = None
+
+from .registry import Rule, register_vjp
+
+# keywords of scipy.integrate.odeint passed on to the solves the derivatives run (the
+# solver's accuracy); other keywords change what odeint returns or how func is called
+SOLVE_OPTIONS = ("rtol", "atol", "mxstep", "hmax", "hmin", "h0", "mxordn", "mxords", "tcrit")
+ADJOINT_OPTIONS = ("rtol", "atol", "mxstep", "hmax", "hmin", "mxordn", "mxords")
+
+ODE_SOLVERS = set()     # the callables whose first argument is a right-hand side func(y, t, ...)
+
+
+class OdeFunction:
+    """A right-hand side ``func(y, t, *args)`` as the compiler passes it to odeint: calling it
+    calls ``func``; ``pullback`` and ``tangent`` are odeint's derivatives, with ``func``'s own
+    derivatives built by the same pipeline (``vjp_of(func, wrt)``, ``jvp_of(func, wrt)``: the
+    Context's ``callee_vjp`` and ``callee_jvp``; None where the code is only analysed)."""
+
+    def __init__(self, func, vjp_of=None, jvp_of=None, where=None):
+        self.func = func
+        self.vjp_of, self.jvp_of = vjp_of, jvp_of
+        self.where = where or {}     # the odeint call's file and line, for errors at run time
+        self.__name__ = f"{getattr(func, '__name__', 'func')}_ode"
+
+    def __repr__(self):
+        return f"<transgrad right-hand side {getattr(self.func, '__qualname__', '?')}>"
+
+    def __call__(self, y, t, *args):
+        return self.func(y, t, *args)
+
+    def _need(self, builder, mode):
+        if builder is None:
+            raise ValueError(f"{self.where.get('filename')}, line {self.where.get('lineno')}: "
+                             f"odeint's {mode} needs the right-hand side's derivative, "
+                             "which only code transgrad generated can build")
+        return builder
+
+    # --- reverse: the adjoint method ------------------------------------------------------
+    def pullback(self, g, ans, y0, t, args, options):
+        """(cotangent of y0, of t, of args) given ``g``, the cotangent of ``ans``."""
+        ys = np.asarray(ans)
+        times = np.asarray(t, dtype=float)
+        count, size = ys.shape
+        g = np.zeros_like(ys) if g is None else np.broadcast_to(g, ys.shape)
+        floats = [j for j, a in enumerate(args) if _is_float(a)]
+        pair = self._need(self.vjp_of, "gradient")(self.func, (0, 1, *(2 + j for j in floats)))
+        shapes = [np.shape(args[j]) for j in floats]
+        sizes = [int(np.prod(s)) for s in shapes]
+        solve = {k: v for k, v in options.items() if k in ADJOINT_OPTIONS}
+
+        def augmented(state, when):
+            y, a = state[:size], state[size:2 * size]
+            value, tape = pair.fwd(y, when, *args)
+            parts = pair.bwd(tape, -a)
+            flat = [_flat(value, size), _flat(parts[0], size), _flat(parts[1], 1)]
+            flat += [_flat(p, n) for p, n in zip(parts[2:], sizes)]
+            return np.concatenate(flat)
+
+        a = np.array(g[-1], dtype=float)
+        g_t0, g_args = 0.0, np.zeros(sum(sizes))
+        g_times = np.zeros(count)
+        for i in range(count - 1, 0, -1):
+            g_times[i] = np.dot(np.ravel(self.func(ys[i], times[i], *args)), g[i])
+            g_t0 -= g_times[i]
+            start = np.concatenate([ys[i], a, [g_t0], g_args])
+            end = _integrate.odeint(augmented, start, np.array([times[i], times[i - 1]]),
+                                    **solve)[1]
+            a = end[size:2 * size] + g[i - 1]
+            g_t0, g_args = end[2 * size], end[2 * size + 1:]
+        g_times[0] = g_t0
+        g_y0 = a.reshape(np.shape(y0)) if np.ndim(y0) else float(a[0])
+        by_position, offset = {}, 0
+        for j, shape, n in zip(floats, shapes, sizes):
+            part = g_args[offset:offset + n]
+            by_position[j] = part.reshape(shape) if shape else float(part[0])
+            offset += n
+        g_args = tuple(by_position.get(j) for j in range(len(args)))
+        return g_y0, g_times.reshape(np.shape(t)), g_args
+
+    # --- forward: the sensitivity equations -----------------------------------------------
+    def tangent(self, ans, y0, t, args, dy0, dt, dargs, options):
+        """The tangent of odeint's result for the tangents ``dy0``, ``dt``, ``dargs`` (None,
+        or a tuple with None for constant arguments)."""
+        ys = np.asarray(ans)
+        times = np.asarray(t, dtype=float)
+        size = ys.shape[1]
+        varied = [j for j, d in enumerate(dargs or ()) if d is not None and _is_float(args[j])]
+        fn = self._need(self.jvp_of, "tangent")(self.func, (0, *(2 + j for j in varied)))
+        start = np.zeros(size) if dy0 is None else np.array(np.ravel(dy0), dtype=float)
+        if dt is not None:
+            dts = np.broadcast_to(np.asarray(dt, dtype=float), times.shape)
+            start = start - np.ravel(self.func(ys[0], times[0], *args)) * dts[0]
+        extra = tuple(dargs[j] for j in varied)
+
+        def augmented(state, when):
+            y, v = state[:size], state[size:]
+            value, dvalue = fn(y, when, *args, (v, *extra))
+            return np.concatenate([_flat(value, size), _flat(dvalue, size)])
+
+        solve = {k: v for k, v in options.items() if k in SOLVE_OPTIONS}
+        joint = _integrate.odeint(augmented, np.concatenate([ys[0], start]), times, **solve)
+        out = joint[:, size:]
+        if dt is not None:
+            for i in range(1, len(times)):
+                out[i] += np.ravel(self.func(ys[i], times[i], *args)) * dts[i]
+        return out
+
+
+def _is_float(value):
+    return isinstance(value, float) or isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _flat(value, size):
+    """A cotangent or tangent as a flat float vector of ``size`` (zeros for None)."""
+    if value is None:
+        return np.zeros(size)
+    return np.broadcast_to(np.asarray(value, dtype=float).ravel(), (size,)) \
+        if np.size(value) in (1, size) else np.asarray(value, dtype=float).ravel()
+
+
+def odeint_vjp(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
+               mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0,
+               ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0, tfirst=False):
+    """The adjoint method: ``func`` is the compiler's ``OdeFunction`` of the user's function."""
+    g_y0, g_t, g_args = func.pullback(g, ans, y0, t, args, dict(
+        rtol=rtol, atol=atol, mxstep=mxstep, hmax=hmax, hmin=hmin, mxordn=mxordn,
+        mxords=mxords))
+    return None, g_y0, g_t, g_args
+
+
+if _integrate is not None:
+    ODE_SOLVERS.add(_integrate.odeint)
+    # its argument is a function: checked by tests/test_odeint.py, not by samples
+    register_vjp(Rule("odeint", (_integrate.odeint,), odeint_vjp, user=True))
