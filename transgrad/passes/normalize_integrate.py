@@ -21,7 +21,8 @@ def f(y0, k):
 
 Refused at their line: a ``func`` known only when the code runs, ``args`` that is not a tuple
 display where enclosing variables must be appended to it, and the keywords that change what
-odeint returns or how it calls ``func`` (``full_output``, ``tfirst``, ``Dfun``...).
+odeint returns or how it calls ``func`` (``full_output``, ``tfirst``, ``Dfun``...), and a
+derivative of generated code that runs odeint's derivatives (``tg.hvp``, grad of grad).
 """
 
 import inspect
@@ -40,6 +41,15 @@ _DEFAULT_ONLY = {"Dfun": None, "col_deriv": 0, "full_output": 0, "ml": None, "mu
 def integrator_call(normalizer, node):
     """The normalized call of an ODE solver given a user function, else None."""
     solver = getattr(node.func, "resolved", None)
+    holder = getattr(solver, "__self__", None)
+    if isinstance(holder, OdeFunction):   # generated code's call of odeint's derivative
+        where = holder.where
+        raise normalizer.info.error(
+            "a derivative of odeint's derivative (tg.hvp, a gradient of a gradient) is not "
+            f"supported (odeint at {where.get('filename')}, line {where.get('lineno')})",
+            node, hint="odeint's derivatives integrate adjoint or tangent "
+            "systems that transgrad does not differentiate again; take second derivatives "
+            "by finite differences of tg.grad")
     try:
         if solver not in ODE_SOLVERS:
             return None

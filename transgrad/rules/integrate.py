@@ -25,7 +25,8 @@ try:    # scipy stays optional
 except ImportError:  # pragma: no cover
     _integrate = None
 
-from .registry import Rule, register_vjp
+from .registry import Rule, Sample, jvp, register_vjp
+from .specs import A, P
 
 # keywords of scipy.integrate.odeint passed on to the solves the derivatives run (the
 # solver's accuracy); other keywords change what odeint returns or how func is called
@@ -126,7 +127,7 @@ class OdeFunction:
         joint = _integrate.odeint(augmented, np.concatenate([ys[0], start]), times, **solve)
         out = joint[:, size:]
         if dt is not None:
-            for i in range(1, len(times)):
+            for i in range(len(times)):   # y(t_0) is y0: its own term cancels
                 out[i] += np.ravel(self.func(ys[i], times[i], *args)) * dts[i]
         return out
 
@@ -153,7 +154,48 @@ def odeint_vjp(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output
     return None, g_y0, g_t, g_args
 
 
+def odeint_jvp_y0(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0,
+                  ml=None, mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
+                  hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0,
+                  tfirst=False):
+    return func.tangent(ans, y0, t, args, g, None, None, dict(
+        rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, mxstep=mxstep, hmax=hmax, hmin=hmin,
+        mxordn=mxordn, mxords=mxords))
+
+
+def odeint_jvp_t(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0,
+                 ml=None, mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
+                 hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0,
+                 tfirst=False):
+    return func.tangent(ans, y0, t, args, None, g, None, dict(
+        rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, mxstep=mxstep, hmax=hmax, hmin=hmin,
+        mxordn=mxordn, mxords=mxords))
+
+
+def odeint_jvp_args(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0,
+                    ml=None, mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
+                    hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0,
+                    tfirst=False):
+    return func.tangent(ans, y0, t, args, None, None, g, dict(
+        rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, mxstep=mxstep, hmax=hmax, hmin=hmin,
+        mxordn=mxordn, mxords=mxords))
+
+
+def decay(y, t, k, c):
+    """A right-hand side for the forward rules' samples: y' = -k y + c sin(t) y^2."""
+    return -k * y + c * np.sin(t) * y * y
+
+
+def _samples(argnum):
+    times = np.linspace(0.0, 1.0, 4)
+    return [Sample((decay, A(2), times, (0.7, P(2))), {"rtol": 1e-11, "atol": 1e-11},
+                   wrt=(argnum,))]
+
+
 if _integrate is not None:
     ODE_SOLVERS.add(_integrate.odeint)
     # its argument is a function: checked by tests/test_odeint.py, not by samples
     register_vjp(Rule("odeint", (_integrate.odeint,), odeint_vjp, user=True))
+    jvp(_integrate.odeint, argnum=1, samples=_samples(1))(odeint_jvp_y0)
+    jvp(_integrate.odeint, argnum=2, samples=_samples(2))(odeint_jvp_t)
+    jvp(_integrate.odeint, argnum=3, samples=_samples(3))(odeint_jvp_args)
