@@ -56,13 +56,10 @@ def integrator_call(normalizer, node):
     except TypeError:   # unhashable
         return None
     info = normalizer.info
-    if any(isinstance(a, gast.Starred) for a in node.args) or any(
-            k.arg is None for k in node.keywords):
-        raise info.error("odeint called with *args or **kwargs", node,
-                         hint="pass func, y0, t and args=(...) explicitly")
+    positional, keywords = normalizer.spread_arguments(node)   # f(*xs, **options)
     try:
-        bound = inspect.signature(solver).bind(*node.args,
-                                               **{k.arg: k.value for k in node.keywords})
+        bound = inspect.signature(solver).bind(*positional,
+                                               **{k.arg: k.value for k in keywords})
     except TypeError as error:
         raise info.error(f"odeint: {error}", node) from None
     given = dict(bound.arguments)
