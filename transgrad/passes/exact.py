@@ -1,18 +1,27 @@
 """Decide at call time what the exact shapes of one call's arguments decide (a rewrite).
 
 Code built for argument ranks still asks at run time whether broadcasting happened
-(``tgr.unbroadcast_to``) and whether a gradient already has its argument's shape and dtype
-(``tgr.match``). When a call brings float64 arrays of known shapes, the shapes of the
-straight-line values follow, and those questions have answers::
+(``tgr.unbroadcast_to``), whether a gradient already has its argument's shape and dtype
+(``tgr.match``) and which formula a matrix product's gradient takes
+(``tgr.matmul_vjp_left``). When a call brings float64 arrays of known shapes, the shapes of
+the values follow, and those questions have answers::
 
     bt5 = tgr.unbroadcast_to(bout, t5)        bt5 = bout              # both (16, 1)
     bb3 = tgr.unbroadcast_to(bout, b3)   ->   bb3 = bout.sum(axis=0)  # (16, 1) -> (1,)
+    left = tgr.matmul_vjp_left(g, w, h)       left = np.outer(g, h)   # (32, 32) @ (32,)
     return (tgr.match(bw3, w3), ...)          return (bw3, ...)       # a fresh float64 array
 
-The rewrite knows a value's shape only where it is certain: a name assigned once, at the top
-level, by arithmetic, a ufunc, a matrix product, a transpose or a sum over constant axes of
-values it knows. Anything else keeps its run-time check. The code is valid only for arguments
-of those exact shapes and dtypes; ``GradientFunction`` keys it on them.
+The rewrite interprets the function on what is certain about each value (``exact_values``):
+a shape is known where arithmetic, ufuncs, matrix products, transposes, sums over constant
+axes, indexing by Python ints and ``np.broadcast_to`` of known values give it. Where paths
+meet, only what both agree on stays known: after a branch, its two arms' values are joined;
+a loop's head is found by a fixed point (the body is interpreted until the values it
+carries from one iteration to the next stop changing), so a shape a loop keeps is known in
+its body and after it, and one it changes keeps its run-time checks. Values the primal sweep
+pushes on the generated stack (``stack.append(h)``) come back where the adjoint sweep pops
+them (``h = stack.pop()``); a pop's value is the join of its name's pushes, checked to be a
+fixed point. Anything else keeps its run-time check. The code is valid only for arguments of
+those exact shapes and dtypes; ``GradientFunction`` keys it on them.
 
 ``exact_shapes`` is an ordinary pass over the optimized tree the build kept (``exact_tree`` on
 the generated function): it returns a rewritten copy, and ``specialize`` runs the one
@@ -62,198 +71,63 @@ import numpy as np
 from .. import runtime
 from ..codegen import compile_function
 from ..ir import Transformer, clone, walk
+from .exact_values import (
+    BINOPS,
+    F64,
+    FLOAT,
+    INT,
+    PY_INT,
+    RANGE_VALUE,
+    Value,
+    Values,
+    argument_values,
+    elementwise,
+    join,
+    join_env,
+    matmul,
+    summed,
+)
 from .optimize import optimize
 
-F64, BOOL = np.dtype(np.float64), np.dtype(bool)
-WEAK = "weak"   # a Python number: takes the dtype of the array it meets
-_STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), WEAK: 0.5}
+_LOOP_LIMIT = 64   # interpretations of a loop's body before its head gives up on its names
+# the formulas of a matrix product's gradient by the ranks (x, y) of ``x @ y``
+_MATMUL_VJP = {
+    ("matmul_vjp_left", 2, 2): ("g @ y.T",), ("matmul_vjp_left", 2, 1): ("outer", "g", "y"),
+    ("matmul_vjp_left", 1, 2): ("y @ g",), ("matmul_vjp_left", 1, 1): ("g * y",),
+    ("matmul_vjp_right", 2, 2): ("x.T @ g",), ("matmul_vjp_right", 2, 1): ("x.T @ g",),
+    ("matmul_vjp_right", 1, 2): ("outer", "x", "g"), ("matmul_vjp_right", 1, 1): ("g * x",),
+}
 
 
-class Value:
-    """What is certain about a value: its shape, dtype (F64, BOOL, WEAK or None: another or
-    unknown),
-    whether it is exactly an ``np.ndarray`` and whether it may be returned as a gradient as it
-    is (an array this code made, so writeable and shared with no one)."""
-
-    __slots__ = ("array", "dtype", "own", "shape")
-
-    def __init__(self, shape, dtype, array, own):
-        self.shape, self.dtype, self.array, self.own = shape, dtype, array, own
-
-
-def _result(shape, dtype):
-    """A fresh result of arithmetic: an array when it has dimensions, else a scalar."""
-    return Value(shape, dtype, len(shape) > 0, len(shape) > 0)
-
-
-_BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
-           gast.Div: np.true_divide, gast.Pow: np.power}
-_COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
-            gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal}
-_UNARY = {gast.USub: np.negative, gast.UAdd: np.positive}
-_dtypes = {}
-_UNRESOLVED = object()
-
-
-def _ufunc_dtype(ufunc, operands):
-    """The result dtype of ``ufunc`` on float64 and bool arrays and Python numbers (None for
-    others), found once by applying it to one-element stand-ins."""
-    kinds = tuple(v.dtype for v in operands)
-    if any(k is None for k in kinds) or all(k is WEAK for k in kinds):
-        return WEAK if all(k is WEAK for k in kinds) else None
-    key = (ufunc, kinds)
-    if key not in _dtypes:
-        try:
-            with np.errstate(all="ignore"):
-                dtype = np.asarray(ufunc(*[_STAND_INS[k] for k in kinds])).dtype
-        except (TypeError, ValueError):
-            dtype = None
-        _dtypes[key] = F64 if dtype == F64 else BOOL if dtype == BOOL else None
-    return _dtypes[key]
-
-
-def _elementwise(ufunc, operands):
-    if any(v is None or v.shape is None for v in operands):
-        return None
-    try:
-        shape = np.broadcast_shapes(*(v.shape for v in operands))
-    except ValueError:
-        return None
-    dtype = _ufunc_dtype(ufunc, operands)
-    if dtype is WEAK:
-        return Value((), WEAK, False, False) if shape == () else None
-    return _result(shape, dtype)
-
-
-def _matmul(a, b):
-    if a is None or b is None or not (a.array and b.array) or a.dtype is not F64 \
-            or b.dtype is not F64 or not (1 <= len(a.shape) <= 2 and 1 <= len(b.shape) <= 2):
-        return None
-    if a.shape[-1] != b.shape[0]:
-        return None
-    return _result(a.shape[:-1] + b.shape[1:], F64)
-
-
-def _constant(node):
-    """The Python value of a constant or a tuple of int constants, else None."""
-    if isinstance(node, gast.Constant):
-        return node.value
-    if isinstance(node, gast.Tuple) and all(isinstance(e, gast.Constant) for e in node.elts):
-        return tuple(e.value for e in node.elts)
-    return None
-
-
-def _summed(a, keywords):
-    """``np.sum(a, axis=...)`` / ``a.sum(axis=...)`` with constant axes."""
-    if a is None or not a.array or a.dtype is not F64:
-        return None
-    options = {k.arg: _constant(k.value) for k in keywords}
-    if set(options) - {"axis", "keepdims"} or options.get("keepdims") not in (None, False):
-        return None
-    axis = options.get("axis")
-    ndim = len(a.shape)
-    if axis is None:
-        return Value((), F64, False, False)
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    if not all(type(x) is int and -ndim <= x < ndim for x in axes):
-        return None
-    axes = {x % ndim for x in axes}
-    return _result(tuple(n for i, n in enumerate(a.shape) if i not in axes), F64)
-
-
-class _Exact(Transformer):
-    """Rewrites ``tgr.unbroadcast_to`` and ``tgr.match`` calls whose answer the known values
-    give; ``value(node)`` says what is known about an expression."""
+class _Exact(Transformer, Values):
+    """Rewrites the runtime helper calls whose answer the known values give;
+    ``value(node)`` (``exact_values.Values``) says what is known about an expression."""
 
     def __init__(self, namespace, known, local):
         self.namespace = namespace
         self.local = local          # the function's own names: never globals
-        self.known = known          # name -> Value
-        self.params = dict(known)   # the arguments themselves
+        self.known = known          # name -> Value, where the interpretation stands
         self.changed = False
 
-    def resolve(self, node):
-        """The object an unassigned name or dotted name refers to, or None."""
-        resolved = node.__dict__.get("resolved", _UNRESOLVED)
-        if resolved is not _UNRESOLVED:   # a tree the build kept: resolve bound it
-            return resolved
-        if isinstance(node, gast.Name):
-            return self.namespace.get(node.id) if node.id not in self.local else None
-        if isinstance(node, gast.Attribute):
-            base = self.resolve(node.value)
-            return getattr(base, node.attr, None) if base is not None else None
-        return None
-
-    def value(self, node):
-        kind = type(node)
-        if kind is gast.Name:
-            return self.known.get(node.id)
-        if kind is gast.Constant:
-            is_number = type(node.value) in (int, float)
-            return Value((), WEAK, False, False) if is_number else None
-        if kind is gast.BinOp:
-            if isinstance(node.op, gast.MatMult):
-                return _matmul(self.value(node.left), self.value(node.right))
-            ufunc = _BINOPS.get(type(node.op))
-            return ufunc and _elementwise(ufunc, [self.value(node.left), self.value(node.right)])
-        if kind is gast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
-            return _elementwise(_COMPARE[type(node.ops[0])],
-                                [self.value(node.left), self.value(node.comparators[0])])
-        if kind is gast.UnaryOp and type(node.op) in _UNARY:
-            return _elementwise(_UNARY[type(node.op)], [self.value(node.operand)])
-        if kind is gast.Attribute:
-            base = self.value(node.value)
-            if base is not None and base.array:
-                if node.attr == "T":
-                    return Value(base.shape[::-1], base.dtype, True, base.own)
-                if node.attr == "size":
-                    return Value((), WEAK, False, False)
-            return None
-        if kind is gast.Call:
-            return self.call_value(node)
-        return None
-
-    def call_value(self, node):
-        func = node.func
-        if isinstance(func, gast.Attribute) and func.attr == "sum" and not node.args \
-                and func.value.__class__ is gast.Name and func.value.id in self.known:
-            return _summed(self.known[func.value.id], node.keywords)
-        obj = self.resolve(func)
-        if obj is None:
-            return None
-        if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
-            return _elementwise(obj, [self.value(a) for a in node.args])
-        if obj in (np.sum, np.mean) and len(node.args) == 1:
-            return _summed(self.value(node.args[0]), node.keywords)
-        if obj is np.size and len(node.args) == 1 and not node.keywords:
-            return Value((), WEAK, False, False)
-        if (obj is max or obj is min) and len(node.args) > 1 and not node.keywords and all(
-                (v := self.value(a)) is not None and v.shape == () and v.dtype is WEAK
-                for a in node.args):   # max(np.size(x), 1): a Python number
-            return Value((), WEAK, False, False)
-        if obj is np.broadcast_to and len(node.args) == 2 and not node.keywords:
-            return self.broadcast_value(*node.args)
-        return None
-
-    def broadcast_value(self, operand, shape):
-        """``np.broadcast_to(operand, np.shape(t))``: a read-only view of t's shape."""
-        if not (isinstance(shape, gast.Call) and len(shape.args) == 1
-                and self.resolve(shape.func) is np.shape):
-            return None
-        target = self.value(shape.args[0])
-        if isinstance(operand, gast.Constant):
-            dtype = F64 if type(operand.value) is float else None
-        else:
-            value = self.value(operand)
-            dtype = value.dtype if value is not None and value.dtype in (F64, BOOL) else None
-        if target is None or target.shape is None or dtype is None:
-            return None
-        try:
-            if isinstance(operand, gast.Constant) or np.broadcast_shapes(
-                    self.value(operand).shape, target.shape) == target.shape:
-                return Value(target.shape, dtype, True, False)
-        except ValueError:
-            pass
+    def helper_value(self, helper, node):
+        """The value a ``tgr`` helper call returns, where the known values decide it."""
+        decision = self.decision(node)
+        if decision is not None:
+            kind, g, extra = decision
+            if kind == "size":
+                return PY_INT
+            if kind == "expr":
+                return self.value(self.replacement(node, decision))
+            value = self.value(g)
+            if not extra:
+                return value
+            return summed(value, [gast.keyword(arg="axis", value=gast.Tuple(
+                elts=[gast.Constant(value=i, kind=None) for i in range(extra)],
+                ctx=gast.Load()))])
+        if helper == "zeros_like_value" and len(node.args) == 1:
+            value = self.value(node.args[0])
+            if value is not None and value.dtype in (INT, FLOAT):
+                return Value((), FLOAT, False, False)   # 0.0 for a Python number
         return None
 
     def visit_Call(self, node):
@@ -262,9 +136,14 @@ class _Exact(Transformer):
         if decision is None:
             return node
         self.changed = True
+        return self.replacement(node, decision)
+
+    def replacement(self, node, decision):
         kind, g, extra = decision
         if kind == "size":   # a size the shapes fix: a number
             return gast.Constant(value=extra, kind=None)
+        if kind == "expr":
+            return _expression(extra, node.args)
         if not extra:        # unbroadcast_to a value of x's shape, match of a fresh array
             return g
         axes = gast.Constant(value=0, kind=None) if extra == 1 else gast.Tuple(
@@ -272,15 +151,16 @@ class _Exact(Transformer):
         return gast.Call(func=gast.Attribute(value=g, attr="sum", ctx=gast.Load()), args=[],
                          keywords=[gast.keyword(arg="axis", value=axes)])
 
-    def decides(self, stmt):
-        """Whether visiting ``stmt`` rewrites something (read-only: a call an inner rewrite
+    def decides(self, node):
+        """Whether visiting ``node`` rewrites something (read-only: a call an inner rewrite
         could decide is decided there first)."""
-        return any(node.__class__ is gast.Call and self.decision(node) is not None
-                   for node in walk(stmt))
+        return any(n.__class__ is gast.Call and self.decision(n) is not None
+                   for n in walk(node))
 
     def decision(self, node):
         """What the known values decide about call ``node``: None, ``("size", None, n)``,
-        or ``(kind, g, n)`` for ``g`` itself (n = 0) or g summed over n leading axes."""
+        ``("expr", None, formula)`` or ``(kind, g, n)`` for ``g`` itself (n = 0) or g summed
+        over n leading axes."""
         func, args = node.func, node.args
         if len(args) == 1 and not node.keywords and self.resolve(func) is np.size:
             value = self.value(args[0])
@@ -288,21 +168,32 @@ class _Exact(Transformer):
                 return "size", None, int(np.prod(value.shape, dtype=np.int64))
             return None
         if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
-                and self.namespace.get(func.value.id) is runtime and len(args) == 2
-                and not node.keywords):
+                and self.namespace.get(func.value.id) is runtime and not node.keywords):
             return None
-        g, x = args
-        if func.attr == "unbroadcast_to":
-            extra = self.unbroadcast(g, x)
-            return None if extra is None else ("unbroadcast_to", g, extra)
-        if func.attr == "match" and self.match(g, x):
-            return "match", g, 0
+        helper = func.attr
+        if len(args) == 2:
+            g, x = args
+            if helper == "unbroadcast_to":
+                extra = self.unbroadcast(g, x)
+                return None if extra is None else ("unbroadcast_to", g, extra)
+            if helper == "match" and self.match(g, x):
+                return "match", g, 0
+        elif len(args) == 3 and helper in ("matmul_vjp_left", "matmul_vjp_right"):
+            formula = self.matmul_vjp(helper, *args)
+            return None if formula is None else ("expr", None, formula)
+        elif len(args) == 1 and helper == "zeros_like_value":
+            value = self.value(args[0])
+            if value is not None and value.array and value.dtype is F64:
+                return "expr", None, ("zeros_like", "g")
         return None
 
     def unbroadcast(self, g, x):
-        """0 where ``g`` has x's shape, n where broadcasting only added n leading axes (one
-        sum undoes it), None otherwise (stretched axes of length 1: the helper handles those)."""
+        """0 where ``g`` has x's shape (or is a Python float, which the helper returns as it
+        is), n where broadcasting only added n leading axes (one sum undoes it), None
+        otherwise (stretched axes of length 1: the helper handles those)."""
         gv, xv = self.value(g), self.value(x)
+        if gv is not None and gv.dtype is FLOAT:
+            return 0
         if gv is None or xv is None or gv.shape is None or xv.shape is None:
             return None
         if gv.shape == xv.shape:
@@ -315,26 +206,247 @@ class _Exact(Transformer):
     def match(self, g, x):
         """Whether ``g`` is an array of x's shape and dtype that this code made (so
         ``tgr.match(g, x)`` is g itself)."""
-        if not isinstance(x, gast.Name) or x.id not in self.params:
-            return False
-        gv, xv = self.value(g), self.params[x.id]
-        return gv is not None and xv.array and xv.dtype is F64 and gv.array and gv.own \
-            and gv.dtype is F64 and gv.shape == xv.shape
+        gv, xv = self.value(g), self.value(x)
+        return gv is not None and xv is not None and xv.array and xv.dtype is F64 \
+            and gv.array and gv.own and gv.dtype is F64 and gv.shape == xv.shape
+
+    def matmul_vjp(self, helper, g, x, y):
+        """The formula of ``tgr.matmul_vjp_left/right(g, x, y)`` for float64 operands of
+        one or two dimensions, ``g`` of the product's shape; None otherwise."""
+        if not all(a.__class__ in (gast.Name, gast.Constant) for a in (g, x, y)):
+            return None
+        xv, yv, gv = self.value(x), self.value(y), self.value(g)
+        product = matmul(xv, yv)
+        if product is None or gv is None or gv.shape != product.shape \
+                or gv.dtype not in (F64, FLOAT) or (gv.shape and not gv.array):
+            return None
+        return _MATMUL_VJP[helper, len(xv.shape), len(yv.shape)]
 
 
-def argument_values(args):
-    """``Value``s of positional arguments that are float64 arrays or Python numbers (None for
-    others): what the rewrite may assume about a call whose arguments have these exact
-    shapes and dtypes."""
-    values = []
-    for a in args:
-        if type(a) is np.ndarray:
-            values.append(Value(a.shape, F64 if a.dtype == F64 else None, True, False))
-        elif type(a) in (float, int):
-            values.append(Value((), WEAK, False, False))
+def _expression(formula, args):
+    """The expression ``formula`` names, of the helper's arguments ``g, x, y``."""
+    parts = dict(zip("gxy", args))
+    if formula[0] in ("outer", "zeros_like"):
+        func = gast.Attribute(value=gast.Name(id="np", ctx=gast.Load(), annotation=None,
+                                              type_comment=None),
+                              attr=formula[0], ctx=gast.Load())
+        func.resolved = getattr(np, formula[0])
+        return gast.Call(func=func, args=[clone(parts[p]) for p in formula[1:]], keywords=[])
+    return _formula(gast.parse(formula[0], mode="eval").body, parts)
+
+
+def _formula(node, parts):
+    if node.__class__ is gast.Name:
+        return clone(parts[node.id])
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.AST):
+            setattr(node, field, _formula(value, parts))
+    return node
+
+
+class _Interpreter:
+    """Interprets a function's statements on Values, rewriting (``rewrite``) what they
+    decide: each compound statement's copy gets rewritten children, the kept tree is never
+    changed. ``pops``: the value a tracked stack's pop into a name gives (the join of its
+    pushes), ``pushes`` collects those joins."""
+
+    def __init__(self, exact, facts, pops):
+        self.exact, self.facts, self.pops = exact, facts, pops
+        self.pushes = {}
+        self.frames = []   # per enclosing loop: (envs at its breaks, envs at its continues)
+
+    def block(self, stmts, rewrite):
+        out = []
+        for stmt in stmts:
+            new = self.statement(stmt, rewrite)
+            if new is not None:
+                out.append(new)
+        return out
+
+    def rewritten(self, node, rewrite):
+        if rewrite and id(node) in self.facts.candidates and self.exact.decides(node):
+            return self.exact.visit(clone(node))
+        return node
+
+    def statement(self, stmt, rewrite):
+        exact, kind = self.exact, stmt.__class__
+        known = exact.known
+        if kind is gast.Assign:
+            stmt = self.rewritten(stmt, rewrite)
+            self.assign(stmt.targets, stmt.value)
+        elif kind is gast.AugAssign:
+            stmt = self.rewritten(stmt, rewrite)
+            target = stmt.target
+            if target.__class__ is gast.Name:
+                self.bind(target.id, self.augmented(target.id, stmt))
+            else:
+                self.forget_stored(target)
+        elif kind is gast.Expr:
+            self.expression(stmt.value)
+            if rewrite and _checked_output(stmt.value, exact):
+                exact.changed = True
+                return None   # a check the known values pass
+            stmt = self.rewritten(stmt, rewrite)
+        elif kind is gast.Return:
+            stmt = self.rewritten(stmt, rewrite)
+        elif kind is gast.If:
+            test = self.rewritten(stmt.test, rewrite)
+            before = dict(known)
+            body = self.block(stmt.body, rewrite)
+            after_body, exact.known = exact.known, before
+            orelse = self.block(stmt.orelse, rewrite)
+            exact.known = join_env(after_body, exact.known)
+            if rewrite:
+                stmt = copy.copy(stmt)
+                stmt.test, stmt.body, stmt.orelse = test, body or [gast.Pass()], orelse
+        elif kind is gast.For or kind is gast.While:
+            stmt = self.loop(stmt, rewrite)
+        elif kind is gast.Break or kind is gast.Continue:
+            if self.frames:
+                self.frames[-1][kind is gast.Continue].append(dict(known))
+        elif kind is gast.With:
+            for item in stmt.items:
+                self.forget_stored(item)
+            body = self.block(stmt.body, rewrite)
+            if rewrite:
+                stmt = copy.copy(stmt)
+                stmt.body = body
+        elif kind is not gast.Pass and kind.__name__ != "Comment":
+            self.forget_stored(stmt)   # try, nested definitions, del...: their names unknown
+        return stmt
+
+    def bind(self, name, value):
+        if value is None or name in self.facts.never:
+            self.exact.known.pop(name, None)
         else:
-            values.append(None)
-    return values
+            self.exact.known[name] = value
+
+    def forget_stored(self, node):
+        known = self.exact.known
+        for n in walk(node):
+            if n.__class__ is gast.Name and n.ctx.__class__ is not gast.Load:
+                known.pop(n.id, None)
+
+    def assign(self, targets, value_node):
+        exact = self.exact
+        if len(targets) == 1 and targets[0].__class__ is gast.Name:
+            name = targets[0].id
+            self.bind(name, self.pops.get(name) if self.popped(value_node)
+                      else exact.value(value_node))
+            return
+        for target in targets:
+            if target.__class__ is gast.Name:
+                self.bind(target.id, None if self.popped(value_node)
+                          else exact.value(value_node))
+            elif target.__class__ in (gast.Tuple, gast.List) and value_node.__class__ in (
+                    gast.Tuple, gast.List) and len(value_node.elts) == len(target.elts) and all(
+                    e.__class__ is gast.Name for e in target.elts):
+                values = [exact.value(e) for e in value_node.elts]
+                for e, v in zip(target.elts, values):
+                    self.bind(e.id, v)
+            elif target.__class__ is gast.Subscript:
+                self.forget_stored(target.slice)   # x[i] = v keeps x's shape and dtype
+            else:
+                self.forget_stored(target)
+
+    def popped(self, node):
+        """Whether ``node`` is ``s.pop()`` of a tracked stack: its value is what the pushes
+        of the name it is assigned to saved (``pops``)."""
+        func = node.func if node.__class__ is gast.Call else None
+        return func is not None and not node.args and func.__class__ is gast.Attribute \
+            and func.attr == "pop" and func.value.__class__ is gast.Name \
+            and func.value.id in self.facts.stacks
+
+    def augmented(self, name, stmt):
+        """``name op= v``: an array updated in place keeps its shape, dtype and ownership."""
+        ufunc = BINOPS.get(stmt.op.__class__)
+        old = self.exact.known.get(name)
+        result = ufunc and elementwise(ufunc, [old, self.exact.value(stmt.value)], True)
+        if old is None or result is None:
+            return None
+        if old.array:
+            return old if result.shape == old.shape and result.dtype == old.dtype else None
+        return result
+
+    def expression(self, node):
+        """A push ``s.append(name)`` on a tracked stack joins the name's value into its
+        pushes."""
+        if node.__class__ is gast.Call and node.func.__class__ is gast.Attribute \
+                and node.func.attr == "append" and len(node.args) == 1 \
+                and node.func.value.__class__ is gast.Name \
+                and node.func.value.id in self.facts.stacks \
+                and node.args[0].__class__ is gast.Name:
+            name = node.args[0].id
+            value = self.exact.known.get(name)
+            pushes = self.pushes
+            pushes[name] = join(pushes[name], value) if name in pushes else value
+
+    def loop(self, stmt, rewrite):
+        """A ``for`` or ``while`` loop: its head's values found by a fixed point (what the
+        body keeps across iterations stays known), then its body rewritten with them."""
+        exact = self.exact
+        before = dict(exact.known)
+        head = before
+        for _ in range(_LOOP_LIMIT):
+            end, _ = self.iteration(stmt, head, False)
+            new_head = join_env(before, end)
+            if new_head == head:
+                break
+            head = new_head
+        else:
+            head = {k: v for k, v in before.items() if k not in _loop_stored(stmt)}
+        end, (breaks, body, target_iter) = self.iteration(stmt, head, rewrite)
+        exact.known = dict(head)
+        orelse = self.block(stmt.orelse, rewrite)
+        exact.known = join_env(exact.known, *breaks)
+        if not rewrite:
+            return stmt
+        new = copy.copy(stmt)
+        new.body, new.orelse = body or [gast.Pass()], orelse
+        if stmt.__class__ is gast.For:
+            new.iter = target_iter
+        else:
+            new.test = target_iter
+        return new
+
+    def iteration(self, stmt, head, rewrite):
+        """(the values at the end of one iteration from ``head``, joined with its continues;
+        (its breaks' values, the body, the iterable or test))."""
+        exact = self.exact
+        exact.known = dict(head)
+        if stmt.__class__ is gast.For:
+            header = self.rewritten(stmt.iter, rewrite)
+            iterable = exact.value(stmt.iter)
+            self.forget_stored(stmt.target)
+            if stmt.target.__class__ is gast.Name:
+                self.bind(stmt.target.id, _item(iterable))
+        else:
+            header = self.rewritten(stmt.test, rewrite)
+        self.frames.append(([], []))
+        body = self.block(stmt.body, rewrite)
+        breaks, continues = self.frames.pop()
+        return join_env(exact.known, *continues), (breaks, body, header)
+
+
+def _item(iterable):
+    """The value of one item of an iterable's value."""
+    if iterable == RANGE_VALUE:
+        return PY_INT
+    if iterable is not None and iterable.array and iterable.shape:
+        shape = iterable.shape[1:]
+        return Value(shape, iterable.dtype, bool(shape), False)
+    return None
+
+
+def _checked_output(call, exact):
+    """``tgr.check_scalar_output(v, name)`` of a float64 scalar: a check that passes."""
+    func = call.func if call.__class__ is gast.Call else None
+    if func is None or len(call.args) != 2 or func.__class__ is not gast.Attribute \
+            or func.attr != "check_scalar_output" or func.value.__class__ is not gast.Name \
+            or exact.namespace.get(func.value.id) is not runtime:
+        return False
+    value = exact.value(call.args[0])
+    return value is not None and value.shape == () and value.dtype in (F64, FLOAT)
 
 
 def exact_shapes(fn, namespace, args):
@@ -342,54 +454,48 @@ def exact_shapes(fn, namespace, args):
     what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
     or None when they decide nothing; ``fn`` is left as it is."""
     facts = _facts(fn)
-    known = {p: v for p, v in zip(facts.params, argument_values(args))
-             if v is not None and p not in facts.stored}
-    exact = _Exact(namespace, known, facts.local)
-    elsewhere, candidates, body = facts.elsewhere, facts.candidates, []
-    for i, stmt in enumerate(fn.body):
-        if i in candidates and exact.decides(stmt):
-            stmt = exact.visit(clone(stmt))   # the kept tree itself is never changed
-        body.append(stmt)
-        if stmt.__class__ is gast.Assign and stmt.targets[0].__class__ is gast.Name:
-            target, value = stmt.targets[0].id, exact.value(stmt.value)
-            if value is not None and target not in elsewhere:
-                known[target] = value   # statements run in order: the latest value
-            else:
-                known.pop(target, None)
-        # blocks (if, for, while) keep their checks: names they assign are never known,
-        # so what follows a block is still decided soundly
+    entry = {p: v for p, v in zip(facts.params, argument_values(args)) if v is not None}
+    pops = {}
+    if facts.stacks:   # what the pushes save, with every pop unknown
+        first = _Interpreter(_Exact(namespace, dict(entry), facts.local), facts, {})
+        first.block(fn.body, False)
+        pops = {k: v for k, v in first.pushes.items() if v is not None}
+    while True:
+        exact = _Exact(namespace, dict(entry), facts.local)
+        interpreter = _Interpreter(exact, facts, pops)
+        body = interpreter.block(fn.body, True)
+        pushes = interpreter.pushes
+        # the pops assumed are sound if the pushes they lead to save no less certain values
+        if all(k in pushes and join(pushes[k], v) == v for k, v in pops.items()):
+            break
+        pops = {}
     if not exact.changed:
         return None
     shell = copy.copy(fn)
-    shell.body = []
-    new = clone(shell)
-    new.body = [stmt if stmt is not kept else clone(stmt) for stmt, kept in zip(body, fn.body)]
-    return new
+    shell.body = body
+    return clone(shell)
 
 
 class _Facts:
     """What ``exact_shapes`` needs to know about a tree whatever the shapes, found once and
-    kept on the tree (which is never changed): its parameters, the names it stores (those
-    stored other than by ``name = ...`` at the top level are never known), and the top-level
-    assignments and returns with a call the rewrite may decide."""
+    kept on the tree (which is never changed): its parameters, its own names, the names
+    never known (global or nonlocal), the generated stacks whose pushes and pops pair by
+    name, and the statements and headers with a call the rewrite may decide."""
 
-    __slots__ = ("candidates", "elsewhere", "local", "params", "stored")
+    __slots__ = ("candidates", "local", "never", "params", "stacks")
 
     def __init__(self, fn):
         self.params = [a.id for a in fn.args.args]
-        self.stored, self.elsewhere, self.candidates = set(), set(), set()
-        for i, stmt in enumerate(fn.body):
-            top = stmt.__class__ is gast.Assign and stmt.targets[0].__class__ is gast.Name
-            for node in walk(stmt):
-                kind = node.__class__
-                if kind is gast.Name and node.ctx.__class__ is gast.Store:
-                    self.stored.add(node.id)
-                    if not top:
-                        self.elsewhere.add(node.id)
-                elif kind is gast.Call and stmt.__class__ in (gast.Assign, gast.Return) \
-                        and _may_decide(node):
-                    self.candidates.add(i)
-        self.local = set(self.params) | {a.id for a in fn.args.kwonlyargs} | self.stored
+        stored, self.never, self.candidates = set(), set(), set()
+        for node in walk(fn):
+            kind = node.__class__
+            if kind is gast.Name and node.ctx.__class__ is not gast.Load:
+                stored.add(node.id)
+            elif kind is gast.Global or kind is gast.Nonlocal:
+                self.never.update(node.names)
+        _find_candidates(fn.body, self.candidates)
+        self.local = set(self.params) | {a.id for a in fn.args.kwonlyargs} | stored
+        self.stacks = _tracked_stacks(fn)
 
 
 def _facts(fn):
@@ -399,14 +505,82 @@ def _facts(fn):
     return facts
 
 
+def _loop_stored(loop):
+    return {n.id for n in walk(loop) if n.__class__ is gast.Name
+            and n.ctx.__class__ is not gast.Load}
+
+
+_SIMPLE = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
+
+
+def _find_candidates(body, out):
+    """The ids of the simple statements and of the loop and branch headers that hold a call
+    the rewrite may decide."""
+    for stmt in body:
+        kind = stmt.__class__
+        if kind in _SIMPLE:
+            if any(n.__class__ is gast.Call and _may_decide(n) for n in walk(stmt)):
+                out.add(id(stmt))
+            continue
+        header = stmt.test if kind in (gast.If, gast.While) else \
+            stmt.iter if kind is gast.For else None
+        if header is not None and any(n.__class__ is gast.Call and _may_decide(n)
+                                      for n in walk(header)):
+            out.add(id(header))
+        for field in ("body", "orelse"):
+            if kind in (gast.If, gast.For, gast.While, gast.With) and hasattr(stmt, field):
+                _find_candidates(getattr(stmt, field), out)
+
+
+_HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
+                      "zeros_like_value"})
+
+
 def _may_decide(call):
     """Whether ``_Exact.decision`` may decide ``call`` (a ``tgr`` helper or a size)."""
     func = call.func
     if func.__dict__.get("resolved") is np.size:
         return True
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
-        return func.attr in ("unbroadcast_to", "match", "size")
+        return func.attr in _HELPERS
     return func.__class__ is gast.Name and func.id == "size"
+
+
+def _tracked_stacks(fn):
+    """The lists the function uses only as stacks whose pops restore the names pushed:
+    made by ``s = []``, pushed by ``s.append(name)`` (or ``s.append(tgr.copy_value(...))``,
+    popped into a subscript), popped by ``name = s.pop()`` and read nowhere else."""
+    uses, sanctioned, made = {}, {}, set()
+    for node in walk(fn):
+        kind = node.__class__
+        if kind is gast.Name:
+            uses[node.id] = uses.get(node.id, 0) + 1
+            continue
+        stack = None
+        if kind is gast.Assign and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if target.__class__ is gast.Name and value.__class__ is gast.List \
+                    and not value.elts:
+                stack = target.id
+                made.add(stack)
+            elif target.__class__ in (gast.Name, gast.Subscript) and _method(value, "pop") \
+                    and not value.args:
+                stack = value.func.value.id
+        elif kind is gast.Expr and _method(node.value, "append") and len(node.value.args) == 1:
+            pushed = node.value.args[0]
+            if pushed.__class__ is gast.Name or (
+                    pushed.__class__ is gast.Call and pushed.func.__class__ is gast.Attribute
+                    and pushed.func.attr == "copy_value"):
+                stack = node.value.func.value.id
+        if stack is not None:
+            sanctioned[stack] = sanctioned.get(stack, 0) + 1
+    return {s for s in made if sanctioned.get(s) == uses.get(s)}
+
+
+def _method(node, method):
+    """Whether ``node`` is a call ``name.method(...)``."""
+    return node.__class__ is gast.Call and node.func.__class__ is gast.Attribute \
+        and node.func.attr == method and node.func.value.__class__ is gast.Name
 
 
 def specialize(generated, source, args):

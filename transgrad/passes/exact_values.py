@@ -1,0 +1,341 @@
+"""What is certain about a value of generated code called with arguments of exact shapes: the
+facts the call-time rewrite (``exact.py``) reasons with, and how expressions transform them.
+
+A ``Value`` says what is certain (a shape, a dtype, whether it is exactly an ``np.ndarray``,
+whether this code made it); ``None`` says nothing is. Where control flow meets (after a
+branch, at a loop's head), ``join`` keeps what both sides agree on, so a value whose shape
+differs between the arms of a branch or between loop iterations is unknown there and keeps
+its run-time checks.
+"""
+
+import builtins
+
+import gast
+import numpy as np
+
+from .. import runtime
+
+F64, BOOL = np.dtype(np.float64), np.dtype(bool)
+
+
+class _Kind:
+    """A kind of value that is not an array dtype (compared by identity: a numpy dtype
+    equals the string of its name)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+INT, FLOAT = _Kind("int"), _Kind("float")   # Python numbers: take the dtype of arrays they meet
+RANGE = _Kind("range")                     # a range or a reversed range: its items are ints
+_NONE = _Kind("none")                      # the constant None (a loop's first push saves it)
+_STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), FLOAT: 0.5, INT: 1}
+_PYTHON = (INT, FLOAT)
+
+
+class Value:
+    """What is certain about a value: its shape, dtype (F64, BOOL, INT or FLOAT for a Python
+    number, None: another or unknown), whether it is exactly an ``np.ndarray`` and whether it
+    may be returned as a gradient as it is (an array this code made, so writeable and shared
+    with no one)."""
+
+    __slots__ = ("array", "dtype", "own", "shape")
+
+    def __init__(self, shape, dtype, array, own):
+        self.shape, self.dtype, self.array, self.own = shape, dtype, array, own
+
+    def __eq__(self, other):
+        return self is other or (other.__class__ is Value and self.shape == other.shape
+                                 and self.dtype == other.dtype and self.array == other.array
+                                 and self.own == other.own)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.array, self.own))
+
+    def __repr__(self):
+        return f"Value({self.shape}, {self.dtype}, array={self.array}, own={self.own})"
+
+
+NONE = Value(None, _NONE, False, False)
+RANGE_VALUE = Value(None, RANGE, False, False)
+PY_INT, PY_FLOAT = Value((), INT, False, False), Value((), FLOAT, False, False)
+
+
+def join(a, b):
+    """What is certain of a value that is ``a`` on one path and ``b`` on another. The None
+    placeholder is dropped: generated code binds it before a loop only so that the loop's
+    first push has something to save, and never reads it as a value."""
+    if a is b or a == b:
+        return a
+    if a is None or b is None:
+        return None
+    if a is NONE:
+        return b
+    if b is NONE:
+        return a
+    if a.shape is None or a.shape != b.shape:
+        return None
+    return Value(a.shape, a.dtype if a.dtype == b.dtype else None, a.array and b.array,
+                 a.own and b.own)
+
+
+def join_env(first, *others):
+    """The names every environment knows, joined."""
+    out = {}
+    for name, value in first.items():
+        for other in others:
+            if name not in other:
+                value = None
+                break
+            value = join(value, other[name])
+            if value is None:
+                break
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _result(shape, dtype):
+    """A fresh result of arithmetic: an array when it has dimensions, else a scalar."""
+    return Value(shape, dtype, len(shape) > 0, len(shape) > 0)
+
+
+_dtypes = {}
+
+
+def _ufunc_dtype(ufunc, operands, operator):
+    """The result dtype of ``ufunc`` on float64 and bool arrays and Python numbers (None for
+    others), found once by applying it to one-element stand-ins. Operators between Python
+    numbers give Python numbers."""
+    kinds = tuple(v.dtype for v in operands)
+    if any(k not in _STAND_INS for k in kinds):
+        return None
+    if operator and all(k in _PYTHON for k in kinds):
+        if FLOAT in kinds or ufunc is np.true_divide:
+            return FLOAT if ufunc is not np.power else None   # 2.0 ** 0.5 may be complex
+        return INT if ufunc in (np.add, np.subtract, np.multiply, np.negative,
+                                np.positive) else None
+    key = (ufunc, kinds)
+    if key not in _dtypes:
+        try:
+            with np.errstate(all="ignore"):
+                dtype = np.asarray(ufunc(*[_STAND_INS[k] for k in kinds])).dtype
+        except (TypeError, ValueError):
+            dtype = None
+        _dtypes[key] = F64 if dtype == F64 else BOOL if dtype == BOOL else None
+    return _dtypes[key]
+
+
+def elementwise(ufunc, operands, operator=False):
+    """The value of ``ufunc`` applied to values (``operator``: spelled as a Python operator)."""
+    if any(v is None or v.shape is None for v in operands):
+        return None
+    try:
+        shape = np.broadcast_shapes(*(v.shape for v in operands))
+    except ValueError:
+        return None
+    dtype = _ufunc_dtype(ufunc, operands, operator)
+    if dtype in _PYTHON:
+        return Value((), dtype, False, False)
+    return _result(shape, dtype)
+
+
+def matmul(a, b):
+    if a is None or b is None or not (a.array and b.array) or a.dtype is not F64 \
+            or b.dtype is not F64 or not (1 <= len(a.shape) <= 2 and 1 <= len(b.shape) <= 2):
+        return None
+    if a.shape[-1] != b.shape[0]:
+        return None
+    return _result(a.shape[:-1] + b.shape[1:], F64)
+
+
+def constant(node):
+    """The Python value of a constant or a tuple of int constants, else None."""
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, gast.Tuple) and all(isinstance(e, gast.Constant) for e in node.elts):
+        return tuple(e.value for e in node.elts)
+    return None
+
+
+def summed(a, keywords):
+    """``np.sum(a, axis=...)`` / ``a.sum(axis=...)`` with constant axes."""
+    if a is None or not a.array or a.dtype is not F64:
+        return None
+    options = {k.arg: constant(k.value) for k in keywords}
+    if set(options) - {"axis", "keepdims"} or options.get("keepdims") not in (None, False):
+        return None
+    axis = options.get("axis")
+    ndim = len(a.shape)
+    if axis is None:
+        return Value((), F64, False, False)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if not all(type(x) is int and -ndim <= x < ndim for x in axes):
+        return None
+    axes = {x % ndim for x in axes}
+    return _result(tuple(n for i, n in enumerate(a.shape) if i not in axes), F64)
+
+
+def argument_values(args):
+    """``Value``s of positional arguments that are float64 arrays or Python numbers (None for
+    others): what the rewrite may assume about a call whose arguments have these exact
+    shapes and dtypes."""
+    values = []
+    for a in args:
+        if type(a) is np.ndarray:
+            values.append(Value(a.shape, F64 if a.dtype == F64 else None, True, False))
+        elif type(a) is float:
+            values.append(PY_FLOAT)
+        elif type(a) is int:
+            values.append(PY_INT)
+        else:
+            values.append(None)
+    return values
+
+
+_BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
+           gast.Div: np.true_divide, gast.Pow: np.power}
+_COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
+            gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal}
+_UNARY = {gast.USub: np.negative, gast.UAdd: np.positive}
+BINOPS = _BINOPS
+_UNRESOLVED = object()
+
+
+class Values:
+    """The value of an expression given ``self.known`` (name -> Value) and the globals
+    ``self.namespace`` (names in ``self.local`` are the function's own, never globals);
+    ``self.helper_value(name, node)`` gives a runtime helper's."""
+
+    def resolve(self, node):
+        """The object an unassigned name or dotted name refers to, or None."""
+        resolved = node.__dict__.get("resolved", _UNRESOLVED)
+        if resolved is not _UNRESOLVED:   # a tree the build kept: resolve bound it
+            return resolved
+        if isinstance(node, gast.Name):
+            if node.id in self.local:
+                return None
+            found = self.namespace.get(node.id, _UNRESOLVED)
+            return getattr(builtins, node.id, None) if found is _UNRESOLVED else found
+        if isinstance(node, gast.Attribute):
+            base = self.resolve(node.value)
+            return getattr(base, node.attr, None) if base is not None else None
+        return None
+
+    def value(self, node):
+        kind = type(node)
+        if kind is gast.Name:
+            return self.known.get(node.id)
+        if kind is gast.Constant:
+            kind = type(node.value)
+            return PY_FLOAT if kind is float else PY_INT if kind is int else \
+                NONE if node.value is None else None
+        if kind is gast.BinOp:
+            if isinstance(node.op, gast.MatMult):
+                return matmul(self.value(node.left), self.value(node.right))
+            ufunc = _BINOPS.get(type(node.op))
+            return ufunc and elementwise(ufunc, [self.value(node.left),
+                                                 self.value(node.right)], True)
+        if kind is gast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            return elementwise(_COMPARE[type(node.ops[0])],
+                               [self.value(node.left), self.value(node.comparators[0])], True)
+        if kind is gast.UnaryOp and type(node.op) in _UNARY:
+            return elementwise(_UNARY[type(node.op)], [self.value(node.operand)], True)
+        if kind is gast.Attribute:
+            base = self.value(node.value)
+            if base is not None and base.array:
+                if node.attr == "T":
+                    return Value(base.shape[::-1], base.dtype, True, base.own)
+                if node.attr == "size":
+                    return PY_INT
+            return None
+        if kind is gast.Subscript:
+            return self.subscript_value(node)
+        if kind is gast.Call:
+            return self.call_value(node)
+        return None
+
+    def subscript_value(self, node):
+        """``x[i]``, ``x[i, j]``, ``x[:, i]`` of an array, with Python ints ``i``: a view."""
+        base = self.value(node.value)
+        if base is None or not base.array or base.dtype not in (F64, BOOL):
+            return None
+        index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        if len(index) > len(base.shape):
+            return None
+        shape = []
+        for i, part in enumerate(index):
+            if isinstance(part, gast.Slice):
+                if part.lower or part.upper or part.step:
+                    return None
+                shape.append(base.shape[i])
+                continue
+            v = self.value(part)
+            if v != PY_INT and not (isinstance(part, gast.Constant)
+                                        and type(part.value) is int):
+                return None
+        shape = tuple(shape) + base.shape[len(index):]
+        return Value(shape, base.dtype, bool(shape), False)
+
+    def call_value(self, node):
+        func = node.func
+        if isinstance(func, gast.Attribute) and func.attr == "sum" and not node.args \
+                and func.value.__class__ is gast.Name and func.value.id in self.known:
+            return summed(self.known[func.value.id], node.keywords)
+        obj = self.resolve(func)
+        if obj is None:
+            return None
+        if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
+            return elementwise(obj, [self.value(a) for a in node.args])
+        if obj in (np.sum, np.mean) and len(node.args) == 1:
+            return summed(self.value(node.args[0]), node.keywords)
+        if obj is np.size and len(node.args) == 1 and not node.keywords:
+            return PY_INT
+        if (obj is max or obj is min) and len(node.args) > 1 and not node.keywords and all(
+                (v := self.value(a)) is not None and v.dtype in _PYTHON
+                for a in node.args):   # max(np.size(x), 1): a Python number
+            return PY_INT if all(self.value(a) == PY_INT for a in node.args) else None
+        if obj is np.broadcast_to and len(node.args) == 2 and not node.keywords:
+            return self.broadcast_value(*node.args)
+        if obj is range:
+            return RANGE_VALUE
+        if obj is reversed and len(node.args) == 1 \
+                and self.value(node.args[0]) == RANGE_VALUE:
+            return RANGE_VALUE
+        if obj is np.outer and len(node.args) == 2 and not node.keywords:
+            a, b = self.value(node.args[0]), self.value(node.args[1])
+            if a is not None and b is not None and a.array and b.array and a.dtype is F64 \
+                    and b.dtype is F64 and len(a.shape) == len(b.shape) == 1:
+                return _result(a.shape + b.shape, F64)
+            return None
+        if obj is np.zeros_like and len(node.args) == 1 and not node.keywords:
+            a = self.value(node.args[0])
+            return _result(a.shape, F64) if a is not None and a.array \
+                and a.dtype is F64 else None
+        if isinstance(func, gast.Attribute) and func.value.__class__ is gast.Name \
+                and self.namespace.get(func.value.id) is runtime:
+            return self.helper_value(func.attr, node)
+        return None
+
+    def broadcast_value(self, operand, shape):
+        """``np.broadcast_to(operand, np.shape(t))``: a read-only view of t's shape."""
+        if not (isinstance(shape, gast.Call) and len(shape.args) == 1
+                and self.resolve(shape.func) is np.shape):
+            return None
+        target = self.value(shape.args[0])
+        value = self.value(operand)
+        dtype = None if value is None else F64 if value.dtype is FLOAT \
+            else value.dtype if value.dtype in (F64, BOOL) else None
+        if target is None or target.shape is None or dtype is None:
+            return None
+        try:
+            if np.broadcast_shapes(value.shape, target.shape) == target.shape:
+                return Value(target.shape, dtype, True, False)
+        except ValueError:
+            pass
+        return None
