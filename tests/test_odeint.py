@@ -1,6 +1,7 @@
 """scipy.integrate.odeint inside differentiated functions: reverse mode by the adjoint method,
 forward mode by the sensitivity equations (``transgrad/rules/integrate.py``), checked against
-closed forms, central differences and ``jax.experimental.ode.odeint`` with ``jax.grad``."""
+closed forms, central differences and ``jax.experimental.ode.odeint`` with ``jax.grad``; on
+the JAX backend, against the numpy build."""
 
 import numpy as np
 import pytest
@@ -241,13 +242,40 @@ def test_second_derivatives_are_refused():
     assert f"{__file__}, line" in str(caught.value)
 
 
-def test_jax_backend_is_refused_at_the_call():
-    with pytest.raises(TransformError, match="odeint") as caught:
-        tg.grad(simple, wrt=1, backend="jax")(np.array([1.0, 2.0]), 0.5)
-    assert caught.value.filename == __file__
+# --- the JAX backend: jax.experimental.ode.odeint ------------------------------------------
+
+@pytest.mark.skipif(not HAVE_JAX, reason="needs jax")
+def test_jax_backend_gradient_and_jit():
+    """On JAX, odeint is ``jax.experimental.ode.odeint`` on the right-hand side's JAX code, and
+    its gradient JAX's adjoint: the same numbers as the numpy build, under ``jax.jit`` too."""
+    expected = tg.grad(lv_loss, wrt=(0, 1, 2, 3))(*LV_ARGS)
+    on_jax = tg.grad(lv_loss, wrt=(0, 1, 2, 3), backend="jax")
+    for got in (on_jax(*LV_ARGS), jax.jit(on_jax)(*map(jnp.asarray, LV_ARGS))):
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(np.asarray(g), e, rtol=1e-8, atol=1e-8)
+    assert "tgr.odeint_solve(lotka_volterra_ode" in on_jax.source
+
+
+@pytest.mark.skipif(not HAVE_JAX, reason="needs jax")
+def test_jax_backend_closures_loops_and_jvp():
+    args = (0.8, 0.3, 1.5)
+    np.testing.assert_allclose(tg.grad(pendulum_lambda, wrt=(0, 1, 2), backend="jax")(*args),
+                               tg.grad(pendulum_lambda, wrt=(0, 1, 2))(*args), rtol=1e-7)
+    rng = np.random.default_rng(0)
+    args = (rng.normal(size=3), 0.5 * rng.normal(size=(3, 3)))
+    on_jax = jax.jit(tg.grad(calls_a_user_function, wrt=(0, 1), backend="jax"))(*args)
+    for g, e in zip(on_jax, tg.grad(calls_a_user_function, wrt=(0, 1))(*args)):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-7, atol=1e-9)
+    for wrt in (0, 3):
+        tangent = np.linspace(0.1, 0.3, np.size(LV_ARGS[wrt])).reshape(np.shape(LV_ARGS[wrt]))
+        value, slope = tg.jvp(lv_trajectory, wrt=wrt, backend="jax")(*LV_ARGS, tangent)
+        _, expected = tg.jvp(lv_trajectory, wrt=wrt)(*LV_ARGS, tangent)
+        np.testing.assert_allclose(np.asarray(value), lv_trajectory(*LV_ARGS), rtol=1e-8)
+        np.testing.assert_allclose(np.asarray(slope), expected, rtol=1e-7, atol=1e-9)
 
 
 def test_listing():
     from transgrad import listing
     entry = next(e for e in listing.entries() if e["name"] == "scipy.integrate.odeint")
     assert entry["reverse"] and entry["forward"] and not entry["nondifferentiable"]
+    assert entry["jax"] == HAVE_JAX and not entry["tensor"]

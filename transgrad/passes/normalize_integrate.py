@@ -90,7 +90,8 @@ def integrator_call(normalizer, node):
         extra = gast.Tuple(elts=elts, ctx=gast.Load())
     context = getattr(normalizer, "context", None)
     holder = OdeFunction(func, context and context.callee_vjp, context and context.callee_jvp,
-                         {"filename": info.filename, "lineno": getattr(node, "lineno", None)})
+                         {"filename": info.filename, "lineno": getattr(node, "lineno", None)},
+                         context.backend if context else "numpy")
     keywords = [gast.keyword(arg=k, value=normalizer.arg(given[k]))
                 for k in SOLVE_OPTIONS if k in given]
     call = gast.Call(func=clone(node.func),

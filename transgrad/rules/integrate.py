@@ -25,7 +25,7 @@ try:    # scipy stays optional
 except ImportError:  # pragma: no cover
     _integrate = None
 
-from .registry import Rule, Sample, jvp, register_vjp
+from .registry import Rule, Sample, declare, helper, jvp, register_vjp
 from .specs import A, P
 
 # keywords of scipy.integrate.odeint passed on to the solves the derivatives run (the
@@ -40,12 +40,16 @@ class OdeFunction:
     """A right-hand side ``func(y, t, *args)`` as the compiler passes it to odeint: calling it
     calls ``func``; ``pullback`` and ``tangent`` are odeint's derivatives, with ``func``'s own
     derivatives built by the same pipeline (``vjp_of(func, wrt)``, ``jvp_of(func, wrt)``: the
-    Context's ``callee_vjp`` and ``callee_jvp``; None where the code is only analysed)."""
+    Context's ``callee_vjp`` and ``callee_jvp``; None where the code is only analysed).
+    ``backend="jax"``: ``solve`` runs ``jax.experimental.ode.odeint`` on ``func``'s JAX
+    translation, and the derivatives are JAX's (reverse) or the same sensitivity equations
+    solved by it (forward)."""
 
-    def __init__(self, func, vjp_of=None, jvp_of=None, where=None):
+    def __init__(self, func, vjp_of=None, jvp_of=None, where=None, backend="numpy"):
         self.func = func
         self.vjp_of, self.jvp_of = vjp_of, jvp_of
         self.where = where or {}     # the odeint call's file and line, for errors at run time
+        self.backend = backend
         self.__name__ = f"{getattr(func, '__name__', 'func')}_ode"
 
     def __repr__(self):
@@ -64,6 +68,8 @@ class OdeFunction:
     # --- reverse: the adjoint method ------------------------------------------------------
     def pullback(self, g, ans, y0, t, args, options):
         """(cotangent of y0, of t, of args) given ``g``, the cotangent of ``ans``."""
+        if self.backend == "jax":
+            return self._pullback_jax(g, ans, y0, t, args, options)
         ys = np.asarray(ans)
         times = np.asarray(t, dtype=float)
         count, size = ys.shape
@@ -107,41 +113,97 @@ class OdeFunction:
     def tangent(self, ans, y0, t, args, dy0, dt, dargs, options):
         """The tangent of odeint's result for the tangents ``dy0``, ``dt``, ``dargs`` (None,
         or a tuple with None for constant arguments)."""
-        ys = np.asarray(ans)
-        times = np.asarray(t, dtype=float)
+        jax = self.backend == "jax"
+        xp = _jnp() if jax else np
+        ys = xp.asarray(ans)
+        times = xp.asarray(t, dtype=float)
         size = ys.shape[1]
         varied = [j for j, d in enumerate(dargs or ()) if d is not None and _is_float(args[j])]
         fn = self._need(self.jvp_of, "tangent")(self.func, (0, *(2 + j for j in varied)))
-        start = np.zeros(size) if dy0 is None else np.array(np.ravel(dy0), dtype=float)
+        rhs = self._jax_rhs() if jax else self.func
+        start = xp.zeros(size) if dy0 is None else xp.ravel(xp.asarray(dy0, dtype=float))
         if dt is not None:
-            dts = np.broadcast_to(np.asarray(dt, dtype=float), times.shape)
-            start = start - np.ravel(self.func(ys[0], times[0], *args)) * dts[0]
+            dts = xp.broadcast_to(xp.asarray(dt, dtype=float), times.shape)
+            start = start - xp.ravel(rhs(ys[0], times[0], *args)) * dts[0]
         extra = tuple(dargs[j] for j in varied)
 
-        def augmented(state, when):
+        def augmented(state, when, *varying):
             y, v = state[:size], state[size:]
             value, dvalue = fn(y, when, *args, (v, *extra))
-            return np.concatenate([_flat(value, size), _flat(dvalue, size)])
+            return xp.concatenate([_flat(value, size, xp), _flat(dvalue, size, xp)])
 
-        solve = {k: v for k, v in options.items() if k in SOLVE_OPTIONS}
-        joint = _integrate.odeint(augmented, np.concatenate([ys[0], start]), times, **solve)
+        state = xp.concatenate([ys[0], start])
+        if jax:
+            joint = _jax_odeint()(augmented, state, times, **_jax_options(options))
+        else:
+            solve = {k: v for k, v in options.items() if k in SOLVE_OPTIONS}
+            joint = _integrate.odeint(augmented, state, times, **solve)
         out = joint[:, size:]
-        if dt is not None:
-            for i in range(len(times)):   # y(t_0) is y0: its own term cancels
-                out[i] += np.ravel(self.func(ys[i], times[i], *args)) * dts[i]
+        if dt is not None:   # y(t_0) is y0: its own term cancels
+            out = out + xp.stack([xp.ravel(rhs(ys[i], times[i], *args)) * dts[i]
+                                  for i in range(len(times))])
         return out
+
+    # --- the JAX backend: jax.experimental.ode.odeint -------------------------------------
+    def solve(self, y0, t, args, options):
+        """odeint's result, as scipy shapes it ((len(t), y0.size)), by JAX's solver."""
+        jnp = _jnp()
+        return _jax_odeint()(self._jax_rhs(), jnp.ravel(jnp.asarray(y0, dtype=float)),
+                             jnp.asarray(t, dtype=float), *args, **_jax_options(options))
+
+    def _jax_rhs(self):
+        """``func`` as JAX code: its translation by the pipeline (a JVP with respect to
+        nothing, of which the value is kept)."""
+        translated = self._need(self.jvp_of, "JAX translation")(self.func, ())
+        return lambda y, t, *args: translated(y, t, *args, ())[0]
+
+    def _pullback_jax(self, g, ans, y0, t, args, options):
+        import jax   # noqa: PLC0415 (JAX builds only)
+        jnp = _jnp()
+        floats = [j for j, a in enumerate(args) if _is_float(a)]
+
+        def solved(y0, t, *varying):
+            given = list(args)
+            for j, value in zip(floats, varying):
+                given[j] = value
+            return self.solve(y0, t, tuple(given), options)
+        _, pull = jax.vjp(solved, jnp.asarray(y0, dtype=float), jnp.asarray(t, dtype=float),
+                          *(args[j] for j in floats))
+        g_y0, g_t, *g_varying = pull(jnp.broadcast_to(jnp.asarray(g, dtype=float),
+                                                      jnp.shape(ans)))
+        by_position = dict(zip(floats, g_varying))
+        return g_y0, g_t, tuple(by_position.get(j) for j in range(len(args)))
 
 
 def _is_float(value):
-    return isinstance(value, float) or isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    return isinstance(value, float) or getattr(getattr(value, "dtype", None), "kind", "") == "f"
 
 
-def _flat(value, size):
+def _flat(value, size, xp=np):
     """A cotangent or tangent as a flat float vector of ``size`` (zeros for None)."""
     if value is None:
-        return np.zeros(size)
-    return np.broadcast_to(np.asarray(value, dtype=float).ravel(), (size,)) \
-        if np.size(value) in (1, size) else np.asarray(value, dtype=float).ravel()
+        return xp.zeros(size)
+    flat = xp.ravel(xp.asarray(value, dtype=float))
+    return xp.broadcast_to(flat, (size,)) if flat.shape[0] == 1 else flat
+
+
+def _jnp():
+    import jax.numpy as jnp   # noqa: PLC0415 (JAX stays optional: only JAX builds reach here)
+    return jnp
+
+
+def _jax_odeint():
+    from jax.experimental.ode import odeint   # noqa: PLC0415 (as _jnp)
+    return odeint
+
+
+def _jax_options(options):
+    """scipy's options as JAX's solver takes them (its defaults where scipy's mean "none");
+    LSODA's own (h0, hmin, mxordn, mxords, tcrit) have no JAX counterpart and are dropped."""
+    inf = float("inf")
+    return {"rtol": 1.49012e-8 if options.get("rtol") is None else options["rtol"],
+            "atol": 1.49012e-8 if options.get("atol") is None else options["atol"],
+            "mxstep": options.get("mxstep") or inf, "hmax": options.get("hmax") or inf}
 
 
 def odeint_vjp(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
@@ -192,8 +254,16 @@ def _samples(argnum):
                    wrt=(argnum,))]
 
 
+@helper
+def odeint_solve(func, y0, t, args=(), rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
+                 hmin=0.0, mxstep=0, mxordn=12, mxords=5):
+    """odeint on the JAX backend (its printed twin): ``jax.experimental.ode.odeint``."""
+    return func.solve(y0, t, args, dict(rtol=rtol, atol=atol, mxstep=mxstep, hmax=hmax))
+
+
 if _integrate is not None:
     ODE_SOLVERS.add(_integrate.odeint)
+    declare(_integrate.odeint, jax="tgr.odeint_solve")
     # its argument is a function: checked by tests/test_odeint.py, not by samples
     register_vjp(Rule("odeint", (_integrate.odeint,), odeint_vjp, user=True))
     jvp(_integrate.odeint, argnum=1, samples=_samples(1))(odeint_jvp_y0)
