@@ -45,6 +45,18 @@ def derivative(points, centroids):
     return d / hes
 
 
+def prepare(points, centroids):
+    """The derivative built once, as a GradBench tool builds it before its timed runs."""
+    f_diff = tg.grad(lambda cs: costfun(points, cs))
+    hvp = tg.jvp(f_diff)
+    ones = np.ones(shape=centroids.shape)
+
+    def dir():
+        d, hes = hvp(centroids, ones)
+        return d / hes
+    return dir
+
+
 def derivative_jax():
     import jax
     import jax.numpy as jnp
