@@ -44,9 +44,8 @@ def df(x):
 <BLANKLINE>
     def branch2(bx, x):
         # grad of line 3: x = x * 3.0
-        g1 = bx
         x = saved
-        bx = tgr.unbroadcast_to(g1 * 3.0, x)
+        bx = tgr.unbroadcast_to(bx * 3.0, x)
         return ((bx, x), ())
 <BLANKLINE>
     def other_branch2(bx, x):
