@@ -113,9 +113,8 @@ def test_scalar_recurrence_called_with_floats():
             for i in reversed(steps1):
                 # grad of line {line}: x = a * math.sin(x) + 0.1 * x
                 bt2 = bx
-                bt3 = bx
                 x = stack.pop()
-                bx = bt3 * 0.1
+                bx = bx * 0.1
                 ba += bt2 * t1
                 bt1 = bt2 * a
                 bx += bt1 * math.cos(x)

@@ -140,13 +140,30 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
     body.append(gast.Return(value=result))
     if builder.stack is not None:
         params = {a.id for a in args.args + args.kwonlyargs}
-        prologue = [assign(builder.stack, gast.List(elts=[], ctx=gast.Load()))]
+        prologue = [_stack_made(builder.stack)]
         prologue += [assign(v, gast.Constant(value=None, kind=None))
-                     for v in sorted(builder.saved - params)]
+                     for v in sorted((builder.saved - params) & _pushed(body))]
         body = prologue + body
     fn = gast.FunctionDef(name=namer.unique("d" + info.tree.name), args=args, body=body,
                           decorator_list=[], returns=None, type_comment=None, type_params=[])
     return gast.copy_location(fn, info.tree)
+
+
+def _pushed(body):
+    """The names ``body`` pushes (``stack.append(v)``): they need a value before the first
+    push (a loop's index, restored by the adjoint loop itself, is never pushed)."""
+    return {node.args[0].id for node in walk(gast.Module(body=body, type_ignores=[]))
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+            and node.func.attr == "append" and len(node.args) == 1
+            and isinstance(node.args[0], gast.Name)}
+
+
+def _stack_made(stack):
+    """``stack = []``, tagged as the gradient's own stack: ``optimize`` may drop a push and
+    its pop there when nothing reads the restored value."""
+    made = assign(stack, gast.List(elts=[], ctx=gast.Load()))
+    made.gradient_stack = True
+    return made
 
 
 def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_value):
@@ -173,9 +190,9 @@ def _assemble_split(builder, info, tree, wrt_names, namer, args, primal, ret_val
     primal = [assign(v, gast.Constant(value=None, kind=None)) for v in unset] + primal
     if builder.stack is not None:
         kept = [builder.stack] + [k for k in kept if k != builder.stack]
-        primal = [assign(builder.stack, gast.List(elts=[], ctx=gast.Load()))] + [
+        primal = [_stack_made(builder.stack)] + [
             assign(v, gast.Constant(value=None, kind=None))
-            for v in sorted(builder.saved - params)] + primal
+            for v in sorted((builder.saved - params) & _pushed(primal))] + primal
     tape = namer.unique("tape")
     fwd_body = primal + [gast.Return(value=gast.Tuple(elts=[
         clone(ret_value), gast.Tuple(elts=[name(k) for k in kept], ctx=gast.Load())],

@@ -2,6 +2,8 @@
 that the reverse pass's builder reads (no tree is changed here)."""
 
 
+import operator
+
 import gast
 
 from .. import ir
@@ -18,6 +20,52 @@ def overwritable_names(tree):
     stored = {n.id for stmt in tree.body for n in walk(stmt)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     return overwritten_names(tree.body) | (params & stored)
+
+
+def recomputable(tree, overwritable):
+    """Values the adjoint loop computes again instead of saving: ``row = xs[t]``, assigned
+    once, at the top level of a ``for`` body, from names nothing overwrites and the loop's
+    own index (which the adjoint loop binds again). Returns ``{id(loop): {name: statement}}``.
+
+    A subscript is a view or a small copy: computing it again costs about what a push and a
+    pop do, and keeps one value per step off the stack."""
+    stores = {}
+    for node in walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    found = {}
+
+    def scan(body, in_branch):
+        for stmt in body:
+            if isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name):
+                index = stmt.target.id
+                if stores.get(index) != 1:   # the body rebinds the index, or another loop does
+                    index = None
+                for inner in stmt.body:
+                    var = _recomputed_by(inner, index, overwritable, stores)
+                    if var is not None and not in_branch:
+                        found.setdefault(id(stmt), {})[var] = inner
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                scan(stmt.body, in_branch or isinstance(stmt, gast.If))
+                scan(stmt.orelse, True)
+
+    scan(tree.body, False)
+    return found
+
+
+def _recomputed_by(stmt, index, overwritable, stores):
+    """The name ``stmt`` binds when it is ``v = a[i]`` with a and i fixed for one iteration."""
+    if index is None or not (isinstance(stmt, gast.Assign)
+                             and isinstance(stmt.targets[0], gast.Name)):
+        return None
+    var = stmt.targets[0].id
+    prim = ir.primitive(stmt.value)
+    if prim.func is not operator.getitem or prim.kwargs or stores.get(var) != 1:
+        return None
+    reads = set(ir.names_in(stmt.value))
+    if var in reads or any(r != index and r in overwritable for r in reads):
+        return None
+    return var
 
 
 def first_definitions(tree):

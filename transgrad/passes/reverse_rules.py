@@ -65,6 +65,7 @@ class RuleApplication:
                 ir.where(stmt))
         statements, outputs = inline(rule, bz, ans, prim.args, prim.kwargs, self.namer, error)
         self.out.extend(statements)
+        outputs = _merged_repeats(prim.args, list(outputs))
         for i, operand in enumerate(prim.args):
             if i >= len(outputs):
                 break
@@ -78,7 +79,7 @@ class RuleApplication:
 
     def contribute(self, operand, output, rule, result, prim, index, stmt):
         active = [v for v in ir.operand_names(operand) if v in self.active]
-        if not active:
+        if not active or output is _NOTHING:
             return
         if output is None:
             raise self.info.error(
@@ -108,6 +109,30 @@ class RuleApplication:
             elif isinstance(elt, (gast.Tuple, gast.List)) \
                     and self.active.intersection(ir.operand_names(elt)):
                 self.contribute_parts(elt, part)
+
+
+def _merged_repeats(operands, outputs):
+    """One operand passed twice with the same cotangent twice (``d * d``: ``g * d`` and
+    ``g * d``) receives it once, doubled (``2 * g * d``): one term, not two."""
+    for i, operand in enumerate(operands[:len(outputs)]):
+        if not isinstance(operand, gast.Name) or outputs[i] is None:
+            continue
+        for j in range(i + 1, min(len(operands), len(outputs))):
+            other = operands[j]
+            if isinstance(other, gast.Name) and other.id == operand.id \
+                    and outputs[j] is not None \
+                    and gast.dump(outputs[i]) == gast.dump(outputs[j]):
+                doubled, output = gast.Constant(value=2, kind=None), outputs[i]
+                if isinstance(output, gast.BinOp) and isinstance(output.op, gast.Mult):
+                    output.left = gast.BinOp(left=doubled, op=gast.Mult(), right=output.left)
+                    outputs[i] = output
+                else:
+                    outputs[i] = gast.BinOp(left=doubled, op=gast.Mult(), right=output)
+                outputs[j] = _NOTHING
+    return outputs
+
+
+_NOTHING = object()   # an operand's cotangent already given with another position's
 
 
 def describe_callable(func):

@@ -21,7 +21,6 @@ that had known the reads from the start would print. Here the loop overwrites ``
 ... ''', through="reverse"))
 def df(x, n):
     stack = []
-    trips1 = None
     i = 0
     cond1 = i < n
     trips1 = 0

@@ -12,7 +12,8 @@ from ..ir import assign, clone, comment, name, pop, push, tgr_call, walk
 from ..rules import lookup_vjp
 from .activity import activity, stack_names
 from .normalize import stack_operation
-from .reverse_blocks import block_locals, first_definitions, overwritable_names, receivers
+from .reverse_blocks import (block_locals, first_definitions, overwritable_names, receivers,
+                             recomputable)
 from .reverse_calls import UserCalls
 from .reverse_rules import RuleApplication
 from .reverse_subscripts import SubscriptAdjoints, indexed_receivers
@@ -65,7 +66,15 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
         self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
-        self.overwritable = overwritable_names(tree) if overwritable is None else overwritable
+        overwritable = overwritable_names(tree) if overwritable is None else overwritable
+        # `row = xs[t]` in a loop: the adjoint loop computes it again rather than saving it
+        self.recomputed = recomputable(tree, overwritable)
+        recomputed = {v for per_loop in self.recomputed.values() for v in per_loop}
+        self.overwritable = set(overwritable) - (recomputed & block_locals(
+            tree.body, {a.id for a in walk(tree.args) if isinstance(a, gast.Name)})["all"])
+        self.recomputed = {loop: {v: s for v, s in per_loop.items()
+                                  if v not in self.overwritable}
+                           for loop, per_loop in self.recomputed.items()}
         # every overwritable value is saved while the sweeps are built; then `keep_read_saves`
         # (reverse_saves.py) keeps the pushes and pops of those the adjoint reads
         self.saved = set(self.overwritable)
@@ -281,6 +290,10 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         else:
             iterator = gast.Call(func=name("range"), args=[name(trips)], keywords=[])
             target = name("_", store=True)   # named once the saves are settled
+        read = {n.id for part in body for n in walk(part)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        body[:0] = [clone(again) for var, again in
+                    self.recomputed.get(id(stmt), {}).items() if var in read]
         loop = gast.For(target=target, iter=iterator, body=body, orelse=[], type_comment=None)
         loop.adjoint_block = True
         if isinstance(stmt, gast.While):

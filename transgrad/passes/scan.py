@@ -57,9 +57,8 @@ def df(x, n):
         bx, = carry2
         i, restored = saved
         # grad of line 3: x = np.sin(x)
-        g1 = bx
         x = restored
-        bx = g1 * jnp.cos(x)
+        bx = bx * jnp.cos(x)
         return ((bx,), None)
     (bx,), _ = jax.lax.scan(adjoint_loop, (bx,), (indices, tgr.shifted(x_all, x_initial)),
             reverse=True)
