@@ -78,6 +78,7 @@ from .exact_values import (
     INT,
     PY_INT,
     RANGE_VALUE,
+    UNKNOWN,
     Value,
     Values,
     argument_values,
@@ -116,6 +117,8 @@ class _Exact(Transformer, Values):
             kind, g, extra = decision
             if kind == "size":
                 return PY_INT
+            if kind == "const":
+                return None
             if kind == "expr":
                 return self.value(self.replacement(node, decision))
             value = self.value(g)
@@ -126,7 +129,7 @@ class _Exact(Transformer, Values):
                 ctx=gast.Load()))])
         if helper == "zeros_like_value" and len(node.args) == 1:
             value = self.value(node.args[0])
-            if value is not None and value.dtype in (INT, FLOAT):
+            if value is not None and (value.dtype is INT or value.dtype is FLOAT):
                 return Value((), FLOAT, False, False)   # 0.0 for a Python number
         return None
 
@@ -140,8 +143,11 @@ class _Exact(Transformer, Values):
 
     def replacement(self, node, decision):
         kind, g, extra = decision
-        if kind == "size":   # a size the shapes fix: a number
+        if kind == "size" or kind == "const" and extra is None:   # a number, or None
             return gast.Constant(value=extra, kind=None)
+        if kind == "const":   # a tuple of axes
+            return gast.Tuple(elts=[gast.Constant(value=a, kind=None) for a in extra],
+                              ctx=gast.Load())
         if kind == "expr":
             return _expression(extra, node.args)
         if not extra:        # unbroadcast_to a value of x's shape, match of a fresh array
@@ -171,6 +177,9 @@ class _Exact(Transformer, Values):
                 and self.namespace.get(func.value.id) is runtime and not node.keywords):
             return None
         helper = func.attr
+        if helper == "inverse_permutation":
+            axes = self.static(node)
+            return None if axes is UNKNOWN else ("const", None, axes)
         if len(args) == 2:
             g, x = args
             if helper == "unbroadcast_to":
@@ -218,7 +227,7 @@ class _Exact(Transformer, Values):
         xv, yv, gv = self.value(x), self.value(y), self.value(g)
         product = matmul(xv, yv)
         if product is None or gv is None or gv.shape != product.shape \
-                or gv.dtype not in (F64, FLOAT) or (gv.shape and not gv.array):
+                or not (gv.dtype is F64 or gv.dtype is FLOAT) or (gv.shape and not gv.array):
             return None
         return _MATMUL_VJP[helper, len(xv.shape), len(yv.shape)]
 
@@ -259,14 +268,19 @@ class _Interpreter:
         out = []
         for stmt in stmts:
             new = self.statement(stmt, rewrite)
-            if new is not None:
+            if new.__class__ is list:   # the arm of a branch the shapes decide
+                out += new
+            elif new is not None:
                 out.append(new)
         return out
 
     def rewritten(self, node, rewrite):
-        if rewrite and id(node) in self.facts.candidates and self.exact.decides(node):
+        """``node`` itself (not rewriting), or a copy with what the values decide decided."""
+        if not rewrite:
+            return node
+        if id(node) in self.facts.candidates and self.exact.decides(node):
             return self.exact.visit(clone(node))
-        return node
+        return clone(node)
 
     def statement(self, stmt, rewrite):
         exact, kind = self.exact, stmt.__class__
@@ -290,6 +304,13 @@ class _Interpreter:
         elif kind is gast.Return:
             stmt = self.rewritten(stmt, rewrite)
         elif kind is gast.If:
+            truth = exact.static(stmt.test)
+            if truth is True or truth is False:   # a test of ranks the shapes decide
+                taken = self.block(stmt.body if truth else stmt.orelse, rewrite)
+                if not rewrite:
+                    return stmt
+                exact.changed = True
+                return taken
             test = self.rewritten(stmt.test, rewrite)
             before = dict(known)
             body = self.block(stmt.body, rewrite)
@@ -304,15 +325,18 @@ class _Interpreter:
         elif kind is gast.Break or kind is gast.Continue:
             if self.frames:
                 self.frames[-1][kind is gast.Continue].append(dict(known))
+            return clone(stmt) if rewrite else stmt
         elif kind is gast.With:
             for item in stmt.items:
                 self.forget_stored(item)
             body = self.block(stmt.body, rewrite)
             if rewrite:
                 stmt = copy.copy(stmt)
-                stmt.body = body
-        elif kind is not gast.Pass and kind.__name__ != "Comment":
-            self.forget_stored(stmt)   # try, nested definitions, del...: their names unknown
+                stmt.items, stmt.body = clone(stmt.items), body
+        else:
+            if kind is not gast.Pass and kind.__name__ != "Comment":
+                self.forget_stored(stmt)   # try, nested definitions, del...: names unknown
+            return clone(stmt) if rewrite else stmt
         return stmt
 
     def bind(self, name, value):
@@ -365,7 +389,7 @@ class _Interpreter:
         if old is None or result is None:
             return None
         if old.array:
-            return old if result.shape == old.shape and result.dtype == old.dtype else None
+            return old if result.shape == old.shape and result.dtype is old.dtype else None
         return result
 
     def expression(self, node):
@@ -404,7 +428,7 @@ class _Interpreter:
         new = copy.copy(stmt)
         new.body, new.orelse = body or [gast.Pass()], orelse
         if stmt.__class__ is gast.For:
-            new.iter = target_iter
+            new.iter, new.target = target_iter, clone(stmt.target)
         else:
             new.test = target_iter
         return new
@@ -446,7 +470,8 @@ def _checked_output(call, exact):
             or exact.namespace.get(func.value.id) is not runtime:
         return False
     value = exact.value(call.args[0])
-    return value is not None and value.shape == () and value.dtype in (F64, FLOAT)
+    return value is not None and value.shape == () and (
+        value.dtype is F64 or value.dtype is FLOAT)
 
 
 def exact_shapes(fn, namespace, args):
@@ -472,8 +497,10 @@ def exact_shapes(fn, namespace, args):
     if not exact.changed:
         return None
     shell = copy.copy(fn)
-    shell.body = body
-    return clone(shell)
+    shell.body = []
+    new = clone(shell)   # every statement of ``body`` is a copy already
+    new.body = body
+    return new
 
 
 class _Facts:
@@ -533,7 +560,7 @@ def _find_candidates(body, out):
 
 
 _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
-                      "zeros_like_value"})
+                      "zeros_like_value", "inverse_permutation"})
 
 
 def _may_decide(call):

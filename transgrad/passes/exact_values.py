@@ -9,6 +9,8 @@ its run-time checks.
 """
 
 import builtins
+import math
+import operator
 
 import gast
 import numpy as np
@@ -35,7 +37,6 @@ INT, FLOAT = _Kind("int"), _Kind("float")   # Python numbers: take the dtype of 
 RANGE = _Kind("range")                     # a range or a reversed range: its items are ints
 _NONE = _Kind("none")                      # the constant None (a loop's first push saves it)
 _STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), FLOAT: 0.5, INT: 1}
-_PYTHON = (INT, FLOAT)
 
 
 class Value:
@@ -51,7 +52,7 @@ class Value:
 
     def __eq__(self, other):
         return self is other or (other.__class__ is Value and self.shape == other.shape
-                                 and self.dtype == other.dtype and self.array == other.array
+                                 and self.dtype is other.dtype and self.array == other.array
                                  and self.own == other.own)
 
     def __hash__(self):
@@ -80,8 +81,10 @@ def join(a, b):
         return a
     if a.shape is None or a.shape != b.shape:
         return None
-    return Value(a.shape, a.dtype if a.dtype == b.dtype else None, a.array and b.array,
-                 a.own and b.own)
+    dtype = a.dtype if a.dtype is b.dtype else None
+    if dtype is None and a.shape == () and {a.dtype, b.dtype} == {F64, FLOAT}:
+        dtype = F64   # a float or a float64 scalar (0.0, then the sum of an array)
+    return Value(a.shape, dtype, a.array and b.array, a.own and b.own)
 
 
 def join_env(first, *others):
@@ -115,8 +118,8 @@ def _ufunc_dtype(ufunc, operands, operator):
     kinds = tuple(v.dtype for v in operands)
     if any(k not in _STAND_INS for k in kinds):
         return None
-    if operator and all(k in _PYTHON for k in kinds):
-        if FLOAT in kinds or ufunc is np.true_divide:
+    if operator and all(k is INT or k is FLOAT for k in kinds):
+        if any(k is FLOAT for k in kinds) or ufunc is np.true_divide:
             return FLOAT if ufunc is not np.power else None   # 2.0 ** 0.5 may be complex
         return INT if ufunc in (np.add, np.subtract, np.multiply, np.negative,
                                 np.positive) else None
@@ -140,7 +143,7 @@ def elementwise(ufunc, operands, operator=False):
     except ValueError:
         return None
     dtype = _ufunc_dtype(ufunc, operands, operator)
-    if dtype in _PYTHON:
+    if dtype is INT or dtype is FLOAT:
         return Value((), dtype, False, False)
     return _result(shape, dtype)
 
@@ -181,6 +184,24 @@ def summed(a, keywords):
     return _result(tuple(n for i, n in enumerate(a.shape) if i not in axes), F64)
 
 
+def _reshaped(a, shape):
+    """``np.reshape(a, shape)`` for a shape the known values fix: a view or a copy (never
+    owned)."""
+    if a is None or not a.array or a.shape is None:
+        return None
+    shape = (shape,) if type(shape) is int else shape
+    if type(shape) is not tuple or not all(type(n) is int for n in shape):
+        return None
+    size, rest = math.prod(a.shape), math.prod(n for n in shape if n != -1)
+    if shape.count(-1) > 1 or any(n < -1 for n in shape):
+        return None
+    if -1 in shape:   # the length that keeps the size
+        if rest == 0 or size % rest:
+            return None
+        shape = tuple(size // rest if n == -1 else n for n in shape)
+    return Value(shape, a.dtype, True, False) if math.prod(shape) == size else None
+
+
 def argument_values(args):
     """``Value``s of positional arguments that are float64 arrays or Python numbers (None for
     others): what the rewrite may assume about a call whose arguments have these exact
@@ -205,6 +226,9 @@ _COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
 _UNARY = {gast.USub: np.negative, gast.UAdd: np.positive}
 BINOPS = _BINOPS
 _UNRESOLVED = object()
+UNKNOWN = object()   # a static value the known values do not fix
+_STATIC_COMPARE = {gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt,
+                   gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}
 
 
 class Values:
@@ -263,7 +287,7 @@ class Values:
     def subscript_value(self, node):
         """``x[i]``, ``x[i, j]``, ``x[:, i]`` of an array, with Python ints ``i``: a view."""
         base = self.value(node.value)
-        if base is None or not base.array or base.dtype not in (F64, BOOL):
+        if base is None or not base.array or not (base.dtype is F64 or base.dtype is BOOL):
             return None
         index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
         if len(index) > len(base.shape):
@@ -284,9 +308,8 @@ class Values:
 
     def call_value(self, node):
         func = node.func
-        if isinstance(func, gast.Attribute) and func.attr == "sum" and not node.args \
-                and func.value.__class__ is gast.Name and func.value.id in self.known:
-            return summed(self.known[func.value.id], node.keywords)
+        if func.__class__ is gast.Attribute and func.attr == "sum" and not node.args:
+            return summed(self.value(func.value), node.keywords)   # None for a module's
         obj = self.resolve(func)
         if obj is None:
             return None
@@ -297,11 +320,24 @@ class Values:
         if obj is np.size and len(node.args) == 1 and not node.keywords:
             return PY_INT
         if (obj is max or obj is min) and len(node.args) > 1 and not node.keywords and all(
-                (v := self.value(a)) is not None and v.dtype in _PYTHON
+                (v := self.value(a)) is not None and (v.dtype is INT or v.dtype is FLOAT)
                 for a in node.args):   # max(np.size(x), 1): a Python number
             return PY_INT if all(self.value(a) == PY_INT for a in node.args) else None
         if obj is np.broadcast_to and len(node.args) == 2 and not node.keywords:
             return self.broadcast_value(*node.args)
+        if obj is np.transpose and 1 <= len(node.args) <= 2 and not node.keywords:
+            a = self.value(node.args[0])
+            axes = self.static(node.args[1]) if len(node.args) == 2 else None
+            if a is None or not a.array or a.shape is None:
+                return None
+            if axes is None:
+                return Value(a.shape[::-1], a.dtype, True, False)
+            if type(axes) is tuple and sorted(axes) == list(range(len(a.shape))):
+                return Value(tuple(a.shape[i] for i in axes), a.dtype, True, False)
+            return None
+        if obj is np.reshape and len(node.args) == 2 and all(
+                k.arg == "order" and constant(k.value) == "C" for k in node.keywords):
+            return _reshaped(self.value(node.args[0]), self.static(node.args[1]))
         if obj is range:
             return RANGE_VALUE
         if obj is reversed and len(node.args) == 1 \
@@ -322,6 +358,46 @@ class Values:
             return self.helper_value(func.attr, node)
         return None
 
+    def static(self, node):
+        """The Python value of a test or shape the known values fix (``np.ndim(x) == 2``,
+        ``np.shape(x)``, constants), else ``UNKNOWN``."""
+        kind = node.__class__
+        if kind is gast.Constant:
+            return node.value
+        if kind is gast.Tuple:
+            parts = [self.static(e) for e in node.elts]
+            return UNKNOWN if any(p is UNKNOWN for p in parts) else tuple(parts)
+        if kind is gast.Call and len(node.args) == 2 and not node.keywords \
+                and self.resolve(node.func) is runtime.inverse_permutation:
+            axes, ndim = self.static(node.args[0]), self.static(node.args[1])
+            if type(ndim) is not int or not (axes is None or type(axes) is tuple):
+                return UNKNOWN
+            axes = runtime.inverse_permutation(axes, ndim)
+            return axes if axes is None else tuple(int(a) for a in axes)
+        if kind is gast.Call and len(node.args) == 1 and not node.keywords:
+            obj = self.resolve(node.func)
+            if obj is np.ndim or obj is np.shape:
+                value = self.value(node.args[0])
+                if value is None or value.shape is None:
+                    return UNKNOWN
+                return len(value.shape) if obj is np.ndim else value.shape
+            return UNKNOWN
+        if kind is gast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _STATIC_COMPARE:
+            left, right = self.static(node.left), self.static(node.comparators[0])
+            if left is UNKNOWN or right is UNKNOWN or type(left) not in (int, tuple) \
+                    or type(right) not in (int, tuple):
+                return UNKNOWN
+            return _STATIC_COMPARE[type(node.ops[0])](left, right)
+        if kind is gast.BoolOp:
+            values = [self.static(v) for v in node.values]
+            if any(type(v) is not bool for v in values):
+                return UNKNOWN
+            return all(values) if node.op.__class__ is gast.And else any(values)
+        if kind is gast.UnaryOp and node.op.__class__ is gast.Not:
+            value = self.static(node.operand)
+            return not value if type(value) is bool else UNKNOWN
+        return UNKNOWN
+
     def broadcast_value(self, operand, shape):
         """``np.broadcast_to(operand, np.shape(t))``: a read-only view of t's shape."""
         if not (isinstance(shape, gast.Call) and len(shape.args) == 1
@@ -330,7 +406,7 @@ class Values:
         target = self.value(shape.args[0])
         value = self.value(operand)
         dtype = None if value is None else F64 if value.dtype is FLOAT \
-            else value.dtype if value.dtype in (F64, BOOL) else None
+            else value.dtype if value.dtype is F64 or value.dtype is BOOL else None
         if target is None or target.shape is None or dtype is None:
             return None
         try:
