@@ -236,3 +236,166 @@ def test_python_number_arguments_share_nothing():
                  numeric_vjp(number_argument_renamed, (X3, 1.5), 1, 1.0))
     refused_at(number_argument_renamed, (X3, np.array([1.5, 2.0, 0.5])), "t = s",
                "`t` is updated in place")   # an array argument: t is s
+
+
+# ------------------------------------------ a parameter rebound, then a view of a local copy
+# (GradBench's lstm `predict`: `x = x * w2[0]`, then `x = s2[i]` of `s2 = s.copy()`)
+
+def _rows_of_a_copy(s, x):
+    s2 = s.copy()
+    x = x * 2.0                  # x no longer holds the caller's array
+    for i in range(0, len(s), 2):
+        h, c = np.tanh(s[i] + x), s[i + 1] * x
+        s2[i], s2[i + 1] = h, c
+        x = s2[i]                # a view of s2, not of the argument
+    return x * 3.0, s2
+
+
+def parameter_rebound_then_a_view(x):
+    states = [x.reshape(2, 3) * 1.0]
+    inp = x[:3] * 1.0
+    total = 0.0
+    for _ in range(2):
+        y, new = _rows_of_a_copy(states[-1], inp)
+        states.append(new)       # the caller's list, and `inp`, are not changed by the call
+        total += np.sum(y * inp)
+        inp = new[1]
+    return total + np.sum(states[0])
+
+
+def _row_of_the_argument(s, x):
+    x = x * 2.0
+    x = s[0]                     # a view of the argument itself
+    x *= 2.0                     # the caller's array changes
+    return x
+
+
+def helper_updates_a_view_of_its_argument(x):
+    s = x.reshape(2, 3) * 1.0
+    y = _row_of_the_argument(s, x[:3])
+    return np.sum(s) + np.sum(y)
+
+
+def test_parameter_rebound_shares_nothing_with_the_caller():
+    check_grad(parameter_rebound_then_a_view, (np.linspace(-0.6, 0.9, 6),))
+    refused_at(helper_updates_a_view_of_its_argument, (np.linspace(-0.6, 0.9, 6),),
+               "y = _row_of_the_argument", "`_row_of_the_argument` updates its argument `s`")
+
+
+# ------------------------------------------ lists of ints updated in place (GradBench's det)
+
+def _minor(A, n, m, r, c):
+    R0 = r[n]                    # an int read from a list of ints: shares nothing
+    Cj = c[n]
+    if m == 1:
+        return A[R0 * n + Cj]
+    total = 0.0
+    sign = 1
+    r[n] = r[R0]                 # remove the row (restored below)
+    Cj1 = n
+    for j in range(m):
+        c[Cj1] = c[Cj]           # remove the column
+        sub = _minor(A, n, m - 1, r, c)   # changes r and c in place, and restores them
+        c[Cj1] = Cj
+        if sign > 0:
+            total = total + A[R0 * n + Cj] * sub
+        else:
+            total = total - A[R0 * n + Cj] * sub
+        Cj1 = Cj
+        Cj = c[Cj]
+        sign = -sign
+    r[n] = R0
+    return total
+
+
+def cofactor_determinant(A, ell):
+    r = [0] * (ell + 1)
+    c = [0] * (ell + 1)
+    for i in range(ell):
+        r[i] = i + 1
+        c[i] = i + 1
+    return _minor(A, ell, ell, r, c)
+
+
+def _shift(idx):
+    idx[0] = idx[1]
+    return 0.0
+
+
+def helper_changes_an_index_list_read_by_a_gather(x):
+    idx = [0, 2]
+    y = x[idx] * x[idx]          # the gather's derivative reads idx again
+    s = _shift(idx)              # ... after the helper changed it
+    return np.sum(y) + s
+
+
+def _zero_first(buf):
+    buf[0] = 0.0
+    return 0.0
+
+
+def helper_changes_a_factor_read_by_a_derivative(x):
+    w = np.array([1.0, 2.0, 3.0])
+    t = x * w                    # the derivative reads w again (bx = bt * w) ...
+    s = _zero_first(w)           # ... after a call that is not differentiated changed it
+    return np.sum(t) + s
+
+
+def _double_first(v):
+    v[0] = v[0] * 2.0
+    return 0.0
+
+
+def helper_changes_a_list_of_floats(x):
+    vals = [x[0] * 1.0, x[1] * 1.0]   # numbers with derivatives: the helper changes them
+    s = _double_first(vals)
+    return vals[0] * vals[1] + s
+
+
+def test_lists_of_ints_updated_in_place_by_helpers():
+    A = np.array([0.3, -0.7, 1.1, 0.5, 2.0, -1.3, 0.9, 0.4, -0.2])
+    assert abs(cofactor_determinant(A, 3) - np.linalg.det(A.reshape(3, 3))) < 1e-12
+    check_grad(cofactor_determinant, (A, 3))
+    assert_close(tg.grad(cofactor_determinant)(A, 3),
+                 (np.linalg.det(A.reshape(3, 3)) * np.linalg.inv(A.reshape(3, 3)).T).ravel(),
+                 "the determinant's gradient: det(A) inv(A)^T")
+    refused_at(helper_changes_an_index_list_read_by_a_gather, (X3,), "s = _shift(idx)",
+               "`_shift` updates its argument `idx` in place", "read again")
+    refused_at(helper_changes_a_factor_read_by_a_derivative, (X3,), "s = _zero_first(w)",
+               "`_zero_first` updates its argument `buf` in place", "read again")
+    refused_at(helper_changes_a_list_of_floats, (X3,), "s = _double_first(vals)",
+               "`_double_first` updates its argument `v` in place")
+
+
+# ------------------------------------------ recursion: the summary is a fixed point
+
+def _descend(a, n):
+    if n <= 0:
+        return a * 1.0           # a new array on the last call
+    return _descend(np.sin(a), n - 1)
+
+
+def _descend_to_itself(a, n):
+    if n <= 0:
+        return a                 # the argument itself on the last call
+    return _descend_to_itself(a, n - 1)
+
+
+def recursion_returns_a_new_array(x, n):
+    y = x * 1.0
+    z = _descend(y, n)           # n unknown when the code is built
+    z += 1.0
+    return np.sum(y * z)
+
+
+def recursion_returns_its_argument(x, n):
+    y = x * 1.0
+    z = _descend_to_itself(y, n)
+    z += 1.0
+    return np.sum(y * z)
+
+
+def test_recursive_helpers_are_summarized_to_a_fixed_point():
+    check_grad(recursion_returns_a_new_array, (X3, 2))
+    refused_at(recursion_returns_its_argument, (X3, 2), "z = _descend_to_itself(y, n)",
+               "`z` is updated in place", "`y` shares its memory")

@@ -19,22 +19,12 @@ pytest.importorskip("scipy")
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
                     "gradbench")
 
-ALIASING_LSTM = ("an aliasing false refusal: '`predict` updates its argument `x` in place (line "
-                 "44): `_input` changes in this call, and `all_states` holds it' (the row view "
-                 "`x = s2[i]` is never read after `s2` changes)")
-ALIASING_DET = ("aliasing false refusals on lists of ints updated in place: '`r` is updated in "
-                "place (line 31), and `R0` may share its memory', then `detS = det_of_minor(A, n,"
-                " m - 1, r, c)` said to share `c`")
 JAX_OF_JAX = ("derivatives of backend='jax' derivatives: 'cannot differentiate <transgrad grad of "
               "... on jax>: derivatives of derivatives run on numpy'")
 
 # the first error each case raises today (then the blockers found behind it)
 XFAIL = {
     ("kmeans", "jax-jit"): f"{JAX_OF_JAX} (`tg.jvp(tg.grad(f, backend='jax'), backend='jax')`)",
-    ("lstm", "numpy"): f"{ALIASING_LSTM}; then no rule for scipy.special.expit",
-    ("lstm", "jax-jit"): f"as numpy ({ALIASING_LSTM})",
-    ("det", "numpy"): ALIASING_DET,
-    ("det", "jax-jit"): f"as numpy ({ALIASING_DET})",
 }
 UNDER_JIT_WHILE = ("under jit, the data-dependent branch and `while` of the solver (or of "
                    "naive_euler's Euler loop) in the outer gradient: '{} cannot be traced by JAX "

@@ -158,7 +158,8 @@ def aliasing(job):
     """Refuse in-place updates seen through another name (Python-number arguments share
     nothing)."""
     _aliasing.check_in_place_updates(job.info, job.tree, _by_name(job, job.param_ranks),
-                                     set(_by_name(job, [(i, True) for i in job.scalars])))
+                                     set(_by_name(job, [(i, True) for i in job.scalars])),
+                                     callee=job.callee)
 
 
 def _by_name(job, pairs):

@@ -12,28 +12,65 @@ them afterwards as if they had not changed)::
 """
 
 import inspect
+import weakref
 
 import gast
 
 from .. import ir
+from ..errors import TransformError
+from .alias_state import param_token
 
 
 class _Summary:
     """What a call of a user function does to memory, from its source: the parameters its
     result may share (``shares``), whether the result is a number, per position of a tuple
-    result whether it is a number (``items``), and the parameters it updates in place
-    (``mutates``: parameter -> line)."""
+    result whether it is a number (``items``), the parameters it updates in place
+    (``mutates``: parameter -> line), the parameters it reads only in ways whose derivative
+    never reads them again (``safe``: ``r[i]``, ``len(r)``, stores, such calls; None: all),
+    and the lists of ints that stay lists of ints (``kept``; None: all)."""
 
-    __slots__ = ("shares", "number", "items", "mutates")
+    __slots__ = ("shares", "number", "items", "mutates", "safe", "kept", "refusal")
 
-    def __init__(self, shares, number, items, mutates):
+    def __init__(self, shares, number, items, mutates, safe=None, kept=None):
         self.shares, self.number, self.items, self.mutates = shares, number, items, mutates
+        self.safe, self.kept = safe, kept
+        self.refusal = None   # the TransformError its own updates raise in this call
+
+    def __eq__(self, other):
+        return isinstance(other, _Summary) and (
+            self.shares, self.number, self.items, self.safe, self.kept) == (
+            other.shares, other.number, other.items, other.safe, other.kept) \
+            and set(self.mutates) == set(other.mutates)
+
+    __hash__ = None
+
+    def join(self, other):
+        """What either may do (a recursive call's summary, one round further)."""
+        mutates = dict(other.mutates)
+        mutates.update(self.mutates)
+        items = self.items if self.items == other.items else None
+        return _Summary(self.shares | other.shares, self.number and other.number, items,
+                        mutates, _meet(self.safe, other.safe), _meet(self.kept, other.kept))
 
 
-_SUMMARIES = {}   # (code, numbers, constants, ranks of the parameters) -> _Summary or None
+def _meet(a, b):
+    """The parameters in both (None: every parameter)."""
+    return b if a is None else a if b is None else a & b
+
+
+# a recursive call's first assumption: it shares, returns and changes nothing; the rounds
+# that follow (see `summary`) widen it until the function's summary agrees with it
+_NOTHING = _Summary(frozenset(), True, None, {})
+_SUMMARIES = {}   # (code, numbers, constants, ranks, kinds) -> _Summary or None
 _TREES = {}       # code -> (info, normalized tree), or None where it cannot be read
 _LIMIT = 4096     # entries kept before the caches start over (programs with many helpers)
-_DEPTH = [0]      # summaries being made, one inside another (recursion with constants)
+_ROUNDS = 8       # rounds of a recursive function's summary before giving up (None)
+# the summaries being made, outermost first: [key, assumption, whether a call inside read
+# the assumption, whether this summary read an outer one's (then it is not cached)]
+_STACK = []
+_GENERIC = {}     # code -> refusal_without_kinds's answer
+# code of the functions whose callers checked their updates for each call (see `vet`)
+_VETTED = weakref.WeakSet()
 
 
 def bind_call(func, prim):
@@ -58,29 +95,91 @@ def bind_call(func, prim):
     return passed
 
 
-def summary(func, numbers, constants, analyse, ranks=()):
+def summary(func, numbers, constants, analyse, ranks=(), kinds=()):
     """The _Summary of calling ``func`` with the parameters ``numbers`` holding numbers and
-    ``constants`` (pairs) known; None when unsure (unreadable, or recursing without an end
-    the constants show). ``ranks``: (parameter, ndim) pairs the caller knows.
-    ``analyse(info, tree, numbers, constants, ranks)`` runs the analysis."""
-    key = (func.__code__, numbers, constants, ranks)
+    ``constants`` (pairs) known; None when unsure (unreadable, or a recursion whose summary
+    does not settle). ``ranks``: (parameter, ndim) pairs the caller knows; ``kinds``:
+    (parameter, kinds) pairs (a list of numbers, see aliasing.run).
+    ``analyse(info, tree, numbers, constants, ranks, kinds)`` runs the analysis.
+
+    A recursive call (the same key, inside its own analysis) first assumes `_NOTHING`; the
+    analysis runs again with the summary found until they agree, a fixed point."""
+    key = (func.__code__, numbers, constants, ranks, kinds)
+    for depth, frame in enumerate(_STACK):
+        if frame[0] == key:
+            frame[2] = True
+            for inner in _STACK[depth + 1:]:
+                inner[3] = True   # depends on an assumption not yet settled
+            return frame[1]
     if key in _SUMMARIES:
         return _SUMMARIES[key]
     if len(_SUMMARIES) > _LIMIT:
         _SUMMARIES.clear()
-    if _DEPTH[0] > 32:
+    if len(_STACK) > 32:
         return None
-    _SUMMARIES[key] = None   # while it is analysed (recursion): unsure
-    _DEPTH[0] += 1
+    frame = [key, _NOTHING, False, False]
+    _STACK.append(frame)
     try:
         info, tree = _normalized(func)
-        found = _summarize(analyse(info, tree, numbers, dict(constants), dict(ranks)), tree)
+        for _ in range(_ROUNDS):
+            frame[2] = False
+            analysis = analyse(info, tree, numbers, dict(constants), dict(ranks), dict(kinds))
+            found = _summarize(analysis, tree)
+            if found is None or not frame[2] or found == frame[1]:
+                break
+            frame[1] = frame[1].join(found)
+        else:
+            found = None
+        if found is not None:
+            found.refusal = _refusal(analysis.check)
+    except TransformError as error:
+        if not getattr(error, "alias_refusal", False):
+            found = None   # the function cannot be read: its own build says why
+        else:
+            raise   # a function it calls refuses this call's arguments
     except Exception:   # noqa: BLE001 - unreadable or unsupported: stay conservative
         found = None
     finally:
-        _DEPTH[0] -= 1
-    _SUMMARIES[key] = found
+        _STACK.pop()
+    if not frame[3]:
+        _SUMMARIES[key] = found
     return found
+
+
+def _refusal(check):
+    """The TransformError ``check()`` raises, or None."""
+    try:
+        check()
+    except TransformError as error:
+        return error
+    return None
+
+
+def refusal_without_kinds(func, check):
+    """The TransformError ``func``'s own updates raise when nothing is known of its arguments
+    (``check(info, tree)`` checks), or None; None too where its source cannot be read."""
+    code = func.__code__
+    if code not in _GENERIC:
+        if len(_GENERIC) > _LIMIT:
+            _GENERIC.clear()
+        _GENERIC[code] = None   # while it is checked (a recursive call): no refusal yet
+        try:
+            info, tree = _normalized(func)
+        except Exception:   # noqa: BLE001 - unreadable: its own build says why
+            return None
+        _GENERIC[code] = _refusal(lambda: check(info, tree))
+    return _GENERIC[code]
+
+
+def vet(func):
+    """A caller checked ``func``'s updates for its call (the arguments' kinds known there):
+    the function's own build, knowing nothing of its arguments, skips the check."""
+    _VETTED.add(func.__code__)
+
+
+def vetted(func):
+    code = getattr(func, "__code__", None)
+    return code is not None and code in _VETTED
 
 
 def _normalized(func):
@@ -104,11 +203,16 @@ def _normalized(func):
 
 
 def _summarize(analysis, tree):
-    params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     ret = tree.body[-1]
     state = analysis.before.get(id(ret))
     if not isinstance(ret, gast.Return) or state is None:
         return None
+    tokens = {param_token(p): p for p in analysis.params}
+
+    def params_of(names):
+        """The parameters whose values on entry ``names`` may be (or share, hold)."""
+        return {tokens[n] for n in names if n in tokens}
+
     value = ret.value
     elts = value.elts if isinstance(value, gast.Tuple) else [] if value is None else [value]
     kinds, shares = [], set()
@@ -118,7 +222,7 @@ def _summarize(analysis, tree):
         for name in ir.operand_names(elt):
             if name not in state.numbers:
                 shared, holders, items = state.related(name)
-                shares |= ({name} | shared | holders | items) & params
+                shares |= params_of(shared | holders | items)
     if isinstance(value, gast.Tuple):
         number, items = False, tuple(kinds)
     else:
@@ -130,6 +234,10 @@ def _summarize(analysis, tree):
         if before is None:
             continue
         shared, holders, items_of = before.related(name)
-        for param in ({name} | shared | holders | (set() if is_list else items_of)) & params:
+        for param in sorted(params_of(shared | holders | (set() if is_list else items_of))):
             mutates.setdefault(param, getattr(getattr(stmt, "origin", None), "lineno", "?"))
-    return _Summary(frozenset(shares), number, items, mutates)
+    unsafe = analysis.unsafe_uses()
+    fixed = [p for p in analysis.params if p not in analysis.rebound]
+    safe = frozenset(p for p in fixed if p not in unsafe)
+    kept = frozenset(p for p in fixed if p in state.int_items)
+    return _Summary(frozenset(shares), number, items, mutates, safe, kept)

@@ -36,6 +36,8 @@ from .. import ir, runtime
 from ..rules import is_nondifferentiable, lookup_vjp
 from . import alias_calls
 from .activity import assignments
+from .alias_ranks import more_ranks
+from .alias_state import State, int_result, is_int, param_token
 from .shapes import ranks
 
 _OPTIONAL_VIEWS = ("permute_dims", "matrix_transpose", "unstack")
@@ -56,99 +58,18 @@ NUMBER_FUNCTIONS = {float, int, bool, len, complex, str, round, range, runtime.i
 OF_NUMBERS = {abs, max, min, sum, pow, divmod}
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
 _UNKNOWN = object()   # a value not known when the code is built
+# what a call tells a helper of an argument
+_KINDS = ("lists", "containers", "number_items", "ints", "int_items")
 HINT = "take a copy first (`.copy()` or `np.array(...)`), so the update has one owner"
-
-
-class _State:
-    """What may share memory at one point of the program.
-
-    ``full``: pairs of names that may share memory (the same object, or views of one array);
-    ``elem``: ``(element, container)``: the element's value is held by the container (a list
-    changed in place is not seen through its elements, an array changed in place is seen
-    through the containers holding it); ``origin``: pair -> the statement that made it;
-    ``numbers``: names that certainly hold numbers (or strings, None); ``lists``: names that
-    certainly hold a Python list; ``containers``: lists and tuples; ``number_items``:
-    containers whose elements are all numbers; ``tuples``: name -> per position, whether the
-    tuple's element there is a number (``h(x)`` returning ``(a * k, np.min(t))``)."""
-
-    __slots__ = ("full", "elem", "origin", "numbers", "lists", "containers", "number_items",
-                 "tuples", "dead")
-
-    def __init__(self):
-        self.full, self.elem, self.origin = set(), set(), {}
-        self.numbers, self.lists, self.containers, self.number_items = set(), set(), set(), set()
-        self.tuples = {}
-        self.dead = False   # after break/continue/return: no path reaches here
-
-    def copy(self):
-        new = _State()
-        new.full, new.elem, new.origin = set(self.full), set(self.elem), dict(self.origin)
-        new.numbers, new.lists = set(self.numbers), set(self.lists)
-        new.containers, new.number_items = set(self.containers), set(self.number_items)
-        new.tuples = dict(self.tuples)
-        new.dead = self.dead
-        return new
-
-    @staticmethod
-    def join(states):
-        live = [s for s in states if not s.dead]
-        if not live:
-            dead = _State()
-            dead.dead = True
-            return dead
-        out = live[0].copy()
-        for s in live[1:]:
-            out.full |= s.full
-            out.elem |= s.elem
-            for pair, stmt in s.origin.items():
-                out.origin.setdefault(pair, stmt)
-            out.numbers &= s.numbers
-            out.lists &= s.lists
-            out.containers &= s.containers
-            out.number_items &= s.number_items
-            out.tuples = {n: kinds for n, kinds in out.tuples.items()
-                          if s.tuples.get(n) == kinds}
-        return out
-
-    def same(self, other):
-        return (self.dead == other.dead and self.full == other.full and self.elem == other.elem
-                and self.numbers == other.numbers and self.lists == other.lists
-                and self.containers == other.containers
-                and self.number_items == other.number_items and self.tuples == other.tuples)
-
-    def related(self, name):
-        """(names sharing memory with ``name``, its containers, its elements)."""
-        shared = {next(iter(p - {name})) for p in self.full if name in p and len(p) == 2}
-        holders = {c for e, c in self.elem if e == name}
-        items = {e for e, c in self.elem if c == name}
-        return shared, holders, items
-
-    def forget(self, name):
-        self.full = {p for p in self.full if name not in p}
-        self.elem = {p for p in self.elem if name not in p}
-        for kind in (self.numbers, self.lists, self.containers, self.number_items):
-            kind.discard(name)
-        self.tuples.pop(name, None)
-
-    def add_full(self, a, b, stmt):
-        if a != b:
-            pair = frozenset((a, b))
-            self.full.add(pair)
-            self.origin.setdefault(pair, stmt)
-
-    def add_elem(self, element, container, stmt):
-        if element != container:
-            self.elem.add((element, container))
-            self.origin.setdefault(frozenset((element, container)), stmt)
-
-    def origin_of(self, a, b):
-        return self.origin.get(frozenset((a, b)))
 
 
 class _Analysis:
     def __init__(self, info, tree):
         self.info = info
         self.tree = tree
+        arguments = tree.args
+        self.params = [a.id for a in arguments.posonlyargs + arguments.args
+                       + arguments.kwonlyargs + [arguments.vararg, arguments.kwarg] if a]
         self.ranks = {}       # name -> ndim, where the arguments' ranks tell
         self.before = {}      # id(stmt) -> the state before it (joined over loop iterations)
         self.live_after = {}  # id(stmt) -> the names that may be read after it
@@ -156,6 +77,9 @@ class _Analysis:
         self.user_names = _user_names(info)
         self.pending = []     # (stmt, name, kind, is_list): in-place changes to check
         self.calls = {}       # (id(stmt), name) -> (callee, its parameter, line): see `call`
+        # (id(stmt), name) -> whether the helper called there reads its argument `name` only
+        # in ways whose derivative does not read it again (see `unsafe_uses`)
+        self.call_safe = {}
         # names bound once to a value known when the code is built (`cond1 = n <= 0` in a
         # helper called as h(a, 2)): a branch on one runs one way
         self.constants = {}
@@ -211,11 +135,18 @@ class _Analysis:
         return name in self.live_after.get(id(stmt), ())
 
     # --- the flow ----------------------------------------------------------------------------
-    def run(self, numbers=(), constants=None):
+    def run(self, numbers=(), constants=None, kinds=None):
         """``numbers``: parameters that hold numbers in this call; ``constants``: parameter ->
-        its value, where the call passes a constant (a helper's recursion depth)."""
-        state = _State()
+        its value, where the call passes a constant (a helper's recursion depth); ``kinds``:
+        parameter -> the kinds (``"lists"``, ``"containers"``, ``"number_items"``) its
+        argument certainly has in this call (a list of ints)."""
+        state = State()
         state.numbers.update(numbers)
+        for param in self.params:
+            if param not in state.numbers:   # the entry value, related to what shares it
+                state.add_full(param, param_token(param), None)
+            for kind in (kinds or {}).get(param, ()):
+                getattr(state, kind).add(param)
         self.constants.update({p: v for p, v in (constants or {}).items()
                                if p not in self.rebound})
         self.block(self.tree.body, state, [])
@@ -247,10 +178,10 @@ class _Analysis:
             if isinstance(stmt, gast.If):
                 taken = self.constant_of(stmt.test)
                 then = self.block(stmt.body, state.copy(), jumps) \
-                    if taken is _UNKNOWN or taken else _State.join([])
+                    if taken is _UNKNOWN or taken else State.join([])
                 other = self.block(stmt.orelse, state.copy(), jumps) \
-                    if taken is _UNKNOWN or not taken else _State.join([])
-                state = _State.join([then, other])
+                    if taken is _UNKNOWN or not taken else State.join([])
+                state = State.join([then, other])
             elif isinstance(stmt, (gast.For, gast.While)):
                 state = self.loop(stmt, state)
             elif isinstance(stmt, (gast.Break, gast.Continue)):
@@ -274,18 +205,18 @@ class _Analysis:
                 for target in _names(stmt.target):
                     self.bind_element(inner, target, ir.operand_names(stmt.iter), stmt)
             end = self.block(stmt.body, inner, jumps)
-            again = _State.join([head, end] + [s for kind, s in jumps
+            again = State.join([head, end] + [s for kind, s in jumps
                                                  if kind is gast.Continue])
             if again.same(head):
                 break
             head = again
         exits = [head] + [s for kind, s in jumps if kind is gast.Break]
-        after = _State.join(exits)
+        after = State.join(exits)
         return self.block(stmt.orelse, after, []) if stmt.orelse else after
 
     def record(self, stmt, state):
         seen = self.before.get(id(stmt))
-        self.before[id(stmt)] = state.copy() if seen is None else _State.join([seen, state])
+        self.before[id(stmt)] = state.copy() if seen is None else State.join([seen, state])
 
     # --- transfer functions --------------------------------------------------------------
     def assign(self, stmt, state):
@@ -313,11 +244,9 @@ class _Analysis:
                 new.full |= {p for p in item.full if target in p}
                 new.elem |= {p for p in item.elem if target in p}
                 new.origin.update({k: v for k, v in item.origin.items() if target in k})
-                for kind, kinds in ((new.numbers, item.numbers), (new.lists, item.lists),
-                                    (new.containers, item.containers),
-                                    (new.number_items, item.number_items)):
-                    if target in kinds:
-                        kind.add(target)
+                for kind in State.KINDS:
+                    if target in getattr(item, kind):
+                        getattr(new, kind).add(target)
             return new
         target = targets[0]
         func = prim.func
@@ -339,6 +268,8 @@ class _Analysis:
                     self.hold(new, target, item, state, stmt)
                 if not all(n in state.numbers for n in operands[1:]):
                     new.number_items.discard(target)
+                if not all(n in state.ints for n in operands[1:]):
+                    new.int_items.discard(target)
         elif getattr(stmt, "in_place_of", None) and stmt.in_place_of not in state.numbers \
                 and stmt.in_place_of in operands:
             # `s += v` on an array (or a list): the same object, changed in place
@@ -379,10 +310,18 @@ class _Analysis:
         elif func in VIEWS:
             if operands and operands[0] not in state.numbers:
                 self.share(new, target, operands[0], state, stmt)
+        elif func in (operator.mul, operator.add, runtime.add_or_concatenate) \
+                and self.sequence_result(new, target, func, prim, state, stmt):
+            pass
         elif self.makes_number(func, prim, operands, state, target):
             new.numbers.add(target)
         elif not self.allocates(func):
             self.call(stmt, state, new, target, func, prim)
+        if int_result(prim, state):
+            new.numbers.add(target)
+            new.ints.add(target)
+        if func is range:
+            new.int_items.add(target)
         value = self.constant_of(stmt.value)
         if value is not _UNKNOWN and target in self.once:
             self.constants[target] = value
@@ -402,8 +341,20 @@ class _Analysis:
                                 or type(values[p]) in (int, float, bool))
             known = tuple(sorted((p, self.ranks[node.id]) for p, node in passed.items()
                                  if isinstance(node, gast.Name) and node.id in self.ranks))
+            kinds = tuple(sorted((p, tuple(k for k in _KINDS if node.id in getattr(state, k)))
+                                 for p, node in passed.items() if isinstance(node, gast.Name)
+                                 and any(node.id in getattr(state, k) for k in _KINDS)))
             summary = alias_calls.summary(func, numbers, tuple(sorted(
-                (p, v) for p, v in values.items() if type(v) in (int, bool))), _analyse, known)
+                (p, v) for p, v in values.items() if type(v) in (int, bool))), _analyse, known,
+                kinds)
+        refusal = summary.refusal if summary is not None else \
+            alias_calls.refusal_without_kinds(func, check_in_place_updates) \
+            if inspect.isfunction(func) else None
+        if refusal is not None:   # the helper's own update, seen for this call's arguments
+            refusal.alias_refusal = True
+            raise refusal
+        if summary is not None:
+            alias_calls.vet(func)
         if summary is None:
             for name in [n for a in list(prim.args) + list(prim.kwargs.values())
                          for n in ir.operand_names(a)]:
@@ -418,11 +369,57 @@ class _Analysis:
                     self.share(new, target, name, state, stmt)
         if summary.items is not None:
             new.tuples[target] = summary.items
+        for param, name in ((p, node.id) for p, node in passed.items()
+                            if isinstance(node, gast.Name)):
+            self.call_safe[(id(stmt), name)] = summary.safe is None or param in summary.safe
+            if param in summary.mutates and not (summary.kept is None or param in summary.kept):
+                new.int_items.discard(name)   # the helper may store other values in it
+                new.number_items.discard(name)
         for param, line in summary.mutates.items():
             for name in ir.operand_names(passed[param]) if param in passed else ():
                 self.calls[(id(stmt), name)] = (getattr(func, "__name__", "the function"),
                                                 param, line)
                 self.pending.append((stmt, name, "call", name in state.lists))
+
+    def sequence_result(self, new, target, func, prim, state, stmt):
+        """``[0] * n``, ``a + b`` of lists: a new container holding the operands' elements.
+        False where no operand is certainly a sequence (arithmetic); where one may be an array
+        (``a + b`` of a list and an unknown name), the result holds what both hold."""
+        if len(prim.args) != 2 or prim.kwargs:
+            return False
+        sequences = [isinstance(a, (gast.List, gast.Tuple))
+                     or isinstance(a, gast.Name) and a.id in state.containers for a in prim.args]
+        if not any(sequences):
+            return False
+        others = [a for a, is_sequence in zip(prim.args, sequences) if not is_sequence]
+        if func is operator.mul:
+            certain = all(isinstance(a, gast.Constant) and type(a.value) is int
+                          or isinstance(a, gast.Name) and a.id in state.numbers for a in others)
+            held = [a for a, is_sequence in zip(prim.args, sequences) if is_sequence]
+        else:
+            certain, held = not others, prim.args
+        numbers = True
+        ints = all(all(is_int(e, state) for e in a.elts) if isinstance(a, (gast.List, gast.Tuple))
+                   else a.id in state.int_items for a in held)
+        for operand in held:
+            if isinstance(operand, (gast.List, gast.Tuple)):
+                numbers = numbers and all(isinstance(e, gast.Constant) or isinstance(e, gast.Name)
+                                          and e.id in state.numbers for e in operand.elts)
+                for item in [n for e in operand.elts for n in ir.operand_names(e)]:
+                    self.hold(new, target, item, state, stmt)
+            elif isinstance(operand, gast.Name):
+                numbers = numbers and operand.id in state.number_items
+                self.copy_container(new, target, operand.id, state, stmt)
+        if certain:
+            new.containers.add(target)
+            if all(isinstance(a, gast.List) or isinstance(a, gast.Name) and a.id in state.lists
+                   for a in held):
+                new.lists.add(target)
+            if numbers:
+                new.number_items.add(target)
+            if ints:
+                new.int_items.add(target)
+        return True
 
     @staticmethod
     def allocates(func):
@@ -451,6 +448,8 @@ class _Analysis:
         """``target`` names the same memory as ``source``."""
         if source in state.numbers:
             new.numbers.add(target)
+            if source in state.ints:
+                new.ints.add(target)
             return
         shared, holders, items = state.related(source)
         new.add_full(target, source, stmt)
@@ -460,10 +459,9 @@ class _Analysis:
             new.add_elem(target, c, stmt)
         for e in items:
             new.add_elem(e, target, stmt)
-        for kind, kinds in ((new.lists, state.lists), (new.containers, state.containers),
-                            (new.number_items, state.number_items)):
-            if source in kinds:
-                kind.add(target)
+        for kind in ("lists", "containers", "number_items", "int_items"):
+            if source in getattr(state, kind):
+                getattr(new, kind).add(target)
 
     def hold(self, new, container, item, state, stmt):
         """``container`` holds ``item`` (and so whatever shares its memory)."""
@@ -495,6 +493,8 @@ class _Analysis:
                 numbers = numbers and isinstance(elt, gast.Constant)
         if numbers:
             new.number_items.add(target)
+        if all(is_int(e, state) for e in elts):
+            new.int_items.add(target)
 
     def copy_container(self, new, target, source, state, stmt):
         """``list(a)``, ``a[:]``: a new container holding ``a``'s elements."""
@@ -507,6 +507,8 @@ class _Analysis:
             self.hold(new, target, source, state, stmt)
         if source in state.number_items:
             new.number_items.add(target)
+        if source in state.int_items:
+            new.int_items.add(target)
 
     def bind_element(self, new, target, sources, stmt, state=None):
         """``target`` is an element of ``sources[0]`` (``t[0]``, ``a, b = t``, a loop over
@@ -517,6 +519,8 @@ class _Analysis:
         source = sources[0]
         if source in state.numbers or source in state.number_items:
             new.numbers.add(target)
+            if source in state.int_items:
+                new.ints.add(target)   # an element of a list of ints, a range's counter
             return
         if source not in state.containers:   # an array's row, or a user object's attribute
             if self.ranks.get(target) == 0 and self.ranks.get(source, 0) > 0:
@@ -544,6 +548,8 @@ class _Analysis:
             if not (all(n in state.numbers for n in value)
                     and (value or isinstance(stmt.value, gast.Constant))):
                 new.number_items.discard(array)
+            if not is_int(stmt.value, state):
+                new.int_items.discard(array)
         else:
             self.mutate(stmt, state, array, "store")
         return new
@@ -564,8 +570,16 @@ class _Analysis:
             state = self.before[id(stmt)]
             shared, holders, items = state.related(name)
             observers = shared | holders | (set() if is_list else items)
-            if kind == "call":   # a helper changed the argument itself
-                observers.add(name)
+            if kind == "call":
+                # a helper changes the argument itself; a call that is not differentiated
+                # leaves the change in place when the derivative of an earlier line reads the
+                # argument again (a gather's index list, a product's factor)
+                elsewhere = self.unsafe_uses(stmt)
+                reread = sorted(({name} | shared | holders) & elsewhere)
+                if reread:
+                    raise self.error(stmt, state, name, reread[0], kind, "reread")
+                if not (is_list and name in state.int_items):
+                    observers.add(name)   # (a list of ints read only by element: not seen)
             successor = ir.assigned(stmt)
             for other in sorted(observers, key=lambda n: (not self.is_user(n), n)):
                 if other in successor or not self.read_later(other, stmt):
@@ -573,6 +587,36 @@ class _Analysis:
                 relation = "self" if other == name else "same" if other in shared \
                     else "holder" if other in holders else "item"
                 raise self.error(stmt, state, name, other, kind, relation)
+
+    def unsafe_uses(self, skipped=None):
+        """The names read somewhere other than as the list of an element read ``t = r[i]``,
+        a store's target ``r[i] = v``, ``len(r)``, a loop's sequence, a branch's test, the
+        value returned, or an argument of a helper that reads it only so (``call_safe``).
+        A derivative never reads such a list again, so a helper may change it in place.
+        ``skipped``: a statement not looked at (the call being checked)."""
+        unsafe = set()
+        for stmt in ir.walk(self.tree):
+            if stmt is skipped or isinstance(stmt, (gast.For, gast.If, gast.While, gast.Return)):
+                continue
+            if not isinstance(stmt, gast.Assign):
+                if isinstance(stmt, gast.stmt) and not isinstance(stmt, gast.FunctionDef):
+                    unsafe.update(ir.names_in(stmt))
+                continue
+            update = ir.set_item(stmt)
+            if update is not None:
+                unsafe.update(ir.names_in(update[1]))
+                unsafe.update(ir.names_in(stmt.value))
+                continue
+            prim = ir.primitive(stmt.value)
+            args = list(prim.args) + list(prim.kwargs.values())
+            if prim.func is operator.getitem and isinstance(args[0], gast.Name) \
+                    or prim.func is len:
+                args = args[1:]
+            elif inspect.isfunction(prim.func):
+                args = [a for a in args if not (isinstance(a, gast.Name)
+                                                and self.call_safe.get((id(stmt), a.id)))]
+            unsafe.update(n for a in args for n in ir.names_in(a))
+        return unsafe
 
     def is_user(self, name):
         return self.display(name) is not None
@@ -624,8 +668,9 @@ class _Analysis:
         shown = self.display(name) or "a value"
         other_shown = self.display(other) or "a value computed on this line"
         seen = {"self": "is read after the call", "same": "shares its memory",
-                "holder": "holds it", "item": "is an element of it"}[relation]
-        then = "and it" if relation == "self" else f"and `{other_shown}`"
+                "holder": "holds it", "item": "is an element of it",
+                "reread": "is read again by the derivative of another line"}[relation]
+        then = "and it" if relation == "self" or other == name else f"and `{other_shown}`"
         message = (f"`{callee}` updates its argument `{param}` in place (line {line}): "
                    f"`{shown}` changes in this call, {then} {seen}")
         copy = f"`{callee}({shown}.copy(), ...)`" if self.display(name) else "a copy"
@@ -634,75 +679,12 @@ class _Analysis:
         return self.info.error(message, stmt.origin, hint=hint)
 
 
-def _more_ranks(tree, known):
-    """``known`` (name -> rank) and what an update in place keeps (``x /= t``: x's rank, so
-    ``x_1`` has it), a copy, a reshape to a constant shape, an element read and elementwise
-    arithmetic of known ranks give."""
-    counters = {n for loop in ir.walk(tree) if isinstance(loop, gast.For)
-                for n in _names(loop.target)}   # range counters after normalization
-    statements = {}
-    for stmt in assignments(tree.body):
-        targets = ir.assigned(stmt)
-        if len(targets) == 1 and ir.set_item(stmt) is None:
-            statements.setdefault(targets[0], []).append(stmt)
-    for _ in range(4):
-        changed = False
-        for target, stmts in statements.items():
-            if target not in known:
-                found = {_rank_kept(stmt, known, counters) for stmt in stmts
-                         if getattr(stmt, "in_place_of", None) != target}   # keeps its rank
-                if len(found) == 1 and None not in found:
-                    known[target] = found.pop()
-                    changed = True
-        if not changed:
-            break
-    return known
-
-
-def _rank_kept(stmt, known, counters):
-    source = getattr(stmt, "in_place_of", None)
-    if source is not None:
-        return known.get(source)
-    prim = ir.primitive(stmt.value)
-    if prim.func is not operator.matmul and prim.func in ir.BINOPS.values() \
-            or prim.func in ir.UNARYOPS.values() \
-            or isinstance(prim.func, np.ufunc) and not prim.kwargs:
-        found = [0 if isinstance(a, gast.Constant) else known.get(getattr(a, "id", None))
-                 for a in prim.args]
-        return max(found) if found and None not in found else None
-    base = ir.operand_names(prim.args[0]) if prim.args else []
-    if not base or base[0] not in known:
-        return None
-    if prim.func is ir.COPY and isinstance(prim.args[0], gast.Name):
-        return known[base[0]]
-    if getattr(prim.func, "__name__", None) == "reshape" and len(prim.args) == 2 \
-            and not prim.kwargs:
-        shape = prim.args[1]
-        if isinstance(shape, gast.Tuple) and all(isinstance(e, gast.Constant)
-                                                 for e in shape.elts):
-            return len(shape.elts)
-        return 1 if isinstance(shape, gast.Constant) else None
-    if prim.func is operator.getitem:   # basic indexing: slices keep an axis, numbers drop it
-        index = prim.args[1]
-        rank = known[base[0]]
-        for item in index.elts if isinstance(index, gast.Tuple) else [index]:
-            if isinstance(item, gast.Constant) and item.value is None:
-                rank += 1
-            elif isinstance(item, gast.Constant) and type(item.value) is int \
-                    or isinstance(item, gast.Name) and item.id in counters:
-                rank -= 1
-            elif not isinstance(item, gast.Slice):
-                return None
-        return rank if rank >= 0 else None
-    return None
-
-
-def _analyse(info, tree, numbers, constants, param_ranks):
+def _analyse(info, tree, numbers, constants, param_ranks, kinds):
     """A helper's analysis for one call (alias_calls reads its states and updates)."""
     analysis = _Analysis(info, tree)
     if param_ranks:
-        analysis.ranks = _more_ranks(tree, ranks(tree, param_ranks))
-    analysis.run(numbers, constants)
+        analysis.ranks = more_ranks(tree, ranks(tree, param_ranks))
+    analysis.run(numbers, constants, kinds)
     return analysis
 
 
@@ -746,7 +728,7 @@ def _user_names(info):
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
-def check_in_place_updates(info, tree, param_ranks=None, numbers=()):
+def check_in_place_updates(info, tree, param_ranks=None, numbers=(), callee=False):
     """Raise TransformError where an in-place update could be seen through another name.
 
     ``param_ranks`` (parameter -> ndim, where the call tells) lets the analysis know which
@@ -755,12 +737,15 @@ def check_in_place_updates(info, tree, param_ranks=None, numbers=()):
 
     Generated code (a derivative differentiated again) is not checked: it updates in place
     only arrays it allocated itself, and restores the user's updates, checked when it was
-    built."""
+    built. Nor is a function called from generated code (``callee``) whose callers checked
+    its updates for their calls, knowing their arguments (lists of numbers, ranks)."""
+    if callee and alias_calls.vetted(info.func):
+        return
     if info.generated or not any(_mutates(stmt) for stmt in assignments(tree.body)):
         return   # nothing changes in place: nothing to see through another name
     analysis = _Analysis(info, tree)
     if param_ranks:
-        analysis.ranks = _more_ranks(tree, ranks(tree, param_ranks))
+        analysis.ranks = more_ranks(tree, ranks(tree, param_ranks))
     analysis.run(numbers)
     analysis.check()
 
