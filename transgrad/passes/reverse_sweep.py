@@ -12,13 +12,17 @@ from ..ir import assign, clone, comment, name, pop, push, tgr_call, walk
 from ..rules import lookup_vjp
 from .activity import activity, stack_names
 from .normalize import stack_operation
-from .reverse_blocks import (block_locals, first_definitions, overwritable_names, receivers,
-                             recomputable)
+from .reverse_blocks import (
+    block_locals,
+    first_definitions,
+    overwritable_names,
+    receivers,
+    recomputable,
+)
 from .reverse_calls import UserCalls
 from .reverse_rules import RuleApplication
 from .reverse_subscripts import SubscriptAdjoints, indexed_receivers
 from .shapes import scalar_names, shape_classes
-
 
 # statements whose adjoint multiplies the incoming one by no value of the program
 _LINEAR = {ir.COPY, ir.PACK, operator.getitem, getattr, operator.add, operator.sub,
