@@ -111,4 +111,12 @@ def _right_hand_side(normalizer, node, call):
         raise normalizer.info.error(
             "odeint's right-hand side must be a function known when the code is built", node,
             hint="pass a module-level function, a nested def or a lambda by name")
+    if isinstance(value.resolved, OdeFunction):   # generated code differentiated again
+        return value.resolved.func, []
+    if not inspect.isfunction(value.resolved):
+        raise normalizer.info.error(
+            f"odeint's right-hand side `{getattr(value, 'id', '?')}` is not a Python function "
+            f"({type(value.resolved).__name__})", node,
+            hint="wrap it in a def or a lambda: transgrad differentiates functions by their "
+                 "source")
     return value.resolved, []

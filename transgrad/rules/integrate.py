@@ -126,23 +126,33 @@ class OdeFunction:
             dts = xp.broadcast_to(xp.asarray(dt, dtype=float), times.shape)
             start = start - xp.ravel(rhs(ys[0], times[0], *args)) * dts[0]
         extra = tuple(dargs[j] for j in varied)
-
-        def augmented(state, when, *varying):
-            y, v = state[:size], state[size:]
-            value, dvalue = fn(y, when, *args, (v, *extra))
-            return xp.concatenate([_flat(value, size, xp), _flat(dvalue, size, xp)])
-
+        augmented = self._sensitivities(fn, size, len(args), xp)
         state = xp.concatenate([ys[0], start])
         if jax:
-            joint = _jax_odeint()(augmented, state, times, **_jax_options(options))
+            joint = _jax_odeint()(augmented, state, times, *args, *extra,
+                                  **_jax_options(options))
         else:
             solve = {k: v for k, v in options.items() if k in SOLVE_OPTIONS}
-            joint = _integrate.odeint(augmented, state, times, **solve)
+            joint = _integrate.odeint(augmented, state, times, (*args, *extra), **solve)
         out = joint[:, size:]
         if dt is not None:   # y(t_0) is y0: its own term cancels
             out = out + xp.stack([xp.ravel(rhs(ys[i], times[i], *args)) * dts[i]
                                   for i in range(len(times))])
         return out
+
+    def _sensitivities(self, fn, size, count, xp):
+        """``[y, v]' = [f, df/dy.v + df/dargs.dargs]`` as a function of the state, the time,
+        then ``count`` arguments and the arguments' tangents; kept per ``fn`` and shapes (JAX's
+        solver compiles once per function it is given)."""
+        key = (id(fn), size, count, xp.__name__)
+        made = self.__dict__.setdefault("_augmented", {}).get(key)
+        if made is None:
+            def made(state, when, *operands):
+                y, v = state[:size], state[size:]
+                value, dvalue = fn(y, when, *operands[:count], (v, *operands[count:]))
+                return xp.concatenate([_flat(value, size, xp), _flat(dvalue, size, xp)])
+            self._augmented[key] = made
+        return made
 
     # --- the JAX backend: jax.experimental.ode.odeint -------------------------------------
     def solve(self, y0, t, args, options):
@@ -153,9 +163,16 @@ class OdeFunction:
 
     def _jax_rhs(self):
         """``func`` as JAX code: its translation by the pipeline (a JVP with respect to
-        nothing, of which the value is kept)."""
-        translated = self._need(self.jvp_of, "JAX translation")(self.func, ())
-        return lambda y, t, *args: translated(y, t, *args, ())[0]
+        nothing, of which the value is kept). One function per holder: JAX's solver compiles
+        once per right-hand side it is given."""
+        made = self.__dict__.get("_rhs")
+        if made is None:
+            translated = self._need(self.jvp_of, "JAX translation")(self.func, ())
+
+            def made(y, t, *args):
+                return translated(y, t, *args, ())[0]
+            self._rhs = made
+        return made
 
     def _pullback_jax(self, g, ans, y0, t, args, options):
         import jax   # noqa: PLC0415 (JAX builds only)
