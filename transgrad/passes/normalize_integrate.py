@@ -41,9 +41,8 @@ _DEFAULT_ONLY = {"Dfun": None, "col_deriv": 0, "full_output": 0, "ml": None, "mu
 def integrator_call(normalizer, node):
     """The normalized call of an ODE solver given a user function, else None."""
     solver = getattr(node.func, "resolved", None)
-    holder = getattr(solver, "__self__", None)
-    if isinstance(holder, OdeFunction):   # generated code's call of odeint's derivative
-        where = holder.where
+    if inspect.ismethod(solver) and isinstance(solver.__self__, OdeFunction):
+        where = solver.__self__.where   # generated code's call of odeint's derivative
         raise normalizer.info.error(
             "a derivative of odeint's derivative (tg.hvp, a gradient of a gradient) is not "
             f"supported (odeint at {where.get('filename')}, line {where.get('lineno')})",
