@@ -29,7 +29,7 @@ from .arguments import (
 from .build_cache import generation
 from .errors import TransformError
 from .parse import Derivative, GeneratedCode, unwrap
-from .pipeline import EXACT_MODES, at_call, build
+from .pipeline import EXACT_MODES, ForwardFunction, PrimalCall, SplitVJP, at_call, build
 
 _REBUILDS_WARNED = 5    # a derivative rebuilt this often for rebound globals warns once
 _NDARRAY = np.ndarray
@@ -69,6 +69,53 @@ class Variant(NamedTuple):
     @property
     def source(self):
         return self.code[1]
+
+
+def callee_sources(generated):
+    """The sources of the derivatives of user functions that the generated function calls
+    (and that those call in turn), each once, in the order they are first called; "" if
+    none."""
+    parts, seen, pending = [], set(), [generated]
+    while pending:
+        code = pending.pop(0)
+        for holder in _called_holders(code):
+            if id(holder) in seen:
+                continue
+            seen.add(id(holder))
+            parts.append(f"\n\n{_heading(holder)}\n{holder.source.rstrip()}\n")
+            pending += [f for f in (getattr(holder, "fwd", None), getattr(holder, "bwd", None),
+                                    getattr(holder, "fn", None)) if f is not None]
+    return "".join(parts)
+
+
+def _called_holders(function):
+    """The SplitVJP and ForwardFunction objects a generated function reads as globals."""
+    names, codes = [], [getattr(function, "__code__", None)]
+    while codes:
+        code = codes.pop(0)
+        if code is None:
+            continue
+        names += code.co_names
+        codes += [c for c in code.co_consts if inspect.iscode(c)]   # nested functions
+    found = []
+    for name in dict.fromkeys(names):
+        value = function.__globals__.get(name)
+        if isinstance(value, PrimalCall):
+            value = value.forward
+        if isinstance(value, (SplitVJP, ForwardFunction)) and value.source:
+            found.append(value)
+    return found
+
+
+def _heading(holder):
+    """``# sq_vjp.fwd, sq_vjp.bwd: the VJP halves of sq (file.py, line 3)``."""
+    func = holder.func
+    code = getattr(func, "__code__", None)
+    where = "" if code is None else f" ({code.co_filename}, line {code.co_firstlineno})"
+    name = getattr(func, "__qualname__", holder.__name__)
+    if isinstance(holder, SplitVJP):
+        return f"# {holder.__name__}.fwd, {holder.__name__}.bwd: the VJP halves of {name}{where}"
+    return f"# {holder.__name__}: the JVP of {name}{where}"
 
 
 class GradientFunction(Derivative):
@@ -243,7 +290,14 @@ class GradientFunction(Derivative):
     @property
     def source(self):
         """The generated Python source of this derivative: the code the last call ran (code
-        built for Python-number arguments skips broadcasting checks), or the general code."""
+        built for Python-number arguments skips broadcasting checks), or the general code,
+        then the generated code of the user functions it calls (``sq_vjp.fwd`` and
+        ``sq_vjp.bwd``), each headed by a comment naming the function and its line."""
+        return self.own_source + callee_sources(self._generated[0])
+
+    @property
+    def own_source(self):
+        """The generated function's own source, without the called functions' code."""
         if self._generated is None:
             self._build()
         return self._generated[1]

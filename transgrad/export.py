@@ -68,7 +68,7 @@ def export(func, path, wrt=0, mode="grad"):
     """
     entry = {"grad": api.grad, "value_and_grad": api.value_and_grad, "vjp": api.vjp}[mode]
     derivative = entry(func, wrt=wrt)
-    source = derivative.source
+    source = derivative.own_source   # the called functions are defined above it
     generated = derivative._build()
     path = pathlib.Path(path)
     body = _definitions(generated, set())

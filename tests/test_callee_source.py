@@ -1,0 +1,116 @@
+"""``.source`` shows the generated code of the user functions a derivative calls: the halves
+of their VJPs (``sq_vjp.fwd``, ``sq_vjp.bwd``) or their JVPs, after the derivative's own
+function, each headed by a comment naming the function and its line."""
+
+import math
+import types
+
+import numpy as np
+
+import transgrad as tg
+from transgrad import runtime
+
+
+def sq(x, w):
+    return np.sum(np.tanh(w * x) ** 2)
+
+
+def twice(x, w):
+    return sq(x, w) + sq(2.0 * x, w)
+
+
+def outer_loss(x, w):
+    total = 0.0
+    for _ in range(3):
+        total = total + twice(x, w)
+    return total
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def cube_sum(x):
+    return np.sum(power(x, 3))
+
+
+def _args():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=4), rng.normal(size=(3, 4))
+
+
+def _heading(func, name):
+    code = func.__code__
+    return (f"# {name}.fwd, {name}.bwd: the VJP halves of {func.__qualname__} "
+            f"({code.co_filename}, line {code.co_firstlineno})")
+
+
+def _run_printed(source, name, args):
+    """Run the printed text: its definitions, the halves bound as the code names them."""
+    scope = {"np": np, "math": math, "tgr": runtime}
+    exec(compile(source, "<printed>", "exec"), scope)   # noqa: S102 (generated here)
+    for key in list(scope):
+        if key.endswith("_fwd"):
+            base = key.removesuffix("_fwd")
+            scope[base + "_vjp"] = types.SimpleNamespace(fwd=scope[key],
+                                                         bwd=scope[base + "_bwd"])
+    return scope[name](*args)
+
+
+def test_the_called_functions_halves_follow_the_derivative():
+    dloss = tg.grad(twice, wrt=(0, 1))
+    for _ in range(2):   # the general code, then the code the call ran (exact shapes)
+        source = dloss.source
+        own, _, rest = source.partition(_heading(sq, "sq_vjp"))
+        assert own.startswith("def dtwice(x, w):") and "sq_vjp.fwd(" in own
+        assert own.rstrip() == dloss.own_source.rstrip()
+        assert "def sq_fwd(" in rest and "def sq_bwd(tape, g):" in rest
+        compile(source, "<printed>", "exec")
+        dloss(*_args())
+    assert dloss.last_variant().label == "exact shapes"
+
+
+def test_the_printed_text_is_the_code_that_runs():
+    dloss = tg.grad(twice, wrt=(0, 1))
+    args = _args()
+    expected = dloss(*args)
+    got = _run_printed(dloss.source, "dtwice", args)
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g, e, rtol=1e-14)
+
+
+def test_functions_called_by_called_functions_each_once():
+    source = tg.grad(outer_loss, wrt=(0, 1)).source
+    assert source.count(_heading(twice, "twice_vjp")) == 1
+    assert source.count(_heading(sq, "sq_vjp")) == 1
+    assert source.index("def twice_fwd(") < source.index("def sq_fwd(")
+    compile(source, "<printed>", "exec")
+
+
+def test_a_recursive_function_is_shown_once():
+    dloss = tg.grad(cube_sum)
+    x = np.array([0.5, -1.5])
+    np.testing.assert_allclose(dloss(x), 3 * x ** 2)
+    source = dloss.source
+    assert source.count(_heading(power, "power_vjp")) == 1
+    assert "power_vjp.fwd(" in source.split("def power_fwd(")[1]   # it calls itself
+    compile(source, "<printed>", "exec")
+
+
+def test_forward_mode_shows_the_called_functions_jvp():
+    djvp = tg.jvp(twice, wrt=0)
+    x, w = _args()
+    djvp(x, w, np.ones_like(x))
+    code = sq.__code__
+    heading = (f"# sq_jvp: the JVP of sq ({code.co_filename}, line {code.co_firstlineno})")
+    assert djvp.source.count(heading) == 1
+    compile(djvp.source, "<printed>", "exec")
+
+
+def test_a_derivative_that_calls_nothing_shows_its_function_only():
+    dloss = tg.grad(sq)
+    dloss(*_args())
+    assert dloss.source == dloss.own_source
+    assert "# " not in dloss.source.split("\n", 1)[0]
