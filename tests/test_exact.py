@@ -245,3 +245,129 @@ def test_code_built_without_a_tree_runs_as_built():
     assert dloss.source == source and "tgr." in source
     for g, e in zip(grads, rank(*args)):
         np.testing.assert_allclose(g, e, rtol=1e-12)
+
+
+# --- loops, branches and the generated stack (the interpretation reaches blocks) -----------
+
+def _central(func, args, i, eps=1e-6):
+    """Central differences of scalar ``func`` in argument ``i``."""
+    x = np.asarray(args[i], dtype=float)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        for sign in (1, -1):
+            moved = x.copy()
+            moved[index] += sign * eps
+            shifted = list(args)
+            shifted[i] = moved
+            grad[index] += sign * func(*shifted) / (2 * eps)
+    return grad
+
+
+def _check(dloss, func, args, wrt):
+    grads = dloss(*args)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for i, g in zip(wrt, grads):
+        np.testing.assert_allclose(g, _central(func, args, i), rtol=1e-6, atol=1e-8)
+    return grads
+
+
+def rnn_loss(w_h, w_x, xs, h0):
+    h = h0
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(w_h @ h + w_x @ xs[t])
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+def test_a_loop_body_whose_shapes_stay_is_specialized():
+    """The tanh RNN: the carried h keeps its shape, so its body and the adjoint loop's need no
+    run-time dispatch (the matrix products' gradients are one formula each)."""
+    rng = np.random.default_rng(3)
+    args = (0.3 * rng.normal(size=(5, 5)), 0.3 * rng.normal(size=(5, 2)),
+            rng.normal(size=(6, 2)), rng.normal(size=5))
+    dloss = tg.grad(rnn_loss, wrt=(0, 1, 3))
+    _check(dloss, rnn_loss, args, (0, 1, 3))
+    assert dloss.last_variant().label == "exact shapes"
+    assert "tgr." not in dloss.source
+    assert "np.outer(" in dloss.source
+
+
+def widening(x, b):
+    y = x
+    for _ in range(3):
+        y = np.sin(y) + b   # (4,) the first time round, then (3, 4)
+    return np.sum(y * y)
+
+
+def test_a_carried_shape_that_changes_keeps_its_checks():
+    rng = np.random.default_rng(4)
+    args = (rng.normal(size=4), rng.normal(size=(3, 1)))
+    dloss = tg.grad(widening, wrt=(0, 1))
+    _check(dloss, widening, args, (0, 1))
+    assert dloss.last_variant().label == "exact shapes"
+    assert "tgr.unbroadcast_to(" in dloss.source
+
+
+def same_arms(x, b, flag):
+    if flag > 0:
+        y = np.tanh(x + b)
+    else:
+        y = np.sin(x + b)
+    return np.sum(y * x)
+
+
+def other_arms(x, b, flag):
+    if flag > 0:
+        y = x * b
+    else:
+        y = x + 1.0
+    return np.sum(y * x)
+
+
+def test_branches_join_their_arms():
+    """Arms that agree on a shape decide it after the branch; arms that disagree keep the
+    check, and both directions run the one variant correctly."""
+    rng = np.random.default_rng(5)
+    x, b = rng.normal(size=(3, 4)), rng.normal(size=4)
+    dsame = tg.grad(same_arms, wrt=(0, 1))
+    for flag in (1.0, -1.0):
+        _check(dsame, same_arms, (x, b, flag), (0, 1))
+    assert "tgr.unbroadcast_to" not in dsame.source
+    dother = tg.grad(other_arms, wrt=(0, 1))
+    x, b = rng.normal(size=4), rng.normal(size=(3, 1))
+    for flag in (1.0, -1.0, 1.0):
+        _check(dother, other_arms, (x, b, flag), (0, 1))
+    assert "tgr.unbroadcast_to(" in dother.source
+
+
+def contract(x, w, tol):
+    k = 0
+    while k < 4 and np.sum(x * x) > tol:
+        x = np.tanh(w @ x)
+        k = k + 1
+    return np.sum(x ** 2)
+
+
+def stop_early(x, w, limit):
+    for i in range(5):
+        if i == limit:
+            break
+        if i == 1:
+            continue
+        x = np.sin(x) * w   # (4,) times (3, 4): (3, 4) from then on
+    return np.sum(x)
+
+
+def test_while_loops_breaks_and_continues():
+    rng = np.random.default_rng(6)
+    x, w = rng.normal(size=4), 0.5 * rng.normal(size=(4, 4))
+    dcontract = tg.grad(contract, wrt=(0, 1))
+    for tol in (0.0, 0.5, 100.0):   # four steps, fewer, none
+        _check(dcontract, contract, (x, w, tol), (0, 1))
+    assert "tgr.matmul_vjp" not in dcontract.source
+    dstop = tg.grad(stop_early, wrt=(0, 1))
+    w = rng.normal(size=(3, 4))
+    for limit in (0, 1, 2, 4):
+        _check(dstop, stop_early, (x, w, float(limit)), (0, 1))
+    assert dstop.last_variant().label == "exact shapes"

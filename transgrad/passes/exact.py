@@ -76,6 +76,7 @@ from .exact_values import (
     F64,
     FLOAT,
     INT,
+    NONE,
     PY_INT,
     RANGE_VALUE,
     UNKNOWN,
@@ -156,12 +157,6 @@ class _Exact(Transformer, Values):
             elts=[gast.Constant(value=i, kind=None) for i in range(extra)], ctx=gast.Load())
         return gast.Call(func=gast.Attribute(value=g, attr="sum", ctx=gast.Load()), args=[],
                          keywords=[gast.keyword(arg="axis", value=axes)])
-
-    def decides(self, node):
-        """Whether visiting ``node`` rewrites something (read-only: a call an inner rewrite
-        could decide is decided there first)."""
-        return any(n.__class__ is gast.Call and self.decision(n) is not None
-                   for n in walk(node))
 
     def decision(self, node):
         """What the known values decide about call ``node``: None, ``("size", None, n)``,
@@ -278,7 +273,7 @@ class _Interpreter:
         """``node`` itself (not rewriting), or a copy with what the values decide decided."""
         if not rewrite:
             return node
-        if id(node) in self.facts.candidates and self.exact.decides(node):
+        if id(node) in self.facts.candidates:   # the copy is made anyway: visit it
             return self.exact.visit(clone(node))
         return clone(node)
 
@@ -479,7 +474,9 @@ def exact_shapes(fn, namespace, args):
     what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
     or None when they decide nothing; ``fn`` is left as it is."""
     facts = _facts(fn)
-    entry = {p: v for p, v in zip(facts.params, argument_values(args)) if v is not None}
+    # a local name is unbound until assigned: no path that reads it comes from before that
+    entry = dict.fromkeys(facts.unbound, NONE)
+    entry.update((p, v) for p, v in zip(facts.params, argument_values(args)) if v is not None)
     pops = {}
     if facts.stacks:   # what the pushes save, with every pop unknown
         first = _Interpreter(_Exact(namespace, dict(entry), facts.local), facts, {})
@@ -509,7 +506,7 @@ class _Facts:
     never known (global or nonlocal), the generated stacks whose pushes and pops pair by
     name, and the statements and headers with a call the rewrite may decide."""
 
-    __slots__ = ("candidates", "local", "never", "params", "stacks")
+    __slots__ = ("candidates", "local", "never", "params", "stacks", "unbound")
 
     def __init__(self, fn):
         self.params = [a.id for a in fn.args.args]
@@ -522,6 +519,9 @@ class _Facts:
                 self.never.update(node.names)
         _find_candidates(fn.body, self.candidates)
         self.local = set(self.params) | {a.id for a in fn.args.kwonlyargs} | stored
+        bound = fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs + [
+            a for a in (fn.args.vararg, fn.args.kwarg) if a is not None]
+        self.unbound = stored - {a.id for a in bound} - self.never   # before assignment
         self.stacks = _tracked_stacks(fn)
 
 
