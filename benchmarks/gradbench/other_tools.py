@@ -57,6 +57,9 @@ def torch_numpy():
     import torch
     # numpy's default float is float64; so must torch's be for np.zeros, np.eye, np.empty
     torch.set_default_dtype(torch.float64)
+    # one thread, as GradBench runs its tools (its JAX tool pins itself to one core): on
+    # these small arrays torch's thread pool only adds waiting
+    torch.set_num_threads(1)
 
     class TorchNumpy:
         float64 = double = torch.float64
