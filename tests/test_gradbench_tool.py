@@ -60,6 +60,16 @@ def evaluate(tool, module, function, input, runs=2):
     return response["output"]
 
 
+def test_hello(gb):
+    responses = session(gb["tool"], [
+        {"id": 0, "kind": "start", "eval": "hello"},
+        {"id": 1, "kind": "define", "module": "hello"},
+        {"id": 2, "kind": "evaluate", "module": "hello", "function": "square", "input": 3.0},
+        {"id": 3, "kind": "evaluate", "module": "hello", "function": "double", "input": 3.0}])
+    assert responses[1] == {"id": 1, "success": True}
+    assert responses[2]["output"] == 9.0 and responses[3]["output"] == 6.0
+
+
 def test_lse(gb):
     x = np.array([0.3, -1.2, 2.5, 0.0])
     primal = evaluate(gb["tool"], "lse", "primal", {"x": x.tolist()})

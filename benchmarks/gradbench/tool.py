@@ -16,8 +16,8 @@ includes ``jax.jit``'s.
 The objectives and their derivatives are this folder's numpy modules, differentiated by
 transgrad (each module's ``prepare``); this file only converts GradBench's inputs and outputs
 (the formats of evals/*/README.md and of GradBench's PyTorch tool for ba's sparse Jacobian).
-The eleven evals: lse, gmm, kmeans, llsq, ode, lstm, det, ba, ht (the complicated variant),
-particle, saddle.
+The evals: hello (GradBench's first eval for a tool) and the eleven of this folder: lse, gmm,
+kmeans, llsq, ode, lstm, det, ba, ht (the complicated variant), particle, saddle.
 """
 import json
 import os
@@ -30,10 +30,6 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-
-EVALS = ("lse", "gmm", "kmeans", "llsq", "ode", "lstm", "det", "ba", "ht", "particle",
-         "saddle")
-
 
 def _array(value, dtype=np.float64):
     return np.array(value, dtype=dtype)
@@ -144,6 +140,8 @@ VARIANTS = ("rr", "fr", "rf", "ff")
 
 # eval -> (args from input, {function: ("primal" | "derivative", output converter)})
 SPECS = {
+    "hello": (lambda input: (float(input),), {"square": ("primal", float),
+                                              "double": ("derivative", float)}),
     "lse": (lse_args, {"primal": ("primal", float), "gradient": ("derivative", tolist)}),
     "gmm": (gmm_args, {"objective": ("primal", float),
                        "jacobian": ("derivative", gradient_dict)}),
@@ -182,8 +180,9 @@ def evaluate(module_name, function, input):
     else:
         fn = module.prepare(*args)
     timings = [{"name": "prepare", "nanoseconds": time.perf_counter_ns() - start}]
-    min_runs = int(input.get("min_runs", 1))
-    min_seconds = float(input.get("min_seconds", 0))
+    options = input if isinstance(input, dict) else {}     # hello's input is a bare number
+    min_runs = int(options.get("min_runs", 1))
+    min_seconds = float(options.get("min_seconds", 0))
     elapsed = 0
     runs = 0
     while runs < max(min_runs, 1) or elapsed < min_seconds * 1e9:
