@@ -242,6 +242,35 @@ def test_docs_rules_md_is_current():
     assert "| `numpy.fft.fft` | yes | yes |" in out.stdout
 
 
+def _coverage_script():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "autograd_coverage.py"
+    spec = importlib.util.spec_from_file_location("autograd_coverage", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_autograd_coverage_floor(cli_json):
+    """At least 95% of HIPS autograd's differentiable primitives have a rule (issue 12), read
+    from autograd itself where it is installed, else from docs/autograd_coverage.md, which
+    must then be current: ``python scripts/autograd_coverage.py --write``."""
+    coverage = _coverage_script()
+    try:
+        primitives = coverage.autograd_primitives()
+    except ImportError:
+        primitives = None
+    rows = coverage.table(primitives or coverage.documented_primitives(),
+                          coverage.by_every_name(cli_json))
+    covered, total = coverage.summary(rows)
+    assert total >= 190 and covered / total >= coverage.FLOOR, \
+        [name for name, _, status in rows if status == "missing"]
+    if primitives is not None:
+        assert coverage.DOC.read_text() == coverage.markdown(rows), \
+            "docs/autograd_coverage.md is out of date: python scripts/autograd_coverage.py --write"
+
+
 def test_closest_rule_names_aliases_and_near_names():
     from transgrad.rules.suggest import closest_rule
     assert closest_rule(np.amax) == "np.max"

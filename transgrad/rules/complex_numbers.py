@@ -1,4 +1,5 @@
-"""Rules for complex numbers: ``real``, ``imag``, ``conj``, ``angle`` (``abs`` is elementwise's).
+"""Rules for complex numbers: ``real``, ``imag``, ``conj``, ``angle``, ``real_if_close`` (``abs``
+is elementwise's).
 
 JAX's convention: a cotangent ``c`` of a complex value ``z`` pairs with a tangent ``dz`` as
 ``Re(c * dz)`` (no conjugate). So a holomorphic function's rule is the real one unchanged
@@ -65,6 +66,29 @@ def imag(g, ans, val):
 def conjugate(g, ans, x):
     """``Re(g * conj(dz)) == Re(conj(g) * dz)``."""
     return np.conj(g)
+
+
+_CLOSE = [Sample((_COMPLEX,), wrt=(0,)), Sample((A(3, 4),))]
+
+
+@vjp(np.real_if_close, samples=_CLOSE)
+def real_if_close(g, ans, a, tol=100):
+    """Where the imaginary part was dropped (all of it within ``tol``), ``real``'s rule; else
+    the identity. As in autograd, the choice is constant: no derivative moves it."""
+    if np.iscomplexobj(ans):
+        cotangent = g
+    else:
+        cotangent = np.real(g)
+    return cotangent
+
+
+@jvp(np.real_if_close, samples=_CLOSE)
+def real_if_close_jvp(g, ans, a, tol=100):
+    if np.iscomplexobj(ans):
+        tangent = g
+    else:
+        tangent = np.real(g)
+    return tangent
 
 
 @vjp(np.angle, elementwise=True, samples=[Sample((_COMPLEX,), wrt=(0,)),

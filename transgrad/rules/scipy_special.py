@@ -37,7 +37,7 @@ def logit(g, ans, x):
     return g / (x * (1.0 - x))
 
 
-@vjp(special.log_expit, elementwise=True, samples=_ANY)
+@vjp(special.log_expit, elementwise=True, jax="jax.nn.log_sigmoid", samples=_ANY)
 def log_expit(g, ans, x):
     return g * special.expit(-x)
 

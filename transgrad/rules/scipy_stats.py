@@ -7,7 +7,7 @@ function), so ``from scipy.stats import norm; norm.logpdf(x, mu, s)`` finds its 
 parameters are spelled as positional-or-keyword parameters of each rule (``loc``, ``scale``,
 ``df``, ``a``...), in scipy's order. Each rule is differentiable in the data and the
 parameters, except where noted: the distribution functions (cdf, sf and their logs) of t,
-gamma and beta get no derivative in their shape parameters (``df``, ``a``, ``b``: no closed
+gamma, chi2 and beta get no derivative in their shape parameters (``df``, ``a``, ``b``: no closed
 form, as in autograd), nor do ``poisson``'s integer ``k`` and ``loc``. Frozen distributions
 (``norm(mu, s).logpdf(x)``) are not covered.
 """
@@ -27,6 +27,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # declared on the same object, so the listing shows it once
 _DIRICHLET_LOGPDF, _DIRICHLET_PDF = stats.dirichlet.logpdf, stats.dirichlet.pdf
 _MVN_LOGPDF, _MVN_PDF = stats.multivariate_normal.logpdf, stats.multivariate_normal.pdf
+_MVN_ENTROPY = stats.multivariate_normal.entropy
 _STATS = "jax.scipy.stats."
 
 
@@ -189,6 +190,62 @@ def gamma_sf(g, ans, x, a, loc=0.0, scale=1.0):
 def gamma_logsf(g, ans, x, a, loc=0.0, scale=1.0):
     """No derivative in the shape ``a``."""
     slope = g * np.exp(stats.gamma.logpdf(x, a, loc, scale) - ans)
+    return -slope, None, slope, slope * (x - loc) / scale
+
+
+# --- chi-squared (a gamma with shape df/2 and scale 2) --------------------------------------
+
+_CHI2 = [Sample((P(3, 4), P(4), S(-0.4, 0.4), S(0.5, 2.0)))]
+_CHI2_X = [Sample((P(3, 4), P(4), S(-0.4, 0.4), S(0.5, 2.0)), wrt=(0, 2, 3))]
+
+
+@vjp(stats.chi2.logpdf, broadcasting=True, elementwise=True, jax=_twin("chi2.logpdf"),
+     samples=_CHI2)
+def chi2_logpdf(g, ans, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    dx = g * ((0.5 * df - 1.0) / z - 0.5) / scale
+    return (dx, 0.5 * g * (np.log(0.5 * z) - special.digamma(0.5 * df)), -dx,
+            0.5 * g * (z - df) / scale)
+
+
+@vjp(stats.chi2.pdf, broadcasting=True, elementwise=True, jax=_twin("chi2.pdf"),
+     samples=_CHI2)
+def chi2_pdf(g, ans, x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    dx = g * ans * ((0.5 * df - 1.0) / z - 0.5) / scale
+    return (dx, 0.5 * g * ans * (np.log(0.5 * z) - special.digamma(0.5 * df)), -dx,
+            0.5 * g * ans * (z - df) / scale)
+
+
+@vjp(stats.chi2.cdf, broadcasting=True, elementwise=True, jax=_twin("chi2.cdf"),
+     samples=_CHI2_X)
+def chi2_cdf(g, ans, x, df, loc=0.0, scale=1.0):
+    """No derivative in ``df``."""
+    slope = g * stats.chi2.pdf(x, df, loc, scale)
+    return slope, None, -slope, -slope * (x - loc) / scale
+
+
+@vjp(stats.chi2.logcdf, broadcasting=True, elementwise=True, jax=_twin("chi2.logcdf"),
+     samples=_CHI2_X)
+def chi2_logcdf(g, ans, x, df, loc=0.0, scale=1.0):
+    """No derivative in ``df``."""
+    slope = g * np.exp(stats.chi2.logpdf(x, df, loc, scale) - ans)
+    return slope, None, -slope, -slope * (x - loc) / scale
+
+
+@vjp(stats.chi2.sf, broadcasting=True, elementwise=True, jax=_twin("chi2.sf"),
+     samples=_CHI2_X)
+def chi2_sf(g, ans, x, df, loc=0.0, scale=1.0):
+    """No derivative in ``df``."""
+    slope = g * stats.chi2.pdf(x, df, loc, scale)
+    return -slope, None, slope, slope * (x - loc) / scale
+
+
+@vjp(stats.chi2.logsf, broadcasting=True, elementwise=True, jax=_twin("chi2.logsf"),
+     samples=_CHI2_X)
+def chi2_logsf(g, ans, x, df, loc=0.0, scale=1.0):
+    """No derivative in ``df``."""
+    slope = g * np.exp(stats.chi2.logpdf(x, df, loc, scale) - ans)
     return -slope, None, slope, slope * (x - loc) / scale
 
 
@@ -408,6 +465,20 @@ def multivariate_normal_pdf_jvp_mean(g, ans, x, mean=None, cov=1, allow_singular
 def multivariate_normal_pdf_jvp_cov(g, ans, x, mean=None, cov=1, allow_singular=False):
     v = tgr.mvn_whitened(x, mean, cov)
     return -0.5 * ans * (np.trace(np.linalg.solve(cov, g)) - np.sum(v * (v @ g.T), axis=-1))
+
+
+_MVN_COV = [Sample((A(3), SPD(3)), wrt=(1,)), Sample((None, SPD(4)), wrt=(1,))]
+
+
+@vjp(_MVN_ENTROPY, samples=_MVN_COV)
+def multivariate_normal_entropy(g, ans, mean=None, cov=1, allow_singular=False):
+    """``log det(2 pi e cov) / 2`` does not depend on ``mean``; ``cov`` must be a matrix."""
+    return None, 0.5 * g * np.linalg.inv(cov)
+
+
+@jvp(_MVN_ENTROPY, argnum=1, samples=_MVN_COV)
+def multivariate_normal_entropy_jvp(g, ans, mean=None, cov=1, allow_singular=False):
+    return 0.5 * np.trace(np.linalg.solve(cov, g))
 
 
 @helper
