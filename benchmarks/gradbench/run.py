@@ -81,11 +81,9 @@ class Timeout(Exception):
     pass
 
 
-def _alarm(signum, frame):
-    raise Timeout("took longer than the time limit")
-
-
 def with_limit(seconds, fn, *args):
+    def _alarm(signum, frame):
+        raise Timeout(f"took longer than the time limit ({seconds:g} s)")
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(int(seconds))
     try:

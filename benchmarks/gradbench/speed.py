@@ -31,7 +31,15 @@ import sys
 import time
 import traceback
 
-import numpy as np
+# One thread for every library, set before they load, as GradBench runs its tools (its JAX
+# tool pins itself to one core; see main's --cpu): on a shared machine, a thread pool's
+# workers wait for cores and turn microseconds into milliseconds.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+
+import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -204,11 +212,28 @@ def main():
     parser.add_argument("--limit", type=float, default=300, help="seconds per first call")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--cpu", type=int, default=None,
+                        help="run on this one core (default: the first this process may use; "
+                             "-1: do not pin)")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="print the report of rows saved by --json (no runs)")
     args = parser.parse_args()
+    if args.from_json:
+        rows = []
+        for path in args.from_json:
+            with open(path) as handle:
+                rows += json.load(handle)
+        tools = [t for t in TOOLS if any(t in row["cells"] for row in rows)]
+        print(report(rows, tools, markdown=args.markdown))
+        return
+    if args.cpu != -1 and hasattr(os, "sched_setaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {allowed[0] if args.cpu is None else args.cpu})
 
     import transgrad
-    print(f"transgrad from {os.path.dirname(transgrad.__file__)}, numpy {np.__version__}",
-          flush=True)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    print(f"transgrad from {os.path.dirname(transgrad.__file__)}, numpy {np.__version__}, "
+          f"on cores {cores}, load average {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     for name in args.only:
         module = run.load(name)
