@@ -128,7 +128,7 @@ def test_ba_outputs_in_gradbench_layout(gb):
     # observation 0 sees camera 0 (columns 0..10) and point 0 (after 11 n camera columns)
     assert jacobian["cols"][:15] == list(range(11)) + [33, 34, 35, 3 * 11 + 3 * 4]
     assert jacobian["cols"][-1] == 3 * 11 + 3 * 4 + 11
-    cams, X, w, obs, feats = args
+    cams, X, w, _, feats = args
     want = gb["fdiff"].central(
         lambda z: gb["ba"].compute_reproj_err(z[:11], z[11:14], z[14], feats[0]),
         np.concatenate([cams[0], X[0], [w[0]]]))

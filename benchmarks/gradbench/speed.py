@@ -39,13 +39,13 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                                    "intra_op_parallelism_threads=1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-import run  # noqa: E402  (this folder's run.py: inputs, checks, error lines)
+import run  # this folder's run.py: inputs, checks, error lines
 
 TOOLS = ("transgrad", "transgrad-jax", "jax", "pytorch", "autograd")
 LABELS = {"transgrad": "transgrad numpy", "transgrad-jax": "transgrad JAX (jit)",
