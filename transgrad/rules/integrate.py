@@ -80,13 +80,15 @@ class OdeFunction:
         sizes = [int(np.prod(s)) for s in shapes]
         solve = {k: v for k, v in options.items() if k in ADJOINT_OPTIONS}
 
-        def augmented(state, when):
-            y, a = state[:size], state[size:2 * size]
-            value, tape = pair.fwd(y, when, *args)
-            parts = pair.bwd(tape, -a)
-            flat = [_flat(value, size), _flat(parts[0], size), _flat(parts[1], 1)]
-            flat += [_flat(p, n) for p, n in zip(parts[2:], sizes)]
-            return np.concatenate(flat)
+        bounds = np.cumsum([0, size, size, 1, *sizes])   # where each part of the state lies
+
+        def augmented(state, when):   # the solver's hot loop: filled in place, no copies
+            value, tape = pair.fwd(state[:size], when, *args)
+            parts = pair.bwd(tape, -state[size:2 * size])
+            out = np.empty(bounds[-1])
+            for k, part in enumerate((value, *parts)):
+                out[bounds[k]:bounds[k + 1]] = 0.0 if part is None else np.ravel(part)
+            return out
 
         a = np.array(g[-1], dtype=float)
         g_t0, g_args = 0.0, np.zeros(sum(sizes))
