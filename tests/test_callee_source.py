@@ -2,6 +2,7 @@
 of their VJPs (``sq_vjp.fwd``, ``sq_vjp.bwd``) or their JVPs, after the derivative's own
 function, each headed by a comment naming the function and its line."""
 
+import builtins
 import math
 import types
 
@@ -48,14 +49,20 @@ def _heading(func, name):
 
 
 def _run_printed(source, name, args):
-    """Run the printed text: its definitions, the halves bound as the code names them."""
-    scope = {"np": np, "math": math, "tgr": runtime}
-    exec(compile(source, "<printed>", "exec"), scope)   # noqa: S102 (generated here)
-    for key in list(scope):
-        if key.endswith("_fwd"):
-            base = key.removesuffix("_fwd")
-            scope[base + "_vjp"] = types.SimpleNamespace(fwd=scope[key],
-                                                         bwd=scope[base + "_bwd"])
+    """Run the printed text: each called function's section defines the halves its heading
+    names (``# sq_vjp.fwd, sq_vjp.bwd: ...`` or ``# sq_vjp_shapes.bwd: ...``)."""
+    main, *sections = source.split("\n\n# ")
+    scope = {"__builtins__": builtins, "np": np, "math": math, "tgr": runtime}
+    for section in sections:
+        heading, text = section.split("\n", 1)
+        local = dict(scope)
+        exec(compile(text, "<printed>", "exec"), local)   # noqa: S102 (generated here)
+        defined = [v for k, v in local.items() if k not in scope]
+        halves = [h.strip() for h in heading.split(":")[0].split(",")]
+        holder = halves[0].split(".")[0]
+        scope[holder] = types.SimpleNamespace(**{
+            h.split(".")[1]: f for h, f in zip(halves, defined)})
+    exec(compile(main, "<printed>", "exec"), scope)   # noqa: S102
     return scope[name](*args)
 
 

@@ -78,11 +78,11 @@ def callee_sources(generated):
     parts, seen, pending = [], set(), [generated]
     while pending:
         code = pending.pop(0)
-        for holder in _called_holders(code):
+        for name, holder in _called_holders(code):
             if id(holder) in seen:
                 continue
             seen.add(id(holder))
-            parts.append(f"\n\n{_heading(holder)}\n{holder.source.rstrip()}\n")
+            parts.append(f"\n\n{_heading(name, holder)}\n{holder.source.rstrip()}\n")
             pending += [f for f in (getattr(holder, "fwd", None), getattr(holder, "bwd", None),
                                     getattr(holder, "fn", None)) if f is not None]
     return "".join(parts)
@@ -103,19 +103,24 @@ def _called_holders(function):
         if isinstance(value, PrimalCall):
             value = value.forward
         if isinstance(value, (SplitVJP, ForwardFunction)) and value.source:
-            found.append(value)
+            found.append((name, value))
     return found
 
 
-def _heading(holder):
-    """``# sq_vjp.fwd, sq_vjp.bwd: the VJP halves of sq (file.py, line 3)``."""
+def _heading(name, holder):
+    """``# sq_vjp.fwd, sq_vjp.bwd: the VJP halves of sq (file.py, line 3)``, as the code
+    names the holder (``sq_vjp_shapes.bwd``: a half made for the shapes of its call)."""
     func = holder.func
     code = getattr(func, "__code__", None)
     where = "" if code is None else f" ({code.co_filename}, line {code.co_firstlineno})"
-    name = getattr(func, "__qualname__", holder.__name__)
-    if isinstance(holder, SplitVJP):
-        return f"# {holder.__name__}.fwd, {holder.__name__}.bwd: the VJP halves of {name}{where}"
-    return f"# {holder.__name__}: the JVP of {name}{where}"
+    function = getattr(func, "__qualname__", holder.__name__)
+    if not isinstance(holder, SplitVJP):
+        return f"# {name}: the JVP of {function}{where}"
+    half = holder.__dict__.get("exact_half")
+    if half is not None:
+        what = "forward" if half == "fwd" else "backward"
+        return f"# {name}.{half}: the VJP's {what} half of {function}{where}, for these shapes"
+    return f"# {name}.fwd, {name}.bwd: the VJP halves of {function}{where}"
 
 
 class GradientFunction(Derivative):

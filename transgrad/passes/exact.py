@@ -71,6 +71,7 @@ import numpy as np
 from .. import runtime
 from ..codegen import compile_function
 from ..ir import Transformer, clone, walk
+from .exact_calls import call_of, half_of, specialized
 from .exact_values import (
     BINOPS,
     F64,
@@ -88,9 +89,11 @@ from .exact_values import (
     join_env,
     matmul,
     summed,
+    tuple_value,
 )
 from .optimize import optimize
 
+_NOTHING = object()
 _LOOP_LIMIT = 64   # interpretations of a loop's body before its head gives up on its names
 # the formulas of a matrix product's gradient by the ranks (x, y) of ``x @ y``
 _MATMUL_VJP = {
@@ -105,11 +108,36 @@ class _Exact(Transformer, Values):
     """Rewrites the runtime helper calls whose answer the known values give;
     ``value(node)`` (``exact_values.Values``) says what is known about an expression."""
 
-    def __init__(self, namespace, known, local):
+    def __init__(self, namespace, known, local, depth=0):
         self.namespace = namespace
         self.local = local          # the function's own names: never globals
         self.known = known          # name -> Value, where the interpretation stands
+        self.depth = depth          # of called functions' halves being specialized
         self.changed = False
+
+    def call_value(self, node):
+        called = self.called(node)
+        if called is not None:
+            return called[1]
+        return Values.call_value(self, node)
+
+    def called(self, node):
+        """(the pair to call, the Value it returns) of a call of a called function's VJP
+        half (``exact_calls``), or None."""
+        func = node.func
+        if func.__class__ is not gast.Attribute:
+            return None
+        pair = self.resolve(func.value)
+        if getattr(pair, "exact_half", None) == func.attr:   # a call this rewrite made
+            return pair, pair.exact_returned
+        found = half_of(self.resolve, func)
+        if found is None or any(a.__class__ is gast.Starred for a in node.args):
+            return None
+        # the caller may still read what it passes: the half never owns it
+        values = tuple(_unowned(self.value(a)) for a in node.args)
+        if all(v is None for v in values):
+            return None
+        return specialized(*found, values, _rewrite, self.depth)
 
     def helper_value(self, helper, node):
         """The value a ``tgr`` helper call returns, where the known values decide it."""
@@ -118,7 +146,7 @@ class _Exact(Transformer, Values):
             kind, g, extra = decision
             if kind == "size":
                 return PY_INT
-            if kind == "const":
+            if kind == "const" or kind == "call":
                 return None
             if kind == "expr":
                 return self.value(self.replacement(node, decision))
@@ -151,6 +179,8 @@ class _Exact(Transformer, Values):
                               ctx=gast.Load())
         if kind == "expr":
             return _expression(extra, node.args)
+        if kind == "call":
+            return call_of(node, extra, node.func.attr)
         if not extra:        # unbroadcast_to a value of x's shape, match of a fresh array
             return g
         axes = gast.Constant(value=0, kind=None) if extra == 1 else gast.Tuple(
@@ -163,6 +193,11 @@ class _Exact(Transformer, Values):
         ``("expr", None, formula)`` or ``(kind, g, n)`` for ``g`` itself (n = 0) or g summed
         over n leading axes."""
         func, args = node.func, node.args
+        if func.__class__ is gast.Attribute and (func.attr == "fwd" or func.attr == "bwd"):
+            called = self.called(node)
+            if called is None or called[0] is self.resolve(func.value):
+                return None
+            return "call", None, called[0]
         if len(args) == 1 and not node.keywords and self.resolve(func) is np.size:
             value = self.value(args[0])
             if value is not None and value.shape is not None:
@@ -180,8 +215,8 @@ class _Exact(Transformer, Values):
             if helper == "unbroadcast_to":
                 extra = self.unbroadcast(g, x)
                 return None if extra is None else ("unbroadcast_to", g, extra)
-            if helper == "match" and self.match(g, x):
-                return "match", g, 0
+            if (helper == "match" or helper == "cotangent_of") and self.match(g, x):
+                return "match", g, 0   # cotangent_of: match, for a gradient that is an array
         elif len(args) == 3 and helper in ("matmul_vjp_left", "matmul_vjp_right"):
             formula = self.matmul_vjp(helper, *args)
             return None if formula is None else ("expr", None, formula)
@@ -227,6 +262,15 @@ class _Exact(Transformer, Values):
         return _MATMUL_VJP[helper, len(xv.shape), len(yv.shape)]
 
 
+def _unowned(value):
+    """``value`` as the called function sees it: an array someone else may read."""
+    if value is None or not (value.own or value.items):
+        return value
+    if value.items is not None:
+        return tuple_value(map(_unowned, value.items), value.dtype)
+    return Value(value.shape, value.dtype, value.array, False)
+
+
 def _expression(formula, args):
     """The expression ``formula`` names, of the helper's arguments ``g, x, y``."""
     parts = dict(zip("gxy", args))
@@ -257,6 +301,7 @@ class _Interpreter:
     def __init__(self, exact, facts, pops):
         self.exact, self.facts, self.pops = exact, facts, pops
         self.pushes = {}
+        self.returned = _NOTHING   # the join of the values it returns
         self.frames = []   # per enclosing loop: (envs at its breaks, envs at its continues)
 
     def block(self, stmts, rewrite):
@@ -298,6 +343,8 @@ class _Interpreter:
             stmt = self.rewritten(stmt, rewrite)
         elif kind is gast.Return:
             stmt = self.rewritten(stmt, rewrite)
+            value = None if stmt.value is None else exact.value(stmt.value)
+            self.returned = value if self.returned is _NOTHING else join(self.returned, value)
         elif kind is gast.If:
             truth = exact.static(stmt.test)
             if truth is True or truth is False:   # a test of ranks the shapes decide
@@ -357,11 +404,13 @@ class _Interpreter:
             if target.__class__ is gast.Name:
                 self.bind(target.id, None if self.popped(value_node)
                           else exact.value(value_node))
-            elif target.__class__ in (gast.Tuple, gast.List) and value_node.__class__ in (
-                    gast.Tuple, gast.List) and len(value_node.elts) == len(target.elts) and all(
+            elif target.__class__ in (gast.Tuple, gast.List) and all(
                     e.__class__ is gast.Name for e in target.elts):
-                values = [exact.value(e) for e in value_node.elts]
-                for e, v in zip(target.elts, values):
+                whole = None if self.popped(value_node) else exact.value(value_node)
+                items = whole.items if whole is not None else None
+                if items is None or len(items) != len(target.elts):
+                    items = [None] * len(target.elts)
+                for e, v in zip(target.elts, items):
                     self.bind(e.id, v)
             elif target.__class__ is gast.Subscript:
                 self.forget_stored(target.slice)   # x[i] = v keeps x's shape and dtype
@@ -473,17 +522,23 @@ def exact_shapes(fn, namespace, args):
     """A copy of the rank code ``fn`` (a FunctionDef whose globals are ``namespace``) with
     what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
     or None when they decide nothing; ``fn`` is left as it is."""
+    return _rewrite(fn, namespace, tuple(argument_values(args)))[0]
+
+
+def _rewrite(fn, namespace, values, depth=0):
+    """(the rewritten copy of ``fn`` or None, the Value it returns) for positional
+    arguments of ``values`` (Values or None)."""
     facts = _facts(fn)
     # a local name is unbound until assigned: no path that reads it comes from before that
     entry = dict.fromkeys(facts.unbound, NONE)
-    entry.update((p, v) for p, v in zip(facts.params, argument_values(args)) if v is not None)
+    entry.update((p, v) for p, v in zip(facts.params, values) if v is not None)
     pops = {}
     if facts.stacks:   # what the pushes save, with every pop unknown
-        first = _Interpreter(_Exact(namespace, dict(entry), facts.local), facts, {})
+        first = _Interpreter(_Exact(namespace, dict(entry), facts.local, depth), facts, {})
         first.block(fn.body, False)
         pops = {k: v for k, v in first.pushes.items() if v is not None}
     while True:
-        exact = _Exact(namespace, dict(entry), facts.local)
+        exact = _Exact(namespace, dict(entry), facts.local, depth)
         interpreter = _Interpreter(exact, facts, pops)
         body = interpreter.block(fn.body, True)
         pushes = interpreter.pushes
@@ -491,13 +546,14 @@ def exact_shapes(fn, namespace, args):
         if all(k in pushes and join(pushes[k], v) == v for k, v in pops.items()):
             break
         pops = {}
+    returned = None if interpreter.returned is _NOTHING else interpreter.returned
     if not exact.changed:
-        return None
+        return None, returned
     shell = copy.copy(fn)
     shell.body = []
     new = clone(shell)   # every statement of ``body`` is a copy already
     new.body = body
-    return new
+    return new, returned
 
 
 class _Facts:
@@ -560,7 +616,7 @@ def _find_candidates(body, out):
 
 
 _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
-                      "zeros_like_value", "inverse_permutation"})
+                      "zeros_like_value", "inverse_permutation", "cotangent_of", "fwd", "bwd"})
 
 
 def _may_decide(call):

@@ -36,6 +36,17 @@ class _Kind:
 INT, FLOAT = _Kind("int"), _Kind("float")   # Python numbers: take the dtype of arrays they meet
 RANGE = _Kind("range")                     # a range or a reversed range: its items are ints
 _NONE = _Kind("none")                      # the constant None (a loop's first push saves it)
+TUPLE = _Kind("tuple")   # a tuple: ``items`` holds its items' Values (or None)
+
+
+def tape_kind(name):
+    """The kind of the tuples one specialized function returns as its tape (so the backward
+    half specialized for it is the one that reads them)."""
+    return _Kind(name)
+
+
+def tuple_value(items, kind=TUPLE):
+    return Value(None, kind, False, False, tuple(items))
 _STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), FLOAT: 0.5, INT: 1}
 
 
@@ -45,21 +56,23 @@ class Value:
     may be returned as a gradient as it is (an array this code made, so writeable and shared
     with no one)."""
 
-    __slots__ = ("array", "dtype", "own", "shape")
+    __slots__ = ("array", "dtype", "items", "own", "shape")
 
-    def __init__(self, shape, dtype, array, own):
+    def __init__(self, shape, dtype, array, own, items=None):
         self.shape, self.dtype, self.array, self.own = shape, dtype, array, own
+        self.items = items   # a tuple's: its items' Values (or None); its shape is None
 
     def __eq__(self, other):
         return self is other or (other.__class__ is Value and self.shape == other.shape
                                  and self.dtype is other.dtype and self.array == other.array
-                                 and self.own == other.own)
+                                 and self.own == other.own and self.items == other.items)
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.array, self.own))
+        return hash((self.shape, self.dtype, self.array, self.own, self.items))
 
     def __repr__(self):
-        return f"Value({self.shape}, {self.dtype}, array={self.array}, own={self.own})"
+        items = "" if self.items is None else f", items={self.items}"
+        return f"Value({self.shape}, {self.dtype}, array={self.array}, own={self.own}{items})"
 
 
 NONE = Value(None, _NONE, False, False)
@@ -79,6 +92,10 @@ def join(a, b):
         return b
     if b is NONE:
         return a
+    if a.items is not None:   # tuples: item by item, of one kind
+        if a.dtype is not b.dtype or b.items is None or len(a.items) != len(b.items):
+            return None
+        return tuple_value(map(join, a.items, b.items), a.dtype)
     if a.shape is None or a.shape != b.shape:
         return None
     dtype = a.dtype if a.dtype is b.dtype else None
@@ -280,6 +297,8 @@ class Values:
             return None
         if kind is gast.Subscript:
             return self.subscript_value(node)
+        if kind is gast.Tuple:
+            return tuple_value(self.value(e) for e in node.elts)
         if kind is gast.Call:
             return self.call_value(node)
         return None
@@ -287,6 +306,10 @@ class Values:
     def subscript_value(self, node):
         """``x[i]``, ``x[i, j]``, ``x[:, i]`` of an array, with Python ints ``i``: a view."""
         base = self.value(node.value)
+        if base is not None and base.items is not None:
+            index = constant(node.slice)
+            return base.items[index] if type(index) is int and \
+                -len(base.items) <= index < len(base.items) else None
         if base is None or not base.array or not (base.dtype is F64 or base.dtype is BOOL):
             return None
         index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]

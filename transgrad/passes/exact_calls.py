@@ -1,0 +1,70 @@
+"""Called functions' halves for the shapes of one call site (part of the call-time rewrite).
+
+Generated code calls a user function's derivative as two halves, ``t, tape = sq_vjp.fwd(x, w)``
+and ``parts = sq_vjp.bwd(tape, g)``. Where the rewrite (``exact.py``) knows the values a half
+is called with, it rewrites that half's kept tree for them the way it rewrites the caller,
+compiles it, and calls the copy of the pair that holds it (``sq_vjp_shapes.fwd(x, w)``); what
+the half returns (its value, and the tape with the shapes the backward half reads) becomes
+known to the caller. Made once per pair and values (kept on the pair), to a bounded depth of
+calls; a recursive call met while its own half is being made stays as it is.
+"""
+
+import copy
+
+import gast
+
+from ..codegen import compile_function
+from .optimize import optimize
+
+_DEPTH = 3        # called functions specialized inside called functions, at most
+_PER_PAIR = 16    # specialized halves kept per pair
+
+
+def half_of(resolve, func):
+    """(pair, "fwd" or "bwd") when ``func`` is a half of a called function's VJP whose build
+    kept its tree, else None."""
+    if func.__class__ is not gast.Attribute or func.attr not in ("fwd", "bwd"):
+        return None
+    pair = resolve(func.value)
+    half = getattr(pair, func.attr, None) if pair is not None else None
+    if half is None or "exact_tree" not in getattr(half, "__dict__", {}):
+        return None
+    return pair, func.attr
+
+
+def specialized(pair, half, values, rewrite, depth):
+    """(the pair to call, the Value its ``half`` returns) for positional arguments of
+    ``values``: a copy of ``pair`` whose half is rewritten for them, or ``pair`` itself where
+    they decide nothing; None while that half is being made, or too deep.
+    ``rewrite(tree, namespace, values, depth)`` is the rewrite: (new tree or None, Value)."""
+    made = pair.__dict__.setdefault("exact_halves", {})
+    key = (half, values)
+    if key in made:
+        return made[key]
+    if depth >= _DEPTH or len(made) >= _PER_PAIR:
+        return None
+    made[key] = None   # being made: a recursive call finds nothing
+    function = getattr(pair, half)
+    tree, returned = rewrite(function.exact_tree, function.__globals__, values, depth + 1)
+    if tree is None:
+        made[key] = (pair, returned)
+        return made[key]
+    optimize(tree, classes={})
+    code, source = compile_function(tree, dict(function.__globals__), tree.name)
+    new = copy.copy(pair)
+    new.__dict__.pop("exact_halves", None)
+    setattr(new, half, code)
+    new.source = source
+    new.exact_half = half   # what .source shows of it: the half the call site calls
+    new.exact_returned = returned
+    made[key] = (new, returned)
+    return made[key]
+
+
+def call_of(node, pair, half):
+    """``node`` (a call of ``<name>.half(...)``) calling ``pair``'s half instead."""
+    holder = gast.Name(id=f"{pair.__name__}_shapes", ctx=gast.Load(), annotation=None,
+                       type_comment=None)
+    holder.resolved = pair
+    return gast.Call(func=gast.Attribute(value=holder, attr=half, ctx=gast.Load()),
+                     args=node.args, keywords=node.keywords)
