@@ -317,8 +317,8 @@ def codegen(job, fn):
         result = compile_function(fn, {}, fn.name, job.backend, user_file=job.info.filename)
     else:
         result = compile_function(fn, {}, fn.name, job.backend)
-    if CALL_TIME[job.backend] and job.mode in EXACT_MODES:
-        result[0].exact_tree = fn
+    if CALL_TIME[job.backend] and (job.mode in EXACT_MODES or job.mode == "split"):
+        result[0].exact_tree = fn   # a called function's halves: specialized per call site
     return result
 
 
