@@ -121,3 +121,21 @@ def test_a_derivative_that_calls_nothing_shows_its_function_only():
     dloss(*_args())
     assert dloss.source == dloss.own_source
     assert "# " not in dloss.source.split("\n", 1)[0]
+
+
+def test_called_halves_are_made_for_the_shapes_of_their_call():
+    """With exact shapes, a called function's backward half knows the shapes of its tape:
+    its broadcasting checks are decided, and the gradient is unchanged."""
+    dloss = tg.grad(twice, wrt=(0, 1))
+    x, w = _args()
+    gx, gw = dloss(x, w)
+    t1, t2 = np.tanh(w * x), np.tanh(2.0 * w * x)
+    b1, b2 = 2 * t1 * (1 - t1 ** 2), 2 * t2 * (1 - t2 ** 2)
+    np.testing.assert_allclose(gx, (b1 * w).sum(axis=0) + 2.0 * (b2 * w).sum(axis=0))
+    np.testing.assert_allclose(gw, b1 * x + b2 * 2.0 * x)
+    assert "sq_vjp_shapes.bwd(" in dloss.own_source
+    heading = "# sq_vjp_shapes.bwd: the VJP's backward half of sq"
+    made = dloss.source.split(heading)[1].split("\n\n# ")[0]
+    assert "def sq_bwd(tape, g):" in made and "tgr." not in made
+    got = _run_printed(dloss.source, "dtwice", (x, w))
+    np.testing.assert_allclose(got[1], gw, rtol=1e-14)
