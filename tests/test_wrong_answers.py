@@ -677,3 +677,80 @@ def test_overflow_on_a_path_not_taken_gives_zero_not_nan():
             w = w ** 3 * w ** 2
         return jnp.sum(x * x) if np.sum(x) > 0.0 else jnp.sum(w)
     assert np.asarray(jax.grad(twin, 1)(x, w)).tolist() == [0.0, 0.0]
+
+
+# ------------------------------------------ `a + b` of two lists held in names concatenates
+
+def lists_in_names_added(x):
+    a = [x[0] * 2.0]
+    b = [x[2] * 3.0]
+    c = a + b                    # [2 x0, 3 x2], not an elementwise sum
+    return c[0] * c[1]
+
+
+def lists_appended_in_a_loop_added(x):
+    a = []
+    b = []
+    for i in range(2):
+        a.append(x[i] * 1.0)
+        b.append(x[i + 1] * 2.0)
+    c = a + b
+    return c[0] * c[3] + c[1]
+
+
+def tuples_in_names_added(x):
+    a = (x[0] * 2.0, x[1])
+    b = (x[2],)
+    c = a + b
+    return c[0] * c[2] + c[1]
+
+
+def _two_items(x):
+    return [x[0] * 2.0, x[1]]
+
+
+def helpers_list_added(x):
+    a = _two_items(x)            # a helper returning a list
+    b = [x[2]]
+    c = a + b
+    d = b + a
+    return c[0] * c[2] + d[2] * d[0]
+
+
+def rows_of_a_list_of_lists_added(x):
+    rows = [[x[0] * 2.0], [x[1], x[2]]]
+    c = rows[0] + rows[1]        # elements of a list of lists are lists
+    return c[0] * c[2] + c[1]
+
+
+def list_grown_in_a_loop_added_to_itself(x):
+    acc = []
+    for i in range(3):
+        acc = acc + [x[i] * (i + 1.0)]
+    more = acc
+    both = acc + more
+    return both[0] * both[5] + both[1]
+
+
+def arrays_in_names_added(x):
+    a = x * 2.0
+    b = x[::-1] * 1.0
+    return np.sum(a + b)
+
+
+@pytest.mark.parametrize("f", [lists_in_names_added, lists_appended_in_a_loop_added,
+                               tuples_in_names_added, helpers_list_added,
+                               rows_of_a_list_of_lists_added,
+                               list_grown_in_a_loop_added_to_itself, arrays_in_names_added])
+def test_plus_of_sequences_in_names_concatenates(f):
+    """Python's `+` of two lists or tuples concatenates; the rule of array `+` would give
+    `[7.8, 0, 11.7]` for `[6.6, 0, 1.8]` (lists_in_names_added)."""
+    x = np.array([0.3, -0.7, 1.1])
+    check_grad(f, (x,))
+    if f is lists_in_names_added:
+        assert_close(tg.grad(f)(x), np.array([6 * x[2], 0.0, 6 * x[0]]))
+
+
+def test_plus_of_arrays_in_names_stays_arithmetic():
+    assert "add_or_concatenate" not in tg.grad(arrays_in_names_added).source
+    assert "add_or_concatenate" in tg.grad(lists_in_names_added).source

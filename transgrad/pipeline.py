@@ -35,6 +35,7 @@ from .naming import Namer
 from .parse import Derivative, parse_function
 from .passes import aliasing as _aliasing
 from .passes import checkpoint as _checkpoint
+from .passes import concatenate as _concatenate
 from .passes import cond as _cond
 from .passes import exact as _exact
 from .passes import fence as _fence
@@ -162,6 +163,12 @@ def aliasing(job):
                                      callee=job.callee)
 
 
+def concatenate(job):
+    """``a + b`` of names that may hold lists or tuples: Python's ``+`` (concatenation)."""
+    _concatenate.concatenate_sequences(job.info, job.tree, _by_name(job, job.param_ranks),
+                                       set(_by_name(job, [(i, True) for i in job.scalars])))
+
+
 def _by_name(job, pairs):
     params = [a.id for a in job.info.tree.args.args]
     return {params[i]: value for i, value in pairs if i < len(params)}
@@ -284,7 +291,8 @@ def exact_shapes(generated, source, args):
     return _exact.specialize(generated, source, args)
 
 
-FRONT_END = [parse, fence, resolve, checkpoint_loops, check_backend, normalize, aliasing]
+FRONT_END = [parse, fence, resolve, checkpoint_loops, check_backend, normalize, aliasing,
+             concatenate]
 MODE_PASSES = {
     "reverse": [ranks, reverse, optimize],
     "forward": [ranks, forward, optimize],

@@ -29,17 +29,18 @@ class _Summary:
     never reads them again (``safe``: ``r[i]``, ``len(r)``, stores, such calls; None: all),
     and the lists of ints that stay lists of ints (``kept``; None: all)."""
 
-    __slots__ = ("shares", "number", "items", "mutates", "safe", "kept", "refusal")
+    __slots__ = ("shares", "number", "items", "mutates", "safe", "kept", "sequence", "refusal")
 
-    def __init__(self, shares, number, items, mutates, safe=None, kept=None):
+    def __init__(self, shares, number, items, mutates, safe=None, kept=None, sequence=False):
         self.shares, self.number, self.items, self.mutates = shares, number, items, mutates
         self.safe, self.kept = safe, kept
+        self.sequence = sequence   # the result may be a list or tuple
         self.refusal = None   # the TransformError its own updates raise in this call
 
     def __eq__(self, other):
         return isinstance(other, _Summary) and (
-            self.shares, self.number, self.items, self.safe, self.kept) == (
-            other.shares, other.number, other.items, other.safe, other.kept) \
+            self.shares, self.number, self.items, self.safe, self.kept, self.sequence) == (
+            other.shares, other.number, other.items, other.safe, other.kept, other.sequence) \
             and set(self.mutates) == set(other.mutates)
 
     __hash__ = None
@@ -50,7 +51,8 @@ class _Summary:
         mutates.update(self.mutates)
         items = self.items if self.items == other.items else None
         return _Summary(self.shares | other.shares, self.number and other.number, items,
-                        mutates, _meet(self.safe, other.safe), _meet(self.kept, other.kept))
+                        mutates, _meet(self.safe, other.safe), _meet(self.kept, other.kept),
+                        self.sequence or other.sequence)
 
 
 def _meet(a, b):
@@ -240,4 +242,6 @@ def _summarize(analysis, tree):
     fixed = [p for p in analysis.params if p not in analysis.rebound]
     safe = frozenset(p for p in fixed if p not in unsafe)
     kept = frozenset(p for p in fixed if p in state.int_items)
-    return _Summary(frozenset(shares), number, items, mutates, safe, kept)
+    sequence = isinstance(value, (gast.Tuple, gast.List)) \
+        or isinstance(value, gast.Name) and value.id in state.sequences
+    return _Summary(frozenset(shares), number, items, mutates, safe, kept, sequence)

@@ -34,11 +34,14 @@ class State:
 
     # the sets of names known to have a kind; each is kept where every path agrees
     KINDS = ("numbers", "lists", "containers", "number_items", "ints", "int_items")
-    __slots__ = ("full", "elem", "origin", "tuples", "dead") + KINDS
+    # names that may hold a list or tuple on some path, and containers that may hold one:
+    # kept where any path says so (``a + b`` of such a name may concatenate)
+    MAYBE = ("sequences", "nested")
+    __slots__ = ("full", "elem", "origin", "tuples", "dead") + KINDS + MAYBE
 
     def __init__(self):
         self.full, self.elem, self.origin = set(), set(), {}
-        for kind in self.KINDS:
+        for kind in self.KINDS + self.MAYBE:
             setattr(self, kind, set())
         self.tuples = {}
         self.dead = False   # after break/continue/return: no path reaches here
@@ -46,7 +49,7 @@ class State:
     def copy(self):
         new = State()
         new.full, new.elem, new.origin = set(self.full), set(self.elem), dict(self.origin)
-        for kind in self.KINDS:
+        for kind in self.KINDS + self.MAYBE:
             setattr(new, kind, set(getattr(self, kind)))
         new.tuples = dict(self.tuples)
         new.dead = self.dead
@@ -67,13 +70,16 @@ class State:
                 out.origin.setdefault(pair, stmt)
             for kind in State.KINDS:
                 getattr(out, kind).intersection_update(getattr(s, kind))
+            for kind in State.MAYBE:
+                getattr(out, kind).update(getattr(s, kind))
             out.tuples = {n: kinds for n, kinds in out.tuples.items()
                           if s.tuples.get(n) == kinds}
         return out
 
     def same(self, other):
         return (self.dead == other.dead and self.full == other.full and self.elem == other.elem
-                and all(getattr(self, k) == getattr(other, k) for k in self.KINDS)
+                and all(getattr(self, k) == getattr(other, k)
+                        for k in self.KINDS + self.MAYBE)
                 and self.tuples == other.tuples)
 
     def related(self, name):
@@ -86,7 +92,7 @@ class State:
     def forget(self, name):
         self.full = {p for p in self.full if name not in p}
         self.elem = {p for p in self.elem if name not in p}
-        for kind in self.KINDS:
+        for kind in self.KINDS + self.MAYBE:
             getattr(self, kind).discard(name)
         self.tuples.pop(name, None)
 

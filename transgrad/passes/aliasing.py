@@ -77,6 +77,7 @@ class _Analysis:
         self.user_names = _user_names(info)
         self.pending = []     # (stmt, name, kind, is_list): in-place changes to check
         self.calls = {}       # (id(stmt), name) -> (callee, its parameter, line): see `call`
+        self.refuse = True    # raise a called helper's refusal (not for analyse_flow's users)
         # (id(stmt), name) -> whether the helper called there reads its argument `name` only
         # in ways whose derivative does not read it again (see `unsafe_uses`)
         self.call_safe = {}
@@ -244,7 +245,7 @@ class _Analysis:
                 new.full |= {p for p in item.full if target in p}
                 new.elem |= {p for p in item.elem if target in p}
                 new.origin.update({k: v for k, v in item.origin.items() if target in k})
-                for kind in State.KINDS:
+                for kind in State.KINDS + State.MAYBE:
                     if target in getattr(item, kind):
                         getattr(new, kind).add(target)
             return new
@@ -270,18 +271,23 @@ class _Analysis:
                     new.number_items.discard(target)
                 if not all(n in state.ints for n in operands[1:]):
                     new.int_items.discard(target)
+                if any(n in state.sequences for n in operands[1:]):
+                    new.nested.add(target)
         elif getattr(stmt, "in_place_of", None) and stmt.in_place_of not in state.numbers \
                 and stmt.in_place_of in operands:
             # `s += v` on an array (or a list): the same object, changed in place
             self.mutate(stmt, state, stmt.in_place_of, "augmented")
             self.share(new, target, stmt.in_place_of, state, stmt)
+            new.number_items.discard(target)   # `a += [v]` of a list: new elements
+            new.int_items.discard(target)
         elif func is operator.getitem:
             base = ir.operand_names(prim.args[0])
             index = prim.args[1]
             if base and base[0] in state.numbers:
                 new.numbers.add(target)
-            elif base and self.ranks.get(target) == 0 and self.ranks.get(base[0], 0) > 0 \
-                    and _integers(index):
+            elif base and _integers(index) and (
+                    self.ranks.get(target) == 0 and self.ranks.get(base[0], 0) > 0
+                    or self.ranks.get(base[0]) == _count(index)):
                 new.numbers.add(target)   # an element of an array: a numpy scalar
             elif base and (base[0] in state.containers or not _basic(index)):
                 if base[0] in state.containers:
@@ -317,6 +323,8 @@ class _Analysis:
             new.numbers.add(target)
         elif not self.allocates(func):
             self.call(stmt, state, new, target, func, prim)
+        if target in new.containers:
+            new.sequences.add(target)
         if int_result(prim, state):
             new.numbers.add(target)
             new.ints.add(target)
@@ -350,7 +358,7 @@ class _Analysis:
         refusal = summary.refusal if summary is not None else \
             alias_calls.refusal_without_kinds(func, check_in_place_updates) \
             if inspect.isfunction(func) else None
-        if refusal is not None:   # the helper's own update, seen for this call's arguments
+        if refusal is not None and self.refuse:   # the helper's update, seen for this call
             refusal.alias_refusal = True
             raise refusal
         if summary is not None:
@@ -363,6 +371,8 @@ class _Analysis:
             return
         if summary.number:
             new.numbers.add(target)
+        if summary.sequence:
+            new.sequences.add(target)
         for param in summary.shares:
             for name in ir.operand_names(passed[param]) if param in passed else ():
                 if name not in state.numbers:
@@ -410,6 +420,11 @@ class _Analysis:
             elif isinstance(operand, gast.Name):
                 numbers = numbers and operand.id in state.number_items
                 self.copy_container(new, target, operand.id, state, stmt)
+                if operand.id in state.nested:
+                    new.nested.add(target)
+        new.sequences.add(target)   # (where not certain: on some path)
+        new.number_items.discard(target)   # (copy_container copied one operand's kinds)
+        new.int_items.discard(target)
         if certain:
             new.containers.add(target)
             if all(isinstance(a, gast.List) or isinstance(a, gast.Name) and a.id in state.lists
@@ -459,7 +474,7 @@ class _Analysis:
             new.add_elem(target, c, stmt)
         for e in items:
             new.add_elem(e, target, stmt)
-        for kind in ("lists", "containers", "number_items", "int_items"):
+        for kind in ("lists", "containers", "number_items", "int_items") + State.MAYBE:
             if source in getattr(state, kind):
                 getattr(new, kind).add(target)
 
@@ -495,10 +510,15 @@ class _Analysis:
             new.number_items.add(target)
         if all(is_int(e, state) for e in elts):
             new.int_items.add(target)
+        if any(isinstance(e, (gast.List, gast.Tuple))
+               or isinstance(e, gast.Name) and e.id in state.sequences for e in elts):
+            new.nested.add(target)
 
     def copy_container(self, new, target, source, state, stmt):
         """``list(a)``, ``a[:]``: a new container holding ``a``'s elements."""
-        if source in state.numbers:
+        if source in state.numbers:   # tuple(np.shape(x)), list(range(n)): ints
+            new.number_items.add(target)
+            new.int_items.add(target)
             return
         shared, holders, items = state.related(source)
         for e in items:
@@ -509,6 +529,8 @@ class _Analysis:
             new.number_items.add(target)
         if source in state.int_items:
             new.int_items.add(target)
+        if source in state.nested:
+            new.nested.add(target)
 
     def bind_element(self, new, target, sources, stmt, state=None):
         """``target`` is an element of ``sources[0]`` (``t[0]``, ``a, b = t``, a loop over
@@ -517,6 +539,8 @@ class _Analysis:
         if not sources:
             return
         source = sources[0]
+        if source in state.nested:
+            new.sequences.add(target)   # a list held in a list
         if source in state.numbers or source in state.number_items:
             new.numbers.add(target)
             if source in state.int_items:
@@ -550,6 +574,8 @@ class _Analysis:
                 new.number_items.discard(array)
             if not is_int(stmt.value, state):
                 new.int_items.discard(array)
+            if any(n in state.sequences for n in value):
+                new.nested.add(array)
         else:
             self.mutate(stmt, state, array, "store")
         return new
@@ -712,6 +738,11 @@ def _integers(index):
                                             and type(index.value) is int)
 
 
+def _count(index):
+    """The number of items in an index (``i, j``: 2)."""
+    return len(index.elts) if isinstance(index, gast.Tuple) else 1
+
+
 def _basic(index):
     """An index that selects a view (not a list display, which is fancy indexing)."""
     if isinstance(index, gast.Tuple):
@@ -726,6 +757,17 @@ def _user_names(info):
     last = getattr(tree, "end_lineno", None) or len(info.lines)
     text = "\n".join(info.line(n) for n in range(first, last + 1))
     return set(re.findall(r"[A-Za-z_]\w*", text))
+
+
+def analyse_flow(info, tree, param_ranks=None, numbers=(), refuse=True):
+    """The analysis of ``tree`` run (its states before each statement), not checked yet;
+    ``refuse``: raise where a called helper's updates are refused for the call."""
+    analysis = _Analysis(info, tree)
+    analysis.refuse = refuse
+    if param_ranks:
+        analysis.ranks = more_ranks(tree, ranks(tree, param_ranks))
+    analysis.run(numbers)
+    return analysis
 
 
 def check_in_place_updates(info, tree, param_ranks=None, numbers=(), callee=False):
@@ -743,11 +785,7 @@ def check_in_place_updates(info, tree, param_ranks=None, numbers=(), callee=Fals
         return
     if info.generated or not any(_mutates(stmt) for stmt in assignments(tree.body)):
         return   # nothing changes in place: nothing to see through another name
-    analysis = _Analysis(info, tree)
-    if param_ranks:
-        analysis.ranks = more_ranks(tree, ranks(tree, param_ranks))
-    analysis.run(numbers)
-    analysis.check()
+    analyse_flow(info, tree, param_ranks, numbers).check()
 
 
 _ = math   # math functions are recognized by their module
