@@ -232,41 +232,37 @@ def _jax_options(options):
             "mxstep": options.get("mxstep") or inf, "hmax": options.get("hmax") or inf}
 
 
-def odeint_vjp(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None,
-               mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0, hmin=0.0,
-               ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0, tfirst=False):
-    """The adjoint method: ``func`` is the compiler's ``OdeFunction`` of the user's function."""
+# The rules take the keywords ``normalize_integrate`` lets through (``SOLVE_OPTIONS``); ``func``
+# is the compiler's ``OdeFunction`` of the user's right-hand side.
+
+def odeint_vjp(g, ans, func, y0, t, args=(), *, rtol=None, atol=None, tcrit=None, h0=0.0,
+               hmax=0.0, hmin=0.0, mxstep=0, mxordn=12, mxords=5):
+    """The adjoint method."""
     g_y0, g_t, g_args = func.pullback(g, ans, y0, t, args, dict(
         rtol=rtol, atol=atol, mxstep=mxstep, hmax=hmax, hmin=hmin, mxordn=mxordn,
         mxords=mxords))
     return None, g_y0, g_t, g_args
 
 
-def odeint_jvp_y0(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0,
-                  ml=None, mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
-                  hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0,
-                  tfirst=False):
-    return func.tangent(ans, y0, t, args, g, None, None, dict(
-        rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, mxstep=mxstep, hmax=hmax, hmin=hmin,
-        mxordn=mxordn, mxords=mxords))
+def odeint_jvp_y0(g, ans, func, y0, t, args=(), *, rtol=None, atol=None, tcrit=None, h0=0.0,
+                  hmax=0.0, hmin=0.0, mxstep=0, mxordn=12, mxords=5):
+    options = dict(rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, hmax=hmax, hmin=hmin,
+                   mxstep=mxstep, mxordn=mxordn, mxords=mxords)
+    return func.tangent(ans, y0, t, args, g, None, None, options)
 
 
-def odeint_jvp_t(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0,
-                 ml=None, mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
-                 hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0,
-                 tfirst=False):
-    return func.tangent(ans, y0, t, args, None, g, None, dict(
-        rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, mxstep=mxstep, hmax=hmax, hmin=hmin,
-        mxordn=mxordn, mxords=mxords))
+def odeint_jvp_t(g, ans, func, y0, t, args=(), *, rtol=None, atol=None, tcrit=None, h0=0.0,
+                 hmax=0.0, hmin=0.0, mxstep=0, mxordn=12, mxords=5):
+    options = dict(rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, hmax=hmax, hmin=hmin,
+                   mxstep=mxstep, mxordn=mxordn, mxords=mxords)
+    return func.tangent(ans, y0, t, args, None, g, None, options)
 
 
-def odeint_jvp_args(g, ans, func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0,
-                    ml=None, mu=None, rtol=None, atol=None, tcrit=None, h0=0.0, hmax=0.0,
-                    hmin=0.0, ixpr=0, mxstep=0, mxhnil=0, mxordn=12, mxords=5, printmessg=0,
-                    tfirst=False):
-    return func.tangent(ans, y0, t, args, None, None, g, dict(
-        rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, mxstep=mxstep, hmax=hmax, hmin=hmin,
-        mxordn=mxordn, mxords=mxords))
+def odeint_jvp_args(g, ans, func, y0, t, args=(), *, rtol=None, atol=None, tcrit=None,
+                    h0=0.0, hmax=0.0, hmin=0.0, mxstep=0, mxordn=12, mxords=5):
+    options = dict(rtol=rtol, atol=atol, tcrit=tcrit, h0=h0, hmax=hmax, hmin=hmin,
+                   mxstep=mxstep, mxordn=mxordn, mxords=mxords)
+    return func.tangent(ans, y0, t, args, None, None, g, options)
 
 
 def decay(y, t, k, c):
