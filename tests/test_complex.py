@@ -149,6 +149,14 @@ def test_refusals_say_what_jax_would():
     with pytest.raises(tg.TransformError, match="complex"):
         tg.grad(first_square)(Z)
 
+    def sum_of_squares(z):       # a full reduction: certainly a scalar, yet complex
+        return np.sum(z * z)
+    with pytest.raises(tg.TransformError, match="needs a real output"):
+        tg.grad(sum_of_squares)(Z)
+    with pytest.raises(tg.TransformError, match="needs a real output"):
+        tg.value_and_grad(sum_of_squares)(Z)
+    assert_close(tg.grad(sum_of_squares)(X), 2.0 * X)
+
 
 # --- numpy's other rules on complex inputs: vjp and jvp against JAX --------------------------
 
@@ -161,6 +169,15 @@ ON_COMPLEX = [
     lambda z: np.linalg.inv(z + 3 * np.eye(3)) * np.linalg.det(z + 3 * np.eye(3)),
     lambda z: np.where(np.array([True, False, True]), z, 2.0 * z)[[0, 2], 1:],
     lambda z: np.max(np.abs(z), axis=0) * np.mean(z, axis=1),
+    # norms other than the default: each slope conjugated (were not: silently wrong)
+    lambda z: np.linalg.norm(z, 2, 1), lambda z: np.linalg.norm(z, 3, 0),
+    lambda z: np.linalg.norm(z[0], 0.5) + np.linalg.norm(z[1], 1),
+    lambda z: np.linalg.norm(z, -np.inf, 1) + np.linalg.norm(z[2], np.inf),
+    lambda z: np.linalg.norm(z, 2), lambda z: np.linalg.norm(z, -2),
+    lambda z: np.linalg.norm(z, "nuc"), lambda z: np.linalg.norm(z, 1),
+    lambda z: np.linalg.norm(z, np.inf), lambda z: np.linalg.norm(z, "fro"),
+    lambda z: np.linalg.vector_norm(z, axis=1, ord=3),
+    lambda z: np.linalg.matrix_norm(z, ord="nuc"),
 ]
 
 

@@ -25,6 +25,9 @@ def dtwo_layer(w1, w2, x, y):
     h = np.maximum(t1, 0.0)
     out = h @ w2
     t2 = out - y
+    t3 = t2 ** 2
+    t4 = np.sum(t3)
+    tgr.check_scalar_output(t4, 'two_layer')
     # grad of line {ret}: return np.sum((out - y) ** 2)
     bt2 = 2.0 * t2
     bout = tgr.unbroadcast_to(bt2, out)
@@ -80,7 +83,8 @@ def dtwo_layer(w1, w2, x, y):
 def test_two_layer_net():
     """Before any call the ranks are unknown and the matrix-product rule keeps its run-time
     choice; called with matrices, the code is built with the one ``@`` per adjoint, and for
-    float64 matrices of these exact shapes the broadcasting check and ``tgr.match`` go too."""
+    float64 matrices of these exact shapes the broadcasting check, ``tgr.match`` and the check
+    that the output is a real scalar (a sum of complex numbers is refused) go too."""
     ret = line_of(uf.two_layer, "return np.sum")
     lines = {"ret": ret, "out": ret - 1, "h": ret - 2}
     dfun = tg.grad(uf.two_layer, wrt=(0, 1))

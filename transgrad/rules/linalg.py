@@ -9,6 +9,7 @@ import numpy as np
 from .. import runtime as tgr
 from ..runtime import _scatter_set, expand_reduced, unbroadcast
 from .arithmetic import matmul_vjp_left, matmul_vjp_right
+from .complex_numbers import abs_slope, times_conj
 from .reductions import _axes_tuple
 from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import SPD, A, P, W
@@ -455,35 +456,38 @@ def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     """Cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)``.
 
     Where several elements (or rows, columns) attain a max-type norm, they share the cotangent
-    equally, as JAX's does.
+    equally, as JAX's does. For a complex ``x`` each slope is conjugated (JAX's convention,
+    ``times_conj``): ``|x|``'s is ``conj(x) / |x|``, a singular value's ``conj(u v^H)``.
     """
     x = np.asarray(x)
     axes = _axes_tuple(axis, x.ndim)
     if not keepdims:
         g, ans = expand_reduced(g, x, axes), expand_reduced(ans, x, axes)
     if ord is None or ord == "fro":
-        return g * x / ans
+        return times_conj(g, x) / ans
+    if np.iscomplexobj(x):
+        g = np.real(g)
     if len(axes) == 1:
         if ord is None or ord == 2:
-            return g * x / ans
+            return times_conj(g, x) / ans
         if ord == 0:
             return np.zeros_like(x)
         if np.isinf(ord):
             hit = np.abs(x) == ans
-            return g * np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
-        return g * np.sign(x) * (np.abs(x) / ans) ** (ord - 1)
+            return g * abs_slope(x) * hit / np.sum(hit, axis=axes, keepdims=True)
+        return g * abs_slope(x) * (np.abs(x) / ans) ** (ord - 1)
     rows, cols = axes if axis is None else tuple(ax % x.ndim for ax in axis)
     if ord in (1, -1, np.inf, -np.inf):
         over, across = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = np.sum(np.abs(x), axis=over, keepdims=True)
         hit = sums == ans
-        return g * np.sign(x) * hit / np.sum(hit, axis=across, keepdims=True)
+        return g * abs_slope(x) * hit / np.sum(hit, axis=across, keepdims=True)
     if ord in ("nuc", 2, -2):
         u, _, vt = np.linalg.svd(np.moveaxis(x, (rows, cols), (-2, -1)), full_matrices=False)
         if ord != "nuc":
             k = 0 if ord == 2 else -1
             u, vt = u[..., :, [k]], vt[..., [k], :]
-        return g * np.moveaxis(u @ vt, (-2, -1), (rows, cols))
+        return g * np.moveaxis(np.conj(u @ vt), (-2, -1), (rows, cols))
     raise ValueError(f"transgrad: no derivative for np.linalg.norm with ord={ord!r}")
 
 
