@@ -245,11 +245,11 @@ def main():
             rows.append(row)
             print(report([row], args.tools).split("\n")[1],
                   f"   [{time.perf_counter() - start:.1f} s]", flush=True)
+            if args.json:   # after every row: a long run stopped early keeps what it measured
+                with open(args.json, "w") as handle:
+                    json.dump(rows, handle, indent=1)
     print()
     print(report(rows, args.tools, markdown=args.markdown))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
 
 
 if __name__ == "__main__":
