@@ -12,7 +12,7 @@ import transgrad.passes
 # every pass module must carry an example; the others' examples run where they have them
 WITH_EXAMPLES = ("fence", "resolve", "normalize", "activity", "shapes", "reverse", "forward",
                  "cond", "scan", "lowering", "functionalize", "show", "optimize", "exact",
-                 "reverse_saves")
+                 "reverse_saves", "normalize_integrate")
 MODULES = sorted(m.name for m in pkgutil.iter_modules(transgrad.passes.__path__))
 
 
