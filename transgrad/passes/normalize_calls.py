@@ -7,6 +7,7 @@ lambdas inlined at their calls."""
 import inspect
 
 import gast
+import numpy as np
 
 from .. import ir, runtime
 from ..ir import clone, walk
@@ -152,6 +153,8 @@ class CallSpellings:
                               gast.Constant(value=node.attr, kind=None)], keywords=[])))
                 return gast.copy_location(gast.Call(func=resolved_name(prop.fget, node),
                                                     args=[receiver], keywords=[]), node)
+        if cls is not None and self.current.get(obj) == obj and not issubclass(cls, np.ndarray):
+            function = None   # a user class's own field named like an array's (p.real, p.T)
         if function is None:   # a field of a named tuple or dataclass (or .dtype)
             return gast.copy_location(gast.Attribute(value=receiver, attr=node.attr,
                                                      ctx=gast.Load()), node)

@@ -107,6 +107,8 @@ def _check_positional_out(node, info):
     if position is None or len(node.args) <= position:
         return
     out = node.args[position]
+    if isinstance(out, gast.Constant) and out.value is None:
+        return      # np.ptp(x, 0, None, True): no output array
     inputs = ", ".join(_text(a) for a in node.args[:position])
     name = _text(node.func)
     raise info.error(f"`{name}(...)` gets an output array by position (`{_text(out)}`): it "
