@@ -50,7 +50,11 @@ import numpy as np
 
 from ..ir import Comment, Transformer, child_fields, clone, name, names_in, walk
 from .optimize_blocks import (
+    _ELEMENTWISE_OPS,
+    _broadcast_source,
+    _chain_leaves,
     _drop_dead_saves,
+    _elide_block_broadcasts,
     _has_pop,
     _inline_accumulated,
     _propagate_in_blocks,
@@ -367,27 +371,6 @@ def _live_block(body, live, restores=None):
     return kept[::-1], live, changed
 
 
-_ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
-
-
-def _broadcast_source(value):
-    """``(e, x)`` when ``value`` is ``np.broadcast_to(e, np.shape(x))``, else None."""
-    if not (isinstance(value, gast.Call) and getattr(value.func, "resolved", None)
-            is np.broadcast_to and len(value.args) == 2):
-        return None
-    shape = value.args[1]
-    if isinstance(shape, gast.Call) and getattr(shape.func, "resolved", None) is np.shape \
-            and isinstance(shape.args[0], gast.Name):
-        return value.args[0], shape.args[0].id
-    return None
-
-
-def _chain_leaves(node):
-    if isinstance(node, gast.BinOp) and isinstance(node.op, _ELEMENTWISE_OPS):
-        return _chain_leaves(node.left) + _chain_leaves(node.right)
-    return [node]
-
-
 class _ElideIn(Transformer):
     """Replace ``name`` by ``expr`` inside elementwise chains that keep the full shape."""
 
@@ -569,6 +552,7 @@ def optimize(fn, ranks=None, classes=None):
         _coalesce(fn, uses)
         _propagate_in_blocks(fn.body, *uses)
         _inline_accumulated(fn.body, *uses)
+        _elide_block_broadcasts(fn.body, *uses)
         _propagate(fn, simplify, uses[0])
         if rounds == 1:
             _elide_broadcasts(fn, simplify, classes, uses[0])

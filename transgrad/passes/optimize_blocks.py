@@ -9,6 +9,7 @@
 """
 
 import gast
+import numpy as np
 
 from ..ir import Comment, Transformer, child_fields, clone, name, names_in, walk
 
@@ -156,6 +157,10 @@ def _split_tuple_assigns(body):
     return changed
 
 
+def _number(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
 def _pure(node):
     """No call but numpy's and ``tgr``'s (resolved) ones and array attributes: moving it
     past other statements changes nothing they can see."""
@@ -241,9 +246,11 @@ def _propagate_in_blocks(body, counts, reads, top=True):
         stmt = body[i]
         i += 1
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                and isinstance(stmt.value, gast.Name) and not hasattr(stmt.value, "resolved")):
+                and (isinstance(stmt.value, gast.Name) and not hasattr(stmt.value, "resolved")
+                     or _number(stmt.value))):
             continue
-        copy, source = stmt.targets[0].id, stmt.value.id
+        copy = stmt.targets[0].id
+        source = stmt.value.id if isinstance(stmt.value, gast.Name) else None
         if counts.get(copy) != 1 or copy == source:
             continue
         window, echoes, seen = [], [], 0
@@ -257,15 +264,12 @@ def _propagate_in_blocks(body, counts, reads, top=True):
             if not isinstance(later, (gast.Assign, gast.AugAssign, gast.Expr, Comment)):
                 break
             seen += names_in(later).count(copy)
-            if source in _stores(later):
-                if isinstance(later, gast.Assign):
-                    window.append(later)   # reads a before binding b
-                    seen += 0
+            window.append(later)   # a statement binding b reads a before it binds
+            if source is not None and source in _stores(later):
                 break
-            window.append(later)
         if seen != reads.get(copy, 0) or seen == 0:
             continue
-        replace = _Replace(copy, name(source))
+        replace = _Replace(copy, name(source) if source is not None else stmt.value)
         for later in window:
             replace.visit(later)
         for echo in echoes:
@@ -276,3 +280,97 @@ def _propagate_in_blocks(body, counts, reads, top=True):
         i -= 1
         changed = True
     return changed
+
+
+_ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+
+
+def _broadcast_source(value):
+    """``(e, x)`` when ``value`` is ``np.broadcast_to(e, np.shape(x))``, else None."""
+    if not (isinstance(value, gast.Call) and getattr(value.func, "resolved", None)
+            is np.broadcast_to and len(value.args) == 2):
+        return None
+    shape = value.args[1]
+    if isinstance(shape, gast.Call) and getattr(shape.func, "resolved", None) is np.shape \
+            and isinstance(shape.args[0], gast.Name):
+        return value.args[0], shape.args[0].id
+    return None
+
+
+def _chain_leaves(node):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, _ELEMENTWISE_OPS):
+        return _chain_leaves(node.left) + _chain_leaves(node.right)
+    return [node]
+
+
+def _elide_block_broadcasts(body, counts, reads, top=True):
+    """In loop and branch bodies: ``bt = np.broadcast_to(g, np.shape(x))`` read only in
+    elementwise chains that have x itself as a factor (x not bound again between) -> those
+    read g, and the broadcast goes: the chain has x's shape anyway (``bh += bt * 2 * h`` with
+    ``np.shape(h)``: ``bh += g * 2 * h``). g: a name or a number, so nothing is computed
+    twice."""
+    changed = False
+    for stmt in body:
+        for field in ("body", "orelse"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list) and block:
+                changed = _elide_block_broadcasts(block, counts, reads, top=False) or changed
+    if top:
+        return changed
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            continue
+        target, source = stmt.targets[0].id, _broadcast_source(stmt.value)
+        if source is None or counts.get(target) != 1 or not isinstance(
+                source[0], (gast.Name, gast.Constant)):
+            continue
+        users, seen = [], 0
+        for j in range(i + 1, len(body)):
+            later = body[j]
+            rebound = _stores(later)
+            if source[1] in rebound or target in rebound or (
+                    isinstance(source[0], gast.Name) and source[0].id in rebound):
+                break
+            if target in names_in(later):
+                users.append(j)
+                seen += names_in(later).count(target)
+        if not seen or seen != reads.get(target):
+            continue
+        elide = _FactorOf(target, source[0], source[1])
+        rewritten = [elide.visit(clone(body[j])) for j in users]
+        if elide.replaced != seen:
+            continue
+        for j, new in zip(users, rewritten):
+            body[j] = new
+        reads[target] = 0
+        changed = True
+    return changed
+
+
+class _FactorOf(Transformer):
+    """Replace the name ``broadcast`` by ``expr`` where it is a factor of an elementwise
+    chain that also has the name ``like`` as a factor; counts the replacements."""
+
+    def __init__(self, broadcast, expr, like):
+        self.broadcast, self.expr, self.like = broadcast, expr, like
+        self.replaced = 0
+
+    def visit_BinOp(self, node):
+        if not isinstance(node.op, _ELEMENTWISE_OPS):
+            return self.generic_visit(node)
+        leaves = _chain_leaves(node)
+        if not any(isinstance(leaf, gast.Name) and leaf.id == self.like for leaf in leaves):
+            return self.generic_visit(node)
+        self._swap(node)
+        return node
+
+    def _swap(self, node):
+        for field in ("left", "right"):
+            child = getattr(node, field)
+            if isinstance(child, gast.Name) and child.id == self.broadcast:
+                setattr(node, field, clone(self.expr))
+                self.replaced += 1
+            elif isinstance(child, gast.BinOp) and isinstance(child.op, _ELEMENTWISE_OPS):
+                self._swap(child)
+            else:
+                setattr(node, field, self.visit(child))

@@ -2,12 +2,14 @@
 that the reverse pass's builder reads (no tree is changed here)."""
 
 
+import itertools
 import operator
 
 import gast
 
 from .. import ir
 from ..ir import walk
+from ..rules import lookup_vjp
 from .activity import assignments, stack_pushes
 from .shapes import overwritten_names
 
@@ -66,6 +68,53 @@ def _recomputed_by(stmt, index, overwritable, stores):
     if var in reads or any(r != index and r in overwritable for r in reads):
         return None
     return var
+
+
+def loop_body_classes(tree, scalar):
+    """Shape classes as they stand after each statement at the top level of a loop body:
+    ``{id(statement): ({name: class}, {name: the operand its value was made from})}``.
+
+    A loop reassigns its names, so the function-wide ``shape_classes`` leaves them out; yet
+    within one iteration ``t7 = h ** 2`` has h's shape, and the adjoint of a statement sees
+    every value it reads as it was just after that statement (restored from the stack).
+    ``scalar(node)``: whether an operand is a number (it broadcasts into anything)."""
+    tokens = itertools.count()
+    found = {}
+
+    def scan(body, in_loop):
+        classes, parent = {}, {}
+        for stmt in body:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                target = stmt.targets[0].id
+                prim = ir.primitive(stmt.value)
+                operands = [a for a in list(prim.args) + list(prim.kwargs.values())
+                            if not scalar(a)]
+                rule = lookup_vjp(prim.func) if prim.func not in (ir.COPY, ir.PACK) else None
+                same = prim.func is ir.COPY or (rule is not None and rule.elementwise)
+                ids = {classes.setdefault(a.id, next(tokens)) for a in operands
+                       if isinstance(a, gast.Name) and not hasattr(a, "resolved")}
+                if same and operands and len(ids) == 1 and len(operands) == len(
+                        [a for a in operands if isinstance(a, gast.Name)]):
+                    classes[target] = ids.pop()
+                    parent[target] = operands[0].id
+                else:
+                    classes[target] = next(tokens)
+                    parent.pop(target, None)
+            else:
+                for node in walk(stmt):
+                    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                        classes[node.id] = next(tokens)
+                        parent.pop(node.id, None)
+            if in_loop:
+                found[id(stmt)] = (dict(classes), dict(parent))
+            if isinstance(stmt, (gast.For, gast.While)):
+                scan(stmt.body, True)
+            elif isinstance(stmt, gast.If):
+                scan(stmt.body, False)
+                scan(stmt.orelse, False)
+
+    scan(tree.body, False)
+    return found
 
 
 def first_definitions(tree):

@@ -64,6 +64,10 @@ class RuleApplication:
                 f"cannot differentiate `{describe_callable(prim.func)}`: {message}",
                 ir.where(stmt))
         statements, outputs = inline(rule, bz, ans, prim.args, prim.kwargs, self.namer, error)
+        if self.here[1]:
+            shape_from = _ShapeFrom(self.shape_source)
+            statements = [shape_from.visit(s) for s in statements]
+            outputs = [o if o is None else shape_from.visit(o) for o in outputs]
         self.out.extend(statements)
         outputs = _merged_repeats(prim.args, list(outputs))
         for i, operand in enumerate(prim.args):
@@ -109,6 +113,21 @@ class RuleApplication:
             elif isinstance(elt, (gast.Tuple, gast.List)) \
                     and self.active.intersection(ir.operand_names(elt)):
                 self.contribute_parts(elt, part)
+
+
+class _ShapeFrom(ir.Transformer):
+    """``np.shape(t7)`` -> ``np.shape(h)`` where h certainly has t7's shape (``shape_source``)
+    and is read anyway: t7 is then read by no rule, and not saved."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if getattr(node.func, "resolved", None) is np.shape and len(node.args) == 1 \
+                and isinstance(node.args[0], gast.Name):
+            node.args[0] = name(self.source(node.args[0].id))
+        return node
 
 
 def _merged_repeats(operands, outputs):

@@ -8,14 +8,14 @@ and pops of the values no adjoint statement reads, with the adjoint loops and br
 leaves empty. The ``# grad of line`` comments and the names of the adjoint ``while`` loops'
 counters (``for _ in range(trips1)``) are placed after that, so the code is what a build
 that had known the reads from the start would print. Here the loop overwrites ``x``, ``i`` and
-``cond1``, and the adjoint reads only ``x`` (``unbroadcast_to`` reads its shape):
+``cond1``, and the adjoint reads only ``x`` (``np.cos(x)``):
 
 >>> from transgrad.passes.show import show
 >>> print(show('''
 ... def f(x, n):
 ...     i = 0
 ...     while i < n:
-...         x = x * 2.0
+...         x = np.sin(x)
 ...         i = i + 1
 ...     return x
 ... ''', through="reverse"))
@@ -27,18 +27,22 @@ def df(x, n):
     while cond1:
         trips1 = trips1 + 1
         stack.append(x)
-        x = x * 2.0
+        x = np.sin(x)
         i = i + 1
         cond1 = i < n
     tgr.check_scalar_output(x, 'f')
     bx = 1.0
     for _ in range(trips1):
-        # grad of line 4: x = x * 2.0
+        # grad of line 4: x = np.sin(x)
         g1 = bx
         x = stack.pop()
         bx = 0.0
-        bx = bx + tgr.unbroadcast_to(g1 * 2.0, x)
+        bx = bx + g1 * np.cos(x)
     return tgr.match(bx, x)
+
+``optimize`` later drops a push and its pop that still restore a value nobody reads (exact
+shapes can take away a read of a value's shape), and ``row = xs[t]`` in a loop is computed
+again by the adjoint loop instead of saved (``reverse_blocks.recomputable``).
 """
 
 import gast

@@ -15,6 +15,7 @@ from .normalize import stack_operation
 from .reverse_blocks import (
     block_locals,
     first_definitions,
+    loop_body_classes,
     overwritable_names,
     receivers,
     recomputable,
@@ -22,7 +23,7 @@ from .reverse_blocks import (
 from .reverse_calls import UserCalls
 from .reverse_rules import RuleApplication
 from .reverse_subscripts import SubscriptAdjoints, indexed_receivers
-from .shapes import scalar_names, shape_classes
+from .shapes import is_scalar_operand, scalar_names, shape_classes
 
 # statements whose adjoint multiplies the incoming one by no value of the program
 _LINEAR = {ir.COPY, ir.PACK, operator.getitem, getattr, operator.add, operator.sub,
@@ -69,6 +70,9 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         self.namer = context.namer
         self.active = activity(tree, wrt_names)
         self.classes = shape_classes(tree)
+        # within a loop body: the classes after each statement (`t7 = h ** 2`: h's shape)
+        self.body_classes = loop_body_classes(tree, is_scalar_operand)
+        self.here = ({}, {})        # the classes where the statement being visited stands
         self.scalars = scalar_names(tree, scalar_params) if scalar_params else set()
         overwritable = overwritable_names(tree) if overwritable is None else overwritable
         # `row = xs[t]` in a loop: the adjoint loop computes it again rather than saving it
@@ -127,7 +131,21 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
     def same_shape(self, a, b):
         if a in self.scalars and b in self.scalars:
             return True
+        here = self.here[0]
+        if a in here and here.get(a) == here.get(b):
+            return True
         return a in self.classes and self.classes.get(a) == self.classes.get(b)
+
+    def shape_source(self, var):
+        """A name certainly of var's shape where the statement being visited stands, whose
+        value the adjoint reads anyway (the operand var was computed from elementwise: h for
+        ``t7 = h ** 2``), so that a rule reading ``np.shape(t7)`` leaves t7 unsaved; var
+        itself when there is none."""
+        classes, parent = self.here
+        source = parent.get(var)
+        if source is not None and classes.get(source) == classes.get(var):
+            return source
+        return var
 
     def stack_name(self):
         if self.stack is None:
@@ -344,10 +362,12 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
             and _poisons(stmt)
         if self.guard:
             self.maybe_zero.discard(var)
+        self.here = self.body_classes.get(id(stmt), ({}, {}))
         try:
             self.adjoint_of(stmt, var)
         finally:
             self.guard = False
+            self.here = ({}, {})
 
     def adjoint_of(self, stmt, var):
         """The adjoint of ``var = ...`` (var active, its adjoint defined)."""

@@ -41,6 +41,11 @@ def _scalar(node):
     return isinstance(getattr(node, "resolved", None), (int, float))
 
 
+def is_scalar_operand(node):
+    """A literal number or a global bound to one: it broadcasts into any shape."""
+    return _scalar(node)
+
+
 def multiply_stored_names(body):
     """Names stored more than once, or anywhere inside if/for/while: their shape may change."""
     seen, again = set(), set()
