@@ -179,15 +179,79 @@ def test_while_on_traced_value_is_a_while_loop_in_forward_mode():
     close(tangent, np.sum(2 * X[:3] * t[:3]))
 
 
+def test_reverse_through_a_while_whose_steps_save_nothing():
+    """The adjoint of ``x = x * 1.5 + 0.1`` reads no saved value: the primal loop is a
+    ``lax.while_loop`` counting its steps, the adjoint a ``fori_loop`` over that count (the
+    shape ``tgr.match`` reads is the loop's entry value, saved once)."""
+    for f in (lambda x: np.sum(grow(x)), sum_grown):
+        grad = tg.grad(f, backend="jax")
+        close(jax.jit(grad)(X), tg.grad(f)(X))
+    assert "tgr.repeat(" in grad.source and "stack" not in grad.source
+
+
+def sum_grown(x):
+    while np.sum(x * x) < 10.0:
+        x = x * 1.5 + 0.1
+    return np.sum(x)
+
+
+def square_up(x):
+    while np.sum(x * x) < 10.0:
+        x = x * x + 0.5
+    return x
+
+
 def test_reverse_through_traced_while_is_refused_with_a_bound_hint():
-    grad = jax.jit(tg.grad(lambda x: np.sum(grow(x)), backend="jax"))
+    grad = jax.jit(tg.grad(lambda x: np.sum(square_up(x)), backend="jax"))
     with pytest.raises(tg.TransformError) as caught:
         grad(X)
     assert "max_steps" in caught.value.hint and "tg.checkpoint" in caught.value.hint
-    assert caught.value.lineno == grow.__code__.co_firstlineno + 1   # the while line
+    assert "forward mode" in caught.value.hint
+    assert caught.value.lineno == square_up.__code__.co_firstlineno + 1   # the while line
     # concrete values run the Python loop
-    close(tg.grad(lambda x: np.sum(grow(x)), backend="jax")(X),
-          tg.grad(lambda x: np.sum(grow(x)))(X))
+    close(tg.grad(lambda x: np.sum(square_up(x)), backend="jax")(X),
+          tg.grad(lambda x: np.sum(square_up(x)))(X))
+
+
+def descend(w, x):
+    """A solver's loop (``while True`` with breaks, branching on a value that depends on
+    ``w``) that no derivative flows through: only the value after it carries one."""
+    fx = np.sum(w * x * x)
+    while True:
+        if np.sum(x * x) < 0.01:
+            break
+        x_new = x * 0.5
+        if np.sum(w * x_new * x_new) > fx:
+            break
+        x = x_new
+    return np.sum(w * x) * 3.0
+
+
+def test_reverse_past_a_while_no_derivative_flows_through():
+    grad = tg.grad(descend, backend="jax")
+    x = np.array([1.0, 2.0, -0.5, 0.25])
+    close(jax.jit(grad)(X, x), tg.grad(descend)(X, x))
+    assert "tgr.while_loop(" in grad.source and "stack" not in grad.source
+
+
+def halve_until(x):
+    """``while True`` with a break in the middle, a name only the loop binds, read after."""
+    y = None
+    while True:
+        y = x * 0.5
+        if np.sum(y * y) < 1.0:
+            break
+        x = y + 0.1 * np.sin(y)
+    return np.sum(y ** 2)
+
+
+def test_while_true_with_break_is_a_while_loop_in_forward_mode():
+    t = np.array([1.0, 0.5, -0.25, 2.0])
+    x = 3.0 * X + 1.0
+    jvp = tg.jvp(halve_until, backend="jax")
+    for got, want in zip(jax.jit(jvp)(x, t), tg.jvp(halve_until)(x, t)):
+        close(got, want)
+    assert "tgr.while_loop(" in jvp.source and "break" not in jvp.source
 
 
 def grow_bounded(x):

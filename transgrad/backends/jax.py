@@ -122,22 +122,53 @@ class JaxBackend(NumpyBackend):
         code = getattr(func, "__code__", None)
         filename, lineno = (code.co_filename, code.co_firstlineno) if code else (None, None)
         generated_text = ""
+        through_while = False
         if frame_line is not None:
             gen_code, gen_line = frame_line
             generated_text = linecache.getline(gen_code.co_filename, gen_line).strip()
+            loop_line = _reversed_while_line(gen_code.co_filename, gen_line)
+            through_while = loop_line is not None
             filename, lines = LINE_MAPS.get(gen_code.co_filename, (filename, {}))
-            lineno = lines.get(gen_line, lineno)
+            lineno = lines.get(loop_line or gen_line, lineno)
         source_line = linecache.getline(filename, lineno) if filename else None
         hint = ("a branch or while loop on an array's value cannot be traced: select with "
                 "np.where, or move the test outside the jitted function; a Python number "
                 "used as a loop bound or shape must be static (jax.jit(f, static_argnums=...))")
-        if generated_text.startswith(("while ", "for _ in range(trips")):
+        if through_while:
             hint = ("reverse mode through a while loop on a traced value needs a bound on its "
-                    "steps: write it `while tg.checkpoint(cond, snapshots=k, max_steps=N):`; "
-                    "forward mode (tg.jvp) traces it as jax.lax.while_loop when its body has "
-                    "no break, return or nested loop")
+                    "steps (JAX cannot reverse jax.lax.while_loop either): write the loop "
+                    "`while tg.checkpoint(cond, snapshots=k, max_steps=N):` (no break or "
+                    "return inside), or take this derivative in forward mode (tg.jvp, "
+                    "tg.jacfwd: the loop is traced as jax.lax.while_loop), or call it "
+                    "outside jax.jit")
         return TransformError(
             f"{getattr(func, '__name__', 'the function')} cannot be traced by JAX here: this line needs a concrete value, "
             f"but under jax.jit or jax.vmap it is a traced array (generated code: "
             f"`{generated_text}`; JAX says: {str(error).splitlines()[0]})",
             filename=filename, lineno=lineno, source_line=source_line, hint=hint)
+
+
+def _reversed_while_line(filename, line):
+    """The line of the ``while`` loop of a reverse derivative's primal sweep (a loop that
+    saves values for its adjoint) that ``line`` of generated code is in or is, or of the
+    adjoint loop ``for _ in range(trips...)`` that replays it; else None."""
+    lines = linecache.getlines(filename)
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1]
+    if text.strip().startswith("for _ in range(trips"):
+        return line
+    if not any("stack.append(" in text for text in lines):
+        return None
+    indent = len(text) - len(text.lstrip())
+    for k in range(line - 1, -1, -1):
+        candidate = lines[k]
+        stripped = candidate.lstrip()
+        if not stripped or (k < line - 1 and len(candidate) - len(stripped) >= indent):
+            continue
+        indent = len(candidate) - len(stripped)
+        if stripped.startswith(("while ", "for _ in range(trips")):
+            return k + 1
+        if indent == 0 or stripped.startswith("def "):
+            return None
+    return None

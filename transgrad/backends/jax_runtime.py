@@ -355,14 +355,37 @@ def set_static(target, idx, value):
 def while_loop(test, body, carry):
     """``while test(carry): carry = body(carry)``: a Python loop while the condition is
     concrete, ``jax.lax.while_loop`` when it is traced (passes/while_loops.py). The carry's
-    Python numbers meet the body's results at their shape and dtype."""
-    if not isinstance(test(carry), jax.core.Tracer):
-        while test(carry):
+    Python numbers meet the body's results at their shape and dtype. A condition concrete at
+    first (``while True`` as a flag) runs Python steps until it is traced."""
+    while not isinstance(go := test(carry), jax.core.Tracer):
+        if not go:
+            return carry
+        carry = body(carry)
+    results = jax.eval_shape(body, carry)
+    carry = tuple(_carried_like(v, r) for v, r in zip(carry, results))
+    return jax.lax.while_loop(test, body, carry)
+
+
+@_functional
+def repeat(body, steps, carry):
+    """``for _ in range(steps): carry = body(carry)``: a Python loop for a concrete count,
+    ``jax.lax.fori_loop`` for a traced one (the adjoint of a while loop whose steps save
+    nothing: passes/while_loops.py)."""
+    if not isinstance(steps, jax.core.Tracer):
+        for _ in range(steps):
             carry = body(carry)
         return carry
     results = jax.eval_shape(body, carry)
-    carry = jax.tree_util.tree_map(lambda v, r: jnp.asarray(v, r.dtype), carry, results)
-    return jax.lax.while_loop(test, body, carry)
+    carry = tuple(_carried_like(v, r) for v, r in zip(carry, results))
+    return jax.lax.fori_loop(0, steps, lambda _, values: body(values), carry)
+
+
+def _carried_like(value, result):
+    """A carried value at the shape and dtype the body gives it; None (a name the body
+    binds before reading, a placeholder before the loop) as zeros."""
+    if value is None:
+        return jax.tree_util.tree_map(lambda r: jnp.zeros(r.shape, r.dtype), result)
+    return jax.tree_util.tree_map(lambda v, r: jnp.asarray(v, r.dtype), value, result)
 
 
 def _common_results(first, second):

@@ -140,6 +140,8 @@ def _blocks_outside_loops(fn, in_loops):
         if isinstance(node, gast.If) and id(node) not in in_loops:
             yield node.body
             yield node.orelse
+        elif isinstance(node, gast.FunctionDef) and node is not fn and id(node) not in in_loops:
+            yield node.body   # a lowered while loop's body (tgr.while_loop traces it)
 
 
 def _fits(stmt, stack):

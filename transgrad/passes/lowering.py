@@ -120,9 +120,19 @@ def bound_before(body, stmt, params):
 
 def read_first(body, skip=()):
     """Names some statement of ``body`` reads before the body has certainly bound them."""
-    bound, first = set(), []
+    return _read_first(body, skip, set(), [])
+
+
+def _read_first(body, skip, bound, first):
+    """read_first from the names ``bound`` already; a branch is followed path by path (a
+    name its branch binds before reading is not read first)."""
+    bound = set(bound)
     for stmt in body:
-        if id(stmt) not in skip:
+        if isinstance(stmt, gast.If) and id(stmt) not in skip:
+            first.extend(n for n in loads(stmt.test) if n not in bound and n not in first)
+            _read_first(stmt.body, skip, bound, first)
+            _read_first(stmt.orelse, skip, bound, first)
+        elif id(stmt) not in skip:
             reads = loads(stmt)
             if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
                 reads.append(stmt.target.id)
