@@ -754,3 +754,18 @@ def test_plus_of_sequences_in_names_concatenates(f):
 def test_plus_of_arrays_in_names_stays_arithmetic():
     assert "add_or_concatenate" not in tg.grad(arrays_in_names_added).source
     assert "add_or_concatenate" in tg.grad(lists_in_names_added).source
+
+
+# ------------------------------------------ np.where whose condition alone varies
+
+def where_on_a_float_condition(x):
+    c = x * 1.0                      # a float array used as the condition: it has a tangent
+    return np.sum(np.where(c, 2.0, 3.0) * x)
+
+
+def test_forward_mode_where_whose_condition_alone_varies():
+    """The rule gives nothing for the condition: the result's tangent is zero, not None (fuzz
+    seed 800084: hvp crashed in ast.py on `tgr.broadcast_tangent(None, t9)`)."""
+    x = np.array([0.3, 0.0, -1.1])
+    _, tangent = tg.jvp(where_on_a_float_condition)(x, np.array([1.0, 1.0, 1.0]))
+    assert_close(tangent, 2.0 + 3.0 + 2.0)

@@ -403,7 +403,11 @@ class ForwardBuilder:
                 raise self.info.error(
                     f"no forward-mode rule for `{describe_callable(prim.func)}`{which} yet",
                     ir.where(stmt), hint="use reverse mode (tg.grad / tg.vjp) for this function")
+            if term is None:
+                continue   # an operand the rule gives nothing for (np.where's condition)
             total = term if total is None else gast.BinOp(left=total, op=gast.Add(), right=term)
+        if total is None:   # only such operands vary: the result does not
+            return out + [assign(self.tangent(target), tgr_call("zero_tangent", name(target)))]
         if kind == "elementwise" and lookup_vjp(prim.func).broadcasting \
                 and not self.full_shape(prim, tangents, target):
             # d(x + c) = dx: as large as x, which may be smaller than the sum (broadcast)

@@ -2,9 +2,10 @@
 # TransformError refusal) in the mode below.
 # mode: hvp
 # found: crash: AttributeError in ast.py: 'NoneType' object has no attribute '_fields'
+# cause: forward mode of np.where whose condition alone varies (the generated gradient's
+# condition t3 is a stack-saved constant): the rule gave no term, so the tangent was None
 # args: [[3]]
 # seed: 800084
-# xfail: open finding of the lead's last fuzz run (300 programs from seed 800000 on the final code of the 2026-12-06 evening session), not yet investigated
 import math
 import numpy as np
 
