@@ -263,3 +263,28 @@ def grow_bounded(x):
 def test_reverse_through_while_with_the_bound_the_hint_names():
     grad = jax.jit(tg.grad(grow_bounded, backend="jax"))
     close(grad(X), tg.grad(lambda x: np.sum(grow(x)))(X))
+
+
+# --- 5. a derivative on JAX differentiated again ----------------------------------------------
+
+def cost(points, centers):
+    d2 = np.sum((points[:, None, :] - centers[None, :, :]) ** 2, axis=2)
+    return np.sum(np.min(d2, axis=1))
+
+
+def test_jvp_of_a_jax_gradient_under_jit():
+    """GradBench kmeans' ``dir``: ``tg.jvp`` of a ``backend="jax"`` gradient of a lambda over
+    a traced closure value, all under ``jax.jit``: the inner derivative is differentiated as
+    its numpy code and lowered again."""
+    points = np.array([[0.0, 1.0], [2.0, 0.5], [1.5, 1.5], [-1.0, 0.0], [0.3, -0.7]])
+    centers = np.array([[0.1, 0.2], [1.9, 1.1]])
+
+    @jax.jit
+    def direction(points, centers):
+        f_diff = tg.grad(lambda cs: cost(points, cs), backend="jax")
+        d, hes = tg.jvp(f_diff, backend="jax")(centers, jnp.ones(centers.shape))
+        return d / hes
+
+    f_diff = tg.grad(lambda cs: cost(points, cs))
+    d, hes = tg.jvp(f_diff)(centers, np.ones(centers.shape))
+    close(direction(points, centers), d / hes)

@@ -259,11 +259,10 @@ class GradientFunction(Derivative):
     def generated_code(self, scalars=None, classes=(), param_ranks=()):
         """The GeneratedCode this derivative runs for arguments of these kinds (None: the
         general code), to be differentiated again (parse.Derivative)."""
-        if self.backend != "numpy":
-            raise TransformError(
-                f"cannot differentiate {self!r}: derivatives of derivatives run on numpy",
-                hint="differentiate the numpy derivative (backend='numpy') instead")
-        if scalars is None:
+        if self.backend != "numpy":   # its numpy code: the outer build lowers it for its backend
+            function = build(self._target, self._wrt, self.single, self.mode, scalars or (),
+                             classes, param_ranks, checkpoint=self.checkpoint)[0]
+        elif scalars is None:
             function = self._build()
         else:
             function = build(self._target, self._wrt, self.single, self.mode, scalars,
