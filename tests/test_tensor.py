@@ -237,8 +237,6 @@ NOT_THROUGH_THE_TENSOR = {
 # their first-order gradient through the Tensor is tested above.
 BACKWARD_NOT_RECORDED = {
     **NOT_THROUGH_THE_TENSOR,
-    "interp": "its backward's helper accumulates with np.add.at, which the Tensor refuses to "
-              "record (a ufunc method)",
     "quantile": "its backward's helper accumulates with np.add.at, which the Tensor refuses "
                 "to record (a ufunc method)",
     "percentile": "its backward's helper accumulates with np.add.at, which the Tensor refuses "

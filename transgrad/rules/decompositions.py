@@ -11,7 +11,7 @@ not used.
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import structure_part, zeros_like_value
+from ..runtime import ListCotangent, structure_part, zeros_like_value
 from .linalg import norm_vjp
 from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import SPD, A
@@ -249,7 +249,7 @@ def lstsq(g, ans, a, b, rcond=None):
     return ba, bb, None
 
 
-@helper
+@helper(source=True)
 def lstsq_vjp(g, ans, a, b):
     """Cotangents of ``a`` and ``b`` in ``np.linalg.lstsq(a, b)``."""
     x = ans[0]
@@ -350,7 +350,32 @@ def multi_dot_vjp(g, arrays):
         out[0] = out[0][0]
     if last_vector:
         out[-1] = out[-1][:, 0]
-    return out
+    return ListCotangent(out)   # + adds entry by entry (forward mode sums two such tangents)
+
+
+@helper
+def multi_dot_vjp_jvp(tangents, g, arrays):
+    """Tangent of ``multi_dot_vjp(g, arrays)`` for the ``arrays``' tangents (None: constant):
+    each part is a product of the other arrays, so one operand's tangent at a time moves every
+    part but its own."""
+    total = [np.zeros(np.shape(a)) for a in arrays]
+    for j, t in enumerate(tangents):
+        if t is None:
+            continue
+        operands = list(arrays)
+        operands[j] = t
+        parts = multi_dot_vjp(g, operands)
+        for i in range(len(parts)):
+            if i != j:
+                total[i] = total[i] + parts[i]
+    return ListCotangent(total)
+
+
+@jvp(multi_dot_vjp, argnum=1, samples=[Sample((A(2, 2), [A(2, 3), A(3, 4), A(4, 2)]), wrt=(1,)),
+                                       Sample((A(4), [A(3), A(3, 2), A(2, 4)]), wrt=(1,))])
+def multi_dot_vjp_jvp_rule(g, ans, gg, arrays):
+    """``linear=(0,)`` is in the cotangent ``gg``; the arrays move each part too (hvp)."""
+    return tgr.multi_dot_vjp_jvp(g, gg, arrays)
 
 
 @helper

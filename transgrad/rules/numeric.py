@@ -4,7 +4,7 @@ cross products, interpolation, the trapezoid rule, convolution, and NaN cleaning
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import _scatter_add, unbroadcast
+from ..runtime import add_at, unbroadcast, unbroadcast_to
 from .registry import Sample, helper, jvp, vjp
 from .specs import A
 
@@ -93,7 +93,7 @@ def interp(g, ans, x, xp, fp, left=None, right=None, period=None):
     return bx, bxp, bfp
 
 
-@helper
+@helper(source=True)
 def _interp_segments(x, xp):
     """For each point of ``x``: the index of its segment's left knot, its fraction ``t`` along
     the segment, and whether it lies inside ``xp``'s range."""
@@ -105,7 +105,7 @@ def _interp_segments(x, xp):
     return low, t, inside, width
 
 
-@helper
+@helper(source=True)
 def interp_vjp(g, x, xp, fp, left=None, right=None):
     """Cotangents of ``x``, ``xp`` and ``fp`` in ``np.interp(x, xp, fp, left, right)``."""
     low, t, inside, width = _interp_segments(x, xp)
@@ -114,16 +114,16 @@ def interp_vjp(g, x, xp, fp, left=None, right=None):
     g = np.asarray(g)
     gi = np.where(inside, g, 0.0)
     bx = gi * rise / width
-    bfp = _scatter_add(np.zeros(fp.shape), np.ravel(low), np.ravel(gi * (1 - t)))
-    bfp = _scatter_add(bfp, np.ravel(low + 1), np.ravel(gi * t))
+    bfp = add_at(np.zeros(fp.shape), np.ravel(low), np.ravel(gi * (1 - t)))
+    bfp = add_at(bfp, np.ravel(low + 1), np.ravel(gi * t))
     ends = np.zeros(fp.shape)
     if left is None:
-        ends = _scatter_add(ends, 0, np.sum(np.where(np.asarray(x) < xp[0], g, 0.0)))
+        ends = add_at(ends, 0, np.sum(np.where(np.asarray(x) < xp[0], g, 0.0)))
     if right is None:
-        ends = _scatter_add(ends, -1, np.sum(np.where(np.asarray(x) > xp[-1], g, 0.0)))
+        ends = add_at(ends, -1, np.sum(np.where(np.asarray(x) > xp[-1], g, 0.0)))
     slope_g = gi * rise / width
-    bxp = _scatter_add(np.zeros(np.shape(xp)), np.ravel(low), np.ravel(slope_g * (t - 1)))
-    bxp = _scatter_add(bxp, np.ravel(low + 1), np.ravel(-slope_g * t))
+    bxp = add_at(np.zeros(np.shape(xp)), np.ravel(low), np.ravel(slope_g * (t - 1)))
+    bxp = add_at(bxp, np.ravel(low + 1), np.ravel(-slope_g * t))
     return bx, bxp, bfp + ends
 
 
@@ -163,7 +163,7 @@ def trapezoid(g, ans, y, x=None, dx=1.0, axis=-1):
     return by, bx
 
 
-@helper
+@helper(source=True)
 def trapezoid_vjp(g, y, x=None, dx=1.0, axis=-1):
     """Cotangents of ``y`` and ``x`` in ``np.trapezoid(y, x, dx, axis)``."""
     y = np.asarray(y)
@@ -193,7 +193,7 @@ def trapezoid_vjp(g, y, x=None, dx=1.0, axis=-1):
     bx = np.concatenate([edge, heights], axis=axis) - np.concatenate([heights, edge], axis=axis)
     if x.ndim == 1:
         bx = np.sum(bx, axis=tuple(i for i in range(y.ndim) if i != axis))
-    return by, unbroadcast(bx, x.shape)
+    return by, unbroadcast_to(bx, x)
 
 
 # --- convolution ------------------------------------------------------------------------------

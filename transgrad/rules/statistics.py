@@ -12,7 +12,7 @@ import numpy as np
 from .. import runtime as tgr
 from ..runtime import _scatter_add, _stable_argsort
 from .reductions import _axes_tuple
-from .registry import Sample, helper, jvp, vjp
+from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import A, P
 
 # --- quantiles ------------------------------------------------------------------------------
@@ -45,18 +45,42 @@ def median(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False
 
 
 @helper
+def check_linear_method(method):
+    """Raise ValueError unless ``method`` is "linear" (the only quantile method derived)."""
+    if method != "linear":
+        raise ValueError(f"transgrad: no derivative for quantiles with method={method!r}; "
+                         "use method='linear'")
+
+
+@helper
+def kept_axes(ndim, axes):
+    """The axes of ``range(ndim)`` not in ``axes``, in order."""
+    return [i for i in range(ndim) if i not in axes]
+
+
+@helper
+def axis_sizes(shape, axes):
+    """``[shape[i] for i in axes]``: sizes, which carry no derivative."""
+    return [shape[i] for i in axes]
+
+
+nondifferentiable(check_linear_method, reason="checks an argument")
+nondifferentiable(axis_sizes, reason="sizes")
+nondifferentiable(kept_axes, reason="axis numbers")
+nondifferentiable(_stable_argsort, reason="indices")
+
+
+@helper(source=True)
 def _quantile_reads(a, q, axis, method):
     """``a`` with the reduced axes moved last and flattened into one, the stable sort's
     permutation of that axis, and for each ``q`` (leading axes) the two sorted positions read
     and the weight of the upper one."""
-    if method != "linear":
-        raise ValueError(f"transgrad: no derivative for quantiles with method={method!r}; "
-                         "use method='linear'")
+    check_linear_method(method)
     a = np.asarray(a)
     axes = _axes_tuple(axis, a.ndim)
-    kept = [i for i in range(a.ndim) if i not in axes]
+    kept = kept_axes(a.ndim, axes)
     moved = np.reshape(np.transpose(a, kept + list(axes)),
-                       [a.shape[i] for i in kept] + [-1])
+                       axis_sizes(np.shape(a), kept) + [-1])
     n = moved.shape[-1]
     order = _stable_argsort(moved, -1)
     position = np.asarray(q) * (n - 1)
@@ -65,7 +89,7 @@ def _quantile_reads(a, q, axis, method):
     return moved, order, low, high, position - low, kept, axes
 
 
-@helper
+@helper(source=True)
 def quantile_vjp(g, a, q, axis=None, method="linear", keepdims=False):
     """Cotangents of ``a`` and ``q`` in ``np.quantile(a, q, axis, method, keepdims)``."""
     moved, order, low, high, weight, kept, axes = _quantile_reads(a, q, axis, method)
@@ -78,7 +102,7 @@ def quantile_vjp(g, a, q, axis=None, method="linear", keepdims=False):
     high_at = np.take(order, np.ravel(high), axis=-1)
     zeros = np.zeros(moved.shape, dtype=np.result_type(flat_g, float))
     ba = add_along(add_along(zeros, low_at, flat_g * (1 - w)), high_at, flat_g * w)
-    sizes = [a.shape[i] for i in kept] + [a.shape[i] for i in axes]
+    sizes = axis_sizes(np.shape(a), kept + list(axes))
     ba = np.transpose(np.reshape(ba, sizes), np.argsort(kept + list(axes)))
     rise = np.take_along_axis(moved, high_at, -1) - np.take_along_axis(moved, low_at, -1)
     n = moved.shape[-1]
@@ -87,7 +111,7 @@ def quantile_vjp(g, a, q, axis=None, method="linear", keepdims=False):
     return ba, bq
 
 
-@helper(linear=(0,))
+@helper(jointly_linear=(0, 2))
 def add_along(target, indices, values):
     """``target`` plus ``values`` added at ``indices`` along the last axis (repeats add up)."""
     ndim = np.ndim(target)
