@@ -116,3 +116,84 @@ def activity(tree, wrt_names):
                 changed = True
     active = varied & useful
     return active | {stack for stack, names in paired.items() if names & active}
+
+
+class _NotFollowed(Exception):
+    """A statement form ``useless_statements`` does not follow (break, with, ...)."""
+
+
+def useless_statements(tree):
+    """The ids of the assignments in the normalized FunctionDef ``tree`` whose values reach
+    the output on no path after them, or None where the body has a form this analysis does
+    not follow (break, continue, an early return, ``with``).
+
+    ``activity`` is by name: a name is useful when any of its values is. This analysis is by
+    statement (backward liveness through loops and branches), so a value that is overwritten
+    before it is read, or read only by such values, gets no adjoint code. That matters beyond
+    speed: its adjoint is zero, and a rule would multiply that zero by the value's derivative,
+    which can be infinite (``w2 = w2 ** 3`` overflowing in a loop whose result is never read
+    gives 0 * inf = nan; ``jax.grad`` never visits such a value)::
+
+        def f(x):
+            y = x * 2        # useful: read by the return
+            z = y ** 3       # useless: z is overwritten before it is read
+            z = y + 1.0
+            return z
+    """
+    body = tree.body
+    if not body or not isinstance(body[-1], gast.Return) or body[-1].value is None:
+        return None
+    useful_ids = set()
+    try:
+        _live_before(body[:-1], set(ir.names_in(body[-1].value)), useful_ids)
+    except _NotFollowed:
+        return None
+    return {id(stmt) for stmt in assignments(body[:-1])} - useful_ids
+
+
+def _live_before(body, live, useful_ids):
+    """The names whose values may reach the output, before ``body``, given ``live`` after
+    it; marks the useful assignments' ids in ``useful_ids``."""
+    live = set(live)
+    for stmt in reversed(body):
+        if isinstance(stmt, gast.Assign):
+            update = ir.set_item(stmt)
+            if update is not None:
+                targets, killed = [update[0]], []
+            elif isinstance(stmt.targets[0], (gast.Name, gast.Tuple)) and all(
+                    isinstance(e, gast.Name) for e in getattr(stmt.targets[0], "elts", [])):
+                targets = killed = ir.assigned(stmt)
+            else:
+                raise _NotFollowed
+            useful = bool(live.intersection(targets))
+            live.difference_update(killed)
+            if useful:
+                useful_ids.add(id(stmt))
+                if differentiable(ir.primitive(stmt.value)):
+                    live.update(ir.names_in(stmt.value))
+                    live.update(ir.names_in(stmt.targets[0]) if update is not None else ())
+        elif isinstance(stmt, gast.If):
+            live = _live_before(stmt.body, live, useful_ids) | \
+                _live_before(stmt.orelse, live, useful_ids)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            if stmt.orelse:
+                raise _NotFollowed
+            entry = set(live)   # live where the body starts: after the loop, or again
+            while True:
+                start = _live_before(stmt.body, entry, useful_ids)
+                if start <= entry:
+                    break
+                entry |= start
+            if isinstance(stmt, gast.For):
+                if not isinstance(stmt.target, (gast.Name, gast.Tuple)):
+                    raise _NotFollowed
+                loop_targets = [n.id for n in gast.walk(stmt.target)
+                                if isinstance(n, gast.Name)]
+                if entry.intersection(loop_targets):   # the items come from the iterable
+                    entry.update(ir.names_in(stmt.iter))
+            live = entry
+        elif isinstance(stmt, gast.Pass):
+            continue
+        else:
+            raise _NotFollowed
+    return live

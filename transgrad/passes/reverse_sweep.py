@@ -10,7 +10,7 @@ import numpy as np
 from .. import ir
 from ..ir import assign, clone, comment, name, pop, push, tgr_call, walk
 from ..rules import lookup_vjp
-from .activity import activity, stack_names
+from .activity import activity, stack_names, useless_statements
 from .normalize import stack_operation
 from .reverse_blocks import (
     block_locals,
@@ -69,6 +69,9 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         self.context = context   # the pipeline's: the namer, how to build a callee's pair
         self.namer = context.namer
         self.active = activity(tree, wrt_names)
+        # assignments whose values reach the output on no path: no adjoint code (by statement,
+        # where `active` is by name), so their zero adjoint meets no infinite derivative
+        self.useless = set() if info.generated else (useless_statements(tree) or set())
         self.classes = shape_classes(tree)
         # within a loop body: the classes after each statement (`t7 = h ** 2`: h's shape)
         self.body_classes = loop_body_classes(tree, is_scalar_operand)
@@ -340,7 +343,8 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
             return self.visit_set_item(stmt)
         target = stmt.targets[0]
         if isinstance(target, gast.Tuple):
-            self.visit_unpack(stmt)
+            if id(stmt) not in self.useless:
+                self.visit_unpack(stmt)
             for var in reversed(ir.assigned(stmt)):
                 if var in self.saved:
                     self.emit_pop(var, stmt)
@@ -352,7 +356,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         call = self.user_call(stmt)
         if call is not None and call.tape_saved:
             self.out.append(self.pop_into(call.tape))
-        if var not in self.active or var not in self.exists:
+        if var not in self.active or var not in self.exists or id(stmt) in self.useless:
             if var in self.saved:
                 self.emit_pop(var, stmt)
             return
