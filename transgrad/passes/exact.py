@@ -45,6 +45,8 @@ globals it names; a build keeps the tree itself), rewritten for ``x`` of shape (
 def df(x, b):
     t1 = x + b
     t2 = np.tanh(t1)
+    t3 = np.sum(t2)
+    tgr.check_scalar_output(t3, 'f')
     # grad of line 2: return np.sum(np.tanh(x + b))
     bt2 = np.broadcast_to(1.0, np.shape(t2))
     bt1 = bt2 * (1 - t2 ** 2)
