@@ -194,6 +194,21 @@ def _stored_before(order, stmt):
     return {n for s in order[:position] if id(s) not in inside for n in stores(s)}
 
 
+def _untaken(value, bound, binds):
+    """The value an untaken branch gives for the other branch's push of ``value``: as it is,
+    or None (``tgr.cond`` fills it in with zeros of the taken one's shape) where it reads a
+    name bound neither before the ``if`` nor in this branch."""
+    if any(isinstance(n, gast.Name) and n.id not in bound and n.id not in binds
+           for n in walk(value)):
+        return gast.Constant(value=None, kind=None)
+    return clone(value)
+
+
+def mine_before(body, push):
+    """Names the statements of ``body`` bind (the push is in the other branch)."""
+    return {n for st in body for n in stores(st)}
+
+
 def _lower(stmt, stack, saved, dropped, names, bound, after, maybe=()):
     """The statements that replace ``stmt``, or None when it does not fit. ``saved`` names
     the value of each push (and the push each pop restores); ``dropped`` pushes and pops
@@ -227,7 +242,7 @@ def _lower(stmt, stack, saved, dropped, names, bound, after, maybe=()):
                                               type_comment=None))
         # the untaken branch gives the pushed value as it is (unused, but typed alike)
         kept = [name_node(saved[id(s)]) if any(s is b for b in body)
-                else clone(push_value(s, stack))
+                else _untaken(push_value(s, stack), bound, mine_before(body, s))
                 for s in pushed]
         mine = {n for st in body for n in stores(st)}
         results = [name_node(n) if n in mine or n in operands else gast.Constant(value=None,
