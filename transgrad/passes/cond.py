@@ -204,8 +204,8 @@ def _untaken(value, bound, binds):
     return clone(value)
 
 
-def mine_before(body, push):
-    """Names the statements of ``body`` bind (the push is in the other branch)."""
+def _binds(body):
+    """Names the statements of ``body`` bind."""
     return {n for st in body for n in stores(st)}
 
 
@@ -242,7 +242,7 @@ def _lower(stmt, stack, saved, dropped, names, bound, after, maybe=()):
                                               type_comment=None))
         # the untaken branch gives the pushed value as it is (unused, but typed alike)
         kept = [name_node(saved[id(s)]) if any(s is b for b in body)
-                else _untaken(push_value(s, stack), bound, mine_before(body, s))
+                else _untaken(push_value(s, stack), bound, _binds(body))
                 for s in pushed]
         mine = {n for st in body for n in stores(st)}
         results = [name_node(n) if n in mine or n in operands else gast.Constant(value=None,
