@@ -441,8 +441,9 @@ def _mentions(stmt, var):
 
 
 def _updated_in_place(body):
-    """Names the code updates in place (``tgr.add_at(b, ...)``, ``b[i] = ...``, ``b += c``): their value
-    must be an array of their own, never an alias, so ``b = 0.0; b = b + e`` must stay."""
+    """Names the code updates in place (``tgr.add_at(b, ...)``, ``b[i] = ...``, ``b += c``):
+    their value must be an array of their own, never an alias, so ``b = 0.0; b = b + e`` must
+    stay."""
     names = set()
     for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
