@@ -103,6 +103,8 @@ def _lower_one(fn, stack, keep=None):
             continue
         if keep is not None and any(keep(n) for _, stmt in found for n in walk(stmt)):
             continue
+        if any(_checkpointed(n) for _, stmt in found for n in walk(stmt)):
+            continue   # its marker and snapshots are Python objects lax.cond cannot return
         if not _pushes_match_pops(found, stack):
             continue
         saved = {}   # push or pop statement id -> the name the pushed value is saved under
@@ -132,6 +134,15 @@ def _lower_one(fn, stack, keep=None):
                 replace(block, stmt, new)
             return True
     return False
+
+
+def _checkpointed(node):
+    """A ``tg.checkpoint`` loop's call (``run_checkpointed(...)``, ``tg.checkpoint(...)``)."""
+    if not isinstance(node, gast.Call):
+        return False
+    func = node.func
+    return isinstance(func, gast.Name) and func.id == "run_checkpointed" \
+        or isinstance(func, gast.Attribute) and func.attr == "checkpoint"
 
 
 def _blocks_outside_loops(fn, in_loops):
