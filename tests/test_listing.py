@@ -228,6 +228,19 @@ def test_tensor_flag_matches_the_tensor(by_name):
         x // 2.0
 
 
+def test_tensor_flag_of_functions_reached_through_transgrad_torch(by_name):
+    """scipy's logsumexp reads a Tensor as an array, but ``transgrad.torch.special.logsumexp``
+    applies it by its rule: the listing says tensor for it."""
+    pytest.importorskip("scipy")
+    import transgrad.torch as torch
+    x = torch.tensor(np.array([[0.3, 0.6], [0.1, -0.2]]), requires_grad=True)
+    assert by_name["scipy.special.logsumexp"]["tensor"]
+    assert torch.special.logsumexp(x, 1).grad_fn is not None
+    assert by_name["scipy.linalg.solve_triangular"]["tensor"]
+    assert torch.linalg.solve_triangular(x, x, upper=True).grad_fn is not None
+    assert by_name["numpy.fft.rfft"]["tensor"] and torch.fft.rfft(x, dim=0).grad_fn is not None
+
+
 # --- docs/rules.md, and the error about a call that has no rule -------------------------------
 
 def test_docs_rules_md_is_current():

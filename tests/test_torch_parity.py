@@ -888,3 +888,73 @@ def test_two_layer_example_runs_unchanged_and_matches_pytorch(monkeypatch):
     assert rel[above_noise].max() < 1e-4, rel[above_noise].max()
     assert rel.max() < 5e-2, rel.max()
     assert losses[-1] < 1e-3 and expected[-1] < 1e-3
+
+
+# ---- torch.fft, torch.special, torch.linalg ---------------------------------------------------
+
+def _spd(n):
+    a = R(n, n, seed=n)
+    return a @ a.T + n * np.eye(n)
+
+
+SUBMODULES = {
+    "fft.rfft_irfft": (lambda ns, x: ns.fft.irfft(ns.fft.rfft(x, dim=0) * 2.0, 3, 0), [R(3, 4)]),
+    "fft.fft_ifft": (lambda ns, x: ns.fft.hfft(ns.fft.ifft(ns.fft.fft(x, 6) * 0.5, 6), 7),
+                     [R(2, 4)]),
+    "fft.hfft_ihfft": (lambda ns, x: ns.fft.hfft(ns.fft.ihfft(x), 5, norm="ortho"), [R(3, 5)]),
+    "fft.rfftn_irfftn": (lambda ns, x: ns.fft.irfftn(ns.fft.rfftn(x, norm="forward"), (3, 4),
+                                                     norm="forward"), [R(3, 4)]),
+    "fft.rfft2_irfft2": (lambda ns, x: ns.fft.irfft2(ns.fft.rfft2(x) * 3.0, s=(3, 4)), [R(3, 4)]),
+    "fft.shifts": (lambda ns, x: ns.fft.fftshift(x) * ns.fft.ifftshift(x, dim=1), [R(3, 4)]),
+    "special.erf": (lambda ns, x: ns.special.erf(x) + ns.special.erfc(x * 0.5), [R(3, 4)]),
+    "special.erfinv": (lambda ns, x: ns.special.erfinv(x * 0.4), [R(3, 4)]),
+    "special.expit_logit": (lambda ns, x: ns.special.expit(x) * ns.special.logit(x * 0.2 + 0.5),
+                            [R(3, 4)]),
+    "special.gamma": (lambda ns, x: ns.special.gammaln(x) + ns.special.digamma(x)
+                      + ns.special.psi(x) * 2.0, [P(3, 4)]),
+    "special.polygamma": (lambda ns, x: ns.special.polygamma(1, x), [P(3, 4)]),
+    "special.bessel": (lambda ns, x: ns.special.i0(x) + ns.special.i0e(x) + ns.special.i1(x)
+                       + ns.special.i1e(x), [P(3, 4)]),
+    "special.ndtr": (lambda ns, x: ns.special.ndtr(x) + ns.special.log_ndtr(x)
+                     + ns.special.ndtri(x * 0.2 + 0.5), [R(3, 4)]),
+    "special.xlogy": (lambda ns, x, y: ns.special.xlogy(x, y) + ns.special.xlog1py(x, y),
+                      [R(3, 4), P(3, 4)]),
+    "special.softmax": (lambda ns, x: ns.special.softmax(x, 1) + ns.special.log_softmax(x, 0),
+                        [R(3, 4)]),
+    "special.logsumexp": (lambda ns, x: ns.special.logsumexp(x, 1, keepdim=True), [R(3, 4)]),
+    "special.misc": (lambda ns, x: ns.special.expm1(x) + ns.special.exp2(x) + ns.special.sinc(x)
+                     + ns.special.log1p(x * 0.3), [R(3, 4)]),
+    "special.multigammaln": (lambda ns, x: ns.special.multigammaln(x + 2.0, 3), [P(3, 4)]),
+    "linalg.inv_det": (lambda ns, a: ns.linalg.inv(a) * ns.linalg.det(a), [_spd(3)]),
+    "linalg.slogdet": (lambda ns, a: ns.linalg.slogdet(a)[1], [_spd(3)]),
+    "linalg.solve": (lambda ns, a, b: ns.linalg.solve(a, b), [_spd(3), R(3, 2)]),
+    "linalg.cholesky": (lambda ns, a: ns.linalg.cholesky(a), [_spd(3)]),
+    "linalg.eigh": (lambda ns, a: ns.linalg.eigh(a)[0] + ns.linalg.eigvalsh(a), [_spd(3)]),
+    "linalg.svd": (lambda ns, a: ns.linalg.svd(a, full_matrices=False)[1], [R(4, 3)]),
+    "linalg.qr": (lambda ns, a: ns.linalg.qr(a)[1], [R(4, 3)]),
+    "linalg.pinv": (lambda ns, a: ns.linalg.pinv(a), [R(4, 3)]),
+    "linalg.matrix_power": (lambda ns, a: ns.linalg.matrix_power(a, 3), [R(3, 3)]),
+    "linalg.multi_dot": (lambda ns, a, b: ns.linalg.multi_dot([a, b, a.T]), [R(2, 3), R(3, 3)]),
+    "linalg.norm": (lambda ns, a: ns.linalg.norm(a, 3, 1) + ns.linalg.vector_norm(a, dim=1)
+                    + ns.linalg.norm(a, "fro") + ns.linalg.matrix_norm(a, "nuc"), [R(3, 4)]),
+    "linalg.cross": (lambda ns, a, b: ns.linalg.cross(a, b), [R(4, 3), R(4, 3)]),
+    "linalg.solve_triangular": (lambda ns, a, b: ns.linalg.solve_triangular(a, b, upper=False),
+                                [np.tril(_spd(3)), R(3, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUBMODULES))
+def test_torch_submodules(name):
+    """transgrad.torch.fft / .special / .linalg against torch's, values and gradients."""
+    pytest.importorskip("scipy")
+    f, arrays = SUBMODULES[name]
+    run_both(f, *arrays)
+
+
+def test_torch_bessel_values():
+    """PyTorch has no derivative of bessel_j0/j1 and modified_bessel_i0/i1 (no grad_fn); the
+    values agree, and transgrad differentiates them by its scipy rules."""
+    pytest.importorskip("scipy")
+    run_both(lambda ns, x: ns.special.bessel_j0(x) + ns.special.bessel_j1(x)
+             + ns.special.modified_bessel_i0(x) + ns.special.modified_bessel_i1(x),
+             P(3, 4), wrt=())

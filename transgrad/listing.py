@@ -132,6 +132,8 @@ def _tensor_flag(func, handled):
         return False        # the Tensor refuses it, with its reason
     if any(op.func is func for op in TENSOR_OPS.values()):
         return True
+    if handled and any(f is func for f in _torch_reachable()):
+        return True         # transgrad.torch.fft / .special / .linalg apply it to Tensors
     if isinstance(func, np.ufunc) or hasattr(func, "_implementation"):
         return handled      # __array_ufunc__ / __array_function__ apply it by its rule
     module = getattr(func, "__module__", None)
@@ -145,6 +147,11 @@ def _tensor_flag(func, handled):
     else:
         return False        # math functions take Python numbers; helpers take arrays
     return handled and (special is None or hasattr(Tensor, special))
+
+
+def _torch_reachable():
+    from .tensor.torch_modules import reachable
+    return reachable()
 
 
 def _callables():

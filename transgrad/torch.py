@@ -45,12 +45,13 @@ from .tensor import (
 from .tensor.core import _wrap
 from .tensor.ops import OPS, apply
 from .tensor.tensor import GENERATED_METHODS
+from .tensor.torch_modules import modules as _submodules
 
 __all__ = ["Function", "Tensor", "arange", "autograd", "bool", "cat", "device", "double",
-           "empty", "enable_grad", "eye", "float", "float32", "float64", "from_numpy",
+           "empty", "enable_grad", "eye", "fft", "float", "float32", "float64", "from_numpy",
            "full", "get_default_dtype", "int64", "is_grad_enabled", "is_tensor", "linspace",
-           "long", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",
-           "set_grad_enabled", "stack", "tensor", "where", "zeros", "zeros_like"]
+           "linalg", "long", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",
+           "set_grad_enabled", "special", "stack", "tensor", "where", "zeros", "zeros_like"]
 
 float32 = float = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
@@ -229,6 +230,12 @@ for _name, _func in TORCH_NAMES.items():
     if _name not in globals():      # cat, stack, where: the package's functions
         globals()[_name] = _torch_function(_name, _func)
 del _name, _func
+
+
+# torch.fft, torch.special, torch.linalg: PyTorch's names where it has the function
+_namespaces = _submodules()
+fft, special, linalg = _namespaces["fft"], _namespaces["special"], _namespaces["linalg"]
+del _namespaces
 
 
 def square(input):
