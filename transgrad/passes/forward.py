@@ -318,7 +318,8 @@ class ForwardBuilder:
         if not self.varied.intersection(targets):
             return []
         if isinstance(stmt.targets[0], gast.Tuple):   # a, b = t
-            source = self.tangent_of(stmt.value)
+            source = self.tangent_of(stmt.value) \
+                or tgr_call("zero_tangent", clone(stmt.value))   # t does not vary: zeros
             store = gast.Tuple(elts=[name(self.tangent(t), store=True) for t in targets],
                                ctx=gast.Store())
             return [gast.Assign(targets=[store], value=source, type_comment=None)]
