@@ -17,10 +17,18 @@ binding it, the condition, and what the code after the loop reads::
                                          (y, dy, cond1) = tgr.while_loop(while_test,
                                                                          while_body, (y, dy, cond1))
 
-Loops whose body has nested loops, early exits or stack operations, or whose carry holds a
-name not bound before the loop, stay Python loops. Reverse mode cannot lower a while loop on a
-traced value this way (its adjoint needs the number of steps, which ``jit`` does not know):
-``tg.checkpoint(..., max_steps=N)`` bounds it.
+A ``break`` (``while True`` as normalize_loops writes it, a solver's ``return`` inside the
+loop) becomes ``<flag> = False``, the statements after a branch that breaks moving into its
+branches that do not. Loops whose body has nested loops, continues, returns or stack
+operations, or whose carry holds a name not bound before the loop, stay Python loops.
+
+In reverse mode the adjoint ``for _ in range(trips):`` first loses the pops it never reads
+(values it only puts back: a shape read after it, values no derivative flows through), with
+their pushes; a value read later is the loop's entry value, saved once. A primal loop left
+with no stack lowers as above, counting its steps, and an adjoint loop with no stack becomes
+``tgr.repeat`` (``lax.fori_loop`` over the traced count). A loop whose adjoint still reads
+saved values cannot be reversed under ``jit`` (nor can JAX reverse ``lax.while_loop``): the
+error at its line names ``while tg.checkpoint(cond, snapshots=k, max_steps=N):``.
 
 For example, a JVP (``show`` runs the passes up to the one named and prints the result):
 
