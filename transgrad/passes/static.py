@@ -38,6 +38,8 @@ def df(x):
     t3 = np.arange(t2)
     idx = np.repeat(t3, 2)
     t4 = x[idx]
+    t5 = jnp.sum(t4)
+    tgr.check_scalar_output(t5, 'f')
     # grad of line 3: return np.sum(x[idx])
     bt4 = np.broadcast_to(1.0, jnp.shape(t4))
     bx = tgr.add_at(tgr.zeros_like_value(x), idx, bt4)
