@@ -769,3 +769,40 @@ def test_forward_mode_where_whose_condition_alone_varies():
     x = np.array([0.3, 0.0, -1.1])
     _, tangent = tg.jvp(where_on_a_float_condition)(x, np.array([1.0, 1.0, 1.0]))
     assert_close(tangent, 2.0 + 3.0 + 2.0)
+
+
+# ------------------------------------------ nested tuple literals unpacked
+
+def nested_literal_unpacked(x):
+    a, (b, c) = x[0] * 2.0, (x[1], x[2] * 3.0)
+    return a * b + c
+
+
+def nested_literal_swapped(x):
+    a, b, c = x[0] * 1.0, x[1] * 1.0, x[2] * 1.0
+    a, (b, c) = b, (c, a)
+    return a * 2.0 + b * 3.0 * c
+
+
+def nested_pairs_in_a_loop(x):
+    pairs = [(x[0], (x[1], x[2])), (x[2], (x[0], x[1]))]
+    s = 0.0
+    for a, (b, c) in pairs:
+        s = s + a * b - c
+    return s
+
+
+def nested_starred_rest(x):
+    a, *rest = x[0] * 1.0, (x[1], x[2]), x[2]
+    (b, c), d = rest
+    return a * b * c * d
+
+
+@pytest.mark.parametrize("f", [nested_literal_unpacked, nested_literal_swapped,
+                               nested_pairs_in_a_loop, nested_starred_rest])
+def test_nested_tuple_literals_unpacked(f):
+    """`a, (b, c) = x, (y, z)` and its kin (the reverse pass once failed on a nested tuple
+    literal unpacked: 'cannot broadcast a non-scalar to a scalar array')."""
+    check_grad(f, (np.array([0.3, -0.7, 1.1]),))
+    assert_close(tg.hvp(f)(np.array([0.3, -0.7, 1.1]), np.ones(3)),
+                 tg.jvp(tg.grad(f))(np.array([0.3, -0.7, 1.1]), np.ones(3))[1])
