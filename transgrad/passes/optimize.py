@@ -27,6 +27,7 @@ the one named and prints the result):
 def df(x):
     t1 = x ** 2
     t2 = np.sum(t1)
+    tgr.check_scalar_output(t2, 'f')
     bt2 = 1.0
     # grad of line 2: return np.sum(x ** 2)
     if None is None or False:
@@ -38,6 +39,9 @@ def df(x):
     return tgr.match(bx, x)
 >>> print(show(source, through="optimize"))
 def df(x):
+    t1 = x ** 2
+    t2 = np.sum(t1)
+    tgr.check_scalar_output(t2, 'f')
     # grad of line 2: return np.sum(x ** 2)
     bx = 2.0 * x
     return tgr.match(bx, x)

@@ -30,6 +30,7 @@ def df(x, w):
     t1 = np.tanh(x)
     t2 = t1 * w
     t3 = np.sum(t2)
+    tgr.check_scalar_output(t3, 'f')
     bt3 = 1.0
     # grad of line 2: return np.sum(np.tanh(x) * w)
     if None is None or False:
@@ -111,16 +112,22 @@ def _assemble(builder, info, tree, wrt_names, single, mode, namer):
     else:
         ret_value_out = ret_value
     body.extend(builder.adjoint_sweep)
-    grads = []
+    grads, unreached = [], []
     for var in wrt_names:
         if var in builder.adjoints:
             grads.append(tgr_call("match", name(builder.adjoints[var]), name(var)))
+        elif var in builder.overwritable:
+            # rebound later (`w = 1.0` in a loop): zeros of the argument, taken before
+            unreached.append(assign(builder.adjoint_name(var),
+                                    tgr_call("zeros_like_value", name(var))))
+            grads.append(name(builder.adjoints[var]))
         else:
             grads.append(tgr_call("zeros_like_value", name(var)))
     result = grads[0] if single else gast.Tuple(elts=grads, ctx=gast.Load())
     if mode == "value_and_grad":
         result = gast.Tuple(elts=[clone(ret_value_out), result], ctx=gast.Load())
     body.append(gast.Return(value=result))
+    body = unreached + body
     if builder.stack is not None:
         params = {a.id for a in args.args + args.kwonlyargs}
         prologue = [_stack_made(builder.stack)]

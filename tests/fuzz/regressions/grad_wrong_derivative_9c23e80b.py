@@ -4,9 +4,8 @@
 # found: wrong_derivative: max abs error nan (argument 1); got [0.105794, 1.11796, 1.38901, nan], expected 
 # args: [[3, 3], [2, 3], 3]
 # seed: 904937
-# xfail: the gradient of a parameter that no derivative reaches, rebound in a loop to a float
-# (`w = 1.0`), is `tgr.zeros_like_value(w)` of the rebound w: 0.0, not zeros of w's shape
-# (passes/reverse*, room R3a; the unshrunk program gave nan there in the 10,000-program run)
+# fixed: the gradient of a parameter that no derivative reaches and the function rebinds
+# (`w = 1.0` in a loop) is zeros of the argument, taken before the primal runs (was 0.0)
 import math
 import numpy as np
 import transgrad as tg
