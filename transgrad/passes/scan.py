@@ -450,10 +450,12 @@ def _placeholders(fn, loops):
     inside = {id(n) for loop in loops for n in walk(loop)}
     bound, other = set(), set()
     for node in walk(fn):
-        if isinstance(node, gast.Assign) and id(node) not in inside \
-                and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name):
-            none = isinstance(node.value, gast.Constant) and node.value.value is None
-            (bound if none else other).add(node.targets[0].id)
+        if isinstance(node, gast.Assign) and id(node) not in inside:
+            none = isinstance(node.value, gast.Constant) and node.value.value is None \
+                and isinstance(node.targets[0], gast.Name)
+            # `u, w = t` binds u too: it is no placeholder (its value before the loop is real)
+            (bound if none else other).update(n.id for t in node.targets for n in walk(t)
+                                              if isinstance(n, gast.Name))
     return bound - other
 
 
