@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import runtime as tgr
 from ..runtime import add_at, unbroadcast, unbroadcast_to
-from .registry import Sample, helper, jvp, vjp
+from .registry import Sample, helper, jvp, nondifferentiable, vjp
 from .specs import A
 
 # --- differences and finite-difference gradients ------------------------------------------
@@ -93,22 +93,35 @@ def interp(g, ans, x, xp, fp, left=None, right=None, period=None):
     return bx, bxp, bfp
 
 
-@helper(source=True)
-def _interp_segments(x, xp):
-    """For each point of ``x``: the index of its segment's left knot, its fraction ``t`` along
-    the segment, and whether it lies inside ``xp``'s range."""
+@helper
+def _interp_knots(x, xp):
+    """For each point of ``x``: the index of its segment's left knot, and whether it lies
+    inside ``xp``'s range (indices and flags: no derivative, so the index and condition
+    arguments of the rule's ``add_at`` and ``np.where`` stay inactive when it is
+    differentiated)."""
     x, xp = np.asarray(x), np.asarray(xp)
     low = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, xp.shape[0] - 2)
+    return low, (x >= xp[0]) & (x <= xp[-1])
+
+
+nondifferentiable(_interp_knots, reason="indices")
+
+
+@helper(source=True)
+def _interp_segments(x, xp, low):
+    """For each point of ``x`` in the segment starting at knot ``low``: the segment's width
+    and the point's fraction ``t`` along it."""
+    x, xp = np.asarray(x), np.asarray(xp)
     width = xp[low + 1] - xp[low]
     t = (x - xp[low]) / width
-    inside = (x >= xp[0]) & (x <= xp[-1])
-    return low, t, inside, width
+    return t, width
 
 
 @helper(source=True)
 def interp_vjp(g, x, xp, fp, left=None, right=None):
     """Cotangents of ``x``, ``xp`` and ``fp`` in ``np.interp(x, xp, fp, left, right)``."""
-    low, t, inside, width = _interp_segments(x, xp)
+    low, inside = _interp_knots(x, xp)
+    t, width = _interp_segments(x, xp, low)
     fp = np.asarray(fp)
     rise = fp[low + 1] - fp[low]
     g = np.asarray(g)
@@ -131,7 +144,8 @@ def interp_vjp(g, x, xp, fp, left=None, right=None):
 def interp_jvp(dx, dxp, x, xp, fp):
     """Tangent of ``np.interp(x, xp, fp)`` for the tangents ``dx`` of ``x`` and ``dxp`` of
     ``xp`` (either may be None)."""
-    low, t, inside, width = _interp_segments(x, xp)
+    low, inside = _interp_knots(x, xp)
+    t, width = _interp_segments(x, xp, low)
     fp = np.asarray(fp)
     slope = (fp[low + 1] - fp[low]) / width
     out = np.zeros(np.shape(t))
