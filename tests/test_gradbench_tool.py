@@ -16,6 +16,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "benchmarks", "gradbench")
 
 
+@pytest.fixture(autouse=True)
+def _torch_state_restored():
+    """speed.py's PyTorch rows set torch's default dtype to float64 (numpy's), one thread and
+    ``Tensor.copy`` for the whole process; other test files (the PyTorch parity tests) must
+    not see them."""
+    torch = pytest.importorskip("torch")
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    had_copy = hasattr(torch.Tensor, "copy")
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)
+    if not had_copy and hasattr(torch.Tensor, "copy"):
+        del torch.Tensor.copy
+
+
 @pytest.fixture(scope="module")
 def gb():
     """The folder's modules, imported with the folder on sys.path (removed afterwards)."""

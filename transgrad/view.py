@@ -342,10 +342,15 @@ def _callee_panel(holder, prefix):
     else:
         note = (f"{name} is called by the derivative, which calls the forward derivative "
                 f"transgrad generated for it: its value and tangent, in the directions of {wrt}.")
+    called = "called"
+    if holder.__dict__.get("exact_half") is not None:   # a copy made for a call's shapes
+        called = "called, for these shapes"
+        note += (f" This copy's {holder.__dict__['exact_half']} half was made for the shapes"
+                 " of the call in the exact-shape code.")
     if not holder.source:
-        return Panel(f"{prefix}{name} (called){backend}", note=note, error=TransformError(
+        return Panel(f"{prefix}{name} ({called}){backend}", note=note, error=TransformError(
             f"the derivative of {name} is still being built (a recursive call)"))
-    return Panel(f"{prefix}{name} (called){backend}", source_code(func),
+    return Panel(f"{prefix}{name} ({called}){backend}", source_code(func),
                  Code(holder.source, 1, f"generated for calls of {name}"), note,
                  primal=_callee_lines(holder, "jnp." in holder.source))
 
