@@ -166,6 +166,35 @@ def inplace_loop_overwrites_row(x, v):
     return np.sum(np.tanh(y))
 
 
+
+@corpus_function(A(3), wrt=0, jax=False)
+def inplace_outside_value_in_loop(x):
+    v = np.sin(x[0])   # defined before the loop, stored (a plain name) only inside it
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = v
+    return np.sum(y * x)
+
+
+@corpus_function(A(3), 1.0, wrt=0, jax=False)
+def inplace_outside_value_in_branch(x, flag):
+    v = x[0] * x[1]
+    y = np.zeros(3)
+    if flag > 0:
+        y[2] = v
+    return np.sum(y ** 2)
+
+
+@corpus_function(A(3), wrt=0, jax=False)
+def inplace_outside_value_in_while(x):
+    v = x * 2.0
+    y = np.zeros((2, 3))
+    i = 0
+    while i < 2:
+        y[i] = v
+        i += 1
+    return np.sum(y * y[::-1])
+
 # ---------------------------------------------------------------- lists
 
 @corpus_function(A(3), wrt=0, float32=True)

@@ -44,6 +44,8 @@ FEATURES = {
     "stack": "np.stack, np.concatenate",
     "store": "y = np.zeros(...); y[i] = ..., y[1:] += ...",
     "store_repeat": "y[[0, 0]] = ..., y[[0, 0]] += ... (repeated indices)",
+    "store_in_block": "stores inside a for loop or an if below their array, some storing a "
+                      "plain name defined before the block (y[0] = a)",
     "augassign": "a += ..., a *= ..., a -= ...",
     "tuple_unpack": "a, b = e1, e2",
     "if_data": "if np.sum(a) > c: ... elif ...: ... else: ...",
@@ -699,6 +701,13 @@ class Generator:
             lines = [f"{ind}{y} = {self.choice(sorted(same))}.copy()"]
         else:
             lines = [f"{ind}{y} = np.zeros({shape!r})"]
+        block = self.on("store_in_block", 0.3)
+        if block:
+            if self.rng.random() < 0.5:
+                lines.append(f"{ind}for {self.fresh('i')} in range({self.rng.randint(1, 3)}):")
+            else:
+                lines.append(f"{ind}if {self.cond(scope)}:")
+            ind += "    "
         for _ in range(self.rng.randint(1, 3)):
             op = self.choice(["=", "=", "+=", "-=", "*="])
             if shape == (3,):
@@ -717,6 +726,9 @@ class Generator:
                 rhs = f"{self.expr(scope, (3,), 2)}"   # broadcasts over rows
             else:
                 rhs = self.expr(scope, s, 2)
+            plain = sorted(n for n, shp in scope.vars.items() if shp == s)
+            if block and plain and self.rng.random() < 0.5:
+                rhs = self.choice(plain)   # a name from before the block, stored as it is
             if op == "*=":
                 rhs = f"np.tanh({rhs})"
             lines.append(f"{ind}{y}[{idx}] {op} {rhs}")

@@ -140,6 +140,9 @@ def receivers(stmt, active, stacks=frozenset()):
     names = set()
     for assign_stmt in assignments([stmt]):
         targets = ir.assigned(assign_stmt)
+        update = ir.set_item(assign_stmt)
+        if update is not None:   # y[i] = v: v gets by[i]
+            targets = [update[0]]
         if active.intersection(targets):
             names.update(v for v in ir.names_in(assign_stmt.value) if v in active)
             names.update(v for v in targets if v in active)
