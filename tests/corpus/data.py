@@ -195,6 +195,15 @@ def inplace_outside_value_in_while(x):
         i += 1
     return np.sum(y * y[::-1])
 
+
+@corpus_function(A(2, 3), wrt=0, jax=False)
+def inplace_read_then_store_in_loop(w):
+    y = np.ones((2, 3))
+    for i in range(2):
+        y[[0, 0]] *= w + i   # reads y's rows (a copy), then stores into them: the read is
+    return np.sum(y ** 2)    # saved, not read again in the adjoint loop
+
+
 # ---------------------------------------------------------------- lists
 
 @corpus_function(A(3), wrt=0, float32=True)

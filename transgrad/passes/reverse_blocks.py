@@ -26,15 +26,19 @@ def overwritable_names(tree):
 
 def recomputable(tree, overwritable):
     """Values the adjoint loop computes again instead of saving: ``row = xs[t]``, assigned
-    once, at the top level of a ``for`` body, from names nothing overwrites and the loop's
-    own index (which the adjoint loop binds again). Returns ``{id(loop): {name: statement}}``.
+    once, at the top level of a ``for`` body, from names nothing overwrites or stores into
+    (``xs[i] = v`` changes what ``xs[t]`` reads) and the loop's own index (which the adjoint
+    loop binds again). Returns ``{id(loop): {name: statement}}``.
 
     A subscript is a view or a small copy: computing it again costs about what a push and a
     pop do, and keeps one value per step off the stack."""
     stores = {}
+    changed = set(overwritable)
     for node in walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            changed.update(ir.names_in(node.value))
     found = {}
 
     def scan(body, in_branch):
@@ -44,7 +48,7 @@ def recomputable(tree, overwritable):
                 if stores.get(index) != 1:   # the body rebinds the index, or another loop does
                     index = None
                 for inner in stmt.body:
-                    var = _recomputed_by(inner, index, overwritable, stores)
+                    var = _recomputed_by(inner, index, changed, stores)
                     if var is not None and not in_branch:
                         found.setdefault(id(stmt), {})[var] = inner
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
