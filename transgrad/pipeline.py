@@ -42,6 +42,7 @@ from .passes import fence as _fence
 from .passes import forward as _forward
 from .passes import functionalize as _functionalize
 from .passes import halves as _halves
+from .passes import lowering as _lowering
 from .passes import normalize as _normalize
 from .passes import optimize as _optimize
 from .passes import primal_calls as _primal_calls
@@ -231,16 +232,18 @@ def translate_calls(job):
 def lower_loops(job):
     """Loops to ``jax.lax.scan`` where they fit."""
     if _lowers(job, loops=True):
-        lower = _scan.lower_forward_loops if job.mode == "jvp" else _scan.lower_loops
         for fn in job.functions:
-            lower(fn)
+            if job.mode == "jvp":
+                _scan.lower_forward_loops(fn)
+            else:
+                _scan.lower_loops(fn, stack=_lowering.gradient_stack(fn))
 
 
 def lower_while(job):
     """``while`` loops with no stack (forward mode) to ``tgr.while_loop``."""
     if _lowers(job):
         for fn in job.functions:
-            _while_loops.lower_while_loops(fn)
+            _while_loops.lower_while_loops(fn, stack=_lowering.gradient_stack(fn))
 
 
 def lower_branches(job):
@@ -248,7 +251,7 @@ def lower_branches(job):
     built (a recursion: ``lax.cond`` traces both branches)."""
     if _lowers(job):
         for fn in job.functions:
-            _cond.lower_branches(fn, keep=_recursive_call)
+            _cond.lower_branches(fn, stack=_lowering.gradient_stack(fn), keep=_recursive_call)
 
 
 def _recursive_call(node):
@@ -260,7 +263,7 @@ def _recursive_call(node):
 def drop_unused_stack(job):
     if _lowers(job):
         for fn in job.functions:
-            _scan.drop_unused_stack(fn)
+            _scan.drop_unused_stack(fn, stack=_lowering.gradient_stack(fn))
 
 
 def split_halves(job):

@@ -317,17 +317,56 @@ def cond(pred, branch, other_branch, operands):
     """``branch(*operands)`` if ``pred`` else ``other_branch(*operands)``: a Python ``if`` on a
     concrete condition, ``jax.lax.cond`` on a traced one. Under ``lax.cond`` both branches'
     results are made alike: a value only one branch binds (None from the other) is zeros on
-    the other path, and a Python number meets an array at the array's shape and dtype."""
+    the other path, and a Python number meets an array at the array's shape and dtype.
+
+    A Python value (a number, a bool) that both branches give, or that one gives where the
+    other binds nothing, stays a Python value after the cond: a test the branch computed on a
+    static argument (``n == 1``) stays concrete for the branches that read it later (as
+    jax.grad's trace keeps it), rather than turning into a traced array whose branches then
+    both run, one of them on values its path never bound."""
     if not isinstance(pred, jax.core.Tracer):
         return branch(*operands) if pred else other_branch(*operands)
-    first, second = (jax.eval_shape(f, *operands) for f in (branch, other_branch))
+    outs = [f(*operands) for f in (branch, other_branch)]   # traced: their Python values
+    static = _static_results(*outs)
+    first, second = (jax.eval_shape(lambda out=out: _with_static(out, static, put=False))
+                     for out in outs)
     targets = _common_results(first, second)
 
     def alike(f):
         def run(*args):
-            return _fill_results(f(*args), targets)
+            return _fill_results(_with_static(f(*args), static, put=False), targets)
         return run
-    return jax.lax.cond(pred, alike(branch), alike(other_branch), *operands)
+    return _with_static(jax.lax.cond(pred, alike(branch), alike(other_branch), *operands),
+                        static)
+
+
+_TRACED = object()   # a branch result that goes through lax.cond
+_PYTHON = (bool, int, float)
+
+
+def _static_results(first, second):
+    """Per result of two branches: the Python value they agree on (a None on one side
+    takes the other's), else ``_TRACED``; tuples are compared item by item."""
+    if isinstance(first, tuple) and isinstance(second, tuple) and len(first) == len(second) \
+            and not hasattr(first, "shape"):
+        return tuple(_static_results(a, b) for a, b in zip(first, second))
+    if first is None and (second is None or type(second) in _PYTHON):
+        return second
+    if second is None and type(first) in _PYTHON:
+        return first
+    if type(first) in _PYTHON and type(first) is type(second) and first == second:
+        return first
+    return _TRACED
+
+
+def _with_static(results, static, put=True):
+    """``results`` with the static ones put back (``put``), or replaced by None (nothing
+    for lax.cond to carry)."""
+    if static is _TRACED:
+        return results
+    if isinstance(static, tuple):
+        return tuple(_with_static(r, s, put) for r, s in zip(results, static))
+    return static if put else None
 
 
 @_functional

@@ -20,6 +20,16 @@ import gast
 from ..ir import walk
 
 
+def gradient_stack(fn):
+    """The name of the reverse pass's stack in the FunctionDef ``fn``: ``stack``, unless the
+    user's code has a ``stack`` of its own (then ``stack_1``...): the ``stack = []`` the pass
+    made is tagged ``gradient_stack``."""
+    for stmt in fn.body:
+        if isinstance(stmt, gast.Assign) and getattr(stmt, "gradient_stack", False):
+            return stmt.targets[0].id
+    return "stack"
+
+
 def is_stack_call(node, stack, method):
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
         and node.func.attr == method and isinstance(node.func.value, gast.Name) \
