@@ -46,9 +46,10 @@ def _work(seed):
             # central differences alone can be off where the function bends sharply: a
             # disagreement is judged again against jax.grad of the jax.numpy twin, if any
             judged = C.check(prog, modes=m, twin=True)
-            if judged.twin == "yes":
+            if judged.twin == "yes" or judged.skip:
                 r = judged
-                r.twin = "yes (judged a disagreement with the differences)"
+                if not r.skip:
+                    r.twin = "yes (judged a disagreement with the differences)"
     except Exception as e:  # noqa: BLE001 - the checker itself must not stop the run
         return {"seed": seed, "skip": f"checker error: {type(e).__name__}: {e}", "modes": {},
                 "twin": "", "features": sorted(prog.features), "outcome": "skipped",
