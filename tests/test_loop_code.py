@@ -91,6 +91,9 @@ def drnn_loss(W_h, W_x, xs, h0):
     bW_h = np.zeros_like(W_h)
     bW_x = np.zeros_like(W_x)
     bh = np.zeros_like(h)
+    bt6_rows = []
+    h_rows = []
+    t4_rows = []
     for t in reversed(steps1):
         t4 = xs[t]
         # grad of line {loss}: loss = loss + np.sum(h ** 2)
@@ -98,9 +101,21 @@ def drnn_loss(W_h, W_x, xs, h0):
         # grad of line {h}: h = np.tanh(W_h @ h + W_x @ xs[t])
         bt6 = bh * (1 - h ** 2)
         h = stack.pop()
-        bW_x += np.outer(bt6, t4)
-        bW_h += np.outer(bt6, h)
+        # bW_x += np.outer(bt6, t4): added up per 64 steps
+        bt6_rows.append(bt6)
+        t4_rows.append(t4)
+        # bW_h += np.outer(bt6, h): added up per 64 steps
+        h_rows.append(h)
         bh = W_h.T @ bt6
+        if len(bt6_rows) >= 64:
+            bW_x += np.array(bt6_rows).T @ np.array(t4_rows)
+            bW_h += np.array(bt6_rows).T @ np.array(h_rows)
+            bt6_rows.clear()
+            h_rows.clear()
+            t4_rows.clear()
+    if bt6_rows:
+        bW_x += np.array(bt6_rows).T @ np.array(t4_rows)
+        bW_h += np.array(bt6_rows).T @ np.array(h_rows)
     return (bW_h, bW_x)
 """
 

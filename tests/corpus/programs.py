@@ -45,6 +45,28 @@ def rnn_unrolled(wx, wh, b, xs):
     return loss
 
 
+@corpus_function(make=lambda rng: _rnn_inputs(rng, steps=70), wrt=(0, 1, 2))
+def rnn_long(wx, wh, b, xs):
+    """70 steps: the weights' per-step products are deferred, added per 64 steps and after."""
+    h = np.zeros(wh.shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ wx + h @ wh + b)
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+@corpus_function(make=lambda rng: (rng.normal(size=(4, 4)) * 0.4, rng.normal(size=(4, 3)) * 0.5,
+                                   rng.normal(size=(67, 3, 2))), wrt=(0, 1))
+def rnn_matrix_state(w, u, xs):
+    """A state of two columns multiplied from the left: the weights' products are g @ h.T,
+    deferred by concatenating the columns."""
+    h = np.zeros((4, 2))
+    for t in range(xs.shape[0]):
+        h = np.tanh(w @ h + u @ xs[t])
+    return np.sum(h ** 2) + np.sum(h[0])
+
+
 def _lstm_inputs(rng, hidden=3, features=2, steps=5):
     return (rng.normal(size=(features, 4 * hidden)) * 0.5,
             rng.normal(size=(hidden, 4 * hidden)) * 0.5, rng.normal(size=4 * hidden) * 0.1,

@@ -44,6 +44,8 @@ FEATURES = {
     "stack": "np.stack, np.concatenate",
     "store": "y = np.zeros(...); y[i] = ..., y[1:] += ...",
     "store_repeat": "y[[0, 0]] = ..., y[[0, 0]] += ... (repeated indices)",
+    "loop_matmul": "a recurrence through a matrix read every step, h = np.tanh(m @ h + e) or "
+                   "h @ m, up to 70 steps (the weight's adjoint products, summed, deferred)",
     "store_in_block": "stores inside a for loop or an if below their array, some storing a "
                       "plain name defined before the block (y[0] = a)",
     "augassign": "a += ..., a *= ..., a -= ...",
@@ -504,7 +506,8 @@ class Generator:
         nested = depth < 2 and self.stmts < 22
         # compound statements
         if nested and r < 0.35:
-            kind = self.choice(["if", "for", "for", "while", "list", "store", "closure"])
+            kind = self.choice(["if", "for", "for", "while", "list", "store", "closure",
+                                "recurrence"])
             out = getattr(self, "stmt_" + kind)(scope, indent, depth)
             if out:
                 return out
@@ -608,6 +611,30 @@ class Generator:
         if self.on("checkpoint", 0.3):
             rng_s = f"tg.checkpoint({rng_s}, snapshots=2)"
         return [f"{ind}for {i} in {rng_s}:"] + self.loop_body(inner, indent + 4, depth)
+
+    def stmt_recurrence(self, scope, indent, depth):
+        """``h = np.tanh(m @ h + e)`` over k steps, m (3, 3) fixed before the loop: the
+        adjoint adds one product per step into m's adjoint (deferred at exact shapes, in
+        chunks of 64 steps, hence up to 70 steps)."""
+        if not self.on("loop_matmul"):
+            return None
+        ind = " " * indent
+        m, h, i = self.fresh("m"), self.fresh("h"), self.fresh("i")
+        mats = sorted(n for n, s in scope.vars.items() if s == (3, 3))
+        use_mat = mats and self.rng.random() < 0.5
+        weight = self.choice(mats) if use_mat else self.expr(scope, (3, 3), 2)
+        lines = [f"{ind}{m} = 0.4 * np.tanh({weight})"]
+        shape = self.choice([(3,), (2, 3)])
+        lines.append(f"{ind}{h} = {self.expr(scope, shape, 2)}")
+        steps = self.choice([1, 2, 3, 70])
+        lines.append(f"{ind}for {i} in range({steps}):")
+        if shape == (3,):
+            lines.append(f"{ind}    {h} = np.tanh({m} @ {h} + {self.expr(scope, (3,), 1)})")
+        else:
+            lines.append(f"{ind}    {h} = np.tanh({h} @ {m}) + 0.1 * {self.expr(scope, (2, 3), 1)}")
+        scope.vars[h] = shape
+        scope.vars[m] = (3, 3)
+        return lines
 
     def stmt_while(self, scope, indent, depth):
         if not self.on("while"):

@@ -93,6 +93,7 @@ from .exact_values import (
     summed,
     tuple_value,
 )
+from .deferred import defer_accumulations
 from .optimize import optimize
 
 _NOTHING = object()
@@ -158,6 +159,9 @@ class _Exact(Transformer, Values):
             return summed(value, [gast.keyword(arg="axis", value=gast.Tuple(
                 elts=[gast.Constant(value=i, kind=None) for i in range(extra)],
                 ctx=gast.Load()))])
+        if helper == "add_at" and len(node.args) == 3:
+            value = self.value(node.args[0])   # an array is updated in place and returned
+            return value if value is not None and value.array and value.dtype is F64 else None
         if helper == "zeros_like_value" and len(node.args) == 1:
             value = self.value(node.args[0])
             if value is not None and (value.dtype is INT or value.dtype is FLOAT):
@@ -264,6 +268,34 @@ class _Exact(Transformer, Values):
         return _MATMUL_VJP[helper, len(xv.shape), len(yv.shape)]
 
 
+def _mark_stacking(node, exact):
+    """Mark a product (``node`` of a rewritten copy) whose sum over a loop's iterations is one
+    product of its operands stacked, for ``deferred``: ``np.outer`` of two vectors stacks
+    rows; ``x.T @ g`` (x a matrix, g a vector or matrix) concatenates both along axis 0,
+    ``g @ y.T`` (two matrices) along axis 1. In a sum (``bw + x.T @ g``) the right operand
+    is the product looked at."""
+    if node.__class__ is gast.BinOp and node.op.__class__ is gast.Add:
+        node = node.right
+
+    def rank(operand):
+        value = exact.value(operand) if operand.__class__ is gast.Name else None
+        ok = value is not None and value.array and value.dtype is F64 and value.shape is not None
+        return len(value.shape) if ok else None
+
+    if node.__class__ is gast.BinOp and node.op.__class__ is gast.MatMult:
+        left, right = node.left, node.right
+        if left.__class__ is gast.Attribute and left.attr == "T":
+            if rank(left.value) == 2 and rank(right) in (1, 2):
+                node.stacking = "rows"
+        elif right.__class__ is gast.Attribute and right.attr == "T":
+            if rank(left) == 2 and rank(right.value) == 2:
+                node.stacking = "columns"
+    elif node.__class__ is gast.Call and len(node.args) == 2 and not node.keywords \
+            and exact.resolve(node.func) is np.outer:
+        if rank(node.args[0]) == 1 and rank(node.args[1]) == 1:
+            node.stacking = "outer"
+
+
 def _unowned(value):
     """``value`` as the called function sees it: an array someone else may read."""
     if value is None or not (value.own or value.items):
@@ -329,9 +361,13 @@ class _Interpreter:
         known = exact.known
         if kind is gast.Assign:
             stmt = self.rewritten(stmt, rewrite)
+            if rewrite:
+                _mark_stacking(stmt.value, exact)
             self.assign(stmt.targets, stmt.value)
         elif kind is gast.AugAssign:
             stmt = self.rewritten(stmt, rewrite)
+            if rewrite:
+                _mark_stacking(stmt.value, exact)
             target = stmt.target
             if target.__class__ is gast.Name:
                 self.bind(target.id, self.augmented(target.id, stmt))
@@ -681,4 +717,5 @@ def specialize(generated, source, args):
         return None
     # the build elided broadcasts with the primal's shape classes; the rewrite makes none
     optimize(fn, classes={})
+    defer_accumulations(fn)   # the products it marked, summed over loops: one per chunk
     return compile_function(fn, dict(generated.__globals__), fn.name)

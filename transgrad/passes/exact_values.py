@@ -174,6 +174,40 @@ def matmul(a, b):
     return _result(a.shape[:-1] + b.shape[1:], F64)
 
 
+def _int_or_none(node):
+    """A slice bound: None, an int constant or its negation; else UNKNOWN."""
+    if node is None:
+        return None
+    if node.__class__ is gast.UnaryOp and node.op.__class__ is gast.USub:
+        value = _int_or_none(node.operand)
+        return -value if type(value) is int else UNKNOWN
+    if node.__class__ is gast.Constant and (node.value is None or type(node.value) is int):
+        return node.value
+    return UNKNOWN
+
+
+def _joined(func, parts, options):
+    """``np.stack`` / ``np.concatenate`` of float64 arrays of known shapes along a constant
+    axis (``options``: the keywords' static values): a fresh array."""
+    axis = options.pop("axis", 0)
+    if options or type(axis) is not int or not parts or any(
+            p is None or not p.array or p.dtype is not F64 or p.shape is None for p in parts):
+        return None
+    first = parts[0].shape
+    if func is np.stack:
+        if any(p.shape != first for p in parts) or not -len(first) - 1 <= axis <= len(first):
+            return None
+        axis %= len(first) + 1
+        return _result(first[:axis] + (len(parts),) + first[axis:], F64)
+    if not first or not -len(first) <= axis < len(first):
+        return None
+    axis %= len(first)
+    if any(len(p.shape) != len(first) or p.shape[:axis] != first[:axis]
+           or p.shape[axis + 1:] != first[axis + 1:] for p in parts):
+        return None
+    return _result(first[:axis] + (sum(p.shape[axis] for p in parts),) + first[axis + 1:], F64)
+
+
 def constant(node):
     """The Python value of a constant or a tuple of int constants, else None."""
     if isinstance(node, gast.Constant):
@@ -317,10 +351,11 @@ class Values:
             return None
         shape = []
         for i, part in enumerate(index):
-            if isinstance(part, gast.Slice):
-                if part.lower or part.upper or part.step:
+            if isinstance(part, gast.Slice):   # x[::-1], x[1:], x[:2]: constant bounds
+                bounds = [_int_or_none(b) for b in (part.lower, part.upper, part.step)]
+                if any(b is UNKNOWN for b in bounds) or bounds[2] == 0:
                     return None
-                shape.append(base.shape[i])
+                shape.append(len(range(base.shape[i])[slice(*bounds)]))
                 continue
             v = self.value(part)
             if v != PY_INT and not (isinstance(part, gast.Constant)
@@ -372,6 +407,17 @@ class Values:
                     and b.dtype is F64 and len(a.shape) == len(b.shape) == 1:
                 return _result(a.shape + b.shape, F64)
             return None
+        if (obj is np.zeros or obj is np.ones) and len(node.args) == 1 and not node.keywords:
+            shape = self.static(node.args[0])   # np.zeros((4, 2)): a fresh float64 array
+            if type(shape) is int:
+                shape = (shape,)
+            if type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape):
+                return _result(shape, F64)
+            return None
+        if (obj is np.stack or obj is np.concatenate) and len(node.args) == 1 \
+                and node.args[0].__class__ in (gast.List, gast.Tuple):
+            return _joined(obj, [self.value(e) for e in node.args[0].elts],
+                           {k.arg: _int_or_none(k.value) for k in node.keywords})
         if obj is np.zeros_like and len(node.args) == 1 and not node.keywords:
             a = self.value(node.args[0])
             return _result(a.shape, F64) if a is not None and a.array \
