@@ -75,6 +75,36 @@ class Value:
         return f"Value({self.shape}, {self.dtype}, array={self.array}, own={self.own}{items})"
 
 
+class Count(Value):
+    """A Python int that the exact shapes fix: a dimension (``np.shape(x)[0]``, ``len(x)``),
+    so ``np.zeros(n)`` of it has a known shape. Equal only to the same count: a join with
+    any other int is a plain int."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number):
+        super().__init__((), INT, False, False)
+        self.number = number
+
+    def __eq__(self, other):
+        return other.__class__ is Count and other.number == self.number
+
+    def __hash__(self):
+        return hash(("count", self.number))
+
+
+def python_int(value):
+    """Whether ``value`` is a Python int (a count or any other)."""
+    return value is not None and value.dtype is INT and value.shape == () and not value.array
+
+
+def _dimensions(value):
+    """``np.shape(x)`` / ``x.shape`` of a known array: a tuple of counts."""
+    if value is None or not value.array or value.shape is None:
+        return None
+    return tuple_value(Count(d) for d in value.shape)
+
+
 NONE = Value(None, _NONE, False, False)
 RANGE_VALUE = Value(None, RANGE, False, False)
 PY_INT, PY_FLOAT = Value((), INT, False, False), Value((), FLOAT, False, False)
@@ -328,6 +358,8 @@ class Values:
                     return Value(base.shape[::-1], base.dtype, True, base.own)
                 if node.attr == "size":
                     return PY_INT
+                if node.attr == "shape":
+                    return _dimensions(base)
             return None
         if kind is gast.Subscript:
             return self.subscript_value(node)
@@ -358,7 +390,7 @@ class Values:
                 shape.append(len(range(base.shape[i])[slice(*bounds)]))
                 continue
             v = self.value(part)
-            if v != PY_INT and not (isinstance(part, gast.Constant)
+            if not python_int(v) and not (isinstance(part, gast.Constant)
                                         and type(part.value) is int):
                 return None
         shape = tuple(shape) + base.shape[len(index):]
@@ -377,10 +409,18 @@ class Values:
             return summed(self.value(node.args[0]), node.keywords)
         if obj is np.size and len(node.args) == 1 and not node.keywords:
             return PY_INT
+        if obj is np.shape and len(node.args) == 1 and not node.keywords:
+            return _dimensions(self.value(node.args[0]))
+        if obj is len and len(node.args) == 1 and not node.keywords:
+            value = self.value(node.args[0])
+            if value is not None and value.items is not None:
+                return Count(len(value.items))
+            dimensions = _dimensions(value)
+            return dimensions.items[0] if dimensions is not None and dimensions.items else None
         if (obj is max or obj is min) and len(node.args) > 1 and not node.keywords and all(
                 (v := self.value(a)) is not None and (v.dtype is INT or v.dtype is FLOAT)
                 for a in node.args):   # max(np.size(x), 1): a Python number
-            return PY_INT if all(self.value(a) == PY_INT for a in node.args) else None
+            return PY_INT if all(python_int(self.value(a)) for a in node.args) else None
         if obj is np.broadcast_to and len(node.args) == 2 and not node.keywords:
             return self.broadcast_value(*node.args)
         if obj is np.transpose and 1 <= len(node.args) <= 2 and not node.keywords:
@@ -433,6 +473,14 @@ class Values:
         kind = node.__class__
         if kind is gast.Constant:
             return node.value
+        if kind is gast.Name:   # a count, or a tuple of counts (a shape)
+            value = self.known.get(node.id)
+            if value.__class__ is Count:
+                return value.number
+            if value is not None and value.items is not None \
+                    and all(v.__class__ is Count for v in value.items):
+                return tuple(v.number for v in value.items)
+            return UNKNOWN
         if kind is gast.Tuple:
             parts = [self.static(e) for e in node.elts]
             return UNKNOWN if any(p is UNKNOWN for p in parts) else tuple(parts)
