@@ -62,7 +62,7 @@ import gast
 
 from ..checkpoint import CheckpointedLoop, checkpoint, run_checkpointed
 from ..errors import TransformError
-from ..ir import clone, walk
+from ..ir import clone, names_in, walk
 
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update",
                                "setdefault", "popitem", "add", "discard", "sort", "reverse",
@@ -348,6 +348,24 @@ def _check_loop(info, loop):
                 "a tg.checkpoint loop cannot update a value in place: the snapshots of the "
                 "loop's state are kept by reference", node,
                 hint="build a new value instead (np.concatenate, np.where, a new list)")
+        if isinstance(node, gast.For):
+            _check_iterated_update(info, node)
+
+
+def _check_iterated_update(info, loop):
+    """The step spells ``x op= v`` as ``x = x op (v)`` (``_functional_updates``); a ``for``
+    over x whose body updates x would go on over the old array, where numpy's iterator sees
+    the update in place."""
+    iterated = set(names_in(loop.iter))
+    for node in _walk_step(loop.body):
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) \
+                and node.target.id in iterated:
+            raise info.error(
+                f"`{node.target.id}` is updated in place while a loop in the tg.checkpoint "
+                f"loop goes over it", node,
+                hint=f"write `{node.target.id} = {node.target.id} "
+                     f"{_OPERATORS[type(node.op)]} ...` and loop over "
+                     f"`range(len({node.target.id}))`, or update a copy")
 
 
 def _check_mutations(info, loop, kept):
