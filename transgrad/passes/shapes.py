@@ -268,6 +268,8 @@ def _rank_of(value, known, counters):
                     if not (isinstance(a, gast.Constant) and not _scalar(a))]
         return None if None in operands or not operands else max(operands)
     name = getattr(func, "__name__", "")
+    if getattr(func, "__module__", None) == "builtins":
+        name = ""   # builtin sum(items) of arrays is an array of their rank, not a number
     if rule is not None and name in _FULL_REDUCTIONS and len(prim.args) == 1 \
             and set(prim.kwargs) <= {"axis", "keepdims"}:
         axis = prim.kwargs.get("axis")
