@@ -51,7 +51,7 @@ _STACKED = {
 }
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims",
           "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal",
-          "view", "real", "imag", "flatten_view"}
+          "view", "real", "imag"}
 
 
 def defer_accumulations(fn):
@@ -162,10 +162,9 @@ def _may_view(node):
         return False
     if isinstance(node, gast.Call):
         func = node.func
-        attr = func.attr if isinstance(func, gast.Attribute) else None
         is_numpy = isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
             and func.value.id == "np"
-        return not is_numpy or attr in _VIEWS
+        return not is_numpy or func.attr in _VIEWS
     return True
 
 
