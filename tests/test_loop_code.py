@@ -13,6 +13,7 @@ import numpy as np
 
 import transgrad as tg
 from tests.checks import assert_close, numeric_vjp
+from tests.corpus import programs
 
 
 def rnn_loss(W_h, W_x, xs, h0):
@@ -82,9 +83,11 @@ def drnn_loss(W_h, W_x, xs, h0):
     t2 = t1[0]
     steps1 = range(t2)
     for t in steps1:
+        k = t % 64
+        if k == 0:
+            t5_rows = xs[t:t + 64] @ W_x.T
         t3 = W_h @ h
-        t4 = xs[t]
-        t5 = W_x @ t4
+        t5 = t5_rows[k]
         t6 = t3 + t5
         stack.append(h)
         h = np.tanh(t6)
@@ -123,7 +126,9 @@ def drnn_loss(W_h, W_x, xs, h0):
 def test_rnn_saves_one_value_per_step():
     """Called with float64 arrays, the loop saves the hidden state only: the products, the
     square and the loss accumulator were read only for their shapes, which are known now;
-    the input row is read again from xs, and nothing is pushed before its first value."""
+    the input row is read again from xs, and nothing is pushed before its first value. The
+    input projections are made per chunk of 64 steps, the weights' products added up per
+    chunk."""
     grad = tg.grad(rnn_loss, wrt=(0, 1))
     args = rnn_args()
     check_values(grad, rnn_loss, args, (0, 1))
@@ -133,6 +138,32 @@ def test_rnn_saves_one_value_per_step():
     adjoint = loop_body(grad.source, "for t in reversed(steps1):")
     assert [line for line in primal if line.startswith("stack.append(")] == ["stack.append(h)"]
     assert [line for line in adjoint if "stack.pop()" in line] == ["h = stack.pop()"]
+
+
+def _exact_source(func, args, wrt):
+    grad = tg.grad(func, wrt=wrt)
+    check_values(grad, func, args, wrt)
+    assert grad.last_variant().label == "exact shapes"
+    return grad.source
+
+
+def test_input_projections_are_made_per_chunk_of_steps():
+    """Each step's row of xs projected by a weight the loop never changes: one product per 64
+    steps (on the chunk's first step), in a loop run twice from the start as well; where the
+    loop writes into xs, each product stays at its step."""
+    rng = np.random.default_rng(1)
+    gated = _exact_source(programs.rnn_gated_restarts, (
+        rng.normal(size=(3, 3)) * 0.4, rng.normal(size=(3, 2)) * 0.5,
+        rng.normal(size=(3, 2)) * 0.5, rng.normal(size=(130, 2))), (0, 1, 2))
+    primal = loop_body(gated, "for t in steps2:")
+    assert primal[:4] == ["k = t % 64", "if k == 0:", "t4_rows = xs[t:t + 64] @ wg.T",
+                          "t9_rows = xs[t:t + 64] @ wx.T"]
+    assert "t4 = t4_rows[k]" in primal and "t9 = t9_rows[k]" in primal
+    fed_back = _exact_source(programs.rnn_inputs_fed_back, (
+        rng.normal(size=(3, 2)) * 0.5, rng.normal(size=(67, 2)), rng.normal(size=(2, 3)) * 0.5),
+        (0, 1, 2))
+    primal = loop_body(fed_back, "for t in steps1:")
+    assert "t:t + 64" not in fed_back and "t5 = wx @ t4" in primal
 
 
 def test_rnn_before_a_call_saves_no_row_and_no_square():

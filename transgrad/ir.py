@@ -324,7 +324,7 @@ def operand_names(node):
     return []
 
 
-_SHARED = ("resolved", "origin", "gradient_stack", "stacking")   # annotations a copy keeps
+_SHARED = ("resolved", "origin", "gradient_stack", "stacking", "projection")   # annotations a copy keeps
 ATOMS = (str, int, float, bool, type(None))
 
 

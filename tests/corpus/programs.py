@@ -67,6 +67,38 @@ def rnn_matrix_state(w, u, xs):
     return np.sum(h ** 2) + np.sum(h[0])
 
 
+@corpus_function(make=lambda rng: (rng.normal(size=(3, 3)) * 0.4, rng.normal(size=(3, 2)) * 0.5,
+                                   rng.normal(size=(3, 2)) * 0.5, rng.normal(size=(66, 2))),
+                 wrt=(0, 1, 2))
+def rnn_gated_restarts(wh, wx, wg, xs):
+    """Two projections of each input row (the state's and a gate's), in a loop run twice from
+    the start with a weight that changes between the runs (never within one): each run makes
+    its chunks of projections anew."""
+    total = 0.0
+    for run in range(2):
+        h = np.zeros(3) + run
+        for t in range(xs.shape[0]):
+            x = xs[t]
+            gate = 1.0 / (1.0 + np.exp(-(wg @ x)))
+            h = gate * np.tanh(wh @ h + wx @ x) + (1.0 - gate) * h
+        total = total + np.sum(h ** 2)
+        wx = wx * 0.5
+    return total
+
+
+@corpus_function(make=lambda rng: (rng.normal(size=(3, 2)) * 0.5, rng.normal(size=(67, 2)),
+                                   rng.normal(size=(2, 3)) * 0.5), wrt=(0, 1, 2), jax=False)
+def rnn_inputs_fed_back(wx, xs, wb):
+    """Each step writes into the next input row, so the rows are not known before the loop:
+    no projection is made ahead of its step."""
+    xs = xs.copy()
+    h = np.zeros(3)
+    for t in range(xs.shape[0] - 1):
+        h = np.tanh(wx @ xs[t] + 0.5 * h)
+        xs[t + 1] = xs[t + 1] + wb @ h
+    return np.sum(h ** 2) + np.sum(xs ** 2) * 0.01
+
+
 def _lstm_inputs(rng, hidden=3, features=2, steps=5):
     return (rng.normal(size=(features, 4 * hidden)) * 0.5,
             rng.normal(size=(hidden, 4 * hidden)) * 0.5, rng.normal(size=4 * hidden) * 0.1,

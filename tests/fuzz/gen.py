@@ -45,7 +45,9 @@ FEATURES = {
     "store": "y = np.zeros(...); y[i] = ..., y[1:] += ...",
     "store_repeat": "y[[0, 0]] = ..., y[[0, 0]] += ... (repeated indices)",
     "loop_matmul": "a recurrence through a matrix read every step, h = np.tanh(m @ h + e) or "
-                   "h @ m, up to 70 steps (the weight's adjoint products, summed, deferred)",
+                   "h @ m, up to 70 steps (the weight's adjoint products, summed, deferred), "
+                   "some with an input row per step, m @ xs[i] or xs[i] @ m (the rows' "
+                   "projections batched), some writing into a later row",
     "store_in_block": "stores inside a for loop or an if below their array, some storing a "
                       "plain name defined before the block (y[0] = a)",
     "augassign": "a += ..., a *= ..., a -= ...",
@@ -615,7 +617,9 @@ class Generator:
     def stmt_recurrence(self, scope, indent, depth):
         """``h = np.tanh(m @ h + e)`` over k steps, m (3, 3) fixed before the loop: the
         adjoint adds one product per step into m's adjoint (deferred at exact shapes, in
-        chunks of 64 steps, hence up to 70 steps)."""
+        chunks of 64 steps, hence up to 70 steps). ``e`` may be a row of an input matrix
+        projected by m (``m @ xs[i]``; batched per 64 steps at exact shapes), a later row
+        of which the loop may write into."""
         if not self.on("loop_matmul"):
             return None
         ind = " " * indent
@@ -627,11 +631,22 @@ class Generator:
         shape = self.choice([(3,), (2, 3)])
         lines.append(f"{ind}{h} = {self.expr(scope, shape, 2)}")
         steps = self.choice([1, 2, 3, 70])
+        rows = self.fresh("xs") if self.rng.random() < 0.5 else None
+        if rows:   # an input row per step, projected by the weight (batched per 64 steps)
+            lines.append(f"{ind}{rows} = np.outer(np.cos(0.3 * np.arange({steps})), "
+                         f"{self.expr(scope, (3,), 1)}) + {self.expr(scope, (3,), 1)}")
         lines.append(f"{ind}for {i} in range({steps}):")
         if shape == (3,):
-            lines.append(f"{ind}    {h} = np.tanh({m} @ {h} + {self.expr(scope, (3,), 1)})")
+            term = f"{m} @ {rows}[{i}]" if rows else self.expr(scope, (3,), 1)
+            lines.append(f"{ind}    {h} = np.tanh({m} @ {h} + {term})")
         else:
-            lines.append(f"{ind}    {h} = np.tanh({h} @ {m}) + 0.1 * {self.expr(scope, (2, 3), 1)}")
+            term = f"({rows}[{i}] @ {m})" if rows else self.expr(scope, (2, 3), 1)
+            lines.append(f"{ind}    {h} = np.tanh({h} @ {m}) + 0.1 * {term}")
+        if rows and self.on("store", 0.3):   # a later row written: not batched
+            self.stores = True
+            lines.append(f"{ind}    {rows}[({i} + 1) % {steps}] += 0.1 * np.sum({h})")
+        if rows and steps == 3:
+            scope.vars[rows] = (3, 3)
         scope.vars[h] = shape
         scope.vars[m] = (3, 3)
         return lines

@@ -122,10 +122,11 @@ def _product(stmt):
     return acc, stacking, operands[0].id, operands[1].id
 
 
-def _mutated(body):
+def mutated_names(body, context=None):
     """Names whose arrays the loop ``body`` may change in place: the targets of augmented
-    assignments and subscript stores, and every name that may share an array with one."""
-    mutated, links, pops, stores = set(), [], set(), False
+    assignments and subscript stores, and every name that may share an array with one
+    (through an assignment in ``body``, or in ``context``, a block around it, if given)."""
+    mutated, stores = set(), False
     for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
             mutated.add(node.target.id)
@@ -133,12 +134,12 @@ def _mutated(body):
                 and isinstance(node.ctx, gast.Store):
             stores = True
             mutated.update(names_in(node.value))
-        elif isinstance(node, gast.Assign):
-            targets = [n.id for t in node.targets for n in walk(t) if isinstance(n, gast.Name)]
-            if _is_pop(node.value):
-                pops.update(targets)
-            elif _may_view(node.value):
-                links.append((set(targets), set(names_in(node.value))))
+        elif isinstance(node, gast.Call) and _writes_into(node):
+            mutated.update(names_in(node.args[0]) if node.args else ())
+            mutated.update(n for k in node.keywords if k.arg == "out" for n in names_in(k.value))
+    links, pops = _sharing(body)
+    if context is not None:
+        links = _sharing(context)[0]
     changed = True
     while changed:   # sharing goes both ways: a view changes with its base, and the base too
         changed = False
@@ -148,6 +149,28 @@ def _mutated(body):
                 mutated |= group
                 changed = True
     return mutated | (pops if stores else set())
+
+
+def _sharing(body):
+    """(the (targets, sources) of each assignment in ``body`` that may make its targets share
+    an array with names it reads, the names assigned a pop)."""
+    links, pops = [], set()
+    for node in walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign):
+            targets = {n.id for t in node.targets for n in walk(t) if isinstance(n, gast.Name)}
+            if _is_pop(node.value):
+                pops.update(targets)
+            elif _may_view(node.value):   # a module called is no array
+                links.append((targets, set(names_in(node.value)) - GLOBAL_MODULES))
+    return links, pops
+
+
+def _writes_into(call):
+    """Whether ``call`` writes into its first argument (``tgr.add_at``) or its ``out=``."""
+    func = call.func
+    return any(k.arg == "out" for k in call.keywords) or isinstance(func, gast.Attribute) \
+        and isinstance(func.value, gast.Name) and func.value.id == "tgr" \
+        and func.attr == "add_at"
 
 
 def _is_pop(node):
@@ -189,7 +212,7 @@ def _defer_in_loop(loop, namer, shared):
             acc, stacking, a, b = found
             uses = 1 if isinstance(stmt, gast.AugAssign) else 2
             if mutated is None:
-                mutated = _mutated(body)
+                mutated = mutated_names(body)
             private = not (stmt.__class__ is gast.AugAssign and acc in shared)
             if counts.get(acc) == uses and not {a, b} & mutated and private:
                 formula = {"outer": f"np.outer({a}, {b})", "rows": f"{a}.T @ {b}",

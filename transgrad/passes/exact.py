@@ -95,6 +95,7 @@ from .exact_values import (
 )
 from .deferred import defer_accumulations
 from .optimize import optimize
+from .projections import batch_projections
 
 _NOTHING = object()
 _LOOP_LIMIT = 64   # interpretations of a loop's body before its head gives up on its names
@@ -278,9 +279,7 @@ def _mark_stacking(node, exact):
         node = node.right
 
     def rank(operand):
-        value = exact.value(operand) if operand.__class__ is gast.Name else None
-        ok = value is not None and value.array and value.dtype is F64 and value.shape is not None
-        return len(value.shape) if ok else None
+        return _f64_rank(exact, operand)
 
     if node.__class__ is gast.BinOp and node.op.__class__ is gast.MatMult:
         left, right = node.left, node.right
@@ -294,6 +293,30 @@ def _mark_stacking(node, exact):
             and exact.resolve(node.func) is np.outer:
         if rank(node.args[0]) == 1 and rank(node.args[1]) == 1:
             node.stacking = "outer"
+
+
+def _f64_rank(exact, operand):
+    """The rank of a name whose value is a float64 array of known shape; else None."""
+    value = exact.value(operand) if operand.__class__ is gast.Name else None
+    ok = value is not None and value.array and value.dtype is F64 and value.shape is not None
+    return len(value.shape) if ok else None
+
+
+def _mark_projection(node, exact):
+    """Mark, for ``projections``, what a loop's input projections are made of: a row
+    ``xs[t]`` of a float64 matrix by a Python int (``row``), and a product of two names, a
+    float64 matrix and a vector (``left`` for ``W @ v``, ``right`` for ``v @ W``)."""
+    kind = node.__class__
+    if kind is gast.Subscript and node.value.__class__ is gast.Name \
+            and node.slice.__class__ is gast.Name:
+        if _f64_rank(exact, node.value) == 2 and exact.value(node.slice) == PY_INT:
+            node.projection = "row"
+    elif kind is gast.BinOp and node.op.__class__ is gast.MatMult:
+        ranks = _f64_rank(exact, node.left), _f64_rank(exact, node.right)
+        if ranks == (2, 1):
+            node.projection = "left"
+        elif ranks == (1, 2):
+            node.projection = "right"
 
 
 def _unowned(value):
@@ -363,6 +386,7 @@ class _Interpreter:
             stmt = self.rewritten(stmt, rewrite)
             if rewrite:
                 _mark_stacking(stmt.value, exact)
+                _mark_projection(stmt.value, exact)
             self.assign(stmt.targets, stmt.value)
         elif kind is gast.AugAssign:
             stmt = self.rewritten(stmt, rewrite)
@@ -715,6 +739,7 @@ def specialize(generated, source, args):
     fn = exact_shapes(tree, generated.__globals__, args)
     if fn is None:
         return None
+    batch_projections(fn)   # the products it marked, of each step's row: one per chunk
     # the build elided broadcasts with the primal's shape classes; the rewrite makes none
     optimize(fn, classes={})
     defer_accumulations(fn)   # the products it marked, summed over loops: one per chunk

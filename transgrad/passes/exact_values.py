@@ -18,6 +18,7 @@ import numpy as np
 from .. import runtime
 
 F64, BOOL = np.dtype(np.float64), np.dtype(bool)
+ARANGE = np.arange(1).dtype   # the dtype of np.arange of Python ints
 
 
 class _Kind:
@@ -47,7 +48,8 @@ def tape_kind(name):
 
 def tuple_value(items, kind=TUPLE):
     return Value(None, kind, False, False, tuple(items))
-_STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), FLOAT: 0.5, INT: 1}
+_STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), ARANGE: np.arange(1, 2),
+              FLOAT: 0.5, INT: 1}
 
 
 class Value:
@@ -159,8 +161,8 @@ _dtypes = {}
 
 
 def _ufunc_dtype(ufunc, operands, operator):
-    """The result dtype of ``ufunc`` on float64 and bool arrays and Python numbers (None for
-    others), found once by applying it to one-element stand-ins. Operators between Python
+    """The result dtype of ``ufunc`` on float64, bool and ``np.arange``'s int arrays and Python
+    numbers (None for others, an int array's among them), found once by applying it to one-element stand-ins. Operators between Python
     numbers give Python numbers."""
     kinds = tuple(v.dtype for v in operands)
     if any(k not in _STAND_INS for k in kinds):
@@ -447,6 +449,9 @@ class Values:
                     and b.dtype is F64 and len(a.shape) == len(b.shape) == 1:
                 return _result(a.shape + b.shape, F64)
             return None
+        if obj is np.arange and len(node.args) == 1 and not node.keywords:
+            stop = self.static(node.args[0])   # np.arange(70): a fresh array of ints
+            return _result((max(stop, 0),), ARANGE) if type(stop) is int else None
         if (obj is np.zeros or obj is np.ones) and len(node.args) == 1 and not node.keywords:
             shape = self.static(node.args[0])   # np.zeros((4, 2)): a fresh float64 array
             if type(shape) is int:
