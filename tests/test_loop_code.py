@@ -166,6 +166,31 @@ def test_input_projections_are_made_per_chunk_of_steps():
     assert "t:t + 64" not in fed_back and "t5 = wx @ t4" in primal
 
 
+def signed_terms(x, signs):
+    total = 0.0
+    for i in range(signs.shape[0]):
+        term = x[i] * x[i + 1]
+        if signs[i] > 0:
+            total = total + term
+        else:
+            total = total - term
+    return total
+
+
+def test_a_branch_that_starts_an_adjoint_in_both_arms_needs_no_zero_start():
+    """``bterm`` is first given in each arm of the branch (``bterm = 1.0`` / ``-1.0``), not
+    started at 0.0 before it and added to; the primal's branch, whose arms only fed the
+    adjoint, is gone (its test is still saved)."""
+    args = (np.arange(1.0, 6.0), np.array([1.0, -1.0, 1.0, -1.0]))
+    grad = tg.grad(signed_terms)
+    check_values(grad, signed_terms, args, 0)
+    adjoint = loop_body(grad.source, "for i in reversed(steps1):")
+    assert "bterm = 0.0" not in adjoint and adjoint.count("bterm = 1.0") == 1
+    assert adjoint.count("bterm = -1.0") == 1
+    primal = loop_body(grad.source, "for i in steps1:")
+    assert "cond1 = t6 > 0" in primal and not any(line.startswith("if ") for line in primal)
+
+
 def test_rnn_before_a_call_saves_no_row_and_no_square():
     """The code for ranks only (before a call) still asks for shapes at run time, but the
     input row is recomputed, the square's shape is read from h, and no `x = None` precedes a

@@ -474,7 +474,8 @@ def _has_zero_start(body):
 
 
 def _elide_zero_starts(body, in_place=None):
-    """``b = 0.0 ... b = b + e`` (nothing touching b between) -> ``b = e``, in every block."""
+    """``b = 0.0 ... b = b + e`` (nothing touching b between) -> ``b = e``, in every block;
+    also where the first ``b = b + e`` is in both arms of a branch."""
     if in_place is None:
         if not _has_zero_start(body):   # straight-line code has none
             return False
@@ -489,25 +490,37 @@ def _elide_zero_starts(body, in_place=None):
         stmt = body[i]
         if _is_zero_start(stmt):
             var = stmt.targets[0].id
-            for j in range(i + 1, len(body)):
-                later = body[j]
-                if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
-                        and later.targets[0].id == var and isinstance(later.value, gast.BinOp) \
-                        and isinstance(later.value.op, gast.Add) \
-                        and isinstance(later.value.left, gast.Name) \
-                        and later.value.left.id == var \
-                        and not _mentions(later.value.right, var) \
-                        and (var not in in_place or _fresh(later.value.right)):
+            first = _first_additions(body[i + 1:], var, in_place)
+            if first:
+                for later in first:
                     later.value = later.value.right
-                    del body[i]
-                    changed = True
-                    break
-                if _mentions(later, var):
-                    break
-            else:
-                pass
+                del body[i]
+                changed = True
         i += 1
     return changed
+
+
+def _first_additions(body, var, in_place):
+    """The statements ``var = var + e`` that first touch ``var`` in ``body`` on every path
+    (one at the top level, or one in each arm of a branch whose test does not read ``var``);
+    None if some path touches ``var`` otherwise first, or where ``b = e`` could alias an array
+    updated in place."""
+    for later in body:
+        if isinstance(later, gast.If) and later.orelse and not _mentions(later.test, var) \
+                and _mentions(later, var):
+            arms = [_first_additions(arm, var, in_place) for arm in (later.body, later.orelse)]
+            return arms[0] + arms[1] if all(arms) else None
+        if isinstance(later, gast.Assign) and isinstance(later.targets[0], gast.Name) \
+                and later.targets[0].id == var and isinstance(later.value, gast.BinOp) \
+                and isinstance(later.value.op, gast.Add) \
+                and isinstance(later.value.left, gast.Name) \
+                and later.value.left.id == var \
+                and not _mentions(later.value.right, var) \
+                and (var not in in_place or _fresh(later.value.right)):
+            return [later]
+        if _mentions(later, var):
+            return None
+    return None
 
 
 def _is_comment(stmt):
@@ -528,6 +541,22 @@ def _drop_orphan_comments(body):
             continue
         kept.append(stmt)
     return kept or [gast.Pass()]
+
+
+def _drop_empty_branches(body):
+    """``if c: pass`` (a test that is a name, arms that do nothing): what dead-code
+    elimination leaves of a branch whose arms only fed the adjoint."""
+    kept = []
+    for stmt in body:
+        for field in ("body", "orelse"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list) and block:
+                setattr(stmt, field, _drop_empty_branches(block) or [gast.Pass()])
+        if isinstance(stmt, gast.If) and isinstance(stmt.test, gast.Name) and all(
+                isinstance(s, gast.Pass) for s in stmt.body + stmt.orelse):
+            continue
+        kept.append(stmt)
+    return kept
 
 
 def _flatten(body):
@@ -563,5 +592,5 @@ def optimize(fn, ranks=None, classes=None):
             _elide_broadcasts(fn, simplify, classes, uses[0])
         enabling = _elide_zero_starts(fn.body)
         enabling = _eliminate_dead(fn) or enabling
-    fn.body = _drop_orphan_comments(fn.body)
+    fn.body = _drop_orphan_comments(_drop_empty_branches(fn.body) or [gast.Pass()])
     return fn
