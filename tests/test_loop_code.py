@@ -191,6 +191,26 @@ def test_a_branch_that_starts_an_adjoint_in_both_arms_needs_no_zero_start():
     assert "cond1 = t6 > 0" in primal and not any(line.startswith("if ") for line in primal)
 
 
+def shifted_products(x, y):
+    s = 0.0
+    for i in range(3):
+        z = np.sin(y) + x * i
+        s = s + np.sum(z * x)
+    return s
+
+
+def test_a_value_read_only_for_its_shape_is_neither_computed_nor_saved():
+    """``np.sum(z * x)``'s adjoint broadcasts to the product's shape, which exact shapes know
+    ((3,)): the product is not computed in the primal loop nor pushed; only z is saved."""
+    args = (np.array([0.5, -1.0, 2.0]), np.array([0.3, 0.1, -0.7]))
+    grad = tg.grad(shifted_products, wrt=(0, 1))
+    check_values(grad, shifted_products, args, (0, 1))
+    primal = loop_body(grad.source, "for i in steps1:")
+    assert [line for line in primal if line.startswith("stack.append(")] == ["stack.append(z)"]
+    assert not any("* x" in line and "z" in line for line in primal)
+    assert "np.broadcast_to(1.0, (3,))" in grad.source
+
+
 def test_rnn_before_a_call_saves_no_row_and_no_square():
     """The code for ranks only (before a call) still asks for shapes at run time, but the
     input row is recomputed, the square's shape is read from h, and no `x = None` precedes a

@@ -26,7 +26,8 @@ those exact shapes and dtypes; ``GradientFunction`` keys it on them.
 ``exact_shapes`` is an ordinary pass over the optimized tree the build kept (``exact_tree`` on
 the generated function): it returns a rewritten copy, and ``specialize`` runs the one
 ``optimize`` on it (copies such as ``bt5 = bout`` propagate, values only a size needed are
-dropped) and compiles it.
+dropped) and compiles it. A shape passed to a call (``np.broadcast_to(g, np.shape(t3))``)
+becomes the tuple it is, so a value read only for its shape is neither kept nor pushed.
 
 For example, the rank code of a gradient (here read back from its printed source, with the
 globals it names; a build keeps the tree itself), rewritten for ``x`` of shape (3, 4) and
@@ -59,7 +60,7 @@ def df(x, b):
 def df(x, b):
     t1 = x + b
     t2 = np.tanh(t1)
-    bt2 = np.broadcast_to(1.0, np.shape(t2))
+    bt2 = np.broadcast_to(1.0, (3, 4))
     bt1 = bt2 * (1 - t2 ** 2)
     bb = bt1.sum(axis=0)
     return (bt1, bb)
@@ -171,11 +172,26 @@ class _Exact(Transformer, Values):
 
     def visit_Call(self, node):
         self.generic_visit(node)
+        node.args = [self.shape_of(a) for a in node.args]
         decision = self.decision(node)
         if decision is None:
             return node
         self.changed = True
         return self.replacement(node, decision)
+
+    def shape_of(self, node):
+        """``np.shape(x)`` passed to a call (``np.broadcast_to(g, np.shape(t3))``) as the
+        tuple it is, where x's shape is known: x need not be kept for its shape."""
+        if node.__class__ is not gast.Call or len(node.args) != 1 or node.keywords \
+                or node.args[0].__class__ is not gast.Name \
+                or self.resolve(node.func) is not np.shape:
+            return node
+        value = self.value(node.args[0])
+        if value is None or value.shape is None or value.items is not None:
+            return node
+        self.changed = True
+        return gast.Tuple(elts=[gast.Constant(value=n, kind=None) for n in value.shape],
+                          ctx=gast.Load())
 
     def replacement(self, node, decision):
         kind, g, extra = decision
@@ -682,13 +698,14 @@ _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "mat
 
 
 def _may_decide(call):
-    """Whether ``_Exact.decision`` may decide ``call`` (a ``tgr`` helper or a size)."""
+    """Whether ``_Exact`` may decide ``call`` (a ``tgr`` helper, a size or a shape)."""
     func = call.func
-    if func.__dict__.get("resolved") is np.size:
+    resolved = func.__dict__.get("resolved")
+    if resolved is np.size or resolved is np.shape:
         return True
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
-        return func.attr in _HELPERS
-    return func.__class__ is gast.Name and func.id == "size"
+        return func.attr in _HELPERS or func.attr == "shape"
+    return func.__class__ is gast.Name and (func.id == "size" or func.id == "shape")
 
 
 def _tracked_stacks(fn):

@@ -521,11 +521,17 @@ class Values:
         return UNKNOWN
 
     def broadcast_value(self, operand, shape):
-        """``np.broadcast_to(operand, np.shape(t))``: a read-only view of t's shape."""
-        if not (isinstance(shape, gast.Call) and len(shape.args) == 1
-                and self.resolve(shape.func) is np.shape):
-            return None
-        target = self.value(shape.args[0])
+        """``np.broadcast_to(operand, np.shape(t))`` (or a shape the known values fix): a
+        read-only view of that shape."""
+        if isinstance(shape, gast.Call) and len(shape.args) == 1 \
+                and self.resolve(shape.func) is np.shape:
+            target = self.value(shape.args[0])
+        else:
+            dims = self.static(shape)
+            dims = (dims,) if type(dims) is int else dims
+            if type(dims) is not tuple or not all(type(n) is int and n >= 0 for n in dims):
+                return None
+            target = Value(dims, F64, bool(dims), False)
         value = self.value(operand)
         dtype = None if value is None else F64 if value.dtype is FLOAT \
             else value.dtype if value.dtype is F64 or value.dtype is BOOL else None
