@@ -652,6 +652,26 @@ def test_marked_loop_reading_a_dict_of_parameters():
         np.testing.assert_allclose(got[key], want[key], rtol=1e-12)
 
 
+def marked_loop_reading_a_constant_number(x):
+    acc = 0.0
+    offset = 1 ** 2 * acc
+    m9 = 0.4
+    if np.mean(m9):
+        for t in tg.checkpoint(range(1), snapshots=2):
+            first, second = np.minimum(x, offset)
+            acc -= 1.0
+    return acc
+
+
+def test_marked_loop_reading_a_number_no_step_differentiates():
+    """``offset`` (a number made from constants) is read in the step, which does not
+    differentiate it; the caller's adjoint still adds its cotangent, which is 0.0, not None
+    (a TypeError in the generated code before; seed 1505684 of the seventh fuzz run)."""
+    x = np.array([[0.5, -1.0, 1.0], [2.0, 3.0, 1.0]])
+    np.testing.assert_allclose(tg.grad(marked_loop_reading_a_constant_number)(x), 0 * x,
+                               rtol=1e-12)
+
+
 def test_marked_loop_gradient_wrt_the_indexed_inputs():
     """xs[t] read in the step: its cotangent is gathered over the steps (a full-size array per
     step today: O(n) work per step, fine for tests, a limit for long loops)."""
