@@ -324,7 +324,8 @@ def operand_names(node):
     return []
 
 
-_SHARED = ("resolved", "origin", "gradient_stack", "stacking", "projection")   # annotations a copy keeps
+# annotations a copy keeps
+_SHARED = ("resolved", "origin", "gradient_stack", "stacking", "projection")
 ATOMS = (str, int, float, bool, type(None))
 
 

@@ -48,6 +48,8 @@ def tape_kind(name):
 
 def tuple_value(items, kind=TUPLE):
     return Value(None, kind, False, False, tuple(items))
+
+
 _STAND_INS = {F64: np.full(1, 0.5), BOOL: np.full(1, True), ARANGE: np.arange(1, 2),
               FLOAT: 0.5, INT: 1}
 
@@ -162,8 +164,8 @@ _dtypes = {}
 
 def _ufunc_dtype(ufunc, operands, operator):
     """The result dtype of ``ufunc`` on float64, bool and ``np.arange``'s int arrays and Python
-    numbers (None for others, an int array's among them), found once by applying it to one-element stand-ins. Operators between Python
-    numbers give Python numbers."""
+    numbers (None for others, an int array's among them), found once by applying it to
+    one-element stand-ins. Operators between Python numbers give Python numbers."""
     kinds = tuple(v.dtype for v in operands)
     if any(k not in _STAND_INS for k in kinds):
         return None
