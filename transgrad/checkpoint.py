@@ -48,6 +48,9 @@ class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range
     def __len__(self):
         return len(self.steps)
 
+    def __getitem__(self, index):   # a marker the compiler does not see is its range
+        return self.steps[index]
+
     def __bool__(self):
         return len(self.steps) > 0 if self.condition is None else self.condition
 

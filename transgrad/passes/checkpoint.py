@@ -331,14 +331,15 @@ def _check_loop(info, loop):
     if loop.lineno == loop.body[0].lineno:
         raise info.error("a tg.checkpoint loop needs its body on the lines below the `for`",
                          loop.body[0])
+    own_jumps = set(map(id, _own_jumps(loop.body)))
     for node in _walk_step(loop.body):
-        if isinstance(node, (gast.Break, gast.Continue, gast.Return, gast.Yield,
-                             gast.YieldFrom)):
-            word = {gast.Break: "break", gast.Continue: "continue", gast.Return: "return",
-                    gast.Yield: "yield", gast.YieldFrom: "yield"}[type(node)]
+        if isinstance(node, (gast.Return, gast.Yield, gast.YieldFrom)) or (
+                isinstance(node, gast.Break) and id(node) in own_jumps):
+            word = {gast.Break: "break", gast.Return: "return", gast.Yield: "yield",
+                    gast.YieldFrom: "yield"}[type(node)]
             raise info.error(f"`{word}` in a tg.checkpoint loop is not supported yet", node,
-                             hint="every step must run to the end of the body; compute a flag "
-                                  "and use it in the body, or drop the marker")
+                             hint="every step must be taken (a `continue` may end one early); "
+                                  "compute a flag and use it in the body, or drop the marker")
         if isinstance(node, (gast.Global, gast.Nonlocal)):
             raise info.error("global and nonlocal names cannot be assigned in a tg.checkpoint "
                              "loop", node)
@@ -381,6 +382,21 @@ def _check_mutations(info, loop, kept):
                 node, hint="collect per-step values with `lst.append(v)` on a list made before "
                            "the loop (and used only so in it), or keep the running value "
                            "carried by the loop (`total = total + v`)")
+
+
+def _own_jumps(body):
+    """The ``break`` and ``continue`` statements of the loop whose body is ``body`` (not those
+    of loops or functions inside it)."""
+    for stmt in body:
+        if isinstance(stmt, (gast.Break, gast.Continue)):
+            yield stmt
+        elif isinstance(stmt, (gast.If, gast.With, gast.Try)):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _own_jumps(getattr(stmt, field, []))
+            for handler in getattr(stmt, "handlers", []):
+                yield from _own_jumps(handler.body)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            yield from _own_jumps(stmt.orelse)
 
 
 def _walk_step(body):
@@ -479,6 +495,12 @@ def _step_function(info, loop, name, carried, target, outside, collected=()):
         "," if len(carried) + len(collected) == 1 else "")
     first, last = loop.body[0].lineno, max(getattr(s, "end_lineno", s.lineno) for s in loop.body)
     text = _functional_updates(info, loop.body, {i: info.line(i) for i in range(first, last + 1)})
+    for jump in _own_jumps(loop.body):   # a `continue` ends the step: it returns the state
+        if not isinstance(jump, gast.Continue):
+            continue
+        line = text[jump.lineno].encode()
+        text[jump.lineno] = (line[:jump.col_offset] + f"return ({returned})".encode()
+                             + line[jump.end_col_offset + info.tree.col_offset:]).decode()
     lines = ["\n"] * (loop.lineno - 2) + ["if True:\n", f"{indent}def {name}({params}):\n"]
     lines += ["\n"] * (first - loop.lineno - 1) + [text[i] + "\n" for i in
                                                     range(first, last + 1)]
