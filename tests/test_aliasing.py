@@ -399,3 +399,41 @@ def test_recursive_helpers_are_summarized_to_a_fixed_point():
     check_grad(recursion_returns_a_new_array, (X3, 2))
     refused_at(recursion_returns_its_argument, (X3, 2), "z = _descend_to_itself(y, n)",
                "`z` is updated in place", "`y` shares its memory")
+
+
+W23 = np.array([[0.2, -0.4, 0.9], [0.5, 0.1, -0.3]])
+
+
+def rebound_in_a_loop_that_runs(w):
+    h = w[-1]
+    for i in range(2):
+        h = np.tanh(h + 1.0)
+    h -= 1.0
+    return np.sum(h * w[0])
+
+
+def rebound_in_a_loop_that_may_not_run(w, n):
+    h = w[-1]
+    for i in range(n):
+        h = np.tanh(h + 1.0)
+    h -= 1.0
+    return np.sum(h * w[0])
+
+
+def rebound_after_a_break(w):
+    h = w[-1]
+    for i in range(2):
+        if np.sum(w) > 0.0:
+            break
+        h = np.tanh(h + 1.0)
+    h -= 1.0
+    return np.sum(h * w[0])
+
+
+def test_a_loop_over_a_constant_range_runs_its_body():
+    """``h = w[-1]`` views w, but a loop over ``range(2)`` rebinds h before ``h -= 1.0``
+    (a false refusal of the seventh fuzz run, seed 1500051); over ``range(n)`` the loop may
+    not run, and a ``break`` before the rebinding leaves h the view: both stay refused."""
+    check_grad(rebound_in_a_loop_that_runs, (W23,))
+    refused_at(rebound_in_a_loop_that_may_not_run, (W23, 2), "h = w[-1]", "shares")
+    refused_at(rebound_after_a_break, (W23,), "h = w[-1]", "shares")

@@ -90,6 +90,15 @@ class _Analysis:
                 counts[target] = counts.get(target, 0) + 1
         self.once = {n for n, c in counts.items() if c == 1}
         self.rebound = set(counts)
+        # names bound once to a range of constants with steps (`steps1 = range(2)`): a loop
+        # over one runs its body at least once
+        stores = {}
+        for node in ir.walk(tree):
+            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+                stores[node.id] = stores.get(node.id, 0) + 1
+        self.taken_ranges = {ir.assigned(stmt)[0] for stmt in assignments(tree.body)
+                             if len(ir.assigned(stmt)) == 1 and _steps_of(stmt.value)
+                             and stores.get(ir.assigned(stmt)[0]) == 1}
 
     # --- liveness ------------------------------------------------------------------------
     def _liveness(self, body, out, jumps=None):
@@ -211,9 +220,21 @@ class _Analysis:
             if again.same(head):
                 break
             head = again
-        exits = [head] + [s for kind, s in jumps if kind is gast.Break]
+        # after at least one step the loop leaves from the end of a step (or a continue),
+        # never from the state before it
+        first = [end] + [s for kind, s in jumps if kind is gast.Continue] \
+            if self.takes_a_step(stmt) else [head]
+        exits = first + [s for kind, s in jumps if kind is gast.Break]
         after = State.join(exits)
         return self.block(stmt.orelse, after, []) if stmt.orelse else after
+
+    def takes_a_step(self, loop):
+        """Whether the ``for`` loop runs its body at least once: over a range of constants
+        that has steps, directly or through a name bound once to one."""
+        if not isinstance(loop, gast.For):
+            return False
+        it = loop.iter
+        return _steps_of(it) or isinstance(it, gast.Name) and it.id in self.taken_ranges
 
     def record(self, stmt, state):
         seen = self.before.get(id(stmt))
@@ -712,6 +733,18 @@ def _analyse(info, tree, numbers, constants, param_ranks, kinds):
         analysis.ranks = more_ranks(tree, ranks(tree, param_ranks))
     analysis.run(numbers, constants, kinds)
     return analysis
+
+
+def _steps_of(node):
+    """Whether ``node`` is ``range(...)`` of int constants with at least one step."""
+    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+            and node.func.id == "range" and not node.keywords and 1 <= len(node.args) <= 3
+            and node.func.__dict__.get("resolved", range) is range):
+        return False
+    bounds = [a.value if isinstance(a, gast.Constant) else None for a in node.args]
+    if not all(type(b) is int for b in bounds) or bounds[-1:] == [0] and len(bounds) == 3:
+        return False
+    return len(range(*bounds)) > 0
 
 
 def _mutates(stmt):
