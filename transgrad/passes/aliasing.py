@@ -37,6 +37,7 @@ from ..rules import is_nondifferentiable, lookup_vjp
 from . import alias_calls
 from .activity import assignments
 from .alias_ranks import more_ranks
+from .alias_forms import basic_index, index_count, integer_index, range_with_steps, target_names
 from .alias_state import State, int_result, is_int, param_token
 from .shapes import ranks
 
@@ -97,7 +98,7 @@ class _Analysis:
             if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
                 stores[node.id] = stores.get(node.id, 0) + 1
         self.taken_ranges = {ir.assigned(stmt)[0] for stmt in assignments(tree.body)
-                             if len(ir.assigned(stmt)) == 1 and _steps_of(stmt.value)
+                             if len(ir.assigned(stmt)) == 1 and range_with_steps(stmt.value)
                              and stores.get(ir.assigned(stmt)[0]) == 1}
 
     # --- liveness ------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class _Analysis:
             elif isinstance(stmt, (gast.For, gast.While)):
                 exit_live = self._liveness(stmt.orelse, live, jumps) if stmt.orelse else live
                 test = stmt.test if isinstance(stmt, gast.While) else stmt.iter
-                targets = set(_names(stmt.target)) if isinstance(stmt, gast.For) else set()
+                targets = set(target_names(stmt.target)) if isinstance(stmt, gast.For) else set()
                 head = set(exit_live) | set(ir.names_in(test))
                 while True:
                     inner = self._liveness(stmt.body, head, (exit_live, head)) - targets
@@ -212,7 +213,7 @@ class _Analysis:
             self.record(stmt, head)
             inner = head.copy()
             if isinstance(stmt, gast.For):
-                for target in _names(stmt.target):
+                for target in target_names(stmt.target):
                     self.bind_element(inner, target, ir.operand_names(stmt.iter), stmt)
             end = self.block(stmt.body, inner, jumps)
             again = State.join([head, end] + [s for kind, s in jumps
@@ -234,7 +235,7 @@ class _Analysis:
         if not isinstance(loop, gast.For):
             return False
         it = loop.iter
-        return _steps_of(it) or isinstance(it, gast.Name) and it.id in self.taken_ranges
+        return range_with_steps(it) or isinstance(it, gast.Name) and it.id in self.taken_ranges
 
     def record(self, stmt, state):
         seen = self.before.get(id(stmt))
@@ -306,11 +307,11 @@ class _Analysis:
             index = prim.args[1]
             if base and base[0] in state.numbers:
                 new.numbers.add(target)
-            elif base and _integers(index) and (
+            elif base and integer_index(index) and (
                     self.ranks.get(target) == 0 and self.ranks.get(base[0], 0) > 0
-                    or self.ranks.get(base[0]) == _count(index)):
+                    or self.ranks.get(base[0]) == index_count(index)):
                 new.numbers.add(target)   # an element of an array: a numpy scalar
-            elif base and (base[0] in state.containers or not _basic(index)):
+            elif base and (base[0] in state.containers or not basic_index(index)):
                 if base[0] in state.containers:
                     if isinstance(index, gast.Slice):   # a[:] of a list: a new list
                         self.copy_container(new, target, base[0], state, stmt)
@@ -735,52 +736,12 @@ def _analyse(info, tree, numbers, constants, param_ranks, kinds):
     return analysis
 
 
-def _steps_of(node):
-    """Whether ``node`` is ``range(...)`` of int constants with at least one step."""
-    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
-            and node.func.id == "range" and not node.keywords and 1 <= len(node.args) <= 3
-            and node.func.__dict__.get("resolved", range) is range):
-        return False
-    bounds = [a.value if isinstance(a, gast.Constant) else None for a in node.args]
-    if not all(type(b) is int for b in bounds) or bounds[-1:] == [0] and len(bounds) == 3:
-        return False
-    return len(range(*bounds)) > 0
-
-
 def _mutates(stmt):
     """An update in place, or a call of a user function (which may update its arguments)."""
     if ir.set_item(stmt) is not None or getattr(stmt, "in_place_of", None) is not None:
         return True
     func = ir.primitive(stmt.value).func
     return func is runtime.append or inspect.isfunction(func)
-
-
-def _names(target):
-    if isinstance(target, gast.Name):
-        return [target.id]
-    if isinstance(target, (gast.Tuple, gast.List)):
-        return [n for e in target.elts for n in _names(e)]
-    return []
-
-
-def _integers(index):
-    """An index of integers only (constants or names), which gives an element, not a view."""
-    if isinstance(index, gast.Tuple):
-        return all(_integers(e) for e in index.elts)
-    return isinstance(index, gast.Name) or (isinstance(index, gast.Constant)
-                                            and type(index.value) is int)
-
-
-def _count(index):
-    """The number of items in an index (``i, j``: 2)."""
-    return len(index.elts) if isinstance(index, gast.Tuple) else 1
-
-
-def _basic(index):
-    """An index that selects a view (not a list display, which is fancy indexing)."""
-    if isinstance(index, gast.Tuple):
-        return all(_basic(e) for e in index.elts)
-    return not isinstance(index, gast.List)
 
 
 def _user_names(info):
