@@ -117,6 +117,8 @@ def _calls_only_known(body):
 
 
 def _batch_in_loop(loop, namer, fixed):
+    """Batch the marked products of ``loop``'s rows (``fixed``: names the loop may change in
+    place); returns whether any was."""
     body = loop.body
     step = loop.target.id
     assigned = _assigned(body)
