@@ -9,7 +9,8 @@ import pytest
 
 import transgrad as tg
 from transgrad import revolve
-from transgrad.checkpoint import CheckpointedLoop, add_cotangents, checkpoint, checkpointed_loop
+from transgrad.checkpoint import (
+    CheckpointedLoop, add_cotangents, checkpoint, checkpointed_loop, online_loop)
 
 # --------------------------------------------------------------------------- the schedule
 
@@ -789,13 +790,13 @@ def test_each_run_sweeps_once(monkeypatch):
     """The adjoint continues the primal's sweep (its snapshots travel with the result in the
     tape), also when the loop runs several times before any adjoint."""
     sweeps = []
-    original = CheckpointedLoop._sweep
+    original = CheckpointedLoop._driven
 
     def counted(self, *args):
         sweeps.append(self.__name__)
         return original(self, *args)
 
-    monkeypatch.setattr(CheckpointedLoop, "_sweep", counted)
+    monkeypatch.setattr(CheckpointedLoop, "_driven", counted)
     tg.grad(marked_rnn, wrt=0)(*rnn_arguments())
     assert len(sweeps) == 1
     w, xs = np.array([[0.3, -0.2], [0.1, 0.4]]), np.arange(14.0).reshape(7, 2) / 10
@@ -1040,7 +1041,7 @@ def unbounded(w, x0):
 
 
 @pytest.mark.parametrize("snapshots", [1, 3, "auto"])
-def test_while_loop_counts_its_steps_then_reverses_them(snapshots):
+def test_while_loop_reverses_its_steps(snapshots):
     w, x0 = np.array([[0.3, 0.1], [-0.2, 0.4]]), np.array([1.0, -0.5])
     args = [w, x0, snapshots]
     assert fixed_point(*args) == fixed_point_plain(*args)
@@ -1053,6 +1054,40 @@ def test_while_loop_counts_its_steps_then_reverses_them(snapshots):
     assert "run_checkpointed(" in tg.grad(fixed_point).source
     _, slope = tg.jvp(fixed_point)(*args, np.ones_like(w))   # forward: the plain while
     assert slope == pytest.approx(np.sum(want[0]), rel=1e-10)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 7, 64, 150])
+@pytest.mark.parametrize("snapshots", [1, 2, 3, 8])
+def test_online_loop_reverses_every_step_once_in_order(steps, snapshots):
+    """The while loops' driver: the number of steps is known only when ``more`` turns
+    false; every step is reversed once, from the last, the gradient exact, and the forward
+    calls bounded (with 8 snapshots each step runs at most 5 times: the sweep and at most
+    4 in its segment's binomial schedule)."""
+    runs, reversed_steps = [], []
+
+    def forward(state, t):
+        runs.append(t)
+        x, count = state
+        return (0.9 * x + 0.01 * t, count + 1)
+
+    def vjp(state, t, g):
+        reversed_steps.append(t)
+        assert state[1] == t   # the step's own input state
+        return (0.9 * g[0], 0.0), 0.01 * t * g[0]
+
+    final, pullback, taken = online_loop(forward, vjp, (1.0, 0),
+                                         lambda state: state[1] < steps, 1000, snapshots)
+    assert taken == steps and final[1] == steps
+    g_state, g_params = pullback((1.0, 0.0))
+    assert reversed_steps == list(range(steps))[::-1]
+    assert g_state[0] == pytest.approx(0.9 ** steps, rel=1e-12)
+    assert (g_params or 0.0) == pytest.approx(sum(0.01 * t * 0.9 ** (steps - 1 - t)
+                                                  for t in range(steps)), rel=1e-12)
+    if snapshots == 8 and steps:
+        assert max(runs.count(t) for t in range(steps)) <= 5
+    with pytest.raises(Exception) as stopped:   # the caller names the loop and its bound
+        online_loop(forward, vjp, (1.0, 0), lambda state: True, 5, snapshots)
+    assert type(stopped.value).__name__ == "_TooManySteps" and stopped.value.args == (5,)
 
 
 def test_while_loop_needs_and_keeps_its_bound():

@@ -21,7 +21,7 @@ class checkpoint:   # lower case: used like range, `for t in tg.checkpoint(range
 
     ``for t in tg.checkpoint(range(n), snapshots=k):`` iterates the range;
     ``while tg.checkpoint(cond, snapshots=k, max_steps=n):`` is true while ``cond`` is (the
-    gradient counts the steps first, then reverses them; more than ``n`` is an error). So the
+    gradient checkpoints online, ``online_loop``; more than ``n`` steps is an error). So the
     marked function runs unchanged; the compiler reads the marker and reverses the loop on the
     binomial schedule. ``snapshots="auto"``: ``auto_snapshots`` of the number of steps.
     """
@@ -98,6 +98,51 @@ def checkpointed_loop(forward, vjp, state, steps, snapshots):
     sweep = _Sweep(forward, vjp, state, steps, snapshots)
     final = forward(sweep.current, steps[count - 1])
     return final, sweep.pullback
+
+
+def online_loop(forward, vjp, state, more, limit, snapshots):
+    """Run ``state = forward(state, t)`` for t = 0, 1, ... while ``more(state)``, at most
+    ``limit`` steps, keeping at most ``snapshots`` states though the number of steps is known
+    only at the end (online checkpointing).
+
+    The forward sweep keeps the states at the multiples of a spacing, half the snapshots at
+    most: when they run out the spacing doubles and every other one is dropped. Each
+    segment between two kept states is then reversed, from the last, on the binomial
+    schedule with the other half. With k snapshots and n steps a segment is at most 4n/k
+    steps long and gets k/2 snapshots; there is no sweep that only counts the steps.
+
+    Returns (final_state, pullback, steps taken); pullback as ``checkpointed_loop``'s.
+    ``more`` false at the start: no step, pullback gives its cotangent back."""
+    keep = max(1, snapshots // 2)
+    spacing, held, taken = 1, {0: state}, 0
+    while more(state):
+        if taken == limit:
+            raise _TooManySteps(limit)
+        state = forward(state, taken)
+        taken += 1
+        if taken % spacing == 0:
+            held[taken] = state
+            if len(held) > keep:
+                spacing *= 2
+                held = {at: kept for at, kept in held.items() if at % spacing == 0}
+    starts = sorted(at for at in held if at < taken)
+    segment_snapshots = max(1, snapshots - len(starts) + 1)   # a segment's start is one
+
+    def pullback(g_final):
+        g_state, g_params = g_final, None
+        for start in reversed(starts):
+            _, segment = checkpointed_loop(forward, vjp, held[start],
+                                           range(start, min(start + spacing, taken)),
+                                           segment_snapshots)
+            g_state, g_step = segment(g_state)
+            g_params = add_cotangents(g_params, g_step)
+        return g_state, g_params
+
+    return state, pullback, taken
+
+
+class _TooManySteps(Exception):
+    """A while loop still running after its ``max_steps``."""
 
 
 class _Sweep:
@@ -177,11 +222,16 @@ class CheckpointedLoop:
         step's appended values), holding the sweep that ``pullback`` continues."""
         if self.backend == "jax" and _jax().traced((carried, outside)):
             return self._run_traced(marker, carried, outside, collected)
-        if self.cond is not None:
-            marker = self._counted(marker, carried, outside, len(collected))
         appended = [] if collected else None    # per step: the tuple of its appended lists
         box = {}                                # the pullback's cotangents of those values
-        final, pullback = self._sweep(marker, carried, outside, len(collected), appended, box)
+        forward, vjp, first = self._driven(marker, outside, len(collected), appended, box)
+        if self.cond is None:
+            final, pullback = checkpointed_loop(forward, vjp, tuple(carried), marker.steps,
+                                                marker.snapshots)
+        else:   # a while loop: online, its steps counted as they run
+            final, pullback, taken = self._online(marker, forward, vjp, carried, outside)
+            marker = marker.counted(taken)
+        first["sweep"] = False
         lists = tuple(list(initial) for initial in collected)
         if collected:
             for step_lists in appended:
@@ -200,21 +250,6 @@ class CheckpointedLoop:
         result = Carried(tuple(final) + lists)
         result.pullback, result.counts, result.box, result.marker = pullback, None, {}, marker
         return result
-
-    def _counted(self, marker, carried, outside, collected):
-        """A while loop's marker for the steps it takes: counted by running them once (the
-        states are not kept: the binomial sweep starts again from the first)."""
-        state, steps, limit = tuple(carried), 0, len(marker.steps)
-        while self.cond(*state, *outside):
-            if steps == limit:
-                where = getattr(self, "where", {})
-                raise ValueError(
-                    f"{where.get('filename')}, line {where.get('lineno')}: the tg.checkpoint "
-                    f"while loop is still running after max_steps={limit} steps")
-            state = tuple(self.step(*state, steps, *outside,
-                                    *([] for _ in range(collected)))[:len(state)])
-            steps += 1
-        return marker.counted(steps)
 
     def pullback(self, g, ans, marker, carried, outside, collected=()):
         """(cotangents of the carried values, of the outside values, of the collected lists'
@@ -250,8 +285,23 @@ class CheckpointedLoop:
                             for (entries, whole), initial in zip(g_lists, collected))
         return g_state, g_outside, g_collected
 
-    def _sweep(self, marker, carried, outside, collected=0, appended=None, box=None):
-        step, count = self.step, len(carried)
+    def _online(self, marker, forward, vjp, carried, outside):
+        """(final state, pullback, steps taken) of a while loop, checkpointed online."""
+        try:
+            return online_loop(forward, vjp, tuple(carried),
+                               lambda state: self.cond(*state, *outside), len(marker.steps),
+                               marker.snapshots)
+        except _TooManySteps as error:
+            where = getattr(self, "where", {})
+            raise ValueError(
+                f"{where.get('filename')}, line {where.get('lineno')}: the tg.checkpoint while "
+                f"loop is still running after max_steps={error.args[0]} steps") from None
+
+    def _driven(self, marker, outside, collected=0, appended=None, box=None):
+        """(forward(state, t), vjp(state, t, g), first) of one step, for the drivers: until
+        ``first["sweep"]`` is set False, forward keeps each step's appended lists in
+        ``appended`` (a for loop's stop by themselves after its steps)."""
+        step, first = self.step, {"sweep": True}
         if self.backend == "jax":   # the step's JAX code: its split VJP's forward half
             fwd = self.pair.fwd
 
@@ -263,12 +313,12 @@ class CheckpointedLoop:
         else:
             def forward(state, t):   # the first sweep keeps each step's lists, later ones not
                 out = step(*state, t, *outside, *([] for _ in range(collected)))
-                if appended is not None and len(appended) < len(marker.steps):
+                count = len(out) - collected
+                if first["sweep"] and (self.cond is not None
+                                       or len(appended) < len(marker.steps)):
                     appended.append(out[count:])
                 return out[:count]
-
-        return checkpointed_loop(forward, self._step_vjp(outside, collected, box),
-                                 tuple(carried), marker.steps, marker.snapshots)
+        return forward, self._step_vjp(outside, collected, box), first
 
     def _step_vjp(self, outside, collected=0, box=None):
         """The driver's vjp(state, t, g) -> (g_state, g_outside) from the step's split VJP."""
