@@ -71,7 +71,8 @@ FEATURES = {
     "int_param": "an int parameter (loop bounds, conditions)",
     "ifexp": "a if cond else b, abs() of scalars",
     "trap_names": "user variables named like generated code's names (tgr, stack, bx, t1, ...)",
-    "checkpoint": "for i in tg.checkpoint(range(k), snapshots=2): (binomial checkpointing)",
+    "checkpoint": "for i in tg.checkpoint(range(k), snapshots=2): (binomial checkpointing), "
+                  "while tg.checkpoint(cond, snapshots=2, max_steps=k): (online)",
     "comprehension": "[e for i in range(k) if i != 1], nested for, sum(e for i in ...)",
     "unpack_target": "y[0], y[-1] = e1, e2; u, (w, z) = e1, (e2, e3); a, *rest = v",
     "starred": "np.reshape(v, (*v.shape, 1)), np.stack([*hs, e])",
@@ -666,6 +667,8 @@ class Generator:
         body = self.block(inner, indent + 4, self.rng.randint(1, 2), depth + 1)
         if self.on("break", 0.2):
             body += [f"{ind}    if {self.cond(inner)}:", f"{ind}        break"]
+        elif self.on("checkpoint", 0.3):   # checkpointed online: the steps counted as they run
+            cond = f"tg.checkpoint({cond}, snapshots=2, max_steps={lim})"
         return [f"{ind}{k} = 0", f"{ind}while {cond}:"] + body + [f"{ind}    {k} += 1"]
 
     def stmt_unpack_target(self, scope, ind):
