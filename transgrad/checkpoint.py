@@ -224,7 +224,7 @@ class CheckpointedLoop:
             return self._run_traced(marker, carried, outside, collected)
         appended = [] if collected else None    # per step: the tuple of its appended lists
         box = {}                                # the pullback's cotangents of those values
-        forward, vjp, first = self._driven(marker, outside, len(collected), appended, box)
+        forward, vjp, first = self._driven(outside, len(collected), appended, box)
         if self.cond is None:
             final, pullback = checkpointed_loop(forward, vjp, tuple(carried), marker.steps,
                                                 marker.snapshots)
@@ -297,10 +297,10 @@ class CheckpointedLoop:
                 f"{where.get('filename')}, line {where.get('lineno')}: the tg.checkpoint while "
                 f"loop is still running after max_steps={error.args[0]} steps") from None
 
-    def _driven(self, marker, outside, collected=0, appended=None, box=None):
+    def _driven(self, outside, collected=0, appended=None, box=None):
         """(forward(state, t), vjp(state, t, g), first) of one step, for the drivers: until
-        ``first["sweep"]`` is set False, forward keeps each step's appended lists in
-        ``appended`` (a for loop's stop by themselves after its steps)."""
+        ``first["sweep"]`` is set False (after the first sweep, which runs each step once, in
+        order), forward keeps each step's appended lists in ``appended``."""
         step, first = self.step, {"sweep": True}
         if self.backend == "jax":   # the step's JAX code: its split VJP's forward half
             fwd = self.pair.fwd
@@ -314,8 +314,7 @@ class CheckpointedLoop:
             def forward(state, t):   # the first sweep keeps each step's lists, later ones not
                 out = step(*state, t, *outside, *([] for _ in range(collected)))
                 count = len(out) - collected
-                if first["sweep"] and (self.cond is not None
-                                       or len(appended) < len(marker.steps)):
+                if first["sweep"]:
                     appended.append(out[count:])
                 return out[:count]
         return forward, self._step_vjp(outside, collected, box), first

@@ -138,7 +138,7 @@ def mutated_names(body, context=None):
             mutated.update(names_in(node.args[0]) if node.args else ())
             mutated.update(n for k in node.keywords if k.arg == "out" for n in names_in(k.value))
     links, pops = _sharing(body)
-    if context is not None:
+    if context is not None:   # links made around the body reach into it too
         links = _sharing(context)[0]
     changed = True
     while changed:   # sharing goes both ways: a view changes with its base, and the base too

@@ -294,7 +294,7 @@ def _mark_stacking(node, exact):
     if node.__class__ is gast.BinOp and node.op.__class__ is gast.Add:
         node = node.right
 
-    def rank(operand):
+    def rank(operand):   # of a float64 array of known shape, else None
         return _f64_rank(exact, operand)
 
     if node.__class__ is gast.BinOp and node.op.__class__ is gast.MatMult:
