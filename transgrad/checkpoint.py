@@ -322,19 +322,45 @@ class CheckpointedLoop:
     def _step_vjp(self, outside, collected=0, box=None):
         """The driver's vjp(state, t, g) -> (g_state, g_outside) from the step's split VJP."""
         pair, wrt = self.pair, self.wrt
+        halves = {}   # the pair's halves for the shapes of the state and its cotangent
 
         def vjp(state, t, g):
             fresh = [[] for _ in range(collected)]
-            _, tape = pair.fwd(*state, t, *outside, *fresh)
+            args = (*state, t, *outside, *fresh)
             if collected:
                 g = tuple(g) + box["lists"].of(t)
-            by_position = dict(zip(wrt, pair.bwd(tape, g)))
+            key = _signature(state) + _signature(g)
+            found = halves.get(key)
+            if found is None:
+                found = halves[key] = _exact_halves(pair, args, g) \
+                    if self.backend == "numpy" else (pair.fwd, pair.bwd)
+            fwd, bwd = found
+            _, tape = fwd(*args)
+            by_position = dict(zip(wrt, bwd(tape, g)))
             g_state = tuple(by_position[i] if i in by_position else zeros_like_value(value)
                             for i, value in enumerate(state))
             first = len(state) + 1
             return g_state, tuple(by_position.get(first + j) for j in range(len(outside)))
 
         return vjp
+
+
+def _signature(values):
+    """What the exact-shape halves of a step are keyed on: each value's type, and an
+    array's shape and dtype (a tuple's, item by item)."""
+    if type(values) is not tuple:
+        values = (values,)
+    return tuple((np.ndarray, v.shape, v.dtype) if type(v) is np.ndarray
+                 else _signature(v) if type(v) is tuple else type(v) for v in values)
+
+
+def _exact_halves(pair, args, g):
+    """The step's split VJP for arguments of exactly these shapes (``passes/exact.py``:
+    no run-time shape checks), or its own halves where no tree was kept."""
+    if "exact_tree" not in getattr(pair.fwd, "__dict__", {}):
+        return pair.fwd, pair.bwd
+    from .passes.exact import halves_for   # the compiler's, only where a loop runs
+    return halves_for(pair, args, g)
 
 
 class _StepCotangents:

@@ -127,6 +127,9 @@ class ListCotangent(list):
 
 def add_at(target, idx, values):
     """``target[idx] += values`` that also accumulates repeated integer indices; returns target."""
+    if type(idx) is int and type(target) is np.ndarray:   # one element or row: no repeats
+        target[idx] += values
+        return target
     if isinstance(target, (DictCotangent, ListCotangent)):
         if isinstance(idx, str) and isinstance(target, ListCotangent):
             idx = target.fields.index(idx)   # a named tuple's field
@@ -206,6 +209,8 @@ def shaped_zero(g, x):
 def zeros_like_value(x):
     """A zero gradient for ``x``: a Python float for a Python number, an array for an array or
     a list of equally shaped values, and the same structure for dicts and ragged lists."""
+    if type(x) is np.ndarray:   # the common case first: generated code calls this per step
+        return np.zeros(x.shape, x.dtype)
     if isinstance(x, (float, int)):
         return 0.0
     if isinstance(x, dict):
@@ -266,6 +271,8 @@ def _fields(x):
 def zero_tangent(x):
     """A zero forward-mode tangent for ``x``, of its own structure (a list stays a list);
     ``None`` (a value generated code has not computed yet) has ``None``."""
+    if type(x) is np.ndarray:
+        return np.zeros(x.shape, x.dtype)
     if x is None:
         return None
     if isinstance(x, ListCotangent):   # a cotangent in generated code keeps its kind
@@ -404,6 +411,8 @@ def part_cotangent(c, i, g, like):
 def broadcast_tangent(t, value):
     """The forward-mode tangent ``t`` with the shape of ``value`` (``d(x + c) = dx`` is as
     large as ``x``, which broadcasting may have made smaller than the sum)."""
+    if type(t) is np.ndarray and type(value) is np.ndarray and t.shape == value.shape:
+        return t
     if np.shape(t) == np.shape(value):
         return t
     return np.broadcast_to(t, np.shape(value))

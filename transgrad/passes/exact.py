@@ -761,3 +761,20 @@ def specialize(generated, source, args):
     optimize(fn, classes={})
     defer_accumulations(fn)   # the products it marked, summed over loops: one per chunk
     return compile_function(fn, dict(generated.__globals__), fn.name)
+
+
+def halves_for(pair, args, g):
+    """(fwd, bwd) of the split VJP ``pair`` rewritten for positional arguments of exactly
+    the shapes and dtypes of ``args`` and a cotangent like ``g``: the checkpoint driver's
+    step, whose shapes are the same at every step. ``pair``'s own halves where they decide
+    nothing (a specialized forward half's tape is one the general backward half reads)."""
+    made = specialized(pair, "fwd", tuple(argument_values(args)), _rewrite, 0)
+    fwd = made[0].fwd if made is not None else pair.fwd
+    returned = made[1] if made is not None else None
+    tape = returned.items[1] if returned is not None and returned.items is not None \
+        and len(returned.items) == 2 else None
+    cotangent = tuple_value(argument_values(g)) if type(g) is tuple \
+        else argument_values((g,))[0]
+    made = specialized(pair, "bwd", (tape, cotangent), _rewrite, 0) \
+        if tape is not None or cotangent is not None else None
+    return fwd, made[0].bwd if made is not None else pair.bwd
