@@ -374,3 +374,32 @@ def test_while_loops_breaks_and_continues():
     for limit in (0, 1, 2, 4):
         _check(dstop, stop_early, (x, w, float(limit)), (0, 1))
     assert dstop.last_variant().label == "exact shapes"
+
+
+def contracted(a, b):
+    return np.sum(np.einsum("ij,jk->ik", a, b) ** 2)
+
+
+def test_a_large_einsum_is_given_its_contraction_path():
+    """numpy's einsum runs one C loop unless told how to contract: exact code passes the path
+    ``np.einsum_path`` finds for the known shapes (searched once, at the rewrite) where the
+    index space has 2048 points or more, and leaves a small einsum as written."""
+    rng = np.random.default_rng(5)
+    for shapes, planned in ((((40, 30), (30, 20)), True), (((3, 4), (4, 2)), False)):
+        a, b = (rng.normal(size=s) for s in shapes)
+        dcontracted = tg.grad(contracted, wrt=(0, 1))
+        ga, gb = dcontracted(a, b)
+        product = a @ b
+        np.testing.assert_allclose(ga, 2 * product @ b.T, rtol=1e-12)
+        np.testing.assert_allclose(gb, 2 * a.T @ product, rtol=1e-12)
+        assert (dcontracted.last_variant().label == "exact shapes") == planned
+        assert ("optimize=['einsum_path', (0, 1)]" in dcontracted.source) == planned
+
+
+def test_einsum_index_points():
+    from transgrad.passes.exact_einsum import index_points
+    assert index_points("ijk,mik->mij", [(5, 2, 2), (1000, 5, 2)]) == 20000
+    assert index_points("...ij,...jk", [(2, 3, 4), (4, 5)]) == 120   # ... counted once
+    assert index_points("ii", [(3, 3)]) == 3
+    assert index_points("ij,jk", [(2, 3)]) is None                    # an operand missing
+    assert index_points("ijk", [(2, 3)]) is None                      # too few axes

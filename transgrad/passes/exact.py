@@ -75,6 +75,7 @@ from .. import runtime
 from ..codegen import compile_function
 from ..ir import Transformer, clone, walk
 from .exact_calls import call_of, half_of, specialized
+from .exact_einsum import with_path
 from .exact_values import (
     BINOPS,
     F64,
@@ -175,7 +176,9 @@ class _Exact(Transformer, Values):
         node.args = [self.shape_of(a) for a in node.args]
         decision = self.decision(node)
         if decision is None:
-            return node
+            planned = with_path(node, self.resolve, self.value)   # a large np.einsum
+            self.changed = self.changed or planned is not None
+            return node if planned is None else planned
         self.changed = True
         return self.replacement(node, decision)
 
@@ -698,13 +701,14 @@ _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "mat
 
 
 def _may_decide(call):
-    """Whether ``_Exact`` may decide ``call`` (a ``tgr`` helper, a size or a shape)."""
+    """Whether ``_Exact`` may decide ``call`` (a ``tgr`` helper, a size or a shape, or an
+    einsum's contraction)."""
     func = call.func
     resolved = func.__dict__.get("resolved")
-    if resolved is np.size or resolved is np.shape:
+    if resolved is np.size or resolved is np.shape or resolved is np.einsum:
         return True
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
-        return func.attr in _HELPERS or func.attr == "shape"
+        return func.attr in _HELPERS or func.attr == "shape" or func.attr == "einsum"
     return func.__class__ is gast.Name and (func.id == "size" or func.id == "shape")
 
 
