@@ -127,8 +127,8 @@ class ListCotangent(list):
 
 def add_at(target, idx, values):
     """``target[idx] += values`` that also accumulates repeated integer indices; returns target."""
-    if type(idx) is int and type(target) is np.ndarray:   # one element or row: no repeats
-        target[idx] += values
+    if type(target) is np.ndarray and (type(idx) is int or type(idx) is slice):
+        target[idx] += values   # one element, row or slice: no repeated element
         return target
     if isinstance(target, (DictCotangent, ListCotangent)):
         if isinstance(idx, str) and isinstance(target, ListCotangent):
@@ -147,7 +147,7 @@ def stored_part(g, idx):
     ``g[idx]``, where an index that repeats an element keeps it only at the write numpy kept
     (``y[[0, 0]] = v`` stores ``v[1]``; ``v[0]`` is overwritten and gets zero)."""
     part = g[idx]
-    if is_basic_index(idx):
+    if type(idx) is int or type(idx) is slice or is_basic_index(idx):
         return part.copy() if hasattr(part, "copy") else part
     kept = _kept_writes(np.shape(g), idx, np.shape(part))
     return np.where(kept, part, 0.0)

@@ -189,8 +189,13 @@ def unconcatenate(g, arrays, axis=0, ndmin=1):
         sizes = [int(np.prod(s)) for s in shapes]
     else:
         sizes = [_atleast_shape(s, ndmin)[axis] for s in shapes]
-    parts = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [np.reshape(p, s) for p, s in zip(parts, shapes)]
+    lead = (slice(None),) * (axis % np.ndim(g))   # slices: np.split is slow Python
+    parts, start = [], 0
+    for size, shape in zip(sizes, shapes):
+        part = g[lead + (slice(start, start + size),)]
+        parts.append(part if part.shape == shape else np.reshape(part, shape))
+        start += size
+    return parts
 
 
 @vjp(unconcatenate, samples=[
