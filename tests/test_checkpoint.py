@@ -3,6 +3,7 @@
 import importlib
 import heapq
 import tracemalloc
+import warnings
 from math import comb
 
 import numpy as np
@@ -756,12 +757,20 @@ def marker_through_a_name(w, xs):
 
 def test_a_marker_out_of_the_loop_header_is_its_range():
     """The compiler reads a marker only in the loop's header; one bound to a name first is
-    the range it wraps (the loop keeps every step), and the gradient is still right."""
+    the range it wraps (the loop keeps every step), and the gradient is still right. The
+    build warns at the marker's line that it marks nothing."""
     rng = np.random.default_rng(1)
     w, xs = rng.normal(size=(2, 2)) * 0.5, rng.normal(size=(5, 2))
-    got = tg.grad(marker_through_a_name)(w, xs)
+    with pytest.warns(UserWarning, match="marks a loop only in the loop's own header") as seen:
+        got = tg.grad(marker_through_a_name)(w, xs)
+    assert [record.lineno for record in seen] == [marker_through_a_name.__code__.co_firstlineno + 2]
+    assert seen[0].filename == __file__
     want = tg.grad(no_marker)(w, xs)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+    with warnings.catch_warnings():   # a marker in its loop's header: no warning
+        warnings.simplefilter("error")
+        tg.grad(no_marker)(w, xs)
+        tg.grad(marked_rnn, wrt=0)(*rnn_arguments())
 
 
 def no_marker(w, xs):

@@ -56,6 +56,7 @@ a traced run is nested scans (``transgrad/checkpoint_jax.py``).
 
 import copy
 import linecache
+import warnings
 from itertools import count
 
 import gast
@@ -80,6 +81,8 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, che
     copy with every loop unmarked (taken before outlining) (the alias analysis: the outlined step
     cannot see that a value it updates in place is a view of another made outside it)."""
     _refuse_checkpointed_calls(info)
+    if kind == "reverse":
+        _warn_markers_off_loops(info)
     if snapshots is not None and kind == "reverse":
         _mark_range_loops(info.tree.body, snapshots, in_loop=False)
     loops = list(_marked_loops(info.tree.body))
@@ -160,6 +163,24 @@ def _marked_loops(body):
             yield from _marked_loops(getattr(stmt, field, None) or [])
         for handler in getattr(stmt, "handlers", None) or []:
             yield from _marked_loops(handler.body)
+
+
+def _warn_markers_off_loops(info):
+    """A marker made anywhere but in a loop's header (``steps = tg.checkpoint(...)``, then
+    ``for t in steps``) marks nothing the compiler sees: the loop keeps every step. Its
+    gradient is right, but the memory the user asked to save is not saved, so say so."""
+    headers = {id(_marker_of(n)) for n in walk(info.tree) if isinstance(n, (gast.For, gast.While))}
+    for node in walk(info.tree):
+        if _is_marker(node) and id(node) not in headers:
+            warnings.warn_explicit(
+                "transgrad: tg.checkpoint marks a loop only in the loop's own header "
+                "(`for t in tg.checkpoint(range(n), snapshots=k):`); made here, it marks "
+                "nothing, and the loop that iterates it keeps every step",
+                CheckpointWarning, info.filename, getattr(node, "lineno", 0) or 0)
+
+
+class CheckpointWarning(UserWarning):
+    """A ``tg.checkpoint`` marker the compiler cannot see: its loop is not checkpointed."""
 
 
 def _is_marker(node):
