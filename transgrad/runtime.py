@@ -57,6 +57,8 @@ def expand_reduced(g, x, axis):
     if axis is None:
         return g
     ndim = np.ndim(x)
+    if type(axis) is int and type(g) is np.ndarray and -ndim <= axis < ndim:
+        return g[(slice(None),) * (axis % ndim) + (None,)]   # np.expand_dims, minus its checks
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     axes = sorted(a % ndim for a in axes)
     for a in axes:

@@ -34,7 +34,7 @@ For example, on the normalized function (``front_end`` runs the passes before th
 import gast
 
 from .. import ir
-from ..rules import is_nondifferentiable
+from ..rules import SHAPE_ONLY, is_nondifferentiable
 from .normalize import stack_operation
 
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
@@ -47,6 +47,19 @@ def differentiable(prim):
     if func is getattr:   # fields of structures carry derivatives; dtypes do not
         return prim.args[1].value not in NONDIFFERENTIABLE_ATTRIBUTES
     return not is_nondifferentiable(func)
+
+
+def value_reads(value):
+    """The names the normalized expression ``value`` reads for their values: an argument a
+    call reads only for its shape, dtype or size (``tgr.unbroadcast_to(g, x)``'s ``x``,
+    declared ``meta``) carries no variation into the result."""
+    if value.__class__ is gast.Call:
+        positions = SHAPE_ONLY.get(getattr(value.func, "resolved", None))
+        if positions is not None:
+            kept = [a for i, a in enumerate(value.args) if i not in positions]
+            return [n for part in kept + [k.value for k in value.keywords]
+                    for n in ir.names_in(part)]
+    return ir.names_in(value)
 
 
 def assignments(body):
@@ -88,7 +101,7 @@ def activity(tree, wrt_names):
     statements = [(stmt, [stack], ir.operand_names(value), True)
                   for stmt, stack, value in pushes]
     for stmt in assignments(tree.body):
-        targets, reads = ir.assigned(stmt), ir.names_in(stmt.value)
+        targets, reads = ir.assigned(stmt), value_reads(stmt.value)
         update = ir.set_item(stmt)
         if update is not None:   # y[i] = v reads and writes y
             targets = [update[0]]

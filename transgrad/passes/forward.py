@@ -52,7 +52,7 @@ from ..rules.forward import (
 )
 from ..rules.generated import check_source_differentiable
 from ..template import _literal, bind, inline
-from .activity import differentiable
+from .activity import differentiable, value_reads
 from .normalize import stack_operation
 from .reverse_rules import describe_callable
 from .shapes import shape_classes
@@ -90,7 +90,7 @@ def varied_names(tree, wrt_names):
         update = ir.set_item(stmt)
         if differentiable(ir.primitive(stmt.value)):
             flows.append(([update[0]] if update else ir.assigned(stmt),
-                          set(ir.names_in(stmt.value))))
+                          set(value_reads(stmt.value))))
     varied = set(wrt_names)
     changed = True
     while changed:

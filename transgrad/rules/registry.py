@@ -213,6 +213,7 @@ ATTRIBUTES = {}
 TENSOR_OPS = {}
 TORCH_NAMES = {}
 META_CALLS = {}
+SHAPE_ONLY = {}   # callable -> positions of the arguments it reads only for shape/dtype/size
 # the JAX backend: the printed twin of a callable whose jax.numpy twin is not its namesake
 JAX_TWINS = {}
 # helpers of generated code declared in rules/ (name -> function), and those without a rule
@@ -280,6 +281,7 @@ def declare(*primitives, linear=None, jointly_linear=None, sequence_linear=None,
     if meta is not None:
         for func in primitives:
             META_CALLS[(_spelling(func), func.__name__)] = meta
+            SHAPE_ONLY[func] = (meta,) if isinstance(meta, int) else tuple(meta)
 
 
 def _spelling(func):
