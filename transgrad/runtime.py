@@ -215,6 +215,8 @@ def zeros_like_value(x):
         return np.zeros(x.shape, x.dtype)
     if isinstance(x, (float, int)):
         return 0.0
+    if type(x) is list or type(x) is tuple or type(x) is ListCotangent:   # no fields
+        return _zeros_like_sequence(x)
     if isinstance(x, dict):
         return DictCotangent({key: zeros_like_value(value) for key, value in x.items()})
     if hasattr(x, "zero_cotangent"):   # a lazy sequence of cotangents (rules/einsum.py)
@@ -230,15 +232,19 @@ def zeros_like_value(x):
     if attributes is not None:   # an instance of a user class: one entry per attribute
         return DictCotangent({a: zeros_like_value(getattr(x, a)) for a in attributes})
     if isinstance(x, (list, tuple)):
-        if not x:   # an empty list's zero adds to any list's cotangent (rows: shape (0, n))
-            return 0.0
-        if all(isinstance(e, (float, int, np.ndarray, np.generic)) for e in x):
-            try:
-                return np.zeros_like(x, dtype=float)
-            except ValueError:   # ragged
-                pass
-        return ListCotangent(zeros_like_value(e) for e in x)
+        return _zeros_like_sequence(x)
     return np.zeros_like(x)
+
+
+def _zeros_like_sequence(x):
+    if not x:   # an empty list's zero adds to any list's cotangent (rows: shape (0, n))
+        return 0.0
+    if all(isinstance(e, (float, int, np.ndarray, np.generic)) for e in x):
+        try:
+            return np.zeros_like(x, dtype=float)
+        except ValueError:   # ragged
+            pass
+    return ListCotangent(zeros_like_value(e) for e in x)
 
 
 def _attributes(x):
@@ -300,6 +306,10 @@ def match(g, x):
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape \
             and g.dtype == x.dtype and g.flags.writeable:
         return g
+    if type(x) is float:   # a real argument keeps the real part (JAX's convention)
+        return g if type(g) is float else float(np.real(g))
+    if type(x) is list or type(x) is tuple:   # no fields: straight to the sequence's parts
+        return _match_sequence(g, x)
     if isinstance(x, dict):
         return type(x)((k, match(g[k] if isinstance(g, dict) and k in g
                                  else zeros_like_value(v), v)) for k, v in x.items())
@@ -318,9 +328,7 @@ def match(g, x):
             setattr(out, a, match(g[a] if a in g else zeros_like_value(value), value))
         return out
     if isinstance(x, (list, tuple)):
-        parts = [match(zeros_like_value(v) if isinstance(g, (int, float)) else g[i], v)
-                 for i, v in enumerate(x)]
-        return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
+        return _match_sequence(g, x)
     if isinstance(x, float):
         return float(np.real(g))    # a real argument keeps the real part (JAX's convention)
     x_shape = np.shape(x)
@@ -337,6 +345,12 @@ def match(g, x):
         elif not g.flags.writeable:
             g = g.copy()
     return g
+
+
+def _match_sequence(g, x):
+    parts = [match(zeros_like_value(v) if isinstance(g, (int, float)) else g[i], v)
+             for i, v in enumerate(x)]
+    return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
 
 
 def check_member(obj, owner, attr):
