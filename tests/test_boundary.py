@@ -16,6 +16,7 @@ import pytest
 
 import transgrad as tg
 from tests.checks import assert_close, numeric_vjp
+from transgrad import pipeline
 
 X = np.array([0.5, -1.0, 2.0])
 Y = np.array([1.5, 0.25, -0.75])
@@ -565,5 +566,8 @@ def test_dropped_closures_free_their_derivatives():
     del loss
     gc.collect()
     assert sum(r() is not None for r in alive) == 0
-    assert len(linecache.cache) <= lines + 2
-    assert len(codegen.LINE_MAPS) <= maps + 2
+    # the last few builds of the code stay (a closure made again finds them), with their
+    # callees' code: a bound that does not grow with the closures made
+    kept = 4 * pipeline._PER_CODE
+    assert len(linecache.cache) <= lines + 2 + kept
+    assert len(codegen.LINE_MAPS) <= maps + 2 + kept

@@ -1,7 +1,7 @@
 """Binomial checkpointing (issue 13): the revolve schedule, the runtime driver, the marker."""
 
-import importlib
 import heapq
+import importlib
 import tracemalloc
 import warnings
 from math import comb
@@ -12,7 +12,12 @@ import pytest
 import transgrad as tg
 from transgrad import revolve
 from transgrad.checkpoint import (
-    CheckpointedLoop, add_cotangents, checkpoint, checkpointed_loop, online_loop)
+    CheckpointedLoop,
+    add_cotangents,
+    checkpoint,
+    checkpointed_loop,
+    online_loop,
+)
 
 # --------------------------------------------------------------------------- the schedule
 
@@ -413,7 +418,7 @@ def test_marked_loop_steps_run_exact_shape_halves(monkeypatch):
     # once per kind of state cotangent (the first step's loss cotangent is a float), not
     # per step
     assert 1 <= len(made) <= 3
-    pair, (fwd, bwd) = made[-1]
+    pair, (_, bwd) = made[-1]
     assert bwd is not pair.bwd
     specialized = [copy for (half, _), (copy, _) in pair.exact_halves.items()
                    if half == "bwd" and copy.bwd is bwd]

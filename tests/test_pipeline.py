@@ -26,8 +26,42 @@ def calls_helper(x):
 
 
 def fresh(func):
-    """A new function object with the same code: nothing of it is cached yet."""
+    """A new function object with the same code, with nothing cached (a function made again
+    from the same code finds the builds of the last one that read the same objects)."""
+    pipeline.clear_cache()
     return types.FunctionType(func.__code__, func.__globals__, func.__name__)
+
+
+def scaled_loss_maker(data, scale):
+    return lambda w, power=2: np.sum((w * data) ** power) * scale
+
+
+def test_a_function_made_again_from_the_same_code_finds_its_build(monkeypatch):
+    """A lambda made at each call of the code that differentiates it is built once while it
+    reads the same objects; other objects (a cell, a default) are another build."""
+    builds = []
+    monkeypatch.setattr(pipeline, "FRONT_END", pipeline.FRONT_END + [builds.append])
+    data, w = np.arange(1.0, 4.0), np.array([0.5, -1.0, 2.0])
+    scale = 2.0
+    for _ in range(3):
+        assert_close(tg.grad(scaled_loss_maker(data, scale))(w), 2 * scale * w * data ** 2,
+                     "the same objects")
+    assert len(builds) == 1
+    assert_close(tg.grad(scaled_loss_maker(data, 3.0))(w), 6.0 * w * data ** 2, "a new scale")
+    assert len(builds) == 2
+    other = data + 1.0
+    assert_close(tg.grad(scaled_loss_maker(other, scale))(w), 4.0 * w * other ** 2, "new data")
+    assert len(builds) == 3
+    made = scaled_loss_maker(data, scale)
+    made.__defaults__ = (4,)   # another default: what the lambda reads differs
+    assert_close(tg.grad(made)(w), scale * 4 * w ** 3 * data ** 4, "another default")
+    assert len(builds) == 4
+    # a derivative of a derivative made again: kept with the inner derivative's code
+    builds.clear()
+    for _ in range(3):
+        _, hv = tg.jvp(tg.grad(scaled_loss_maker(data, scale)))(w, np.ones(3))
+        assert_close(hv, 2 * scale * data ** 2, "forward over reverse")
+    assert len(builds) == 1
 
 
 def test_a_stage_added_to_a_list_is_run(monkeypatch):

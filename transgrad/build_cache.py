@@ -30,10 +30,17 @@ def cache_for(cache, func):
     return builds
 
 
-def remember(builds, key, value):
-    if len(builds) >= PER_FUNCTION:
+def remember(builds, key, value, limit=PER_FUNCTION):
+    if len(builds) >= limit:
         del builds[next(iter(builds))]
     builds[key] = value
+
+
+def defaults_of(func):
+    """A function's default values: part of what a build of it read (a lambda's defaults
+    are the values it was made with), beside its code, globals and cells."""
+    return tuple(getattr(func, "__defaults__", None) or ()) + tuple(
+        (getattr(func, "__kwdefaults__", None) or {}).items())
 
 
 class Watched:

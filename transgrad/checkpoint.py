@@ -359,7 +359,7 @@ def _exact_halves(pair, args, g):
     no run-time shape checks), or its own halves where no tree was kept."""
     if "exact_tree" not in getattr(pair.fwd, "__dict__", {}):
         return pair.fwd, pair.bwd
-    from .passes.exact import halves_for   # the compiler's, only where a loop runs
+    from .passes.exact import halves_for  # the compiler's, only where a loop runs
     return halves_for(pair, args, g)
 
 

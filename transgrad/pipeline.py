@@ -17,6 +17,7 @@ To add a pass: write it in ``passes/``, add its stage function here and one line
 """
 
 import functools
+import inspect
 import itertools
 import linecache
 import math
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backends
-from .build_cache import cache_for, generation, lock, remember, watch
+from .build_cache import cache_for, defaults_of, generation, lock, remember, watch
 from .codegen import compile_function, to_source
 from .ir import deep_recursion
 from .naming import Namer
@@ -390,6 +391,10 @@ def _function_from(source, namespace=None):
 # --- the cached builds ------------------------------------------------------------------------
 
 _cache = weakref.WeakKeyDictionary()   # function -> {the rest of the key: (callable, source)}
+# code -> the last few builds of functions made from it: a function made again (a lambda made
+# at each call) finds them; few, as they outlive the function and hold what it captured
+_by_code = weakref.WeakKeyDictionary()
+_PER_CODE = 4
 
 
 def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(),
@@ -405,19 +410,33 @@ def build(func, wrt_indices, single, mode, scalars=(), classes=(), param_ranks=(
     "scan" lowers loops to ``jax.lax.scan`` where they fit, "unroll" keeps Python loops;
     ``checkpoint``: snapshots (an int or "auto") for every outermost range loop, or None.
     """
-    watched = watch(func)
-    key = (getattr(func, "__code__", None), wrt_indices, single, mode, scalars, classes,
-           param_ranks, backend, loops, checkpoint, tuple(map(id, watched.values)))
+    watched, defaults = watch(func), defaults_of(func)
+    code = getattr(func, "__code__", None)
+    key = (code, wrt_indices, single, mode, scalars, classes, param_ranks, backend, loops,
+           checkpoint, tuple(map(id, watched.values)), tuple(map(id, defaults)))
     with lock:
-        builds = cache_for(_cache, func)
+        # a derivative's builds are kept with the code it generated for these kinds, which
+        # another derivative made again of the same function shares (tg.jvp(tg.grad(f))
+        # written inside a function that is called again)
+        owner = func.generated_code(scalars, classes, param_ranks).function \
+            if isinstance(func, Derivative) else func
+        builds = cache_for(_cache, owner)
         hit = builds.get(key)
+        if hit is None and inspect.isfunction(func):
+            # a function made again from the same code (a lambda or closure made at each
+            # call of the code that differentiates it) that reads the same objects
+            hit = cache_for(_by_code, code).get(key)
         if hit is not None and hit[0].__dict__.get("watched") == watched:
+            remember(builds, key, hit)
             return hit
         with deep_recursion(func):
             result, = run(Job(func, wrt_indices, mode, single, scalars, classes, param_ranks,
                               backend, loops, checkpoint=checkpoint))
         result[0].watched = watched     # what it was built from (and keeps alive: ids in key)
+        result[0].defaults = defaults
         remember(builds, key, result)
+        if inspect.isfunction(func):
+            remember(cache_for(_by_code, code), key, result, limit=_PER_CODE)
         return result
 
 
@@ -425,6 +444,7 @@ def clear_cache():
     """Forget every generated derivative (after a rule changes, they are rebuilt)."""
     with lock:
         _cache.clear()
+        _by_code.clear()
         _split_cache.clear()
         _forward_cache.clear()
         generation[0] += 1

@@ -74,6 +74,7 @@ import numpy as np
 from .. import runtime
 from ..codegen import compile_function
 from ..ir import Transformer, clone, walk
+from .deferred import defer_accumulations
 from .exact_calls import call_of, half_of, specialized
 from .exact_einsum import with_path
 from .exact_values import (
@@ -95,7 +96,6 @@ from .exact_values import (
     summed,
     tuple_value,
 )
-from .deferred import defer_accumulations
 from .optimize import optimize
 from .projections import batch_projections
 

@@ -64,8 +64,28 @@ except ImportError:  # pragma: no cover
     pass
 else:
     from . import integrate, scipy_linalg, scipy_special, scipy_stats  # noqa: F401
-from .registry import (ATTRIBUTES, JAX_TWINS, META_CALLS, METHODS,  # noqa: F401
-                       NONDIFFERENTIABLE, SHAPE_ONLY, TENSOR_OPS, TORCH_NAMES, VARARG_METHODS, VJP_RULES,
-                       Rule, Sample, all_rules, check_source_differentiable, declare, helper,
-                       is_nondifferentiable, jvp, linear, lookup_vjp, nondifferentiable,
-                       register_vjp, vjp)
+from .registry import (  # noqa: F401
+    ATTRIBUTES,
+    JAX_TWINS,
+    META_CALLS,
+    METHODS,
+    NONDIFFERENTIABLE,
+    SHAPE_ONLY,
+    TENSOR_OPS,
+    TORCH_NAMES,
+    VARARG_METHODS,
+    VJP_RULES,
+    Rule,
+    Sample,
+    all_rules,
+    check_source_differentiable,
+    declare,
+    helper,
+    is_nondifferentiable,
+    jvp,
+    linear,
+    lookup_vjp,
+    nondifferentiable,
+    register_vjp,
+    vjp,
+)
