@@ -306,8 +306,8 @@ def match(g, x):
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape \
             and g.dtype == x.dtype and g.flags.writeable:
         return g
-    if type(x) is float:   # a real argument keeps the real part (JAX's convention)
-        return g if type(g) is float else float(np.real(g))
+    if type(x) is float or type(x) is np.float64:   # a real argument keeps the real part
+        return g if type(g) is float else float(np.real(g))   # (JAX's convention)
     if type(x) is list or type(x) is tuple:   # no fields: straight to the sequence's parts
         return _match_sequence(g, x)
     if isinstance(x, dict):
