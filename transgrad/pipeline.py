@@ -75,8 +75,9 @@ class Job:
     "split" (reverse) or "jvp" with ``callee`` for a function that generated code calls."""
 
     def __init__(self, func, wrt, mode, single=False, scalars=(), classes=(), param_ranks=(),
-                 backend="numpy", loops=None, callee=False, checkpoint=None):
+                 backend="numpy", loops=None, callee=False, checkpoint=None, zeros=()):
         self.func, self.wrt, self.mode, self.single = func, wrt, mode, single
+        self.zeros = zeros   # jvp: (position, mask): the tuple argument's entries with zero tangents
         self.checkpoint = checkpoint    # tg.grad(f, checkpoint=k): k snapshots per range loop
         self.scalars = scalars          # positions of Python-number arguments
         self.classes = classes          # (position, user class) of object arguments
@@ -199,7 +200,7 @@ def reverse(job):
 
 def forward(job):
     job.functions = [_forward.forward(job.info, job.tree, job.positions, job.single,
-                                      job.context)]
+                                      job.context, job.zeros)]
 
 
 def optimize(job):
@@ -331,6 +332,8 @@ def codegen(job, fn):
         result = compile_function(fn, {}, fn.name, job.backend)
     if CALL_TIME[job.backend] and (job.mode in EXACT_MODES or job.mode == "split"):
         result[0].exact_tree = fn   # a called function's halves: specialized per call site
+    if getattr(fn, "zero_tangents", None) is not None:   # a JVP: which tangents it returns are zeros
+        result[0].zero_tangents = fn.zero_tangents
     return result
 
 
@@ -524,13 +527,17 @@ def primal_call(func, backend):
 _forward_cache = weakref.WeakKeyDictionary()
 
 
-def forward_function(func, wrt, backend="numpy", loops=None):
-    """The cached ForwardFunction of ``func`` for the argument positions ``wrt``."""
+def forward_function(func, wrt, backend="numpy", loops=None, zeros=()):
+    """The cached ForwardFunction of ``func`` for the argument positions ``wrt``; ``zeros``:
+    ``(position, mask)`` pairs, a tuple argument whose entries at the mask's True places have
+    zero tangents whatever the call (forward.py: the tape of a called function's forward half
+    holds arguments that the outer derivative does not vary)."""
     def fill(holder):
         (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True,
-                                              loops=loops))
+                                              loops=loops, zeros=zeros))
         holder.fn.returns_no_tape = True   # (value, tangent): nothing a reverse sweep must add
-    return _callee(_forward_cache, func, (getattr(func, "__code__", None), wrt, backend, loops),
+    return _callee(_forward_cache, func,
+                   (getattr(func, "__code__", None), wrt, backend, loops, zeros),
                    lambda: ForwardFunction(func, wrt), fill)
 
 

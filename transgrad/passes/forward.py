@@ -75,11 +75,14 @@ def _simple_statements(body):
             yield from _simple_statements(stmt.orelse)
 
 
-def varied_names(tree, wrt_names):
+def varied_names(tree, wrt_names, constant_entries=None):
     """Variables that depend on the differentiated arguments (a fixed point over loops).
 
     A stack of generated code (``stack.append(v)``) is varied once a varied value is pushed
-    on it; what is popped from a varied stack is varied."""
+    on it; what is popped from a varied stack is varied. ``constant_entries``: statement id
+    -> the names that statement (an unpacking of a tuple argument) binds to entries whose
+    tangents are zero (``zero_entries``)."""
+    constant_entries = constant_entries or {}
     flows = []   # (targets, reads) of each statement through which variation flows
     for stmt in _simple_statements(tree.body):
         if isinstance(stmt, gast.Expr):
@@ -89,7 +92,9 @@ def varied_names(tree, wrt_names):
             continue
         update = ir.set_item(stmt)
         if differentiable(ir.primitive(stmt.value)):
-            flows.append(([update[0]] if update else ir.assigned(stmt),
+            targets = [update[0]] if update else ir.assigned(stmt)
+            skipped = constant_entries.get(id(stmt), ())
+            flows.append(([t for t in targets if t not in skipped],
                           set(value_reads(stmt.value))))
     varied = set(wrt_names)
     changed = True
@@ -139,10 +144,43 @@ def updated_in_place(tree):
     return names
 
 
+def zero_entries(tree, zeros):
+    """For ``zeros`` ((parameter name, mask) pairs: a tuple parameter whose entries at the
+    mask's True places have zero tangents), statement id -> the names the parameter's
+    unpacking (``a, b, c = tape``, a called function's backward half) binds to those
+    entries."""
+    out = {}
+    for param, mask in zeros:
+        for stmt in _simple_statements(tree.body):
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) \
+                    and stmt.value.id == param and isinstance(stmt.targets[0], gast.Tuple) \
+                    and len(stmt.targets[0].elts) == len(mask) \
+                    and all(isinstance(e, gast.Name) for e in stmt.targets[0].elts):
+                out[id(stmt)] = {e.id for e, zero in zip(stmt.targets[0].elts, mask) if zero}
+    return out
+
+
+def _zero_structure(builder, value):
+    """Which parts of the tangent of ``value`` (a returned expression) are zeros: True for
+    all of it, a tuple of booleans for a display's entries, False for none."""
+    if builder.tangent_of(value) is None:
+        return True
+    if isinstance(value, (gast.Tuple, gast.List)):
+        return tuple(builder.tangent_of(e) is None for e in value.elts)
+    return False
+
+
 class ForwardBuilder:
-    def __init__(self, info, tree, wrt_names, context):
+    def __init__(self, info, tree, wrt_names, context, constant_entries=None):
         self.info, self.context, self.namer = info, context, context.namer
-        self.varied = varied_names(tree, wrt_names)
+        self.varied = varied_names(tree, wrt_names, constant_entries)
+        # name -> which entries of its tuple tangent are zeros, for names bound once: a
+        # called function's JVP says so of what it returns (its tape's constant entries)
+        self.zeros = {}
+        self.stores = {}   # bindings per name, of every kind (assignments, loop targets)
+        for node in ir.walk(tree):
+            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+                self.stores[node.id] = self.stores.get(node.id, 0) + 1
         # their tangents are updated in place too, so each is an array this code owns
         self.updated = updated_in_place(tree) & self.varied
         self.classes = shape_classes(tree)
@@ -273,14 +311,25 @@ class ForwardBuilder:
                 raise self.info.error(str(error).splitlines()[0], stmt.origin,
                                       hint=error.hint) from None
             check_callee_source(func, self.info, stmt.origin)   # exec(): name the call instead
-        callee.resolved = self.context.callee_jvp(func, tuple(positions))   # same pipeline
+        masks = tuple((i, self.zeros[operands[i].id]) for i in positions
+                      if isinstance(operands[i], gast.Name)
+                      and isinstance(self.zeros.get(operands[i].id), tuple)
+                      and all(type(z) is bool for z in self.zeros[operands[i].id])
+                      and any(self.zeros[operands[i].id]))
+        holder = self.context.callee_jvp(func, tuple(positions), zeros=masks) if masks \
+            else self.context.callee_jvp(func, tuple(positions))   # same pipeline
+        callee.resolved = holder
+        made = getattr(holder, "fn", None)   # None while it is being made (recursion)
+        target = stmt.targets[0].id
+        if made is not None and self.stores.get(target) == 1 \
+                and getattr(made, "zero_tangents", None) is not None:
+            self.zeros[target] = made.zero_tangents
         tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
                               ctx=gast.Load())
         # the tangents go last by position: a keyword could clash with the callee's own
         # (generated code differentiated again has a parameter named `tangent`)
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args] + [tangents],
                          keywords=[clone(k) for k in stmt.value.keywords])
-        target = stmt.targets[0].id
         both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
                           ctx=gast.Store())
         return gast.copy_location(gast.Assign(targets=[both], value=call, type_comment=None),
@@ -304,6 +353,17 @@ class ForwardBuilder:
         emitted += self.own(first, emitted)   # broadcast on one path: updated in place later
         return emitted + [assign(target, name(temp)), handed_on]
 
+    def unpack_zeros(self, stmt, targets):
+        """``a, b = t`` where t's tangent has known zero entries: a and b's, for names bound
+        once."""
+        structure = self.zeros.get(stmt.value.id) if isinstance(stmt.value, gast.Name) \
+            else None
+        if not isinstance(structure, tuple) or len(structure) != len(targets):
+            return
+        for target, part in zip(targets, structure):
+            if isinstance(part, tuple) and self.stores.get(target) == 1:
+                self.zeros[target] = part
+
     def visit(self, stmt):
         update = ir.set_item(stmt)
         if update is not None:
@@ -318,6 +378,7 @@ class ForwardBuilder:
         if not self.varied.intersection(targets):
             return []
         if isinstance(stmt.targets[0], gast.Tuple):   # a, b = t
+            self.unpack_zeros(stmt, targets)
             source = self.tangent_of(stmt.value) \
                 or tgr_call("zero_tangent", clone(stmt.value))   # t does not vary: zeros
             store = gast.Tuple(elts=[name(self.tangent(t), store=True) for t in targets],
@@ -487,7 +548,7 @@ class ForwardBuilder:
         return statements, outputs, axes
 
 
-def forward(info, tree, wrt, single, context):
+def forward(info, tree, wrt, single, context, zeros=()):
     """The JVP FunctionDef of normalized ``tree``: ``(*args, tangent=...) -> (value, tangent)``.
 
     ``single``: one tangent (``wrt`` an int) rather than a tuple of them. ``context``: the
@@ -496,7 +557,8 @@ def forward(info, tree, wrt, single, context):
     namer = context.namer
     params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
     wrt_names = [params[i] for i in wrt]
-    builder = ForwardBuilder(info, tree, wrt_names, context)
+    builder = ForwardBuilder(info, tree, wrt_names, context,
+                             zero_entries(tree, [(params[i], mask) for i, mask in zeros]))
     seed = namer.unique("tangent")
     args = clone(tree.args)
     args.kwonlyargs.append(gast.Name(id=seed, ctx=gast.Param(), annotation=None,
@@ -524,7 +586,9 @@ def forward(info, tree, wrt, single, context):
             else builder.tangent_of(v) if isinstance(v, (gast.Tuple, gast.List))
             else tgr_call("match", builder.tangent_of(v), clone(v)) for v in items]
     out = gast.Tuple(elts=outs, ctx=gast.Load()) if isinstance(ret, gast.Tuple) else outs[0]
+    zero_tangents = [_zero_structure(builder, v) for v in items]
     body.append(gast.Return(value=gast.Tuple(elts=[clone(ret), out], ctx=gast.Load())))
     fn = gast.FunctionDef(name=namer.unique("d" + info.tree.name), args=args, body=body,
                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    fn.zero_tangents = tuple(zero_tangents) if isinstance(ret, gast.Tuple) else zero_tangents[0]
     return gast.copy_location(fn, info.tree)
