@@ -252,7 +252,8 @@ def constant(node):
 
 
 def summed(a, keywords):
-    """``np.sum(a, axis=...)`` / ``a.sum(axis=...)`` with constant axes."""
+    """``np.sum(a, axis=...)`` / ``a.sum(axis=...)`` with constant axes (``np.mean``, ``np.max``,
+    ``np.min`` and ``np.prod`` of a float64 array have the same shape and dtype)."""
     if a is None or not a.array or a.dtype is not F64:
         return None
     options = {k.arg: constant(k.value) for k in keywords}
@@ -304,6 +305,8 @@ def argument_values(args):
     return values
 
 
+# reductions of a float64 array whose result has sum's shape and dtype
+_REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.prod)
 _BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
            gast.Div: np.true_divide, gast.Pow: np.power}
 _COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
@@ -409,7 +412,7 @@ class Values:
             return None
         if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
             return elementwise(obj, [self.value(a) for a in node.args])
-        if obj in (np.sum, np.mean) and len(node.args) == 1:
+        if obj in _REDUCTIONS and len(node.args) == 1:
             return summed(self.value(node.args[0]), node.keywords)
         if obj is np.size and len(node.args) == 1 and not node.keywords:
             return PY_INT
