@@ -40,7 +40,7 @@ def defaults_of(func):
     """A function's default values: part of what a build of it read (a lambda's defaults
     are the values it was made with), beside its code, globals and cells."""
     return tuple(getattr(func, "__defaults__", None) or ()) + tuple(
-        (getattr(func, "__kwdefaults__", None) or {}).items())
+        (getattr(func, "__kwdefaults__", None) or {}).values())   # names: in the code
 
 
 class Watched:

@@ -148,9 +148,14 @@ def zero_entries(tree, zeros):
     """For ``zeros`` ((parameter name, mask) pairs: a tuple parameter whose entries at the
     mask's True places have zero tangents), statement id -> the names the parameter's
     unpacking (``a, b, c = tape``, a called function's backward half) binds to those
-    entries."""
+    entries. A parameter the body binds again is left alone (its unpacking may be of
+    another value)."""
     out = {}
+    rebound = {n.id for stmt in tree.body for n in ir.walk(stmt)
+               if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
     for param, mask in zeros:
+        if param in rebound:
+            continue
         for stmt in _simple_statements(tree.body):
             if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) \
                     and stmt.value.id == param and isinstance(stmt.targets[0], gast.Tuple) \
