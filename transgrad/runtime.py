@@ -251,9 +251,9 @@ def _attributes(x):
     """The attributes of an instance of an ordinary user class that can carry gradients
     (numbers, float arrays, containers, other such objects), else None."""
     if isinstance(x, (np.ndarray, np.generic, list, tuple, dict, str, bytes, type)) \
-            or not hasattr(x, "__dict__") or callable(x) \
+            or not hasattr(x, "__dict__") or callable(x) or hasattr(x, "__array__") \
             or type(x).__module__ in ("builtins", "numpy", "types"):
-        return None
+        return None   # an array-like (a JAX array has a __dict__) is an array, not an object
     return [a for a, v in vars(x).items() if _carries_gradient(v)]
 
 
