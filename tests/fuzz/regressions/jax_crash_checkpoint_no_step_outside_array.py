@@ -9,8 +9,8 @@
 # mode: jax
 # args: [[3]]
 # seed: 1901020
-import math
 import numpy as np
+
 import transgrad as tg
 
 
