@@ -571,3 +571,36 @@ def test_dropped_closures_free_their_derivatives():
     kept = 4 * pipeline._PER_CODE
     assert len(linecache.cache) <= lines + 2 + kept
     assert len(codegen.LINE_MAPS) <= maps + 2 + kept
+
+
+DEFAULT_SCALE = 2.0
+
+
+def _scaled_by_default(x, k=DEFAULT_SCALE):
+    return np.sum(x ** 2) * k
+
+
+DEFAULT_SCALE = 3.0   # rebound after the def: the function's default stays 2.0
+
+
+def calls_default_scaled(x):
+    return _scaled_by_default(x)
+
+
+def default_from_the_factory(c):
+    def f(x, *, k=c):   # a keyword-only default naming the factory's local
+        return np.sum(x ** 2) * k
+    return f
+
+
+def test_a_default_is_the_value_the_function_holds():
+    """Python evaluates a default once, where the function is made: a called function's
+    default naming a global rebound since is the old value (the derivative used the new
+    one, silently), and one naming an enclosing function's local is that local's value (it
+    was refused as undefined)."""
+    x = np.array([0.5, -1.0, 2.0])
+    assert calls_default_scaled(x) == 2.0 * np.sum(x ** 2)
+    assert_close(tg.grad(calls_default_scaled)(x), 4.0 * x)
+    assert_close(tg.jvp(calls_default_scaled)(x, np.ones(3))[1], np.sum(4.0 * x))
+    assert_close(tg.grad(default_from_the_factory(5.0))(x), 10.0 * x)
+    assert_close(tg.grad(default_from_the_factory(0.5))(x), 1.0 * x)

@@ -115,6 +115,8 @@ def parse_function(func):
     if not filename.startswith("<transgrad-"):
         check_current(func, source, filename)
     namespace = _namespace(func)
+    if not filename.startswith("<transgrad-"):
+        _bind_defaults(func, tree, namespace)
     if hasattr(func, "__wrapped__") and (tree.args.vararg or tree.args.kwarg) \
             and not _specialize_wrapper(func, tree, namespace):
         raise TransformError(
@@ -186,6 +188,34 @@ def _parse_lambda(func):
     tree.args.posonlyargs = []
     return FunctionInfo(func=func, tree=tree, filename=filename, lines=file_lines,
                         namespace=namespace)
+
+
+def _bind_defaults(func, tree, namespace):
+    """Defaults as the function holds them. Python evaluated each default expression once,
+    where the function was made: a global rebound since (``K = 2.0; def h(x, k=K)``, then
+    ``K = 3.0``) or an enclosing function's local is not what the name says now, so a default
+    that is not a literal becomes a name bound to the value the function holds."""
+    args = tree.args
+    values = func.__defaults__ or ()
+    if len(values) == len(args.defaults):
+        args.defaults = [d if _literal_default(d) else _default(namespace, v, d)
+                         for d, v in zip(args.defaults, values)]
+    held = func.__kwdefaults__ or {}
+    args.kw_defaults = [d if d is None or _literal_default(d) or a.id not in held
+                        else _default(namespace, held[a.id], d)
+                        for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+
+
+def _literal_default(node):
+    """A default written as a literal (``0.5``, ``-1``, ``None``, ``(0, 1)``): its value is
+    what it says, and the generated code keeps it as written."""
+    if isinstance(node, gast.Constant):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return isinstance(node.operand, gast.Constant)
+    if isinstance(node, gast.Tuple):
+        return all(_literal_default(e) for e in node.elts)
+    return False
 
 
 def _default(namespace, value, node):
