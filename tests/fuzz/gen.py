@@ -62,6 +62,8 @@ FEATURES = {
     "early_return": "return inside if / loops",
     "helper": "calls to helper functions (keywords, defaults)",
     "helper_tuple": "helpers returning tuples",
+    "default_global": "a helper's keyword default naming a module constant rebound after the "
+                      "def (K = 0.5; def h(a, *, k=K): ...; K = 1.7: the default stays 0.5)",
     "recursion": "recursive helpers with an int depth",
     "closure": "nested def capturing a local",
     "lambda": "lambda bound to a name",
@@ -455,11 +457,18 @@ class Generator:
                 sc.vars[t] = shape
                 body += [f"    return {self.expr(sc, shape, 2)} * scale + b"]
         elif feat == "helper_tuple":
-            body = [f"def {name}(a, *, k=0.5):", f"    t = {self.expr(sc, shape, 2)}"]
+            default, rebound = "0.5", []
+            if self.on("default_global", 0.3):   # Python evaluated the default at the def
+                default = self.fresh("K")
+                body = [f"{default} = 0.5"]
+                rebound = [f"{default} = {self.const(1.0, 2.0)}"]
+            else:
+                body = []
+            body += [f"def {name}(a, *, k={default}):", f"    t = {self.expr(sc, shape, 2)}"]
             sc.vars["t"] = shape
             # [0] has the argument's shape, [1] is a scalar (call() relies on it)
             body += [f"    return {self.expr(sc, shape, 1)} * k, "
-                     f"{self.reduce_to_scalar('t', shape)}"]
+                     f"{self.reduce_to_scalar('t', shape)}"] + rebound
         else:
             body = [f"def {name}(a, n):", "    if n <= 0:", "        return a",
                     f"    return {name}({self.choice(['np.sin', 'np.tanh', 'np.cos'])}(a) * "
