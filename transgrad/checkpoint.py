@@ -272,13 +272,15 @@ class CheckpointedLoop:
                 g_state, g_outside = ans.pullback(g_final)
             finally:
                 ans.box.clear()
-        # zeros where no step reached a differentiated value, and 0.0 for a number the step
-        # does not differentiate (the caller's adjoint may still add it: its activity is
-        # by name); an array's zero is made only where the step differentiates it
+        # zeros where no step reached a differentiated value, and 0.0 for a number (a
+        # Python or a numpy scalar) the step does not differentiate (the caller's adjoint may
+        # still add it: its activity is by name); an array's zero is made only where the step
+        # differentiates it
         first = len(carried) + 1
         g_outside = tuple(
             zeros_like_value(value) if part is None and (
-                first + j in self.wrt or type(value) in (float, int)) else part
+                first + j in self.wrt or type(value) in (float, int)
+                or isinstance(value, np.generic)) else part
             for j, (part, value) in enumerate(zip(g_outside or (None,) * len(outside),
                                                   outside)))
         g_collected = tuple(_filled(entries[:len(initial)], whole)
