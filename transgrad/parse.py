@@ -112,10 +112,9 @@ def parse_function(func):
                 node.end_lineno += lines_down
         if getattr(node, "col_offset", None) is not None:
             node.col_offset += indent
-    if not filename.startswith("<transgrad-"):
-        check_current(func, source, filename)
     namespace = _namespace(func)
-    if not filename.startswith("<transgrad-"):
+    if not filename.startswith("<transgrad-"):   # the user's code, not generated code
+        check_current(func, source, filename)
         _bind_defaults(func, tree, namespace)
     if hasattr(func, "__wrapped__") and (tree.args.vararg or tree.args.kwarg) \
             and not _specialize_wrapper(func, tree, namespace):
