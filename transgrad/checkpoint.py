@@ -208,7 +208,7 @@ class CheckpointedLoop:
     ``run_checkpointed(loop, marker, carried, outside, collected)``."""
 
     cond = None     # a while loop's: cond(*carried, *outside) -> whether to take a step
-    backend = "numpy"   # "jax": the pair is JAX code; traced runs are nested scans
+    backend = "numpy"   # "jax": the pair is JAX code; traced runs scan the schedule
 
     def __init__(self, name, step, pair, wrt):
         self.__name__ = name
@@ -244,8 +244,9 @@ class CheckpointedLoop:
         return result
 
     def _run_traced(self, marker, carried, outside, collected):
-        """Under jax.jit: nested scans (``checkpoint_jax.py``); a while loop runs
-        ``max_steps`` steps, each after its condition fails leaving the state as it was."""
+        """Under jax.jit: the schedule as a scan of its actions (``checkpoint_jax.py``); a
+        while loop runs ``max_steps`` steps, each after its condition fails leaving the state
+        as it was."""
         final, lists, pullback = _jax().run_scanned(self, marker, carried, outside, collected)
         result = Carried(tuple(final) + lists)
         result.pullback, result.counts, result.box, result.marker = pullback, None, {}, marker

@@ -1,21 +1,25 @@
-"""Checkpointed loops on the JAX backend: nested ``lax.scan``s with ``jax.checkpoint``.
+"""Checkpointed loops on the JAX backend: revolve's schedule as a ``lax.scan`` of actions.
 
-Under ``jax.jit`` (traced arguments) a marked loop of n steps with k snapshots runs as an outer
-``lax.scan`` over about k blocks whose body, an inner ``lax.scan`` over n / k steps, is wrapped
-in ``jax.checkpoint``: the gradient keeps the state at each block's start and recomputes one
-block at a time, so it holds about k + n / k states instead of n (two levels, not revolve's
-binomial schedule: the schedule's data-dependent order has no scan form). The step is the
-step's generated JAX code (its split VJP's forward half); its derivative is JAX's of that code.
-Lists the loop appends to are the scans' per-step outputs (under tracing every step appends
-the same values), handed back as lists. On concrete arrays the revolve driver of
-``checkpoint.py`` runs as on numpy.
+Under ``jax.jit`` (traced arguments) a marked loop of n steps with k snapshots runs the same
+binomial schedule as on numpy (``transgrad/revolve.py``), known when the function is traced
+(n and k are static): its actions become a table of integers, and one ``lax.scan`` over the
+table, a ``lax.switch`` on each row's kind, carries the current state, k snapshot slots (one
+buffer of k rows per state array, written and read at the row's slot), and in the reverse
+sweep the state's cotangent and the outside values' cotangents. An advance is a
+``lax.fori_loop`` of the step; a reverse is ``jax.vjp`` of one step. So the gradient holds k
+states (as on numpy; nothing grows with n but the table) and runs each step forward at most
+r + 1 times, r the smallest with C(k + r, k) >= n. The forward sweep (the actions before the
+first reverse) runs when the loop runs, the rest in the pullback. The step is the step's
+generated JAX code (its split VJP's forward half); its derivative is JAX's of that code.
+Lists the loop appends to are per-step outputs written to buffers of n rows in the forward
+sweep (under tracing every step appends the same values), handed back as lists. On concrete
+arrays the revolve driver of ``checkpoint.py`` runs as on numpy.
 
 A ``while tg.checkpoint(cond, snapshots=k, max_steps=n)`` loop traces as n steps, each taken
 only while the condition (the user's expression, numpy read as jax.numpy) holds, so that the
 state stays as it was after the loop ends (no error past ``max_steps`` under jit: it stops).
 """
 
-import math
 import types
 
 import jax
@@ -23,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import TransformError
+from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, schedule
 
 
 def traced(values):
@@ -30,9 +35,9 @@ def traced(values):
 
 
 def run_scanned(loop, marker, carried, outside, collected):
-    """(final carried values, collected lists, pullback) of ``loop`` run as nested scans;
-    pullback(g_final, g_lists=None) -> (g_carried, g_outside) like the revolve driver's (None
-    where nothing flows); each step's appended values are the scans' per-step outputs."""
+    """(final carried values, collected lists, pullback) of ``loop`` run on the binomial
+    schedule; pullback(g_final, g_lists=None) -> (g_carried, g_outside) like the revolve
+    driver's (None where nothing flows); each step's appended values are per-step outputs."""
     if collected and loop.cond is not None:
         raise TransformError(
             "a tg.checkpoint while loop that appends to a list cannot be traced on the JAX "
@@ -40,82 +45,183 @@ def run_scanned(loop, marker, carried, outside, collected):
             **getattr(loop, "where", {}),
             hint="call the gradient outside jax.jit (it then counts the steps), or carry the "
                  "values in an array of max_steps rows")
-    pair, count, lists = loop.pair, len(carried), len(collected)
+    count, lists = len(carried), len(collected)
     steps = marker.steps
-    indices = jnp.arange(steps.start, steps.stop, steps.step)
     n = len(steps)
     c_wrt = [i for i in loop.wrt if i < count]
-    o_wrt = [i - count - 1 for i in loop.wrt if i > count]
-    cond = None if loop.cond is None else _on_jax(loop.cond)
-
-    def nested(c_diff, o_diff):
-        inputs = list(outside)
-        for j, value in zip(o_wrt, o_diff):
-            inputs[j] = value
-
-        def body(state, t):
-            value, _ = pair.fwd(*state, t, *inputs, *([] for _ in range(lists)))
-            value = tuple(value)
-            return _like(value[:count], state), tuple(tuple(made) for made in value[count:])
-
-        if cond is not None:   # a while loop: max_steps steps, the state kept once cond fails
-            step = body
-
-            def body(carry, t):
-                state, running = carry
-                running = jnp.logical_and(running, cond(*state, *inputs))
-                value, _ = step(state, t)
-                return (tuple(jnp.where(running, v, s) for v, s in zip(value, state)),
-                        running), ()
-
-        state = list(carried)
-        for i, value in zip(c_wrt, c_diff):
-            state[i] = value
-        state = _initial(body, tuple(state), indices, cond is not None)
-        if n == 0:
-            return (state[0] if cond is not None else state), ((),) * lists
-        block = max(1, math.ceil(n / marker.snapshots))
-        blocks = n // block
-
-        @jax.checkpoint
-        def run_block(state, ts):
-            return jax.lax.scan(body, state, ts)
-
-        parts = []
-        if blocks:
-            state, made = jax.lax.scan(run_block, state,
-                                       indices[:blocks * block].reshape(blocks, block))
-            parts.append(jax.tree_util.tree_map(
-                lambda ys: ys.reshape((blocks * block,) + ys.shape[2:]), made))
-        if blocks * block < n:
-            state, made = run_block(state, indices[blocks * block:])
-            parts.append(made)
-        outputs = parts[0] if len(parts) == 1 else jax.tree_util.tree_map(
-            lambda *ys: jnp.concatenate(ys), *parts)
-        return (state[0] if cond is not None else state), outputs
-
-    c_diff = tuple(carried[i] for i in c_wrt)
+    o_wrt = [i - count - 1 for i in loop.wrt if i > count
+             and all(_inexact(leaf) for leaf in jax.tree_util.tree_leaves(outside[i - count - 1]))]
+    step = _Step(loop, steps, outside, o_wrt, count, lists)
     o_diff = tuple(outside[j] for j in o_wrt)
-    (final, outputs), vjp = jax.vjp(nested, c_diff, o_diff)
-    made = tuple(list(initial) + [values[i] for i in range(n) for values in per_list]
-                 for initial, per_list in zip(collected, outputs))
+    state = _initial(step, tuple(carried), n, o_diff)
+    forward_rows, reverse_rows, slots = _tables(n, marker.snapshots)
+
+    made = jax.eval_shape(lambda s: step(s, 0, o_diff)[1], state) if n else ((),) * lists
+    outputs = jax.tree_util.tree_map(lambda v: jnp.zeros((n,) + v.shape, v.dtype), made)
+    held = jax.tree_util.tree_map(lambda v: jnp.zeros((slots + 1,) + v.shape, v.dtype), state)
+    current = state
+    if len(forward_rows):
+        current, held, outputs = _sweep(forward_rows, step, o_diff, current, held,
+                                        outputs)
+    final = state
+    if n:
+        final, last = step(current, n - 1, o_diff)
+        outputs = jax.tree_util.tree_map(lambda buf, v: buf.at[n - 1].set(v), outputs, last)
+    diff = [i for i, leaf in enumerate(jax.tree_util.tree_leaves(state)) if _inexact(leaf)]
 
     def pullback(g_final, g_lists=None):
-        g_final = tuple(_cotangent(g, value) for g, value in zip(g_final, final))
-        g_outputs = tuple(
-            tuple(_stacked([entries[len(initial) + i * len(per_list) + a] for i in range(n)],
-                           values) for a, values in enumerate(per_list))
-            for (entries, _), initial, per_list in zip(g_lists or (), collected, outputs))
-        g_c, g_o = vjp((g_final, g_outputs))
-        g_state = [None] * count
-        for i, g in zip(c_wrt, g_c):
-            g_state[i] = g
+        g_carried = tuple(_cotangent(g, value)
+                          for g, value in zip(g_final, _carried(final, loop.cond)))
+        if g_lists is None:
+            g_outputs = jax.tree_util.tree_map(lambda v: _cotangent(None, v), outputs)
+        else:
+            g_outputs = tuple(
+                tuple(_stacked([entries[len(initial) + i * len(per_list) + a]
+                                for i in range(n)], values)
+                      for a, values in enumerate(per_list))
+                for (entries, _), initial, per_list in zip(g_lists, collected, outputs))
+        g_leaves = jax.tree_util.tree_leaves(
+            (g_carried, jnp.zeros(())) if loop.cond is not None else g_carried)
+        g_state = tuple(g_leaves[i] for i in diff)
+        g_o = jax.tree_util.tree_map(jnp.zeros_like, o_diff)
+        if len(reverse_rows):
+            _, _, (g_state, g_o) = _sweep(
+                reverse_rows, step, o_diff, current, held, (g_state, g_o),
+                _reverse(step, o_diff, diff, g_outputs))
+        by_leaf = dict(zip(diff, g_state))
+        g_out = [None] * count
+        for i in c_wrt:
+            g_out[i] = by_leaf.get(i)
         g_outside = [None] * len(outside)
         for j, g in zip(o_wrt, g_o):
             g_outside[j] = g
-        return tuple(g_state), tuple(g_outside)
+        return tuple(g_out), tuple(g_outside)
 
-    return final, made, pullback
+    lists_made = tuple(list(initial) + [values[i] for i in range(n) for values in per_list]
+                       for initial, per_list in zip(collected, outputs))
+    return _carried(final, loop.cond), lists_made, pullback
+
+
+class _Step:
+    """One step of the loop as a function of its state (the carried arrays, and a while
+    loop's running flag after them), its position i in ``steps`` (the loop's index is
+    steps[i], computed, so that no array of n indices is held) and the differentiated
+    outside values: (next state, the values it appended)."""
+
+    def __init__(self, loop, steps, outside, o_wrt, count, lists):
+        self.pair, self.steps, self.outside, self.o_wrt = loop.pair, steps, outside, o_wrt
+        self.count, self.lists = count, lists
+        self.cond = None if loop.cond is None else _on_jax(loop.cond)
+
+    def __call__(self, state, i, o_values):
+        t = self.steps.start + self.steps.step * jnp.asarray(i, dtype=int)
+        inputs = list(self.outside)
+        for j, value in zip(self.o_wrt, o_values):
+            inputs[j] = value
+        if self.cond is None:
+            return self._taken(state, t, inputs)
+        values, running = state
+        running = jnp.logical_and(running, self.cond(*values, *inputs))
+        taken, made = self._taken(values, t, inputs)
+        return (tuple(jnp.where(running, v, s) for v, s in zip(taken, values)), running), made
+
+    def _taken(self, state, t, inputs):
+        value, _ = self.pair.fwd(*state, t, *inputs, *([] for _ in range(self.lists)))
+        value = tuple(value)
+        return (_like(value[:self.count], state),
+                tuple(tuple(made) for made in value[self.count:]))
+
+
+def _tables(n, snapshots):
+    """revolve's schedule for n steps as rows (restore slot, advance from, advance to,
+    snapshot slot, reverse step) of int32, each row doing its parts in that order (-1: no
+    restore, no reverse; no advance is from == to; the slot after the last is a scratch slot
+    that no row restores): the forward sweep's rows, those from the first reverse, and the
+    number of slots. A snapshot takes a free slot, a forget frees it."""
+    rows, slot_of, free, slots = [], {}, [], 0
+    rank = {RESTORE: 0, ADVANCE: 1, SNAPSHOT: 2, REVERSE: 3}
+    first, last = None, 4
+    for action in schedule(n, min(snapshots, max(1, n - 1))):
+        if action.kind == FORGET:
+            free.append(slot_of.pop(action.step))
+            continue
+        if rank[action.kind] <= last or action.kind == REVERSE and first is None:
+            if action.kind == REVERSE and first is None:
+                first = len(rows)
+            rows.append([-1, 0, 0, None, -1])
+        row, last = rows[-1], rank[action.kind]
+        if action.kind == RESTORE:
+            row[0] = slot_of[action.step]
+        elif action.kind == ADVANCE:
+            row[1:3] = action.step, action.stop
+        elif action.kind == SNAPSHOT:
+            if not free:
+                free.append(slots)
+                slots += 1
+            row[3] = slot_of[action.step] = free.pop()
+        else:
+            row[4] = action.step
+    for row in rows:
+        row[3] = slots if row[3] is None else row[3]
+    table = np.array(rows, dtype=np.int32).reshape(-1, 5)
+    first = len(rows) if first is None else first
+    return table[:first], table[first:], slots
+
+
+def _sweep(table, step, o_diff, current, held, extra, reverse=None):
+    """Run the rows of ``table`` (``_tables``) from the ``current`` state with the snapshot
+    slots ``held`` (a buffer of slots + 1 rows per state array). Without ``reverse`` (the
+    forward sweep) ``extra`` is the per-step outputs, each step's appended values written to
+    its row; with it ``extra`` is the cotangents that ``reverse(current, index, extra)``
+    carries back through a step. Returns (current, held, extra)."""
+    def advance(i, moving):
+        if reverse is not None:
+            return step(moving, i, o_diff)[0]
+        state, outputs = moving
+        state, made = step(state, i, o_diff)
+        return state, jax.tree_util.tree_map(lambda buf, v: buf.at[i].set(v), outputs, made)
+
+    def run(carry, row):
+        current, held, extra = carry
+        current = jax.tree_util.tree_map(
+            lambda buf, v: jnp.where(row[0] >= 0, buf[jnp.maximum(row[0], 0)], v),
+            held, current)
+        if reverse is None:
+            current, extra = jax.lax.fori_loop(row[1], row[2], advance, (current, extra))
+        else:
+            current = jax.lax.fori_loop(row[1], row[2], advance, current)
+        held = jax.tree_util.tree_map(lambda buf, v: buf.at[row[3]].set(v), held, current)
+        if reverse is not None:
+            extra = jax.lax.cond(row[4] >= 0, lambda e: reverse(current, row[4], e),
+                                 lambda e: e, extra)
+        return (current, held, extra), None
+
+    return jax.lax.scan(run, (current, held, extra), jnp.asarray(table))[0]
+
+
+def _reverse(step, o_diff, diff, g_outputs):
+    """reverse(current, index, (g_state, g_o)): step ``index``'s adjoint from the current
+    state: the state's cotangent (its inexact leaves, at ``diff``) pulled back through the
+    step, the outside values' cotangents added to."""
+    def reverse(current, index, cotangents):
+        g_state, g_o = cotangents
+        leaves, tree = jax.tree_util.tree_flatten(current)
+
+        def through(diff_leaves, o_values):
+            full = list(leaves)
+            for i, leaf in zip(diff, diff_leaves):
+                full[i] = leaf
+            state, made = step(jax.tree_util.tree_unflatten(tree, full), index, o_values)
+            out = jax.tree_util.tree_leaves(state)
+            return tuple(out[i] for i in diff), made
+
+        made = jax.eval_shape(through, tuple(leaves[i] for i in diff), o_diff)[1]
+        g_made = jax.tree_util.tree_map(
+            lambda g, v: g[index] if _inexact(v) else _cotangent(None, v), g_outputs, made)
+        _, vjp = jax.vjp(through, tuple(leaves[i] for i in diff), o_diff)
+        g_state, g_step = vjp((g_state, g_made))
+        return tuple(g_state), jax.tree_util.tree_map(jnp.add, g_o, g_step)
+    return reverse
 
 
 def _stacked(entries, values):
@@ -125,23 +231,32 @@ def _stacked(entries, values):
     return jnp.stack([_cotangent(entry, value) for entry, value in zip(entries, values)])
 
 
-def _initial(body, state, indices, flagged=False):
-    """The first state as arrays of the types the step returns (a scan's carry keeps them);
-    ``flagged``: with the while loop's running flag."""
-    state = tuple(jnp.asarray(value) for value in state)
-    if len(indices) == 0:
-        return (state, jnp.bool_(True)) if flagged else state
-    if flagged:
-        (made, _), _ = jax.eval_shape(body, (state, jnp.bool_(True)), indices[0])
-    else:
-        made, _ = jax.eval_shape(body, state, indices[0])
-    for value, out in zip(state, made):
+def _initial(step, carried, n, o_diff):
+    """The first state as arrays of the types the step returns (a scan's carry keeps them),
+    a while loop's running flag after them."""
+    values = tuple(jnp.asarray(value) for value in carried)
+    flagged = step.cond is not None
+    state = (values, jnp.bool_(True)) if flagged else values
+    if n == 0:
+        return state
+    made, _ = jax.eval_shape(step, state, 0, o_diff)
+    made = made[0] if flagged else made
+    for value, out in zip(values, made):
         if value.shape != out.shape:
             raise TransformError(
                 f"a tg.checkpoint loop's state changes shape in its first step ({value.shape} "
                 f"to {out.shape}): lax.scan needs one shape")
-    state = tuple(value.astype(out.dtype) for value, out in zip(state, made))
-    return (state, jnp.bool_(True)) if flagged else state
+    values = tuple(value.astype(out.dtype) for value, out in zip(values, made))
+    return (values, jnp.bool_(True)) if flagged else values
+
+
+def _carried(state, cond):
+    """The carried values of a state (without a while loop's running flag)."""
+    return state if cond is None else state[0]
+
+
+def _inexact(value):
+    return jnp.issubdtype(jnp.result_type(value), jnp.inexact)
 
 
 def _on_jax(func):

@@ -16,7 +16,7 @@ gradient wrt (W_h, W_x). Rows:
   snapshots that run each step forward at most twice).
 
 Then, with JAX installed, the same gradient on the JAX backend under ``jax.jit`` (the marked
-loop as nested ``lax.scan``s with ``jax.checkpoint``), against the unmarked loop's and
+loop's binomial schedule as a ``lax.scan`` over its actions), against the unmarked loop's and
 ``jax.grad`` of a hand-written ``lax.scan``: XLA's temporary buffers of the compiled gradient
 (``memory_analysis().temp_size_in_bytes``) and the time of a compiled call.
 

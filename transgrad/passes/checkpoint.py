@@ -51,7 +51,7 @@ step appends to a fresh list, the loop's result is the per-step values after the
 ``lst.extend(v)`` on a list from outside the loop), names first bound in the loop and read after
 it, a while marker without ``max_steps``. ``x += v`` is ``x = x + v`` in the step, as
 everywhere transgrad differentiates. On the JAX backend the step's split VJP is JAX code, and
-a traced run is nested scans (``transgrad/checkpoint_jax.py``).
+a traced run scans the schedule's actions (``transgrad/checkpoint_jax.py``).
 """
 
 import copy
