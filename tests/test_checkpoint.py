@@ -394,7 +394,7 @@ def test_grad_of_marked_loop_matches_plain_loop_and_finite_differences():
         np.testing.assert_allclose(g, numeric_gradient(marked_rnn, args, index), rtol=1e-6,
                                    atol=1e-9)
     source = tg.grad(marked_rnn, wrt=wrt).source
-    assert "run_checkpointed(" in source and ".pullback(" in source
+    assert "run_checkpointed(" in source and "pull_checkpointed(" in source
     assert not any(line.lstrip().startswith("for ") for line in source.splitlines())
 
 
@@ -1049,25 +1049,111 @@ def test_checkpoint_option_with_an_appended_list():
     assert "run_checkpointed(" in made.source
 
 
-def test_hvp_of_a_checkpointed_loop_is_refused_at_the_loop():
+@pytest.mark.parametrize("wrt", [0, (0, 1, 3, 4)])
+def test_hvp_of_a_checkpointed_loop_matches_the_plain_loops(wrt):
+    """Forward over reverse: the loop's tangent-carrying twin reversed on the schedule (an
+    int counter carried beside the floats, a 0-d decay read from outside)."""
+    args = rnn_arguments(9)
+    rng = np.random.default_rng(4)
+    positions = (wrt,) if isinstance(wrt, int) else wrt
+    v = tuple(rng.normal(size=np.shape(args[i])) for i in positions)
+    v = v[0] if isinstance(wrt, int) else v
+    want = tg.hvp(plain_rnn, wrt=wrt)(*args, v)
+    option = tg.jvp(tg.grad(plain_rnn, wrt=wrt, checkpoint=2), wrt=wrt)   # checkpoint=
+    for got in (tg.hvp(marked_rnn, wrt=wrt)(*args, v), option(*args, v)[1]):
+        for g, w in zip(*((got, want) if isinstance(wrt, tuple) else ((got,), (want,)))):
+            np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-13)
+    # against central differences of the gradient along v
+    step = 1e-6
+    w0 = args[0]
+    vv = v if isinstance(wrt, int) else v[0]
+    up = tg.grad(plain_rnn)(*([w0 + step * vv] + args[1:]))
+    down = tg.grad(plain_rnn)(*([w0 - step * vv] + args[1:]))
+    if isinstance(wrt, int):
+        np.testing.assert_allclose(want, (up - down) / (2 * step), rtol=1e-5, atol=1e-8)
+
+
+def test_mixed_second_derivative_through_a_checkpointed_loop():
+    """tg.jvp of the gradient with respect to w_h along the inputs xs: the outer tangent
+    varies a value the gradient does not differentiate."""
+    args = rnn_arguments(7)
+    direction = np.random.default_rng(5).normal(size=args[2].shape)
+    want = tg.jvp(tg.grad(plain_rnn), wrt=2)(*args, direction)
+    got = tg.jvp(tg.grad(marked_rnn), wrt=2)(*args, direction)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-13)
+
+
+def marked_while_hvp(w, x0):
+    x, err = x0 * 1.0, 1.0
+    while tg.checkpoint(err > 1e-6, snapshots=2, max_steps=80):
+        x_new = np.tanh(w @ x) + 0.2 * x0
+        err = np.sum((x_new - x) ** 2)
+        x = x_new
+    return np.sum(x ** 3)
+
+
+def plain_while_hvp(w, x0):
+    x, err = x0 * 1.0, 1.0
+    while err > 1e-6:
+        x_new = np.tanh(w @ x) + 0.2 * x0
+        err = np.sum((x_new - x) ** 2)
+        x = x_new
+    return np.sum(x ** 3)
+
+
+def test_hvp_of_a_checkpointed_while_loop():
+    w, x0 = np.array([[0.3, 0.1], [-0.2, 0.4]]), np.array([1.0, -0.5])
+    v = (np.array([[1.0, -0.5], [0.2, 0.3]]), np.array([0.4, -1.0]))
+    want = tg.hvp(plain_while_hvp, wrt=(0, 1))(w, x0, v)
+    got = tg.hvp(marked_while_hvp, wrt=(0, 1))(w, x0, v)
+    for g, expected in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, expected, rtol=1e-11, atol=1e-13)
+
+
+def test_derivatives_of_checkpointed_gradients_refused_where_unsupported():
     args = rnn_arguments(5)
-    with pytest.raises(tg.TransformError, match="differentiating the gradient") as caught:
-        tg.hvp(marked_rnn)(*args, np.ones_like(args[0]))
-    assert caught.value.filename == __file__
-    assert "tg.checkpoint(range(len(xs)), snapshots=3)" in caught.value.source_line
-    with pytest.raises(tg.TransformError, match="differentiating the gradient") as caught:
-        tg.jvp(tg.grad(plain_rnn, checkpoint=2))(*args, np.ones_like(args[0]))
-    assert "for t in range(len(xs)):" in caught.value.source_line
     gradient = tg.grad(marked_rnn)
 
     def gradient_norm(w_h, w_x, xs, h0, decay):
         return np.sum(gradient(w_h, w_x, xs, h0, decay) ** 2)
 
-    with pytest.raises(tg.TransformError, match="differentiating the gradient") as caught:
+    with pytest.raises(tg.TransformError, match="reverse mode") as caught:
         tg.grad(gradient_norm)(*args)   # reverse over reverse
+    assert caught.value.filename == __file__
     assert "tg.checkpoint(range(len(xs)), snapshots=3)" in caught.value.source_line
-    hv = tg.hvp(plain_rnn)(*args, np.ones_like(args[0]))   # the unmarked loop: as before
-    assert np.all(np.isfinite(hv))
+    v = np.ones_like(args[0])
+    second = tg.jvp(tg.grad(marked_rnn))
+
+    def second_norm(w_h, w_x, xs, h0, decay):
+        return np.sum(second(w_h, w_x, xs, h0, decay, v)[1] ** 2)
+
+    with pytest.raises(tg.TransformError, match="a third time"):
+        tg.grad(second_norm)(*args)
+    with pytest.raises(tg.TransformError, match="appends to lists") as caught:
+        tg.hvp(appending_marked)(*two_loops_args()[:2], np.ones((3, 3)))
+    assert "tg.checkpoint" in caught.value.source_line
+
+
+def appending_marked(w, xs):
+    h, hs = np.ones(3), []
+    for t in tg.checkpoint(range(len(xs)), snapshots=2):
+        h = np.tanh(w @ h + xs[t])
+        hs.append(np.sum(h))
+    return sum(hs)
+
+
+def test_hvp_of_a_checkpointed_loop_on_the_jax_backend():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    args = rnn_arguments(6)
+    v = np.random.default_rng(6).normal(size=args[0].shape)
+    want = tg.hvp(plain_rnn)(*args, v)
+    made = tg.jvp(tg.grad(marked_rnn, backend="jax"), backend="jax")
+    got = made(*args, v)[1]   # the driver on the step's JAX code
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-11, atol=1e-13)
+    with pytest.raises(tg.TransformError, match="jax.jit"):
+        jax.jit(made)(*args, v)
 
 
 # --------------------------------------------------------------------------- while loops

@@ -208,6 +208,7 @@ class CheckpointedLoop:
     ``run_checkpointed(loop, marker, carried, outside, collected)``."""
 
     cond = None     # a while loop's: cond(*carried, *outside) -> whether to take a step
+    build_jvp = build_vjp = None   # the pipeline's builders (forward over reverse uses them)
     backend = "numpy"   # "jax": the pair is JAX code; traced runs scan the schedule
 
     def __init__(self, name, step, pair, wrt):
@@ -273,20 +274,23 @@ class CheckpointedLoop:
                 g_state, g_outside = ans.pullback(g_final)
             finally:
                 ans.box.clear()
-        # zeros where no step reached a differentiated value, and 0.0 for a number (a
-        # Python or a numpy scalar) the step does not differentiate (the caller's adjoint may
-        # still add it: its activity is by name); an array's zero is made only where the step
-        # differentiates it
+        g_outside = self._outside_cotangents(g_outside, carried, outside)
+        g_collected = tuple(_filled(entries[:len(initial)], whole)
+                            for (entries, whole), initial in zip(g_lists, collected))
+        return g_state, g_outside, g_collected
+
+    def _outside_cotangents(self, g_outside, carried, outside):
+        """The outside values' cotangents as generated code reads them: zeros where no step
+        reached a differentiated value, and 0.0 for a number (a Python or a numpy scalar)
+        the step does not differentiate (the caller's adjoint may still add it: its activity
+        is by name); an array's zero is made only where the step differentiates it."""
         first = len(carried) + 1
-        g_outside = tuple(
+        return tuple(
             zeros_like_value(value) if part is None and (
                 first + j in self.wrt or type(value) in (float, int)
                 or isinstance(value, np.generic)) else part
             for j, (part, value) in enumerate(zip(g_outside or (None,) * len(outside),
                                                   outside)))
-        g_collected = tuple(_filled(entries[:len(initial)], whole)
-                            for (entries, whole), initial in zip(g_lists, collected))
-        return g_state, g_outside, g_collected
 
     def _online(self, marker, forward, vjp, carried, outside):
         """(final state, pullback, steps taken) of a while loop, checkpointed online."""
@@ -295,10 +299,13 @@ class CheckpointedLoop:
                                lambda state: self.cond(*state, *outside), len(marker.steps),
                                marker.snapshots)
         except _TooManySteps as error:
-            where = getattr(self, "where", {})
-            raise ValueError(
-                f"{where.get('filename')}, line {where.get('lineno')}: the tg.checkpoint while "
-                f"loop is still running after max_steps={error.args[0]} steps") from None
+            raise self._too_many(error) from None
+
+    def _too_many(self, error):
+        where = getattr(self, "where", {})
+        return ValueError(
+            f"{where.get('filename')}, line {where.get('lineno')}: the tg.checkpoint while "
+            f"loop is still running after max_steps={error.args[0]} steps")
 
     def _driven(self, outside, collected=0, appended=None, box=None):
         """(forward(state, t), vjp(state, t, g), first) of one step, for the drivers: until
@@ -416,13 +423,207 @@ def run_checkpointed(loop, marker, carried, outside, collected=()):
     return loop.run(marker, carried, outside, collected)
 
 
+def pull_checkpointed(loop, g, ans, marker, carried, outside, collected=()):
+    """The checkpointed loop's pullback in generated code: (cotangents of the carried values,
+    of the outside values, of the collected lists' initial items)."""
+    return loop.pullback(g, ans, marker, carried, outside, collected)
+
+
 def run_checkpointed_vjp(g, ans, loop, marker, carried, outside, collected=()):
-    g_carried, g_outside, g_collected = loop.pullback(g, ans, marker, carried, outside,
-                                                      collected)
+    pulled = pull_checkpointed(loop, g, ans, marker, carried, outside, collected)
+    g_carried, g_outside, g_collected = pulled
     return None, None, g_carried, g_outside, g_collected
 
 
 register_vjp(Rule("run_checkpointed", (run_checkpointed,), run_checkpointed_vjp, user=True))
+
+
+# --- forward over reverse (tg.hvp, tg.jvp of a tg.grad) ---------------------------------------
+#
+# Forward mode over a gradient that runs a checkpointed loop differentiates the two calls
+# above as wholes (their ``jvp_call``: forward mode's ``user_call`` calls it with the
+# arguments and their tangents). The tangent of the reverse sweep is the reverse sweep of the
+# loop's tangent-carrying twin: the step F(x, dx) = (step(x), J dx), its own JVP, reversed on
+# the same schedule. Its VJP with the cotangent (a, b) gives J^T b for dx and
+# J^T a + (d(J dx)/dx)^T b for x; with a the tangent of the cotangent and b the cotangent,
+# these are the cotangent and its tangent: so one checkpointed sweep of the twin, holding
+# (x, dx) snapshots, gives both (reverse over forward, the Hessian's symmetry).
+
+
+def _run_jvp(args, tangents):
+    loop, marker, carried, outside, *rest = args
+    collected = rest[0] if rest else ()
+    if collected:
+        raise _lifting_error(loop, "a loop that appends to lists")
+    twin = _TangentLoop(loop, carried, outside, tangents[2], tangents[3])
+    final, pullback, marker = twin.run(marker)
+    ans = Carried(final[0])
+    ans.pullback, ans.counts, ans.box, ans.marker = None, None, {}, marker
+    ans.tangent_pullback = pullback
+    return ans, twin.full_tangents(final[1], final[0])
+
+
+def _pull_jvp(args, tangents):
+    loop, g, ans, marker, carried, outside, *rest = args
+    collected = rest[0] if rest else ()
+    dg = tangents[1]
+    pullback = getattr(ans, "tangent_pullback", None)
+    if pullback is None:   # the loop's own values carry no tangent: linear in g alone
+        value = loop.pullback(g, ans, marker, carried, outside, collected)
+        if dg is None:
+            return value, tuple(zero_tangent_of(part) for part in value)
+        return value, loop.pullback(dg, ans, marker, carried, outside, collected)
+    count = len(carried)
+    parts, d_parts = _parts(g, count), _parts(dg, count)
+    g_final = tuple(zeros_like_value(value) if part is None else part
+                    for part, value in zip(parts, ans))
+    dg_final = tuple(zeros_like_value(value) if part is None else part
+                     for part, value in zip(d_parts, ans))
+    twin = pullback.twin
+    (gx, gdx), (go, gdo) = pullback((dg_final, twin.on_positions(g_final)))
+    g_carried, dg_carried = twin.carried_cotangents(gdx), tuple(
+        zeros_like_value(value) if part is None else part for part, value in zip(gx, carried))
+    g_outside = loop._outside_cotangents(twin.outside_cotangents(gdo), carried, outside)
+    dg_outside = loop._outside_cotangents(go, carried, outside)
+    return (g_carried, g_outside, ()), (dg_carried, dg_outside, ())
+
+
+def zero_tangent_of(value):
+    return tuple(map(zero_tangent_of, value)) if type(value) is tuple \
+        else zeros_like_value(value)
+
+
+def _lifting_error(loop, what):
+    from .errors import TransformError
+    return TransformError(
+        f"forward mode over the gradient of a tg.checkpoint loop (tg.hvp, tg.jvp of its "
+        f"tg.grad) does not support {what} yet", **getattr(loop, "where", {}),
+        hint="take the second derivative of the loop without the marker: it then keeps "
+             "every step")
+
+
+def _differentiable(value):
+    """Whether a value holds floats that a tangent can vary (an array, a number, or a
+    tuple, list or dict holding one)."""
+    if isinstance(value, (tuple, list)):
+        return any(map(_differentiable, value))
+    if isinstance(value, dict):
+        return any(map(_differentiable, value.values()))
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return False
+    dtype = getattr(value, "dtype", None)
+    return isinstance(value, float) or dtype is not None and np.issubdtype(dtype, np.inexact)
+
+
+class _TangentLoop:
+    """A checkpointed loop's tangent-carrying twin: its state is (carried values, tangents
+    of the differentiable ones), its step the step's JVP (built by the pipeline that built
+    the loop), its step VJP that JVP's split VJP."""
+
+    def __init__(self, loop, carried, outside, d_carried, d_outside):
+        if loop.build_jvp is None:
+            raise _lifting_error(loop, "this build")
+        self.loop, self.carried, self.outside = loop, tuple(carried), tuple(outside)
+        count = len(carried)
+        self.c_pos = [i for i, v in enumerate(carried) if _differentiable(v)]
+        self.o_pos = [j for j, v in enumerate(outside) if _differentiable(v)]
+        d_carried = _parts(d_carried, count)
+        d_outside = _parts(d_outside, len(outside))
+        self.dx0 = tuple(zero_tangent_of(carried[i]) if d_carried[i] is None else d_carried[i]
+                         for i in self.c_pos)
+        self.d_outside = tuple(zero_tangent_of(outside[j]) if d_outside[j] is None
+                               else d_outside[j] for j in self.o_pos)
+        positions = tuple(self.c_pos) + tuple(count + 1 + j for j in self.o_pos)
+        self.jvp = loop.build_jvp(loop.step, positions)
+        code = self.jvp.fn.__code__
+        self.pair = loop.build_vjp(self.jvp.fn, positions + (
+            code.co_argcount + code.co_kwonlyargcount - 1,))   # and the tangent parameter
+
+    def run(self, marker):
+        """((final values, their tangents), pullback, the marker of the steps taken)."""
+        loop, outside = self.loop, self.outside
+        state = (self.carried, self.dx0)
+        if loop.backend == "jax" and _jax().traced((self.carried, outside, self.dx0)):
+            raise _lifting_error(loop, "tracing by jax.jit")
+        if loop.cond is None:
+            final, pullback = checkpointed_loop(self.forward, self.vjp, state, marker.steps,
+                                                marker.snapshots)
+        else:
+            try:
+                final, pullback, taken = online_loop(
+                    self.forward, self.vjp, state,
+                    lambda state: loop.cond(*state[0], *outside), len(marker.steps),
+                    marker.snapshots)
+            except _TooManySteps as error:
+                raise loop._too_many(error) from None
+            marker = marker.counted(taken)
+        return final, _Pullback(pullback, self), marker
+
+    def _tangents(self, dx):
+        return {self.jvp.tangent_parameter(): tuple(dx) + self.d_outside}
+
+    def forward(self, state, t):
+        x, dx = state
+        value, d_value = self.jvp.fn(*x, t, *self.outside, **self._tangents(dx))
+        return tuple(value), tuple(d_value[i] for i in self.c_pos)
+
+    def vjp(self, state, t, g):
+        x, dx = state
+        a, b = g
+        _, tape = self.pair.fwd(*x, t, *self.outside, **self._tangents(dx))
+        b_full = [zero_tangent_of(value) for value in x]
+        for i, part in zip(self.c_pos, b):
+            b_full[i] = part
+        a = tuple(zeros_like_value(value) if part is None else part
+                  for part, value in zip(a, x))
+        *by_position, g_tangent = self.pair.bwd(tape, (a, tuple(b_full)))
+        count, c = len(x), len(self.c_pos)
+        gx = [None] * count
+        for i, part in zip(self.c_pos, by_position):
+            gx[i] = part
+        g_tangent = _parts(g_tangent, c + len(self.o_pos))
+        return (tuple(gx), tuple(g_tangent[:c])), (tuple(by_position[c:]), g_tangent[c:])
+
+    def on_positions(self, g_final):
+        return tuple(g_final[i] for i in self.c_pos)
+
+    def carried_cotangents(self, g_dx):
+        """The cotangents of all the carried values from those of their tangents."""
+        full = [zeros_like_value(value) for value in self.carried]
+        for i, part in zip(self.c_pos, g_dx):
+            if part is not None:
+                full[i] = part
+        return tuple(full)
+
+    def outside_cotangents(self, g_positions):
+        full = [None] * len(self.outside)
+        for j, part in zip(self.o_pos, g_positions or (None,) * len(self.o_pos)):
+            full[j] = part
+        return full
+
+    def full_tangents(self, dx, x):
+        full = [zero_tangent_of(value) for value in x]
+        for i, part in zip(self.c_pos, dx):
+            full[i] = part
+        return tuple(full)
+
+
+class _Pullback:
+    """The twin's pullback, knowing its twin (to map the cotangents back)."""
+
+    def __init__(self, pullback, twin):
+        self.pullback, self.twin = pullback, twin
+
+    def __call__(self, g_final):
+        g_state, g_params = self.pullback(g_final)
+        gx, gdx = g_state
+        go, gdo = g_params if g_params is not None else ((None,) * len(self.twin.o_pos),
+                                                          (None,) * len(self.twin.o_pos))
+        return (gx, gdx), (self.twin.outside_cotangents(go), gdo)
+
+
+run_checkpointed.jvp_call = _run_jvp
+pull_checkpointed.jvp_call = _pull_jvp
 
 
 def add_cotangents(total, extra):

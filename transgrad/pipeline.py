@@ -128,7 +128,8 @@ def checkpoint_loops(job):
     pipeline builds (reverse mode); forward mode iterates the range."""
     _checkpoint.outline_loops(job.info, job.positions, job.kind, job.backend,
                               lambda func, wrt: split(func, wrt, job.backend), job.checkpoint,
-                              lambda plain: _check_plain_aliasing(job, plain))
+                              lambda plain: _check_plain_aliasing(job, plain),
+                              lambda func, wrt: forward_function(func, wrt, job.backend))
 
 
 def _check_plain_aliasing(job, plain):

@@ -64,6 +64,7 @@ import gast
 from ..checkpoint import CheckpointedLoop, checkpoint, run_checkpointed
 from ..errors import TransformError
 from ..ir import clone, names_in, walk
+from .forward import OwnJvp
 
 _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update",
                                "setdefault", "popitem", "add", "discard", "sort", "reverse",
@@ -71,7 +72,8 @@ _MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "c
 _files = count(1)
 
 
-def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, check_plain=None):
+def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, check_plain=None,
+                  build_jvp=None):
     """Rewrite every loop marked ``tg.checkpoint`` in ``info.tree`` (after ``resolve``).
 
     ``positions``: the differentiated parameters; ``kind``: "reverse" or "forward";
@@ -79,8 +81,10 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, che
     ``snapshots``: ``tg.grad(f, checkpoint=k)``'s k (or "auto"): every outermost
     ``for ... in range(...)`` loop is marked with it first. ``check_plain(info)``: run on a
     copy with every loop unmarked (taken before outlining) (the alias analysis: the outlined step
-    cannot see that a value it updates in place is a view of another made outside it)."""
-    _refuse_checkpointed_calls(info)
+    cannot see that a value it updates in place is a view of another made outside it).
+    ``build_jvp(func, wrt)``: the forward derivative of a function (the loop keeps both
+    builders: forward mode over its gradient builds the step's JVP and that JVP's VJP)."""
+    _refuse_checkpointed_calls(info, kind)
     if kind == "reverse":
         _warn_markers_off_loops(info)
     if snapshots is not None and kind == "reverse":
@@ -99,7 +103,8 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, che
     active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
     taken = {n.id for n in walk(info.tree) if isinstance(n, gast.Name)} | set(info.namespace)
     for loop, body in loops:
-        body[body.index(loop)] = _outline(info, loop, active, taken, build_vjp, backend)
+        body[body.index(loop)] = _outline(info, loop, active, taken, (build_vjp, build_jvp),
+                                          backend)
     if plain is not None:   # after the loops' own refusals, which say more
         check_plain(plain)
 
@@ -135,19 +140,24 @@ def _mark_range_loops(body, snapshots, in_loop):
             _mark_range_loops(handler.body, snapshots, nested)
 
 
-def _refuse_checkpointed_calls(info):
-    """A derivative of a gradient that runs a checkpointed loop (``tg.hvp``, ``tg.grad`` of
-    it): refused at the user's loop, which the loop's holder remembers."""
+def _refuse_checkpointed_calls(info, kind):
+    """Reverse mode over a gradient that runs a checkpointed loop (``tg.grad`` of its
+    ``tg.grad``), and any derivative of forward mode over one (third derivatives): refused
+    at the user's loop, which the loop's holder remembers. Forward mode over the gradient
+    (``tg.hvp``) differentiates the loop's calls as wholes (``checkpoint._run_jvp``)."""
     for node in walk(info.tree):
-        if isinstance(node, gast.Call) and getattr(node.func, "resolved", None) \
-                is run_checkpointed:
+        if not isinstance(node, gast.Call):
+            continue
+        func = getattr(node.func, "resolved", None)
+        if func is run_checkpointed and kind == "reverse" or isinstance(func, OwnJvp):
             holder = getattr(node.args[0], "resolved", None) if node.args else None
             where = getattr(holder, "where", None) or {}
             raise TransformError(
-                "differentiating the gradient of a tg.checkpoint loop again (tg.hvp, tg.jvp or "
-                "tg.grad of its tg.grad) is not supported yet", **where,
-                hint="take the second derivative of the loop without the marker (or without "
-                     "checkpoint=): it then keeps every step")
+                "differentiating the gradient of a tg.checkpoint loop again by reverse mode "
+                "(tg.grad of its tg.grad), or a third time, is not supported yet", **where,
+                hint="tg.hvp (forward over reverse) differentiates it; or take the derivative "
+                     "of the loop without the marker (or without checkpoint=): it then keeps "
+                     "every step")
 
 
 def _marked_loops(body):
@@ -221,10 +231,11 @@ def _steps_expression(info, loop):
     return steps[0]
 
 
-def _outline(info, loop, active, taken, build_vjp, backend="numpy"):
-    """The statement that replaces ``loop``: a call of its outlined, differentiable step."""
+def _outline(info, loop, active, taken, builders, backend="numpy"):
+    """The statement that replaces ``loop``: a call of its outlined, differentiable step;
+    ``builders``: (build_vjp, build_jvp)."""
     try:
-        return _outline_marked(info, loop, active, taken, build_vjp, backend)
+        return _outline_marked(info, loop, active, taken, builders, backend)
     except TransformError as error:
         if not getattr(_marker_of(loop), "option", False) or error.lineno is None:
             raise
@@ -237,7 +248,7 @@ def _outline(info, loop, active, taken, build_vjp, backend="numpy"):
                  "passing checkpoint=") from None
 
 
-def _outline_marked(info, loop, active, taken, build_vjp, backend):
+def _outline_marked(info, loop, active, taken, builders, backend):
     _check_loop(info, loop)
     is_while = isinstance(loop, gast.While)
     marker = _while_marker(info, loop) if is_while else loop.iter
@@ -252,9 +263,10 @@ def _outline_marked(info, loop, active, taken, build_vjp, backend):
     if not (carried or collected) or not wrt:   # nothing differentiable flows: a plain loop
         _unmark(info, loop)
         return loop
+    build_vjp, build_jvp = builders
     pair = build_vjp(step, tuple(wrt))
     holder = CheckpointedLoop(name, step, pair, wrt)
-    holder.backend = backend
+    holder.backend, holder.build_vjp, holder.build_jvp = backend, build_vjp, build_jvp
     if is_while:
         holder.cond = _condition_function(info, loop, _fresh(f"{name}_cond", taken), carried,
                                           outside)

@@ -175,6 +175,23 @@ def _zero_structure(builder, value):
     return False
 
 
+class OwnJvp:
+    """The forward derivative of a function that carries its own, ``func.jvp_call(args,
+    tangents)`` (the tangents by argument position, None where there is none), called from
+    generated code as ``f_jvp(*args, (the tangents of the varied arguments))``."""
+
+    def __init__(self, func, positions):
+        self.func, self.positions = func, positions
+        self.__name__ = f"{func.__name__}_jvp"
+
+    def __call__(self, *args):
+        *args, tangents = args
+        by_position = [None] * len(args)
+        for position, tangent in zip(self.positions, tangents):
+            by_position[position] = tangent
+        return self.func.jvp_call(tuple(args), by_position)
+
+
 class ForwardBuilder:
     def __init__(self, info, tree, wrt_names, context, constant_entries=None):
         self.info, self.context, self.namer = info, context, context.namer
@@ -286,12 +303,15 @@ class ForwardBuilder:
 
     def user_call(self, stmt):
         """``y, dy = f_jvp(*args, (dx, ...))`` for a varied call of a user function
-        (its own forward derivative, built from its source), else None."""
+        (its own forward derivative, built from its source) or of a run-time function that
+        carries its own (``jvp_call``: a checkpointed loop's), else None."""
         if not (isinstance(stmt.value, gast.Call) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Name)
                 and stmt.targets[0].id in self.varied):
             return None
         func = getattr(stmt.value.func, "resolved", None)
+        if getattr(func, "jvp_call", None) is not None:
+            return self.own_jvp_call(stmt, func)
         derived = isinstance(func, Derivative)   # a transgrad derivative: its generated code
         if not (inspect.isfunction(func) or derived) or lookup_vjp(func) is not None \
                 or is_nondifferentiable(func) or forward_kind(func) is not None:
@@ -335,6 +355,24 @@ class ForwardBuilder:
         # (generated code differentiated again has a parameter named `tangent`)
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args] + [tangents],
                          keywords=[clone(k) for k in stmt.value.keywords])
+        both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
+                          ctx=gast.Store())
+        return gast.copy_location(gast.Assign(targets=[both], value=call, type_comment=None),
+                                  stmt)
+
+    def own_jvp_call(self, stmt, func):
+        """``y, dy = f_jvp(*args, (dx, ...))`` for a function with its own ``jvp_call``."""
+        positions = [i for i, a in enumerate(stmt.value.args) if self.tangent_of(a) is not None]
+        if stmt.value.keywords:
+            raise self.info.error(f"forward mode passes `{func.__name__}` its arguments "
+                                  "positionally only", stmt.origin)
+        callee = name(f"{func.__name__}_jvp")
+        callee.resolved = OwnJvp(func, tuple(positions))
+        tangents = gast.Tuple(elts=[self.tangent_of(stmt.value.args[i]) for i in positions],
+                              ctx=gast.Load())
+        target = stmt.targets[0].id
+        call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args] + [tangents],
+                         keywords=[])
         both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
                           ctx=gast.Store())
         return gast.copy_location(gast.Assign(targets=[both], value=call, type_comment=None),
