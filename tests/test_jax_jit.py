@@ -288,3 +288,86 @@ def test_jvp_of_a_jax_gradient_under_jit():
     f_diff = tg.grad(lambda cs: cost(points, cs))
     d, hes = tg.jvp(f_diff)(centers, np.ones(centers.shape))
     close(direction(points, centers), d / hes)
+
+
+# --- a scatter over the whole array, then a reverse: XLA aborts the process ------------------
+
+WHOLE_ARRAY_SCATTER = """
+import sys, warnings
+import numpy as np, jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+import transgrad as tg
+from tests.fuzz import check as C
+from tests.fuzz.gen import generate
+
+def flipped_column(w):          # adjoint: add_at(zeros, (:, None), g), then add_at(zeros, ::-1)
+    return np.sum(w[::-1][:, None] * w[:, None])
+
+def flipped_column_jnp(w):
+    return jnp.sum(w[::-1][:, None] * w[:, None])
+
+def whole_store(w):             # y[:] = ... and its adjoint by[:] = 0, then a reverse
+    y = w * 2
+    y[:] = y * w
+    y[0:3] += np.sin(w)
+    return np.sum(y[::-1] * w)
+
+w = np.array([0.3, -1.2, 0.7])
+got = jax.jit(tg.grad(flipped_column, backend="jax"))(w)
+np.testing.assert_allclose(np.asarray(got), jax.grad(flipped_column_jnp)(w), rtol=1e-12)
+got = jax.jit(tg.grad(whole_store, backend="jax"))(w)
+np.testing.assert_allclose(np.asarray(got), tg.grad(whole_store)(w.copy()), rtol=1e-12)
+for method in ("set", "add", "subtract", "multiply", "divide", "power", "min", "max"):
+    tgr = tg.backends.jax_runtime.module
+    f = jax.jit(lambda a: tgr.update_at(a, slice(None), method, 1.5)[::-1])
+    want = getattr(jnp.arange(1.0, 4.0).at[:], method)(1.5)[::-1]
+    np.testing.assert_array_equal(np.asarray(f(jnp.arange(1.0, 4.0))), np.asarray(want))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    result = C.check(generate(2204060), modes=("jax_jit",), twin=False)
+print("fuzz seed 2204060:", result.outcome, result.modes["jax_jit"].cls)
+"""
+
+
+def test_scatter_over_the_whole_array_then_a_reverse_compiles(tmp_path):
+    """Fuzz seed 2204060 (jax_jit) killed the interpreter: XLA rewrites a scatter that covers
+    the whole array (``x.at[:].add(v)``, the adjoint of ``w[:, None]``) into a ``map``, and
+    its algebraic simplifier aborts on ``reverse`` of a ``map`` ("Invalid binary instruction
+    opcode map"); ``jax.jit(lambda a: a.at[:].add(1.0)[::-1])`` alone does it. The JAX
+    runtime writes such an update elementwise (``jax_runtime._at``). Run in a child process:
+    the old code aborts it."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "whole_array_scatter.py"     # a file: transgrad reads the source
+    script.write_text(WHOLE_ARRAY_SCATTER)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=False, cwd=root, env=env, timeout=600)
+    assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
+    assert "fuzz seed 2204060: ok ok" in run.stdout, run.stdout + run.stderr[-2000:]
+
+
+@pytest.mark.parametrize("index", [slice(None), (slice(None), None), Ellipsis, slice(0, 7),
+                                   slice(-3, None), slice(1, None), slice(None, None, -1),
+                                   (0, slice(None)), np.array([2, 0, 2])])
+@pytest.mark.parametrize("method", ["set", "add", "multiply", "divide"])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.filterwarnings("ignore:scatter inputs have incompatible types")
+def test_whole_array_updates_match_jax_at(index, method, dtype):
+    """The elementwise form gives what ``.at[index].<method>`` gives: values, dtype, shape
+    (eagerly: each operation compiled alone is not the pattern XLA aborts on)."""
+    from transgrad.backends.jax_runtime import _at, _selects_all
+    shape = (1, 3) if isinstance(index, tuple) and index[0] == 0 else (3,)
+    target = jnp.asarray(np.arange(1, 4).reshape(shape), dtype=dtype)
+    for value in (2.5, np.array([0.5, 2.0, -1.0])[: len(range(3)[index])]
+                  if isinstance(index, slice) else 2.5):
+        want = getattr(target.at[index], method)(value)
+        got = _at(target, index, method, value)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert _selects_all(shape, index) == (
+        not isinstance(index, np.ndarray) and index not in (slice(1, None),
+                                                            slice(None, None, -1)))

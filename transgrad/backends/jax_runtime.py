@@ -114,7 +114,70 @@ def add_at(target, idx, values):
                 and _is_array(target[idx]):   # numpy would read the tuple as an array
             values = jnp.asarray(values)
         return numpy_runtime.add_at(target, idx, values)
-    return jnp.asarray(target).at[_index(idx)].add(values)
+    return _at(target, _index(idx), "add", values)
+
+
+# ``x.at[idx].<method>(v)`` written elementwise where ``idx`` selects the whole array
+_ELEMENTWISE = {"set": lambda old, new: new, "add": jnp.add, "subtract": jnp.subtract,
+                "multiply": jnp.multiply, "min": jnp.minimum, "max": jnp.maximum}
+_THROUGH_ONES = {"divide": jnp.divide, "power": jnp.power}   # x / ones.at[idx].multiply(v)
+
+
+def _at(target, idx, method, values):
+    """``target.at[idx].<method>(values)``; where ``idx`` is a static basic index that picks
+    every element of ``target`` once, in order (``[:]``, ``[...]``, ``[:, None]``, ``[0:n]``),
+    the same update written elementwise on ``target[idx]`` instead of a scatter (with JAX's
+    rules: both sides promoted, the result cast back to ``target``'s dtype).
+
+    XLA turns such a scatter (no indices, one window the size of the array) into a ``map``,
+    and its algebraic simplifier then aborts the whole process when a ``reverse`` reads that
+    ``map`` ("Invalid binary instruction opcode map" in ``HandleReverse``, jaxlib 0.10.2 on
+    CPU): ``jax.jit(lambda a: a.at[:].add(1.0)[::-1])(jnp.arange(3.0))`` is enough, and the
+    adjoint of ``w[::-1][:, None]`` is exactly that. The elementwise form gives XLA no
+    scatter to turn into a ``map``."""
+    target = jnp.asarray(target)
+    whole = not target.weak_type and _selects_all(target.shape, idx)
+    if whole and method in _THROUGH_ONES:
+        return _THROUGH_ONES[method](target, _at(jnp.ones_like(target), idx, "multiply", values))
+    if whole and method in _ELEMENTWISE:
+        part = target[idx]
+        common = jnp.result_type(part, values)
+        new = _ELEMENTWISE[method](part.astype(common), jnp.asarray(values).astype(common))
+        return jnp.broadcast_to(new, part.shape).reshape(target.shape).astype(target.dtype)
+    return getattr(target.at[idx], method)(values)
+
+
+def _static_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _selects_all(shape, idx):
+    """Whether the basic index ``idx`` (static slices, ``None``, ``...``, integers on axes of
+    length 1) picks every element of an array of ``shape`` (one axis at least) once, in
+    order; False for anything else (arrays, traced bounds, a step of -1)."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    ellipses = sum(p is Ellipsis for p in parts)
+    axes = sum(p is not None and p is not Ellipsis for p in parts)
+    if not shape or ellipses > 1 or axes > len(shape):
+        return False
+    if ellipses:
+        k = next(i for i, p in enumerate(parts) if p is Ellipsis)
+        parts = parts[:k] + (slice(None),) * (len(shape) - axes) + parts[k + 1:]
+    dims = iter(shape)
+    try:
+        for p in parts:
+            if p is None:
+                continue
+            n = next(dims)
+            if isinstance(p, slice):
+                if not all(v is None or _static_int(v) for v in (p.start, p.stop, p.step)) \
+                        or range(n)[p] != range(n):
+                    return False
+            elif not (_static_int(p) and n == 1 and p in (0, -1)):
+                return False
+    except (TypeError, ValueError):     # a symbolic dimension (jax.export), a zero step
+        return False
+    return True
 
 
 def _index(idx):
@@ -136,17 +199,24 @@ def set_item(target, idx, value):
         idx = _index(idx)
         if numpy_runtime.is_basic_index(idx) \
                 or _has_jax(idx if isinstance(idx, tuple) else (idx,)):
-            return target.at[idx].set(value)
+            return _at(target, idx, "set", value)
         shape = np.shape(target)
         part_shape = np.zeros(shape, dtype=bool)[idx].shape
         kept = numpy_runtime._kept_writes(shape, idx, part_shape)
         if kept.all():
-            return target.at[idx].set(value)
+            return _at(target, idx, "set", value)
         flat = np.arange(int(np.prod(shape))).reshape(shape)[idx][kept]
         values = jnp.broadcast_to(jnp.asarray(value, dtype=target.dtype), part_shape)[kept]
         return target.reshape(-1).at[flat].set(values).reshape(shape)
     target[idx] = value
     return target
+
+
+@_functional
+def update_at(target, idx, method, value):
+    """``target.at[idx].<method>(value)`` for a store whose index is written with slices
+    alone and may pick the whole array (``y[:] = v``, ``y[:n, ...] += v``; ``_at``)."""
+    return _at(target, _index(idx), method, value)
 
 
 @_functional
@@ -207,12 +277,12 @@ def math_gamma(x):
 
 @_functional
 def _scatter_add(target, index, values):
-    return jnp.asarray(target).at[index].add(values)
+    return _at(target, index, "add", values)
 
 
 @_functional
 def _scatter_set(target, index, values):
-    return jnp.asarray(target).at[index].set(values)
+    return _at(target, index, "set", values)
 
 
 @_functional

@@ -5,7 +5,12 @@ rebindings (the aliasing pass already refused user code where the difference wou
 
     y[i] = v          ->   y = y.at[i].set(v)
     y[i] += v         ->   y = y.at[i].add(v)
+    y[:n] *= v        ->   y = tgr.update_at(y, slice(None, n, None), 'multiply', v)
     d[k] = v          ->   d = tgr.set_item(d, k, v)     (a name not known to hold an array)
+
+An index of slices alone that may pick the whole array goes to ``tgr.update_at``, which
+writes such an update elementwise: XLA aborts on ``reverse`` of the scatter it would be
+(``jax_runtime._at``).
 
 A name holds an array when the rank analysis knows its rank, or it was made by
 ``tgr.owned_copy`` (an adjoint about to be updated element by element).
@@ -22,6 +27,8 @@ the front-end passes, ``printed`` prints a tree):
 ... def f(v):
 ...     y = np.zeros(3)
 ...     y[0] = v
+...     y[1:] = v
+...     y[:] = v * y
 ...     return y
 ... ''')
 >>> tree = functionalize(tree, {"y": 1})
@@ -29,6 +36,9 @@ the front-end passes, ``printed`` prints a tree):
 def f(v):
     y = jnp.zeros(3)
     y = y.at[0].set(v)
+    y = y.at[1:].set(v)
+    t1 = v * y
+    y = tgr.update_at(y, slice(None, None, None), 'set', t1)
     return y
 """
 
@@ -67,12 +77,46 @@ def _fancy(index):
         and index.func.attr == "array" and index.args and isinstance(index.args[0], gast.List))
 
 
+def _int_constant(node):
+    """The value of an integer literal (``3``, ``-1``), else None."""
+    sign = 1
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        sign, node = -1, node.operand
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return sign * node.value
+    return None
+
+
+def _may_pick_all(index):
+    """Whether an index written with slices, ``...`` and ``None`` alone may pick every element
+    of a non-empty array (``y[:]``, ``y[...]``, ``y[:n]``; not ``y[1:]``, ``y[:-1]``,
+    ``y[::2]``, nor any index with an integer or an array): a scatter XLA can abort on
+    (``jax_runtime._at``)."""
+    if isinstance(index, gast.Tuple):
+        return all(_may_pick_all(e) for e in index.elts)
+    if isinstance(index, gast.Constant):
+        return index.value is None or index.value is Ellipsis
+    if not isinstance(index, gast.Slice):
+        return False
+    lower, upper, step = (_int_constant(p) if p is not None else None
+                          for p in (index.lower, index.upper, index.step))
+    return not ((lower is not None and lower > 0) or (upper is not None and upper < 0)
+                or (step is not None and step != 1))
+
+
 def _update(target, value, method, arrays):
     """``base = base.at[index].<method>(value)`` or ``base = tgr.set_item(base, index, value)``
-    (also for a store whose index may repeat an element: it keeps numpy's last write)."""
+    (also for a store whose index may repeat an element: it keeps numpy's last write), or
+    ``base = tgr.update_at(base, index, '<method>', value)`` for an index that may pick the
+    whole array (``_may_pick_all``)."""
     base = target.value.id
     store = gast.Name(id=base, ctx=gast.Store(), annotation=None, type_comment=None)
-    if (base in arrays or method != "set") and not (method == "set" and _fancy(target.slice)):
+    if (base in arrays or method != "set") and _may_pick_all(target.slice):
+        call = gast.Call(func=gast.Attribute(value=_load("tgr"), attr="update_at",
+                                             ctx=gast.Load()),
+                         args=[_load(base), index_value(target.slice),
+                               gast.Constant(value=method, kind=None), value], keywords=[])
+    elif (base in arrays or method != "set") and not (method == "set" and _fancy(target.slice)):
         at = gast.Subscript(value=gast.Attribute(value=_load(base), attr="at", ctx=gast.Load()),
                             slice=target.slice, ctx=gast.Load())
         call = gast.Call(func=gast.Attribute(value=at, attr=method, ctx=gast.Load()),
