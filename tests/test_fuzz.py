@@ -11,7 +11,10 @@ A wrong value, a wrong derivative or a crash fails the test with the program's s
 """
 
 import glob
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -146,3 +149,30 @@ def test_shrinker_keeps_the_failure_and_drops_the_rest():
     assert len(small) < len(src) - 100
     assert "sq(" in small and "for i" not in small
     assert C.check_source(small, [[3]], 3, modes=("grad",)).modes["grad"].cls == mr.cls
+
+
+def test_runner_records_a_worker_that_dies_and_goes_on(tmp_path):
+    """A worker process killed inside a mode (XLA's fatal checks call abort(); seed 2204060
+    under jax_jit did) or one that stops answering is recorded as a fatal crash with its
+    seed and mode, and the run checks the other programs and writes its summary (the test
+    hook makes seed 2's worker abort in grad, seed 3's hang)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, TGFUZZ_TEST_HOOK="2:grad:abort,3:grad:hang")
+    run = subprocess.run([sys.executable, "-m", "tests.fuzz", "--count", "3", "--seed", "1",
+                          "--jobs", "2", "--modes", "grad", "--jax-every", "1000",
+                          "--hang-seconds", "10", "--out", str(tmp_path)],
+                         capture_output=True, text=True, check=False, cwd=root, env=env,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    with open(tmp_path / "results.jsonl") as fh:
+        records = {r["seed"]: r for r in map(json.loads, fh)}
+    assert sorted(records) == [1, 2, 3]
+    assert not records[1].get("fatal")
+    assert records[2]["modes"] == {"grad": [
+        "crash", "fatal: the worker process was killed by SIGABRT in mode grad"]}
+    assert records[3]["modes"]["grad"][1].startswith("fatal: the worker process gave no answer")
+    assert records[2]["outcome"] == records[3]["outcome"] == "crash"
+    summary = (tmp_path / "summary.txt").read_text()
+    assert "programs checked: 3" in summary and "killed by SIGABRT in mode grad" in summary
+    assert (tmp_path / "failures" / "seed2.py").exists()
+    assert "not shrunk" in run.stdout

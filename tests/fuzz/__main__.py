@@ -5,6 +5,12 @@ a summary table (outcome class by mode, refusals by message, crashes by kind, sk
 time) and writes every failing program, and a shrunk version of the first failures of each
 kind, under ``--out`` (default /tmp/tgfuzz). ``--until HH:MM`` (UTC) or ``--max-seconds``
 stops early; the summary then says how many programs were checked.
+
+Programs run in worker processes (``--jobs`` of them, one at least), never in the runner: a
+worker that dies (XLA aborts the process on a fatal check) or stops answering
+(``--hang-seconds``) is replaced, and its program is recorded as a crash whose detail begins
+"fatal:", with the mode it was in; fatal programs are written under ``failures/`` but not
+shrunk (the shrinker runs in-process).
 """
 
 import argparse
@@ -13,8 +19,10 @@ import datetime
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
+from multiprocessing.connection import wait
 
 from . import check as C
 from .gen import ALL_FEATURES, FEATURES, generate
@@ -57,6 +65,152 @@ def _work(seed):
     return {"seed": seed, "skip": r.skip, "twin": r.twin, "outcome": r.outcome,
             "modes": {k: (v.cls, v.detail) for k, v in r.modes.items()},
             "features": sorted(prog.features), "time": time.time() - t}
+
+
+# -- worker processes ----------------------------------------------------------------------------
+RECYCLE = 500           # programs a worker checks before a fresh one replaces it (memory)
+_DONE = object()
+# for tests: "SEED:MODE:abort,SEED:MODE:hang": the worker checking SEED calls os.abort() (as
+# XLA's fatal checks do) or sleeps, when MODE is about to run
+TEST_HOOK_ENV = "TGFUZZ_TEST_HOOK"
+
+
+def _serve(conn, init_args):
+    """A worker: checks the seeds it is sent, one at a time, until it is sent None; reports
+    each mode before it runs (``("mode", m)``) and each result (``("done", r)``)."""
+    _init(*init_args)
+    hooks = dict(h.rsplit(":", 1) for h in os.environ.get(TEST_HOOK_ENV, "").split(",") if h)
+    current = [None]
+
+    def report(mode):
+        conn.send(("mode", mode))
+        action = hooks.get(f"{current[0]}:{mode}")
+        if action == "abort":
+            os.abort()
+        elif action == "hang":
+            time.sleep(3600)
+    C.MODE_HOOK = report
+    while True:
+        seed = conn.recv()
+        if seed is None:
+            break
+        current[0] = seed
+        conn.send(("done", _work(seed)))
+    conn.close()
+
+
+class _Worker:
+    def __init__(self, ctx, init_args):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, init_args), daemon=True)
+        self.proc.start()
+        child.close()
+        self.seed = self.mode = None
+        self.started = 0.0
+        self.checked = 0
+        self.overdue = False
+
+    def give(self, seed):
+        self.seed, self.mode, self.started = seed, None, time.time()
+        self.conn.send(seed)
+
+
+def _fatal(seed, mode, why, features, started):
+    """The record of a program whose worker process died while checking it."""
+    where = f" in mode {mode}" if mode else " before its first mode"
+    return {"seed": seed, "skip": "", "twin": "", "outcome": "crash", "fatal": True,
+            "modes": {mode or "unknown": ("crash", f"fatal: the worker process {why}{where}")},
+            "features": sorted(generate(seed, features).features),
+            "time": time.time() - started}
+
+
+def _why(worker, hang_s):
+    if worker.overdue:
+        return f"gave no answer in {hang_s:.0f} s and was killed"
+    code = worker.proc.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def run_workers(seeds, jobs, init_args, features, hang_s=None, recycle=RECYCLE):
+    """Check ``seeds`` in ``jobs`` worker processes; yields each program's record as it comes
+    (not in seed order). A worker that dies is replaced and its program yields a fatal
+    record; so does one that answers nothing for ``hang_s`` seconds (it is killed)."""
+    ctx = mp.get_context("fork")
+    todo = iter(seeds)
+    workers = {}        # sentinel -> _Worker
+
+    def start(seed):
+        w = _Worker(ctx, init_args)
+        w.give(seed)
+        workers[w.proc.sentinel] = w
+
+    for _ in range(max(1, jobs)):
+        seed = next(todo, _DONE)
+        if seed is _DONE:
+            break
+        start(seed)
+    try:
+        while workers:
+            conns = {w.conn: w for w in workers.values()}
+            for ready in wait(list(conns) + list(workers), timeout=5.0):
+                w = conns.get(ready)
+                if w is None:
+                    continue
+                try:
+                    kind, value = w.conn.recv()
+                except (EOFError, OSError):
+                    continue        # the worker died: its sentinel says so below
+                if kind == "mode":
+                    w.mode = value
+                    continue
+                w.seed = None
+                w.checked += 1
+                yield value
+                seed = next(todo, _DONE)
+                if seed is _DONE or w.checked >= recycle:
+                    w.conn.send(None)   # it exits; a fresh worker takes the next seed
+                    if seed is not _DONE:
+                        start(seed)
+                else:
+                    w.give(seed)
+            for sentinel, w in list(workers.items()):
+                if w.seed is not None and hang_s and not w.overdue \
+                        and time.time() - w.started > hang_s:
+                    w.overdue = True
+                    w.proc.kill()
+                if w.proc.is_alive():
+                    continue
+                w.proc.join()
+                while w.seed is not None and _poll(w.conn):   # a last mode report
+                    try:
+                        kind, value = w.conn.recv()
+                    except (EOFError, OSError):
+                        break
+                    if kind == "mode":
+                        w.mode = value
+                del workers[sentinel]
+                w.conn.close()
+                if w.seed is not None:
+                    yield _fatal(w.seed, w.mode, _why(w, hang_s), features, w.started)
+                    seed = next(todo, _DONE)
+                    if seed is not _DONE:
+                        start(seed)
+    finally:
+        for w in workers.values():
+            w.proc.kill()
+            w.proc.join()
+
+
+def _poll(conn):
+    try:
+        return conn.poll()
+    except (EOFError, OSError):
+        return False
 
 
 def summarize(results, modes, elapsed, out=sys.stdout):
@@ -133,6 +287,8 @@ def main(argv=None):
                     help="also write shrunk programs to tests/fuzz/regressions/")
     ap.add_argument("--until", help="stop starting programs at this UTC time, HH:MM")
     ap.add_argument("--max-seconds", type=float)
+    ap.add_argument("--hang-seconds", type=float, default=20 * C.MODE_TIMEOUT,
+                    help="kill a worker whose program takes longer (recorded as fatal)")
     a = ap.parse_args(argv)
     modes = tuple(m for m in a.modes.split(",") if m)
     bad = [m for m in modes if m not in C.MODES]
@@ -159,14 +315,8 @@ def main(argv=None):
                                                       if off else ""), flush=True)
     log = open(os.path.join(a.out, "results.jsonl"), "w")
     stopped = False
-    if a.jobs > 1:
-        pool = mp.get_context("fork").Pool(a.jobs, _init, (modes, a.jax_every, features),
-                                           maxtasksperchild=500)
-        it = pool.imap(_work, seeds, chunksize=1)
-    else:
-        _init(modes, a.jax_every, features)
-        pool = None
-        it = map(_work, seeds)
+    it = run_workers(seeds, a.jobs, (modes, a.jax_every, features), features,
+                     hang_s=a.hang_seconds)
     for r in it:
         results.append(r)
         log.write(json.dumps(r) + "\n")
@@ -180,9 +330,9 @@ def main(argv=None):
         if deadline and time.time() > deadline:
             stopped = True
             break
-    if pool:
-        pool.terminate()
+    it.close()      # stops the workers still running (at the time limit)
     log.close()
+    results.sort(key=lambda r: r["seed"])
     elapsed = time.time() - start
     if stopped:
         print(f"stopped at the time limit after {len(results)} of {a.count} programs")
@@ -212,7 +362,13 @@ def _shrink_some(a, results, features):
     _init((), 1, features)
     seen = set()
     todo = []
+    fatal = sorted(r["seed"] for r in results if r.get("fatal"))
+    if fatal:
+        print(f"\nnot shrunk (a fatal crash would kill the shrinker's process too): seeds "
+              f"{fatal}; see {a.out}/failures/")
     for r in results:
+        if r.get("fatal"):
+            continue
         for m, (cls, d) in r["modes"].items():
             if cls not in C.FAILURES:
                 continue

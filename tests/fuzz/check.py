@@ -53,6 +53,10 @@ PROGRAM_TIMEOUT = 2     # seconds for one plain run of the program
 _TMP = None
 _COUNTER = itertools.count()
 
+# called with a mode's name just before the mode runs (the fuzz runner's worker processes
+# report it, so that a process killed inside XLA is recorded with its mode)
+MODE_HOOK = None
+
 
 @dataclass
 class ModeResult:
@@ -220,6 +224,7 @@ class _ListIndex(ast.NodeTransformer):
 
 def twin_reference(source, args, idx, vecs):
     """(gradient, hvp) of the program run on jax.numpy, as lists of numpy arrays."""
+    jax_available()   # in float64 whatever ran before (a replay in a fresh process too)
     import jax
     import jax.numpy as jnp
     # float(traced) is not traceable: the twin keeps the value a JAX scalar
@@ -413,6 +418,8 @@ def check_source(source, spec, seed, modes=MODES, features=frozenset(), twin=Tru
                     hvp_ref = h2
             ctx = {"ct": 0.75, "tangents": tangents}
             for mode in modes:
+                if MODE_HOOK is not None:
+                    MODE_HOOK(mode)
                 res.modes[mode] = _one_mode(mode, user_f, _copies(args), wrt, ctx, value,
                                             (fd1, fd2), fd_ok,
                                             ref_grad, atol, hvp_ref, hvp_atol, scale,
