@@ -156,6 +156,38 @@ def test_four_mode_combinations(inner, outer):
     assert _outer_derivative(outer)(objective)(0.8) == pytest.approx(want, rel=1e-10)
 
 
+def _helper_of_inner(a):
+    return np.tanh(a) * a
+
+
+def _inner_with_helper(x):
+    return np.sum(_helper_of_inner(np.sin(x)) ** 2)
+
+
+_inner_jvp = tg.jvp(_inner_with_helper)
+
+
+def directional_of_inner(x, v):
+    """A directional derivative that forward mode made, whose code calls the helper's JVP
+    with a tuple of tangents (``helper_jvp(a, (da,))``): reverse mode over it must take the
+    tuple's cotangent (it was dropped, or refused, before)."""
+    return _inner_jvp(x, v)[1] * np.sum(x)
+
+
+@needs_jax
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_reverse_over_forward_code_that_calls_a_user_function(wrt):
+    def jax_inner(x):
+        return jnp.sum((jnp.tanh(jnp.sin(x)) * jnp.sin(x)) ** 2)
+
+    def jax_directional(x, v):
+        return jax.jvp(jax_inner, (x,), (v,))[1] * jnp.sum(x)
+
+    x, v = np.array([0.3, -0.2, 0.5]), np.array([1.0, 0.5, -0.3])
+    want = jax.grad(jax_directional, argnums=wrt)(x, v)
+    assert_close(tg.grad(directional_of_inner, wrt=wrt)(x, v), np.asarray(want), rtol=1e-10)
+
+
 # --- function values known only when the code runs: refused with their line --------------------
 
 def _square(v):

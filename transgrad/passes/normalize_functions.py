@@ -274,7 +274,14 @@ class FunctionValues:
         made = resolved_name_of(function, node.func)
         args = [self.arg(a) for a in node.args[:-1]]
         keywords = [gast.keyword(arg=k.arg, value=self.arg(k.value)) for k in node.keywords]
-        keywords.append(gast.keyword(arg=tangent_parameter, value=self.atom_of(node.args[-1])))
+        tangents = self.atom_of(node.args[-1])
+        if not isinstance(tangents, gast.Name):   # a tuple of atoms is an atom: bind it too
+            bound = self.namer.temp()
+            self.defined.add(bound)
+            self.emit(gast.Assign(targets=[ir.name(bound, store=True)], value=tangents,
+                                  type_comment=None))
+            tangents = ir.name(bound)
+        keywords.append(gast.keyword(arg=tangent_parameter, value=tangents))
         return gast.copy_location(gast.Call(func=made, args=args, keywords=keywords), node)
 
     def function_arg(self, node):

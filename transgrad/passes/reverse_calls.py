@@ -54,6 +54,9 @@ class UserCalls:
                                           stmt.origin)
                 positions.append(params.index(key_name))
                 operands.append(arg.id)
+            elif self.active.intersection(ir.operand_names(arg)):   # never dropped silently
+                raise self.info.error("pass differentiable values to user functions one by one",
+                                      stmt.origin, hint="bind the list or tuple to a name first")
         if not positions:
             return None
         pair = self.context.callee_vjp(func, tuple(positions))   # by the same pipeline
