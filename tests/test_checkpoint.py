@@ -1135,6 +1135,18 @@ def test_derivatives_of_checkpointed_gradients_refused_where_unsupported():
     assert "tg.checkpoint" in caught.value.source_line
 
 
+def test_jax_backend_marked_loop_in_a_marked_loop_under_jit():
+    """The inner loop runs inside the outer step, which jax.vjp differentiates: its forward
+    sweep is a plain scan JAX can differentiate (the reverse sweep's fori_loops are not)."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    w = np.array([[0.3, -0.2], [0.1, 0.4]])
+    xs = np.arange(14.0).reshape(7, 2) / 10
+    want = tg.grad(marked_twice_nested)(w, xs)
+    got = jax.jit(tg.grad(marked_twice_nested, backend="jax"))(w, xs)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-14)
+
+
 def appending_marked(w, xs):
     h, hs = np.ones(3), []
     for t in tg.checkpoint(range(len(xs)), snapshots=2):

@@ -2,18 +2,18 @@
 
 Under ``jax.jit`` (traced arguments) a marked loop of n steps with k snapshots runs the same
 binomial schedule as on numpy (``transgrad/revolve.py``), known when the function is traced
-(n and k are static): its actions become a table of integers, and one ``lax.scan`` over the
-table, a ``lax.switch`` on each row's kind, carries the current state, k snapshot slots (one
-buffer of k rows per state array, written and read at the row's slot), and in the reverse
-sweep the state's cotangent and the outside values' cotangents. An advance is a
-``lax.fori_loop`` of the step; a reverse is ``jax.vjp`` of one step. So the gradient holds k
-states (as on numpy; nothing grows with n but the table) and runs each step forward at most
-r + 1 times, r the smallest with C(k + r, k) >= n. The forward sweep (the actions before the
-first reverse) runs when the loop runs, the rest in the pullback. The step is the step's
-generated JAX code (its split VJP's forward half); its derivative is JAX's of that code.
-Lists the loop appends to are per-step outputs written to buffers of n rows in the forward
-sweep (under tracing every step appends the same values), handed back as lists. On concrete
-arrays the revolve driver of ``checkpoint.py`` runs as on numpy.
+(n and k are static). The forward sweep (the actions before the first reverse) runs when the
+loop runs, as one plain ``lax.scan`` of the steps that writes each snapshot into its slot as
+it passes it (one buffer of k + 1 rows per state array): JAX can differentiate it, as where a
+marked loop runs inside another's step. The rest becomes a table of rows (restore a slot,
+advance by a ``lax.fori_loop``, snapshot into a slot, reverse a step by ``jax.vjp``), and the
+pullback is one ``lax.scan`` over the table carrying the state, the slots and the
+cotangents. So the gradient holds k states (as on numpy; nothing grows with n but the table)
+and runs each step forward at most r + 1 times, r the smallest with C(k + r, k) >= n. The step
+is the step's generated JAX code (its split VJP's forward half); its derivative is JAX's of
+that code. Lists the loop appends to are the forward scan's per-step outputs (under tracing
+every step appends the same values), handed back as lists. On concrete arrays the revolve
+driver of ``checkpoint.py`` runs as on numpy.
 
 A ``while tg.checkpoint(cond, snapshots=k, max_steps=n)`` loop traces as n steps, each taken
 only while the condition (the user's expression, numpy read as jax.numpy) holds, so that the
@@ -56,17 +56,14 @@ def run_scanned(loop, marker, carried, outside, collected):
     state = _initial(step, tuple(carried), n, o_diff)
     forward_rows, reverse_rows, slots = _tables(n, marker.snapshots)
 
-    made = jax.eval_shape(lambda s: step(s, 0, o_diff)[1], state) if n else ((),) * lists
-    outputs = jax.tree_util.tree_map(lambda v: jnp.zeros((n,) + v.shape, v.dtype), made)
     held = jax.tree_util.tree_map(lambda v: jnp.zeros((slots + 1,) + v.shape, v.dtype), state)
-    current = state
-    if len(forward_rows):
-        current, held, outputs = _sweep(forward_rows, step, o_diff, current, held,
-                                        outputs)
-    final = state
+    current, final, outputs = state, state, ((),) * lists
     if n:
+        current, held, outputs = _forward_sweep(forward_rows, step, n, o_diff, state, held,
+                                                slots)
         final, last = step(current, n - 1, o_diff)
-        outputs = jax.tree_util.tree_map(lambda buf, v: buf.at[n - 1].set(v), outputs, last)
+        outputs = jax.tree_util.tree_map(
+            lambda made, v: jnp.concatenate([made, jnp.asarray(v)[None]]), outputs, last)
     diff = [i for i, leaf in enumerate(jax.tree_util.tree_leaves(state)) if _inexact(leaf)]
 
     def pullback(g_final, g_lists=None):
@@ -168,35 +165,50 @@ def _tables(n, snapshots):
     return table[:first], table[first:], slots
 
 
-def _sweep(table, step, o_diff, current, held, extra, reverse=None):
-    """Run the rows of ``table`` (``_tables``) from the ``current`` state with the snapshot
-    slots ``held`` (a buffer of slots + 1 rows per state array). Without ``reverse`` (the
-    forward sweep) ``extra`` is the per-step outputs, each step's appended values written to
-    its row; with it ``extra`` is the cotangents that ``reverse(current, index, extra)``
-    carries back through a step. Returns (current, held, extra)."""
-    def advance(i, moving):
-        if reverse is not None:
-            return step(moving, i, o_diff)[0]
-        state, outputs = moving
+def _forward_sweep(rows, step, n, o_diff, state, held, scratch):
+    """(x_{n-1}, the snapshot slots, each step's appended values stacked) by one
+    ``lax.scan`` of the steps 0 .. n - 2 that writes the forward rows' snapshots as it
+    passes them (the slot of a step without one is the scratch slot). A plain scan, so that
+    JAX can differentiate it where the loop runs inside a step it differentiates (a marked
+    loop in a marked loop: there the inner loop's states are JAX's residuals)."""
+    rows = rows if len(rows) else np.array([[-1, -1, -1, scratch, -1]], dtype=np.int32)
+    at = jnp.asarray(rows[:, 2])       # a snapshot of x_at[j] after each forward row
+    into = jnp.asarray(rows[:, 3])
+
+    def one(carry, _):
+        i, state, held = carry
+        slot = jnp.min(jnp.where(at == i, into, scratch))
+        held = jax.tree_util.tree_map(lambda buf, v: buf.at[slot].set(v), held, state)
         state, made = step(state, i, o_diff)
-        return state, jax.tree_util.tree_map(lambda buf, v: buf.at[i].set(v), outputs, made)
+        return (i + 1, state, held), made
+
+    (_, state, held), made = jax.lax.scan(one, (jnp.int32(0), state, held), None,
+                                          length=n - 1)
+    slot = jnp.min(jnp.where(at == n - 1, into, scratch))
+    held = jax.tree_util.tree_map(lambda buf, v: buf.at[slot].set(v), held, state)
+    return state, held, made
+
+
+def _sweep(table, step, o_diff, current, held, cotangents, reverse):
+    """Run the rows of ``table`` (``_tables``) from the ``current`` state with the snapshot
+    slots ``held`` (a buffer of slots + 1 rows per state array), carrying ``cotangents``
+    back through each reversed step by ``reverse(current, index, cotangents)``. Returns
+    (current, held, cotangents)."""
+    def advance(i, state):
+        return step(state, i, o_diff)[0]
 
     def run(carry, row):
-        current, held, extra = carry
+        current, held, cotangents = carry
         current = jax.tree_util.tree_map(
             lambda buf, v: jnp.where(row[0] >= 0, buf[jnp.maximum(row[0], 0)], v),
             held, current)
-        if reverse is None:
-            current, extra = jax.lax.fori_loop(row[1], row[2], advance, (current, extra))
-        else:
-            current = jax.lax.fori_loop(row[1], row[2], advance, current)
+        current = jax.lax.fori_loop(row[1], row[2], advance, current)
         held = jax.tree_util.tree_map(lambda buf, v: buf.at[row[3]].set(v), held, current)
-        if reverse is not None:
-            extra = jax.lax.cond(row[4] >= 0, lambda e: reverse(current, row[4], e),
-                                 lambda e: e, extra)
-        return (current, held, extra), None
+        cotangents = jax.lax.cond(row[4] >= 0, lambda c: reverse(current, row[4], c),
+                                  lambda c: c, cotangents)
+        return (current, held, cotangents), None
 
-    return jax.lax.scan(run, (current, held, extra), jnp.asarray(table))[0]
+    return jax.lax.scan(run, (current, held, cotangents), jnp.asarray(table))[0]
 
 
 def _reverse(step, o_diff, diff, g_outputs):

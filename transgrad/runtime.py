@@ -437,7 +437,18 @@ def broadcast_tangent(t, value):
 def restore_shape(c, like):
     """``c`` given the shape of ``like``: broadcast where ``c`` is smaller (the transpose of
     summing over broadcast axes, as ``unbroadcast_to`` and ``match`` do), summed where it is
-    larger (the transpose of ``match`` broadcasting a scalar-like gradient)."""
+    larger (the transpose of ``match`` broadcasting a scalar-like gradient). A tuple, list or
+    dict of values (a tangent of several, differentiated again) goes entry by entry."""
+    if isinstance(like, (tuple, list)) and isinstance(c, (tuple, list)) \
+            and not hasattr(like, "_fields") and len(c) == len(like):
+        parts = ListCotangent(restore_shape(a, b) for a, b in zip(c, like))
+        parts.fields = getattr(c, "fields", ())
+        return parts
+    if isinstance(like, dict) and isinstance(c, dict):
+        return type(c)({key: restore_shape(part, like[key]) if key in like else part
+                        for key, part in c.items()})
+    if c is None:
+        return c
     c_shape, shape = np.shape(c), np.shape(like)
     if c_shape == shape:
         return c
