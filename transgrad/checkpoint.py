@@ -9,6 +9,8 @@ others from them. Memory is O(k) states instead of O(n); time is at most r forwa
 step, where r is the smallest number with C(k + r, k) >= n.
 """
 
+from math import comb
+
 import numpy as np
 
 from .revolve import ADVANCE, FORGET, RESTORE, REVERSE, SNAPSHOT, max_steps, schedule
@@ -105,40 +107,58 @@ def online_loop(forward, vjp, state, more, limit, snapshots):
     ``limit`` steps, keeping at most ``snapshots`` states though the number of steps is known
     only at the end (online checkpointing).
 
-    The forward sweep keeps the states at the multiples of a spacing, half the snapshots at
-    most: when they run out the spacing doubles and every other one is dropped. Each
-    segment between two kept states is then reversed, from the last, on the binomial
-    schedule with the other half. With k snapshots and n steps a segment is at most 4n/k
-    steps long and gets k/2 snapshots; there is no sweep that only counts the steps.
+    The forward sweep keeps states where the binomial schedule for the reach so far would:
+    in phase r (r = 1, 2, ...) at x_0 and at the ends of gaps C(k+r-1, r-1), C(k+r-2, r-1),
+    ... (``online_positions``); when the steps outrun the phase's reach, C(k+r, r) - 1 steps,
+    the next phase keeps x_0 alone and lays out its own gaps from there (its first gap ends
+    one step on). The segment between the i-th kept state and the next is reversed, from the
+    last, on revolve's schedule with k - i snapshots (the later kept states are free by then),
+    and by construction reaches it with each step advanced at most r - 1 times. So every step
+    runs at most r times, the sweep included, with r the smallest such that C(k + r, r) - 1
+    covers the steps: the repetition bound of the offline schedule that knew the count (Stumm
+    and Walther's optimal online checkpointing keeps the same bound with fewer total steps).
 
     Returns (final_state, pullback, steps taken); pullback as ``checkpointed_loop``'s.
     ``more`` false at the start: no step, pullback gives its cotangent back."""
-    keep = max(1, snapshots // 2)
-    spacing, held, taken = 1, {0: state}, 0
+    phase = 1
+    marks, reach = online_positions(snapshots, phase)
+    held, taken = {0: state}, 0
     while more(state):
         if taken == limit:
             raise _TooManySteps(limit)
         state = forward(state, taken)
         taken += 1
-        if taken % spacing == 0:
+        while taken > reach:   # beyond this phase: the next keeps x_0 and lays out anew
+            phase += 1
+            marks, reach = online_positions(snapshots, phase)
+            held = {0: held[0]}
+        if taken in marks:
             held[taken] = state
-            if len(held) > keep:
-                spacing *= 2
-                held = {at: kept for at, kept in held.items() if at % spacing == 0}
     starts = sorted(at for at in held if at < taken)
-    segment_snapshots = max(1, snapshots - len(starts) + 1)   # a segment's start is one
 
     def pullback(g_final):
         g_state, g_params = g_final, None
-        for start in reversed(starts):
-            _, segment = checkpointed_loop(forward, vjp, held[start],
-                                           range(start, min(start + spacing, taken)),
-                                           segment_snapshots)
-            g_state, g_step = segment(g_state)
+        for index in range(len(starts) - 1, -1, -1):
+            start = starts[index]
+            stop = starts[index + 1] if index + 1 < len(starts) else taken
+            segment = _Sweep(forward, vjp, held[start], range(start, stop),
+                             max(1, snapshots - index))   # its end state is known: not rerun
+            g_state, g_step = segment.pullback(g_state)
             g_params = add_cotangents(g_params, g_step)
         return g_state, g_params
 
     return state, pullback, taken
+
+
+def online_positions(snapshots, phase):
+    """(the positions phase ``phase`` of ``online_loop`` keeps beside x_0, its reach): with k
+    snapshots, the gaps C(k + r - 1 - i, r - 1) for i = 0 .. k - 2 end at the kept positions,
+    and the last segment, up to r steps with one snapshot, ends the reach C(k + r, r) - 1."""
+    positions, at = set(), 0
+    for i in range(snapshots - 1):
+        at += comb(snapshots + phase - 1 - i, phase - 1)
+        positions.add(at)
+    return positions, comb(snapshots + phase, phase) - 1
 
 
 class _TooManySteps(Exception):
