@@ -13,7 +13,10 @@ gradient wrt (W_h, W_x). Rows:
 - ``tg.grad marked, k``: transgrad's generated gradient of the loop marked
   ``tg.checkpoint(range(n), snapshots=k)`` (passes/checkpoint.py: the step's VJP is generated);
 - ``tg.grad auto``: ``tg.grad(plain_loss, checkpoint="auto")`` of the unmarked loop (the fewest
-  snapshots that run each step forward at most twice).
+  snapshots that run each step forward at most twice);
+- ``tg.grad while``: the same loop as ``while tg.checkpoint(t < n, snapshots=k, max_steps=n)``
+  (``--online`` k): checkpointed online, the count known only at the end (its r is the most
+  runs of a step, its forward steps counted by running the schedule).
 
 Then, with JAX installed, the same gradient on the JAX backend under ``jax.jit`` (the marked
 loop's binomial schedule as a ``lax.scan`` over its actions), against the unmarked loop's and
@@ -32,6 +35,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from math import comb
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -45,7 +49,7 @@ from tests.test_checkpoint import (  # the RNN and its hand VJP live with the te
     rnn_grad_store_all,
 )
 from transgrad import revolve
-from transgrad.checkpoint import auto_snapshots
+from transgrad.checkpoint import auto_snapshots, online_loop
 
 
 def marked_loss(w_h, w_x, xs, h0, snapshots):
@@ -54,6 +58,30 @@ def marked_loss(w_h, w_x, xs, h0, snapshots):
         h = np.tanh(w_h @ h + w_x @ xs[t])
         loss = loss + np.sum(h ** 2)
     return loss
+
+
+def while_loss(w_h, w_x, xs, h0, snapshots):
+    """The same loop as a while loop: checkpointed online (the count is known at the end)."""
+    h, loss, t = h0, 0.0, 0
+    while tg.checkpoint(t < len(xs), snapshots=snapshots, max_steps=len(xs)):
+        h = np.tanh(w_h @ h + w_x @ xs[t])
+        loss = loss + np.sum(h ** 2)
+        t = t + 1
+    return loss
+
+
+def online_forward_steps(steps, snapshots):
+    """How many steps the online schedule runs forward for ``steps`` steps (counted)."""
+    runs = [0]
+
+    def forward(state, t):
+        runs[0] += 1
+        return state + 1
+
+    _, pullback, _ = online_loop(forward, lambda state, t, g: (g, None), 0,
+                                 lambda state: state < steps, steps, snapshots)
+    pullback(0.0)
+    return runs[0]
 
 
 def plain_loss(w_h, w_x, xs, h0, snapshots):
@@ -97,6 +125,8 @@ def main():
     parser.add_argument("--snapshots", type=int, nargs="*", default=[1000, 200, 100, 40, 20, 10])
     parser.add_argument("--compiled", type=int, nargs="*", default=[200, 40, 10],
                         help="snapshots of the tg.grad rows")
+    parser.add_argument("--online", type=int, default=40,
+                        help="snapshots of the while loop's row (checkpointed online)")
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX backend rows")
     args = parser.parse_args()
     steps = args.steps
@@ -104,13 +134,15 @@ def main():
     compiled = {k: tg.grad(marked_loss, wrt=(0, 1)) for k in args.compiled}
     plain = tg.grad(plain_loss, wrt=(0, 1))
     auto = tg.grad(plain_loss, wrt=(0, 1), checkpoint="auto")
-    for k, grad in [(0, plain), (0, auto)] + list(compiled.items()):
+    online = tg.grad(while_loss, wrt=(0, 1))
+    for k, grad in [(0, plain), (0, auto), (args.online, online)] + list(compiled.items()):
         grad(w_h, w_x, xs, h0, k or 1)   # built, with its exact-shape code, before timing
     runs = [lambda: rnn_grad_store_all(w_h, w_x, xs, h0)] + [
         lambda k=k: rnn_grad_checkpointed(w_h, w_x, xs, h0, k) for k in [steps] + args.snapshots]
     runs += [lambda: (None, plain(w_h, w_x, xs, h0, 1))] + [
         lambda k=k: (None, compiled[k](w_h, w_x, xs, h0, k)) for k in args.compiled]
     runs += [lambda: (None, auto(w_h, w_x, xs, h0, 1))]
+    runs += [lambda: (None, online(w_h, w_x, xs, h0, args.online))]
     measured = [peak_memory(run) for run in runs]
     seconds, ratios = round_robin(runs, args.repeats)
     (_, want), base_peak = measured[0]
@@ -130,6 +162,10 @@ def main():
     k_auto = auto_snapshots(steps)
     rows.append(("tg.grad auto", k_auto, revolve.repetitions(steps, k_auto),
                  revolve.min_advances(steps, k_auto) + 1))
+    rows.append(("tg.grad while", args.online,
+                 next(r for r in range(1, steps + 1)
+                      if comb(args.online + r, r) - 1 >= steps),
+                 online_forward_steps(steps, args.online)))
     for (name, snapshots, reps, forward), ((_, got), peak), secs, ratio in zip(
             rows, measured, seconds, ratios, strict=True):
         print(f"| {name:<17} | {snapshots:>9} | {reps:>2} | {forward:>13} "
