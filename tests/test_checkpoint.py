@@ -1162,10 +1162,13 @@ def test_hvp_of_a_checkpointed_loop_on_the_jax_backend():
     v = np.random.default_rng(6).normal(size=args[0].shape)
     want = tg.hvp(plain_rnn)(*args, v)
     made = tg.jvp(tg.grad(marked_rnn, backend="jax"), backend="jax")
-    got = made(*args, v)[1]   # the driver on the step's JAX code
-    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-11, atol=1e-13)
-    with pytest.raises(tg.TransformError, match="jax.jit"):
-        jax.jit(made)(*args, v)
+    # the driver on the step's JAX code; under jit the twin (jax.jvp of the step) scanned
+    for got in (made(*args, v)[1], jax.jit(made)(*args, v)[1]):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-11, atol=1e-13)
+    w, x0 = np.array([[0.3, 0.1], [-0.2, 0.4]]), np.array([1.0, -0.5])
+    with pytest.raises(tg.TransformError, match="while loop under jax.jit"):
+        jax.jit(tg.jvp(tg.grad(marked_while_hvp, backend="jax"), backend="jax"))(
+            w, x0, np.ones_like(w))
 
 
 # --------------------------------------------------------------------------- while loops

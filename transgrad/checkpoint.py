@@ -9,6 +9,7 @@ others from them. Memory is O(k) states instead of O(n); time is at most r forwa
 step, where r is the smallest number with C(k + r, k) >= n.
 """
 
+import sys
 from math import comb
 
 import numpy as np
@@ -418,6 +419,11 @@ def _filled(entries, values):
             for entry, value in zip(entries, values)]
 
 
+def _jax_loaded():
+    """Whether JAX is imported (values can be JAX arrays only then)."""
+    return "jax" in sys.modules
+
+
 def _jax():
     from . import checkpoint_jax  # jax is imported only where a JAX build runs a loop
     return checkpoint_jax
@@ -495,22 +501,27 @@ def _pull_jvp(args, tangents):
         return value, loop.pullback(dg, ans, marker, carried, outside, collected)
     count = len(carried)
     parts, d_parts = _parts(g, count), _parts(dg, count)
-    g_final = tuple(zeros_like_value(value) if part is None else part
+    g_final = tuple(zero_tangent_of(value) if part is None else part
                     for part, value in zip(parts, ans))
-    dg_final = tuple(zeros_like_value(value) if part is None else part
+    dg_final = tuple(zero_tangent_of(value) if part is None else part
                      for part, value in zip(d_parts, ans))
     twin = pullback.twin
     (gx, gdx), (go, gdo) = pullback((dg_final, twin.on_positions(g_final)))
     g_carried, dg_carried = twin.carried_cotangents(gdx), tuple(
-        zeros_like_value(value) if part is None else part for part, value in zip(gx, carried))
+        zero_tangent_of(value) if part is None else part for part, value in zip(gx, carried))
     g_outside = loop._outside_cotangents(twin.outside_cotangents(gdo), carried, outside)
     dg_outside = loop._outside_cotangents(go, carried, outside)
     return (g_carried, g_outside, ()), (dg_carried, dg_outside, ())
 
 
 def zero_tangent_of(value):
-    return tuple(map(zero_tangent_of, value)) if type(value) is tuple \
-        else zeros_like_value(value)
+    """A zero of ``value``'s structure (jax.numpy's zeros for a JAX array: traced under
+    jax.jit, it has no numpy value)."""
+    if type(value) is tuple:
+        return tuple(map(zero_tangent_of, value))
+    if type(value).__module__.startswith("jax"):
+        return _jax().jnp.zeros_like(value)
+    return zeros_like_value(value)
 
 
 def _lifting_error(loop, what):
@@ -563,8 +574,15 @@ class _TangentLoop:
         """((final values, their tangents), pullback, the marker of the steps taken)."""
         loop, outside = self.loop, self.outside
         state = (self.carried, self.dx0)
-        if loop.backend == "jax" and _jax().traced((self.carried, outside, self.dx0)):
-            raise _lifting_error(loop, "tracing by jax.jit")
+        if _jax_loaded() and _jax().traced((self.carried, outside, self.dx0, self.d_outside)):
+            # under jax.jit: the step's JAX code (a JAX build's forward code may hold the
+            # numpy build's loop), its JVP taken by jax.jvp
+            pair = loop.pair if loop.backend == "jax" else loop.build_vjp(
+                loop.step, loop.wrt, "jax")
+            final, pullback = _jax().run_twin_scanned(
+                loop, pair, marker, self.carried, outside, self.c_pos, self.o_pos, self.dx0,
+                self.d_outside)
+            return final, _Pullback(pullback, self), marker
         if loop.cond is None:
             final, pullback = checkpointed_loop(self.forward, self.vjp, state, marker.steps,
                                                 marker.snapshots)
@@ -594,7 +612,7 @@ class _TangentLoop:
         b_full = [zero_tangent_of(value) for value in x]
         for i, part in zip(self.c_pos, b):
             b_full[i] = part
-        a = tuple(zeros_like_value(value) if part is None else part
+        a = tuple(zero_tangent_of(value) if part is None else part
                   for part, value in zip(a, x))
         *by_position, g_tangent = self.pair.bwd(tape, (a, tuple(b_full)))
         count, c = len(x), len(self.c_pos)
@@ -609,7 +627,7 @@ class _TangentLoop:
 
     def carried_cotangents(self, g_dx):
         """The cotangents of all the carried values from those of their tangents."""
-        full = [zeros_like_value(value) for value in self.carried]
+        full = [zero_tangent_of(value) for value in self.carried]
         for i, part in zip(self.c_pos, g_dx):
             if part is not None:
                 full[i] = part

@@ -99,6 +99,62 @@ def run_scanned(loop, marker, carried, outside, collected):
     return _carried(final, loop.cond), lists_made, pullback
 
 
+def run_twin_scanned(loop, pair, marker, carried, outside, c_pos, o_pos, d_carried, d_outside):
+    """Forward over reverse under ``jax.jit``: the loop's tangent-carrying twin (state
+    (x, dx), step (step(x), J dx) by ``jax.jvp`` of the step's JAX code) on the same scanned
+    schedule. ``c_pos``/``o_pos``: the carried and outside values with tangents
+    (``d_carried``, ``d_outside``); ``pair``: the step's split VJP as JAX code. Returns ((final x, final dx), pullback); pullback((a, b))
+    -> ((cotangents of x, of dx), (of the outside values at o_pos, of their tangents)), as
+    ``checkpoint._TangentLoop``'s driver gives them."""
+    if loop.cond is not None:
+        raise TransformError(
+            "forward over reverse of a tg.checkpoint while loop under jax.jit is not "
+            "supported yet", **getattr(loop, "where", {}),
+            hint="call the Hessian-vector product outside jax.jit, or mark a for loop")
+    count, steps = len(carried), marker.steps
+    n = len(steps)
+    base = _Step(types.SimpleNamespace(pair=pair, cond=None), steps, outside, o_pos, count, 0)
+    o_values = (tuple(outside[j] for j in o_pos), tuple(d_outside))
+
+    def twin(state, i, o_pair):
+        (x, dx), (o, do) = state, o_pair
+
+        def through(varied, o):
+            full = list(x)
+            for p, value in zip(c_pos, varied):
+                full[p] = value
+            return base(tuple(full), i, o)[0]
+
+        y, dy = jax.jvp(through, (tuple(x[p] for p in c_pos), o), (tuple(dx), do))
+        return (y, tuple(dy[p] for p in c_pos)), ()
+
+    x0 = _initial(base, tuple(carried), n, o_values[0])
+    state = (x0, tuple(jnp.asarray(d, dtype=x0[p].dtype) for p, d in zip(c_pos, d_carried)))
+    forward_rows, reverse_rows, slots = _tables(n, marker.snapshots)
+    held = jax.tree_util.tree_map(lambda v: jnp.zeros((slots + 1,) + v.shape, v.dtype), state)
+    current, final = state, state
+    if n:
+        current, held, _ = _forward_sweep(forward_rows, twin, n, o_values, state, held, slots)
+        final, _ = twin(current, n - 1, o_values)
+    leaves = jax.tree_util.tree_leaves(state)
+    diff = [i for i, leaf in enumerate(leaves) if _inexact(leaf)]
+
+    def pullback(g_final):
+        g_leaves = [_cotangent(g, value) for g, value in
+                    zip(jax.tree_util.tree_leaves(g_final, is_leaf=lambda v: v is None),
+                        leaves)]
+        g_state = tuple(g_leaves[i] for i in diff)
+        g_o = jax.tree_util.tree_map(jnp.zeros_like, o_values)
+        if len(reverse_rows):
+            _, _, (g_state, g_o) = _sweep(reverse_rows, twin, o_values, current, held,
+                                          (g_state, g_o), _reverse(twin, o_values, diff, ()))
+        by_leaf = dict(zip(diff, g_state))
+        return ((tuple(by_leaf.get(i) for i in range(count)),
+                 tuple(by_leaf.get(count + k) for k in range(len(c_pos)))), g_o)
+
+    return final, pullback
+
+
 class _Step:
     """One step of the loop as a function of its state (the carried arrays, and a while
     loop's running flag after them), its position i in ``steps`` (the loop's index is

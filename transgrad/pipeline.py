@@ -127,9 +127,10 @@ def checkpoint_loops(job):
     """Loops marked ``tg.checkpoint`` to one call of their outlined step, whose VJP this
     pipeline builds (reverse mode); forward mode iterates the range."""
     _checkpoint.outline_loops(job.info, job.positions, job.kind, job.backend,
-                              lambda func, wrt: split(func, wrt, job.backend), job.checkpoint,
-                              lambda plain: _check_plain_aliasing(job, plain),
-                              lambda func, wrt: forward_function(func, wrt, job.backend))
+                              lambda func, wrt, backend=job.backend: split(func, wrt, backend),
+                              job.checkpoint, lambda plain: _check_plain_aliasing(job, plain),
+                              lambda func, wrt, backend=job.backend:
+                                  forward_function(func, wrt, backend))
 
 
 def _check_plain_aliasing(job, plain):
