@@ -349,12 +349,16 @@ class ForwardBuilder:
         if made is not None and self.stores.get(target) == 1 \
                 and getattr(made, "zero_tangents", None) is not None:
             self.zeros[target] = made.zero_tangents
-        tangents = gast.Tuple(elts=[self.tangent_of(operands[i]) for i in positions],
-                              ctx=gast.Load())
-        # the tangents go last by position: a keyword could clash with the callee's own
-        # (generated code differentiated again has a parameter named `tangent`)
+        return self.jvp_statement(stmt, callee, [operands[i] for i in positions])
+
+    def jvp_statement(self, stmt, callee, operands):
+        """``y, dy = callee(*args, (the operands' tangents,), **kwargs)`` for ``y = f(...)``:
+        the tangents go last by position (a keyword could clash with the callee's own:
+        generated code differentiated again has a parameter named `tangent`)."""
+        tangents = gast.Tuple(elts=[self.tangent_of(a) for a in operands], ctx=gast.Load())
         call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args] + [tangents],
                          keywords=[clone(k) for k in stmt.value.keywords])
+        target = stmt.targets[0].id
         both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
                           ctx=gast.Store())
         return gast.copy_location(gast.Assign(targets=[both], value=call, type_comment=None),
@@ -368,15 +372,7 @@ class ForwardBuilder:
                                   "positionally only", stmt.origin)
         callee = name(f"{func.__name__}_jvp")
         callee.resolved = OwnJvp(func, tuple(positions))
-        tangents = gast.Tuple(elts=[self.tangent_of(stmt.value.args[i]) for i in positions],
-                              ctx=gast.Load())
-        target = stmt.targets[0].id
-        call = gast.Call(func=callee, args=[clone(a) for a in stmt.value.args] + [tangents],
-                         keywords=[])
-        both = gast.Tuple(elts=[name(target, store=True), name(self.tangent(target), store=True)],
-                          ctx=gast.Store())
-        return gast.copy_location(gast.Assign(targets=[both], value=call, type_comment=None),
-                                  stmt)
+        return self.jvp_statement(stmt, callee, [stmt.value.args[i] for i in positions])
 
     def visit_reassigning(self, stmt):
         """``x = f(x, ...)``: the tangent needs the old x, so the new value waits in a temporary
