@@ -78,6 +78,38 @@ def _arrange(blocks, tuple_out, single_in):
     return tuple(rows) if tuple_out else rows[0]
 
 
+def _shape_signature(values):
+    """What the exact-shape halves are keyed on: each value's type, an array's shape and
+    dtype."""
+    return tuple((type(v), np.shape(v), getattr(v, "dtype", None)) if isinstance(v, np.ndarray)
+                 else (type(v), _shape_signature(v)) if type(v) in (tuple, list)
+                 else type(v) for v in values)
+
+
+def _zero_seed(value):
+    """A cotangent shaped like ``value`` (a tuple's, entry by entry)."""
+    if type(value) is tuple:
+        return tuple(_zero_seed(part) for part in value)
+    return np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+
+
+def _copy_seed(seed):
+    if type(seed) is tuple:
+        return tuple(_copy_seed(part) for part in seed)
+    return seed.copy() if isinstance(seed, np.ndarray) else seed
+
+
+def _holds_a_list(value):
+    """Whether a tape holds a list anywhere (a stack that a backward sweep pops)."""
+    if type(value) is list:
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(map(_holds_a_list, value))
+    if isinstance(value, dict):
+        return any(map(_holds_a_list, value.values()))
+    return False
+
+
 def _basis(value, k):
     """The k-th unit tangent of ``value`` (a float or a float array)."""
     if isinstance(value, np.ndarray):
@@ -151,15 +183,50 @@ class Jacrev(_Derived):
 
     def __init__(self, func, wrt=0):
         super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}, by reverse "
-                                    "mode (one generated VJP call per output element).")
+                                    "mode (one backward sweep per output element; one forward "
+                                    "sweep when nothing it saves is consumed by a backward "
+                                    "sweep, else one generated VJP call per element).")
         self._vjp = api.vjp(func, wrt=tuple(self.wrt_indices))
+        self._pair = None       # the split VJP, False where a tape cannot be read twice
+        self._halves = {}       # its halves for exact argument shapes, by shape signature
 
     def _derivatives(self):
         return [self._vjp]
 
+    def _forward_once(self, args):
+        """(value, pull(seed) -> cotangents) by one forward half and a backward half per
+        seed, where the tape holds no stack (a loop's backward sweep pops its stack; without
+        one, the backward half only reads the tape); else None."""
+        if self._pair is None:
+            try:
+                self._pair = api.split(self.func, tuple(self.wrt_indices))
+            except TransformError:
+                self._pair = False
+        if self._pair is False:
+            return None
+        key = _shape_signature(args)
+        halves = self._halves.get(key)
+        if halves is None:
+            value, tape = self._pair.fwd(*args)
+            if _holds_a_list(tape):   # a stack: the function's loops (whatever the values)
+                self._pair = False
+                return None
+            from .passes.exact import halves_for   # the compiler's, only where it is used
+            halves = self._halves[key] = halves_for(self._pair, args, _zero_seed(value))
+        fwd, bwd = halves
+        value, tape = fwd(*args)
+        return value, lambda seed: bwd(tape, _copy_seed(seed))   # its adjoints may add in place
+
     def __call__(self, *args, _value=None):
         _inputs(args, self.wrt_indices, self.func, "tg.jacrev")
-        value = self.func(*args) if _value is None else _value
+        once = self._forward_once(args)
+        if once is not None:
+            value, pull = once
+        else:
+            value = self.func(*args) if _value is None else _value
+
+            def pull(seed):
+                return self._vjp(*args, seed)
         parts, tuple_out = _outputs(value, self.func, "tg.jacrev")
         self._last = self._vjp
         zeros = [np.zeros(np.shape(p)) if np.ndim(p) else 0.0 for p in parts]
@@ -169,9 +236,9 @@ class Jacrev(_Derived):
             for k in range(np.size(part)):
                 seed = list(zeros)
                 seed[o] = _basis(zeros[o], k) if np.ndim(part) else 1.0
-                grads = self._vjp(*args, tuple(seed) if tuple_out else seed[0])
-                for r, g in zip(rows, grads):
-                    r.append(g)
+                grads = pull(tuple(seed) if tuple_out else seed[0])
+                for r, g, i in zip(rows, grads, self.wrt_indices):
+                    r.append(np.zeros(np.shape(args[i])) if g is None else g)
             block = []
             for position, i in enumerate(self.wrt_indices):
                 in_shape = np.shape(args[i])
@@ -192,17 +259,21 @@ class Jacobian(_Derived):
         super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}: forward "
                                     "mode when it has fewer inputs than outputs, else reverse.")
         self._fwd, self._rev = Jacfwd(func, wrt), Jacrev(func, wrt)
+        self._forward_for = {}   # argument shapes -> whether forward mode is cheaper
 
     def _derivatives(self):
         return self._rev._derivatives()
 
     def __call__(self, *args):
         _inputs(args, self.wrt_indices, self.func, "tg.jacobian")
-        value = self.func(*args)
-        parts, _ = _outputs(value, self.func, "tg.jacobian")
-        n_in = sum(np.size(args[i]) for i in self.wrt_indices)
-        n_out = sum(np.size(p) for p in parts)
-        if n_in < n_out:
+        key = _shape_signature(args)
+        value = None
+        if key not in self._forward_for:   # the outputs' size, once for these shapes
+            value = self.func(*args)
+            parts, _ = _outputs(value, self.func, "tg.jacobian")
+            n_in = sum(np.size(args[i]) for i in self.wrt_indices)
+            self._forward_for[key] = n_in < sum(np.size(p) for p in parts)
+        if self._forward_for[key]:
             result = self._fwd(*args, _value=value)
             self._last = self._fwd._last
         else:

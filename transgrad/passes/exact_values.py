@@ -289,8 +289,8 @@ def _reshaped(a, shape):
 
 
 def argument_values(args):
-    """``Value``s of positional arguments that are float64 arrays or Python numbers (None for
-    others): what the rewrite may assume about a call whose arguments have these exact
+    """``Value``s of positional arguments that are float64 arrays, float64 scalars or Python
+    numbers (None for others): what the rewrite may assume about a call whose arguments have these exact
     shapes and dtypes."""
     values = []
     for a in args:
@@ -298,6 +298,8 @@ def argument_values(args):
             values.append(Value(a.shape, F64 if a.dtype == F64 else None, True, False))
         elif type(a) is float:
             values.append(PY_FLOAT)
+        elif type(a) is np.float64:   # a float64 scalar, as np.sum of an array gives
+            values.append(Value((), F64, False, False))
         elif type(a) is int:
             values.append(PY_INT)
         else:
