@@ -479,14 +479,14 @@ register_vjp(Rule("run_checkpointed", (run_checkpointed,), run_checkpointed_vjp,
 def _run_jvp(args, tangents):
     loop, marker, carried, outside, *rest = args
     collected = rest[0] if rest else ()
-    if collected:
-        raise _lifting_error(loop, "a loop that appends to lists")
-    twin = _TangentLoop(loop, carried, outside, tangents[2], tangents[3])
+    twin = _TangentLoop(loop, carried, outside, tangents[2], tangents[3], collected,
+                        tangents[4] if len(tangents) > 4 else None)
     final, pullback, marker = twin.run(marker)
-    ans = Carried(final[0])
+    lists, d_lists = twin.collected_lists()
+    ans = Carried(tuple(final[0]) + lists)
     ans.pullback, ans.counts, ans.box, ans.marker = None, None, {}, marker
     ans.tangent_pullback = pullback
-    return ans, twin.full_tangents(final[1], final[0])
+    return ans, twin.full_tangents(final[1], final[0]) + d_lists
 
 
 def _pull_jvp(args, tangents):
@@ -499,19 +499,27 @@ def _pull_jvp(args, tangents):
         if dg is None:
             return value, tuple(zero_tangent_of(part) for part in value)
         return value, loop.pullback(dg, ans, marker, carried, outside, collected)
-    count = len(carried)
-    parts, d_parts = _parts(g, count), _parts(dg, count)
-    g_final = tuple(zero_tangent_of(value) if part is None else part
-                    for part, value in zip(parts, ans))
-    dg_final = tuple(zero_tangent_of(value) if part is None else part
-                     for part, value in zip(d_parts, ans))
-    twin = pullback.twin
-    (gx, gdx), (go, gdo) = pullback((dg_final, twin.on_positions(g_final)))
+    count, twin = len(carried), pullback.twin
+    g_final, g_lists = twin.split_cotangent(g, ans)
+    dg_final, dg_lists = twin.split_cotangent(dg, ans)
+    twin.list_cotangents = (_StepCotangents(dg_lists, twin.counts, ans.marker.steps, collected),
+                            _StepCotangents(g_lists, twin.counts, ans.marker.steps, collected))
+    try:
+        (gx, gdx), (go, gdo) = pullback((dg_final, twin.on_positions(g_final)))
+    finally:
+        twin.list_cotangents = None
     g_carried, dg_carried = twin.carried_cotangents(gdx), tuple(
         zero_tangent_of(value) if part is None else part for part, value in zip(gx, carried))
     g_outside = loop._outside_cotangents(twin.outside_cotangents(gdo), carried, outside)
     dg_outside = loop._outside_cotangents(go, carried, outside)
-    return (g_carried, g_outside, ()), (dg_carried, dg_outside, ())
+    return (g_carried, g_outside, _initial_items(g_lists, collected)), \
+        (dg_carried, dg_outside, _initial_items(dg_lists, collected))
+
+
+def _initial_items(g_lists, collected):
+    """The cotangents of the collected lists' initial items (zeros where absent)."""
+    return tuple(_filled(entries[:len(initial)], whole[:len(initial)])
+                 for (entries, whole), initial in zip(g_lists, collected))
 
 
 def zero_tangent_of(value):
@@ -551,11 +559,21 @@ class _TangentLoop:
     of the differentiable ones), its step the step's JVP (built by the pipeline that built
     the loop), its step VJP that JVP's split VJP."""
 
-    def __init__(self, loop, carried, outside, d_carried, d_outside):
+    def __init__(self, loop, carried, outside, d_carried, d_outside, collected=(),
+                 d_collected=None):
         if loop.build_jvp is None:
             raise _lifting_error(loop, "this build")
         self.loop, self.carried, self.outside = loop, tuple(carried), tuple(outside)
         count = len(carried)
+        # the lists the loop appends to: their initial items and those items' tangents; each
+        # step's appended values and tangents, kept by the first sweep (which runs every step
+        # once, in order); the cotangents the pullback cuts per step
+        self.collected = tuple(collected)
+        self.d_collected = tuple(
+            [zero_tangent_of(item) for item in initial] if part is None else list(part)
+            for part, initial in zip(_parts(d_collected, len(collected)), collected))
+        self.appended, self.first_sweep, self.counts = [], True, []
+        self.list_cotangents = None
         self.c_pos = [i for i, v in enumerate(carried) if _differentiable(v)]
         self.o_pos = [j for j, v in enumerate(outside) if _differentiable(v)]
         d_carried = _parts(d_carried, count)
@@ -575,6 +593,8 @@ class _TangentLoop:
         loop, outside = self.loop, self.outside
         state = (self.carried, self.dx0)
         if _jax_loaded() and _jax().traced((self.carried, outside, self.dx0, self.d_outside)):
+            if self.collected:
+                raise _lifting_error(loop, "a loop that appends to lists under jax.jit")
             # under jax.jit: the step's JAX code (a JAX build's forward code may hold the
             # numpy build's loop), its JVP taken by jax.jvp
             pair = loop.pair if loop.backend == "jax" else loop.build_vjp(
@@ -595,25 +615,59 @@ class _TangentLoop:
             except _TooManySteps as error:
                 raise loop._too_many(error) from None
             marker = marker.counted(taken)
+        self.first_sweep = False
+        self.counts = [tuple(map(len, values)) for values, _ in self.appended]
         return final, _Pullback(pullback, self), marker
+
+    def collected_lists(self):
+        """(each collected list: its initial items, then every step's appended values; the
+        same of their tangents)."""
+        lists = tuple(list(initial) for initial in self.collected)
+        d_lists = tuple(list(initial) for initial in self.d_collected)
+        for values, tangents in self.appended:
+            for whole, part in zip(lists, values):
+                whole.extend(part)
+            for whole, part in zip(d_lists, tangents):
+                whole.extend(part)
+        return lists, d_lists
+
+    def split_cotangent(self, g, ans):
+        """(the final carried values' cotangents, zeros where absent; each list's entries
+        with the list, as ``_StepCotangents`` reads them) from the cotangent of ``ans``."""
+        count = len(self.carried)
+        parts = _parts(g, count + len(self.collected))
+        final = tuple(zero_tangent_of(value) if part is None else part
+                      for part, value in zip(parts[:count], ans))
+        return final, [(_parts(part, len(whole)), whole)
+                       for part, whole in zip(parts[count:], ans[count:])]
 
     def _tangents(self, dx):
         return {self.jvp.tangent_parameter(): tuple(dx) + self.d_outside}
 
+    def _fresh(self):
+        return [[] for _ in self.collected]
+
     def forward(self, state, t):
         x, dx = state
-        value, d_value = self.jvp.fn(*x, t, *self.outside, **self._tangents(dx))
-        return tuple(value), tuple(d_value[i] for i in self.c_pos)
+        value, d_value = self.jvp.fn(*x, t, *self.outside, *self._fresh(),
+                                     **self._tangents(dx))
+        count = len(x)
+        if self.collected and self.first_sweep:
+            self.appended.append((tuple(value[count:]), tuple(d_value[count:])))
+        return tuple(value[:count]), tuple(d_value[i] for i in self.c_pos)
 
     def vjp(self, state, t, g):
         x, dx = state
         a, b = g
-        _, tape = self.pair.fwd(*x, t, *self.outside, **self._tangents(dx))
+        _, tape = self.pair.fwd(*x, t, *self.outside, *self._fresh(), **self._tangents(dx))
         b_full = [zero_tangent_of(value) for value in x]
         for i, part in zip(self.c_pos, b):
             b_full[i] = part
         a = tuple(zero_tangent_of(value) if part is None else part
                   for part, value in zip(a, x))
+        if self.collected:   # this step's appended values: (dg, g) of them, as of the state
+            a_lists, b_lists = self.list_cotangents
+            a, b_full = a + a_lists.of(t), tuple(b_full) + b_lists.of(t)
         *by_position, g_tangent = self.pair.bwd(tape, (a, tuple(b_full)))
         count, c = len(x), len(self.c_pos)
         gx = [None] * count
