@@ -499,7 +499,7 @@ def _pull_jvp(args, tangents):
         if dg is None:
             return value, tuple(zero_tangent_of(part) for part in value)
         return value, loop.pullback(dg, ans, marker, carried, outside, collected)
-    count, twin = len(carried), pullback.twin
+    twin = pullback.twin
     g_final, g_lists = twin.split_cotangent(g, ans)
     dg_final, dg_lists = twin.split_cotangent(dg, ans)
     twin.list_cotangents = (_StepCotangents(dg_lists, twin.counts, ans.marker.steps, collected),
