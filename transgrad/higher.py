@@ -211,7 +211,7 @@ class Jacrev(_Derived):
             if _holds_a_list(tape):   # a stack: the function's loops (whatever the values)
                 self._pair = False
                 return None
-            from .passes.exact import halves_for   # the compiler's, only where it is used
+            from .passes.exact import halves_for  # the compiler's, only where it is used
             halves = self._halves[key] = halves_for(self._pair, args, _zero_seed(value))
         fwd, bwd = halves
         value, tape = fwd(*args)
