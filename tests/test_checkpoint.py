@@ -1217,9 +1217,14 @@ def test_hvp_of_a_checkpointed_loop_on_the_jax_backend():
     for got in (made(*args, v)[1], jax.jit(made)(*args, v)[1]):
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-11, atol=1e-13)
     w, x0 = np.array([[0.3, 0.1], [-0.2, 0.4]]), np.array([1.0, -0.5])
-    with pytest.raises(tg.TransformError, match="while loop under jax.jit"):
-        jax.jit(tg.jvp(tg.grad(marked_while_hvp, backend="jax"), backend="jax"))(
-            w, x0, np.ones_like(w))
+    v = np.array([[1.0, -0.5], [0.2, 0.3]])
+    want = tg.hvp(plain_while_hvp)(w, x0, v)
+    made = tg.jvp(tg.grad(marked_while_hvp, backend="jax"), backend="jax")
+    for got in (made(w, x0, v)[1], jax.jit(made)(w, x0, v)[1]):   # counted; max_steps masked
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-11, atol=1e-13)
+    with pytest.raises(tg.TransformError, match="appends to lists under jax.jit"):
+        jax.jit(tg.jvp(tg.grad(two_lists_marked, backend="jax"), backend="jax"))(
+            w, np.ones((4, 2)), v)
 
 
 # --------------------------------------------------------------------------- while loops

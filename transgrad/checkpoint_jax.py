@@ -102,34 +102,36 @@ def run_scanned(loop, marker, carried, outside, collected):
 def run_twin_scanned(loop, pair, marker, carried, outside, c_pos, o_pos, d_carried, d_outside):
     """Forward over reverse under ``jax.jit``: the loop's tangent-carrying twin (state
     (x, dx), step (step(x), J dx) by ``jax.jvp`` of the step's JAX code) on the same scanned
-    schedule. ``c_pos``/``o_pos``: the carried and outside values with tangents
-    (``d_carried``, ``d_outside``); ``pair``: the step's split VJP as JAX code. Returns ((final x, final dx), pullback); pullback((a, b))
-    -> ((cotangents of x, of dx), (of the outside values at o_pos, of their tangents)), as
-    ``checkpoint._TangentLoop``'s driver gives them."""
-    if loop.cond is not None:
-        raise TransformError(
-            "forward over reverse of a tg.checkpoint while loop under jax.jit is not "
-            "supported yet", **getattr(loop, "where", {}),
-            hint="call the Hessian-vector product outside jax.jit, or mark a for loop")
-    count, steps = len(carried), marker.steps
+    schedule; a while loop's x holds its running flag after the carried values, as its
+    masked steps do. ``c_pos``/``o_pos``: the carried and outside values with tangents
+    (``d_carried``, ``d_outside``); ``pair``: the step's split VJP as JAX code. Returns
+    ((final carried values, their tangents at c_pos), pullback); pullback((a, b)) ->
+    ((cotangents of the carried values, of their tangents), (of the outside values at o_pos,
+    of their tangents)), as ``checkpoint._TangentLoop``'s driver gives them."""
+    count, steps, flagged = len(carried), marker.steps, loop.cond is not None
     n = len(steps)
-    base = _Step(types.SimpleNamespace(pair=pair, cond=None), steps, outside, o_pos, count, 0)
+    base = _Step(types.SimpleNamespace(pair=pair, cond=loop.cond), steps, outside, o_pos,
+                 count, 0)
     o_values = (tuple(outside[j] for j in o_pos), tuple(d_outside))
 
     def twin(state, i, o_pair):
         (x, dx), (o, do) = state, o_pair
+        values = _carried(x, base.cond)
 
         def through(varied, o):
-            full = list(x)
+            full = list(values)
             for p, value in zip(c_pos, varied):
                 full[p] = value
-            return base(tuple(full), i, o)[0]
+            return base((tuple(full), x[1]) if flagged else tuple(full), i, o)[0]
 
-        y, dy = jax.jvp(through, (tuple(x[p] for p in c_pos), o), (tuple(dx), do))
+        y, dy = jax.jvp(through, (tuple(values[p] for p in c_pos), o), (tuple(dx), do))
+        dy = _carried(dy, base.cond)
         return (y, tuple(dy[p] for p in c_pos)), ()
 
     x0 = _initial(base, tuple(carried), n, o_values[0])
-    state = (x0, tuple(jnp.asarray(d, dtype=x0[p].dtype) for p, d in zip(c_pos, d_carried)))
+    values0 = _carried(x0, base.cond)
+    state = (x0, tuple(jnp.asarray(d, dtype=values0[p].dtype)
+                       for p, d in zip(c_pos, d_carried)))
     forward_rows, reverse_rows, slots = _tables(n, marker.snapshots)
     held = jax.tree_util.tree_map(lambda v: jnp.zeros((slots + 1,) + v.shape, v.dtype), state)
     current, final = state, state
@@ -138,11 +140,12 @@ def run_twin_scanned(loop, pair, marker, carried, outside, c_pos, o_pos, d_carri
         final, _ = twin(current, n - 1, o_values)
     leaves = jax.tree_util.tree_leaves(state)
     diff = [i for i, leaf in enumerate(leaves) if _inexact(leaf)]
+    flag = 1 if flagged else 0   # the running flag's leaf, after the carried values
 
     def pullback(g_final):
-        g_leaves = [_cotangent(g, value) for g, value in
-                    zip(jax.tree_util.tree_leaves(g_final, is_leaf=lambda v: v is None),
-                        leaves)]
+        a, b = g_final
+        g_leaves = [_cotangent(g, value) for g, value in zip(
+            list(a) + [None] * flag + list(b), leaves)]
         g_state = tuple(g_leaves[i] for i in diff)
         g_o = jax.tree_util.tree_map(jnp.zeros_like, o_values)
         if len(reverse_rows):
@@ -150,9 +153,10 @@ def run_twin_scanned(loop, pair, marker, carried, outside, c_pos, o_pos, d_carri
                                           (g_state, g_o), _reverse(twin, o_values, diff, ()))
         by_leaf = dict(zip(diff, g_state))
         return ((tuple(by_leaf.get(i) for i in range(count)),
-                 tuple(by_leaf.get(count + k) for k in range(len(c_pos)))), g_o)
+                 tuple(by_leaf.get(count + flag + k) for k in range(len(c_pos)))), g_o)
 
-    return final, pullback
+    (x, dx) = final
+    return (_carried(x, base.cond), dx), pullback
 
 
 class _Step:
