@@ -231,20 +231,20 @@ def _forward_sweep(rows, step, n, o_diff, state, held, scratch):
     passes them (the slot of a step without one is the scratch slot). A plain scan, so that
     JAX can differentiate it where the loop runs inside a step it differentiates (a marked
     loop in a marked loop: there the inner loop's states are JAX's residuals)."""
-    rows = rows if len(rows) else np.array([[-1, -1, -1, scratch, -1]], dtype=np.int32)
-    at = jnp.asarray(rows[:, 2])       # a snapshot of x_at[j] after each forward row
-    into = jnp.asarray(rows[:, 3])
+    slot_of = np.full(n, scratch, dtype=np.int16 if scratch < 2 ** 15 else np.int32)
+    slot_of[rows[:, 2]] = rows[:, 3]   # a snapshot of x_{row[2]} after each forward row
+    slot_of = jnp.asarray(slot_of)     # a constant of the program, read one entry a step
 
     def one(carry, _):
         i, state, held = carry
-        slot = jnp.min(jnp.where(at == i, into, scratch))
+        slot = slot_of[i]
         held = jax.tree_util.tree_map(lambda buf, v: buf.at[slot].set(v), held, state)
         state, made = step(state, i, o_diff)
         return (i + 1, state, held), made
 
     (_, state, held), made = jax.lax.scan(one, (jnp.int32(0), state, held), None,
                                           length=n - 1)
-    slot = jnp.min(jnp.where(at == n - 1, into, scratch))
+    slot = slot_of[n - 1]
     held = jax.tree_util.tree_map(lambda buf, v: buf.at[slot].set(v), held, state)
     return state, held, made
 
