@@ -453,6 +453,21 @@ def test_rule(rule, index, tmp_path):
             _compare(got, want, f"rule `{rule.name}` against jax.vjp, leaf {k}", case.spd[k])
 
 
+# rules whose tied extrema share the cotangent on numpy but, traced by jax.jit, give it to the
+# first of them (runtime.extremum_mask: XLA may round a recomputed operand differently)
+FIRST_OF_TIES_UNDER_JIT = {"amax", "amin", "nanmax", "nanmin", "norm", "builtin_max",
+                           "builtin_min"}
+
+
+def _compare_first_of_ties(grads, expected, what):
+    """The jitted cotangents of a tied sample (all leaves): nonzero only where the shared
+    ones are (at the ties they split it among), and as large in all."""
+    got = np.concatenate([np.ravel(np.asarray(g)) for g in grads])
+    want = np.concatenate([np.ravel(np.asarray(w)) for w in expected])
+    assert not np.any((got != 0) & (want == 0)), f"{what}: {got} outside the ties of {want}"
+    assert_close(np.sum(np.abs(got)), np.sum(np.abs(want)), f"{what}: the total differs")
+
+
 @pytest.mark.skipif(not HAVE_JAX, reason="JAX is not installed")
 @pytest.mark.parametrize("rule,index", _CASES)
 def test_rule_on_the_jax_backend(rule, index, tmp_path):
@@ -496,6 +511,10 @@ def test_rule_on_the_jax_backend(rule, index, tmp_path):
             call[position] = leaf
         return vjp(*call, cotangent)
     grads = _jitted(pulled_back, *[values[k] for k in wrt])
+    if rule.name in FIRST_OF_TIES_UNDER_JIT and any(
+            isinstance(a, (np.ndarray, float)) for a in rule.samples[index].args):
+        _compare_first_of_ties(grads, expected, f"`{rule.name}` on the JAX backend")
+        return
     for n, (got, want) in enumerate(zip(grads, expected)):
         _compare(jax.tree_util.tree_map(np.asarray, got), want,
                  f"`{rule.name}` on the JAX backend, leaf {n}\n{module_source}\n{vjp.source}",

@@ -606,6 +606,13 @@ def builtin_min(*args):
     return min(*args)
 
 
+def extremum_mask(a, full_ans, axis, kind):
+    """Where ``a`` holds its extremum ``full_ans`` (of ``kind``: "max", "min", "nanmax",
+    "nanmin" along ``axis``, broadcast back over it): the elements that share a max's or a
+    min's cotangent, every tie. (The JAX runtime's, traced, marks only the first.)"""
+    return a == full_ans
+
+
 # --- the JAX override points ---------------------------------------------------------------
 # The JAX runtime (backends/jax_runtime.py) re-binds every function of this namespace onto
 # jax.numpy and replaces exactly these, the few that update arrays in place, look at values,
@@ -613,7 +620,7 @@ def builtin_min(*args):
 JAX_OVERRIDES = frozenset({
     "_scatter_add", "_scatter_set", "_put_along", "_stable_argsort", "_has_no_zeros",
     "add_at", "stored_part", "unstore", "_kept_writes", "copy_value", "match",
-    "zeros_like_value", "builtin_max", "builtin_min"})
+    "zeros_like_value", "builtin_max", "builtin_min", "extremum_mask"})
 
 
 def _scatter_add(target, index, values):

@@ -320,6 +320,30 @@ def builtin_min(*args):
     return functools.reduce(jnp.minimum, values)
 
 
+_ARG_EXTREMUM = {"max": jnp.argmax, "min": jnp.argmin, "nanmax": jnp.nanargmax,
+                 "nanmin": jnp.nanargmin}
+
+
+@_functional
+def extremum_mask(a, full_ans, axis, kind):
+    """Traced (under ``jax.jit``): only the first extremum along ``axis`` (as ``np.argmax``
+    picks it), found by one arg-reduction. XLA may compute ``a`` again in each fused kernel
+    that reads it, rounding differently (FMA contraction on x86), so ``a == ans`` can be
+    false everywhere: a cotangent silently lost (``jax.grad`` of ``jnp.min`` under ``jit``
+    loses it too; fuzz seed 2602165). Ties go to the first instead of being shared."""
+    if not isinstance(a, jax.core.Tracer):
+        return a == full_ans
+    a = jnp.asarray(a)
+    axes = tuple(range(a.ndim)) if axis is None else \
+        tuple(sorted(ax % a.ndim for ax in ((axis,) if np.ndim(axis) == 0 else axis)))
+    last = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = jnp.moveaxis(a, axes, last)
+    flat = moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
+    first = _ARG_EXTREMUM[kind](flat, axis=-1, keepdims=True)
+    hit = jnp.arange(flat.shape[-1]) == first
+    return jnp.moveaxis(hit.reshape(moved.shape), last, axes)
+
+
 @_functional
 def _has_no_zeros(a):
     """The exact formulas (no division by ``a``) when ``a``'s values are traced."""

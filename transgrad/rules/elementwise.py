@@ -258,18 +258,22 @@ def where(g, ans, condition, x=None, y=None):
     Sample((A(3, 4), -0.5, 0.8)), Sample((A(3, 4), None, 0.5)), Sample((A(3, 4), -0.5, None)),
     Sample((A(3, 4), A(4), 1.0))])
 def clip(g, ans, a, a_min=None, a_max=None):
-    """Elements left as they were take the cotangent; clipped ones give it to their bound
-    (to ``a_max`` when the bounds cross, as numpy applies it last)."""
-    clipped = g * (ans != a)
+    """Elements within the bounds take the cotangent; clipped ones give it to their bound
+    (to ``a_max`` when the bounds cross, as numpy applies it last). Decided by comparing
+    ``a`` with the bounds, never with ``ans``: under ``jax.jit`` XLA may round ``a``
+    differently where it computes it again (``tgr.extremum_mask`` says more)."""
     if a_min is None:
+        b_a = g * (a <= a_max)
         b_min = None
-        b_max = clipped
+        b_max = g * (a > a_max)
     elif a_max is None:
-        b_min = clipped
+        b_a = g * (a >= a_min)
+        b_min = g * (a < a_min)
         b_max = None
     else:
-        b_max = clipped * (ans == a_max)
-        b_min = clipped - b_max
-    return g * (ans == a), b_min, b_max
+        b_a = g * ((a >= a_min) & (a <= a_max))
+        b_min = g * ((a < a_min) & (a_min <= a_max))
+        b_max = g * ((a > a_max) | (a_min > a_max))
+    return b_a, b_min, b_max
 
 

@@ -29,7 +29,8 @@ declare(runtime.zeros_like_value, runtime.reduced_count, meta=0)   # read x for 
 linear(runtime.restore_shape, runtime.part_cotangent, positions=(0,))   # rules in their users
 nondifferentiable(runtime.reduced_count, runtime.is_basic_index, slice, reason="integer-valued")
 nondifferentiable(runtime.check_member, reason="checks an argument")
-nondifferentiable(runtime._has_no_zeros, runtime.unreached, reason="a test of values")
+nondifferentiable(runtime._has_no_zeros, runtime.unreached, runtime.extremum_mask,
+                  reason="a test of values")
 
 
 @vjp(runtime.match, runtime.cotangent_of, linear=(0,),

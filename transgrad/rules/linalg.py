@@ -7,7 +7,7 @@ Matrix functions accept stacks of matrices (``(..., n, n)``), so transposes are 
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import _scatter_set, expand_reduced, unbroadcast
+from ..runtime import _scatter_set, expand_reduced, extremum_mask, unbroadcast
 from .arithmetic import matmul_vjp_left, matmul_vjp_right
 from .complex_numbers import abs_slope, times_conj
 from .reductions import _axes_tuple
@@ -473,14 +473,14 @@ def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
         if ord == 0:
             return np.zeros_like(x)
         if np.isinf(ord):
-            hit = np.abs(x) == ans
+            hit = extremum_mask(np.abs(x), ans, axes, "max" if ord > 0 else "min")
             return g * abs_slope(x) * hit / np.sum(hit, axis=axes, keepdims=True)
         return g * abs_slope(x) * (np.abs(x) / ans) ** (ord - 1)
     rows, cols = axes if axis is None else tuple(ax % x.ndim for ax in axis)
     if ord in (1, -1, np.inf, -np.inf):
         over, across = (rows, cols) if ord in (1, -1) else (cols, rows)
         sums = np.sum(np.abs(x), axis=over, keepdims=True)
-        hit = sums == ans
+        hit = extremum_mask(sums, ans, across, "max" if ord > 0 else "min")
         return g * abs_slope(x) * hit / np.sum(hit, axis=across, keepdims=True)
     if ord in ("nuc", 2, -2):
         u, _, vt = np.linalg.svd(np.moveaxis(x, (rows, cols), (-2, -1)), full_matrices=False)

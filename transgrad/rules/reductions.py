@@ -99,7 +99,7 @@ def amax(g, ans, a, axis=None, out=None, keepdims=False):
         full_g, full_ans = g, ans
     else:
         full_g, full_ans = tgr.expand_reduced(g, a, axis), tgr.expand_reduced(ans, a, axis)
-    at_extremum = a == full_ans
+    at_extremum = tgr.extremum_mask(a, full_ans, axis, "max")
     return full_g * at_extremum / np.sum(at_extremum, axis=axis, keepdims=True)
 
 
@@ -111,7 +111,7 @@ def amin(g, ans, a, axis=None, out=None, keepdims=False):
         full_g, full_ans = g, ans
     else:
         full_g, full_ans = tgr.expand_reduced(g, a, axis), tgr.expand_reduced(ans, a, axis)
-    at_extremum = a == full_ans
+    at_extremum = tgr.extremum_mask(a, full_ans, axis, "min")
     return full_g * at_extremum / np.sum(at_extremum, axis=axis, keepdims=True)
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import runtime as tgr
-from ..runtime import ListCotangent
+from ..runtime import ListCotangent, extremum_mask
 from .registry import Sample, declare, helper, vjp
 from .specs import A, P, S
 
@@ -171,30 +171,30 @@ def builtin_float(g, ans, x):
      samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((1.5, 1.5, -0.5))])
 def builtin_max(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.max``)."""
-    return tgr.extremum_vjp(g, ans, args)
+    return tgr.extremum_vjp(g, ans, args, "max")
 
 
 @vjp(min, reduction=True, jax="tgr.builtin_min",
      samples=[Sample((S(), S())), Sample((S(), S(), S())), Sample((-0.5, 2.0, -0.5))])
 def builtin_min(g, ans, *args):
     """Two or more scalars; ties split the cotangent equally (as ``np.min``)."""
-    return tgr.extremum_vjp(g, ans, args)
+    return tgr.extremum_vjp(g, ans, args, "min")
 
 
 @helper(linear=(0,))
-def extremum_vjp(g, ans, args):
-    """Cotangents of builtin ``max``/``min`` of separate values: those equal to the answer
-    share ``g`` equally (as ``np.max`` does among ties). One list or tuple argument
-    (``max([a, b])``) gets a ``ListCotangent`` of its items' cotangents; one array argument
-    (``max(v)`` over a vector's elements) an array."""
+def extremum_vjp(g, ans, args, kind):
+    """Cotangents of builtin ``max``/``min`` (``kind``) of separate values: those equal to
+    the answer share ``g`` equally (as ``np.max`` does among ties; ``extremum_mask`` says
+    which). One list or tuple argument (``max([a, b])``) gets a ``ListCotangent`` of its
+    items' cotangents; one array argument (``max(v)`` over a vector's elements) an array."""
     if len(args) == 1 and isinstance(args[0], (list, tuple)):
-        return [ListCotangent(extremum_vjp(g, ans, tuple(args[0])))]
+        return [ListCotangent(extremum_vjp(g, ans, tuple(args[0]), kind))]
     if len(args) == 1 and np.ndim(args[0]) > 0:
-        hit = 1.0 * (args[0] == ans)
+        hit = 1.0 * extremum_mask(args[0], ans, None, kind)
         return [g * hit / np.sum(hit)]
-    hits = [1.0 * (x == ans) for x in args]
-    count = sum(hits)
-    return [g * hit / count for hit in hits]
+    hits = 1.0 * extremum_mask(np.stack(np.broadcast_arrays(*args)), ans, 0, kind)
+    count = np.sum(hits, axis=0)
+    return [g * hits[k] / count for k in range(len(args))]
 
 
 @helper(linear=(1,))
@@ -206,12 +206,13 @@ def slopes_dot(slopes, tangent):
     return np.sum(slopes * tangent)
 
 
-@vjp(extremum_vjp, samples=[Sample((0.7, 1.5, (1.5, -0.5)), wrt=(0,)),
-                                    Sample((0.7, 1.5, (1.5, 1.5, -0.5)), wrt=(0,))])
-def extremum_vjp_rule(gg, ans, g, ans_, args):
+@vjp(extremum_vjp, samples=[Sample((0.7, 1.5, (1.5, -0.5), "max"), wrt=(0,)),
+                            Sample((0.7, 1.5, (1.5, 1.5, -0.5), "max"), wrt=(0,))])
+def extremum_vjp_rule(gg, ans, g, ans_, args, kind):
     """Linear in ``g``: the cotangents' weights (piecewise constant in the values)."""
-    weights = np.asarray(tgr.extremum_vjp(1.0, ans_, args))
-    return np.sum(weights * np.asarray(gg)), tgr.zeros_like_value(ans_), tgr.zeros_like_value(args)
+    weights = np.asarray(tgr.extremum_vjp(1.0, ans_, args, kind))
+    return (np.sum(weights * np.asarray(gg)), tgr.zeros_like_value(ans_),
+            tgr.zeros_like_value(args), None)
 
 
 @vjp(sum, jointly_linear=(0, 1), samples=[Sample(([S(), S(), S()],)), Sample(((P(3), P(3)),)),

@@ -196,7 +196,7 @@ def nanmax(g, ans, a, axis=None, out=None, keepdims=False):
     """Ties split the cotangent equally among the maxima; NaNs get zero."""
     full_g = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
     full_ans = ans if axis is None or keepdims else tgr.expand_reduced(ans, a, axis)
-    hit = a == full_ans
+    hit = tgr.extremum_mask(a, full_ans, axis, "nanmax")
     return full_g * hit / np.sum(hit, axis=axis, keepdims=True)
 
 
@@ -205,7 +205,7 @@ def nanmin(g, ans, a, axis=None, out=None, keepdims=False):
     """Ties split the cotangent equally among the minima; NaNs get zero."""
     full_g = g if axis is None or keepdims else tgr.expand_reduced(g, a, axis)
     full_ans = ans if axis is None or keepdims else tgr.expand_reduced(ans, a, axis)
-    hit = a == full_ans
+    hit = tgr.extremum_mask(a, full_ans, axis, "nanmin")
     return full_g * hit / np.sum(hit, axis=axis, keepdims=True)
 
 
