@@ -403,3 +403,73 @@ def test_einsum_index_points():
     assert index_points("ii", [(3, 3)]) == 3
     assert index_points("ij,jk", [(2, 3)]) is None                    # an operand missing
     assert index_points("ijk", [(2, 3)]) is None                      # too few axes
+
+
+def cell(w, h, x):
+    return np.tanh(w * h + x)
+
+
+def layers(w, s, x):
+    """A stack of cells, one per row of ``s``: the forward half pushes each cell's tape."""
+    s2 = s.copy()
+    for i in range(len(s)):
+        s2[i] = cell(w[i], s[i], x)
+        x = s2[i]
+    return x, s2
+
+
+def stacked_loss(w, s, x):
+    y, s2 = layers(w, s, x)
+    return np.sum(y ** 2) + np.sum(s2 * s)
+
+
+def test_a_called_functions_stack_reaches_its_backward_half():
+    """``layers``' forward half pushes its cells' tapes on a stack it returns in its tape;
+    its backward half, made for that tape, pops them knowing their shapes, so each cell's
+    backward half is made for them too and decides its broadcasts."""
+    rng = np.random.default_rng(5)
+    args = (rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=4))
+    dloss = tg.grad(stacked_loss, wrt=(0, 1, 2))
+    _check(dloss, stacked_loss, args, (0, 1, 2))
+    assert dloss.last_variant().label == "exact shapes"
+    assert "cell_vjp_shapes.bwd(" in dloss.source
+    heading = "# cell_vjp_shapes.bwd: the VJP's backward half of cell"
+    made = dloss.source.split(heading)[1].split("\n\n# ")[0]
+    assert "def cell_bwd(tape, g):" in made and "tgr.unbroadcast_to" not in made
+
+
+def listed_loss(w, xs, h0, _range=None):
+    """States kept in a list and read back by index, a range defaulted in the function, and
+    builtin ``sum`` over an array's rows (GradBench's lstm has all three)."""
+    if _range is None:
+        _range = range(xs.shape[0])
+    states = [h0]
+    total = 0.0
+    for t in _range:
+        h = np.tanh(w @ states[t] + xs[t])
+        states.append(h)
+        total += sum(h * h, 2)
+    return total
+
+
+def test_a_list_of_states_and_a_defaulted_range_have_known_shapes():
+    rng = np.random.default_rng(6)
+    args = (0.3 * rng.normal(size=(4, 4)), rng.normal(size=(5, 4)), rng.normal(size=4))
+    dloss = tg.grad(listed_loss, wrt=(0, 1, 2))
+    _check(dloss, listed_loss, args, (0, 1, 2))
+    assert dloss.last_variant().label == "exact shapes"
+    assert "tgr.unbroadcast_to(" not in dloss.source and "matmul_vjp" not in dloss.source
+
+
+def changed_list_loss(w, xs):
+    """A list changed in place (a longer item stored into it) keeps its run-time checks."""
+    items = [xs[0], xs[1]]
+    items[1] = np.concatenate([xs[1], xs[1]])
+    return np.sum(w * items[0]) + np.sum(items[1] ** 2)
+
+
+def test_a_list_changed_in_place_is_not_assumed_alike():
+    rng = np.random.default_rng(7)
+    args = (rng.normal(size=3), rng.normal(size=(2, 3)))
+    dloss = tg.grad(changed_list_loss, wrt=(0, 1))
+    _check(dloss, changed_list_loss, args, (0, 1))

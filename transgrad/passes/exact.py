@@ -74,6 +74,7 @@ import numpy as np
 from .. import runtime
 from ..codegen import compile_function
 from ..ir import Transformer, clone, walk
+from . import exact_containers as containers
 from .deferred import defer_accumulations
 from .exact_calls import call_of, half_of, specialized
 from .exact_einsum import with_path
@@ -86,9 +87,11 @@ from .exact_values import (
     PY_INT,
     RANGE_VALUE,
     UNKNOWN,
+    Stack,
     Value,
     Values,
     argument_values,
+    disowned,
     elementwise,
     join,
     join_env,
@@ -140,7 +143,7 @@ class _Exact(Transformer, Values):
         if found is None or any(a.__class__ is gast.Starred for a in node.args):
             return None
         # the caller may still read what it passes: the half never owns it
-        values = tuple(_unowned(self.value(a)) for a in node.args)
+        values = tuple(disowned(self.value(a)) for a in node.args)
         if all(v is None for v in values):
             return None
         return specialized(*found, values, _rewrite, self.depth)
@@ -154,7 +157,7 @@ class _Exact(Transformer, Values):
                 return PY_INT
             if kind == "const" or kind == "call":
                 return None
-            if kind == "expr":
+            if kind == "expr" or kind == "tree":
                 return self.value(self.replacement(node, decision))
             value = self.value(g)
             if not extra:
@@ -162,6 +165,9 @@ class _Exact(Transformer, Values):
             return summed(value, [gast.keyword(arg="axis", value=gast.Tuple(
                 elts=[gast.Constant(value=i, kind=None) for i in range(extra)],
                 ctx=gast.Load()))])
+        value = containers.helper_value(self, helper, node)
+        if value is not NotImplemented:
+            return value
         if helper == "add_at" and len(node.args) == 3:
             value = self.value(node.args[0])   # an array is updated in place and returned
             return value if value is not None and value.array and value.dtype is F64 else None
@@ -207,6 +213,8 @@ class _Exact(Transformer, Values):
             return _expression(extra, node.args)
         if kind == "call":
             return call_of(node, extra, node.func.attr)
+        if kind == "tree":
+            return extra
         if not extra:        # unbroadcast_to a value of x's shape, match of a fresh array
             return g
         axes = gast.Constant(value=0, kind=None) if extra == 1 else gast.Tuple(
@@ -233,6 +241,9 @@ class _Exact(Transformer, Values):
                 and self.namespace.get(func.value.id) is runtime and not node.keywords):
             return None
         helper = func.attr
+        if helper == "unconcatenate":
+            parts = containers.cut(self, node)
+            return None if parts is None else ("tree", None, parts)
         if helper == "inverse_permutation":
             axes = self.static(node)
             return None if axes is UNKNOWN else ("const", None, axes)
@@ -338,15 +349,6 @@ def _mark_projection(node, exact):
             node.projection = "right"
 
 
-def _unowned(value):
-    """``value`` as the called function sees it: an array someone else may read."""
-    if value is None or not (value.own or value.items):
-        return value
-    if value.items is not None:
-        return tuple_value(map(_unowned, value.items), value.dtype)
-    return Value(value.shape, value.dtype, value.array, False)
-
-
 def _expression(formula, args):
     """The expression ``formula`` names, of the helper's arguments ``g, x, y``."""
     parts = dict(zip("gxy", args))
@@ -401,20 +403,31 @@ class _Interpreter:
     def statement(self, stmt, rewrite):
         exact, kind = self.exact, stmt.__class__
         known = exact.known
+        header = stmt.test if kind is gast.If or kind is gast.While else \
+            stmt.iter if kind is gast.For else stmt
+        containers.guard(exact, header, self.facts.stacks)   # before a list may change
         if kind is gast.Assign:
             stmt = self.rewritten(stmt, rewrite)
             if rewrite:
                 _mark_stacking(stmt.value, exact)
                 _mark_projection(stmt.value, exact)
+            in_place = rewrite and containers.added_in_place(exact, stmt)
             self.assign(stmt.targets, stmt.value)
+            if in_place:   # x = tgr.add_at(x, i, v) of an ndarray: x[i] += v
+                exact.changed = True
+                return in_place
         elif kind is gast.AugAssign:
             stmt = self.rewritten(stmt, rewrite)
             if rewrite:
                 _mark_stacking(stmt.value, exact)
             target = stmt.target
             if target.__class__ is gast.Name:
+                if containers.holds_list(known.get(target.id)):
+                    containers.forget(known)   # a list extended in place
                 self.bind(target.id, self.augmented(target.id, stmt))
             else:
+                if target.__class__ is gast.Subscript:
+                    containers.stored(exact, target, self.augmented_item(target, stmt))
                 self.forget_stored(target)
         elif kind is gast.Expr:
             self.expression(stmt.value)
@@ -424,6 +437,8 @@ class _Interpreter:
             stmt = self.rewritten(stmt, rewrite)
         elif kind is gast.Return:
             stmt = self.rewritten(stmt, rewrite)
+            for stack in self.facts.stacks_returned:   # for the backward half's pops
+                self.bind(stack, Stack(self.pushes) if len(self.facts.stacks) == 1 else None)
             value = None if stmt.value is None else exact.value(stmt.value)
             self.returned = value if self.returned is _NOTHING else join(self.returned, value)
         elif kind is gast.If:
@@ -459,6 +474,7 @@ class _Interpreter:
         else:
             if kind is not gast.Pass and kind.__name__ != "Comment":
                 self.forget_stored(stmt)   # try, nested definitions, del...: names unknown
+                containers.forget(known)
             return clone(stmt) if rewrite else stmt
         return stmt
 
@@ -478,33 +494,46 @@ class _Interpreter:
         exact = self.exact
         if len(targets) == 1 and targets[0].__class__ is gast.Name:
             name = targets[0].id
-            self.bind(name, self.pops.get(name) if self.popped(value_node)
-                      else exact.value(value_node))
+            stack = self.popped(value_node)
+            self.bind(name, exact.value(value_node) if stack is None
+                      else self.pop_value(stack, name))
             return
         for target in targets:
             if target.__class__ is gast.Name:
-                self.bind(target.id, None if self.popped(value_node)
+                self.bind(target.id, None if self.popped(value_node) is not None
                           else exact.value(value_node))
             elif target.__class__ in (gast.Tuple, gast.List) and all(
                     e.__class__ is gast.Name for e in target.elts):
-                whole = None if self.popped(value_node) else exact.value(value_node)
+                whole = None if self.popped(value_node) is not None \
+                    else exact.value(value_node)
                 items = whole.items if whole is not None else None
                 if items is None or len(items) != len(target.elts):
                     items = [None] * len(target.elts)
                 for e, v in zip(target.elts, items):
                     self.bind(e.id, v)
             elif target.__class__ is gast.Subscript:
+                containers.stored(exact, target, exact.value(value_node))
                 self.forget_stored(target.slice)   # x[i] = v keeps x's shape and dtype
             else:
                 self.forget_stored(target)
 
     def popped(self, node):
-        """Whether ``node`` is ``s.pop()`` of a tracked stack: its value is what the pushes
-        of the name it is assigned to saved (``pops``)."""
+        """The tracked stack ``node`` pops (``s.pop()``), or None: its value is what the
+        pushes of the name it is assigned to saved."""
         func = node.func if node.__class__ is gast.Call else None
-        return func is not None and not node.args and func.__class__ is gast.Attribute \
-            and func.attr == "pop" and func.value.__class__ is gast.Name \
-            and func.value.id in self.facts.stacks
+        if func is not None and not node.args and func.__class__ is gast.Attribute \
+                and func.attr == "pop" and func.value.__class__ is gast.Name \
+                and func.value.id in self.facts.stacks:
+            return func.value.id
+        return None
+
+    def pop_value(self, stack, name):
+        """What a pop of ``stack`` into ``name`` gives: the join of that name's pushes, here
+        (``pops``) or, for a stack the tape brought, in the forward half (its ``Stack``)."""
+        if stack in self.facts.stacks_from_tape:
+            brought = self.exact.known.get(stack)
+            return brought.popped(name) if brought.__class__ is Stack else None
+        return self.pops.get(name)
 
     def augmented(self, name, stmt):
         """``name op= v``: an array updated in place keeps its shape, dtype and ownership."""
@@ -516,6 +545,12 @@ class _Interpreter:
         if old.array:
             return old if result.shape == old.shape and result.dtype is old.dtype else None
         return result
+
+    def augmented_item(self, target, stmt):
+        """The value ``x[i] op= v`` stores in ``x[i]``."""
+        ufunc = BINOPS.get(stmt.op.__class__)
+        return ufunc and elementwise(ufunc, [self.exact.value(target),
+                                             self.exact.value(stmt.value)], True)
 
     def expression(self, node):
         """A push ``s.append(name)`` on a tracked stack joins the name's value into its
@@ -603,15 +638,22 @@ def exact_shapes(fn, namespace, args):
     """A copy of the rank code ``fn`` (a FunctionDef whose globals are ``namespace``) with
     what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
     or None when they decide nothing; ``fn`` is left as it is."""
-    return _rewrite(fn, namespace, tuple(argument_values(args)))[0]
+    return _rewrite(fn, namespace, tuple(argument_values(args)), defaults=True)[0]
 
 
-def _rewrite(fn, namespace, values, depth=0):
+def _rewrite(fn, namespace, values, depth=0, defaults=False):
     """(the rewritten copy of ``fn`` or None, the Value it returns) for positional
-    arguments of ``values`` (Values or None)."""
+    arguments of ``values`` (Values or None). ``defaults``: the call passes nothing else, so
+    the parameters after them hold their constant defaults."""
     facts = _facts(fn)
     # a local name is unbound until assigned: no path that reads it comes from before that
     entry = dict.fromkeys(facts.unbound, NONE)
+    if defaults and not fn.args.kwonlyargs:
+        first = len(facts.params) - len(fn.args.defaults)
+        for param, default in zip(facts.params[first:], fn.args.defaults):
+            if facts.params.index(param) >= len(values) \
+                    and default.__class__ is gast.Constant:
+                entry[param] = Values.value(None, default)
     entry.update((p, v) for p, v in zip(facts.params, values) if v is not None)
     pops = {}
     if facts.stacks:   # what the pushes save, with every pop unknown
@@ -643,7 +685,8 @@ class _Facts:
     never known (global or nonlocal), the generated stacks whose pushes and pops pair by
     name, and the statements and headers with a call the rewrite may decide."""
 
-    __slots__ = ("candidates", "local", "never", "params", "stacks", "unbound")
+    __slots__ = ("candidates", "local", "never", "params", "stacks", "stacks_from_tape",
+                 "stacks_returned", "unbound")
 
     def __init__(self, fn):
         self.params = [a.id for a in fn.args.args]
@@ -659,7 +702,8 @@ class _Facts:
         bound = fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs + [
             a for a in (fn.args.vararg, fn.args.kwarg) if a is not None]
         self.unbound = stored - {a.id for a in bound} - self.never   # before assignment
-        self.stacks = _tracked_stacks(fn)
+        self.stacks, self.stacks_returned, self.stacks_from_tape = \
+            containers.tracked_stacks(fn)
 
 
 def _facts(fn):
@@ -697,7 +741,8 @@ def _find_candidates(body, out):
 
 
 _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
-                      "zeros_like_value", "inverse_permutation", "cotangent_of", "fwd", "bwd"})
+                      "zeros_like_value", "inverse_permutation", "cotangent_of", "fwd", "bwd",
+                      "unconcatenate"})
 
 
 def _may_decide(call):
@@ -710,43 +755,6 @@ def _may_decide(call):
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
         return func.attr in _HELPERS or func.attr == "shape" or func.attr == "einsum"
     return func.__class__ is gast.Name and (func.id == "size" or func.id == "shape")
-
-
-def _tracked_stacks(fn):
-    """The lists the function uses only as stacks whose pops restore the names pushed:
-    made by ``s = []``, pushed by ``s.append(name)`` (or ``s.append(tgr.copy_value(...))``,
-    popped into a subscript), popped by ``name = s.pop()`` and read nowhere else."""
-    uses, sanctioned, made = {}, {}, set()
-    for node in walk(fn):
-        kind = node.__class__
-        if kind is gast.Name:
-            uses[node.id] = uses.get(node.id, 0) + 1
-            continue
-        stack = None
-        if kind is gast.Assign and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-            if target.__class__ is gast.Name and value.__class__ is gast.List \
-                    and not value.elts:
-                stack = target.id
-                made.add(stack)
-            elif target.__class__ in (gast.Name, gast.Subscript) and _method(value, "pop") \
-                    and not value.args:
-                stack = value.func.value.id
-        elif kind is gast.Expr and _method(node.value, "append") and len(node.value.args) == 1:
-            pushed = node.value.args[0]
-            if pushed.__class__ is gast.Name or (
-                    pushed.__class__ is gast.Call and pushed.func.__class__ is gast.Attribute
-                    and pushed.func.attr == "copy_value"):
-                stack = node.value.func.value.id
-        if stack is not None:
-            sanctioned[stack] = sanctioned.get(stack, 0) + 1
-    return {s for s in made if sanctioned.get(s) == uses.get(s)}
-
-
-def _method(node, method):
-    """Whether ``node`` is a call ``name.method(...)``."""
-    return node.__class__ is gast.Call and node.func.__class__ is gast.Attribute \
-        and node.func.attr == method and node.func.value.__class__ is gast.Name
 
 
 def specialize(generated, source, args):

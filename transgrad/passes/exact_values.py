@@ -38,6 +38,8 @@ INT, FLOAT = _Kind("int"), _Kind("float")   # Python numbers: take the dtype of 
 RANGE = _Kind("range")                     # a range or a reversed range: its items are ints
 _NONE = _Kind("none")                      # the constant None (a loop's first push saves it)
 TUPLE = _Kind("tuple")   # a tuple: ``items`` holds its items' Values (or None)
+STACK = _Kind("stack")   # a generated stack a forward half returns in its tape (``Stack``)
+LIST = _Kind("list")     # a list whose items are all alike (``ListOf``)
 
 
 def tape_kind(name):
@@ -97,6 +99,74 @@ class Count(Value):
         return hash(("count", self.number))
 
 
+class Stack(Value):
+    """The generated stack a forward half returns in its tape, for the backward half that
+    pops it: ``pushes`` maps each name pushed to the join of what its pushes saved (the
+    generated code pops into the name it pushed). Nothing popped is owned: the tape may
+    hold it twice."""
+
+    __slots__ = ("pushes",)
+
+    def __init__(self, pushes):
+        super().__init__(None, STACK, False, False)
+        self.pushes = tuple(sorted((name, disowned(v)) for name, v in pushes.items()
+                                   if v is not None))
+
+    def popped(self, name):
+        return dict(self.pushes).get(name)
+
+    def __eq__(self, other):
+        return other.__class__ is Stack and other.pushes == self.pushes
+
+    def __hash__(self):
+        return hash(("stack", self.pushes))
+
+    def __repr__(self):
+        return f"Stack({dict(self.pushes)})"
+
+
+class ListOf(Value):
+    """A list whose items are all arrays alike (``element``; None: none yet), made by a
+    list display and ``tgr.append`` (a loop's ``states = tgr.append(states, s)``) in a
+    function that changes no list in place (``exact.py`` checks that before binding one)."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, element):
+        super().__init__(None, LIST, False, False)
+        self.element = disowned(element)
+
+    def __eq__(self, other):
+        return other.__class__ is ListOf and other.element == self.element
+
+    def __hash__(self):
+        return hash(("list", self.element))
+
+    def __repr__(self):
+        return f"ListOf({self.element})"
+
+
+def list_of(values):
+    """The ``ListOf`` of a list holding ``values``, or None when they are not arrays alike."""
+    element = None
+    for value in values:
+        if value is None or not value.array or value.items is not None:
+            return None
+        element = value if element is None else join(element, value)
+        if element is None:
+            return None
+    return ListOf(element)
+
+
+def disowned(value):
+    """``value`` as one that someone else may read too."""
+    if value is None or not (value.own or value.items):
+        return value
+    if value.items is not None:
+        return tuple_value(map(disowned, value.items), value.dtype)
+    return Value(value.shape, value.dtype, value.array, False)
+
+
 def python_int(value):
     """Whether ``value`` is a Python int (a count or any other)."""
     return value is not None and value.dtype is INT and value.shape == () and not value.array
@@ -126,6 +196,18 @@ def join(a, b):
         return b
     if b is NONE:
         return a
+    if a.__class__ is ListOf or b.__class__ is ListOf:   # item by item
+        if a.__class__ is not b.__class__:
+            return None
+        if a.element is None or b.element is None:   # an empty list and another
+            return b if a.element is None else a
+        element = join(a.element, b.element)
+        return ListOf(element) if element is not None else None
+    if a.__class__ is Stack or b.__class__ is Stack:   # name by name: the pops agree
+        if a.__class__ is not b.__class__:
+            return None
+        theirs = dict(b.pushes)
+        return Stack({n: join(v, theirs[n]) for n, v in a.pushes if n in theirs})
     if a.items is not None:   # tuples: item by item, of one kind
         if a.dtype is not b.dtype or b.items is None or len(a.items) != len(b.items):
             return None
@@ -270,6 +352,35 @@ def summed(a, keywords):
     return _result(tuple(n for i, n in enumerate(a.shape) if i not in axes), F64)
 
 
+# runtime helpers whose values helper_value gives, also where the tree binds them by name
+_BY_NAME = frozenset({"append", "copy_of", "sum_items_cotangent", "unpacked_cotangent",
+                      "stored_part", "owned_copy", "unconcatenate"})
+
+
+def _listed_sum(left, right):
+    """``left + right`` where one is a ``ListOf`` (cotangents of lists): a number added to
+    each item of a stacked array or to a ``ListCotangent`` (which takes 0) keeps its items'
+    shape; two lists' cotangents keep theirs where their items agree. None otherwise."""
+    if left.__class__ is ListOf and right.__class__ is ListOf:
+        element = join(left.element, right.element)
+        return ListOf(element) if element is not None else None
+    listed, other = (left, right) if left.__class__ is ListOf else (right, left)
+    if other is not None and not other.array and other.shape == () \
+            and (other.dtype is FLOAT or other.dtype is INT):
+        return listed
+    return None
+
+
+def _items_summed(a, start):
+    """Builtin ``sum(a, start)`` of a float64 array with items and a number ``start``: its
+    rows (items) added, a fresh array (or a float64 scalar)."""
+    if a is None or not a.array or a.dtype is not F64 or not a.shape or a.shape[0] == 0 \
+            or start is None or start.array or start.shape != () \
+            or not (start.dtype is INT or start.dtype is FLOAT or start.dtype is F64):
+        return None
+    return _result(a.shape[1:], F64)
+
+
 def _reshaped(a, shape):
     """``np.reshape(a, shape)`` for a shape the known values fix: a view or a copy (never
     owned)."""
@@ -309,6 +420,8 @@ def argument_values(args):
 
 # reductions of a float64 array whose result has sum's shape and dtype
 _REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.prod)
+_COUNT_OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+              gast.FloorDiv: operator.floordiv}
 _BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
            gast.Div: np.true_divide, gast.Pow: np.power}
 _COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
@@ -350,11 +463,20 @@ class Values:
             return PY_FLOAT if kind is float else PY_INT if kind is int else \
                 NONE if node.value is None else None
         if kind is gast.BinOp:
+            counted = _COUNT_OPS.get(type(node.op))
+            if counted is not None:   # 3 * hsize of a count: a count
+                left, right = self.static(node.left), self.static(node.right)
+                if type(left) is int and type(right) is int and not (
+                        counted is operator.floordiv and right == 0):
+                    return Count(counted(left, right))
             if isinstance(node.op, gast.MatMult):
                 return matmul(self.value(node.left), self.value(node.right))
+            left, right = self.value(node.left), self.value(node.right)
+            if isinstance(node.op, gast.Add) and (
+                    left.__class__ is ListOf or right.__class__ is ListOf):
+                return _listed_sum(left, right)
             ufunc = _BINOPS.get(type(node.op))
-            return ufunc and elementwise(ufunc, [self.value(node.left),
-                                                 self.value(node.right)], True)
+            return ufunc and elementwise(ufunc, [left, right], True)
         if kind is gast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
             return elementwise(_COMPARE[type(node.ops[0])],
                                [self.value(node.left), self.value(node.comparators[0])], True)
@@ -374,6 +496,8 @@ class Values:
             return self.subscript_value(node)
         if kind is gast.Tuple:
             return tuple_value(self.value(e) for e in node.elts)
+        if kind is gast.List and not any(e.__class__ is gast.Starred for e in node.elts):
+            return list_of([self.value(e) for e in node.elts])
         if kind is gast.Call:
             return self.call_value(node)
         return None
@@ -381,6 +505,12 @@ class Values:
     def subscript_value(self, node):
         """``x[i]``, ``x[i, j]``, ``x[:, i]`` of an array, with Python ints ``i``: a view."""
         base = self.value(node.value)
+        if base == RANGE_VALUE and node.slice.__class__ is not gast.Slice:
+            return PY_INT if python_int(self.value(node.slice)) else None   # a range's item
+        if base.__class__ is ListOf:   # an item, or a slice of them
+            if node.slice.__class__ is gast.Slice:
+                return base
+            return base.element if python_int(self.value(node.slice)) else None
         if base is not None and base.items is not None:
             index = constant(node.slice)
             return base.items[index] if type(index) is int and \
@@ -393,7 +523,7 @@ class Values:
         shape = []
         for i, part in enumerate(index):
             if isinstance(part, gast.Slice):   # x[::-1], x[1:], x[:2]: constant bounds
-                bounds = [_int_or_none(b) for b in (part.lower, part.upper, part.step)]
+                bounds = [self.bound(b) for b in (part.lower, part.upper, part.step)]
                 if any(b is UNKNOWN for b in bounds) or bounds[2] == 0:
                     return None
                 shape.append(len(range(base.shape[i])[slice(*bounds)]))
@@ -404,6 +534,14 @@ class Values:
                 return None
         shape = tuple(shape) + base.shape[len(index):]
         return Value(shape, base.dtype, bool(shape), False)
+
+    def bound(self, node):
+        """A slice bound: None or an int the known values fix (a constant, a count), else
+        ``UNKNOWN``."""
+        value = _int_or_none(node)
+        if value is UNKNOWN:
+            value = self.static(node)
+        return value if value is None or type(value) is int else UNKNOWN
 
     def call_value(self, node):
         func = node.func
@@ -424,6 +562,8 @@ class Values:
             value = self.value(node.args[0])
             if value is not None and value.items is not None:
                 return Count(len(value.items))
+            if value.__class__ is ListOf:
+                return PY_INT
             dimensions = _dimensions(value)
             return dimensions.items[0] if dimensions is not None and dimensions.items else None
         if (obj is max or obj is min) and len(node.args) > 1 and not node.keywords and all(
@@ -445,6 +585,9 @@ class Values:
         if obj is np.reshape and len(node.args) == 2 and all(
                 k.arg == "order" and constant(k.value) == "C" for k in node.keywords):
             return _reshaped(self.value(node.args[0]), self.static(node.args[1]))
+        if obj is sum and 1 <= len(node.args) <= 2 and not node.keywords:
+            return _items_summed(self.value(node.args[0]),
+                                 self.value(node.args[1]) if len(node.args) == 2 else PY_INT)
         if obj is range:
             return RANGE_VALUE
         if obj is reversed and len(node.args) == 1 \
@@ -477,6 +620,9 @@ class Values:
         if isinstance(func, gast.Attribute) and func.value.__class__ is gast.Name \
                 and self.namespace.get(func.value.id) is runtime:
             return self.helper_value(func.attr, node)
+        name = getattr(obj, "__name__", None)
+        if name in _BY_NAME and getattr(runtime, name, None) is obj:   # bound by name
+            return self.helper_value(name, node)
         return None
 
     def static(self, node):
