@@ -489,6 +489,36 @@ def test_jvp_of_grad_skips_the_zero_tangents_of_constant_tape_entries():
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
 
 
+def _pair_cost(points, centers):
+    dists = np.sum(points ** 2, 1)[None, :] + np.sum(centers ** 2, 1)[:, None] \
+        - 2 * (points @ centers.T).T
+    return np.min(dists, axis=0).sum()
+
+
+def pair_cost_of_centers(centers, points):
+    return _pair_cost(points, centers) + np.sum(centers ** 4)
+
+
+def test_jvp_of_grad_computes_only_the_tangents_the_backward_half_reads():
+    """The helper's backward half reads the centers' tangent from its tape and not the
+    distances' (the minimum's mask is piecewise constant), so the JVP of its forward half
+    called there returns None for those and computes none of them (GradBench kmeans' dir)."""
+    rng = np.random.default_rng(8)
+    centers, points, v = rng.normal(size=(3, 2)), rng.normal(size=(12, 2)), \
+        rng.normal(size=(3, 2))
+    hvp = tg.jvp(tg.grad(pair_cost_of_centers))
+    _, got = hvp(centers, points, v)
+    eps = 1e-6
+    grad = tg.grad(pair_cost_of_centers)
+    want = (grad(centers + eps * v, points) - grad(centers - eps * v, points)) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    forward = [s for s in hvp.source.split("\n\n\n") if "def d_pair_cost_fwd" in s]
+    assert len(forward) == 1, hvp.source
+    body = forward[0]
+    assert "None" in body.splitlines()[-1]   # the tangents nobody reads come back as None
+    assert "ddists" not in body and "np.matmul(points, dt" not in body   # not computed
+
+
 def test_hvp_keeps_float32():
     x = np.linspace(-1, 1, 4).astype(np.float32)
     hv = tg.hvp(_cubic)(x, np.ones(4, dtype=np.float32))

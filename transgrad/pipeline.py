@@ -52,6 +52,7 @@ from .passes import reverse as _reverse
 from .passes import scan as _scan
 from .passes import shapes as _shapes
 from .passes import static as _static
+from .passes import tangent_demand as _tangent_demand
 from .passes import while_loops as _while_loops
 
 RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
@@ -75,9 +76,11 @@ class Job:
     "split" (reverse) or "jvp" with ``callee`` for a function that generated code calls."""
 
     def __init__(self, func, wrt, mode, single=False, scalars=(), classes=(), param_ranks=(),
-                 backend="numpy", loops=None, callee=False, checkpoint=None, zeros=()):
+                 backend="numpy", loops=None, callee=False, checkpoint=None, zeros=(),
+                 unused=()):
         self.func, self.wrt, self.mode, self.single = func, wrt, mode, single
         self.zeros = zeros   # jvp: (position, mask): the tuple argument's entries with zero tangents
+        self.unused = unused   # jvp: the returned tangents the caller never reads
         self.checkpoint = checkpoint    # tg.grad(f, checkpoint=k): k snapshots per range loop
         self.scalars = scalars          # positions of Python-number arguments
         self.classes = classes          # (position, user class) of object arguments
@@ -202,7 +205,14 @@ def reverse(job):
 
 def forward(job):
     job.functions = [_forward.forward(job.info, job.tree, job.positions, job.single,
-                                      job.context, job.zeros)]
+                                      job.context, job.zeros, job.unused)]
+
+
+def tangent_demand(job):
+    """Calls of called functions' JVPs go to JVPs that compute only the tangents read."""
+    if job.backend == "numpy":
+        for fn in job.functions:
+            _tangent_demand.prune(fn.body, job.context.callee_jvp)
 
 
 def optimize(job):
@@ -302,7 +312,7 @@ FRONT_END = [parse, fence, resolve, checkpoint_loops, check_backend, normalize, 
              concatenate]
 MODE_PASSES = {
     "reverse": [ranks, reverse, optimize],
-    "forward": [ranks, forward, optimize],
+    "forward": [ranks, forward, optimize, tangent_demand],
 }
 LOWERING = {
     "numpy": [],
@@ -336,6 +346,8 @@ def codegen(job, fn):
         result[0].exact_tree = fn   # a called function's halves: specialized per call site
     if getattr(fn, "zero_tangents", None) is not None:   # a JVP: which tangents it returns are zeros
         result[0].zero_tangents = fn.zero_tangents
+    if job.mode == "jvp":   # which entries of its tangent tuple it reads
+        result[0].tangent_reads = _tangent_demand.tangent_reads(fn)
     return result
 
 
@@ -529,17 +541,18 @@ def primal_call(func, backend):
 _forward_cache = weakref.WeakKeyDictionary()
 
 
-def forward_function(func, wrt, backend="numpy", loops=None, zeros=()):
+def forward_function(func, wrt, backend="numpy", loops=None, zeros=(), unused=()):
     """The cached ForwardFunction of ``func`` for the argument positions ``wrt``; ``zeros``:
     ``(position, mask)`` pairs, a tuple argument whose entries at the mask's True places have
     zero tangents whatever the call (forward.py: the tape of a called function's forward half
-    holds arguments that the outer derivative does not vary)."""
+    holds arguments that the outer derivative does not vary); ``unused``: the returned
+    tangents its caller never reads, returned as None (passes/tangent_demand.py)."""
     def fill(holder):
         (holder.fn, holder.source), = run(Job(func, wrt, "jvp", backend=backend, callee=True,
-                                              loops=loops, zeros=zeros))
+                                              loops=loops, zeros=zeros, unused=unused))
         holder.fn.returns_no_tape = True   # (value, tangent): nothing a reverse sweep must add
     return _callee(_forward_cache, func,
-                   (getattr(func, "__code__", None), wrt, backend, loops, zeros),
+                   (getattr(func, "__code__", None), wrt, backend, loops, zeros, unused),
                    lambda: ForwardFunction(func, wrt), fill)
 
 

@@ -124,7 +124,8 @@ def guard(exact, node, stacks):
     """Forget every ``ListOf`` ``exact`` knows where evaluating ``node`` may change a list in
     place (``stacks``: the generated stacks, whose pushes and pops are not lists' changes)."""
     known = exact.known
-    if not any(v.__class__ is ListOf or v.items is not None for v in known.values()):
+    if not any(v is not None and (v.__class__ is ListOf or v.items is not None)
+               for v in known.values()):
         return
     for call in walk(node):
         if call.__class__ is not gast.Call:

@@ -344,6 +344,7 @@ class ForwardBuilder:
         holder = self.context.callee_jvp(func, tuple(positions), zeros=masks) if masks \
             else self.context.callee_jvp(func, tuple(positions))   # same pipeline
         callee.resolved = holder
+        callee.jvp_request = (func, tuple(positions), masks)   # for passes/tangent_demand.py
         made = getattr(holder, "fn", None)   # None while it is being made (recursion)
         target = stmt.targets[0].id
         if made is not None and self.stores.get(target) == 1 \
@@ -587,11 +588,14 @@ class ForwardBuilder:
         return statements, outputs, axes
 
 
-def forward(info, tree, wrt, single, context, zeros=()):
+def forward(info, tree, wrt, single, context, zeros=(), unused=()):
     """The JVP FunctionDef of normalized ``tree``: ``(*args, tangent=...) -> (value, tangent)``.
 
     ``single``: one tangent (``wrt`` an int) rather than a tuple of them. ``context``: the
     pipeline's (its namer; ``callee_jvp`` builds the derivative of a called user function).
+    ``unused``: per returned value, True where the caller reads none of its tangent, a tuple
+    of booleans for a returned display (a forward half's tape) whose entries' tangents it
+    reads only in part: those come back as None (``passes/tangent_demand.py``).
     """
     namer = context.namer
     params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
@@ -624,6 +628,8 @@ def forward(info, tree, wrt, single, context, zeros=()):
     outs = [tgr_call("zero_tangent", clone(v)) if builder.tangent_of(v) is None
             else builder.tangent_of(v) if isinstance(v, (gast.Tuple, gast.List))
             else tgr_call("match", builder.tangent_of(v), clone(v)) for v in items]
+    if isinstance(ret, gast.Tuple) and len(unused) == len(outs):
+        outs = [_needed(out, u) for out, u in zip(outs, unused)]
     out = gast.Tuple(elts=outs, ctx=gast.Load()) if isinstance(ret, gast.Tuple) else outs[0]
     zero_tangents = [_zero_structure(builder, v) for v in items]
     body.append(gast.Return(value=gast.Tuple(elts=[clone(ret), out], ctx=gast.Load())))
@@ -631,3 +637,13 @@ def forward(info, tree, wrt, single, context, zeros=()):
                           decorator_list=[], returns=None, type_comment=None, type_params=[])
     fn.zero_tangents = tuple(zero_tangents) if isinstance(ret, gast.Tuple) else zero_tangents[0]
     return gast.copy_location(fn, info.tree)
+
+
+def _needed(out, unused):
+    """The returned tangent ``out`` with None where the caller reads none of it."""
+    if unused is True:
+        return gast.Constant(value=None, kind=None)
+    if type(unused) is tuple and isinstance(out, gast.Tuple) and len(out.elts) == len(unused):
+        return gast.Tuple(elts=[gast.Constant(value=None, kind=None) if u else e
+                                for e, u in zip(out.elts, unused)], ctx=gast.Load())
+    return out
