@@ -93,6 +93,7 @@ from .exact_values import (
     argument_values,
     disowned,
     elementwise,
+    listless,
     join,
     join_env,
     matmul,
@@ -142,8 +143,11 @@ class _Exact(Transformer, Values):
         found = half_of(self.resolve, func)
         if found is None or any(a.__class__ is gast.Starred for a in node.args):
             return None
-        # the caller may still read what it passes: the half never owns it
+        # the caller may still read what it passes: the half never owns it; a tape reaches
+        # the backward half after the lists in it may have changed
         values = tuple(disowned(self.value(a)) for a in node.args)
+        if func.attr == "bwd":
+            values = tuple(map(listless, values))
         if all(v is None for v in values):
             return None
         return specialized(*found, values, _rewrite, self.depth)
@@ -561,7 +565,7 @@ class _Interpreter:
                 and node.func.value.id in self.facts.stacks \
                 and node.args[0].__class__ is gast.Name:
             name = node.args[0].id
-            value = self.exact.known.get(name)
+            value = listless(self.exact.known.get(name))   # popped after lists may change
             pushes = self.pushes
             pushes[name] = join(pushes[name], value) if name in pushes else value
 
@@ -783,8 +787,8 @@ def halves_for(pair, args, g):
     made = specialized(pair, "fwd", tuple(argument_values(args)), _rewrite, 0)
     fwd = made[0].fwd if made is not None else pair.fwd
     returned = made[1] if made is not None else None
-    tape = returned.items[1] if returned is not None and returned.items is not None \
-        and len(returned.items) == 2 else None
+    tape = listless(returned.items[1]) if returned is not None \
+        and returned.items is not None and len(returned.items) == 2 else None
     cotangent = tuple_value(argument_values(g)) if type(g) is tuple \
         else argument_values((g,))[0]
     made = specialized(pair, "bwd", (tape, cotangent), _rewrite, 0) \

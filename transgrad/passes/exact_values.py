@@ -110,7 +110,7 @@ class Stack(Value):
     def __init__(self, pushes):
         super().__init__(None, STACK, False, False)
         self.pushes = tuple(sorted((name, disowned(v)) for name, v in pushes.items()
-                                   if v is not None))
+                                   if v is not None))   # pushes are listless already
 
     def popped(self, name):
         return dict(self.pushes).get(name)
@@ -156,6 +156,16 @@ def list_of(values):
         if element is None:
             return None
     return ListOf(element)
+
+
+def listless(value):
+    """``value`` with what is known of the lists in it forgotten: what a stack or a tape
+    keeps for later, by when another name may have changed those lists."""
+    if value.__class__ is ListOf:
+        return None
+    if value is None or value.items is None:
+        return value
+    return tuple_value(map(listless, value.items), value.dtype)
 
 
 def disowned(value):
