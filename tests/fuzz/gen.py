@@ -68,6 +68,8 @@ FEATURES = {
     "closure": "nested def capturing a local",
     "lambda": "lambda bound to a name",
     "list_append": "lists appended in loops, then np.stack / sum",
+    "list_index": "states kept in a list and read back by index in the loop that appends "
+                  "them (h = hs[i], hs[-1]) and after it (hs[k // 2])",
     "float_acc": "Python-float accumulators (acc = 0.0; acc += ...)",
     "math": "math.* on scalars",
     "int_param": "an int parameter (loop bounds, conditions)",
@@ -722,6 +724,8 @@ class Generator:
             return self.stmt_comprehension(scope, indent)
         if not self.on("list_append"):
             return None
+        if self.on("list_index", 0.4):
+            return self.stmt_list_states(scope, indent, depth)
         ind = " " * indent
         lst, i, out = self.fresh("hs"), self.fresh("i"), self.fresh("o")
         shape = self.choice([(), (3,), (3,)])
@@ -740,6 +744,26 @@ class Generator:
                 last = f"{ind}{out} = np.stack([*{lst}, {self.expr(scope, shape, 1)}])[-1]"
             lines += [f"{ind}{out} = np.sum(np.stack({lst}), axis=0)" if self.rng.random() < 0.5
                       else last]
+        scope.vars[out] = shape
+        return lines
+
+    def stmt_list_states(self, scope, indent, depth):
+        """A recurrence whose states are kept in a list and read back by index."""
+        ind = " " * indent
+        lst, i, h, out = self.fresh("hs"), self.fresh("i"), self.fresh("h"), self.fresh("o")
+        shape = self.choice([(), (3,), (3,), (2, 3)])
+        k = self.rng.randint(1, 4)
+        inner = _Scope(scope)
+        inner.ints[i] = k
+        inner.loop_depth += 1
+        read = self.choice([f"{lst}[{i}]", f"{lst}[-1]", f"{lst}[len({lst}) - 1]"])
+        lines = [f"{ind}{lst} = [{self.expr(scope, shape, 1)}]",
+                 f"{ind}for {i} in range({k}):", f"{ind}    {h} = {read}"]
+        inner.vars[h] = shape
+        lines += self.block(inner, indent + 4, self.rng.randint(0, 1), depth + 1)
+        lines += [f"{ind}    {lst}.append({self.expr(inner, shape, 2)} * 0.5 + {h})"]
+        lines += [self.choice([f"{ind}{out} = {lst}[{k // 2}] + {lst}[-1]",
+                               f"{ind}{out} = np.sum(np.stack({lst}), axis=0)"])]
         scope.vars[out] = shape
         return lines
 
