@@ -473,3 +473,35 @@ def test_a_list_changed_in_place_is_not_assumed_alike():
     args = (rng.normal(size=3), rng.normal(size=(2, 3)))
     dloss = tg.grad(changed_list_loss, wrt=(0, 1))
     _check(dloss, changed_list_loss, args, (0, 1))
+
+
+OFFSET = 1   # a module constant the rewrite reads as the int it holds
+
+
+def _rotate(axis, x):
+    return x * np.dot(axis, x) + np.cross(axis, x)
+
+
+def offset_loss(axis, x, w):
+    y = _rotate(axis, x)
+    return np.sum(y[OFFSET:OFFSET + 2] * w) + y[OFFSET] ** 2
+
+
+def test_module_constants_cross_and_dot_have_known_shapes():
+    """A module's int constants are the ints they hold (a slice ``y[OFFSET:OFFSET + 2]`` has
+    a known shape; rebinding one builds the derivative again), and ``np.cross`` and ``np.dot``
+    of 3-vectors have known shapes, so the helper's backward half decides its broadcasts."""
+    global OFFSET
+    rng = np.random.default_rng(9)
+    args = (rng.normal(size=3), rng.normal(size=3), rng.normal(size=2))
+    dloss = tg.grad(offset_loss, wrt=(0, 1, 2))
+    _check(dloss, offset_loss, args, (0, 1, 2))
+    heading = "# _rotate_vjp_shapes.bwd: the VJP's backward half of _rotate"
+    made = dloss.source.split(heading)[1].split("\n\n# ")[0]
+    assert "tgr.unbroadcast_to" not in made
+    assert "tgr.unbroadcast_to" not in dloss.source.split("\n\n\n")[0]
+    try:
+        OFFSET = 0
+        _check(dloss, offset_loss, args, (0, 1, 2))
+    finally:
+        OFFSET = 1

@@ -381,6 +381,25 @@ def _listed_sum(left, right):
     return None
 
 
+def _crossed(a, b):
+    """``np.cross`` of two float64 3-vectors: a fresh 3-vector."""
+    if a is None or b is None or not (a.array and b.array) or a.shape != (3,) \
+            or b.shape != (3,) or a.dtype is not F64 or b.dtype is not F64:
+        return None
+    return _result((3,), F64)
+
+
+def _dot_cotangent(g, a, b, left):
+    """``tgr.dot_vjp_left(g, a, b)`` (or ``_right``) of two float64 vectors alike and a
+    scalar ``g``: a fresh vector."""
+    if g is None or a is None or b is None or g.shape != () or g.items is not None \
+            or not (g.dtype is F64 or g.dtype is FLOAT) or not (a.array and b.array) \
+            or a.shape != b.shape or len(a.shape) != 1 or a.dtype is not F64 \
+            or b.dtype is not F64:
+        return None
+    return _result(a.shape if left else b.shape, F64)
+
+
 def _items_summed(a, start):
     """Builtin ``sum(a, start)`` of a float64 array with items and a number ``start``: its
     rows (items) added, a fresh array (or a float64 scalar)."""
@@ -467,7 +486,12 @@ class Values:
     def value(self, node):
         kind = type(node)
         if kind is gast.Name:
-            return self.known.get(node.id)
+            value = self.known.get(node.id)
+            if value is None and node.id not in self.local:   # a module's int constant
+                constant_int = self.namespace.get(node.id)
+                if type(constant_int) is int:   # rebound: the code is built again (Watched)
+                    return Count(constant_int)
+            return value
         if kind is gast.Constant:
             kind = type(node.value)
             return PY_FLOAT if kind is float else PY_INT if kind is int else \
@@ -603,6 +627,13 @@ class Values:
         if obj is reversed and len(node.args) == 1 \
                 and self.value(node.args[0]) == RANGE_VALUE:
             return RANGE_VALUE
+        if (obj is np.dot or obj is np.matmul) and len(node.args) == 2 and not node.keywords:
+            a, b = self.value(node.args[0]), self.value(node.args[1])   # np.dot: as @ up to 2-D
+            if a is not None and b is not None and a.shape is not None \
+                    and b.shape is not None and len(a.shape) <= 2 and len(b.shape) <= 2 \
+                    and a.array and b.array:
+                return matmul(a, b)
+            return None
         if obj is np.outer and len(node.args) == 2 and not node.keywords:
             a, b = self.value(node.args[0]), self.value(node.args[1])
             if a is not None and b is not None and a.array and b.array and a.dtype is F64 \
@@ -627,10 +658,20 @@ class Values:
             a = self.value(node.args[0])
             return _result(a.shape, F64) if a is not None and a.array \
                 and a.dtype is F64 else None
+        name = getattr(obj, "__name__", None)
+        if (obj is np.cross or name == "cross_product" and obj is runtime.cross_product) \
+                and len(node.args) == 2 and all(
+                    k.arg in ("axisa", "axisb", "axisc", "axis")
+                    and constant(k.value) == (None if k.arg == "axis" else -1)
+                    for k in node.keywords):
+            return _crossed(self.value(node.args[0]), self.value(node.args[1]))
+        if name in ("dot_vjp_left", "dot_vjp_right") and obj is getattr(runtime, name) \
+                and len(node.args) == 3 and not node.keywords:
+            return _dot_cotangent(*(self.value(a) for a in node.args),
+                                  name == "dot_vjp_left")
         if isinstance(func, gast.Attribute) and func.value.__class__ is gast.Name \
                 and self.namespace.get(func.value.id) is runtime:
             return self.helper_value(func.attr, node)
-        name = getattr(obj, "__name__", None)
         if name in _BY_NAME and getattr(runtime, name, None) is obj:   # bound by name
             return self.helper_value(name, node)
         return None
@@ -642,7 +683,7 @@ class Values:
         if kind is gast.Constant:
             return node.value
         if kind is gast.Name:   # a count, or a tuple of counts (a shape)
-            value = self.known.get(node.id)
+            value = self.value(node)
             if value.__class__ is Count:
                 return value.number
             if value is not None and value.items is not None \
