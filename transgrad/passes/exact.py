@@ -258,8 +258,8 @@ class _Exact(Transformer, Values):
                 return None if extra is None else ("unbroadcast_to", g, extra)
             if (helper == "match" or helper == "cotangent_of") and self.match(g, x):
                 return "match", g, 0   # cotangent_of: match, for a gradient that is an array
-        elif len(args) == 3 and helper in ("matmul_vjp_left", "matmul_vjp_right"):
-            formula = self.matmul_vjp(helper, *args)
+        elif len(args) == 3 and helper in _PRODUCT_VJP:   # np.dot's: matmul's up to 2-D
+            formula = self.matmul_vjp(_PRODUCT_VJP[helper], *args)
             return None if formula is None else ("expr", None, formula)
         elif len(args) == 1 and helper == "zeros_like_value":
             value = self.value(args[0])
@@ -744,7 +744,10 @@ def _find_candidates(body, out):
                 _find_candidates(getattr(stmt, field), out)
 
 
+_PRODUCT_VJP = {"matmul_vjp_left": "matmul_vjp_left", "matmul_vjp_right": "matmul_vjp_right",
+                "dot_vjp_left": "matmul_vjp_left", "dot_vjp_right": "matmul_vjp_right"}
 _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
+                      "dot_vjp_left", "dot_vjp_right",
                       "zeros_like_value", "inverse_permutation", "cotangent_of", "fwd", "bwd",
                       "unconcatenate"})
 
