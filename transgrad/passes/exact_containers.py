@@ -145,7 +145,7 @@ def guard(exact, node, stacks):
             if base is None or not base.array:
                 forget(known)
                 return
-        passed = [a for a in call.args] + [k.value for k in call.keywords]
+        passed = list(call.args) + [k.value for k in call.keywords]
         if any(holds_list(exact.value(a)) for a in passed) and not _only_reads(exact, func):
             forget(known)
             return

@@ -127,8 +127,9 @@ class Stack(Value):
 
 class ListOf(Value):
     """A list whose items are all arrays alike (``element``; None: none yet), made by a
-    list display and ``tgr.append`` (a loop's ``states = tgr.append(states, s)``) in a
-    function that changes no list in place (``exact.py`` checks that before binding one)."""
+    list display and ``tgr.append`` (a loop's ``states = tgr.append(states, s)``), or a
+    list's cotangent (a stacked array or a ``ListCotangent``). Forgotten wherever a list may
+    change in place (``exact_containers.guard``)."""
 
     __slots__ = ("element",)
 
@@ -387,17 +388,6 @@ def _crossed(a, b):
             or b.shape != (3,) or a.dtype is not F64 or b.dtype is not F64:
         return None
     return _result((3,), F64)
-
-
-def _dot_cotangent(g, a, b, left):
-    """``tgr.dot_vjp_left(g, a, b)`` (or ``_right``) of two float64 vectors alike and a
-    scalar ``g``: a fresh vector."""
-    if g is None or a is None or b is None or g.shape != () or g.items is not None \
-            or not (g.dtype is F64 or g.dtype is FLOAT) or not (a.array and b.array) \
-            or a.shape != b.shape or len(a.shape) != 1 or a.dtype is not F64 \
-            or b.dtype is not F64:
-        return None
-    return _result(a.shape if left else b.shape, F64)
 
 
 def _items_summed(a, start):
@@ -665,10 +655,6 @@ class Values:
                     and constant(k.value) == (None if k.arg == "axis" else -1)
                     for k in node.keywords):
             return _crossed(self.value(node.args[0]), self.value(node.args[1]))
-        if name in ("dot_vjp_left", "dot_vjp_right") and obj is getattr(runtime, name) \
-                and len(node.args) == 3 and not node.keywords:
-            return _dot_cotangent(*(self.value(a) for a in node.args),
-                                  name == "dot_vjp_left")
         if isinstance(func, gast.Attribute) and func.value.__class__ is gast.Name \
                 and self.namespace.get(func.value.id) is runtime:
             return self.helper_value(func.attr, node)
