@@ -90,7 +90,7 @@ def matmul(g, ans, x, y):
 # each, ``left(g, a, b)``, is the ``ba`` with ``<ba, da> = <g, p(da, b)>``, so its own
 # cotangent in ``g`` is the product ``p(gg, b)``, in ``b`` the product's right cotangent
 # ``right(g, gg, b)``; ``a`` is read for its shape only (the same for ``right``)
-@helper(linear=(0, 2))
+@helper(linear=(0, 2), meta=(1,))
 def matmul_vjp_left(g, x, y):
     """Cotangent of ``x`` in ``x @ y`` (1-D, 2-D and batched operands)."""
     if x.ndim == 2 and y.ndim == 2:
@@ -104,7 +104,7 @@ def matmul_vjp_left(g, x, y):
     return unbroadcast(bx, x.shape)
 
 
-@helper(linear=(0, 1))
+@helper(linear=(0, 1), meta=(2,))
 def matmul_vjp_right(g, x, y):
     """Cotangent of ``y`` in ``x @ y`` (1-D, 2-D and batched operands)."""
     if x.ndim == 2 and y.ndim == 2:
