@@ -14,6 +14,8 @@ tuple there is one Jacobian per argument, and a function returning a tuple has o
 (outputs outside, arguments inside).
 """
 
+import inspect
+
 import numpy as np
 
 from . import api
@@ -178,6 +180,17 @@ class Jacfwd(_Derived):
         return _arrange(blocks, tuple_out, self.single)
 
 
+class _Halves:
+    """The split VJP's two halves a Jacobian runs, for ``.source``: their generated code."""
+
+    def __init__(self, fwd, bwd):
+        self.fwd, self.bwd = fwd, bwd
+
+    @property
+    def source(self):
+        return "\n\n".join(inspect.getsource(half) for half in (self.fwd, self.bwd))
+
+
 class Jacrev(_Derived):
     what = "jacrev"
 
@@ -214,21 +227,22 @@ class Jacrev(_Derived):
             from .passes.exact import halves_for  # the compiler's, only where it is used
             halves = self._halves[key] = halves_for(self._pair, args, _zero_seed(value))
         fwd, bwd = halves
+        self._last = _Halves(fwd, bwd)
         value, tape = fwd(*args)
         return value, lambda seed: bwd(tape, _copy_seed(seed))   # its adjoints may add in place
 
     def __call__(self, *args, _value=None):
         _inputs(args, self.wrt_indices, self.func, "tg.jacrev")
-        once = self._forward_once(args)
+        once = self._forward_once(args)   # sets _last to the halves it runs
         if once is not None:
             value, pull = once
         else:
             value = self.func(*args) if _value is None else _value
+            self._last = self._vjp
 
             def pull(seed):
                 return self._vjp(*args, seed)
         parts, tuple_out = _outputs(value, self.func, "tg.jacrev")
-        self._last = self._vjp
         zeros = [np.zeros(np.shape(p)) if np.ndim(p) else 0.0 for p in parts]
         blocks = []
         for o, part in enumerate(parts):
