@@ -505,3 +505,19 @@ def test_module_constants_cross_and_dot_have_known_shapes():
         _check(dloss, offset_loss, args, (0, 1, 2))
     finally:
         OFFSET = 1
+
+
+def captured_list_loss(x, w):
+    """A nested function appends a longer item to a list it captured."""
+    items = [x]
+
+    def grow(v):
+        items.append(np.concatenate([v, v]))
+    grow(x * w)
+    return np.sum(items[0] * w) + np.sum(items[-1] ** 2)
+
+
+def test_a_list_a_nested_function_changes_is_not_assumed_alike():
+    rng = np.random.default_rng(10)
+    args = (rng.normal(size=3), rng.normal(size=3))
+    _check(tg.grad(captured_list_loss, wrt=(0, 1)), captured_list_loss, args, (0, 1))

@@ -78,6 +78,7 @@ from . import exact_containers as containers
 from .deferred import defer_accumulations
 from .exact_calls import call_of, half_of, specialized
 from .exact_einsum import with_path
+from .exact_facts import facts_of, loop_stored
 from .exact_values import (
     BINOPS,
     F64,
@@ -483,6 +484,8 @@ class _Interpreter:
         return stmt
 
     def bind(self, name, value):
+        if self.facts.nested and containers.holds_list(value):
+            value = None   # a function defined here may change the list
         if value is None or name in self.facts.never:
             self.exact.known.pop(name, None)
         else:
@@ -582,7 +585,7 @@ class _Interpreter:
                 break
             head = new_head
         else:
-            head = {k: v for k, v in before.items() if k not in _loop_stored(stmt)}
+            head = {k: v for k, v in before.items() if k not in loop_stored(stmt)}
         end, (breaks, body, target_iter) = self.iteration(stmt, head, rewrite)
         exact.known = dict(head)
         orelse = self.block(stmt.orelse, rewrite)
@@ -649,7 +652,7 @@ def _rewrite(fn, namespace, values, depth=0, defaults=False):
     """(the rewritten copy of ``fn`` or None, the Value it returns) for positional
     arguments of ``values`` (Values or None). ``defaults``: the call passes nothing else, so
     the parameters after them hold their constant defaults."""
-    facts = _facts(fn)
+    facts = facts_of(fn)
     # a local name is unbound until assigned: no path that reads it comes from before that
     entry = dict.fromkeys(facts.unbound, NONE)
     if defaults and not fn.args.kwonlyargs:
@@ -683,86 +686,8 @@ def _rewrite(fn, namespace, values, depth=0, defaults=False):
     return new, returned
 
 
-class _Facts:
-    """What ``exact_shapes`` needs to know about a tree whatever the shapes, found once and
-    kept on the tree (which is never changed): its parameters, its own names, the names
-    never known (global or nonlocal), the generated stacks whose pushes and pops pair by
-    name, and the statements and headers with a call the rewrite may decide."""
-
-    __slots__ = ("candidates", "local", "never", "params", "stacks", "stacks_from_tape",
-                 "stacks_returned", "unbound")
-
-    def __init__(self, fn):
-        self.params = [a.id for a in fn.args.args]
-        stored, self.never, self.candidates = set(), set(), set()
-        for node in walk(fn):
-            kind = node.__class__
-            if kind is gast.Name and node.ctx.__class__ is not gast.Load:
-                stored.add(node.id)
-            elif kind is gast.Global or kind is gast.Nonlocal:
-                self.never.update(node.names)
-        _find_candidates(fn.body, self.candidates)
-        self.local = set(self.params) | {a.id for a in fn.args.kwonlyargs} | stored
-        bound = fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs + [
-            a for a in (fn.args.vararg, fn.args.kwarg) if a is not None]
-        self.unbound = stored - {a.id for a in bound} - self.never   # before assignment
-        self.stacks, self.stacks_returned, self.stacks_from_tape = \
-            containers.tracked_stacks(fn)
-
-
-def _facts(fn):
-    facts = fn.__dict__.get("exact_facts")
-    if facts is None:
-        facts = fn.exact_facts = _Facts(fn)
-    return facts
-
-
-def _loop_stored(loop):
-    return {n.id for n in walk(loop) if n.__class__ is gast.Name
-            and n.ctx.__class__ is not gast.Load}
-
-
-_SIMPLE = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)
-
-
-def _find_candidates(body, out):
-    """The ids of the simple statements and of the loop and branch headers that hold a call
-    the rewrite may decide."""
-    for stmt in body:
-        kind = stmt.__class__
-        if kind in _SIMPLE:
-            if any(n.__class__ is gast.Call and _may_decide(n) for n in walk(stmt)):
-                out.add(id(stmt))
-            continue
-        header = stmt.test if kind in (gast.If, gast.While) else \
-            stmt.iter if kind is gast.For else None
-        if header is not None and any(n.__class__ is gast.Call and _may_decide(n)
-                                      for n in walk(header)):
-            out.add(id(header))
-        for field in ("body", "orelse"):
-            if kind in (gast.If, gast.For, gast.While, gast.With) and hasattr(stmt, field):
-                _find_candidates(getattr(stmt, field), out)
-
-
 _PRODUCT_VJP = {"matmul_vjp_left": "matmul_vjp_left", "matmul_vjp_right": "matmul_vjp_right",
                 "dot_vjp_left": "matmul_vjp_left", "dot_vjp_right": "matmul_vjp_right"}
-_HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
-                      "dot_vjp_left", "dot_vjp_right",
-                      "zeros_like_value", "inverse_permutation", "cotangent_of", "fwd", "bwd",
-                      "unconcatenate"})
-
-
-def _may_decide(call):
-    """Whether ``_Exact`` may decide ``call`` (a ``tgr`` helper, a size or a shape, or an
-    einsum's contraction)."""
-    func = call.func
-    resolved = func.__dict__.get("resolved")
-    if resolved is np.size or resolved is np.shape or resolved is np.einsum:
-        return True
-    if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
-        return func.attr in _HELPERS or func.attr == "shape" or func.attr == "einsum"
-    return func.__class__ is gast.Name and (func.id == "size" or func.id == "shape")
-
 
 def specialize(generated, source, args):
     """(callable, source) of ``generated``, rank code the build kept its tree with, for
