@@ -70,6 +70,8 @@ FEATURES = {
     "list_append": "lists appended in loops, then np.stack / sum",
     "list_index": "states kept in a list and read back by index in the loop that appends "
                   "them (h = hs[i], hs[-1]) and after it (hs[k // 2])",
+    "module_index": "module-level int constants as indices and slice bounds "
+                    "(ROW = 1; m[ROW], m[LO:LO + 2], as GradBench ba's cam[F_IDX])",
     "float_acc": "Python-float accumulators (acc = 0.0; acc += ...)",
     "math": "math.* on scalars",
     "int_param": "an int parameter (loop bounds, conditions)",
@@ -127,6 +129,7 @@ class Generator:
         self.used = set()
         self.n = 0
         self.helpers = []          # source of module-level helpers
+        self.module_ints = set()   # the module-level int constants defined (module_index)
         self.helper_sigs = {}      # shape -> list of (name, kind)
         self.stmts = 0
         self.stores = False
@@ -187,6 +190,14 @@ class Generator:
             opts.append(f"{e}[{self.choice([0, 1, -1])}, {self.choice([0, 2, -1])}]")
         return self.choice(opts)
 
+    def module_int(self, value):
+        """The name of a module-level int constant holding ``value`` (defined once)."""
+        name = f"IDX{value}"
+        if name not in self.module_ints:
+            self.module_ints.add(name)
+            self.helpers.append(f"{name} = {value}")
+        return name
+
     def convert(self, e, src, dst):
         """An expression of shape dst made from the variable ``e`` of shape src (not ())."""
         if src == dst:
@@ -196,6 +207,8 @@ class Generator:
         if dst == (3,):
             if len(src) == 2:
                 opts = [f"{e}[-1]"]
+                if self.on("module_index", 0.3):
+                    opts.append(f"{e}[{self.module_int(self.rng.randint(0, 1))}]")
                 if self.on("index_slice", 0.7):
                     opts += [f"{e}[0, :]"] + ([f"{e}[:, 1]"] if src == (3, 3) else [])
                 if self.on("reduce_axis", 0.7):
@@ -209,6 +222,9 @@ class Generator:
                     return f"np.stack([{e}, {e}[::-1]])"
                 return f"({e} * np.ones((2, 3)))"
             if src == (3, 3):
+                if self.on("module_index", 0.3):
+                    low = self.module_int(self.rng.randint(0, 1))
+                    return f"{e}[{low}:{low} + 2]"
                 if self.on("index_slice", 0.8):
                     return self.choice([f"{e}[:2]", f"{e}[1:]", f"{e}[::2]"])
                 return f"{e}[[0, 2]]"
