@@ -336,11 +336,15 @@ def extremum_mask(a, full_ans, axis, kind):
     a = jnp.asarray(a)
     axes = tuple(range(a.ndim)) if axis is None else \
         tuple(sorted(ax % a.ndim for ax in ((axis,) if np.ndim(axis) == 0 else axis)))
+    pick = _ARG_EXTREMUM[kind]
+    if len(axes) == 1:   # one axis (a vector's): no moving, an iota along it
+        first = pick(a, axis=axes[0], keepdims=True)
+        return jax.lax.broadcasted_iota(first.dtype, a.shape, axes[0]) == first
     last = tuple(range(a.ndim - len(axes), a.ndim))
     moved = jnp.moveaxis(a, axes, last)
     flat = moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
-    first = _ARG_EXTREMUM[kind](flat, axis=-1, keepdims=True)
-    hit = jnp.arange(flat.shape[-1]) == first
+    first = pick(flat, axis=-1, keepdims=True)
+    hit = jax.lax.broadcasted_iota(first.dtype, flat.shape, flat.ndim - 1) == first
     return jnp.moveaxis(hit.reshape(moved.shape), last, axes)
 
 
