@@ -516,7 +516,19 @@ def loop_binding_late(w, xs):
     return last
 
 
+def loop_updating_what_a_loop_around_it_goes_over(w, xs):
+    h = np.ones(2)
+    total = 0.0
+    for row in h:   # numpy's iterator sees the update the marked loop makes in place
+        for t in tg.checkpoint(range(len(xs)), snapshots=2):
+            h *= 0.5
+        total = total + row
+    return total * np.sum(w)
+
+
 @pytest.mark.parametrize("func, line, message", [
+    (loop_updating_what_a_loop_around_it_goes_over, "h *= 0.5",
+     "a loop around the tg.checkpoint loop goes over it"),
     (loop_with_break, "break", "`break` in a tg.checkpoint loop"),
     (loop_with_return, "return 0.0", "`return` in a tg.checkpoint loop"),
     (loop_reading_its_list, "h = w @ hs[0]", "`hs` is appended to in the tg.checkpoint loop"),

@@ -384,19 +384,24 @@ def _check_loop(info, loop):
                 hint="build a new value instead (np.concatenate, np.where, a new list)")
         if isinstance(node, gast.For):
             _check_iterated_update(info, node)
+    for outer in walk(info.tree):   # a loop around the marked one that goes over x
+        if isinstance(outer, gast.For) and outer is not loop \
+                and any(n is loop for n in walk_statements(outer.body)):
+            _check_iterated_update(info, outer, loop.body, "around")
 
 
-def _check_iterated_update(info, loop):
+def _check_iterated_update(info, loop, body=None, where="in"):
     """The step spells ``x op= v`` as ``x = x op (v)`` (``_functional_updates``); a ``for``
-    over x whose body updates x would go on over the old array, where numpy's iterator sees
-    the update in place."""
+    over x (in the marked loop, or ``where="around"`` it, updating x in ``body``) would go on
+    over the old array, where numpy's iterator sees the update in place (fuzz seed
+    2801241: a silently wrong value)."""
     iterated = set(names_in(loop.iter))
-    for node in _walk_step(loop.body):
+    for node in _walk_step(loop.body if body is None else body):
         if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) \
                 and node.target.id in iterated:
             raise info.error(
-                f"`{node.target.id}` is updated in place while a loop in the tg.checkpoint "
-                f"loop goes over it", node,
+                f"`{node.target.id}` is updated in place while a loop {where} the "
+                f"tg.checkpoint loop goes over it", node,
                 hint=f"write `{node.target.id} = {node.target.id} "
                      f"{_OPERATORS[type(node.op)]} ...` and loop over "
                      f"`range(len({node.target.id}))`, or update a copy")
