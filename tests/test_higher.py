@@ -453,6 +453,18 @@ def test_jvp_of_grad_is_forward_over_reverse_source():
     assert "dstack.append(" in hvp.source and "dstack.pop()" in hvp.source
 
 
+def _checked_hvp(func, x, data, v):
+    """``tg.jvp(tg.grad(func))`` at ``(x, data)`` along ``v``, checked against central
+    differences of the gradient; the derivative, for its source."""
+    hvp = tg.jvp(tg.grad(func))
+    _, got = hvp(x, data, v)
+    eps = 1e-6
+    grad = tg.grad(func)
+    want = (grad(x + eps * v, data) - grad(x - eps * v, data)) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    return hvp
+
+
 def _data_fit(data, w):
     return np.sum(np.tanh(data @ w) ** 2)
 
@@ -469,12 +481,9 @@ def test_jvp_of_grad_skips_the_zero_tangents_of_constant_tape_entries():
     rng = np.random.default_rng(4)
     w, data, v, dv = rng.normal(size=3), rng.normal(size=(5, 3)), rng.normal(size=3), \
         rng.normal(size=(5, 3))
-    hvp = tg.jvp(tg.grad(data_fit_loss))
-    _, got = hvp(w, data, v)
+    hvp = _checked_hvp(data_fit_loss, w, data, v)
     eps = 1e-6
     grad = tg.grad(data_fit_loss)
-    want = (grad(w + eps * v, data) - grad(w - eps * v, data)) / (2 * eps)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
     backward = [s for s in hvp.source.split("\n\n\n") if "_data_fit_bwd" in s.split("\n")[0]
                 or "def d_data_fit_bwd" in s]
     assert backward, hvp.source
@@ -506,12 +515,7 @@ def test_jvp_of_grad_computes_only_the_tangents_the_backward_half_reads():
     rng = np.random.default_rng(8)
     centers, points, v = rng.normal(size=(3, 2)), rng.normal(size=(12, 2)), \
         rng.normal(size=(3, 2))
-    hvp = tg.jvp(tg.grad(pair_cost_of_centers))
-    _, got = hvp(centers, points, v)
-    eps = 1e-6
-    grad = tg.grad(pair_cost_of_centers)
-    want = (grad(centers + eps * v, points) - grad(centers - eps * v, points)) / (2 * eps)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    hvp = _checked_hvp(pair_cost_of_centers, centers, points, v)
     forward = [s for s in hvp.source.split("\n\n\n") if "def d_pair_cost_fwd" in s]
     assert len(forward) == 1, hvp.source
     body = forward[0]
