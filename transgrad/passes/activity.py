@@ -138,7 +138,8 @@ class _NotFollowed(Exception):
 def useless_statements(tree):
     """The ids of the assignments in the normalized FunctionDef ``tree`` whose values reach
     the output on no path after them, or None where the body has a form this analysis does
-    not follow (break, continue, an early return, ``with``).
+    not follow (an early return, ``with``, a loop's ``else``). A ``break`` goes on with what
+    is live after its loop, a ``continue`` with what is live at the loop's head.
 
     ``activity`` is by name: a name is useful when any of its values is. This analysis is by
     statement (backward liveness through loops and branches), so a value that is overwritten
@@ -164,9 +165,10 @@ def useless_statements(tree):
     return {id(stmt) for stmt in assignments(body[:-1])} - useful_ids
 
 
-def _live_before(body, live, useful_ids):
+def _live_before(body, live, useful_ids, jumps=None):
     """The names whose values may reach the output, before ``body``, given ``live`` after
-    it; marks the useful assignments' ids in ``useful_ids``."""
+    it; marks the useful assignments' ids in ``useful_ids``. ``jumps``: in a loop's body,
+    (live after the loop, live at its head): where a ``break`` and a ``continue`` go."""
     live = set(live)
     for stmt in reversed(body):
         if isinstance(stmt, gast.Assign):
@@ -186,14 +188,17 @@ def _live_before(body, live, useful_ids):
                     live.update(ir.names_in(stmt.value))
                     live.update(ir.names_in(stmt.targets[0]) if update is not None else ())
         elif isinstance(stmt, gast.If):
-            live = _live_before(stmt.body, live, useful_ids) | \
-                _live_before(stmt.orelse, live, useful_ids)
+            live = _live_before(stmt.body, live, useful_ids, jumps) | \
+                _live_before(stmt.orelse, live, useful_ids, jumps)
+        elif isinstance(stmt, (gast.Break, gast.Continue)) and jumps is not None:
+            live = set(jumps[isinstance(stmt, gast.Continue)])   # what follows is not run
         elif isinstance(stmt, (gast.For, gast.While)):
             if stmt.orelse:
                 raise _NotFollowed
+            after = set(live)
             entry = set(live)   # live where the body starts: after the loop, or again
             while True:
-                start = _live_before(stmt.body, entry, useful_ids)
+                start = _live_before(stmt.body, entry, useful_ids, (after, entry))
                 if start <= entry:
                     break
                 entry |= start

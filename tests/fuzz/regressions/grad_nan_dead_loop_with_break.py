@@ -3,10 +3,9 @@
 # found: wrong_derivative (grad, value_and_grad, hvp: nan; checkpoint-only fuzz run on
 # 6de190e, seed 2810817, shrunk; the session's start 1397c0c gives the same): the loop's
 # `w6 += ...` never reaches the output (y8[1] took w6 before the loop), w6 overflows to inf,
-# and the loop's adjoint multiplies its zero adjoint by inf. Without the `break`
-# (`activity.useless_statements` then drops the loop's adjoint) the gradient is right; the
-# analysis does not follow a body with `break` and keeps every adjoint.
-# xfail: useless_statements does not follow break/continue: 0 * inf = nan (open)
+# and the loop's adjoint multiplied its zero adjoint by inf. `activity.useless_statements`
+# drops such a loop's adjoint, but gave up on a body with `break`.
+# Fixed: the analysis follows `break` (live after the loop) and `continue` (live at its head).
 # mode: grad
 # args: [[3], [3, 3]]
 # seed: 2810817
