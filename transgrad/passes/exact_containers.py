@@ -79,15 +79,9 @@ def helper_value(values, helper, node):
                 and value.element.dtype is F64:   # a stacked array or a ListCotangent
             return ListOf(Value(value.element.shape, F64, True, False))
         return NotImplemented
-    if helper == "unconcatenate" and len(args) == 3 and not node.keywords:
-        g, arrays = values.value(args[0]), values.value(args[1])
-        axis = values.static(args[2])
-        if g is None or not g.array or g.dtype is not F64 or arrays is None \
-                or arrays.items is None or type(axis) is not int or not arrays.items \
-                or not all(a is not None and a.array and len(a.shape) == len(g.shape)
-                           for a in arrays.items):
-            return None
-        return tuple_value(Value(a.shape, F64, True, False) for a in arrays.items)
+    if helper == "unconcatenate":   # the slices ``cut`` writes it as
+        parts = cut(values, node)
+        return values.value(parts) if parts is not None else None
     if helper == "add_at" and len(args) == 3:   # a list's cotangent: one item updated
         target = values.value(args[0])
         if target.__class__ is ListOf:

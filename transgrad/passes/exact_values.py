@@ -99,7 +99,22 @@ class Count(Value):
         return hash(("count", self.number))
 
 
-class Stack(Value):
+class _Structure(Value):
+    """A Value that is not an array: equal to another of its class with the same ``key``."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__ and other.key() == self.key()
+
+    def __hash__(self):
+        return hash((self.__class__.__name__, self.key()))
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self.key()})"
+
+
+class Stack(_Structure):
     """The generated stack a forward half returns in its tape, for the backward half that
     pops it: ``pushes`` maps each name pushed to the join of what its pushes saved (the
     generated code pops into the name it pushed). Nothing popped is owned: the tape may
@@ -112,20 +127,14 @@ class Stack(Value):
         self.pushes = tuple(sorted((name, disowned(v)) for name, v in pushes.items()
                                    if v is not None))   # pushes are listless already
 
+    def key(self):
+        return self.pushes
+
     def popped(self, name):
         return dict(self.pushes).get(name)
 
-    def __eq__(self, other):
-        return other.__class__ is Stack and other.pushes == self.pushes
 
-    def __hash__(self):
-        return hash(("stack", self.pushes))
-
-    def __repr__(self):
-        return f"Stack({dict(self.pushes)})"
-
-
-class ListOf(Value):
+class ListOf(_Structure):
     """A list whose items are all arrays alike (``element``; None: none yet), made by a
     list display and ``tgr.append`` (a loop's ``states = tgr.append(states, s)``), or a
     list's cotangent (a stacked array or a ``ListCotangent``). Forgotten wherever a list may
@@ -137,14 +146,8 @@ class ListOf(Value):
         super().__init__(None, LIST, False, False)
         self.element = disowned(element)
 
-    def __eq__(self, other):
-        return other.__class__ is ListOf and other.element == self.element
-
-    def __hash__(self):
-        return hash(("list", self.element))
-
-    def __repr__(self):
-        return f"ListOf({self.element})"
+    def key(self):
+        return self.element
 
 
 def list_of(values):
