@@ -521,3 +521,37 @@ def test_a_list_a_nested_function_changes_is_not_assumed_alike():
     rng = np.random.default_rng(10)
     args = (rng.normal(size=3), rng.normal(size=3))
     _check(tg.grad(captured_list_loss, wrt=(0, 1)), captured_list_loss, args, (0, 1))
+
+
+def _pose_rows(theta, nbones):
+    """As GradBench ht's ``to_pose_params``: a matrix sized by an int argument."""
+    rows = np.zeros((int(nbones) + 1, 3), dtype=np.float64)
+    rows[0, :] = theta[0:3]
+    for i in range(nbones):
+        rows[i + 1] = rows[i] * np.eye(3)[i % 3] + theta[3:6]
+    return rows
+
+
+def sized_by_an_int_loss(theta, nbones, scale):
+    rows = _pose_rows(theta, nbones)
+    return np.sum(np.sin(rows) * scale)
+
+
+def test_int_arguments_that_fix_shapes_are_known_for_their_values():
+    """An int argument that fixes a shape (``np.zeros((int(n) + 1, 3))``) is known in code made
+    for its value, which hands calls with other values to the code made without it; an int
+    that fixes nothing makes no second variant."""
+    rng = np.random.default_rng(11)
+    theta = rng.normal(size=6)
+    dloss = tg.grad(sized_by_an_int_loss)
+    for nbones, scale in [(4, 2), (4, 2), (5, 2), (4, 3), (2, 1)]:
+        _check(dloss, sized_by_an_int_loss, (theta, nbones, scale), (0,))
+    dloss(theta, 4, 2)
+    assert dloss.source.startswith("def dsized_by_an_int_loss(theta, nbones, scale):\n"
+                                   "    if nbones != 4 or scale != 2:\n"
+                                   "        return tgr_other_ints(theta, nbones, scale)\n")
+    heading = "# _pose_rows_vjp_shapes.bwd: the VJP's backward half of _pose_rows"
+    assert heading in dloss.source
+    dscale = tg.grad(lambda x, k: np.sum(x * k))
+    _check(dscale, lambda x, k: np.sum(x * k), (theta, 3), (0,))
+    assert "tgr_other_ints" not in dscale.source

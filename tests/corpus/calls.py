@@ -274,6 +274,24 @@ def call_helper_with_loop(x, n):
     return np.sum(_iterate(x, n) * x)
 
 
+def _rows_sized_by(theta, nbones):
+    rows = np.zeros((int(nbones) + 2, 3), dtype=np.float64)
+    rows[0, :] = theta[0:3]
+    for i in range(nbones):
+        rows[i + 1, i % 3] = theta[i % 3] * rows[i, (i + 1) % 3] + 1.0
+    rows[nbones + 1] = np.eye(3)[0] * theta[2]
+    return rows
+
+
+@corpus_function(A(3), 4, wrt=0, jax=False)
+def call_helper_sized_by_an_int(theta, nbones):
+    """An int argument fixes a helper's array shape (GradBench ht's ``to_pose_params``)."""
+    return np.sum(np.cos(_rows_sized_by(theta, nbones)) * np.arange(3.0))
+
+
+variant(call_helper_sized_by_an_int, "other_int", A(3), 2, wrt=0, jax=False)
+
+
 @corpus_function(make=lambda rng: (np.array([2.0, -3.0, 1.0]), 1.5), wrt=0, jax=False)
 def call_helper_with_branch(x, limit):
     return np.sum(_clipped(x, limit) ** 2)

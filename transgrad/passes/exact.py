@@ -72,7 +72,7 @@ import gast
 import numpy as np
 
 from .. import runtime
-from ..codegen import compile_function
+from ..codegen import compile_function, to_source
 from ..ir import Transformer, clone, walk
 from . import exact_containers as containers
 from .deferred import defer_accumulations
@@ -641,11 +641,12 @@ def _checked_output(call, exact):
         value.dtype is F64 or value.dtype is FLOAT)
 
 
-def exact_shapes(fn, namespace, args):
+def exact_shapes(fn, namespace, args, counts=False):
     """A copy of the rank code ``fn`` (a FunctionDef whose globals are ``namespace``) with
     what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
-    or None when they decide nothing; ``fn`` is left as it is."""
-    return _rewrite(fn, namespace, tuple(argument_values(args)), defaults=True)[0]
+    or None when they decide nothing; ``fn`` is left as it is. ``counts``: the values of
+    int arguments are known too."""
+    return _rewrite(fn, namespace, tuple(argument_values(args, counts)), defaults=True)[0]
 
 
 def _rewrite(fn, namespace, values, depth=0, defaults=False):
@@ -697,14 +698,42 @@ def specialize(generated, source, args):
     tree = generated.__dict__.get("exact_tree")
     if tree is None:
         return None
-    fn = exact_shapes(tree, generated.__globals__, args)
+    fn = _finished(exact_shapes(tree, generated.__globals__, args))
+    made = compile_function(fn, dict(generated.__globals__), fn.name) if fn else None
+    ints = {param.id: a for param, a in zip(tree.args.args, args) if type(a) is int}
+    if not ints:
+        return made
+    # int arguments that fix shapes (``np.zeros((n + 3, 3))``): code for their values too,
+    # which calls the code above for other values
+    counted = _finished(exact_shapes(tree, generated.__globals__, args, counts=True))
+    if counted is None or (fn is not None and to_source(counted, {}) == to_source(fn, {})):
+        return made
+    counted.body[:0] = _other_ints_guard(counted, ints)
+    namespace = dict(generated.__globals__, tgr_other_ints=made[0] if made else generated)
+    return compile_function(counted, namespace, counted.name)
+
+
+def _finished(fn):
+    """The rewritten ``fn`` optimized (None stays None)."""
     if fn is None:
         return None
     batch_projections(fn)   # the products it marked, of each step's row: one per chunk
     # the build elided broadcasts with the primal's shape classes; the rewrite makes none
     optimize(fn, classes={})
     defer_accumulations(fn)   # the products it marked, summed over loops: one per chunk
-    return compile_function(fn, dict(generated.__globals__), fn.name)
+    return fn
+
+
+def _other_ints_guard(fn, ints):
+    """``if n != 22: return tgr_other_ints(<fn's parameters>)``: code made for the int
+    arguments ``ints`` (name -> value) hands other values to ``tgr_other_ints``."""
+    params = fn.args
+    passed = [p.id for p in params.args]
+    passed += [f"*{params.vararg.id}"] if params.vararg else []
+    passed += [f"{p.id}={p.id}" for p in params.kwonlyargs]
+    passed += [f"**{params.kwarg.id}"] if params.kwarg else []
+    test = " or ".join(f"{name} != {value!r}" for name, value in ints.items())
+    return gast.parse(f"if {test}:\n    return tgr_other_ints({', '.join(passed)})\n").body
 
 
 def halves_for(pair, args, g):

@@ -421,10 +421,11 @@ def _reshaped(a, shape):
     return Value(shape, a.dtype, True, False) if math.prod(shape) == size else None
 
 
-def argument_values(args):
+def argument_values(args, counts=False):
     """``Value``s of positional arguments that are float64 arrays, float64 scalars or Python
     numbers (None for others): what the rewrite may assume about a call whose arguments have these exact
-    shapes and dtypes."""
+    shapes and dtypes. ``counts``: a Python int argument is the ``Count`` it holds (code
+    rewritten so is valid only for those ints)."""
     values = []
     for a in args:
         if type(a) is np.ndarray:
@@ -434,7 +435,7 @@ def argument_values(args):
         elif type(a) is np.float64:   # a float64 scalar, as np.sum of an array gives
             values.append(Value((), F64, False, False))
         elif type(a) is int:
-            values.append(PY_INT)
+            values.append(Count(a) if counts else PY_INT)
         else:
             values.append(None)
     return values
@@ -562,6 +563,13 @@ class Values:
         shape = tuple(shape) + base.shape[len(index):]
         return Value(shape, base.dtype, bool(shape), False)
 
+    def float64_keywords(self, node):
+        """Whether a call's keywords are none or ``dtype=`` float64 (``np.float64``,
+        ``float``, ``"float64"``)."""
+        return all(k.arg == "dtype" and self.resolve(k.value) in (np.float64, float)
+                   or k.arg == "dtype" and constant(k.value) in ("float64", "f8", "d")
+                   for k in node.keywords)
+
     def bound(self, node):
         """A slice bound: None or an int the known values fix (a constant, a count), else
         ``UNKNOWN``."""
@@ -636,13 +644,20 @@ class Values:
         if obj is np.arange and len(node.args) == 1 and not node.keywords:
             stop = self.static(node.args[0])   # np.arange(70): a fresh array of ints
             return _result((max(stop, 0),), ARANGE) if type(stop) is int else None
-        if (obj is np.zeros or obj is np.ones) and len(node.args) == 1 and not node.keywords:
+        if (obj is np.zeros or obj is np.ones) and len(node.args) == 1 \
+                and self.float64_keywords(node):
             shape = self.static(node.args[0])   # np.zeros((4, 2)): a fresh float64 array
             if type(shape) is int:
                 shape = (shape,)
             if type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape):
                 return _result(shape, F64)
             return None
+        if obj is np.eye and len(node.args) == 1 and self.float64_keywords(node):
+            n = self.static(node.args[0])   # np.eye(3): a fresh float64 matrix
+            return _result((n, n), F64) if type(n) is int and n >= 0 else None
+        if obj is int and len(node.args) == 1 and not node.keywords:
+            value = self.value(node.args[0])   # int(n) of a count: that count
+            return value if value.__class__ is Count else None
         if (obj is np.stack or obj is np.concatenate) and len(node.args) == 1 \
                 and node.args[0].__class__ in (gast.List, gast.Tuple):
             return _joined(obj, [self.value(e) for e in node.args[0].elts],
