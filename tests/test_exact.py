@@ -555,3 +555,33 @@ def test_int_arguments_that_fix_shapes_are_known_for_their_values():
     dscale = tg.grad(lambda x, k: np.sum(x * k))
     _check(dscale, lambda x, k: np.sum(x * k), (theta, 3), (0,))
     assert "tgr_other_ints" not in dscale.source
+
+
+def gated_cell(gates, cell, w):
+    """An LSTM cell's slicing of its gates (GradBench lstm), plus an int-indexed part."""
+    h = 3
+    forget = 1.0 / (1.0 + np.exp(-gates[0:h]))
+    ingate = np.tanh(gates[h:2 * h])
+    last = gates[2 * h]
+    rest = gates[2 * h + 1:] * w
+    return np.sum(cell * forget + ingate ** 2) + last * np.sum(rest)
+
+
+def gated_cell_read_between(gates, cell, w):
+    """The same parts, where the first part's adjoint reads the gates' cotangent's source."""
+    first = gates[0:3] * np.sum(gates)
+    return np.sum(first * cell) + np.sum(gates[3:] * w)
+
+
+def test_a_cotangent_assembled_from_slices_is_one_concatenate():
+    """The cotangent of an array read by slices that cover it is one ``np.concatenate`` of
+    the parts' cotangents (in slice order), not zeros and an update per slice."""
+    rng = np.random.default_rng(12)
+    args = (rng.normal(size=9), rng.normal(size=3), rng.normal(size=2))
+    dcell = tg.grad(gated_cell, wrt=(0, 1, 2))
+    _check(dcell, gated_cell, args, (0, 1, 2))
+    made = dcell.source
+    assert "bgates = np.concatenate((" in made and "tgr.add_at" not in made, made
+    assert "bgates[" not in made
+    dread = tg.grad(gated_cell_read_between, wrt=(0, 1, 2))
+    _check(dread, gated_cell_read_between, (args[0][:5], args[1], args[2]), (0, 1, 2))

@@ -75,6 +75,7 @@ from .. import runtime
 from ..codegen import compile_function, to_source
 from ..ir import Transformer, clone, walk
 from . import exact_containers as containers
+from . import exact_tiles as tiles
 from .deferred import defer_accumulations
 from .exact_calls import call_of, half_of, specialized
 from .exact_einsum import with_path
@@ -417,6 +418,8 @@ class _Interpreter:
                 _mark_stacking(stmt.value, exact)
                 _mark_projection(stmt.value, exact)
             in_place = rewrite and containers.added_in_place(exact, stmt)
+            if rewrite:
+                tiles.mark(exact, stmt, in_place)
             self.assign(stmt.targets, stmt.value)
             if in_place:   # x = tgr.add_at(x, i, v) of an ndarray: x[i] += v
                 exact.changed = True
@@ -684,6 +687,7 @@ def _rewrite(fn, namespace, values, depth=0, defaults=False):
     shell.body = []
     new = clone(shell)   # every statement of ``body`` is a copy already
     new.body = body
+    tiles.concatenate_tiles(new)
     return new, returned
 
 
