@@ -585,3 +585,22 @@ def test_a_cotangent_assembled_from_slices_is_one_concatenate():
     assert "bgates[" not in made
     dread = tg.grad(gated_cell_read_between, wrt=(0, 1, 2))
     _check(dread, gated_cell_read_between, (args[0][:5], args[1], args[2]), (0, 1, 2))
+
+
+def rows_stored_and_summed(x, w):
+    """Rows stored into a matrix, and the builtin ``sum`` of a vector's items."""
+    y = np.zeros((3, 2))
+    for i in range(2):
+        y[i] = x * w + y[i + 1]
+    return np.sum(y ** 2) + sum(np.sin(x) * 2.0)
+
+
+def test_stored_parts_and_summed_items_are_written_out():
+    """``tgr.stored_part(g, i)`` of a known matrix is ``g[i].copy()``, and the cotangent of a
+    builtin ``sum``'s items is ``np.full(shape, g)``."""
+    rng = np.random.default_rng(13)
+    args = (rng.normal(size=2), rng.normal(size=2))
+    d = tg.grad(rows_stored_and_summed, wrt=(0, 1))
+    _check(d, rows_stored_and_summed, args, (0, 1))
+    assert "tgr.stored_part" not in d.source and "].copy()" in d.source, d.source
+    assert "tgr.sum_items_cotangent" not in d.source and "np.full((2,), " in d.source

@@ -260,6 +260,9 @@ class _Exact(Transformer, Values):
                 return None if extra is None else ("unbroadcast_to", g, extra)
             if (helper == "match" or helper == "cotangent_of") and self.match(g, x):
                 return "match", g, 0   # cotangent_of: match, for a gradient that is an array
+            written = containers.written_out(self, helper, g, x)
+            if written is not None:
+                return "tree", None, written
         elif len(args) == 3 and helper in _PRODUCT_VJP:   # np.dot's: matmul's up to 2-D
             formula = self.matmul_vjp(_PRODUCT_VJP[helper], *args)
             return None if formula is None else ("expr", None, formula)

@@ -89,6 +89,35 @@ def helper_value(values, helper, node):
     return NotImplemented
 
 
+def written_out(values, helper, g, x):
+    """The expression a careful author writes for ``tgr.stored_part(g, i)`` (``g[i]``, a
+    copy where it is an array) and ``tgr.sum_items_cotangent(g, items)`` (``np.full(shape,
+    g)``) where the known values decide it, else None."""
+    if helper == "stored_part":
+        gv = values.value(g)
+        if gv is None or not gv.array or gv.dtype is not F64 or not gv.shape \
+                or not python_int(values.value(x)):
+            return None
+        part = gast.Subscript(value=g, slice=x, ctx=gast.Load())
+        if len(gv.shape) == 1:
+            return part   # a float64 scalar: nothing to copy
+        return gast.Call(func=gast.Attribute(value=part, attr="copy", ctx=gast.Load()),
+                         args=[], keywords=[])
+    if helper == "sum_items_cotangent":
+        gv, items = values.value(g), values.value(x)
+        if gv is None or gv.shape != () or gv.items is not None \
+                or not (gv.dtype is F64 or gv.dtype is FLOAT) or items is None \
+                or not items.array or items.dtype is not F64 or items.shape is None:
+            return None
+        shape = gast.Tuple(elts=[gast.Constant(value=n, kind=None) for n in items.shape],
+                           ctx=gast.Load())
+        return gast.Call(func=gast.Attribute(value=gast.Name(id="np", ctx=gast.Load(),
+                                                             annotation=None, type_comment=None),
+                                             attr="full", ctx=gast.Load()),
+                         args=[shape, g], keywords=[])
+    return None
+
+
 def _fits(g, x):
     """Whether ``g`` (a float cotangent) broadcasts to the float64 ``x`` unchanged."""
     return g is not None and x is not None and x.dtype is F64 and x.shape is not None \

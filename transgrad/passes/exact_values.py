@@ -582,6 +582,11 @@ class Values:
         func = node.func
         if func.__class__ is gast.Attribute and func.attr == "sum" and not node.args:
             return summed(self.value(func.value), node.keywords)   # None for a module's
+        if func.__class__ is gast.Attribute and func.attr == "copy" and not node.args \
+                and not node.keywords:   # an array's copy: fresh (None for a module's)
+            value = self.value(func.value)
+            return Value(value.shape, value.dtype, True, True) \
+                if value is not None and value.array and value.items is None else None
         obj = self.resolve(func)
         if obj is None:
             return None
@@ -651,6 +656,15 @@ class Values:
                 shape = (shape,)
             if type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape):
                 return _result(shape, F64)
+            return None
+        if obj is np.full and len(node.args) == 2 and not node.keywords:
+            shape, fill = self.static(node.args[0]), self.value(node.args[1])
+            if type(shape) is int:
+                shape = (shape,)
+            if type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape) \
+                    and fill is not None and fill.shape == () and fill.items is None \
+                    and (fill.dtype is F64 or fill.dtype is FLOAT):
+                return _result(shape, F64)   # np.full((7,), g) of a float: float64
             return None
         if obj is np.eye and len(node.args) == 1 and self.float64_keywords(node):
             n = self.static(node.args[0])   # np.eye(3): a fresh float64 matrix
