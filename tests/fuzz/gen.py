@@ -75,6 +75,8 @@ FEATURES = {
     "float_acc": "Python-float accumulators (acc = 0.0; acc += ...)",
     "math": "math.* on scalars",
     "int_param": "an int parameter (loop bounds, conditions)",
+    "int_shape": "the int parameter as an array's length (np.ones((n, 3)) * e summed over n: "
+                 "exact code made for its value, and its guard, as GradBench ht's nbones)",
     "ifexp": "a if cond else b, abs() of scalars",
     "trap_names": "user variables named like generated code's names (tgr, stack, bx, t1, ...)",
     "checkpoint": "for i in tg.checkpoint(range(k), snapshots=2): (binomial checkpointing), "
@@ -249,6 +251,9 @@ class Generator:
         if kind == "binop":
             op = self.choice(["+", "-", "*", "*", "/"])
             a = self.expr(scope, shape, d)
+            if "n" in scope.ints and self.on("int_shape", 0.2):
+                dims = ", ".join(["n"] + [str(k) for k in shape])
+                return f"(np.ones(({dims},)) * {a}).sum(axis=0) / n"
             bshape = shape if self.rng.random() < 0.6 else ()
             if self.on("keepdims", 0.15) and len(shape) == 2:
                 src = self.expr(scope, shape, d - 1)
