@@ -95,12 +95,6 @@ def _zero_seed(value):
     return np.zeros(np.shape(value)) if np.ndim(value) else 0.0
 
 
-def _copy_seed(seed):
-    if type(seed) is tuple:
-        return tuple(_copy_seed(part) for part in seed)
-    return seed.copy() if isinstance(seed, np.ndarray) else seed
-
-
 def _holds_a_list(value):
     """Whether a tape holds a list anywhere (a stack that a backward sweep pops)."""
     if type(value) is list:
@@ -110,6 +104,15 @@ def _holds_a_list(value):
     if isinstance(value, dict):
         return any(map(_holds_a_list, value.values()))
     return False
+
+
+def _unit(shape, k):
+    """The k-th unit cotangent of an output of ``shape`` (1.0 for a scalar's)."""
+    if not shape:
+        return 1.0
+    e = np.zeros(shape)
+    e.reshape(-1)[k] = 1.0
+    return e
 
 
 def _basis(value, k):
@@ -229,10 +232,11 @@ class Jacrev(_Derived):
         fwd, bwd = halves
         self._last = _Halves(fwd, bwd)
         value, tape = fwd(*args)
-        return value, lambda seed: bwd(tape, _copy_seed(seed))   # its adjoints may add in place
+        return value, lambda seed: bwd(tape, seed)   # a fresh seed per call: adjoints may add in place
 
-    def __call__(self, *args, _value=None):
-        _inputs(args, self.wrt_indices, self.func, "tg.jacrev")
+    def __call__(self, *args, _value=None, _checked=False):
+        if not _checked:   # tg.jacobian checked them
+            _inputs(args, self.wrt_indices, self.func, "tg.jacrev")
         once = self._forward_once(args)   # sets _last to the halves it runs
         if once is not None:
             value, pull = once
@@ -243,24 +247,23 @@ class Jacrev(_Derived):
             def pull(seed):
                 return self._vjp(*args, seed)
         parts, tuple_out = _outputs(value, self.func, "tg.jacrev")
-        zeros = [np.zeros(np.shape(p)) if np.ndim(p) else 0.0 for p in parts]
+        shapes = [np.shape(p) for p in parts]
+        in_shapes = [np.shape(args[i]) for i in self.wrt_indices]
         blocks = []
         for o, part in enumerate(parts):
-            rows = [[] for _ in self.wrt_indices]
-            for k in range(np.size(part)):
-                seed = list(zeros)
-                seed[o] = _basis(zeros[o], k) if np.ndim(part) else 1.0
-                grads = pull(tuple(seed) if tuple_out else seed[0])
-                for r, g, i in zip(rows, grads, self.wrt_indices):
-                    r.append(np.zeros(np.shape(args[i])) if g is None else g)
+            n = int(np.prod(shapes[o], dtype=np.int64))
+            rows = [np.zeros((n,) + in_shape) for in_shape in in_shapes]
+            for k in range(n):
+                # fresh seeds for every row: a backward half may add into them in place
+                seed = [_unit(shape, k) if j == o else np.zeros(shape) if shape else 0.0
+                        for j, shape in enumerate(shapes)] if tuple_out else _unit(shapes[o], k)
+                grads = pull(tuple(seed) if tuple_out else seed)
+                for r, g in zip(rows, grads):
+                    if g is not None:
+                        r[k] = g
             block = []
-            for position, i in enumerate(self.wrt_indices):
-                in_shape = np.shape(args[i])
-                if rows[position]:
-                    stacked = np.stack([np.asarray(g, dtype=float) for g in rows[position]])
-                    jac = stacked.reshape(np.shape(part) + in_shape)
-                else:
-                    jac = np.zeros(np.shape(part) + in_shape)
+            for r, in_shape in zip(rows, in_shapes):
+                jac = r.reshape(shapes[o] + in_shape)
                 block.append(float(jac) if jac.shape == () else jac)
             blocks.append(block)
         return _arrange(blocks, tuple_out, self.single)
@@ -291,7 +294,7 @@ class Jacobian(_Derived):
             result = self._fwd(*args, _value=value)
             self._last = self._fwd._last
         else:
-            result = self._rev(*args, _value=value)
+            result = self._rev(*args, _value=value, _checked=True)
             self._last = self._rev._last
         return result
 
