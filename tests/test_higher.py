@@ -633,14 +633,22 @@ def _relaxed(cam, x, w):
     return w * x[:2]
 
 
-@pytest.mark.parametrize("func", [_reprojection, _relaxed])
-def test_jacrev_reads_one_tape_per_call_where_no_stack_is_consumed(func):
-    """Reverse-mode Jacobians run the forward half once and the backward half per output
-    row when the tape holds no stack (else a VJP per row); a float64 scalar argument gets
-    the exact-shape halves too. Values against central differences."""
+def _inverted(m, x):
+    return np.linalg.inv(m) @ np.sin(x)
+
+
+@pytest.mark.parametrize("func", [_reprojection, _relaxed, _inverted])
+def test_jacrev_pulls_back_all_rows_in_one_sweep(func):
+    """Reverse-mode Jacobians run the forward half once and one backward sweep for all the
+    output rows at once (``passes/batch_rows.py``), also where the tape holds a stack that
+    the sweep consumes; where the sweep cannot be written for rows (``np.linalg.inv``'s
+    rule), one backward half per row, or one VJP per row for a stack. A float64 scalar
+    argument gets the exact-shape halves too. Values against central differences."""
     rng = np.random.default_rng(7)
     args = (rng.normal(size=5), rng.normal(size=3) + 2.0, np.float64(0.7))
-    jac = tg.jacrev(func, wrt=(0, 1, 2))
+    if func is _inverted:
+        args = (rng.normal(size=(3, 3)) + 3 * np.eye(3), rng.normal(size=3))
+    jac = tg.jacrev(func, wrt=tuple(range(len(args))))
     for _ in range(2):   # the second call reuses the halves made for these shapes
         got = jac(*args)
     for index, block in enumerate(got):
@@ -660,8 +668,8 @@ def test_jacrev_reads_one_tape_per_call_where_no_stack_is_consumed(func):
             columns.append((along(moved[0]) - along(moved[1])) / 2e-6)
         want = np.stack(columns, axis=-1).reshape(np.shape(block))
         np.testing.assert_allclose(block, want, rtol=1e-6, atol=1e-8)
-    assert (jac._pair is False) == (func is _relaxed)
-    assert bool(jac._halves) == (func is _reprojection)
+    assert len(jac._halves) == 1
+    assert list(jac._rows.values()) == [None] if func is _inverted else all(jac._rows.values())
 
 
 def _stretch(x, w):
@@ -679,3 +687,24 @@ def test_a_jacobians_source_is_the_code_it_runs():
                      for e in np.eye(4)], axis=1)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
     assert "def _stretch_fwd(" in jac.source and "def _stretch_bwd(" in jac.source
+
+
+def _spread(theta, points):
+    out = []
+    for p in points:   # a stack the backward sweep consumes
+        out.append(np.sin(theta[0] * p) + theta[1] * p ** 2)
+    return np.stack(out)
+
+
+def test_jacobian_takes_reverse_mode_where_all_rows_are_one_sweep():
+    """More outputs than inputs favours forward mode, unless reverse mode pulls back every
+    row in one sweep: then one forward and one backward sweep (GradBench ht's Jacobian)."""
+    rng = np.random.default_rng(9)
+    theta, points = rng.normal(size=2), rng.normal(size=(4, 3))
+    jac = tg.jacobian(_spread)
+    got = jac(theta, points)
+    again = jac(theta, points)
+    want = tg.jacfwd(_spread)(theta, points)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(again, want, rtol=1e-12, atol=1e-14)
+    assert list(jac._forward_for.values()) == [False] and all(jac._rev._rows.values())

@@ -106,6 +106,38 @@ def _holds_a_list(value):
     return False
 
 
+_ROWS_AT_ONCE = 256   # rows per backward sweep: their cotangents are this many times larger
+
+
+def _pull_rows(made, fresh, shape):
+    """Every row of the Jacobian of an output of ``shape`` by the row sweep ``made``,
+    ``_ROWS_AT_ONCE`` rows a sweep, each on the tape ``fresh()`` gives; per argument, an
+    array of (rows,) + its shape, or None."""
+    n = int(np.prod(shape, dtype=np.int64))
+    parts = []
+    for start in range(0, n, _ROWS_AT_ONCE):
+        count = min(_ROWS_AT_ONCE, n - start)
+        seeds = np.zeros((count, n))
+        seeds[np.arange(count), start + np.arange(count)] = 1.0
+        grads = made(fresh(), seeds.reshape((count,) + tuple(shape)), count)
+        parts.append(grads if isinstance(grads, tuple) else (grads,))
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(None if chunk[0] is None else np.concatenate(chunk)
+                 for chunk in zip(*parts))
+
+
+def _same_rows(together, by_rows):
+    """Whether the rows pulled back together match those pulled back one by one."""
+    if together is None or any(r is None for r in by_rows):
+        return together is None and all(r is None for r in by_rows)
+    stacked = np.stack([np.broadcast_to(r, np.shape(together)[1:]) for r in by_rows])
+    if stacked.shape != np.shape(together):
+        return False
+    scale = float(np.max(np.abs(stacked), initial=0.0)) + 1e-300
+    return bool(np.max(np.abs(stacked - together), initial=0.0) <= 1e-12 * scale)
+
+
 def _unit(shape, k):
     """The k-th unit cotangent of an output of ``shape`` (1.0 for a scalar's)."""
     if not shape:
@@ -205,6 +237,7 @@ class Jacrev(_Derived):
         self._vjp = api.vjp(func, wrt=tuple(self.wrt_indices))
         self._pair = None       # the split VJP, False where a tape cannot be read twice
         self._halves = {}       # its halves for exact argument shapes, by shape signature
+        self._rows = {}         # by shape signature: the backward half for all rows, or None
 
     def _derivatives(self):
         return [self._vjp]
@@ -221,18 +254,63 @@ class Jacrev(_Derived):
         if self._pair is False:
             return None
         key = _shape_signature(args)
-        halves = self._halves.get(key)
-        if halves is None:
+        entry = self._halves.get(key)
+        if entry is None:
             value, tape = self._pair.fwd(*args)
-            if _holds_a_list(tape):   # a stack: the function's loops (whatever the values)
-                self._pair = False
-                return None
             from .passes.exact import halves_for  # the compiler's, only where it is used
-            halves = self._halves[key] = halves_for(self._pair, args, _zero_seed(value))
-        fwd, bwd = halves
+            # a stack in the tape (the function's loops): a backward half reads it once
+            entry = self._halves[key] = (halves_for(self._pair, args, _zero_seed(value)),
+                                         _holds_a_list(tape))
+        (fwd, bwd), listed = entry
+        if listed and self._rows.get(key, False) is None:
+            return None   # one generated VJP per row
         self._last = _Halves(fwd, bwd)
         value, tape = fwd(*args)
+        if type(value) is np.ndarray and value.size > 1 and value.dtype == np.float64:
+            rows = self._all_rows(key, (fwd, bwd), args, tape, value, listed)
+            if rows is not None:
+                return value, rows
+        if listed:
+            self._rows[key] = None
+            return None
         return value, lambda seed: bwd(tape, seed)   # a fresh seed per call: adjoints may add in place
+
+    def _all_rows(self, key, halves, args, tape, value, listed):
+        """``pull()`` giving every row of the Jacobian from backward sweeps over many rows
+        at once (``passes/batch_rows.py``), checked against the row-by-row sweeps the first
+        time; None where there is none. A tape with a stack, which a sweep consumes, is made
+        again for each sweep after the first."""
+        made = self._rows.get(key, False)
+        if made is None:
+            return None
+        fwd, bwd = halves
+        tapes = [tape]
+
+        def fresh():
+            return tapes.pop() if tapes else (fwd(*args)[1] if listed else tape)
+
+        def rows(seed=None):
+            return _pull_rows(made, fresh, value.shape)
+        if made is False:
+            from .passes.batch_rows import rows_function
+            made = rows_function(bwd, fresh(), np.zeros(value.shape))
+            if made is not None:
+                try:
+                    by_rows = [bwd(fresh(), _unit(value.shape, k)) for k in range(value.size)]
+                    by_rows = [r if isinstance(r, tuple) else (r,) for r in by_rows]
+                    tapes[:] = [fwd(*args)[1] if listed else tape]
+                    together = rows()
+                    if not all(_same_rows(t, [r[i] for r in by_rows])
+                               for i, t in enumerate(together)):
+                        made = None
+                except Exception:  # noqa: BLE001 - the row-by-row sweeps stay: they are checked
+                    made = None
+            self._rows[key] = made
+            if made is None:
+                return None
+            tapes[:] = [fwd(*args)[1] if listed else tape]
+        rows.all_rows = True
+        return rows
 
     def __call__(self, *args, _value=None, _checked=False):
         if not _checked:   # tg.jacobian checked them
@@ -249,6 +327,11 @@ class Jacrev(_Derived):
         parts, tuple_out = _outputs(value, self.func, "tg.jacrev")
         shapes = [np.shape(p) for p in parts]
         in_shapes = [np.shape(args[i]) for i in self.wrt_indices]
+        if getattr(pull, "all_rows", False):   # one backward sweep for every row
+            block = [np.zeros(shapes[0] + in_shape) if g is None else
+                     np.asarray(g, dtype=float).reshape(shapes[0] + in_shape)
+                     for g, in_shape in zip(pull(), in_shapes)]
+            return _arrange([block], tuple_out, self.single)
         blocks = []
         for o, part in enumerate(parts):
             n = int(np.prod(shapes[o], dtype=np.int64))
@@ -273,8 +356,9 @@ class Jacobian(_Derived):
     what = "jacobian"
 
     def __init__(self, func, wrt=0):
-        super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}: forward "
-                                    "mode when it has fewer inputs than outputs, else reverse.")
+        super().__init__(func, wrt, "The Jacobian of {name} with respect to {wrt}: reverse "
+                                    "mode when it pulls back all output rows in one sweep or "
+                                    "has no more inputs than outputs, else forward.")
         self._fwd, self._rev = Jacfwd(func, wrt), Jacrev(func, wrt)
         self._forward_for = {}   # argument shapes -> whether forward mode is cheaper
 
@@ -289,7 +373,16 @@ class Jacobian(_Derived):
             value = self.func(*args)
             parts, _ = _outputs(value, self.func, "tg.jacobian")
             n_in = sum(np.size(args[i]) for i in self.wrt_indices)
-            self._forward_for[key] = n_in < sum(np.size(p) for p in parts)
+            if n_in < sum(np.size(p) for p in parts):
+                # more outputs than inputs: forward mode, unless reverse mode pulls back every
+                # row in one sweep (then it costs about one gradient)
+                result = self._rev(*args, _value=value, _checked=True)
+                self._forward_for[key] = not self._rev._rows.get(key)
+                if not self._forward_for[key]:
+                    self._last = self._rev._last
+                    return result
+            else:
+                self._forward_for[key] = False
         if self._forward_for[key]:
             result = self._fwd(*args, _value=value)
             self._last = self._fwd._last

@@ -53,6 +53,7 @@ def specialized(pair, half, values, rewrite, depth):
     code, source = compile_function(tree, dict(function.__globals__), tree.name)
     new = copy.copy(pair)
     new.__dict__.pop("exact_halves", None)
+    code.made_tree = tree   # what batch_rows rewrites for all of a Jacobian's rows
     setattr(new, half, code)
     new.source = source
     new.exact_half = half   # what .source shows of it: the half the call site calls
