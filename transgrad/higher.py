@@ -14,6 +14,7 @@ tuple there is one Jacobian per argument, and a function returning a tuple has o
 (outputs outside, arguments inside).
 """
 
+import copy
 import inspect
 
 import numpy as np
@@ -104,6 +105,16 @@ def _holds_a_list(value):
     if isinstance(value, dict):
         return any(map(_holds_a_list, value.values()))
     return False
+
+
+def _primal(func, args):
+    """``func(*args)`` on copies of the arguments: the user's function may update an
+    argument in place, and the derivative's own calls must still see the values given."""
+    try:
+        copies = copy.deepcopy(args)
+    except Exception:  # noqa: BLE001 - an argument that cannot be copied: arrays only
+        copies = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    return func(*copies)
 
 
 _ROWS_AT_ONCE = 256   # rows per backward sweep: their cotangents are this many times larger
@@ -199,7 +210,7 @@ class Jacfwd(_Derived):
 
     def __call__(self, *args, _value=None):
         _inputs(args, self.wrt_indices, self.func, "tg.jacfwd")
-        value = self.func(*args) if _value is None else _value   # what to expect, checked
+        value = _primal(self.func, args) if _value is None else _value   # what to expect
         parts, tuple_out = _outputs(value, self.func, "tg.jacfwd")
         blocks = [[None] * len(self.wrt_indices) for _ in parts]
         for position, i in enumerate(self.wrt_indices):
@@ -319,7 +330,7 @@ class Jacrev(_Derived):
         if once is not None:
             value, pull = once
         else:
-            value = self.func(*args) if _value is None else _value
+            value = _primal(self.func, args) if _value is None else _value
             self._last = self._vjp
 
             def pull(seed):
@@ -370,7 +381,7 @@ class Jacobian(_Derived):
         key = _shape_signature(args)
         value = None
         if key not in self._forward_for:   # the outputs' size, once for these shapes
-            value = self.func(*args)
+            value = _primal(self.func, args)
             parts, _ = _outputs(value, self.func, "tg.jacobian")
             n_in = sum(np.size(args[i]) for i in self.wrt_indices)
             if n_in < sum(np.size(p) for p in parts):
@@ -395,7 +406,7 @@ class Jacobian(_Derived):
 # --- second derivatives ---------------------------------------------------------------------
 
 def _scalar_output(func, args, what):
-    value = func(*args)
+    value = _primal(func, args)
     if isinstance(value, (tuple, list, dict)) or np.ndim(value) != 0:
         shape = f"shape {np.shape(value)}" if isinstance(value, np.ndarray) \
             else _describe(value)

@@ -5,6 +5,9 @@ and then checked in each mode of ``MODES``:
 
 - ``grad``, ``value_and_grad`` (the value must equal ``f(*args)`` to 1e-12 relative),
   ``vjp`` (a scalar cotangent), ``jvp`` (value and directional derivative), ``hvp``;
+- ``jacrev``: ``tg.jacrev`` of ``f_rows`` (``f`` times three weights: a Jacobian of three
+  rows, pulled back together by ``passes/batch_rows.py`` where it can), called first at
+  other values (whose branches may differ), then checked row by row against the gradient;
 - ``jax`` (``backend="jax"``, eager) and ``jax_jit`` (the same under ``jax.jit``).
 
 The reference gradient is central finite differences at two step sizes (a program whose two
@@ -36,8 +39,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import transgrad as tg
+from transgrad.passes import batch_rows
 
-NUMPY_MODES = ("grad", "value_and_grad", "vjp", "jvp", "hvp")
+NUMPY_MODES = ("grad", "value_and_grad", "vjp", "jvp", "hvp", "jacrev")
+ROW_WEIGHTS = (1.0, -2.0, 0.5)   # jacrev's f_rows: f times these
 JAX_MODES = ("jax", "jax_jit")
 MODES = NUMPY_MODES + JAX_MODES
 
@@ -313,6 +318,17 @@ def run_mode(mode, f, args, wrt, ctx):
             return {"value": v, "grad": _as_list(g, single)}
         g = tg.vjp(f, wrt=wrt)(*args, ctx["ct"])
         return {"grad": [np.asarray(x) / ctx["ct"] for x in _as_list(g, single)]}
+    if mode == "jacrev":
+        batch_rows.STRICT = True   # an error of the rows pass is a crash here, not a fallback
+        d = tg.jacrev(ctx["rows"], wrt=wrt)
+        _other_ints_first(d, tuple(a * 1.25 if isinstance(a, np.ndarray) else a
+                                   for a in args))
+        blocks = _as_list(d(*args), single)
+        rows = [[np.asarray(b[k]) / w for b in blocks] for k, w in enumerate(ROW_WEIGHTS)]
+        # the row farthest from the first: every row must be the gradient
+        worst = max(rows, key=lambda r: max(float(np.max(np.abs(a - b), initial=0.0))
+                                            for a, b in zip(r, rows[0])))
+        return {"grad": worst}
     if mode == "jvp":
         t = ctx["tangents"]
         v, dot = tg.jvp(f, wrt=wrt)(*args, t[0] if single else tuple(t))
@@ -332,13 +348,29 @@ def run_mode(mode, f, args, wrt, ctx):
     return {"grad": [np.asarray(x) for x in _as_list(g, single)]}
 
 
+def _rows_wrapper(source):
+    """``def f_rows(<f's parameters>): return f(...) * np.array(ROW_WEIGHTS)``, appended to a
+    program for the ``jacrev`` mode ('' where ``f`` is not found)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "f":
+            params = ", ".join(a.arg for a in node.args.args)
+            return (f"\n\ndef f_rows({params}):\n"
+                    f"    return f({params}) * np.array({list(ROW_WEIGHTS)!r})\n")
+    return ""
+
+
 def _other_ints_first(d, args):
     """Call ``d`` once with other values of the int arguments (1 <-> 2), so the call that is
     checked meets code made for those values (exact code made for an int's value hands other
-    values on: its guard is checked too). An error of the primal's own there is ignored."""
-    if not any(type(a) is int for a in args):
-        return
+    values on: its guard is checked too; jacrev also passes other arrays). An error of the
+    primal's own there is ignored."""
     other = tuple(3 - a if type(a) is int and a in (1, 2) else a for a in args)
+    if all(o is a for o, a in zip(other, args)):
+        return   # nothing differs
     try:
         d(*_copies(other))
     except tg.TransformError:
@@ -354,7 +386,7 @@ def check_source(source, spec, seed, modes=MODES, features=frozenset(), twin=Tru
     single = not isinstance(wrt, tuple)
     idx = (wrt,) if single else wrt
     try:
-        mod = load(source, seed)
+        mod = load(source + _rows_wrapper(source), seed)
     except Exception as e:  # noqa: BLE001 - a generator bug
         res.skip = f"invalid program: {type(e).__name__}: {e}"
         return res
@@ -433,7 +465,7 @@ def check_source(source, spec, seed, modes=MODES, features=frozenset(), twin=Tru
                 if all(np.all(np.isfinite(h)) for h in h1 + h2) and \
                         close(h2, h1, 1e-3, hvp_atol):
                     hvp_ref = h2
-            ctx = {"ct": 0.75, "tangents": tangents}
+            ctx = {"ct": 0.75, "tangents": tangents, "rows": getattr(mod, "f_rows", None)}
             for mode in modes:
                 if MODE_HOOK is not None:
                     MODE_HOOK(mode)
