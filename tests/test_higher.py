@@ -708,3 +708,27 @@ def test_jacobian_takes_reverse_mode_where_all_rows_are_one_sweep():
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(again, want, rtol=1e-12, atol=1e-14)
     assert list(jac._forward_for.values()) == [False] and all(jac._rev._rows.values())
+
+
+def _branchy(x, w):
+    if np.sum(x) > 0:
+        y = np.sin(x) * w
+    else:
+        y = x * 2.0 - x[::-1]
+    return y
+
+
+def test_a_rows_sweep_made_on_one_branch_runs_the_other():
+    """The rows sweep is made (and checked) on the branch the first call takes; a later call
+    down the other branch, where ``w``'s cotangent stays the 0.0 it starts at, gets zero
+    rows for it. (An arm whose temporaries the first call never made refuses the sweep: the
+    traced run gives no shapes for them.)"""
+    rng = np.random.default_rng(10)
+    x, w = np.abs(rng.normal(size=3)), rng.normal(size=3)
+    jac = tg.jacrev(_branchy, wrt=(0, 1))
+    for point in (x, -x, x):
+        got = jac(point, w)
+        want = tg.jacfwd(_branchy, wrt=(0, 1))(point, w)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert all(jac._rows.values())

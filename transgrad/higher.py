@@ -389,9 +389,8 @@ class Jacobian(_Derived):
                 # row in one sweep (then it costs about one gradient)
                 result = self._rev(*args, _value=value, _checked=True)
                 self._forward_for[key] = not self._rev._rows.get(key)
-                if not self._forward_for[key]:
-                    self._last = self._rev._last
-                    return result
+                self._last = self._rev._last
+                return result   # this once by reverse mode either way
             else:
                 self._forward_for[key] = False
         if self._forward_for[key]:

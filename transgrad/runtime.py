@@ -55,6 +55,8 @@ def unbroadcast_to(g, x):
 def unbroadcast_rows(g, x):
     """``unbroadcast_to`` of each row of ``g`` (a Jacobian's rows pulled back together,
     ``passes/batch_rows.py``): the axes after the rows summed down to ``x``'s shape."""
+    if type(g) is not np.ndarray:   # an adjoint the seed did not reach: 0.0
+        return g
     x_shape = np.shape(x)
     if g.shape[1:] == x_shape:
         return g
@@ -67,9 +69,11 @@ def unbroadcast_rows(g, x):
     return g.sum(axis=axes, keepdims=True) if axes else g
 
 
-def match_rows(g, x):
-    """``match`` of each row of ``g``: float64 rows of ``x``'s shape."""
-    shape = (g.shape[0],) + np.shape(x)
+def match_rows(g, x, rows):
+    """``match`` of each of ``rows`` rows of ``g``: float64 rows of ``x``'s shape."""
+    shape = (rows,) + np.shape(x)
+    if type(g) is not np.ndarray:   # an adjoint the seed did not reach: 0.0
+        return np.full(shape, g, dtype=np.result_type(x, float))
     if g.shape == shape and g.dtype == np.float64:
         return g
     if not np.isrealobj(x):
@@ -88,6 +92,14 @@ def cross_rows(a, b):
     return np.cross(a, b)
 
 
+def as_rows(g, rows, shape):
+    """A returned cotangent of ``rows`` rows of ``shape``: ``g``, or zeros where it is still
+    the 0.0 an adjoint starts at (the seed did not reach it on the path taken)."""
+    if type(g) is np.ndarray:
+        return g
+    return np.full((rows,) + shape, g, dtype=float)
+
+
 def expand_reduced(g, x, axis):
     """Reinsert the axes a reduction over ``axis`` removed, so ``g`` broadcasts against ``x``."""
     if axis is None:
@@ -104,6 +116,8 @@ def expand_reduced(g, x, axis):
 
 def expand_reduced_rows(g, x, axis):
     """``expand_reduced`` of each row of ``g`` (``passes/batch_rows.py``)."""
+    if type(g) is not np.ndarray:
+        return g
     ndim = np.ndim(x)
     if axis is None:
         return g.reshape(g.shape[:1] + (1,) * ndim)

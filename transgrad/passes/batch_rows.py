@@ -158,6 +158,7 @@ class _Function(RowCalls):
     def __init__(self, rows, tree, names, namespace, fn):
         self.rows, self.tree, self.names, self.namespace, self.fn = rows, tree, names, namespace, fn
         self.rowed = set()
+        self.assigned = {}   # rowed name -> the rank of what the rewrite assigned it
 
     def rewrite(self):
         tree = self.tree
@@ -197,6 +198,8 @@ class _Function(RowCalls):
         described = self.names.get(name)
         if described is not None and described != "varies" and described[0] == "rank":
             return described[1]
+        if described is None and name in self.assigned:   # an arm the traced run skipped
+            return self.assigned[name]
         return len(self._shape(name))
 
     def _shape(self, name):
@@ -268,7 +271,11 @@ class _Function(RowCalls):
             if not self._reads_rowed(stmt.value):   # a start, before it depends on the seed
                 stmt.value = self._start(target.id, stmt.value)
                 return stmt
-            stmt.value, _ = self._expr(stmt.value)
+            stmt.value, rank = self._expr(stmt.value)
+            if rank >= 0:
+                self.assigned.setdefault(target.id, rank)
+                if self.assigned[target.id] != rank:
+                    raise Unbatchable(f"{target.id} takes values of two ranks")
             return stmt
         if target.__class__ is gast.Tuple:
             if not self._reads_rowed(stmt.value):
@@ -336,6 +343,9 @@ class _Function(RowCalls):
                 continue
             if self._reads_rowed(part):
                 new, _ = self._expr(part)
+                if part.__class__ is gast.Name:   # 0.0 where the seed did not reach it
+                    new = _attr_call(_name("tgr"), "as_rows", [
+                        new, _name("tgr_B"), _tuple(_const(n) for n in self._shape(part.id))])
                 out.append(new)
             else:   # independent of the seed: the zero cotangent, for every row
                 out.append(_np("zeros", [gast.BinOp(

@@ -230,7 +230,8 @@ class RowCalls:
             if rank < 0:
                 raise Unbatchable(f"tgr.{name} of a tuple")
             x_rank = self._rank(args[1])
-            new = _attr_call(_name("tgr"), _ROW_HELPERS[name], [g, args[1]])
+            extra = [_name("tgr_B")] if _ROW_HELPERS[name] == "match_rows" else []
+            new = _attr_call(_name("tgr"), _ROW_HELPERS[name], [g, args[1]] + extra)
             return new, (min(rank, x_rank) if name == "unbroadcast_to" else x_rank)
         if name == "shaped_zero" and len(args) == 2 and not self._reads_rowed(args[1]):
             return self._expr(args[0])   # rowed: never the float 0.0 the helper replaces
