@@ -149,6 +149,11 @@ class RowCalls:
 
     def _numpy(self, node, name):
         obj = getattr(np, name, None)
+        if name in ("real", "conj", "conjugate") and len(node.args) == 1 and not node.keywords:
+            value, rank = self._expr(node.args[0])   # elementwise, of one argument
+            if rank < 0:
+                raise Unbatchable(f"np.{name} of a tuple")
+            return _np(name, [value]), rank
         if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
             args = [self._expr(a) for a in node.args]
             ranks = [r if r >= 0 else self._rank(a) for (e, r), a in zip(args, node.args)]
@@ -243,6 +248,23 @@ class RowCalls:
             return _attr_call(_name("tgr"), "cross_rows", [e for e, _ in new]), 1
         if name == "add_at" and len(args) == 3 and not self._reads_rowed(args[1]):
             return self._add_at(args)
+        if name == "unpacked_cotangent" and len(args) == 2 and not self._reads_rowed(args[1]) \
+                and args[0].__class__ is gast.Tuple and args[1].__class__ is gast.Name \
+                and (self.names.get(args[1].id) or ("",))[0] in ("tuple", "other") \
+                and type(self.names.get(args[1].id)) is tuple:   # of a tuple: its parts
+            parts = [self._expr(e) for e in args[0].elts]
+            if any(r == -2 for _, r in parts):
+                raise Unbatchable("a tuple of tuples")
+            return _attr_call(_name("tgr"), name, [_tuple(e for e, _ in parts), args[1]]), -2
+        if name == "sum_items_cotangent" and len(args) == 2 and not self._reads_rowed(args[1]) \
+                and args[1].__class__ is gast.Name \
+                and (self.names.get(args[1].id) or ("",))[0] == "array":
+            g, rank = self._expr(args[0])
+            shape = self._shape(args[1].id)
+            if rank != 0 or not shape:
+                raise Unbatchable("sum_items_cotangent")
+            return gast.BinOp(left=_np("ones", [_rows_shape(shape)]), op=gast.Mult(),
+                              right=_expanded(g, len(shape))), len(shape)
         if name == "expand_reduced" and len(args) == 3 and not self._reads_rowed(args[1]) \
                 and not self._reads_rowed(args[2]):
             value, rank = self._expr(args[0])
@@ -317,6 +339,11 @@ class RowCalls:
                 and target.func.attr in ("zeros_like", "zeros_like_value") \
                 and len(target.args) == 1 and target.args[0].__class__ is gast.Name:
             shape = self._shape(target.args[0].id)
+            new_target, rank = _np("zeros", [_rows_shape(shape)]), len(shape)
+        elif target.__class__ is gast.Call and target.func.__class__ is gast.Attribute \
+                and target.func.attr == "zeros" and len(target.args) == 1 \
+                and not target.keywords and self._static_shape(target.args[0]) is not None:
+            shape = self._static_shape(target.args[0])
             new_target, rank = _np("zeros", [_rows_shape(shape)]), len(shape)
         else:
             raise Unbatchable("add_at into an unrowed array")
