@@ -138,6 +138,12 @@ def _pull_rows(made, fresh, shape):
                  for chunk in zip(*parts))
 
 
+def _full_rows(g, shape):
+    """The float rows ``g`` of ``shape`` (zero rows come broadcastable), writable."""
+    g = np.asarray(g, dtype=float)
+    return g if g.shape == shape else np.broadcast_to(g, shape).copy()
+
+
 def _same_rows(together, by_rows):
     """Whether the rows pulled back together match those pulled back one by one."""
     if together is None or any(r is None for r in by_rows):
@@ -339,8 +345,9 @@ class Jacrev(_Derived):
         shapes = [np.shape(p) for p in parts]
         in_shapes = [np.shape(args[i]) for i in self.wrt_indices]
         if getattr(pull, "all_rows", False):   # one backward sweep for every row
+            n = int(np.prod(shapes[0], dtype=np.int64))
             block = [np.zeros(shapes[0] + in_shape) if g is None else
-                     np.asarray(g, dtype=float).reshape(shapes[0] + in_shape)
+                     _full_rows(g, (n,) + in_shape).reshape(shapes[0] + in_shape)
                      for g, in_shape in zip(pull(), in_shapes)]
             return _arrange([block], tuple_out, self.single)
         blocks = []

@@ -92,12 +92,13 @@ def cross_rows(a, b):
     return np.cross(a, b)
 
 
-def as_rows(g, rows, shape):
-    """A returned cotangent of ``rows`` rows of ``shape``: ``g``, or zeros where it is still
-    the 0.0 an adjoint starts at (the seed did not reach it on the path taken)."""
+def as_rows(g, rows, rank):
+    """A returned cotangent of ``rows`` rows of ``rank``: ``g``, or zeros that broadcast as
+    one where it is still the 0.0 an adjoint starts at (the seed did not reach it on the
+    path taken)."""
     if type(g) is np.ndarray:
         return g
-    return np.full((rows,) + shape, g, dtype=float)
+    return np.full((rows,) + (1,) * rank, g, dtype=float)
 
 
 def expand_reduced(g, x, axis):

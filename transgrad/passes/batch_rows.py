@@ -37,7 +37,7 @@ from .batch_rows_calls import (
     _matmul_rank,
     _name,
     _np,
-    _rows_shape,
+    _rows_shape_of,
     _text,
     _tuple,
 )
@@ -331,7 +331,7 @@ class _Function(RowCalls):
             return value
         if value.__class__ is gast.Call and value.func.__class__ is gast.Attribute \
                 and value.func.attr in ("zeros_like", "zeros_like_value", "zeros"):
-            return _np("zeros", [_rows_shape(self._shape(name))])
+            return _np("zeros", [_rows_shape_of(value)])
         raise Unbatchable(f"{name} starts at a value that is not zero")
 
     def _returned(self, value):
@@ -345,7 +345,7 @@ class _Function(RowCalls):
                 new, _ = self._expr(part)
                 if part.__class__ is gast.Name:   # 0.0 where the seed did not reach it
                     new = _attr_call(_name("tgr"), "as_rows", [
-                        new, _name("tgr_B"), _tuple(_const(n) for n in self._shape(part.id))])
+                        new, _name("tgr_B"), _const(self._rank_of(part.id))])
                 out.append(new)
             else:   # independent of the seed: the zero cotangent, for every row
                 out.append(_np("zeros", [gast.BinOp(

@@ -43,6 +43,13 @@ def _np(attr, args, keywords=()):
     return _attr_call(_name("np"), attr, args, keywords)
 
 
+def _rows_shape_of(node):
+    """``(tgr_B,) + np.shape(node)``: the shape of rows like ``node``'s value, at run time
+    (shapes the traced run saw may differ in a later call: an int argument, a mask)."""
+    return gast.BinOp(left=_tuple([_name("tgr_B")]), op=gast.Add(),
+                      right=_np("shape", [node]))
+
+
 def _rows_shape(shape):
     """``(tgr_B,) + shape`` as an expression."""
     return gast.BinOp(left=_tuple([_name("tgr_B")]), op=gast.Add(),
@@ -118,15 +125,15 @@ class RowCalls:
         return _const(node.value % rank + 1 if node.value >= 0 else node.value)
 
     def _static_shape(self, node):
-        """A shape: a tuple of constants, or ``np.shape(x)`` of an unrowed name of one
-        shape; else None."""
+        """(its length, the shape with rows in front) of a shape: a tuple of constants, or
+        ``np.shape(x)`` of an unrowed name (read at run time); else None."""
         if node.__class__ is gast.Tuple and all(
                 e.__class__ is gast.Constant and type(e.value) is int for e in node.elts):
-            return [e.value for e in node.elts]
+            return len(node.elts), _rows_shape([e.value for e in node.elts])
         if node.__class__ is gast.Call and node.func.__class__ is gast.Attribute \
                 and node.func.attr == "shape" and len(node.args) == 1 \
                 and node.args[0].__class__ is gast.Name and node.args[0].id not in self.rowed:
-            return list(self._shape(node.args[0].id))
+            return self._rank_of(node.args[0].id), _rows_shape_of(node.args[0])
         return None
 
     def _permutation(self, node):
@@ -162,11 +169,10 @@ class RowCalls:
             return _np(name, out), rank
         if name == "broadcast_to" and len(node.args) == 2 and not node.keywords:
             value, rank = self._expr(node.args[0])
-            dims = self._static_shape(node.args[1])
-            if rank < 0 or dims is None:
+            shape = self._static_shape(node.args[1])
+            if rank < 0 or shape is None:
                 raise Unbatchable("broadcast_to")
-            return _np("broadcast_to", [_expanded(value, len(dims) - rank),
-                                        _rows_shape(dims)]), len(dims)
+            return _np("broadcast_to", [_expanded(value, shape[0] - rank), shape[1]]), shape[0]
         if name == "sum" and len(node.args) == 1:
             value, rank = self._expr(node.args[0])
             keywords = {k.arg: k.value for k in node.keywords}
@@ -260,11 +266,11 @@ class RowCalls:
                 and args[1].__class__ is gast.Name \
                 and (self.names.get(args[1].id) or ("",))[0] == "array":
             g, rank = self._expr(args[0])
-            shape = self._shape(args[1].id)
-            if rank != 0 or not shape:
+            items = self._rank_of(args[1].id)
+            if rank != 0 or not items:
                 raise Unbatchable("sum_items_cotangent")
-            return gast.BinOp(left=_np("ones", [_rows_shape(shape)]), op=gast.Mult(),
-                              right=_expanded(g, len(shape))), len(shape)
+            return gast.BinOp(left=_np("ones", [_rows_shape_of(args[1])]), op=gast.Mult(),
+                              right=_expanded(g, items)), items
         if name == "expand_reduced" and len(args) == 3 and not self._reads_rowed(args[1]) \
                 and not self._reads_rowed(args[2]):
             value, rank = self._expr(args[0])
@@ -338,13 +344,13 @@ class RowCalls:
         elif target.__class__ is gast.Call and target.func.__class__ is gast.Attribute \
                 and target.func.attr in ("zeros_like", "zeros_like_value") \
                 and len(target.args) == 1 and target.args[0].__class__ is gast.Name:
-            shape = self._shape(target.args[0].id)
-            new_target, rank = _np("zeros", [_rows_shape(shape)]), len(shape)
+            rank = self._rank_of(target.args[0].id)
+            new_target = _np("zeros", [_rows_shape_of(target.args[0])])
         elif target.__class__ is gast.Call and target.func.__class__ is gast.Attribute \
                 and target.func.attr == "zeros" and len(target.args) == 1 \
                 and not target.keywords and self._static_shape(target.args[0]) is not None:
-            shape = self._static_shape(target.args[0])
-            new_target, rank = _np("zeros", [_rows_shape(shape)]), len(shape)
+            rank, shape = self._static_shape(target.args[0])
+            new_target = _np("zeros", [shape])
         else:
             raise Unbatchable("add_at into an unrowed array")
         part = self._index_rank(rank, index)
