@@ -321,8 +321,8 @@ def run_mode(mode, f, args, wrt, ctx):
     if mode == "jacrev":
         batch_rows.STRICT = True   # an error of the rows pass is a crash here, not a fallback
         d = tg.jacrev(ctx["rows"], wrt=wrt)
-        _other_ints_first(d, tuple(a * 1.25 if isinstance(a, np.ndarray) else a
-                                   for a in args))
+        _first_at(d, tuple(a * 1.25 if isinstance(a, np.ndarray) else
+                           3 - a if type(a) is int and a in (1, 2) else a for a in args))
         blocks = _as_list(d(*args), single)
         rows = [[np.asarray(b[k]) / w for b in blocks] for k, w in enumerate(ROW_WEIGHTS)]
         # the row farthest from the first: every row must be the gradient
@@ -369,13 +369,18 @@ def _other_ints_first(d, args):
     values on: its guard is checked too; jacrev also passes other arrays). An error of the
     primal's own there is ignored."""
     other = tuple(3 - a if type(a) is int and a in (1, 2) else a for a in args)
-    if all(o is a for o, a in zip(other, args)):
-        return   # nothing differs
+    if not all(o is a for o, a in zip(other, args)):
+        _first_at(d, other)
+
+
+def _first_at(d, other):
+    """Call ``d`` at the arguments ``other`` before the call that is checked; an error of
+    the primal's own there is ignored (it may fail for other values), a refusal is not."""
     try:
         d(*_copies(other))
     except tg.TransformError:
         raise
-    except Exception:  # noqa: BLE001 - the primal may fail for other ints; not checked here
+    except Exception:  # noqa: BLE001 - not checked here
         pass
 
 
