@@ -5,20 +5,21 @@ same operations on arrays of the same shapes, so the sweeps can be one: every co
 a leading axis of rows (``B``), and the backward half runs once on seeds ``(B,) + out``.
 This pass rewrites a backward half (and the backward halves it calls) for that::
 
-    bw = (g * t2).sum(axis=0)                 bw = (g * t2).sum(axis=1)
-    bcam = np.zeros_like(cam)           ->    bcam = np.zeros((tgr_B,) + (11,))
+    bw = (g * t2).sum(axis=0)                 bw = (g * t2).sum(axis=(1,))
+    bcam = np.zeros_like(cam)           ->    bcam = np.zeros((tgr_B,) + np.shape(cam))
     bcam[F_IDX] += bt11                       bcam[:, F_IDX] += bt11
     bt9 = tgr.unbroadcast_to(v, t9)           bt9 = tgr.unbroadcast_rows(v, t9)
     b = p_vjp_shapes.bwd(tape1, bt1)          b = tgr_rows_1(tape1, bt1, tgr_B)
 
-The shapes come from one traced run of the half itself on a zero seed (``shapes_of``): a
-name's logical shape is the one its values had there. A name is *rowed* when its value
-depends on the seed; arithmetic between a rowed value and a value of higher rank gives the
-rowed one axes after its rows (``a[:, None]``); a reduction's axes move by one; an index
-gets ``:`` first; helpers that assume one cotangent get their row versions. Anything else
-(a form this pass does not know, a name whose shape changed during the trace, a rowed
-branch test) makes ``rows_function`` return None, and ``tg.jacrev`` pulls back row by row as
-before. The caller also checks the first result against the row-by-row one.
+The ranks come from one traced run of the half itself on a zero seed (``shapes_of``); shapes
+are read at run time, since a later call may differ in them where the arrays passed do not
+(an int argument, a mask). A name is *rowed* when its value depends on the seed; arithmetic
+between a rowed value and a value of higher rank gives the rowed one axes after its rows
+(``a[:, None]``); a reduction's axes move by one; an index gets ``:`` first; helpers that
+assume one cotangent get their row versions (``batch_rows_calls.py``). Anything else (a
+form this pass does not know, a name whose rank changed during the trace, a rowed branch
+test, a recursive half) makes ``rows_function`` return None, and ``tg.jacrev`` pulls back
+row by row as before. The caller also checks the first result against the row-by-row one.
 """
 
 import sys
@@ -41,6 +42,7 @@ from .batch_rows_calls import (
     _text,
     _tuple,
 )
+
 
 def rows_function(bwd, tape, seed):
     """``f(tape, G, B)`` running ``bwd(tape, g)`` for the B seeds ``G`` (shape
@@ -331,7 +333,9 @@ class _Function(RowCalls):
             return value
         if value.__class__ is gast.Call and value.func.__class__ is gast.Attribute \
                 and value.func.attr in ("zeros_like", "zeros_like_value", "zeros"):
-            return _np("zeros", [_rows_shape_of(value)])
+            like = value.args[0] if value.func.attr in ("zeros_like", "zeros_like_value") \
+                and len(value.args) == 1 else value
+            return _np("zeros", [_rows_shape_of(like)])
         raise Unbatchable(f"{name} starts at a value that is not zero")
 
     def _returned(self, value):
