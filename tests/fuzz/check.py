@@ -380,7 +380,7 @@ def _first_at(d, other):
         d(*_copies(other))
     except tg.TransformError:
         raise
-    except Exception:  # noqa: BLE001 - not checked here
+    except Exception:  # noqa: BLE001, S110 - not checked here
         pass
 
 

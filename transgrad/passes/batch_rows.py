@@ -56,7 +56,7 @@ def rows_function(bwd, tape, seed):
         return _Rows(shapes).function(bwd)
     except Unbatchable:
         return None
-    except Exception:  # noqa: BLE001 - a form this pass mishandles: the rows are pulled one by one
+    except Exception:
         if STRICT:
             raise
         return None

@@ -7,6 +7,7 @@ import ast
 import gast
 import numpy as np
 
+
 class Unbatchable(Exception):
     """A form this pass does not rewrite."""
 

@@ -22,11 +22,12 @@ arithmetic and numpy calls (which cannot change a part in place). An int index i
 length one, written ``(v,)``.
 """
 
+import itertools
+
 import gast
 
 from ..ir import Comment, walk
 from .exact_values import F64, UNKNOWN
-
 
 _ZEROS = ("zeros_like", "zeros_like_value")   # np.zeros_like, and the helper's decision
 
@@ -161,7 +162,7 @@ def _covered(tiles, length):
     """Whether the tiles' slices cover ``range(length)`` once each."""
     spans = sorted((t[1], t[2]) for t in tiles)
     return spans[0][0] == 0 and spans[-1][1] == length \
-        and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
 
 
 def _plain(stmt):
