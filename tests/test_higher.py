@@ -732,3 +732,31 @@ def test_a_rows_sweep_made_on_one_branch_runs_the_other():
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     assert all(jac._rows.values())
+
+
+@pytest.mark.parametrize("g_shape, x_shape", [((5, 3, 4), (4,)), ((5, 3, 4), (3, 1)),
+                                              ((5, 2, 3, 4), (3, 1)), ((5, 3, 4), (1, 4)),
+                                              ((5, 3, 4), (3, 4)), ((5, 4), ())])
+def test_row_helpers_are_the_helpers_row_by_row(g_shape, x_shape):
+    """The runtime helpers of the rows sweep give, row by row, what the helpers of one
+    backward sweep give (to rounding: numpy may sum in another order)."""
+    from transgrad import runtime as tgr
+    rng = np.random.default_rng(11)
+    g, x = rng.normal(size=g_shape), rng.normal(size=x_shape)
+    rows = [g[i] for i in range(g_shape[0])]
+    np.testing.assert_allclose(
+        tgr.unbroadcast_rows(g, x), np.stack([tgr.unbroadcast_to(r, x) for r in rows]), rtol=1e-14)
+    summed = tgr.unbroadcast_rows(g, x)
+    np.testing.assert_array_equal(tgr.match_rows(summed, x, g_shape[0]),
+                                  np.stack([tgr.match(s, x) for s in summed]))
+    assert tgr.unbroadcast_rows(0.0, x) == 0.0
+    np.testing.assert_array_equal(tgr.match_rows(0.0, x, 5), np.zeros((5,) + x_shape))
+    if x_shape:
+        axis = len(x_shape) - 1
+        reduced = rng.normal(size=(5,) + x_shape[:axis])
+        np.testing.assert_array_equal(
+            tgr.expand_reduced_rows(reduced, x, axis),
+            np.stack([tgr.expand_reduced(r, x, axis) for r in reduced]))
+    a, b = rng.normal(size=(5, 3)), rng.normal(size=3)
+    np.testing.assert_allclose(tgr.cross_rows(a, b), np.cross(a, b), rtol=1e-15)
+    np.testing.assert_allclose(tgr.cross_product(a[0], b), np.cross(a[0], b), rtol=1e-15)

@@ -155,11 +155,11 @@ def _same_rows(together, by_rows):
     return bool(np.max(np.abs(stacked - together), initial=0.0) <= 1e-12 * scale)
 
 
-def _unit(shape, k):
-    """The k-th unit cotangent of an output of ``shape`` (1.0 for a scalar's)."""
+def _unit(shape, k, dtype=float):
+    """The k-th unit (co)tangent of a value of ``shape`` (1.0 for a scalar's)."""
     if not shape:
         return 1.0
-    e = np.zeros(shape)
+    e = np.zeros(shape, dtype=dtype)
     e.reshape(-1)[k] = 1.0
     return e
 
@@ -167,9 +167,8 @@ def _unit(shape, k):
 def _basis(value, k):
     """The k-th unit tangent of ``value`` (a float or a float array)."""
     if isinstance(value, np.ndarray):
-        e = np.zeros(value.shape, dtype=value.dtype)
-        e.reshape(-1)[k] = 1.0
-        return e
+        return _unit(value.shape, k, value.dtype) if value.shape else \
+            np.ones((), dtype=value.dtype)
     return 1.0
 
 
@@ -252,7 +251,7 @@ class Jacrev(_Derived):
                                     "sweep when nothing it saves is consumed by a backward "
                                     "sweep, else one generated VJP call per element).")
         self._vjp = api.vjp(func, wrt=tuple(self.wrt_indices))
-        self._pair = None       # the split VJP, False where a tape cannot be read twice
+        self._pair = None       # the split VJP, False where the function has none
         self._halves = {}       # its halves for exact argument shapes, by shape signature
         self._rows = {}         # by shape signature: the backward half for all rows, or None
 
@@ -306,7 +305,7 @@ class Jacrev(_Derived):
         def fresh():
             return tapes.pop() if tapes else (fwd(*args)[1] if listed else tape)
 
-        def rows(seed=None):
+        def rows():
             return _pull_rows(made, fresh, value.shape)
         if made is False:
             from .passes.batch_rows import rows_function

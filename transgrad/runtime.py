@@ -31,10 +31,20 @@ def unbroadcast(g, shape):
         return np.broadcast_to(g, shape)
     if extra and g_shape[extra:] == shape:   # only leading axes added (a bias): one sum
         return g.sum(axis=tuple(range(extra)))
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and g_shape[extra + i] != 1)
+    added, stretched = _broadcast_axes(g_shape, shape, 0)
+    axes = added + stretched
     g = g.sum(axis=axes, keepdims=True) if axes else g
     return g.reshape(shape)
+
+
+def _broadcast_axes(g_shape, shape, start):
+    """(the axes broadcasting added, those it stretched) that took ``shape`` to ``g_shape``,
+    counting from axis ``start`` of ``g`` (1 for a Jacobian's rows, which stay)."""
+    extra = len(g_shape) - start - len(shape)
+    added = tuple(range(start, start + extra))
+    stretched = tuple(start + extra + i for i, n in enumerate(shape)
+                      if n == 1 and g_shape[start + extra + i] != 1)
+    return added, stretched
 
 
 def unbroadcast_to(g, x):
@@ -58,15 +68,12 @@ def unbroadcast_rows(g, x):
     if type(g) is not np.ndarray:   # an adjoint the seed did not reach: 0.0
         return g
     x_shape = np.shape(x)
-    if g.shape[1:] == x_shape:
+    if g.shape[1:] == x_shape or g.ndim - 1 < len(x_shape):   # (lower rank: as it is)
         return g
-    if g.ndim - 1 < len(x_shape):   # a row of lower rank broadcasts as it is
-        return g
-    extra = g.ndim - 1 - len(x_shape)
-    if extra:
-        g = g.sum(axis=tuple(range(1, 1 + extra)))
-    axes = tuple(1 + i for i, n in enumerate(x_shape) if n == 1 and g.shape[1 + i] != 1)
-    return g.sum(axis=axes, keepdims=True) if axes else g
+    added, stretched = _broadcast_axes(g.shape, x_shape, 1)
+    g = g.sum(axis=added) if added else g
+    return g.sum(axis=tuple(a - len(added) for a in stretched), keepdims=True) \
+        if stretched else g
 
 
 def match_rows(g, x, rows):

@@ -148,7 +148,7 @@ class _Rows:
         if tree is None or names is None:
             raise Unbatchable(f"no tree or trace for {fn.__name__}")
         namespace = dict(fn.__globals__)
-        new = _Function(self, clone(tree), names, namespace, fn).rewrite()
+        new = _Function(self, clone(tree), names, namespace).rewrite()
         made, _ = compile_function(new, namespace, f"{new.name} rows")
         self.made[fn] = made
         return made
@@ -157,8 +157,8 @@ class _Rows:
 class _Function(RowCalls):
     """The row version of one backward half: ``rewrite`` returns its FunctionDef."""
 
-    def __init__(self, rows, tree, names, namespace, fn):
-        self.rows, self.tree, self.names, self.namespace, self.fn = rows, tree, names, namespace, fn
+    def __init__(self, rows, tree, names, namespace):
+        self.rows, self.tree, self.names, self.namespace = rows, tree, names, namespace
         self.rowed = set()
         self.assigned = {}   # rowed name -> the rank of what the rewrite assigned it
 

@@ -74,7 +74,7 @@ def _matmul_rank(left, right):
     return max(left, right)
 
 
-def _np_slice_all():
+def _slice_all():
     return gast.Call(func=_name("slice"), args=[_const(None)], keywords=[])
 
 
@@ -358,6 +358,6 @@ class RowCalls:
         new_value, value_rank = self._expr(value)
         if value_rank >= 0:
             new_value = _expanded(new_value, part - value_rank)
-        row_index = _tuple([_np_slice_all()] + (
+        row_index = _tuple([_slice_all()] + (
             list(index.elts) if index.__class__ is gast.Tuple else [index]))
         return _attr_call(_name("tgr"), "add_at", [new_target, row_index, new_value]), rank
