@@ -80,7 +80,7 @@ def cross_product(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
             a0, a1, a2 = a.tolist()
             b0, b1, b2 = b.tolist()
             return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
-        return tgr.cross_rows(a, b)
+        return a[[1, 2, 0]] * b[[2, 0, 1]] - a[[2, 0, 1]] * b[[1, 2, 0]]
     return np.cross(a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis)
 
 
