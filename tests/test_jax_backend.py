@@ -308,9 +308,9 @@ def test_loops_become_scans_with_the_same_numbers(func, make):
         for g, e in zip(got, expected):
             assert_close(np.asarray(g), e, f"{func.__name__} scan", rtol=1e-9, atol=1e-10)
     # .source is the code the last call ran: traced by jit, the scans
-    assert scanned.source.count("jax.lax.scan(") == 2          # the primal and adjoint sweeps
+    assert scanned.source.count("tgr.scan(") == 2          # the primal and adjoint sweeps
     assert "reverse=True" in scanned.source
-    assert "jax.lax.scan" not in unrolled.source and "for " in unrolled.source
+    assert "tgr.scan" not in unrolled.source and "for " in unrolled.source
 
 
 def collect(x, w):
@@ -326,9 +326,71 @@ def test_list_appended_in_a_loop_is_stacked_by_the_scan():
     x, w = rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
     dcollect = tg.grad(collect, wrt=(0, 1), backend="jax")
     got = jax.jit(dcollect)(x, w)
-    assert dcollect.source.count("jax.lax.scan(") == 2 and "tgr.extended(outs" in dcollect.source
+    assert dcollect.source.count("tgr.scan(") == 2 and "tgr.extended(outs" in dcollect.source
     for g, e in zip(got, tg.grad(collect, wrt=(0, 1))(x, w)):
         assert_close(np.asarray(g), e, "appended list", rtol=1e-9, atol=1e-10)
+
+
+def states_rnn(h, w, xs):
+    states = [h]
+    for t in range(xs.shape[0]):
+        states.append(np.tanh(states[t] * w + xs[t]))
+    return np.sum(states[-1] ** 2) + np.sum(states[len(states) // 2])
+
+
+def negative_reads(h, w):
+    hs = [h * 2.0]
+    for t in range(4):
+        a = hs[-1]
+        b = hs[len(hs) - 1]
+        hs.append(np.sin(a * w) * 0.5 + b)
+        h = h + hs[-1] * hs[t]   # read after the append
+    return np.sum(hs[2] + hs[-1]) + np.sum(h)
+
+
+@pytest.mark.parametrize("func, args", [
+    (states_rnn, (np.array([0.3, -0.2, 0.5]), np.array([0.9, 1.1, -0.7]),
+                  np.random.default_rng(12).normal(size=(6, 3)))),
+    (negative_reads, (np.array([0.4, -0.1, 0.2]), np.array([0.5, -0.3, 0.8]))),
+])
+def test_list_read_in_the_loop_that_appends_it_is_carried_as_a_buffer(func, args):
+    wrt = (0, 1)
+    dfunc = tg.grad(func, wrt=wrt, backend="jax")
+    got = jax.jit(dfunc)(*args)
+    assert dfunc.source.count("tgr.scan(") == 2, "the loop was not lowered"
+    assert "tgr.history_item(" in dfunc.source and "tgr.history_add(" in dfunc.source
+    for g, e in zip(got, tg.grad(func, wrt=wrt)(*args)):
+        assert_close(np.asarray(g), e, f"{func.__name__} buffer", rtol=1e-9, atol=1e-10)
+
+
+def gate(h, w):
+    n = h.shape[0]
+    return np.tanh(w[:n] * h) + w[n:] * 0.5   # slices at ints made from shapes
+
+
+def sliced_steps(h, w):
+    for i in range(5):
+        h = gate(h, w)
+    return np.sum(h ** 2)
+
+
+def growing_total(x, w):
+    total = 0.0
+    for i in range(4):
+        total = total + np.sin(x * w * i)   # a Python float that becomes a vector
+    return np.sum(total ** 2)
+
+
+@pytest.mark.parametrize("func, args", [
+    (sliced_steps, (np.array([0.3, -0.2, 0.5]), np.linspace(-0.5, 0.8, 6))),
+    (growing_total, (np.array([0.3, -0.2, 0.5]), 0.7)),
+])
+def test_scans_keep_static_ints_static_and_settle_the_carry(func, args):
+    dfunc = tg.grad(func, wrt=(0, 1), backend="jax")
+    got = jax.jit(dfunc)(*args)
+    assert dfunc.source.count("tgr.scan(") == 2, "the loop was not lowered"
+    for g, e in zip(got, tg.grad(func, wrt=(0, 1))(*args)):
+        assert_close(np.asarray(g), e, f"{func.__name__} scan", rtol=1e-9, atol=1e-10)
 
 
 def test_loop_that_cannot_scan_falls_back_to_python_loops():
@@ -341,7 +403,7 @@ def test_loop_that_cannot_scan_falls_back_to_python_loops():
     dwindows = tg.grad(windows, backend="jax")
     got = jax.jit(dwindows)(x)   # a scan cannot slice with a traced start
     assert_close(np.asarray(got), tg.grad(windows)(x), "fallback")
-    assert "jax.lax.scan" not in dwindows.source   # .source is the code that ran
+    assert "tgr.scan" not in dwindows.source   # .source is the code that ran
 
 
 def test_loops_option_is_checked():
@@ -355,9 +417,9 @@ def test_eager_calls_run_plain_python_loops():
     args = (np.random.default_rng(8).normal(size=3), np.random.default_rng(9).normal(size=3))
     drec = tg.grad(recurrence, wrt=(0, 1), backend="jax")
     eager = drec(*map(jnp.asarray, args))   # JAX would compile a scan body on every call
-    assert "jax.lax.scan" not in drec.source and "for " in drec.source
+    assert "tgr.scan" not in drec.source and "for " in drec.source
     jitted = jax.jit(drec)(*args)
-    assert "jax.lax.scan" in drec.source
+    assert "tgr.scan" in drec.source
     for e, j in zip(eager, jitted):
         assert_close(np.asarray(e), np.asarray(j), "eager vs jit", rtol=1e-10, atol=1e-12)
 
@@ -372,7 +434,7 @@ def test_forward_mode_loops_become_one_scan():
     expected = tg.jvp(recur, wrt=0)(0.9, 0.3, 1.0)
     assert_close(float(value), expected[0], "jvp value", rtol=1e-10)
     assert_close(float(tangent), expected[1], "jvp tangent", rtol=1e-9)
-    assert djvp.source.count("jax.lax.scan(") == 1
+    assert djvp.source.count("tgr.scan(") == 1
 
 
 def test_value_and_grad_on_jax():

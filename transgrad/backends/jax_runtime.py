@@ -371,6 +371,106 @@ def zeros_like_value(x):
 # --- loops lowered to jax.lax.scan (passes/scan.py) ---
 
 @_functional
+def scan(body, init, xs, reverse=False):
+    """``jax.lax.scan(body, init, xs, reverse=reverse)``, for what generated loops stack:
+
+    * a value the body makes without tracing (an int from shapes, pushed onto the tape) is the
+      same at every iteration: it comes out as a numpy array of copies, and where such a stack
+      (or any numpy one whose items are all equal) goes back in, each iteration gets the value
+      itself, static, not a traced slice (a slice bound of a traced int cannot be taken);
+    * a carried value the body gives another shape or dtype than it came in with
+      (``total = 0.0`` before a loop that adds vectors to it; an adjoint the body resets to
+      ``0.0``, carried in as an array) starts at the type both broadcast to, and the body's
+      new value is brought to it: Python's loop would have run, so the scan must too."""
+    leaves, xs_tree = jax.tree_util.tree_flatten(xs)
+    length = len(leaves[0]) if leaves else 0
+    static = {k: _repeated_value(leaf) for k, leaf in enumerate(leaves)}
+    static = {k: value for k, value in static.items() if value is not _NOT_REPEATED}
+    traced = [leaf for k, leaf in enumerate(leaves) if k not in static]
+    made = {}    # what the body's trace made: its outputs' tree and the untraced ones
+
+    def traced_body(carry, x):
+        x = iter(x)
+        items = [static[k] if k in static else next(x) for k in range(len(leaves))]
+        new, ys = body(carry, jax.tree_util.tree_unflatten(xs_tree, items))
+        outs, made["tree"] = jax.tree_util.tree_flatten(ys)
+        made["fixed"] = {k: v for k, v in enumerate(outs) if not _is_array(v)}
+        return new, [v for k, v in enumerate(outs) if k not in made["fixed"]]
+
+    def run(step, carry):
+        new, outs = jax.lax.scan(step, carry, traced, length=length, reverse=reverse)
+        outs = iter(outs)
+        stacked = [np.stack([np.asarray(made["fixed"][k])] * length)
+                   if k in made["fixed"] else next(outs) for k in range(made["tree"].num_leaves)]
+        return new, jax.tree_util.tree_unflatten(made["tree"], stacked)
+    try:
+        return run(traced_body, init)
+    except TypeError as error:
+        settled = _settled_carry(traced_body, init, traced)
+        if settled is None:
+            raise
+        carry_types = jax.tree_util.tree_map(
+            lambda v: jax.ShapeDtypeStruct(jnp.shape(v), jnp.result_type(v)), settled)
+
+        def settled_body(carry, x):
+            new, out = traced_body(carry, x)
+            return _like_types(new, carry_types), out
+        try:
+            return run(settled_body, settled)
+        except TypeError:
+            raise error from None
+
+
+_NOT_REPEATED = object()
+
+
+def _repeated_value(stack):
+    """The item every entry of a numpy stack (or a concrete JAX stack of ints) equals, else
+    ``_NOT_REPEATED``."""
+    if isinstance(stack, jax.core.Tracer) or not (
+            isinstance(stack, np.ndarray) or (_is_array(stack) and stack.dtype.kind in "biu")):
+        return _NOT_REPEATED
+    stack = np.asarray(stack)
+    if stack.ndim == 0 or len(stack) == 0 or not all(
+            np.array_equal(item, stack[0]) for item in stack[1:]):
+        return _NOT_REPEATED
+    first = stack[0]
+    return first.item() if first.ndim == 0 and first.dtype != object else first
+
+
+def _like_types(values, types_):
+    return jax.tree_util.tree_map(
+        lambda v, t: jnp.broadcast_to(jnp.asarray(v, dtype=t.dtype), t.shape), values, types_)
+
+
+def _settled_carry(body, init, xs):
+    """``init`` with each carried value at the shape and dtype it and the body's results
+    broadcast to (a fixpoint: a widened value can widen another); None if the carry's
+    structure changes or its shapes do not broadcast."""
+    x = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a)[1:],
+                                                              jnp.result_type(a)), xs)
+    leaves, tree = jax.tree_util.tree_flatten(init)
+    for _ in range(8):
+        try:
+            new, _ = jax.eval_shape(body, jax.tree_util.tree_unflatten(tree, leaves), x)
+            made, made_tree = jax.tree_util.tree_flatten(new)
+            if made_tree != tree:
+                return None
+            widened = []
+            for old, result in zip(leaves, made):
+                shape = jnp.broadcast_shapes(jnp.shape(old), result.shape)
+                dtype = jnp.result_type(old, result.dtype)
+                widened.append(old if shape == jnp.shape(old) and dtype == jnp.result_type(old)
+                               else jnp.broadcast_to(jnp.asarray(old, dtype=dtype), shape))
+        except (TypeError, ValueError):
+            return None
+        if all(a is b for a, b in zip(widened, leaves)):
+            return jax.tree_util.tree_unflatten(tree, leaves)
+        leaves = widened
+    return None
+
+
+@_functional
 def loop_indices(steps):
     """The values a ``for`` loop's index takes, as the array a scan runs over."""
     return jnp.asarray(steps if isinstance(steps, range) else list(steps), dtype=int)
@@ -470,7 +570,10 @@ def _with_static(results, static, put=True):
 @_functional
 def indexable(value):
     """``value`` where a lowered loop reads it at its traced index (passes/scan.py): a numpy
-    array (integer arrays stay numpy elsewhere) or a list of arrays as a JAX array."""
+    array (integer arrays stay numpy elsewhere), a range, or a list of arrays as a JAX
+    array."""
+    if isinstance(value, range):
+        return jnp.arange(value.start, value.stop, value.step)
     if isinstance(value, np.ndarray) or (
             isinstance(value, list) and value
             and all(isinstance(v, (np.ndarray, _ARRAY, int, float)) for v in value)):
@@ -559,6 +662,65 @@ def extended(values, items):
 
 def _is_list(cotangent):
     return isinstance(cotangent, list)
+
+
+# --- a list appended to and read in a lowered loop (passes/scan_history.py) ---
+
+@_functional
+def history(values, steps):
+    """The list ``values``, about to get one item per step, as one array with a slot per
+    item: its items, then zeros. Items of one shape and dtype only (else TypeError: the
+    derivative then runs unrolled)."""
+    if not values:
+        raise TypeError("a list empty before the loop has no item shape for its buffer")
+    items = [jnp.asarray(v) for v in values]
+    first = items[0]
+    if any(i.shape != first.shape or i.dtype != first.dtype for i in items):
+        raise TypeError("the list's items differ in shape or dtype")
+    return jnp.concatenate([jnp.stack(items), jnp.zeros((len(steps),) + first.shape,
+                                                        first.dtype)])
+
+
+def _slot(length, idx):
+    """The buffer position of ``values[idx]`` for a list of ``length`` items."""
+    if isinstance(idx, (int, np.integer)):
+        return idx if idx >= 0 else length + idx
+    return jnp.where(idx < 0, length + idx, idx)
+
+
+@_functional
+def history_item(buffer, length, idx):
+    """``values[idx]`` of the list held in ``buffer`` with ``length`` items so far."""
+    return buffer[_slot(length, idx)]
+
+
+@_functional
+def history_set(buffer, length, item):
+    """``values.append(item)`` on the buffer: the item into slot ``length``."""
+    if jnp.shape(item) != buffer.shape[1:] or jnp.result_type(item) != buffer.dtype:
+        raise TypeError(f"an item of shape {jnp.shape(item)} and dtype "
+                        f"{jnp.result_type(item)} appended to a list of {buffer.shape[1:]} "
+                        f"{buffer.dtype} items")
+    return buffer.at[length].set(item)
+
+
+@_functional
+def history_add(cotangent, length, idx, value):
+    """The adjoint of reading ``values[idx]`` (``length`` items then): ``value`` added into
+    the buffer of the list's cotangent."""
+    return cotangent.at[_slot(length, idx)].add(value)
+
+
+@_functional
+def history_cotangent(cotangent, buffer):
+    """The list's cotangent as a buffer like ``buffer`` (a list of cotangents, a Python zero
+    among them, stacked)."""
+    if _is_array(cotangent) and cotangent.shape == buffer.shape:
+        return cotangent.astype(buffer.dtype)
+    if isinstance(cotangent, (list, tuple)) and len(cotangent) == buffer.shape[0]:
+        return jnp.stack([jnp.broadcast_to(jnp.asarray(c, buffer.dtype), buffer.shape[1:])
+                          for c in cotangent])
+    raise TypeError("the list's cotangent does not fit its buffer")
 
 
 @_functional

@@ -17,6 +17,7 @@ For example, on the two sweeps' stack discipline:
 
 import gast
 
+from .. import runtime
 from ..ir import walk
 
 
@@ -205,3 +206,27 @@ def replace(block, stmt, new):
     k = next(k for k, s in enumerate(block) if s is stmt)
     block[k:k + 1] = new
 
+
+def is_runtime(func, name):
+    """``tgr.<name>``, spelled out or resolved to the runtime's function."""
+    resolved = getattr(func, "resolved", None)
+    if resolved is not None:
+        return resolved is getattr(runtime, name, None)
+    return isinstance(func, gast.Attribute) and func.attr == name \
+        and isinstance(func.value, gast.Name) and func.value.id == "tgr"
+
+
+def is_subscript(node, name, part):
+    """``name[:-1]`` (part "head") or ``name[-1]`` (part "last")."""
+    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == name):
+        return False
+    index = node.slice
+    minus_one = (isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub)
+                 and isinstance(index.operand, gast.Constant) and index.operand.value == 1) \
+        or (isinstance(index, gast.Constant) and index.value == -1)
+    if part == "last":
+        return minus_one
+    return isinstance(index, gast.Slice) and index.lower is None and index.step is None \
+        and index.upper is not None and is_subscript(
+            gast.Subscript(value=node.value, slice=index.upper, ctx=gast.Load()), name, "last")

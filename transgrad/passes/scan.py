@@ -11,7 +11,7 @@ every push and pop at the top level), this pass turns them into two scans::
         t1 = np.sin(x)                       t1 = jnp.sin(x)
         stack.append(x)          ->          x = t1 * x
         x = t1 * x                           return ((x,), (t1, x))
-                                         (x,), (t1_all, x_all) = jax.lax.scan(
+                                         (x,), (t1_all, x_all) = tgr.scan(
                                              loop, (x,), tgr.loop_indices(steps1))
 
 Each push becomes a stacked output of the primal scan: for a name bound once per iteration,
@@ -23,11 +23,17 @@ old value; restores the adjoint never reads are dropped. Adjoints updated across
 are the adjoint scan's carry. ``lower_forward_loops`` does the same for forward-mode code,
 which has one loop and no stack.
 
+``tgr.scan`` is ``jax.lax.scan`` where the carry's types are settled first (a ``0.0`` that
+becomes an array) and values the body makes untraced (ints from shapes on a tape) stay static
+through the stacks (``backends/jax_runtime.py``). A list the loop appends to and also reads by
+index is carried as a buffer (``scan_history.py``); values from before the loop read at its
+traced index go through ``tgr.indexable``.
+
 ``lax.scan`` keeps its default ``unroll=1``: unrolling measured slower both to compile and to
 run on the benchmark's recurrence and RNN (CPU).
 
-Loops that do not fit (nested loops, pushes inside branches, early exits, split code for calls
-into user functions) stay Python loops, which JAX unrolls.
+Loops that do not fit (nested loops, pushes inside branches, early exits) stay Python loops,
+which JAX unrolls; so does a loop whose scan JAX cannot trace (the derivative's unrolled build).
 
 For example, the gradient of a recurrence (``show`` runs the passes up to the one named and prints
 the result):
@@ -49,7 +55,7 @@ def df(x, n):
         x = jnp.sin(x)
         return ((x,), (x,))
     indices = tgr.loop_indices(steps1)
-    (x,), (x_all,) = jax.lax.scan(loop, (x,), indices)
+    (x,), (x_all,) = tgr.scan(loop, (x,), indices)
     tgr.check_scalar_output(x, 'f')
     bx = 1.0
 <BLANKLINE>
@@ -60,7 +66,7 @@ def df(x, n):
         x = restored
         bx = bx * jnp.cos(x)
         return ((bx,), None)
-    (bx,), _ = jax.lax.scan(adjoint_loop, (bx,), (indices, tgr.shifted(x_all, x_initial)),
+    (bx,), _ = tgr.scan(adjoint_loop, (bx,), (indices, tgr.shifted(x_all, x_initial)),
             reverse=True)
     x = x_initial
     return tgr.match(bx, x)
@@ -68,7 +74,6 @@ def df(x, n):
 
 import gast
 
-from .. import runtime
 from ..ir import assign, clone, dotted_call, function, tuple_of, walk
 from ..ir import name as name_node
 from .lowering import (
@@ -85,6 +90,9 @@ from .lowering import (
     stores,
     straight,
 )
+from .lowering import is_runtime as _is_runtime
+from .lowering import is_subscript as _is_subscript
+from .scan_history import history_list
 
 
 def _blocks(node):
@@ -142,14 +150,19 @@ def lower_loops(fn, stack="stack"):
     for primal_block, primal_loop, adjoint_block, adjoint_loop in pairs:
         if not (straight(primal_loop.body) and straight(adjoint_loop.body)):
             continue
-        appended = _appended_list(primal_loop, adjoint_loop, stack, names)
+        appended = _appended_list(primal_loop, adjoint_loop, stack, names) or history_list(
+            (primal_block, adjoint_block), primal_loop, adjoint_loop, stack, names)
         plan = _scan_pair_plan(fn, primal_loop, adjoint_loop, stack)
         if plan is None:
             if appended is not None:
                 appended.undo()
             continue
         plan.appended = appended
-        primal_new = _primal_scan(primal_loop, plan, names)
+        indexed = _indexed_outside(primal_loop, {n for s in primal_loop.body
+                                                 for n in stores(s)}, names)
+        primal_new = [gast.copy_location(assign(local, dotted_call("tgr.indexable", [
+            name_node(outer)])), primal_loop) for outer, local in indexed.items()]
+        primal_new += _primal_scan(primal_loop, plan, names)
         adjoint_new = _adjoint_scan(adjoint_loop, plan, names)
         replace(adjoint_block, adjoint_loop, adjoint_new)
         replace(primal_block, primal_loop, primal_new)
@@ -197,7 +210,7 @@ def lower_forward_loops(fn):
             else gast.Constant(value=None, kind=None)
         statements = ([assign(carried, name_node(carry))] if carried else []) + loop.body + [
             gast.Return(value=gast.Tuple(elts=[tuple_of(carried), stacked], ctx=gast.Load()))]
-        scan = dotted_call("jax.lax.scan", [
+        scan = dotted_call("tgr.scan", [
             name_node(body_name), tuple_of(carried),
             dotted_call("tgr.loop_indices", [loop.iter])])
         out = [assign(local, dotted_call("tgr.indexable", [name_node(outer)]))
@@ -317,31 +330,6 @@ def _appended_list(primal_loop, adjoint_loop, stack, names):
         abody[j:] = later
         return _AppendedList(values, item, cotangent, item_cotangent, edits)
     return None
-
-
-def _is_runtime(func, name):
-    """``tgr.<name>``, spelled out or resolved to the runtime's function."""
-    resolved = getattr(func, "resolved", None)
-    if resolved is not None:
-        return resolved is getattr(runtime, name, None)
-    return isinstance(func, gast.Attribute) and func.attr == name \
-        and isinstance(func.value, gast.Name) and func.value.id == "tgr"
-
-
-def _is_subscript(node, name, part):
-    """``name[:-1]`` (part "head") or ``name[-1]`` (part "last")."""
-    if not (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
-            and node.value.id == name):
-        return False
-    index = node.slice
-    minus_one = (isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub)
-                 and isinstance(index.operand, gast.Constant) and index.operand.value == 1) \
-        or (isinstance(index, gast.Constant) and index.value == -1)
-    if part == "last":
-        return minus_one
-    return isinstance(index, gast.Slice) and index.lower is None and index.step is None \
-        and index.upper is not None and _is_subscript(
-            gast.Subscript(value=node.value, slice=index.upper, ctx=gast.Load()), name, "last")
 
 
 class _Rename(gast.NodeTransformer):
@@ -507,7 +495,7 @@ def _primal_scan(loop, plan, names):
     body_fn = function(body_name, [carry, index], statements)
     plan.indices = names.fresh("indices")
     out = [body_fn, assign(plan.indices, dotted_call("tgr.loop_indices", [loop.iter]))]
-    scan = dotted_call("jax.lax.scan", [name_node(body_name), tuple_of(plan.carried),
+    scan = dotted_call("tgr.scan", [name_node(body_name), tuple_of(plan.carried),
                                          name_node(plan.indices)])
     target = gast.Tuple(elts=[tuple_of(plan.carried, True),
                               tuple_of([after for _, after in stacked], True)], ctx=gast.Store())
@@ -538,7 +526,8 @@ def _adjoint_scan(loop, plan, names):
     carry, xs = names.fresh("carry"), names.fresh("saved")
     xs_names = [index] + plan.ends_in_body
     xs_values = [name_node(plan.indices)] + [name_node(plan.ends[n]) for n in plan.ends_in_body]
-    if plan.appended is not None:   # the cotangents of the items this loop appended
+    if plan.appended is not None and plan.appended.item_cotangent is not None:
+        # the cotangents of the items this loop appended
         xs_names.append(plan.appended.item_cotangent)
         xs_values.append(dotted_call("tgr.last_items", [name_node(plan.appended.cotangent),
                                                           name_node(plan.indices)]))
@@ -572,7 +561,7 @@ def _adjoint_scan(loop, plan, names):
     statements.append(gast.Return(value=gast.Tuple(
         elts=[tuple_of(plan.acarried), gast.Constant(value=None, kind=None)], ctx=gast.Load())))
     body_fn = function(body_name, [carry, xs], statements)
-    scan = dotted_call("jax.lax.scan", [name_node(body_name), tuple_of(plan.acarried),
+    scan = dotted_call("tgr.scan", [name_node(body_name), tuple_of(plan.acarried),
                                          gast.Tuple(elts=xs_values, ctx=gast.Load())],
                         [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))])
     target = gast.Tuple(elts=[tuple_of(plan.acarried, True), name_node("_", True)],
