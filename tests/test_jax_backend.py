@@ -393,6 +393,29 @@ def test_scans_keep_static_ints_static_and_settle_the_carry(func, args):
         assert_close(np.asarray(g), e, f"{func.__name__} scan", rtol=1e-9, atol=1e-10)
 
 
+def trajectory(x, n):
+    ys = []
+    y = x
+    for _ in range(n):
+        y = np.sin(y) * x
+        ys.append(y)   # the list is rebound each step: a push the backward half never reads
+    return ys[-1]
+
+
+def through_helper(x, n):
+    return np.sum(trajectory(x, n) ** 2)
+
+
+def test_called_function_loop_scans_once_unread_saves_go():
+    x = np.array([0.3, -0.2, 0.5])
+    dthrough = tg.grad(through_helper, backend="jax")
+    got = jax.jit(dthrough, static_argnums=1)(x, 4)
+    assert dthrough.source.count("tgr.scan(") == 2, "the helper's loop was not lowered"
+    assert "stack.append(ys" not in dthrough.source
+    assert_close(np.asarray(got), tg.grad(through_helper)(x, 4), "helper scan", rtol=1e-9,
+                 atol=1e-10)
+
+
 def test_loop_that_cannot_scan_falls_back_to_python_loops():
     def windows(x):
         total = 0.0

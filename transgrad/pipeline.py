@@ -234,6 +234,7 @@ def join_halves(job):
     and branches (``halves.split`` cuts it again)."""
     if job.mode == "split" and _lowers(job):
         job.functions = [_halves.join(*job.functions)]
+        _optimize.drop_dead_saves(job.functions[0])   # a push here, its unread restore there
 
 
 def translate_calls(job):

@@ -324,6 +324,15 @@ def _eliminate_dead(fn):
     return _drop_dead_saves(fn, restores) or changed
 
 
+def drop_dead_saves(fn):
+    """Only the saves whose restores nobody reads (``_drop_dead_saves``), nothing else: for a
+    called function's two halves joined into one (``halves.join``), where a push in the
+    forward half pairs with a restore in the backward one; True if anything changed."""
+    restores = {}
+    _live_block(clone(fn).body, set(), restores)
+    return _drop_dead_saves(fn, restores)
+
+
 def _live_block(body, live, restores=None):
     """Backward liveness over a block: (kept statements, names live before it, changed).
 
