@@ -371,8 +371,13 @@ def zeros_like_value(x):
 # --- loops lowered to jax.lax.scan (passes/scan.py) ---
 
 @_functional
-def scan(body, init, xs, reverse=False):
-    """``jax.lax.scan(body, init, xs, reverse=reverse)``, for what generated loops stack:
+def scan(body, init, xs, reverse=False, added=False):
+    """``jax.lax.scan(body, init, xs, reverse=reverse)``, for what generated loops stack.
+
+    Iterations that do not depend on each other run as one batched computation
+    (``jax.vmap``): those of a loop with nothing carried, and those of a loop whose body only
+    adds into its carry (``added``: the adjoint of a loop of independent steps, each adding
+    its part of a parameter's gradient), whose parts are summed. Besides:
 
     * a value the body makes without tracing (an int from shapes, pushed onto the tape) is the
       same at every iteration: it comes out as a numpy array of copies, and where such a stack
@@ -398,11 +403,12 @@ def scan(body, init, xs, reverse=False):
         return new, [v for k, v in enumerate(outs) if k not in made["fixed"]]
 
     def run(step, carry):
-        new, outs = jax.lax.scan(step, carry, traced, length=length, reverse=reverse)
-        outs = iter(outs)
-        stacked = [np.stack([np.asarray(made["fixed"][k])] * length)
-                   if k in made["fixed"] else next(outs) for k in range(made["tree"].num_leaves)]
-        return new, jax.tree_util.tree_unflatten(made["tree"], stacked)
+        if length and (added or not jax.tree_util.tree_leaves(carry)):
+            batched = _batched(step, carry, traced, added)
+            if batched is not None:
+                return _unstacked(batched, made, length)
+        return _unstacked(jax.lax.scan(step, carry, traced, length=length, reverse=reverse),
+                          made, length)
     try:
         return run(traced_body, init)
     except TypeError as error:
@@ -436,6 +442,29 @@ def _repeated_value(stack):
         return _NOT_REPEATED
     first = stack[0]
     return first.item() if first.ndim == 0 and first.dtype != object else first
+
+
+def _unstacked(result, made, length):
+    """A scan's (carry, outputs) with the outputs the body made untraced put back, stacked."""
+    new, outs = result
+    outs = iter(outs)
+    stacked = [np.stack([np.asarray(made["fixed"][k])] * length)
+               if k in made["fixed"] else next(outs) for k in range(made["tree"].num_leaves)]
+    return new, jax.tree_util.tree_unflatten(made["tree"], stacked)
+
+
+def _batched(step, carry, xs, added):
+    """``step`` run on every iteration at once by ``jax.vmap``: (carry after, outputs), the
+    carry the one given (nothing carried) or it plus the sum of every iteration's additions
+    into zeros (``added``); None where vmap cannot trace the body."""
+    start = jax.tree_util.tree_map(jnp.zeros_like, carry) if added else carry
+    try:
+        parts, outs = jax.vmap(lambda x: step(start, x))(xs)
+    except Exception:   # noqa: BLE001 - a batching rule missing: the scan runs them in turn
+        return None
+    if not added:
+        return carry, outs
+    return jax.tree_util.tree_map(lambda c, p: c + jnp.sum(p, axis=0), carry, parts), outs
 
 
 def _like_types(values, types_):

@@ -27,7 +27,9 @@ which has one loop and no stack.
 becomes an array) and values the body makes untraced (ints from shapes on a tape) stay static
 through the stacks (``backends/jax_runtime.py``). A list the loop appends to and also reads by
 index is carried as a buffer (``scan_history.py``); values from before the loop read at its
-traced index go through ``tgr.indexable``.
+traced index go through ``tgr.indexable``. Iterations that do not depend on each other run
+batched (``jax.vmap``): a primal loop with nothing carried, and an adjoint loop whose body only
+adds into its carry (``added=True``: each iteration adds its part of a parameter's gradient).
 
 ``lax.scan`` keeps its default ``unroll=1``: unrolling measured slower both to compile and to
 run on the benchmark's recurrence and RNN (CPU).
@@ -403,6 +405,31 @@ def _scan_pair_plan(fn, primal_loop, adjoint_loop, stack):
         placeholders=_placeholders(fn, [primal_loop, adjoint_loop]))
 
 
+def _only_added(body, name):
+    """Whether ``body`` uses ``name`` only to add into it (``b += e``, ``b = b + e``, ``e``
+    not reading b), and does so at least once."""
+    def mentions(node):
+        return any(isinstance(n, gast.Name) and n.id == name for n in walk(node))
+    adds = 0
+    for stmt in body:
+        if isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add) \
+                and isinstance(stmt.target, gast.Name) and stmt.target.id == name:
+            value = stmt.value
+        elif isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == name \
+                and isinstance(stmt.value, gast.BinOp) and isinstance(stmt.value.op, gast.Add) \
+                and isinstance(stmt.value.left, gast.Name) and stmt.value.left.id == name:
+            value = stmt.value.right
+        else:
+            if mentions(stmt):
+                return False
+            continue
+        if mentions(value):
+            return False
+        adds += 1
+    return adds > 0
+
+
 def _store_counts(body):
     counts = {}
     for stmt in body:
@@ -561,9 +588,12 @@ def _adjoint_scan(loop, plan, names):
     statements.append(gast.Return(value=gast.Tuple(
         elts=[tuple_of(plan.acarried), gast.Constant(value=None, kind=None)], ctx=gast.Load())))
     body_fn = function(body_name, [carry, xs], statements)
+    keywords = [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))]
+    if plan.acarried and all(_only_added(statements[1:-1], n) for n in plan.acarried):
+        # every iteration adds into the carry, none reads it: tgr.scan may batch them
+        keywords.append(gast.keyword(arg="added", value=gast.Constant(value=True, kind=None)))
     scan = dotted_call("tgr.scan", [name_node(body_name), tuple_of(plan.acarried),
-                                         gast.Tuple(elts=xs_values, ctx=gast.Load())],
-                        [gast.keyword(arg="reverse", value=gast.Constant(value=True, kind=None))])
+                                    gast.Tuple(elts=xs_values, ctx=gast.Load())], keywords)
     target = gast.Tuple(elts=[tuple_of(plan.acarried, True), name_node("_", True)],
                         ctx=gast.Store())
     out.append(body_fn)
