@@ -432,6 +432,27 @@ def test_independent_iterations_run_batched():
         assert_close(np.asarray(g), e, "batched iterations", rtol=1e-9, atol=1e-10)
 
 
+def fill(x, w):
+    out = np.zeros(4)
+    for i in range(4):
+        out[i] = np.sin(x[i] * w)   # the element's old value: a restore nothing reads
+    return out
+
+
+def uses_fill(x, w):
+    return np.sum(fill(x, w) ** 2)
+
+
+def test_element_restores_nothing_reads_are_not_saved_on_jax():
+    x = np.array([0.3, -0.2, 0.5, 0.9])
+    dfill = tg.grad(uses_fill, wrt=(0, 1), backend="jax")
+    got = jax.jit(dfill)(x, 0.7)
+    assert "copy_value(out" not in dfill.source and "tgr.set_item(out" not in \
+        dfill.source.split("def fill_bwd")[1]
+    for g, e in zip(got, tg.grad(uses_fill, wrt=(0, 1))(x, 0.7)):
+        assert_close(np.asarray(g), e, "element restores", rtol=1e-9, atol=1e-10)
+
+
 def test_loop_that_cannot_scan_falls_back_to_python_loops():
     def windows(x):
         total = 0.0

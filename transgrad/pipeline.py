@@ -234,7 +234,9 @@ def join_halves(job):
     and branches (``halves.split`` cuts it again)."""
     if job.mode == "split" and _lowers(job):
         job.functions = [_halves.join(*job.functions)]
-        _optimize.drop_dead_saves(job.functions[0])   # a push here, its unread restore there
+        _optimize.drop_dead_saves(job.functions[0], items=True)   # a push here, its unread
+        # restore there; arrays are values on JAX, so an element restore of an array nothing
+        # reads after it is dead too
 
 
 def translate_calls(job):

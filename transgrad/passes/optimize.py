@@ -61,6 +61,7 @@ from .optimize_blocks import (
     _elide_block_broadcasts,
     _has_pop,
     _inline_accumulated,
+    _item_restore_of,
     _propagate_in_blocks,
     _Replace,
     _restore_of,
@@ -324,25 +325,40 @@ def _eliminate_dead(fn):
     return _drop_dead_saves(fn, restores) or changed
 
 
-def drop_dead_saves(fn):
-    """Only the saves whose restores nobody reads (``_drop_dead_saves``), nothing else: for a
-    called function's two halves joined into one (``halves.join``), where a push in the
-    forward half pairs with a restore in the backward one; True if anything changed."""
-    restores = {}
-    _live_block(clone(fn).body, set(), restores)
-    return _drop_dead_saves(fn, restores)
+def drop_dead_saves(fn, items=False):
+    """Only the saves whose restores nobody reads (``_drop_dead_saves``), nothing else, until
+    none is left (a dropped restore ``y[j] = stack.pop()`` no longer reads j): for a called
+    function's two halves joined into one (``halves.join``), where a push in the forward half
+    pairs with a restore in the backward one. ``items``: restores of elements too
+    (``y[i] = stack.pop()`` with y unread after), where a subscript store changes no other
+    name's value (JAX: arrays are values); True if anything changed."""
+    changed = False
+    while True:
+        restores = {}
+        _live_block(clone(fn).body, set(), restores, items)
+        if not _drop_dead_saves(fn, restores):
+            return changed
+        changed = True
 
 
-def _live_block(body, live, restores=None):
+def _live_block(body, live, restores=None, items=False):
     """Backward liveness over a block: (kept statements, names live before it, changed).
 
     ``if`` branches are cleaned too, and loop bodies with what the next iteration reads.
-    ``restores`` (if given) collects, for each ``v = stack.pop()``, whether v is read after."""
+    ``restores`` (if given) collects, for each ``v = stack.pop()``, whether v is read after
+    (and with ``items``, for each ``y[i] = stack.pop()``, whether y is)."""
     live, kept, changed = set(live), [], False
     for stmt in reversed(body):
         if restores is not None and _restore_of(stmt) is not None:
             restores.setdefault(_restore_of(stmt), []).append(
                 stmt.targets[0].id in live)
+        if items and _item_restore_of(stmt) is not None:
+            key = _item_restore_of(stmt)
+            if restores is not None:
+                restores.setdefault(key, []).append(key[1] in live)
+            if key[1] not in live:   # as if gone: its index reads nothing
+                kept.append(stmt)
+                continue
         if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Subscript) \
                 and not _pops(stmt):
             targets = {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
@@ -357,8 +373,9 @@ def _live_block(body, live, restores=None):
                 continue
             live.add(stmt.target.id)
         elif isinstance(stmt, gast.If):
-            stmt.body, live_body, body_changed = _live_block(stmt.body, live, restores)
-            stmt.orelse, live_else, else_changed = _live_block(stmt.orelse, live, restores)
+            stmt.body, live_body, body_changed = _live_block(stmt.body, live, restores, items)
+            stmt.orelse, live_else, else_changed = _live_block(stmt.orelse, live, restores,
+                                                               items)
             stmt.body = stmt.body or [gast.Pass()]
             changed = changed or body_changed or else_changed
             live = live_body | live_else | set(names_in(stmt.test))
@@ -369,11 +386,11 @@ def _live_block(body, live, restores=None):
             header = set(names_in(stmt.iter if isinstance(stmt, gast.For) else stmt.test))
             loop_live = live | header
             while True:
-                _, body_in, _ = _live_block(clone(stmt.body), loop_live)
+                _, body_in, _ = _live_block(clone(stmt.body), loop_live, None, items)
                 if body_in <= loop_live:
                     break
                 loop_live |= body_in
-            stmt.body, _, body_changed = _live_block(stmt.body, loop_live, restores)
+            stmt.body, _, body_changed = _live_block(stmt.body, loop_live, restores, items)
             stmt.body = stmt.body or [gast.Pass()]
             changed = changed or body_changed
             live = loop_live

@@ -73,6 +73,36 @@ def _restore_of(stmt):
     return None
 
 
+def _item_restore_of(stmt):
+    """``(stack, y, "item")`` when ``stmt`` is ``y[i] = stack.pop()``, else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
+            and isinstance(stmt.targets[0].value, gast.Name):
+        value = stmt.value
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and value.func.attr == "pop" and not value.args \
+                and isinstance(value.func.value, gast.Name):
+            return value.func.value.id, stmt.targets[0].value.id, "item"
+    return None
+
+
+def _item_save_of(stmt):
+    """``(stack, y, "item")`` when ``stmt`` is ``stack.append(tgr.copy_value(y[i]))``."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        call = stmt.value
+        if isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
+                and isinstance(call.func.value, gast.Name) and len(call.args) == 1 \
+                and isinstance(call.args[0], gast.Call) and len(call.args[0].args) == 1:
+            copied = call.args[0]
+            func = copied.func
+            named = getattr(func, "resolved", None) is not None and getattr(
+                func.resolved, "__name__", None) == "copy_value" or (
+                isinstance(func, gast.Attribute) and func.attr == "copy_value")
+            if named and isinstance(copied.args[0], gast.Subscript) \
+                    and isinstance(copied.args[0].value, gast.Name):
+                return call.func.value.id, copied.args[0].value.id, "item"
+    return None
+
+
 def _save_of(stmt):
     """``(stack, v)`` when ``stmt`` is ``stack.append(v)``, else None."""
     if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
@@ -92,12 +122,13 @@ def _drop_dead_saves(fn, restores):
     dead = {key for key, reads in restores.items() if not any(reads)}
     if not dead:
         return False
-    dead = {(stack, var) for stack, var in dead if stack in _own_stacks(fn.body)}
+    dead = {key for key in dead if key[0] in _own_stacks(fn.body)}
     if not dead:
         return False
 
     def keep(stmt):
-        return (_restore_of(stmt) or _save_of(stmt)) not in dead
+        return (_restore_of(stmt) or _save_of(stmt)) not in dead and (
+            _item_restore_of(stmt) or _item_save_of(stmt)) not in dead
 
     def strip(body):
         out = []
