@@ -144,7 +144,23 @@ def _at(target, idx, method, values):
         common = jnp.result_type(part, values)
         new = _ELEMENTWISE[method](part.astype(common), jnp.asarray(values).astype(common))
         return jnp.broadcast_to(new, part.shape).reshape(target.shape).astype(target.dtype)
+    if method == "add" and isinstance(target, jax.core.Tracer) and _static_basic(idx) \
+            and jnp.result_type(target, values) == target.dtype:
+        # as jax.grad adds the cotangent of x[i] for a static i: a pad (the transpose of the
+        # slice) and an add, which XLA fuses with their neighbours; a scatter it does not
+        _, pull = jax.vjp(lambda a: a[idx], target)
+        part = jax.eval_shape(lambda a: a[idx], target)
+        return target + pull(jnp.broadcast_to(jnp.asarray(values, target.dtype),
+                                              part.shape))[0]
     return getattr(target.at[idx], method)(values)
+
+
+def _static_basic(idx):
+    """Whether ``idx`` is a basic index of Python ints, static slices, ``None`` and ``...``."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return all(p is None or p is Ellipsis or _static_int(p) or (
+        isinstance(p, slice) and all(v is None or _static_int(v)
+                                     for v in (p.start, p.stop, p.step))) for p in parts)
 
 
 def _static_int(value):
