@@ -62,55 +62,62 @@ def _own_stacks(body):
                    and isinstance(node.ctx, gast.Load) and id(node) not in receivers}
 
 
-def _restore_of(stmt):
-    """``(stack, v)`` when ``stmt`` is ``v = stack.pop()``, else None."""
-    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+def _popped_stack(stmt):
+    """The stack's name when ``stmt`` is ``<target> = stack.pop()``, else None."""
+    if isinstance(stmt, gast.Assign):
         value = stmt.value
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                 and value.func.attr == "pop" and not value.args \
                 and isinstance(value.func.value, gast.Name):
-            return value.func.value.id, stmt.targets[0].id
+            return value.func.value.id
+    return None
+
+
+def _restore_of(stmt):
+    """``(stack, v)`` when ``stmt`` is ``v = stack.pop()``, else None."""
+    stack = _popped_stack(stmt)
+    if stack is not None and isinstance(stmt.targets[0], gast.Name):
+        return stack, stmt.targets[0].id
     return None
 
 
 def _item_restore_of(stmt):
     """``(stack, y, "item")`` when ``stmt`` is ``y[i] = stack.pop()``, else None."""
-    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript) \
+    stack = _popped_stack(stmt)
+    if stack is not None and isinstance(stmt.targets[0], gast.Subscript) \
             and isinstance(stmt.targets[0].value, gast.Name):
-        value = stmt.value
-        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-                and value.func.attr == "pop" and not value.args \
-                and isinstance(value.func.value, gast.Name):
-            return value.func.value.id, stmt.targets[0].value.id, "item"
+        return stack, stmt.targets[0].value.id, "item"
+    return None
+
+
+def _pushed(stmt):
+    """(the stack, the pushed expression) when ``stmt`` is ``stack.append(e)``, else None."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        call = stmt.value
+        if isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
+                and isinstance(call.func.value, gast.Name) and len(call.args) == 1:
+            return call.func.value.id, call.args[0]
     return None
 
 
 def _item_save_of(stmt):
     """``(stack, y, "item")`` when ``stmt`` is ``stack.append(tgr.copy_value(y[i]))``."""
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
-        call = stmt.value
-        if isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
-                and isinstance(call.func.value, gast.Name) and len(call.args) == 1 \
-                and isinstance(call.args[0], gast.Call) and len(call.args[0].args) == 1:
-            copied = call.args[0]
-            func = copied.func
-            named = getattr(func, "resolved", None) is not None and getattr(
-                func.resolved, "__name__", None) == "copy_value" or (
-                isinstance(func, gast.Attribute) and func.attr == "copy_value")
-            if named and isinstance(copied.args[0], gast.Subscript) \
-                    and isinstance(copied.args[0].value, gast.Name):
-                return call.func.value.id, copied.args[0].value.id, "item"
+    stack, copied = _pushed(stmt) or (None, None)
+    if isinstance(copied, gast.Call) and len(copied.args) == 1 \
+            and isinstance(copied.args[0], gast.Subscript) \
+            and isinstance(copied.args[0].value, gast.Name):
+        func = copied.func
+        if getattr(getattr(func, "resolved", None), "__name__", None) == "copy_value" or (
+                isinstance(func, gast.Attribute) and func.attr == "copy_value"):
+            return stack, copied.args[0].value.id, "item"
     return None
 
 
 def _save_of(stmt):
     """``(stack, v)`` when ``stmt`` is ``stack.append(v)``, else None."""
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
-        call = stmt.value
-        if isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
-                and isinstance(call.func.value, gast.Name) and len(call.args) == 1 \
-                and isinstance(call.args[0], gast.Name):
-            return call.func.value.id, call.args[0].id
+    stack, value = _pushed(stmt) or (None, None)
+    if isinstance(value, gast.Name):
+        return stack, value.id
     return None
 
 
