@@ -496,7 +496,7 @@ def test_module_constants_cross_and_dot_have_known_shapes():
     args = (rng.normal(size=3), rng.normal(size=3), rng.normal(size=2))
     dloss = tg.grad(offset_loss, wrt=(0, 1, 2))
     _check(dloss, offset_loss, args, (0, 1, 2))
-    heading = "# _rotate_vjp_shapes.bwd: the VJP's backward half of _rotate"
+    heading = ".bwd: the VJP's backward half of _rotate"   # _rotate_vjp_shapes(_).bwd
     made = dloss.source.split(heading)[1].split("\n\n# ")[0]
     assert "tgr.unbroadcast_to" not in made
     assert "tgr.unbroadcast_to" not in dloss.source.split("\n\n\n")[0]

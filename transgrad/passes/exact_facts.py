@@ -81,12 +81,13 @@ _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "mat
 
 
 def _may_decide(call):
-    """Whether ``_Exact`` may decide ``call`` (a ``tgr`` helper, a size or a shape, or an
-    einsum's contraction)."""
+    """Whether ``_Exact`` may decide ``call`` (a ``tgr`` helper, a size or a shape, an
+    einsum's contraction, a cross product of 3-vectors)."""
     func = call.func
     resolved = func.__dict__.get("resolved")
-    if resolved is np.size or resolved is np.shape or resolved is np.einsum:
+    if resolved is np.size or resolved is np.shape or resolved is np.einsum \
+            or resolved is np.cross:
         return True
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
-        return func.attr in _HELPERS or func.attr == "shape" or func.attr == "einsum"
+        return func.attr in _HELPERS or func.attr in ("shape", "einsum", "cross")
     return func.__class__ is gast.Name and (func.id == "size" or func.id == "shape")
