@@ -75,6 +75,8 @@ FEATURES = {
     "float_acc": "Python-float accumulators (acc = 0.0; acc += ...)",
     "math": "math.* on scalars",
     "int_param": "an int parameter (loop bounds, conditions)",
+    "cross": "np.cross of two 3-vectors (exact code runs it by components, as GradBench "
+             "ba's rotation)",
     "int_shape": "the int parameter as an array's length (np.ones((n, 3)) * e summed over n: "
                  "exact code made for its value, and its guard, as GradBench ht's nbones)",
     "ifexp": "a if cond else b, abs() of scalars",
@@ -253,7 +255,7 @@ class Generator:
             a = self.expr(scope, shape, d)
             if "n" in scope.ints and self.on("int_shape", 0.2):
                 dims = ", ".join(["n"] + [str(k) for k in shape])
-                return f"(np.ones(({dims},)) * {a}).sum(axis=0) / n"
+                return f"((np.ones(({dims},)) * {a}).sum(axis=0) / n)"
             bshape = shape if self.rng.random() < 0.6 else ()
             if self.on("keepdims", 0.15) and len(shape) == 2:
                 src = self.expr(scope, shape, d - 1)
@@ -368,6 +370,8 @@ class Generator:
                 opts.append(self.choice([f"{m}[:, 0]", f"{m}[1]", f"{m}[::-1, 2]"]))
             if self.on("stack", 0.3):
                 opts.append(f"np.concatenate([{v}[:1], {self.expr(scope, (3,), d)}[1:]])")
+            if self.on("cross", 0.3):
+                opts.append(f"np.cross({self.expr(scope, (3,), d)}, {self.leaf(scope, (3,))})")
         elif shape == (2, 3):
             m = self.leaf(scope, (3, 3))
             if self.on("matmul", 0.5):
