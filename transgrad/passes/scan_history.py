@@ -163,8 +163,8 @@ def _is_add_at(stmt, cotangent):
     """``bv = tgr.add_at(bv, i, e)``."""
     return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
         and stmt.targets[0].id == cotangent and isinstance(stmt.value, gast.Call) \
-        and is_runtime(stmt.value.func, "add_at") and len(stmt.value.args) == 3 and isinstance(stmt.value.args[0], gast.Name) \
-        and stmt.value.args[0].id == cotangent \
+        and is_runtime(stmt.value.func, "add_at") and len(stmt.value.args) == 3 \
+        and isinstance(stmt.value.args[0], gast.Name) and stmt.value.args[0].id == cotangent \
         and not _uses(stmt.value.args[1:], cotangent)
 
 
