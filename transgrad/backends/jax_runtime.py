@@ -148,8 +148,7 @@ def _at(target, idx, method, values):
             and jnp.result_type(target, values) == target.dtype:
         # as jax.grad adds the cotangent of x[i] for a static i: a pad (the transpose of the
         # slice) and an add, which XLA fuses with their neighbours; a scatter it does not
-        _, pull = jax.vjp(lambda a: a[idx], target)
-        part = jax.eval_shape(lambda a: a[idx], target)
+        part, pull = jax.vjp(lambda a: a[idx], target)
         return target + pull(jnp.broadcast_to(jnp.asarray(values, target.dtype),
                                               part.shape))[0]
     return getattr(target.at[idx], method)(values)

@@ -230,3 +230,13 @@ def is_subscript(node, name, part):
     return isinstance(index, gast.Slice) and index.lower is None and index.step is None \
         and index.upper is not None and is_subscript(
             gast.Subscript(value=node.value, slice=index.upper, ctx=gast.Load()), name, "last")
+
+
+def is_append(stmt):
+    """``values = tgr.append(values, x)``: values, else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+            and isinstance(stmt.value, gast.Call) and is_runtime(stmt.value.func, "append") \
+            and len(stmt.value.args) == 2 and isinstance(stmt.value.args[0], gast.Name) \
+            and stmt.value.args[0].id == stmt.targets[0].id:
+        return stmt.targets[0].id
+    return None

@@ -82,6 +82,7 @@ from .lowering import (
     Names,
     bound_before,
     definite_stores,
+    is_append,
     loads,
     nested_in_loops,
     pop_target,
@@ -92,7 +93,6 @@ from .lowering import (
     stores,
     straight,
 )
-from .lowering import is_runtime as _is_runtime
 from .lowering import is_subscript as _is_subscript
 from .scan_history import history_list
 
@@ -257,11 +257,8 @@ def _appended_lists(body):
     else (``v = tgr.append(v, x)``): list -> the position of the append."""
     found = {}
     for k, stmt in enumerate(body):
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
-                and isinstance(stmt.value, gast.Call) and _is_runtime(stmt.value.func, "append") \
-                and len(stmt.value.args) == 2 and isinstance(stmt.value.args[0], gast.Name) \
-                and stmt.value.args[0].id == stmt.targets[0].id:
-            values = stmt.targets[0].id
+        values = is_append(stmt)
+        if values is not None:
             uses = sum(1 for s in body for n in walk(s) if isinstance(n, gast.Name)
                        and n.id == values)
             if uses == 2 and values not in found:
@@ -297,11 +294,7 @@ class _AppendedList:
 
 def _appended_list(primal_loop, adjoint_loop, stack, names):
     body, abody = primal_loop.body, adjoint_loop.body
-    appends = [(k, s) for k, s in enumerate(body) if isinstance(s, gast.Assign)
-               and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
-               and _is_runtime(s.value.func, "append")
-               and len(s.value.args) == 2 and isinstance(s.value.args[0], gast.Name)
-               and s.value.args[0].id == s.targets[0].id]
+    appends = [(k, s) for k, s in enumerate(body) if is_append(s) is not None]
     if len(appends) != 1:
         return None
     k, append = appends[0]

@@ -42,7 +42,8 @@ import gast
 
 from ..ir import assign, clone, dotted_call, walk
 from ..ir import name as name_node
-from .lowering import is_runtime, is_subscript, pop_target
+from .lowering import is_append as _is_append
+from .lowering import is_runtime, is_subscript
 
 
 class HistoryList:
@@ -58,17 +59,6 @@ class HistoryList:
     def undo(self):
         for block, k, old, new in reversed(self.edits):
             block[k:k + len(new)] = old
-
-
-def _is_append(stmt):
-    """``values = tgr.append(values, x)``: values, else None."""
-    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
-            and isinstance(stmt.value, gast.Call) and is_runtime(stmt.value.func, "append") \
-            and len(stmt.value.args) == 2 \
-            and isinstance(stmt.value.args[0], gast.Name) \
-            and stmt.value.args[0].id == stmt.targets[0].id:
-        return stmt.targets[0].id
-    return None
 
 
 def _is_len(node, values):
@@ -179,7 +169,7 @@ def history_list(blocks, primal_loop, adjoint_loop, stack, names):
     k, values = appends[0]
     if not _primal_reads_only(body, values, k) or len(_uses(body, values)) == 2 \
             or any(n for n in walk(primal_loop.iter) if isinstance(n, gast.Name)
-                   and n.id == values) or pop_target(body[k], stack) is not None:
+                   and n.id == values):
         return None
     # the adjoint: the append undone once, the reads' adjoints as add_at, nothing else
     undone = [(j, _undo_append(abody, j)) for j in range(len(abody))]
