@@ -102,9 +102,18 @@ def outline_loops(info, positions, kind, backend, build_vjp, snapshots=None, che
     params = [a.id for a in info.tree.args.args + info.tree.args.kwonlyargs]
     active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
     taken = {n.id for n in walk(info.tree) if isinstance(n, gast.Name)} | set(info.namespace)
+    outlined = []
     for loop, body in loops:
-        body[body.index(loop)] = _outline(info, loop, active, taken, (build_vjp, build_jvp),
-                                          backend)
+        new, holder = _rephrased(loop, _outline_marked, info, loop, active, taken, backend)
+        body[body.index(loop)] = new
+        if holder is not None:
+            outlined.append((loop, holder))
+    # the caller as outlined: a loop's call binds its carried names from all it reads, so a
+    # name the loop left constant may be active there, and the caller's adjoint reads its
+    # cotangent; the steps differentiate what is active in the caller as it now stands
+    active = _active_names(info.tree, {params[i] for i in positions if i < len(params)})
+    for loop, holder in outlined:
+        _rephrased(loop, _build_step, holder, active, (build_vjp, build_jvp))
     if plain is not None:   # after the loops' own refusals, which say more
         check_plain(plain)
 
@@ -231,11 +240,11 @@ def _steps_expression(info, loop):
     return steps[0]
 
 
-def _outline(info, loop, active, taken, builders, backend="numpy"):
-    """The statement that replaces ``loop``: a call of its outlined, differentiable step;
-    ``builders``: (build_vjp, build_jvp)."""
+def _rephrased(loop, work, *args):
+    """``work(*args)``, its refusal saying how to mark fewer loops where ``checkpoint=``
+    marked ``loop``."""
     try:
-        return _outline_marked(info, loop, active, taken, builders, backend)
+        return work(*args)
     except TransformError as error:
         if not getattr(_marker_of(loop), "option", False) or error.lineno is None:
             raise
@@ -248,7 +257,10 @@ def _outline(info, loop, active, taken, builders, backend="numpy"):
                  "passing checkpoint=") from None
 
 
-def _outline_marked(info, loop, active, taken, builders, backend):
+def _outline_marked(info, loop, active, taken, backend):
+    """(the statement that replaces ``loop``: a call of its outlined step, the step's holder,
+    whose split VJP ``_build_step`` makes), or (``loop`` unmarked, None) where nothing in
+    ``active`` flows through it."""
     _check_loop(info, loop)
     is_while = isinstance(loop, gast.While)
     marker = _while_marker(info, loop) if is_while else loop.iter
@@ -258,15 +270,11 @@ def _outline_marked(info, loop, active, taken, builders, backend):
     _check_mutations(info, loop, set(carried) | set(outside))
     name = _fresh(f"{info.tree.name}_loop{loop.lineno}", taken)
     step = _step_function(info, loop, name, carried, target, outside, collected)
-    wrt = [i for i, n in enumerate(carried) if n in active] + [
-        len(carried) + 1 + j for j, n in enumerate(outside) if n in active]
-    if not (carried or collected) or not wrt:   # nothing differentiable flows: a plain loop
-        _unmark(info, loop)
-        return loop
-    build_vjp, build_jvp = builders
-    pair = build_vjp(step, tuple(wrt))
-    holder = CheckpointedLoop(name, step, pair, wrt)
-    holder.backend, holder.build_vjp, holder.build_jvp = backend, build_vjp, build_jvp
+    if not (carried or collected) or not _differentiated(carried, outside, active):
+        _unmark(info, loop)   # nothing differentiable flows: a plain loop
+        return loop, None
+    holder = CheckpointedLoop(name, step, None, ())
+    holder.backend, holder.names = backend, (carried, outside)
     if is_while:
         holder.cond = _condition_function(info, loop, _fresh(f"{name}_cond", taken), carried,
                                           outside)
@@ -278,7 +286,20 @@ def _outline_marked(info, loop, active, taken, builders, backend):
                      keywords=[])
     new = gast.Assign(targets=[_tuple(carried + collected, gast.Store)], value=call,
                       type_comment=None)
-    return gast.copy_location(new, loop)
+    return gast.copy_location(new, loop), holder
+
+
+def _differentiated(carried, outside, active):
+    """The step's argument positions (``*carried, t, *outside``) that hold active names."""
+    return [i for i, n in enumerate(carried) if n in active] + [
+        len(carried) + 1 + j for j, n in enumerate(outside) if n in active]
+
+
+def _build_step(holder, active, builders):
+    """The outlined step's split VJP, for the positions ``active`` makes differentiated."""
+    holder.wrt = tuple(_differentiated(*holder.names, active))
+    holder.build_vjp, holder.build_jvp = builders
+    holder.pair = holder.build_vjp(holder.step, holder.wrt)
 
 
 def _while_marker(info, loop):
