@@ -735,7 +735,7 @@ def _slot(length, idx):
 @_functional
 def history_item(buffer, length, idx):
     """``values[idx]`` of the list held in ``buffer`` with ``length`` items so far."""
-    return buffer[_slot(length, idx)]
+    return jax.lax.dynamic_index_in_dim(buffer, _slot(length, idx), keepdims=False)
 
 
 @_functional
@@ -745,14 +745,16 @@ def history_set(buffer, length, item):
         raise TypeError(f"an item of shape {jnp.shape(item)} and dtype "
                         f"{jnp.result_type(item)} appended to a list of {buffer.shape[1:]} "
                         f"{buffer.dtype} items")
-    return buffer.at[length].set(item)
+    return jax.lax.dynamic_update_index_in_dim(buffer, item, length, 0)
 
 
 @_functional
 def history_add(cotangent, length, idx, value):
     """The adjoint of reading ``values[idx]`` (``length`` items then): ``value`` added into
     the buffer of the list's cotangent."""
-    return cotangent.at[_slot(length, idx)].add(value)
+    slot = _slot(length, idx)
+    added = jax.lax.dynamic_index_in_dim(cotangent, slot, keepdims=False) + value
+    return jax.lax.dynamic_update_index_in_dim(cotangent, added.astype(cotangent.dtype), slot, 0)
 
 
 @_functional
