@@ -604,3 +604,28 @@ def test_stored_parts_and_summed_items_are_written_out():
     _check(d, rows_stored_and_summed, args, (0, 1))
     assert "tgr.stored_part" not in d.source and "].copy()" in d.source, d.source
     assert "tgr.sum_items_cotangent" not in d.source and "np.full((2,), " in d.source
+
+
+def scaled_sum(*, a, b, scale=2.0):
+    """Keyword-only parameters, as GradBench's gmm writes ``log_wishart_prior``."""
+    t = np.sin(a) * b
+    return np.sum(t ** 2) * scale
+
+
+def keyword_loss(x, y):
+    return scaled_sum(a=x, b=y) + scaled_sum(b=x, a=y, scale=0.5)
+
+
+def test_a_function_called_by_keywords_gets_halves_for_the_shapes():
+    """Arguments passed by keyword are known to the called function's halves, and so is a
+    keyword-only parameter's constant default the call leaves out: both calls' backward
+    halves decide every broadcast."""
+    rng = np.random.default_rng(8)
+    args = (rng.normal(size=5), rng.normal(size=5))
+    dloss = tg.grad(keyword_loss, wrt=(0, 1))
+    _check(dloss, keyword_loss, args, (0, 1))
+    assert dloss.last_variant().label == "exact shapes"
+    heading = "# scaled_sum_vjp_shapes.bwd: the VJP's backward half of scaled_sum"
+    assert dloss.source.count(heading) == 1   # one copy: both calls' values are the same
+    made = dloss.source.split(heading)[1].split("\n\n# ")[0]
+    assert "tgr.unbroadcast_to" not in made and "tgr.cotangent_of" not in made

@@ -143,14 +143,17 @@ class _Exact(Transformer, Values):
         if getattr(pair, "exact_half", None) == func.attr:   # a call this rewrite made
             return pair, pair.exact_returned
         found = half_of(self.resolve, func)
-        if found is None or any(a.__class__ is gast.Starred for a in node.args):
+        if found is None or any(a.__class__ is gast.Starred for a in node.args) \
+                or any(k.arg is None for k in node.keywords):
             return None
         # the caller may still read what it passes: the half never owns it; a tape reaches
         # the backward half after the lists in it may have changed
         values = tuple(disowned(self.value(a)) for a in node.args)
         if func.attr == "bwd":
             values = tuple(map(listless, values))
-        if all(v is None for v in values):
+        # by keyword (a function of keyword-only parameters), in the order written
+        values += tuple((k.arg, disowned(self.value(k.value))) for k in node.keywords)
+        if all(v is None or v.__class__ is tuple and v[1] is None for v in values):
             return None
         return specialized(*found, values, _rewrite, self.depth)
 
@@ -666,8 +669,11 @@ def exact_shapes(fn, namespace, args, counts=False):
 
 def _rewrite(fn, namespace, values, depth=0, defaults=False):
     """(the rewritten copy of ``fn`` or None, the Value it returns) for positional
-    arguments of ``values`` (Values or None). ``defaults``: the call passes nothing else, so
-    the parameters after them hold their constant defaults."""
+    arguments of ``values`` (Values or None), then keyword ones as (name, Value or None).
+    ``defaults``: the call passes nothing else, so the parameters after them hold their
+    constant defaults."""
+    named = [v for v in values if v.__class__ is tuple]
+    values = [v for v in values if v.__class__ is not tuple]
     facts = facts_of(fn)
     # a local name is unbound until assigned: no path that reads it comes from before that
     entry = dict.fromkeys(facts.unbound, NONE)
@@ -678,6 +684,13 @@ def _rewrite(fn, namespace, values, depth=0, defaults=False):
                     and default.__class__ is gast.Constant:
                 entry[param] = Values.value(None, default)
     entry.update((p, v) for p, v in zip(facts.params, values) if v is not None)
+    keywords = set(facts.params) | {a.id for a in fn.args.kwonlyargs}
+    entry.update((p, v) for p, v in named if v is not None and p in keywords)
+    if depth:   # a called half (exact_calls): its call site names every keyword it passes
+        passed = {p for p, _ in named}
+        entry.update((a.id, Values.value(None, default))
+                     for a, default in zip(fn.args.kwonlyargs, fn.args.kw_defaults)
+                     if a.id not in passed and default.__class__ is gast.Constant)
     pops = {}
     if facts.stacks:   # what the pushes save, with every pop unknown
         first = _Interpreter(_Exact(namespace, dict(entry), facts.local, depth), facts, {})

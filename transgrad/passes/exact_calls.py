@@ -5,8 +5,9 @@ and ``parts = sq_vjp.bwd(tape, g)``. Where the rewrite (``exact.py``) knows the 
 is called with, it rewrites that half's kept tree for them the way it rewrites the caller,
 compiles it, and calls the copy of the pair that holds it (``sq_vjp_shapes.fwd(x, w)``); what
 the half returns (its value, and the tape with the shapes the backward half reads) becomes
-known to the caller. Made once per pair and values (kept on the pair), to a bounded depth of
-calls; a recursive call met while its own half is being made stays as it is.
+known to the caller. Made once per pair and values (kept on the pair; arguments passed by
+keyword are ``(name, Value)`` pairs after the positional ones), to a bounded depth of calls; a
+recursive call met while its own half is being made stays as it is.
 """
 
 import copy
