@@ -629,3 +629,17 @@ def test_a_function_called_by_keywords_gets_halves_for_the_shapes():
     assert dloss.source.count(heading) == 1   # one copy: both calls' values are the same
     made = dloss.source.split(heading)[1].split("\n\n# ")[0]
     assert "tgr.unbroadcast_to" not in made and "tgr.cotangent_of" not in made
+
+
+def row_norms_loss(x, b):
+    """``np.sum(..., 1)``: the axis by position, as GradBench's gmm and kmeans write it."""
+    return np.sum(np.sqrt(np.sum((x * b) ** 2, 1) + 1.0))
+
+
+def test_a_reduction_axis_given_by_position_has_known_shapes():
+    rng = np.random.default_rng(9)
+    args = (rng.normal(size=(3, 4)), rng.normal(size=4))
+    dloss = tg.grad(row_norms_loss, wrt=(0, 1))
+    _check(dloss, row_norms_loss, args, (0, 1))
+    assert dloss.last_variant().label == "exact shapes"
+    assert "tgr.expand_reduced" not in dloss.source and "tgr.match" not in dloss.source

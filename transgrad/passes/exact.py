@@ -270,6 +270,8 @@ class _Exact(Transformer, Values):
             written = containers.written_out(self, helper, g, x)
             if written is not None:
                 return "tree", None, written
+        elif len(args) == 3 and helper == "expand_reduced":
+            return self.expanded(*args)
         elif len(args) == 3 and helper in _PRODUCT_VJP:   # np.dot's: matmul's up to 2-D
             formula = self.matmul_vjp(_PRODUCT_VJP[helper], *args)
             return None if formula is None else ("expr", None, formula)
@@ -278,6 +280,19 @@ class _Exact(Transformer, Values):
             if value is not None and value.array and value.dtype is F64:
                 return "expr", None, ("zeros_like", "g")
         return None
+
+    def expanded(self, g, x, axis):
+        """``expand_reduced(g, x, axis)`` of a known array ``g`` and one constant axis of x's
+        known rank: ``g`` itself (axis None) or ``g[:, None]`` (the axis put back)."""
+        value, axis = self.value(x), self.static(axis)
+        if axis is None:
+            return "match", g, 0
+        gv = self.value(g)
+        if type(axis) is not int or value is None or value.shape is None or gv is None \
+                or not gv.array or gv.shape is None or len(gv.shape) + 1 != len(value.shape) \
+                or not -len(value.shape) <= axis < len(value.shape):
+            return None
+        return "expr", None, ("g[" + ":, " * (axis % len(value.shape)) + "None]",)
 
     def f64_vector3(self, node):
         value = self.value(node)

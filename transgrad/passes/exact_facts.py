@@ -77,7 +77,7 @@ def _find_candidates(body, out):
 _HELPERS = frozenset({"unbroadcast_to", "match", "size", "matmul_vjp_left", "matmul_vjp_right",
                       "dot_vjp_left", "dot_vjp_right",
                       "zeros_like_value", "inverse_permutation", "cotangent_of", "fwd", "bwd",
-                      "unconcatenate", "stored_part", "sum_items_cotangent"})
+                      "unconcatenate", "stored_part", "sum_items_cotangent", "expand_reduced"})
 
 
 def _may_decide(call):

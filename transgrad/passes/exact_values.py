@@ -531,7 +531,8 @@ class Values:
         return None
 
     def subscript_value(self, node):
-        """``x[i]``, ``x[i, j]``, ``x[:, i]`` of an array, with Python ints ``i``: a view."""
+        """``x[i]``, ``x[i, j]``, ``x[:, i]``, ``x[:, None]`` of an array, with Python ints
+        ``i``: a view."""
         base = self.value(node.value)
         if base == RANGE_VALUE and node.slice.__class__ is not gast.Slice:
             return PY_INT if python_int(self.value(node.slice)) else None   # a range's item
@@ -546,21 +547,27 @@ class Values:
         if base is None or not base.array or not (base.dtype is F64 or base.dtype is BOOL):
             return None
         index = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        if len(index) > len(base.shape):
+        new_axes = [p for p in index if p.__class__ is gast.Constant and p.value is None]
+        if len(index) - len(new_axes) > len(base.shape):
             return None
-        shape = []
-        for i, part in enumerate(index):
+        shape, i = [], 0   # i: the base's axis the next part indexes
+        for part in index:
+            if part.__class__ is gast.Constant and part.value is None:   # x[:, None]
+                shape.append(1)
+                continue
             if isinstance(part, gast.Slice):   # x[::-1], x[1:], x[:2]: constant bounds
                 bounds = [self.bound(b) for b in (part.lower, part.upper, part.step)]
                 if any(b is UNKNOWN for b in bounds) or bounds[2] == 0:
                     return None
                 shape.append(len(range(base.shape[i])[slice(*bounds)]))
+                i += 1
                 continue
             v = self.value(part)
             if not python_int(v) and not (isinstance(part, gast.Constant)
                                         and type(part.value) is int):
                 return None
-        shape = tuple(shape) + base.shape[len(index):]
+            i += 1
+        shape = tuple(shape) + base.shape[i:]
         return Value(shape, base.dtype, bool(shape), False)
 
     def float64_keywords(self, node):
@@ -592,8 +599,9 @@ class Values:
             return None
         if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
             return elementwise(obj, [self.value(a) for a in node.args])
-        if obj in _REDUCTIONS and len(node.args) == 1:
-            return summed(self.value(node.args[0]), node.keywords)
+        if obj in _REDUCTIONS and len(node.args) in (1, 2):   # np.sum(x, 1): axis by position
+            axis = [gast.keyword(arg="axis", value=a) for a in node.args[1:]]
+            return summed(self.value(node.args[0]), node.keywords + axis)
         if obj is np.size and len(node.args) == 1 and not node.keywords:
             return PY_INT
         if obj is np.shape and len(node.args) == 1 and not node.keywords:
