@@ -643,3 +643,22 @@ def test_a_reduction_axis_given_by_position_has_known_shapes():
     _check(dloss, row_norms_loss, args, (0, 1))
     assert dloss.last_variant().label == "exact shapes"
     assert "tgr.expand_reduced" not in dloss.source and "tgr.match" not in dloss.source
+
+
+def row_times_column_loss(a, b, x):
+    """``np.matmul`` is a ufunc, but not an elementwise one: a (1, 3) row times a (3, 1)
+    column is (1, 1), where broadcasting their shapes would say (3, 3)."""
+    t = np.matmul(a, b)
+    return np.sum(np.sin(t * x))
+
+
+@pytest.mark.parametrize("shapes", [((1, 3), (3, 1), (3, 3)), ((2, 3), (3, 4), (2, 4)),
+                                    ((3, 1), (1, 3), (3, 3))])
+def test_np_matmul_has_the_shape_of_a_matrix_product(shapes):
+    """Found while reading kmeans' forward-mode code: the rewrite took ``np.matmul`` for an
+    elementwise ufunc, so a row times a column crashed in its exact-shape code."""
+    rng = np.random.default_rng(10)
+    args = tuple(rng.normal(size=s) for s in shapes)
+    dloss = tg.grad(row_times_column_loss, wrt=(0, 1, 2))
+    _check(dloss, row_times_column_loss, args, (0, 1, 2))
+    assert dloss.last_variant().label == "exact shapes"

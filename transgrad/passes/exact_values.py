@@ -597,7 +597,8 @@ class Values:
         obj = self.resolve(func)
         if obj is None:
             return None
-        if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin:
+        if type(obj) is np.ufunc and not node.keywords and len(node.args) == obj.nin \
+                and obj is not np.matmul:   # a ufunc, but no elementwise one (below)
             return elementwise(obj, [self.value(a) for a in node.args])
         if obj in _REDUCTIONS and len(node.args) in (1, 2):   # np.sum(x, 1): axis by position
             axis = [gast.keyword(arg="axis", value=a) for a in node.args[1:]]
