@@ -77,6 +77,8 @@ FEATURES = {
     "int_param": "an int parameter (loop bounds, conditions)",
     "cross": "np.cross of two 3-vectors (exact code runs it by components, as GradBench "
              "ba's rotation)",
+    "np_matmul": "np.matmul of matrices, vectors, and of a (1, 3) row and a (3, 1) column; "
+                 "a reduction's axis by position (np.sum(m, 1)); new axes (v[:, None] * w)",
     "int_shape": "the int parameter as an array's length (np.ones((n, 3)) * e summed over n: "
                  "exact code made for its value, and its guard, as GradBench ht's nbones)",
     "ifexp": "a if cond else b, abs() of scalars",
@@ -347,6 +349,9 @@ class Generator:
                 opts.append(f"np.sum({e}[{e} > 0.0])")
             if self.on("index_int", 0.3):
                 opts.append(self.reduce_to_scalar(self.leaf(scope, (3,)), (3,)))
+            if self.on("np_matmul", 0.3):
+                opts.append(f"np.matmul(np.reshape({self.expr(scope, (3,), d)}, (1, 3)), "
+                            f"np.reshape({self.leaf(scope, (3,))}, (3, 1)))[0, 0]")
         elif shape == (3,):
             v = self.leaf(scope, (3,))
             if self.on("index_negstep", 0.5):
@@ -372,6 +377,9 @@ class Generator:
                 opts.append(f"np.concatenate([{v}[:1], {self.expr(scope, (3,), d)}[1:]])")
             if self.on("cross", 0.3):
                 opts.append(f"np.cross({self.expr(scope, (3,), d)}, {self.leaf(scope, (3,))})")
+            if self.on("np_matmul", 0.3):
+                opts.append(f"np.matmul({self.leaf(scope, (3, 3))}, {self.expr(scope, (3,), d)})")
+                opts.append(f"np.sum({self.expr(scope, (3, 3), d)}, 1)")
         elif shape == (2, 3):
             m = self.leaf(scope, (3, 3))
             if self.on("matmul", 0.5):
@@ -405,6 +413,9 @@ class Generator:
                 opts.append(f"np.stack([{v}, {self.expr(scope, (3,), d)}, {v} * 0.5])")
             if self.on("reshape", 0.2):
                 opts.append(f"np.reshape({m}, (9,)).reshape(3, 3)")
+            if self.on("np_matmul", 0.3):
+                opts.append(f"np.matmul({m}, {self.leaf(scope, (3, 3))})")
+                opts.append(f"({self.expr(scope, (3,), d)}[:, None] * {self.leaf(scope, (3,))})")
         if not opts:
             return None
         return self.choice(opts)
