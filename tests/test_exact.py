@@ -662,3 +662,71 @@ def test_np_matmul_has_the_shape_of_a_matrix_product(shapes):
     dloss = tg.grad(row_times_column_loss, wrt=(0, 1, 2))
     _check(dloss, row_times_column_loss, args, (0, 1, 2))
     assert dloss.last_variant().label == "exact shapes"
+
+
+def nearest_cost(points, centers):
+    """GradBench kmeans' ``costfun``: each point's squared distance to its nearest center."""
+    dists = np.sum(points ** 2, 1)[None, :] + np.sum(centers ** 2, 1)[:, None] \
+        - 2 * np.matmul(points, centers.T).T
+    return np.sum(np.min(dists, axis=0))
+
+
+def make_nearest_loss(points):
+    """A closure over data, as GradBench's kmeans is differentiated:
+    ``tg.grad(lambda cs: costfun(points, cs))``."""
+    def loss(centers):
+        return nearest_cost(points, centers)
+    return loss
+
+
+def test_a_closure_array_is_known_and_guarded():
+    """The float64 array a closure reads has a known shape in the exact code (so the
+    minimum's adjoint and the rank tests are decided), and that code checks it at each call:
+    reshaped in place, the array gets the general code."""
+    rng = np.random.default_rng(11)
+    points, centers = rng.normal(size=(12, 2)), rng.normal(size=(3, 2))
+    loss = make_nearest_loss(points)
+    dloss = tg.grad(loss)
+    _check(dloss, loss, (centers,), (0,))
+    assert dloss.last_variant().label == "exact shapes"
+    assert "points.shape != (12, 2)" in dloss.last_variant().code[1]
+    made = dloss.source.split("for these shapes")[1]
+    assert "np.ndim" not in made and "tgr.expand_reduced" not in made
+
+
+def make_scaled_loss(w):
+    def loss(c):
+        return np.sum(np.sin(w * c) ** 2)
+    return loss
+
+
+def test_a_closure_array_reshaped_in_place_gets_the_general_code():
+    """The exact code sums ``w * c``'s cotangent over w's one axis for the scalar c; with w
+    reshaped in place (the same object, so the build stays) it would sum over one of two:
+    its guard hands the call to the general code."""
+    w, c = np.linspace(0.1, 1.2, 6), np.array(0.7)
+    loss = make_scaled_loss(w)
+    dloss = tg.grad(loss)
+    _check(dloss, loss, (c,), (0,))
+    assert "w.shape != (6,)" in dloss.last_variant().code[1]
+    w.shape = (2, 3)
+    got = dloss(c)
+    assert np.shape(got) == ()
+    np.testing.assert_allclose(got, _central(loss, (c,), 0), rtol=1e-6)
+
+
+def test_forward_over_reverse_has_exact_halves():
+    """``tg.jvp(tg.grad(f))`` (GradBench kmeans' ``dir``): the JVPs of the called function's
+    halves are rewritten for the call's shapes like the halves themselves."""
+    rng = np.random.default_rng(12)
+    points, centers = rng.normal(size=(12, 2)), rng.normal(size=(3, 2))
+    loss = make_nearest_loss(points)
+    hvp = tg.jvp(tg.grad(loss))
+    ones = np.ones_like(centers)
+    grad, hes = hvp(centers, ones)
+    eps = 1e-6
+    want = (tg.grad(loss)(centers + eps * ones) - tg.grad(loss)(centers - eps * ones)) / (2 * eps)
+    np.testing.assert_allclose(grad, tg.grad(loss)(centers), rtol=1e-12)
+    np.testing.assert_allclose(hes, want, rtol=1e-5, atol=1e-7)
+    assert hvp.last_variant().label == "exact shapes"
+    assert "_jvp_shapes(" in hvp.source

@@ -56,7 +56,7 @@ from .passes import tangent_demand as _tangent_demand
 from .passes import while_loops as _while_loops
 
 RESERVED = frozenset({"np", "math", "tgr", "jnp", "jax"})   # module names in generated code
-EXACT_MODES = ("grad", "value_and_grad", "vjp")   # modes the call-time stage specializes
+EXACT_MODES = ("grad", "value_and_grad", "vjp", "jvp")   # modes the call-time stage specializes
 
 
 @dataclass

@@ -77,11 +77,12 @@ from ..ir import Transformer, clone, tgr_call, walk
 from . import exact_containers as containers
 from . import exact_tiles as tiles
 from .deferred import defer_accumulations
-from .exact_calls import call_of, half_of, specialized
+from .exact_calls import call_of, half_of, jvp_of, specialized
 from .exact_einsum import with_path
 from .exact_facts import facts_of, loop_stored
 from .exact_values import (
     BINOPS,
+    BOOL,
     F64,
     FLOAT,
     INT,
@@ -137,6 +138,8 @@ class _Exact(Transformer, Values):
         """(the pair to call, the Value it returns) of a call of a called function's VJP
         half (``exact_calls``), or None."""
         func = node.func
+        if func.__class__ is gast.Name:
+            return self.called_jvp(node)
         if func.__class__ is not gast.Attribute:
             return None
         pair = self.resolve(func.value)
@@ -153,6 +156,23 @@ class _Exact(Transformer, Values):
             values = tuple(map(listless, values))
         # by keyword (a function of keyword-only parameters), in the order written
         values += tuple((k.arg, disowned(self.value(k.value))) for k in node.keywords)
+        if all(v is None or v.__class__ is tuple and v[1] is None for v in values):
+            return None
+        return specialized(*found, values, _rewrite, self.depth)
+
+    def called_jvp(self, node):
+        """(the holder to call, the Value it returns) of a call of a called function's JVP,
+        ``f_jvp(*args, tangents)`` (``exact_calls``), or None."""
+        holder = self.resolve(node.func)
+        if getattr(holder, "exact_half", None) == "fn":   # a call this rewrite made
+            return holder, holder.exact_returned
+        found = jvp_of(self.resolve, node.func)
+        if found is None or not node.args or node.keywords \
+                or any(a.__class__ is gast.Starred for a in node.args):
+            return None
+        values = tuple(disowned(self.value(a)) for a in node.args)
+        # the tangents (the last positional argument) fill the JVP's keyword parameter
+        values = values[:-1] + ((holder.tangent_parameter(), values[-1]),)
         if all(v is None or v.__class__ is tuple and v[1] is None for v in values):
             return None
         return specialized(*found, values, _rewrite, self.depth)
@@ -180,6 +200,10 @@ class _Exact(Transformer, Values):
         if helper == "add_at" and len(node.args) == 3:
             value = self.value(node.args[0])   # an array is updated in place and returned
             return value if value is not None and value.array and value.dtype is F64 else None
+        if helper == "extremum_mask" and len(node.args) == 4:   # a == max(a): a's shape
+            value = self.value(node.args[0])
+            return Value(value.shape, BOOL, True, True) if value is not None and value.array \
+                and value.dtype is F64 and value.shape is not None else None
         if helper == "zeros_like_value" and len(node.args) == 1:
             value = self.value(node.args[0])
             if value is not None and (value.dtype is INT or value.dtype is FLOAT):
@@ -221,7 +245,7 @@ class _Exact(Transformer, Values):
         if kind == "expr":
             return _expression(extra, node.args)
         if kind == "call":
-            return call_of(node, extra, node.func.attr)
+            return call_of(node, extra, getattr(node.func, "attr", "fn"))
         if kind == "tree":
             return extra
         if not extra:        # unbroadcast_to a value of x's shape, match of a fresh array
@@ -239,6 +263,11 @@ class _Exact(Transformer, Values):
         if func.__class__ is gast.Attribute and (func.attr == "fwd" or func.attr == "bwd"):
             called = self.called(node)
             if called is None or called[0] is self.resolve(func.value):
+                return None
+            return "call", None, called[0]
+        if func.__class__ is gast.Name and hasattr(self.resolve(func), "tangent_parameter"):
+            called = self.called_jvp(node)
+            if called is None or called[0] is self.resolve(func):
                 return None
             return "call", None, called[0]
         if len(args) == 2 and not node.keywords and self.resolve(func) is np.cross \
@@ -674,19 +703,34 @@ def _checked_output(call, exact):
         value.dtype is F64 or value.dtype is FLOAT)
 
 
-def exact_shapes(fn, namespace, args, counts=False):
+def exact_shapes(fn, namespace, args, counts=False, arrays=()):
     """A copy of the rank code ``fn`` (a FunctionDef whose globals are ``namespace``) with
     what positional arguments of exactly the shapes and dtypes of ``args`` decide decided,
     or None when they decide nothing; ``fn`` is left as it is. ``counts``: the values of
-    int arguments are known too."""
-    return _rewrite(fn, namespace, tuple(argument_values(args, counts)), defaults=True)[0]
+    int arguments are known too; ``arrays``: names of float64 arrays in ``namespace`` whose
+    shapes are known too (the caller guards them)."""
+    known = tuple((name, Value(namespace[name].shape, F64, True, False)) for name in arrays)
+    return _rewrite(fn, namespace, tuple(argument_values(args, counts)) + known,
+                    defaults=True, outside=True)[0]
 
 
-def _rewrite(fn, namespace, values, depth=0, defaults=False):
+def namespace_arrays(fn, namespace):
+    """The float64 arrays ``fn`` reads from its namespace (data a closure or a module holds,
+    as ``lambda cs: costfun(points, cs)``): their names."""
+    local = facts_of(fn).local
+    return tuple(sorted({
+        node.id for node in gast.walk(fn)
+        if node.__class__ is gast.Name and node.id not in local
+        and type(namespace.get(node.id)) is np.ndarray
+        and namespace[node.id].dtype == np.float64}))
+
+
+def _rewrite(fn, namespace, values, depth=0, defaults=False, outside=False):
     """(the rewritten copy of ``fn`` or None, the Value it returns) for positional
     arguments of ``values`` (Values or None), then keyword ones as (name, Value or None).
     ``defaults``: the call passes nothing else, so the parameters after them hold their
-    constant defaults."""
+    constant defaults. ``outside``: the named values may also be names ``fn`` reads from
+    its namespace."""
     named = [v for v in values if v.__class__ is tuple]
     values = [v for v in values if v.__class__ is not tuple]
     facts = facts_of(fn)
@@ -700,7 +744,8 @@ def _rewrite(fn, namespace, values, depth=0, defaults=False):
                 entry[param] = Values.value(None, default)
     entry.update((p, v) for p, v in zip(facts.params, values) if v is not None)
     keywords = set(facts.params) | {a.id for a in fn.args.kwonlyargs}
-    entry.update((p, v) for p, v in named if v is not None and p in keywords)
+    entry.update((p, v) for p, v in named if v is not None and (
+        p in keywords or outside and p not in facts.local))
     if depth:   # a called half (exact_calls): its call site names every keyword it passes
         passed = {p for p, _ in named}
         entry.update((a.id, Values.value(None, default))
@@ -742,19 +787,34 @@ def specialize(generated, source, args):
     tree = generated.__dict__.get("exact_tree")
     if tree is None:
         return None
-    fn = _finished(exact_shapes(tree, generated.__globals__, args))
-    made = compile_function(fn, dict(generated.__globals__), fn.name) if fn else None
+    namespace = generated.__globals__
+    # arrays it reads from its namespace: assumed to keep their shapes, checked at each call
+    # (a rebinding builds the code again; this guards an array reshaped in place)
+    arrays = {name: namespace[name].shape for name in namespace_arrays(tree, namespace)}
+    fn = _finished(exact_shapes(tree, namespace, args, arrays=arrays))
+    made = _guarded(fn, arrays, generated) if fn else None
     ints = {param.id: a for param, a in zip(tree.args.args, args) if type(a) is int}
     if not ints:
         return made
     # int arguments that fix shapes (``np.zeros((n + 3, 3))``): code for their values too,
     # which calls the code above for other values
-    counted = _finished(exact_shapes(tree, generated.__globals__, args, counts=True))
+    counted = _finished(exact_shapes(tree, namespace, args, counts=True, arrays=arrays))
     if counted is None or (fn is not None and to_source(counted, {}) == to_source(fn, {})):
         return made
     counted.body[:0] = _other_ints_guard(counted, ints)
-    namespace = dict(generated.__globals__, tgr_other_ints=made[0] if made else generated)
-    return compile_function(counted, namespace, counted.name)
+    return _guarded(counted, arrays, generated, tgr_other_ints=made[0] if made else generated)
+
+
+def _guarded(fn, arrays, generated, **names):
+    """(callable, source) of ``fn``, which hands calls to ``generated`` where an array of
+    ``arrays`` (name -> shape it was made for) now has another shape or dtype."""
+    if arrays:
+        test = " or ".join(f"{name}.shape != {shape!r} or {name}.dtype != np.float64"
+                           for name, shape in arrays.items())
+        fn.body[:0] = gast.parse(f"if {test}:\n    return tgr_other_arrays("
+                                 f"{_passed(fn)})\n").body
+        names["tgr_other_arrays"] = generated
+    return compile_function(fn, dict(generated.__globals__, **names), fn.name)
 
 
 def _finished(fn):
@@ -771,13 +831,18 @@ def _finished(fn):
 def _other_ints_guard(fn, ints):
     """``if n != 22: return tgr_other_ints(<fn's parameters>)``: code made for the int
     arguments ``ints`` (name -> value) hands other values to ``tgr_other_ints``."""
+    test = " or ".join(f"{name} != {value!r}" for name, value in ints.items())
+    return gast.parse(f"if {test}:\n    return tgr_other_ints({_passed(fn)})\n").body
+
+
+def _passed(fn):
+    """``fn``'s parameters as a call passes them on (``x, *rest, k=k``)."""
     params = fn.args
     passed = [p.id for p in params.args]
     passed += [f"*{params.vararg.id}"] if params.vararg else []
     passed += [f"{p.id}={p.id}" for p in params.kwonlyargs]
     passed += [f"**{params.kwarg.id}"] if params.kwarg else []
-    test = " or ".join(f"{name} != {value!r}" for name, value in ints.items())
-    return gast.parse(f"if {test}:\n    return tgr_other_ints({', '.join(passed)})\n").body
+    return ", ".join(passed)
 
 
 def halves_for(pair, args, g):

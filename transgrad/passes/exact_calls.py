@@ -5,9 +5,11 @@ and ``parts = sq_vjp.bwd(tape, g)``. Where the rewrite (``exact.py``) knows the 
 is called with, it rewrites that half's kept tree for them the way it rewrites the caller,
 compiles it, and calls the copy of the pair that holds it (``sq_vjp_shapes.fwd(x, w)``); what
 the half returns (its value, and the tape with the shapes the backward half reads) becomes
-known to the caller. Made once per pair and values (kept on the pair; arguments passed by
-keyword are ``(name, Value)`` pairs after the positional ones), to a bounded depth of calls; a
-recursive call met while its own half is being made stays as it is.
+known to the caller. Forward-mode code's ``f_jvp(*args, tangents)`` (a ``ForwardFunction``)
+is specialized the same way, its ``fn`` in the part of a half. Made once per pair and values
+(kept on the pair; arguments passed by keyword are ``(name, Value)`` pairs after the
+positional ones), to a bounded depth of calls; a recursive call met while its own half is
+being made stays as it is.
 """
 
 import copy
@@ -31,6 +33,18 @@ def half_of(resolve, func):
     if half is None or "exact_tree" not in getattr(half, "__dict__", {}):
         return None
     return pair, func.attr
+
+
+def jvp_of(resolve, func):
+    """(holder, "fn") when ``func`` names a called function's JVP (``f_jvp(*args,
+    tangents)``, a ``ForwardFunction``) whose build kept its tree, else None."""
+    if func.__class__ is not gast.Name:
+        return None
+    holder = resolve(func)
+    fn = getattr(holder, "fn", None) if hasattr(holder, "tangent_parameter") else None
+    if fn is None or "exact_tree" not in getattr(fn, "__dict__", {}):
+        return None
+    return holder, "fn"
 
 
 def specialized(pair, half, values, rewrite, depth):
@@ -64,9 +78,10 @@ def specialized(pair, half, values, rewrite, depth):
 
 
 def call_of(node, pair, half):
-    """``node`` (a call of ``<name>.half(...)``) calling ``pair``'s half instead."""
+    """``node`` (a call of ``<name>.half(...)``, or of a JVP ``<name>(...)``: half "fn")
+    calling ``pair``'s half instead."""
     holder = gast.Name(id=f"{pair.__name__}_shapes", ctx=gast.Load(), annotation=None,
                        type_comment=None)
     holder.resolved = pair
-    return gast.Call(func=gast.Attribute(value=holder, attr=half, ctx=gast.Load()),
-                     args=node.args, keywords=node.keywords)
+    func = holder if half == "fn" else gast.Attribute(value=holder, attr=half, ctx=gast.Load())
+    return gast.Call(func=func, args=node.args, keywords=node.keywords)

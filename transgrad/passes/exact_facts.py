@@ -86,7 +86,7 @@ def _may_decide(call):
     func = call.func
     resolved = func.__dict__.get("resolved")
     if resolved is np.size or resolved is np.shape or resolved is np.einsum \
-            or resolved is np.cross:
+            or resolved is np.cross or hasattr(resolved, "tangent_parameter"):   # a JVP
         return True
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
         return func.attr in _HELPERS or func.attr in ("shape", "einsum", "cross")

@@ -347,23 +347,29 @@ def constant(node):
     return None
 
 
-def summed(a, keywords):
-    """``np.sum(a, axis=...)`` / ``a.sum(axis=...)`` with constant axes (``np.mean``, ``np.max``,
-    ``np.min`` and ``np.prod`` of a float64 array have the same shape and dtype)."""
-    if a is None or not a.array or a.dtype is not F64:
+def summed(a, keywords, of_bools=None):
+    """``np.sum(a, axis=..., keepdims=...)`` / ``a.sum(axis=...)`` with constant axes
+    (``np.mean``, ``np.max``, ``np.min`` and ``np.prod`` of a float64 array have the same
+    shape and dtype); ``of_bools``: the dtype it gives for a bool array (np.sum's int64)."""
+    dtype = F64 if a is not None and a.dtype is F64 else \
+        of_bools if a is not None and a.dtype is BOOL else None
+    if dtype is None or not a.array or a.shape is None:
         return None
     options = {k.arg: constant(k.value) for k in keywords}
-    if set(options) - {"axis", "keepdims"} or options.get("keepdims") not in (None, False):
+    keep = options.get("keepdims")
+    if set(options) - {"axis", "keepdims"} or keep not in (None, False, True):
         return None
     axis = options.get("axis")
     ndim = len(a.shape)
-    if axis is None:
-        return Value((), F64, False, False)
-    axes = axis if isinstance(axis, tuple) else (axis,)
+    axes = tuple(range(ndim)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     if not all(type(x) is int and -ndim <= x < ndim for x in axes):
         return None
     axes = {x % ndim for x in axes}
-    return _result(tuple(n for i, n in enumerate(a.shape) if i not in axes), F64)
+    if keep:
+        return _result(tuple(1 if i in axes else n for i, n in enumerate(a.shape)), dtype)
+    if axis is None:
+        return Value((), dtype, False, False)
+    return _result(tuple(n for i, n in enumerate(a.shape) if i not in axes), dtype)
 
 
 # runtime helpers whose values helper_value gives, also where the tree binds them by name
@@ -602,9 +608,14 @@ class Values:
             return elementwise(obj, [self.value(a) for a in node.args])
         if obj in _REDUCTIONS and len(node.args) in (1, 2):   # np.sum(x, 1): axis by position
             axis = [gast.keyword(arg="axis", value=a) for a in node.args[1:]]
-            return summed(self.value(node.args[0]), node.keywords + axis)
+            return summed(self.value(node.args[0]), node.keywords + axis,
+                          ARANGE if obj is np.sum else None)
         if obj is np.size and len(node.args) == 1 and not node.keywords:
             return PY_INT
+        if obj is np.ndim and len(node.args) == 1 and not node.keywords:
+            value = self.value(node.args[0])   # a rank the shapes fix
+            return Count(len(value.shape)) if value is not None and value.shape is not None \
+                and value.items is None else None
         if obj is np.shape and len(node.args) == 1 and not node.keywords:
             return _dimensions(self.value(node.args[0]))
         if obj is len and len(node.args) == 1 and not node.keywords:
