@@ -77,9 +77,10 @@ from ..ir import Transformer, clone, tgr_call, walk
 from . import exact_containers as containers
 from . import exact_tiles as tiles
 from .deferred import defer_accumulations
-from .exact_calls import call_of, half_of, jvp_of, specialized
+from .exact_calls import call_of, called, specialized
 from .exact_einsum import with_path
 from .exact_facts import facts_of, loop_stored
+from .exact_guards import guarded, namespace_arrays, other_ints_guard
 from .exact_values import (
     BINOPS,
     BOOL,
@@ -135,47 +136,9 @@ class _Exact(Transformer, Values):
         return Values.call_value(self, node)
 
     def called(self, node):
-        """(the pair to call, the Value it returns) of a call of a called function's VJP
-        half (``exact_calls``), or None."""
-        func = node.func
-        if func.__class__ is gast.Name:
-            return self.called_jvp(node)
-        if func.__class__ is not gast.Attribute:
-            return None
-        pair = self.resolve(func.value)
-        if getattr(pair, "exact_half", None) == func.attr:   # a call this rewrite made
-            return pair, pair.exact_returned
-        found = half_of(self.resolve, func)
-        if found is None or any(a.__class__ is gast.Starred for a in node.args) \
-                or any(k.arg is None for k in node.keywords):
-            return None
-        # the caller may still read what it passes: the half never owns it; a tape reaches
-        # the backward half after the lists in it may have changed
-        values = tuple(disowned(self.value(a)) for a in node.args)
-        if func.attr == "bwd":
-            values = tuple(map(listless, values))
-        # by keyword (a function of keyword-only parameters), in the order written
-        values += tuple((k.arg, disowned(self.value(k.value))) for k in node.keywords)
-        if all(v is None or v.__class__ is tuple and v[1] is None for v in values):
-            return None
-        return specialized(*found, values, _rewrite, self.depth)
-
-    def called_jvp(self, node):
-        """(the holder to call, the Value it returns) of a call of a called function's JVP,
-        ``f_jvp(*args, tangents)`` (``exact_calls``), or None."""
-        holder = self.resolve(node.func)
-        if getattr(holder, "exact_half", None) == "fn":   # a call this rewrite made
-            return holder, holder.exact_returned
-        found = jvp_of(self.resolve, node.func)
-        if found is None or not node.args or node.keywords \
-                or any(a.__class__ is gast.Starred for a in node.args):
-            return None
-        values = tuple(disowned(self.value(a)) for a in node.args)
-        # the tangents (the last positional argument) fill the JVP's keyword parameter
-        values = values[:-1] + ((holder.tangent_parameter(), values[-1]),)
-        if all(v is None or v.__class__ is tuple and v[1] is None for v in values):
-            return None
-        return specialized(*found, values, _rewrite, self.depth)
+        """(the pair or holder to call, the Value it returns) of a call of a called
+        function's VJP half or JVP (``exact_calls``), or None."""
+        return called(self, node, _rewrite)
 
     def helper_value(self, helper, node):
         """The value a ``tgr`` helper call returns, where the known values decide it."""
@@ -261,15 +224,15 @@ class _Exact(Transformer, Values):
         over n leading axes."""
         func, args = node.func, node.args
         if func.__class__ is gast.Attribute and (func.attr == "fwd" or func.attr == "bwd"):
-            called = self.called(node)
-            if called is None or called[0] is self.resolve(func.value):
+            made = self.called(node)
+            if made is None or made[0] is self.resolve(func.value):
                 return None
-            return "call", None, called[0]
+            return "call", None, made[0]
         if func.__class__ is gast.Name and hasattr(self.resolve(func), "tangent_parameter"):
-            called = self.called_jvp(node)
-            if called is None or called[0] is self.resolve(func):
+            made = self.called(node)
+            if made is None or made[0] is self.resolve(func):
                 return None
-            return "call", None, called[0]
+            return "call", None, made[0]
         if len(args) == 2 and not node.keywords and self.resolve(func) is np.cross \
                 and all(self.f64_vector3(a) for a in args):
             # the user's np.cross of two float64 3-vectors, by components (0.9 us, not 20)
@@ -714,17 +677,6 @@ def exact_shapes(fn, namespace, args, counts=False, arrays=()):
                     defaults=True, outside=True)[0]
 
 
-def namespace_arrays(fn, namespace):
-    """The float64 arrays ``fn`` reads from its namespace (data a closure or a module holds,
-    as ``lambda cs: costfun(points, cs)``): their names."""
-    local = facts_of(fn).local
-    return tuple(sorted({
-        node.id for node in gast.walk(fn)
-        if node.__class__ is gast.Name and node.id not in local
-        and type(namespace.get(node.id)) is np.ndarray
-        and namespace[node.id].dtype == np.float64}))
-
-
 def _rewrite(fn, namespace, values, depth=0, defaults=False, outside=False):
     """(the rewritten copy of ``fn`` or None, the Value it returns) for positional
     arguments of ``values`` (Values or None), then keyword ones as (name, Value or None).
@@ -792,7 +744,7 @@ def specialize(generated, source, args):
     # (a rebinding builds the code again; this guards an array reshaped in place)
     arrays = {name: namespace[name].shape for name in namespace_arrays(tree, namespace)}
     fn = _finished(exact_shapes(tree, namespace, args, arrays=arrays))
-    made = _guarded(fn, arrays, generated) if fn else None
+    made = guarded(fn, arrays, generated) if fn else None
     ints = {param.id: a for param, a in zip(tree.args.args, args) if type(a) is int}
     if not ints:
         return made
@@ -801,20 +753,8 @@ def specialize(generated, source, args):
     counted = _finished(exact_shapes(tree, namespace, args, counts=True, arrays=arrays))
     if counted is None or (fn is not None and to_source(counted, {}) == to_source(fn, {})):
         return made
-    counted.body[:0] = _other_ints_guard(counted, ints)
-    return _guarded(counted, arrays, generated, tgr_other_ints=made[0] if made else generated)
-
-
-def _guarded(fn, arrays, generated, **names):
-    """(callable, source) of ``fn``, which hands calls to ``generated`` where an array of
-    ``arrays`` (name -> shape it was made for) now has another shape or dtype."""
-    if arrays:
-        test = " or ".join(f"{name}.shape != {shape!r} or {name}.dtype != np.float64"
-                           for name, shape in arrays.items())
-        fn.body[:0] = gast.parse(f"if {test}:\n    return tgr_other_arrays("
-                                 f"{_passed(fn)})\n").body
-        names["tgr_other_arrays"] = generated
-    return compile_function(fn, dict(generated.__globals__, **names), fn.name)
+    counted.body[:0] = other_ints_guard(counted, ints)
+    return guarded(counted, arrays, generated, tgr_other_ints=made[0] if made else generated)
 
 
 def _finished(fn):
@@ -826,23 +766,6 @@ def _finished(fn):
     optimize(fn, classes={})
     defer_accumulations(fn)   # the products it marked, summed over loops: one per chunk
     return fn
-
-
-def _other_ints_guard(fn, ints):
-    """``if n != 22: return tgr_other_ints(<fn's parameters>)``: code made for the int
-    arguments ``ints`` (name -> value) hands other values to ``tgr_other_ints``."""
-    test = " or ".join(f"{name} != {value!r}" for name, value in ints.items())
-    return gast.parse(f"if {test}:\n    return tgr_other_ints({_passed(fn)})\n").body
-
-
-def _passed(fn):
-    """``fn``'s parameters as a call passes them on (``x, *rest, k=k``)."""
-    params = fn.args
-    passed = [p.id for p in params.args]
-    passed += [f"*{params.vararg.id}"] if params.vararg else []
-    passed += [f"{p.id}={p.id}" for p in params.kwonlyargs]
-    passed += [f"**{params.kwarg.id}"] if params.kwarg else []
-    return ", ".join(passed)
 
 
 def halves_for(pair, args, g):

@@ -17,10 +17,45 @@ import copy
 import gast
 
 from ..codegen import compile_function
+from .exact_values import disowned, listless
 from .optimize import optimize
 
 _DEPTH = 3        # called functions specialized inside called functions, at most
 _PER_PAIR = 16    # specialized halves kept per pair
+
+
+def called(exact, node, rewrite):
+    """(the pair or holder to call, the Value it returns) of ``node``, a call of a called
+    function's VJP half (``sq_vjp.bwd(tape, g)``) or JVP (``sq_jvp(x, (dx,))``) that the
+    values ``exact`` knows (an ``exact._Exact``) decide, or None."""
+    func = node.func
+    if func.__class__ is gast.Name:
+        target, half = exact.resolve(func), "fn"
+        found = jvp_of(exact.resolve, func) if node.args and not node.keywords else None
+    elif func.__class__ is gast.Attribute:
+        target, half = exact.resolve(func.value), func.attr
+        found = half_of(exact.resolve, func) \
+            if all(k.arg is not None for k in node.keywords) else None
+    else:
+        return None
+    if getattr(target, "exact_half", None) == half:   # a call this rewrite made
+        return target, target.exact_returned
+    if found is None:
+        return None
+    if any(a.__class__ is gast.Starred for a in node.args):
+        return None
+    # the caller may still read what it passes: the half never owns it; a tape reaches
+    # the backward half after the lists in it may have changed
+    values = tuple(disowned(exact.value(a)) for a in node.args)
+    if found[1] == "bwd":
+        values = tuple(map(listless, values))
+    if found[1] == "fn":   # the tangents (the last positional argument): a keyword parameter
+        values = values[:-1] + ((target.tangent_parameter(), values[-1]),)
+    # by keyword (a function of keyword-only parameters), in the order written
+    values += tuple((k.arg, disowned(exact.value(k.value))) for k in node.keywords)
+    if all(v is None or v.__class__ is tuple and v[1] is None for v in values):
+        return None
+    return specialized(*found, values, rewrite, exact.depth)
 
 
 def half_of(resolve, func):

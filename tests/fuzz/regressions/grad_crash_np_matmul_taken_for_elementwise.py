@@ -8,9 +8,8 @@
 # mode: grad
 # args: [[3, 3], [3]]
 # seed: 5214
-import math
 import numpy as np
-import transgrad as tg
+
 
 def h17(a, b, scale=1.0):
     t18 = b
@@ -19,6 +18,6 @@ def h17(a, b, scale=1.0):
 def f(x, w):
     z1 = x
     h13 = z1
-    u15, w16 = (h17(w, b=w), h13)
+    u15, _ = (h17(w, b=w), h13)
     o26 = u15
     return np.min(o26)

@@ -1,0 +1,56 @@
+"""Guards at the head of code made for exact shapes (part of the call-time rewrite, ``exact.py``).
+
+Code made for the exact shapes of a call also assumes what the shapes alone do not fix: the
+values of int arguments that fix shapes (``np.zeros((n + 3, 3))``), and the shapes of float64
+arrays the function reads from its namespace (a closure's data: ``lambda cs: costfun(points,
+cs)``). A rebinding of such a name builds the code again (``build_cache.Watched``); what is
+left is checked at the head of the code, which hands other calls to the code made before:
+``if n != 22: return tgr_other_ints(...)``, ``if points.shape != (1000, 8) or points.dtype !=
+np.float64: return tgr_other_arrays(...)``.
+"""
+
+import gast
+import numpy as np
+
+from ..codegen import compile_function
+from .exact_facts import facts_of
+
+
+def namespace_arrays(fn, namespace):
+    """The float64 arrays ``fn`` reads from its namespace (data a closure or a module holds,
+    as ``lambda cs: costfun(points, cs)``): their names."""
+    local = facts_of(fn).local
+    return tuple(sorted({
+        node.id for node in gast.walk(fn)
+        if node.__class__ is gast.Name and node.id not in local
+        and type(namespace.get(node.id)) is np.ndarray
+        and namespace[node.id].dtype == np.float64}))
+
+
+def guarded(fn, arrays, generated, **names):
+    """(callable, source) of ``fn``, which hands calls to ``generated`` where an array of
+    ``arrays`` (name -> shape it was made for) now has another shape or dtype."""
+    if arrays:
+        test = " or ".join(f"{name}.shape != {shape!r} or {name}.dtype != np.float64"
+                           for name, shape in arrays.items())
+        fn.body[:0] = gast.parse(f"if {test}:\n    return tgr_other_arrays("
+                                 f"{passed(fn)})\n").body
+        names["tgr_other_arrays"] = generated
+    return compile_function(fn, dict(generated.__globals__, **names), fn.name)
+
+
+def other_ints_guard(fn, ints):
+    """``if n != 22: return tgr_other_ints(<fn's parameters>)``: code made for the int
+    arguments ``ints`` (name -> value) hands other values to ``tgr_other_ints``."""
+    test = " or ".join(f"{name} != {value!r}" for name, value in ints.items())
+    return gast.parse(f"if {test}:\n    return tgr_other_ints({passed(fn)})\n").body
+
+
+def passed(fn):
+    """``fn``'s parameters as a call passes them on (``x, *rest, k=k``)."""
+    params = fn.args
+    names = [p.id for p in params.args]
+    names += [f"*{params.vararg.id}"] if params.vararg else []
+    names += [f"{p.id}={p.id}" for p in params.kwonlyargs]
+    names += [f"**{params.kwarg.id}"] if params.kwarg else []
+    return ", ".join(names)
