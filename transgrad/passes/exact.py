@@ -72,7 +72,7 @@ import gast
 import numpy as np
 
 from .. import runtime
-from ..codegen import compile_function, to_source
+from ..codegen import to_source
 from ..ir import Transformer, clone, tgr_call, walk
 from . import exact_containers as containers
 from . import exact_tiles as tiles
@@ -95,7 +95,6 @@ from .exact_values import (
     Value,
     Values,
     argument_values,
-    disowned,
     elementwise,
     join,
     join_env,
