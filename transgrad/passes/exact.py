@@ -80,7 +80,7 @@ from .deferred import defer_accumulations
 from .exact_calls import call_of, called, specialized
 from .exact_einsum import with_path
 from .exact_facts import facts_of, loop_stored
-from .exact_guards import guarded, namespace_arrays, other_ints_guard
+from .exact_guards import Fallback, guarded, namespace_arrays, other_ints_guard
 from .exact_values import (
     BINOPS,
     BOOL,
@@ -753,7 +753,8 @@ def specialize(generated, source, args):
     if counted is None or (fn is not None and to_source(counted, {}) == to_source(fn, {})):
         return made
     counted.body[:0] = other_ints_guard(counted, ints)
-    return guarded(counted, arrays, generated, tgr_other_ints=made[0] if made else generated)
+    return guarded(counted, arrays, generated,
+                   tgr_other_ints=made[0] if made else Fallback(generated))
 
 
 def _finished(fn):

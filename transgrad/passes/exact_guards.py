@@ -9,6 +9,8 @@ left is checked at the head of the code, which hands other calls to the code mad
 np.float64: return tgr_other_arrays(...)``.
 """
 
+import weakref
+
 import gast
 import numpy as np
 
@@ -35,8 +37,23 @@ def guarded(fn, arrays, generated, **names):
                            for name, shape in arrays.items())
         fn.body[:0] = gast.parse(f"if {test}:\n    return tgr_other_arrays("
                                  f"{passed(fn)})\n").body
-        names["tgr_other_arrays"] = generated
+        names["tgr_other_arrays"] = Fallback(generated)
     return compile_function(fn, dict(generated.__globals__, **names), fn.name)
+
+
+class Fallback:
+    """The general code a guard hands a call to, held weakly: that code keeps the code made
+    for exact shapes (``exact_variants``), so a strong reference back would be a cycle, which
+    frees a dropped closure's derivatives only when the collector runs (codegen keeps
+    generated code out of cycles for that reason)."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        self.function = weakref.ref(function)
+
+    def __call__(self, *args, **kwargs):
+        return self.function()(*args, **kwargs)
 
 
 def other_ints_guard(fn, ints):
