@@ -91,9 +91,9 @@ def drnn_loss(W_h, W_x, xs, h0):
         t6 = t3 + t5
         stack.append(h)
         h = np.tanh(t6)
-    bW_h = np.zeros_like(W_h)
-    bW_x = np.zeros_like(W_x)
-    bh = np.zeros_like(h)
+    bW_h = np.zeros((4, 4))
+    bW_x = np.zeros((4, 3))
+    bh = np.zeros((4,))
     bt6_rows = []
     h_rows = []
     t4_rows = []
@@ -201,14 +201,15 @@ def shifted_products(x, y):
 
 def test_a_value_read_only_for_its_shape_is_neither_computed_nor_saved():
     """``np.sum(z * x)``'s adjoint broadcasts to the product's shape, which exact shapes know
-    ((3,)): the product is not computed in the primal loop nor pushed; only z is saved."""
+    ((3,)): the product is not computed in the primal loop nor pushed; only z is saved. The
+    broadcast of a number is spelled ``np.full`` (1-2 us, ``np.broadcast_to`` 3.5)."""
     args = (np.array([0.5, -1.0, 2.0]), np.array([0.3, 0.1, -0.7]))
     grad = tg.grad(shifted_products, wrt=(0, 1))
     check_values(grad, shifted_products, args, (0, 1))
     primal = loop_body(grad.source, "for i in steps1:")
     assert [line for line in primal if line.startswith("stack.append(")] == ["stack.append(z)"]
     assert not any("* x" in line and "z" in line for line in primal)
-    assert "np.broadcast_to(1.0, (3,))" in grad.source
+    assert "np.full((3,), 1.0)" in grad.source and "np.broadcast_to" not in grad.source
 
 
 def test_rnn_before_a_call_saves_no_row_and_no_square():
@@ -272,3 +273,44 @@ def test_values_with_other_shapes_still_right():
     xs3 = rng.standard_normal((5, 3, 2))
     grad = tg.grad(rnn_loss, wrt=(0, 1))
     check_values(grad, rnn_loss, (W_h, W_x, xs3, h0), (0, 1))
+
+
+def history_loss(w, h0, steps):
+    states = [h0]
+    for t in range(steps):
+        h = np.tanh(w * states[t]) + 0.5 * states[t]
+        states.append(h)
+    return np.sum(states[-1] ** 2) + np.sum(states[steps // 2])
+
+
+def history_stacked(w, h0):
+    states = [h0]
+    for t in range(4):
+        states.append(np.sin(w * states[t]))
+    return np.stack(states)
+
+
+def test_an_appended_history_gives_its_cotangent_back_without_a_copy():
+    """Undoing ``states.append(h)`` hands ``states`` the view ``g[:-1]`` of the array its
+    adjoint owned: ``bstates = 0.0; bstates = bstates + g[:-1]`` copied the whole history
+    each step, quadratic in the loop's length (an RNN's list of states)."""
+    rng = np.random.default_rng(5)
+    w, h0 = rng.standard_normal(3), rng.standard_normal(3)
+    grad = tg.grad(history_loss, wrt=(0, 1))
+    check_values(grad, history_loss, (w, h0, 6), (0, 1))
+    adjoint = loop_body(grad.source, "for t in reversed(steps1):")
+    assert "bstates = g1[:-1]" in adjoint, grad.source
+    assert "bstates = bstates + g1[:-1]" not in adjoint
+
+
+def test_an_appended_history_from_the_callers_cotangent_is_copied_once():
+    """The list's cotangent is the caller's array (``np.stack`` of the list returned): the
+    adjoint updates its own copy, never the caller's, and gives the right values."""
+    rng = np.random.default_rng(6)
+    w, h0 = rng.standard_normal(3), rng.standard_normal(3)
+    cotangent = rng.standard_normal((5, 3))
+    kept = cotangent.copy()
+    got = tg.vjp(history_stacked, wrt=(0, 1))(w, h0, cotangent)
+    np.testing.assert_array_equal(cotangent, kept)
+    for k in range(2):
+        assert_close(got[k], numeric_vjp(history_stacked, (w, h0), k, kept))

@@ -22,14 +22,18 @@ def primal_lines(variant, like=None):
     lines = source.split("\n")
     mapping = _tree_lines(getattr(fn, "__dict__", {}).get("exact_tree"), source)
     if mapping is None:
-        texts = {}
+        texts, targets = {}, {}
         if like is not None:
             other = like[0].split("\n")
             for k, n in like[1].items():
                 texts.setdefault(_same(other[k]), set()).add(n)
+                if _target(other[k]) is not None:
+                    targets.setdefault(_target(other[k]), set()).add(n)
         mapping = {}
         for k, line in enumerate(lines):
-            same = texts.get(_same(line), ())
+            # the same text, else the same name assigned (exact code may spell the value
+            # another way: `t4 = t3.mean()` for `t4 = np.mean(t3)`)
+            same = texts.get(_same(line)) or targets.get(_target(line), ())
             if len(same) == 1:
                 mapping[k] = next(iter(same))
     found = {}
@@ -87,6 +91,12 @@ def _targets(line):
 
 def _same(line):
     return line.strip().replace("jnp.", "np.")
+
+
+def _target(line):
+    """The names ``line`` assigns (``t4`` of ``t4 = t3.mean()``), or None."""
+    head, equals, _ = line.strip().partition(" = ")
+    return head if equals and head.replace(", ", "").replace("_", "").isalnum() else None
 
 
 def _tree_lines(tree, source):

@@ -583,7 +583,9 @@ def cond(pred, branch, other_branch, operands):
 
 
 _TRACED = object()   # a branch result that goes through lax.cond
-_PYTHON = (bool, int, float)
+# concrete values a branch computes: Python numbers, and numpy's scalars (``u < 0.19`` of a
+# numpy float is a numpy bool: a test on a static value, concrete like Python's)
+_PYTHON = (bool, int, float, np.bool_, np.int64, np.float64)
 
 
 def _static_results(first, second):

@@ -30,6 +30,7 @@ import numpy as np
 from ..codegen import compile_function
 from ..ir import Comment, clone, walk
 from .batch_rows_calls import (
+    _REDUCTIONS,
     RowCalls,
     Unbatchable,
     _attr_call,
@@ -441,11 +442,16 @@ class _Function(RowCalls):
                 return 0
             if func.attr == "where" and len(node.args) == 3 and not node.keywords:
                 return max(self._rank(a) for a in node.args)
-            if func.attr in ("sum", "mean", "max", "min", "prod") and len(node.args) == 1:
+            if func.attr in _REDUCTIONS and len(node.args) == 1:
                 keywords = {k.arg: k.value for k in node.keywords}
                 if set(keywords) <= {"axis", "keepdims"}:
                     rank = self._rank(node.args[0])
                     return self._axes(keywords.get("axis"), rank, keywords.get("keepdims"))[1]
+        if func.__class__ is gast.Attribute and func.attr in _REDUCTIONS and not node.args:
+            keywords = {k.arg: k.value for k in node.keywords}   # x.sum(axis=0), exact code's
+            if set(keywords) <= {"axis", "keepdims"}:
+                rank = self._rank(func.value)
+                return self._axes(keywords.get("axis"), rank, keywords.get("keepdims"))[1]
         raise Unbatchable(f"the rank of {_text(node)}")
 
     def _matmul(self, node):
@@ -535,7 +541,7 @@ class _Function(RowCalls):
             return self._numpy(node, func.attr)
         if getattr(module, "__name__", None) == "transgrad.runtime":
             return self._helper(node, func.attr)
-        if func.attr in ("sum",):
+        if func.attr in _REDUCTIONS:
             return self._method(node)
         raise Unbatchable(f"a call of {func.value.id}.{func.attr}")
 

@@ -44,6 +44,9 @@ def _np(attr, args, keywords=()):
     return _attr_call(_name("np"), attr, args, keywords)
 
 
+_REDUCTIONS = ("sum", "mean", "max", "min", "prod")   # as numpy functions and array methods
+
+
 def _rows_shape_of(node):
     """``(tgr_B,) + np.shape(node)``: the shape of rows like ``node``'s value, at run time
     (shapes the traced run saw may differ in a later call: an int argument, a mask)."""
@@ -84,19 +87,21 @@ class RowCalls:
     ``_reads_rowed``, ``rowed`` and ``namespace``)."""
 
     def _method(self, node):
+        """An array's reduction (``x.sum(axis=0)``, ``x.max()``): over the same axes of each
+        row."""
         func = node.func
-        if func.attr != "sum" or node.args:
+        if func.attr not in _REDUCTIONS or node.args:
             raise Unbatchable(f"the method {func.attr}")
         value, rank = self._expr(func.value)
         if rank < 0:
             raise Unbatchable("a method of a tuple")
         keywords = {k.arg: k.value for k in node.keywords}
         if set(keywords) - {"axis", "keepdims"}:
-            raise Unbatchable("sum's keywords")
+            raise Unbatchable(f"{func.attr}'s keywords")
         axes, new_rank = self._axes(keywords.get("axis"), rank, keywords.get("keepdims"))
         new_keywords = [gast.keyword(arg="axis", value=axes)] + [
             k for k in node.keywords if k.arg == "keepdims"]
-        return _attr_call(value, "sum", [], new_keywords), new_rank
+        return _attr_call(value, func.attr, [], new_keywords), new_rank
 
     def _axes(self, axis, rank, keepdims):
         """The axes of a reduction moved past the rows, and the rank after it."""

@@ -28,6 +28,8 @@ the generated function): it returns a rewritten copy, and ``specialize`` runs th
 ``optimize`` on it (copies such as ``bt5 = bout`` propagate, values only a size needed are
 dropped) and compiles it. A shape passed to a call (``np.broadcast_to(g, np.shape(t3))``)
 becomes the tuple it is, so a value read only for its shape is neither kept nor pushed.
+numpy calls on known arrays are spelled the cheaper way (``exact_spelling``: ``x.sum(axis=1)``
+for ``np.sum(x, 1)``, ``x.T``, ``np.full`` for the broadcast of a number).
 
 For example, the rank code of a gradient (here read back from its printed source, with the
 globals it names; a build keeps the tree itself), rewritten for ``x`` of shape (3, 4) and
@@ -60,7 +62,7 @@ def df(x, b):
 def df(x, b):
     t1 = x + b
     t2 = np.tanh(t1)
-    bt2 = np.broadcast_to(1.0, (3, 4))
+    bt2 = np.full((3, 4), 1.0)
     bt1 = bt2 * (1 - t2 ** 2)
     bb = bt1.sum(axis=0)
     return (bt1, bb)
@@ -80,7 +82,9 @@ from .deferred import defer_accumulations
 from .exact_calls import call_of, called, specialized
 from .exact_einsum import with_path
 from .exact_facts import facts_of, loop_stored
-from .exact_guards import Fallback, guarded, namespace_arrays, other_ints_guard
+from .exact_guards import Fallback, argument_values, guarded, namespace_arrays, other_ints_guard
+from .exact_marks import mark_projection, mark_stacking
+from .exact_spelling import cheaper
 from .exact_values import (
     BINOPS,
     BOOL,
@@ -94,7 +98,6 @@ from .exact_values import (
     Stack,
     Value,
     Values,
-    argument_values,
     elementwise,
     join,
     join_env,
@@ -243,7 +246,8 @@ class _Exact(Transformer, Values):
             return None
         if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
                 and self.namespace.get(func.value.id) is runtime and not node.keywords):
-            return None
+            spelled = cheaper(self, node, self.resolve(func))
+            return None if spelled is None else ("tree", None, spelled)
         helper = func.attr
         if helper == "unconcatenate":
             parts = containers.cut(self, node)
@@ -255,7 +259,9 @@ class _Exact(Transformer, Values):
             g, x = args
             if helper == "unbroadcast_to":
                 extra = self.unbroadcast(g, x)
-                return None if extra is None else ("unbroadcast_to", g, extra)
+                if extra is None:
+                    return self.stretched(g, x)
+                return "unbroadcast_to", g, extra
             if (helper == "match" or helper == "cotangent_of") and self.match(g, x):
                 return "match", g, 0   # cotangent_of: match, for a gradient that is an array
             written = containers.written_out(self, helper, g, x)
@@ -269,6 +275,8 @@ class _Exact(Transformer, Values):
         elif len(args) == 1 and helper == "zeros_like_value":
             value = self.value(args[0])
             if value is not None and value.array and value.dtype is F64:
+                if value.shape is not None and all(type(n) is int for n in value.shape):
+                    return "expr", None, ("zeros", value.shape)   # 0.3 us; zeros_like 2 us
                 return "expr", None, ("zeros_like", "g")
         return None
 
@@ -306,6 +314,18 @@ class _Exact(Transformer, Values):
             return None
         return extra
 
+    def stretched(self, g, x):
+        """``unbroadcast_to(g, x)`` where broadcasting stretched axes of length 1 of x (the
+        same rank): ``g`` summed over them, kept (``g.sum(axis=(1,), keepdims=True)``)."""
+        gv, xv = self.value(g), self.value(x)
+        if gv is None or xv is None or gv.shape is None or xv.shape is None \
+                or not gv.array or gv.dtype is not F64 or len(gv.shape) != len(xv.shape):
+            return None
+        if any(n != m and n != 1 for n, m in zip(xv.shape, gv.shape)):
+            return None
+        axes = tuple(i for i, (n, m) in enumerate(zip(xv.shape, gv.shape)) if n != m)
+        return "expr", None, (f"g.sum(axis={axes}, keepdims=True)",)
+
     def match(self, g, x):
         """Whether ``g`` is an array of x's shape and dtype that this code made (so
         ``tgr.match(g, x)`` is g itself)."""
@@ -326,65 +346,18 @@ class _Exact(Transformer, Values):
         return _MATMUL_VJP[helper, len(xv.shape), len(yv.shape)]
 
 
-def _mark_stacking(node, exact):
-    """Mark a product (``node`` of a rewritten copy) whose sum over a loop's iterations is one
-    product of its operands stacked, for ``deferred``: ``np.outer`` of two vectors stacks
-    rows; ``x.T @ g`` (x a matrix, g a vector or matrix) concatenates both along axis 0,
-    ``g @ y.T`` (two matrices) along axis 1. In a sum (``bw + x.T @ g``) the right operand
-    is the product looked at."""
-    if node.__class__ is gast.BinOp and node.op.__class__ is gast.Add:
-        node = node.right
-
-    def rank(operand):   # of a float64 array of known shape, else None
-        return _f64_rank(exact, operand)
-
-    if node.__class__ is gast.BinOp and node.op.__class__ is gast.MatMult:
-        left, right = node.left, node.right
-        if left.__class__ is gast.Attribute and left.attr == "T":
-            if rank(left.value) == 2 and rank(right) in (1, 2):
-                node.stacking = "rows"
-        elif right.__class__ is gast.Attribute and right.attr == "T":
-            if rank(left) == 2 and rank(right.value) == 2:
-                node.stacking = "columns"
-    elif node.__class__ is gast.Call and len(node.args) == 2 and not node.keywords \
-            and exact.resolve(node.func) is np.outer:
-        if rank(node.args[0]) == 1 and rank(node.args[1]) == 1:
-            node.stacking = "outer"
-
-
-def _f64_rank(exact, operand):
-    """The rank of a name whose value is a float64 array of known shape; else None."""
-    value = exact.value(operand) if operand.__class__ is gast.Name else None
-    ok = value is not None and value.array and value.dtype is F64 and value.shape is not None
-    return len(value.shape) if ok else None
-
-
-def _mark_projection(node, exact):
-    """Mark, for ``projections``, what a loop's input projections are made of: a row
-    ``xs[t]`` of a float64 matrix by a Python int (``row``), and a product of two names, a
-    float64 matrix and a vector (``left`` for ``W @ v``, ``right`` for ``v @ W``)."""
-    kind = node.__class__
-    if kind is gast.Subscript and node.value.__class__ is gast.Name \
-            and node.slice.__class__ is gast.Name:
-        if _f64_rank(exact, node.value) == 2 and exact.value(node.slice) == PY_INT:
-            node.projection = "row"
-    elif kind is gast.BinOp and node.op.__class__ is gast.MatMult:
-        ranks = _f64_rank(exact, node.left), _f64_rank(exact, node.right)
-        if ranks == (2, 1):
-            node.projection = "left"
-        elif ranks == (1, 2):
-            node.projection = "right"
-
-
 def _expression(formula, args):
     """The expression ``formula`` names, of the helper's arguments ``g, x, y``."""
     parts = dict(zip("gxy", args))
-    if formula[0] in ("outer", "zeros_like"):
+    if formula[0] in ("outer", "zeros_like", "zeros"):
         func = gast.Attribute(value=gast.Name(id="np", ctx=gast.Load(), annotation=None,
                                               type_comment=None),
                               attr=formula[0], ctx=gast.Load())
         func.resolved = getattr(np, formula[0])
-        return gast.Call(func=func, args=[clone(parts[p]) for p in formula[1:]], keywords=[])
+        operands = [gast.Tuple(elts=[gast.Constant(value=n, kind=None) for n in formula[1]],
+                               ctx=gast.Load())] if formula[0] == "zeros" \
+            else [clone(parts[p]) for p in formula[1:]]   # np.zeros((3, 7)): a known shape
+        return gast.Call(func=func, args=operands, keywords=[])
     return _formula(gast.parse(formula[0], mode="eval").body, parts)
 
 
@@ -436,8 +409,8 @@ class _Interpreter:
         if kind is gast.Assign:
             stmt = self.rewritten(stmt, rewrite)
             if rewrite:
-                _mark_stacking(stmt.value, exact)
-                _mark_projection(stmt.value, exact)
+                mark_stacking(stmt.value, exact)
+                mark_projection(stmt.value, exact)
             in_place = rewrite and containers.added_in_place(exact, stmt)
             if rewrite:
                 tiles.mark(exact, stmt, in_place)
@@ -448,7 +421,7 @@ class _Interpreter:
         elif kind is gast.AugAssign:
             stmt = self.rewritten(stmt, rewrite)
             if rewrite:
-                _mark_stacking(stmt.value, exact)
+                mark_stacking(stmt.value, exact)
             target = stmt.target
             if target.__class__ is gast.Name:
                 if containers.holds_list(known.get(target.id)):

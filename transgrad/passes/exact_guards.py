@@ -1,5 +1,7 @@
-"""Guards at the head of code made for exact shapes (part of the call-time rewrite, ``exact.py``).
+"""What code made for exact shapes assumes of a call's arguments, and the guards at its head
+(part of the call-time rewrite, ``exact.py``).
 
+``argument_values`` says what the shapes and dtypes of the arguments fix (their ``Value``s).
 Code made for the exact shapes of a call also assumes what the shapes alone do not fix: the
 values of int arguments that fix shapes (``np.zeros((n + 3, 3))``), and the shapes of float64
 arrays the function reads from its namespace (a closure's data: ``lambda cs: costfun(points,
@@ -16,6 +18,27 @@ import numpy as np
 
 from ..codegen import compile_function
 from .exact_facts import facts_of
+from .exact_values import F64, PY_FLOAT, PY_INT, Count, Value
+
+
+def argument_values(args, counts=False):
+    """``Value``s of positional arguments that are float64 arrays, float64 scalars or Python
+    numbers (None for others): what the rewrite may assume about a call whose arguments have these exact
+    shapes and dtypes. ``counts``: a Python int argument is the ``Count`` it holds (code
+    rewritten so is valid only for those ints)."""
+    values = []
+    for a in args:
+        if type(a) is np.ndarray:
+            values.append(Value(a.shape, F64 if a.dtype == F64 else None, True, False))
+        elif type(a) is float:
+            values.append(PY_FLOAT)
+        elif type(a) is np.float64:   # a float64 scalar, as np.sum of an array gives
+            values.append(Value((), F64, False, False))
+        elif type(a) is int:
+            values.append(Count(a) if counts else PY_INT)
+        else:
+            values.append(None)
+    return values
 
 
 def namespace_arrays(fn, namespace):

@@ -29,7 +29,7 @@ import gast
 from ..ir import Comment, walk
 from .exact_values import F64, UNKNOWN
 
-_ZEROS = ("zeros_like", "zeros_like_value")   # np.zeros_like, and the helper's decision
+_ZEROS = ("zeros", "zeros_like", "zeros_like_value")   # the helper and its decisions
 
 
 def mark(exact, stmt, in_place):

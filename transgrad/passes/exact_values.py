@@ -99,6 +99,24 @@ class Count(Value):
         return hash(("count", self.number))
 
 
+class Truth(Value):
+    """A Python bool that the exact shapes fix: a test of ranks or dimensions bound to a name
+    (``t13 = t14 == 2``, then ``if t13:``), so a branch on it is decided like one written
+    inline. Equal only to the same truth."""
+
+    __slots__ = ("truth",)
+
+    def __init__(self, truth):
+        super().__init__((), BOOL, False, False)
+        self.truth = truth
+
+    def __eq__(self, other):
+        return other.__class__ is Truth and other.truth is self.truth
+
+    def __hash__(self):
+        return hash(("truth", self.truth))
+
+
 class _Structure(Value):
     """A Value that is not an array: equal to another of its class with the same ``key``."""
 
@@ -427,26 +445,7 @@ def _reshaped(a, shape):
     return Value(shape, a.dtype, True, False) if math.prod(shape) == size else None
 
 
-def argument_values(args, counts=False):
-    """``Value``s of positional arguments that are float64 arrays, float64 scalars or Python
-    numbers (None for others): what the rewrite may assume about a call whose arguments have these exact
-    shapes and dtypes. ``counts``: a Python int argument is the ``Count`` it holds (code
-    rewritten so is valid only for those ints)."""
-    values = []
-    for a in args:
-        if type(a) is np.ndarray:
-            values.append(Value(a.shape, F64 if a.dtype == F64 else None, True, False))
-        elif type(a) is float:
-            values.append(PY_FLOAT)
-        elif type(a) is np.float64:   # a float64 scalar, as np.sum of an array gives
-            values.append(Value((), F64, False, False))
-        elif type(a) is int:
-            values.append(Count(a) if counts else PY_INT)
-        else:
-            values.append(None)
-    return values
-
-
+_REDUCING_METHODS = frozenset({"sum", "mean", "max", "min", "prod"})
 # reductions of a float64 array whose result has sum's shape and dtype
 _REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.prod)
 _COUNT_OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -511,6 +510,10 @@ class Values:
                 return _listed_sum(left, right)
             ufunc = _BINOPS.get(type(node.op))
             return ufunc and elementwise(ufunc, [left, right], True)
+        if kind is gast.Compare or kind is gast.BoolOp or kind is gast.UnaryOp:
+            truth = self.static(node)   # a test the shapes decide: a bool, bound to a name
+            if truth is True or truth is False:
+                return Truth(truth)
         if kind is gast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
             return elementwise(_COMPARE[type(node.ops[0])],
                                [self.value(node.left), self.value(node.comparators[0])], True)
@@ -593,8 +596,10 @@ class Values:
 
     def call_value(self, node):
         func = node.func
-        if func.__class__ is gast.Attribute and func.attr == "sum" and not node.args:
-            return summed(self.value(func.value), node.keywords)   # None for a module's
+        if func.__class__ is gast.Attribute and func.attr in _REDUCING_METHODS \
+                and not node.args:   # x.sum(axis=0), x.min(): None for a module's
+            return summed(self.value(func.value), node.keywords,
+                          ARANGE if func.attr == "sum" else None)
         if func.__class__ is gast.Attribute and func.attr == "copy" and not node.args \
                 and not node.keywords:   # an array's copy: fresh (None for a module's)
             value = self.value(func.value)
@@ -724,6 +729,10 @@ class Values:
             value = self.value(node)
             if value.__class__ is Count:
                 return value.number
+            if value.__class__ is Truth:
+                return value.truth
+            if value is NONE:   # certainly None: a join with anything else is that
+                return None
             if value is not None and value.items is not None \
                     and all(v.__class__ is Count for v in value.items):
                 return tuple(v.number for v in value.items)

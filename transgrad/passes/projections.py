@@ -22,13 +22,13 @@ memory of the rows small::
         t5 = t5_rows[k1]
         ...
 
-The exact-shape rewrite marks the parts it knows the shapes of (``exact._mark_projection``):
+The exact-shape rewrite marks the parts it knows the shapes of (``exact_marks.mark_projection``):
 a row ``xs[t]`` of a float64 matrix by an int, a product of a float64 matrix and a vector. A
 product is batched only in a loop over ``range(n)`` (its steps count from 0), at the top
 level of the body, of the loop's own row ``v = xs[t]`` assigned once in the body; and only
 where neither the matrix nor ``xs`` can change while the loop runs: neither is assigned in
 the body nor changed in place there (through a name it may share an array with either), and
-the body calls nothing but numpy, ``tgr`` helpers and list methods.
+the body calls nothing but numpy, ``tgr`` helpers, list methods and arrays' reductions.
 """
 
 import gast
@@ -42,6 +42,9 @@ CHUNK = 64   # steps whose projections are made at once
 # numpy functions that write into an argument: a body calling one is left alone
 _NUMPY_WRITERS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}
 _LIST_METHODS = {"append", "pop", "clear"}
+# an array's reductions, as the exact code spells them (``t2.sum()``, ``d.min(axis=0)``): they
+# write into nothing (``out=`` is refused below)
+_READING_METHODS = {"sum", "mean", "max", "min", "prod"}
 
 
 def batch_projections(fn):
@@ -111,7 +114,8 @@ def _calls_only_known(body):
         elif func.value.id == "np":
             if func.attr in _NUMPY_WRITERS:
                 return False
-        elif func.value.id != "tgr" and func.attr not in _LIST_METHODS:
+        elif func.value.id != "tgr" and func.attr not in _LIST_METHODS \
+                and func.attr not in _READING_METHODS:
             return False
     return True
 

@@ -103,6 +103,7 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         # reads them (`tgr.shaped_zero`), since rules may read the cotangent's shape
         self.maybe_zero = set()
         self.guard = False          # the statement's rule runs only where its adjoint is reached
+        self.split = None           # (var, g): var's adjoint restarts as a view of owned g
         self.calls = {}             # id(call statement) -> UserCall, for user functions
         self.hooks = {}             # variable -> `with tg.grad_of(variable)` blocks waiting
         self.out = []
@@ -122,6 +123,11 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         if var not in self.exists:
             self.exists.add(var)
             self.owned.discard(var)   # may alias the contribution
+            if self.split is not None and self.split[0] == var \
+                    and isinstance(contribution, gast.Subscript) \
+                    and isinstance(contribution.value, gast.Name) \
+                    and contribution.value.id == self.split[1]:
+                self.owned.add(var)   # a view of the array it owned (``adjoint_of``)
             self.out.append(assign(target, contribution))
         elif var in self.owned:       # an array this code allocated: add in place
             self.out.append(gast.AugAssign(target=name(target, store=True), op=gast.Add(),
@@ -378,23 +384,26 @@ class ReverseBuilder(UserCalls, SubscriptAdjoints, RuleApplication):
         self.shape_zero(var)
         g, ans = name(self.adjoints[var]), name(var)
         reads_itself = var in ir.names_in(stmt.value)
-        if var in self.saved and reads_itself:
+        if reads_itself and (var in self.saved or var in self.overwritable):
             # x = f(x): the rule needs the new value (ans) and the old one (operand)
             g = name(self.namer.temp("g"))
             self.out.append(assign(g.id, name(self.adjoints[var])))
             rule = lookup_vjp(ir.primitive(stmt.value).func)
-            if rule is not None and rule.uses_ans:
-                ans = name(self.namer.temp("ans"))
-                self.out.append(assign(ans.id, name(var)))
-            self.emit_pop(var, stmt)
-            self.restart(var)
+            if var in self.saved:
+                if rule is not None and rule.uses_ans:
+                    ans = name(self.namer.temp("ans"))
+                    self.out.append(assign(ans.id, name(var)))
+                self.emit_pop(var, stmt)
+            if var in self.owned and getattr(rule, "splits", False) and not self.guard:
+                # its part of g (`g[:-1]`) is a view of the array it owned: own it again,
+                # without `bvar = 0.0; bvar = bvar + g[:-1]` copying it each time
+                self.owned.discard(var)
+                self.exists.discard(var)
+                self.split = (var, g.id)
+            else:
+                self.restart(var)
             self.rule(stmt, g, ans)
-            return
-        if reads_itself and var in self.overwritable:
-            g = name(self.namer.temp("g"))
-            self.out.append(assign(g.id, name(self.adjoints[var])))
-            self.restart(var)
-            self.rule(stmt, g, ans)
+            self.split = None
             return
         self.rule(stmt, g, ans)
         if var in self.saved:

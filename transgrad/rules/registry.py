@@ -48,6 +48,9 @@ class Rule:
 
     ``broadcasting``: the cotangents may carry broadcast axes that the engine sums away.
     ``elementwise``: the output has the shape of the (broadcast) inputs.
+    ``splits``: the cotangents are disjoint views of ``g`` (``g[:-1]`` and ``g[-1]``): where
+    ``g`` is an array the adjoint code owns, so are they, and no copy is needed to update
+    them in place.
     """
 
     name: str
@@ -57,6 +60,7 @@ class Rule:
     elementwise: bool = False
     samples: list = field(default_factory=list)
     user: bool = False      # registered with tg.defvjp (no samples: the user's own rule)
+    splits: bool = False
     _template: object = None
     _locals: list = None
     _params: object = None
@@ -135,13 +139,14 @@ def register_vjp(rule, *, override_warning=False):
         VJP_RULES[key] = rule
 
 
-def vjp(*primitives, broadcasting=False, elementwise=False, samples=(), **declared):
+def vjp(*primitives, broadcasting=False, elementwise=False, samples=(), splits=False,
+        **declared):
     """Declare the reverse rule of ``primitives`` (numpy functions, operators, math functions),
     and in ``declared`` the rest of what transgrad knows about them (``declare``'s keywords:
     forward linearity, method spelling, Tensor and torch names, JAX twin)."""
     def decorate(fn):
         rule = Rule(fn.__name__, tuple(primitives), fn, broadcasting=broadcasting,
-                    elementwise=elementwise, samples=list(samples))
+                    elementwise=elementwise, samples=list(samples), splits=splits)
         register_vjp(rule)
         declare(*primitives, **declared)
         return rule
