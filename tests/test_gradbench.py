@@ -128,3 +128,42 @@ def test_transgrad_derivative(gb, name, case, mode):
         assert run.relative_error(got, module.fd_derivative(*args)) <= 1e-6
     else:
         assert run.relative_error(got, reference_derivative(gb, name, args)) <= 1e-8
+
+
+@pytest.mark.parametrize("name", ["ba", "ht"])
+def test_jacobians_pull_back_all_rows_in_one_sweep(gb, name):
+    """ba's 2 x 15 blocks and ht's Jacobian take one backward sweep for all their rows
+    (``passes/batch_rows.py``) through the exact-shape halves, whose spellings
+    (``np.full`` for a number's broadcast, ``np.zeros((5,))``, ``x.sum()``) the rows pass
+    reads: a spelling it did not know sent every row through its own sweep again, silently
+    (right values, several times the cost)."""
+    import numpy as np
+
+    import transgrad as tg
+    module = gb[name]
+    if name == "ba":
+        cams, X, w, obs, feats = module.inputs("small")
+        func, args = module.compute_reproj_err, (cams[obs[0][0]], X[obs[0][1]], w[0], feats[0])
+        wrt = (0, 1, 2)
+    else:
+        args = module.inputs("small")
+        func, wrt = module.hand_objective_complicated, 0
+    jac = tg.jacobian(func, wrt=wrt)
+    got = jac(*args)
+    got = jac(*args)   # the second call runs the exact-shape halves
+    assert jac._rev._rows and all(jac._rev._rows.values()), name
+    for k, index in enumerate(wrt if isinstance(wrt, tuple) else (wrt,)):
+        block = got[k] if isinstance(wrt, tuple) else got
+        base = np.asarray(args[index], dtype=float)
+        columns = []
+        for j in range(base.size):
+            step = np.zeros(base.size)
+            step[j] = 1e-6
+            moved = [list(args), list(args)]
+            moved[0][index] = (base.ravel() + step).reshape(base.shape)
+            moved[1][index] = (base.ravel() - step).reshape(base.shape)
+            if not base.ndim:
+                moved[0][index], moved[1][index] = float(base + 1e-6), float(base - 1e-6)
+            columns.append((np.asarray(func(*moved[0])) - np.asarray(func(*moved[1]))) / 2e-6)
+        want = np.stack(columns, axis=-1).reshape(np.shape(block))
+        np.testing.assert_allclose(block, want, rtol=1e-5, atol=1e-7)

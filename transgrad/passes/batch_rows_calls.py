@@ -173,11 +173,13 @@ class RowCalls:
             rank = max(ranks)
             out = [_expanded(e, rank - r) if r >= 0 else e for e, r in args]
             return _np(name, out), rank
-        if name == "broadcast_to" and len(node.args) == 2 and not node.keywords:
-            value, rank = self._expr(node.args[0])
-            shape = self._static_shape(node.args[1])
+        if name in ("broadcast_to", "full") and len(node.args) == 2 and not node.keywords:
+            # np.full(shape, g) of a number g (exact code's broadcast): rows broadcast alike
+            value, shape = node.args if name == "broadcast_to" else node.args[::-1]
+            value, rank = self._expr(value)
+            shape = self._static_shape(shape)
             if rank < 0 or shape is None:
-                raise Unbatchable("broadcast_to")
+                raise Unbatchable(name)
             return _np("broadcast_to", [_expanded(value, shape[0] - rank), shape[1]]), shape[0]
         if name == "sum" and len(node.args) == 1:
             value, rank = self._expr(node.args[0])
