@@ -1,5 +1,7 @@
 """Bad input gets a clear TransformError naming the file and line, never a wrong derivative."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,43 @@ def test_augmented_assignment_on_a_fresh_array():
     from tests.checks import assert_close, numeric_vjp
     x, y = np.ones(3), np.arange(3.0)
     assert_close(tg.grad(uf.augmented_fresh)(x, y), numeric_vjp(uf.augmented_fresh, [x, y], 0, 1.0))
+
+
+@dataclasses.dataclass
+class _Scale:
+    """A dataclass is not hashable (eq=True): transgrad's tables of callables must not ask
+    for its hash."""
+    k: float
+
+    def __call__(self, x):
+        return self.k * x
+
+
+_SCALE = _Scale(2.0)
+
+
+def _through_a_dataclass(x):
+    return np.sum(_SCALE(x) * x)
+
+
+def _past_a_dataclass(x):
+    return np.sum(tg.stop_gradient(_SCALE(x)) * x)
+
+
+@pytest.mark.parametrize("make, reverse", [
+    (lambda f: tg.grad(f), True), (lambda f: tg.grad(f, backend="jax"), True),
+    (lambda f: (lambda x: tg.jvp(f)(x, np.ones(3))), False),
+    (lambda f: (lambda x: tg.hvp(f)(x, np.ones(3))), False)])
+def test_an_unhashable_callable_object_is_refused_not_a_type_error(make, reverse):
+    """A dataclass instance called as a function has no derivative rule: every mode says so
+    at its line (it was a bare ``TypeError: unhashable type`` from inside a pass). Behind
+    ``tg.stop_gradient`` reverse mode differentiates the rest; forward mode still asks for
+    the call's forward rule there, and says so."""
+    with pytest.raises(tg.TransformError, match="_Scale"):
+        make(_through_a_dataclass)(np.ones(3))
+    x = np.linspace(0.0, 1.0, 3)
+    if reverse:
+        np.testing.assert_allclose(make(_past_a_dataclass)(x), 2.0 * x)
+    else:
+        with pytest.raises(tg.TransformError, match="_Scale"):
+            make(_past_a_dataclass)(x)

@@ -10,6 +10,7 @@ import gast
 import numpy as np
 
 from .. import ir
+from ..rules import CallableSet
 
 
 def param_token(name):
@@ -118,9 +119,9 @@ def is_int(node, state):
     return isinstance(node, gast.Name) and node.id in state.ints
 
 
-_INT_OPERATORS = {operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod,
-                  operator.neg, operator.pos}
-_INT_FUNCTIONS = {len, int, np.ndim, np.size}
+_INT_OPERATORS = CallableSet({operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod,
+                  operator.neg, operator.pos})
+_INT_FUNCTIONS = CallableSet({len, int, np.ndim, np.size})
 
 
 def int_result(prim, state):

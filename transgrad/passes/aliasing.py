@@ -33,7 +33,7 @@ import gast
 import numpy as np
 
 from .. import ir, runtime
-from ..rules import is_nondifferentiable, lookup_vjp
+from ..rules import CallableSet, is_nondifferentiable, lookup_vjp
 from . import alias_calls
 from .activity import assignments
 from .alias_ranks import more_ranks
@@ -42,21 +42,21 @@ from .alias_state import State, int_result, is_int, param_token
 from .shapes import ranks
 
 _OPTIONAL_VIEWS = ("permute_dims", "matrix_transpose", "unstack")
-VIEWS = {operator.getitem, np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims,
+VIEWS = CallableSet({operator.getitem, np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims,
          np.swapaxes, np.moveaxis, np.broadcast_to, np.diagonal, np.asarray, np.atleast_1d,
          np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud, np.split, np.array_split,
          np.hsplit, np.vsplit, np.dsplit, np.rot90, np.ascontiguousarray, np.asfortranarray,
          np.asanyarray, np.require, np.real, np.imag, np.diag, np.broadcast_arrays,
-         *(getattr(np, n) for n in _OPTIONAL_VIEWS if hasattr(np, n))}
+         *(getattr(np, n) for n in _OPTIONAL_VIEWS if hasattr(np, n))})
 # shallow copies of a container: a new list holding the same elements
-CONTAINER_COPIES = {list, tuple}
+CONTAINER_COPIES = CallableSet({list, tuple})
 # full reductions of an array give a numpy scalar, which never changes in place
-REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
-              np.linalg.norm, np.vdot, np.trace, np.median, np.average, np.ptp}
-NUMBER_FUNCTIONS = {float, int, bool, len, complex, str, round, range, runtime.item, np.ndim,
-                    np.size, np.shape}   # (a range never changes either)
+REDUCTIONS = CallableSet({np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std,
+              np.linalg.norm, np.vdot, np.trace, np.median, np.average, np.ptp})
+NUMBER_FUNCTIONS = CallableSet({float, int, bool, len, complex, str, round, range, runtime.item, np.ndim,
+                    np.size, np.shape})   # (a range never changes either)
 # functions of numbers that give numbers (on arrays they give arrays)
-OF_NUMBERS = {abs, max, min, sum, pow, divmod}
+OF_NUMBERS = CallableSet({abs, max, min, sum, pow, divmod})
 NONDIFFERENTIABLE_ATTRIBUTES = {"dtype", "shape", "ndim", "size", "itemsize", "nbytes"}
 _UNKNOWN = object()   # a value not known when the code is built
 # what a call tells a helper of an argument

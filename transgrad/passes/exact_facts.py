@@ -6,7 +6,7 @@ import numpy as np
 
 from ..ir import walk
 from .exact_containers import tracked_stacks
-from .exact_spelling import SPELLED
+from .exact_spelling import spelled
 
 
 class Facts:
@@ -89,7 +89,7 @@ def _may_decide(call):
     if resolved is np.size or resolved is np.shape or resolved is np.einsum \
             or resolved is np.cross or hasattr(resolved, "tangent_parameter"):   # a JVP
         return True
-    if resolved is not None and resolved in SPELLED:   # a reduction or transpose of an array
+    if spelled(resolved):   # a reduction, transpose or broadcast of a known array
         return True
     if func.__class__ is gast.Attribute:   # np.size unresolved: a tree read back from source
         return func.attr in _HELPERS or func.attr in ("shape", "einsum", "cross")

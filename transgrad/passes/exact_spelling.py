@@ -18,14 +18,22 @@ from .exact_values import ARANGE, BOOL, F64, FLOAT, UNKNOWN, summed
 
 _METHODS = {np.sum: "sum", np.mean: "mean", np.max: "max", np.amax: "max", np.min: "min",
             np.amin: "min", np.prod: "prod"}
-SPELLED = frozenset(_METHODS) | {np.transpose, np.broadcast_to}   # what ``cheaper`` may spell
+_SPELLED = tuple(_METHODS) + (np.transpose, np.broadcast_to)
+
+
+def spelled(obj):
+    """Whether ``cheaper`` may spell a call of ``obj`` (by identity: a user's callable object
+    need not be hashable)."""
+    return any(obj is f for f in _SPELLED)
+
+
 _FULL_AT_MOST = 4096   # a larger broadcast stays a view: filling it would cost more
 
 
 def cheaper(exact, node, obj):
     """The cheaper spelling of call ``node`` of ``obj`` (a resolved numpy function), or None."""
     args = node.args
-    if not args or any(a.__class__ is gast.Starred for a in args):
+    if not args or not spelled(obj) or any(a.__class__ is gast.Starred for a in args):
         return None
     if obj in _METHODS and len(args) <= 2:   # np.sum(q, 1) -> q.sum(axis=1)
         keywords = node.keywords + [gast.keyword(arg="axis", value=a) for a in args[1:]]

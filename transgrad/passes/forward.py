@@ -42,7 +42,7 @@ from .. import ir, runtime
 from ..errors import TransformError
 from ..ir import assign, clone, name, tgr_call
 from ..parse import Derivative, check_callee_source
-from ..rules import is_nondifferentiable, lookup_vjp
+from ..rules import CallableSet, is_nondifferentiable, lookup_vjp
 from ..rules.forward import (
     JOINTLY_LINEAR,
     SEQUENCE_LINEAR,
@@ -110,8 +110,8 @@ def varied_names(tree, wrt_names, constant_entries=None):
 # calls whose result is an array they allocate (the tangent stack's pop hands back the tangent
 # it was given: the only reference left)
 _FRESH_HELPERS = {"zero_tangent", "add_at", "owned_copy", "copy_value", "append"}
-_FRESH_CALLS = {np.copy, np.array, runtime.add_at, runtime.owned_copy, runtime.copy_value,
-                runtime.append}
+_FRESH_CALLS = CallableSet({np.copy, np.array, runtime.add_at, runtime.owned_copy, runtime.copy_value,
+                runtime.append})
 
 
 def _allocates_fresh_array(node):

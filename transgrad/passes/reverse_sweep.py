@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import ir
 from ..ir import assign, clone, comment, name, pop, push, tgr_call, walk
-from ..rules import lookup_vjp
+from ..rules import CallableSet, lookup_vjp
 from .activity import activity, stack_names, useless_statements
 from .normalize import stack_operation
 from .reverse_blocks import (
@@ -26,10 +26,10 @@ from .reverse_subscripts import SubscriptAdjoints, indexed_receivers
 from .shapes import is_scalar_operand, scalar_names, shape_classes
 
 # statements whose adjoint multiplies the incoming one by no value of the program
-_LINEAR = {ir.COPY, ir.PACK, operator.getitem, getattr, operator.add, operator.sub,
+_LINEAR = CallableSet({ir.COPY, ir.PACK, operator.getitem, getattr, operator.add, operator.sub,
            operator.neg, operator.pos, np.sum, np.mean, np.reshape, np.transpose, np.ravel,
            np.squeeze, np.expand_dims, np.stack, np.concatenate, np.broadcast_to, np.swapaxes,
-           np.moveaxis}
+           np.moveaxis})
 
 
 def _poisons(stmt):

@@ -52,14 +52,15 @@ import gast
 
 from ..backends.numpy import NumpyBackend
 from ..ir import walk
+from ..rules import CallableSet
 
 STATIC, MAYBE, TRACED = 0, 1, 2
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
-_SHAPE_FUNCTIONS = {len, getattr(builtins, "len")}
+_SHAPE_FUNCTIONS = CallableSet({len, getattr(builtins, "len")})
 _SHAPE_NUMPY = {"np.shape", "np.ndim", "np.size", "np.result_type"}
-_PURE_BUILTINS = {range, int, float, bool, abs, min, max, sum, tuple, list, round, divmod, pow,
-                  sorted, reversed, enumerate, zip, isinstance, slice, str, any, all}
+_PURE_BUILTINS = CallableSet({range, int, float, bool, abs, min, max, sum, tuple, list, round, divmod, pow,
+                  sorted, reversed, enumerate, zip, isinstance, slice, str, any, all})
 # numpy functions that build index arrays (and the containers of them): with arguments of
 # unknown kind they print as tgr.np.f, which picks numpy when none is a JAX array
 _INDEX_BUILDERS = {"arange", "repeat", "tile", "indices", "triu_indices", "tril_indices",

@@ -75,6 +75,8 @@ from .registry import (  # noqa: F401
     TORCH_NAMES,
     VARARG_METHODS,
     VJP_RULES,
+    CallableSet,
+    CallableTable,
     Rule,
     Sample,
     all_rules,

@@ -123,6 +123,8 @@ NONDIFFERENTIABLE = {}
 
 
 def _key(obj):
+    """``obj`` as a key of the tables: itself, or its identity where it cannot be hashed (an
+    instance of a dataclass called as a function is not hashable)."""
     try:
         hash(obj)
         return obj
@@ -201,14 +203,42 @@ def all_rules():
 
 # --- the tables the rest of transgrad reads, filled by the declarations ----------------------
 
+class CallableTable(dict):
+    """A table keyed by callables, which a pass asks about any callable it resolved: one that
+    cannot be hashed (an instance of a dataclass called as a function) is in none, rather
+    than a ``TypeError`` deep inside the pass."""
+
+    def __contains__(self, key):
+        try:
+            return dict.__contains__(self, key)
+        except TypeError:
+            return False
+
+    def get(self, key, default=None):
+        try:
+            return dict.get(self, key, default)
+        except TypeError:
+            return default
+
+
+class CallableSet(set):
+    """A set of callables, asked as ``CallableTable`` is."""
+
+    def __contains__(self, key):
+        try:
+            return set.__contains__(self, key)
+        except TypeError:
+            return False
+
+
 # forward mode (rules/forward.py derives each JVP from these and the reverse table)
-MULTILINEAR = set()       # linear in each positional argument separately: f(dx, y) + f(x, dy)
-LINEAR_IN = {}            # func -> positions it is linear in, each separately (constant in others)
-JOINTLY_LINEAR = {}       # func -> positions it is linear in together: f(dx, dy)
-SEQUENCE_LINEAR = {}      # func -> (position, offset): a sequence of operands (einsum's)
-REDUCTIONS = set()        # each output reads its own slice: sum(vjp(ones) * dx, axis)
-DIAGONAL = set()          # a diagonal Jacobian, not declared elementwise: the VJP with dx
-JVP_RULES = {}            # func -> {argument position: Rule}, the explicit forward rules
+MULTILINEAR = CallableSet()   # linear in each positional argument separately: f(dx, y) + f(x, dy)
+LINEAR_IN = CallableTable()   # func -> positions it is linear in, each separately
+JOINTLY_LINEAR = CallableTable()   # func -> positions it is linear in together: f(dx, dy)
+SEQUENCE_LINEAR = CallableTable()   # func -> (position, offset): a sequence of operands (einsum)
+REDUCTIONS = CallableSet()   # each output reads its own slice: sum(vjp(ones) * dx, axis)
+DIAGONAL = CallableSet()   # a diagonal Jacobian, not declared elementwise: the VJP with dx
+JVP_RULES = CallableTable()   # func -> {argument position: Rule}, the explicit forward rules
 # the normalizer: x.sum(...) -> np.sum(x, ...), x.reshape(2, 3) -> np.reshape(x, (2, 3)), x.T
 METHODS = {}
 VARARG_METHODS = set()
@@ -218,13 +248,13 @@ ATTRIBUTES = {}
 TENSOR_OPS = {}
 TORCH_NAMES = {}
 META_CALLS = {}
-SHAPE_ONLY = {}   # callable -> positions of the arguments it reads only for shape/dtype/size
+SHAPE_ONLY = CallableTable()   # callable -> positions of the arguments read only for their shape
 # the JAX backend: the printed twin of a callable whose jax.numpy twin is not its namesake
-JAX_TWINS = {}
+JAX_TWINS = CallableTable()
 # helpers of generated code declared in rules/ (name -> function), and those without a rule
 # that are differentiated from their source
 HELPERS = {}
-SOURCE_DIFFERENTIABLE = set()
+SOURCE_DIFFERENTIABLE = CallableSet()
 
 
 @dataclass(frozen=True)
