@@ -729,10 +729,11 @@ def test_a_closure_array_reshaped_in_place_gets_the_general_code():
     np.testing.assert_allclose(got, _central(loss, (c,), 0), rtol=1e-6)
 
 
-def test_forward_over_reverse_has_exact_halves():
-    """``tg.jvp(tg.grad(f))`` (GradBench kmeans' ``dir``): the JVPs of the called function's
-    halves are rewritten for the call's shapes like the halves themselves."""
-    rng = np.random.default_rng(12)
+def _checked_nearest_hvp(seed):
+    """``tg.jvp(tg.grad(loss))`` of a closure over data (GradBench kmeans' ``dir``), called
+    once and checked: the gradient against ``tg.grad``, the Hessian-vector product against
+    central differences of the gradient."""
+    rng = np.random.default_rng(seed)
     points, centers = rng.normal(size=(12, 2)), rng.normal(size=(3, 2))
     loss = make_nearest_loss(points)
     hvp = tg.jvp(tg.grad(loss))
@@ -742,6 +743,13 @@ def test_forward_over_reverse_has_exact_halves():
     want = (tg.grad(loss)(centers + eps * ones) - tg.grad(loss)(centers - eps * ones)) / (2 * eps)
     np.testing.assert_allclose(grad, tg.grad(loss)(centers), rtol=1e-12)
     np.testing.assert_allclose(hes, want, rtol=1e-5, atol=1e-7)
+    return hvp
+
+
+def test_forward_over_reverse_has_exact_halves():
+    """``tg.jvp(tg.grad(f))`` (GradBench kmeans' ``dir``): the JVPs of the called function's
+    halves are rewritten for the call's shapes like the halves themselves."""
+    hvp = _checked_nearest_hvp(12)
     assert hvp.last_variant().label == "exact shapes"
     assert "_jvp_shapes(" in hvp.source
 
@@ -751,16 +759,7 @@ def test_rank_tests_bound_to_names_are_decided():
     cond1:``); with the shapes known the name holds a known bool and the branch is decided
     like one written inline: no rank test is left in the exact code, in forward mode
     either."""
-    rng = np.random.default_rng(14)
-    points, centers = rng.normal(size=(12, 2)), rng.normal(size=(3, 2))
-    loss = make_nearest_loss(points)
-    hvp = tg.jvp(tg.grad(loss))
-    ones = np.ones_like(centers)
-    grad, hes = hvp(centers, ones)
-    eps = 1e-6
-    want = (tg.grad(loss)(centers + eps * ones) - tg.grad(loss)(centers - eps * ones)) / (2 * eps)
-    np.testing.assert_allclose(grad, tg.grad(loss)(centers), rtol=1e-12)
-    np.testing.assert_allclose(hes, want, rtol=1e-5, atol=1e-7)
+    hvp = _checked_nearest_hvp(14)
     assert "np.ndim(" not in hvp.source
     assert "tgr.unbroadcast_to(" not in hvp.source
 
