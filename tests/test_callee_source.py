@@ -67,16 +67,20 @@ def _run_printed(source, name, args):
 
 
 def test_the_called_functions_halves_follow_the_derivative():
+    """Before a call, the general code calls the pair ``sq_vjp``; the exact-shape code the
+    call ran calls copies made for its shapes (``sq_vjp_shapes.fwd``, whose tape's own
+    backward half is ``sq_vjp_shapes_.bwd``)."""
     dloss = tg.grad(twice, wrt=(0, 1))
-    for _ in range(2):   # the general code, then the code the call ran (exact shapes)
+    for holder in ("sq_vjp", "sq_vjp_shapes"):   # the general code, then the exact code
         source = dloss.source
-        own, _, rest = source.partition(_heading(sq, "sq_vjp"))
-        assert own.startswith("def dtwice(x, w):") and "sq_vjp.fwd(" in own
+        own, _, rest = source.partition("\n\n# ")
+        assert own.startswith("def dtwice(x, w):") and f"{holder}.fwd(" in own
         assert own.rstrip() == dloss.own_source.rstrip()
         assert "def sq_fwd(" in rest and "def sq_bwd(tape, g):" in rest
         compile(source, "<printed>", "exec")
         dloss(*_args())
     assert dloss.last_variant().label == "exact shapes"
+    assert source.count(" the VJP's backward half of sq ") == 1   # one copy for both calls
 
 
 def test_the_printed_text_is_the_code_that_runs():
@@ -110,8 +114,9 @@ def test_forward_mode_shows_the_called_functions_jvp():
     djvp = tg.jvp(twice, wrt=0)
     x, w = _args()
     djvp(x, w, np.ones_like(x))
-    code = sq.__code__
-    heading = (f"# sq_jvp: the JVP of sq ({code.co_filename}, line {code.co_firstlineno})")
+    code = sq.__code__   # the JVP the call ran: made for its shapes (sq_jvp_shapes)
+    heading = (f"# sq_jvp_shapes: the JVP of sq ({code.co_filename}, "
+               f"line {code.co_firstlineno})")
     assert djvp.source.count(heading) == 1
     compile(djvp.source, "<printed>", "exec")
 
@@ -133,8 +138,8 @@ def test_called_halves_are_made_for_the_shapes_of_their_call():
     b1, b2 = 2 * t1 * (1 - t1 ** 2), 2 * t2 * (1 - t2 ** 2)
     np.testing.assert_allclose(gx, (b1 * w).sum(axis=0) + 2.0 * (b2 * w).sum(axis=0))
     np.testing.assert_allclose(gw, b1 * x + b2 * 2.0 * x)
-    assert "sq_vjp_shapes.bwd(" in dloss.own_source
-    heading = "# sq_vjp_shapes.bwd: the VJP's backward half of sq"
+    assert "sq_vjp_shapes_.bwd(" in dloss.own_source   # the copy for the forward copy's tape
+    heading = "# sq_vjp_shapes_.bwd: the VJP's backward half of sq"
     made = dloss.source.split(heading)[1].split("\n\n# ")[0]
     assert "def sq_bwd(tape, g):" in made and "tgr." not in made
     got = _run_printed(dloss.source, "dtwice", (x, w))
