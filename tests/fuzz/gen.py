@@ -90,6 +90,7 @@ FEATURES = {
     "starred": "np.reshape(v, (*v.shape, 1)), np.stack([*hs, e])",
     "function_value": "apply(fn, a) given a closure, lambda or np.tanh; make(c)(a) of a "
                       "closure factory",
+    "callable_object": "a module-level instance of a class with __call__, called as obj(a)",
 }
 
 # names that generated code uses for itself (runtime alias, stack, adjoints, temporaries,
@@ -424,6 +425,8 @@ class Generator:
         """A call to a local function (closure, lambda) or a module-level helper."""
         if self.on("function_value", 0.2):
             return self.function_value_call(scope, shape, d)
+        if self.on("callable_object", 0.1):
+            return self.callable_object_call(scope, shape, d)
         local = [(n, k) for n, (s, k) in scope.funcs.items() if s == shape]
         if local and self.rng.random() < 0.6:
             name, kind = self.choice(sorted(local))
@@ -477,6 +480,16 @@ class Generator:
         self.helpers.append(f"def {name}(c):\n    def g(u):\n"
                             f"        return np.tanh(u * c) + c * {self.const()}\n    return g")
         return f"{name}({self.expr(scope, shape, d - 1)})({a})"
+
+    def callable_object_call(self, scope, shape, d):
+        """A module-level object called as a function: ``scale3(a)`` runs its ``__call__``,
+        which reads the object's own parameter."""
+        cls, obj = self.fresh("Scale"), self.fresh("scale")
+        self.helpers.append(f"class {cls}:\n    def __init__(self, k):\n        self.k = k\n\n"
+                            f"    def __call__(self, u):\n"
+                            f"        return np.tanh(u * self.k) + u * {self.const()}\n\n\n"
+                            f"{obj} = {cls}({self.const()})")
+        return f"{obj}({self.expr(scope, shape, d)})"
 
     def make_helper(self, shape, feat):
         name = self.fresh("h")

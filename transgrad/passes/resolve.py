@@ -21,12 +21,14 @@ def f(x):
 import ast
 import inspect
 import itertools
+import types
 
 import gast
 import numpy as np
 
 from ..binding import local_names, numpy_twin, resolve_body  # noqa: F401
 from ..ir import walk
+from ..rules import is_nondifferentiable, lookup_vjp
 
 
 def resolve(info):
@@ -36,10 +38,30 @@ def resolve(info):
     defaults = [d for d in info.tree.args.defaults + info.tree.args.kw_defaults if d is not None]
     resolve_body([gast.Expr(value=d) for d in defaults], info.namespace, set(), info.error)
     if not info.generated:
-        for node in walk(info.tree):
-            if isinstance(node, gast.Call):
-                _check_positional_out(node, info)
+        calls = [node for node in walk(info.tree) if isinstance(node, gast.Call)]
+        for node in calls:
+            _check_positional_out(node, info)
+            if _called_object(getattr(node.func, "resolved", None)):
+                # model(x) -> model.__call__(x): a method, differentiated from its source
+                node.func = gast.Attribute(value=node.func, attr="__call__", ctx=gast.Load())
+                resolve_body([gast.Expr(value=node.func)], info.namespace, info.local_names,
+                             info.error)
     return info
+
+
+_LIBRARIES = ("numpy", "scipy", "jax", "jaxlib", "torch", "transgrad")
+
+
+def _called_object(obj):
+    """Whether ``obj`` is an instance of a user's class with a Python ``__call__`` (a model
+    called as ``model(x)``) that no derivative rule covers."""
+    if obj is None or isinstance(obj, type) or inspect.isroutine(obj):
+        return False
+    cls = type(obj)
+    if not isinstance(inspect.getattr_static(cls, "__call__", None), types.FunctionType) \
+            or (getattr(cls, "__module__", "") or "").split(".")[0] in _LIBRARIES:
+        return False
+    return lookup_vjp(obj) is None and not is_nondifferentiable(obj)
 
 
 _OUT_POSITION = {}   # numpy callable -> index of its `out` parameter (None: it has none)
