@@ -303,9 +303,10 @@ def test_an_appended_history_gives_its_cotangent_back_without_a_copy():
     assert "bstates = bstates + g1[:-1]" not in adjoint
 
 
-def test_an_appended_history_from_the_callers_cotangent_is_copied_once():
+def test_an_appended_history_never_writes_into_the_callers_cotangent():
     """The list's cotangent is the caller's array (``np.stack`` of the list returned): the
-    adjoint updates its own copy, never the caller's, and gives the right values."""
+    adjoint copies it before it updates one in place (then owns the copy and takes views of
+    it), never writing into the caller's array, and gives the right values."""
     rng = np.random.default_rng(6)
     w, h0 = rng.standard_normal(3), rng.standard_normal(3)
     cotangent = rng.standard_normal((5, 3))
