@@ -5,9 +5,9 @@ small arrays of GradBench's objectives ``np.sum(a, axis=0)`` takes about 3 us wh
 ``a.sum(axis=0)`` takes 1.5, ``np.transpose(a)`` 0.6 us where ``a.T`` takes 0.1, and
 ``np.broadcast_to(1.0, (12,))`` 3.5 us where ``np.full((12,), 1.0)`` takes 1-2. Where the
 operand is known to be exactly a float64 ndarray (or a bool one summed; a float64 number for
-``np.full``), the
-rewrite spells the call the cheaper way; the result is the same array of values (a full array
-in place of a read-only broadcast view, which generated code never writes into).
+``np.full``), the rewrite spells the call the cheaper way; the result is the same array of
+values (a full array in place of a read-only broadcast view, which generated code never
+writes into).
 """
 
 import gast
